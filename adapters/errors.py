@@ -1,0 +1,40 @@
+"""Platform errors, translated at the adapter edge (`raise Ours(...) from exc`).
+
+The whole tree, with exit codes, is drawn in `connector/errors.py`.
+"""
+
+from __future__ import annotations
+
+from rules.errors import EscalationError
+
+
+class AdapterError(EscalationError):
+    """A platform call failed."""
+
+
+class TransientError(AdapterError):
+    """429, 503, other 5xx, timeouts, connection errors: the only errors that are retried."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class AuthError(AdapterError):
+    """401: the credentials are wrong or expired; the instance is aborted."""
+
+
+class PermissionDenied(AdapterError):
+    """403: the account may not do this; the message names the endpoint."""
+
+
+class NotFound(AdapterError):
+    """404: the ticket is gone; it is skipped."""
+
+
+class Rejected(AdapterError):
+    """400/422: the platform refused the values; the message names the field."""
+
+
+class Conflict(AdapterError):
+    """409: someone else changed the ticket; it is re-read and re-evaluated once."""

@@ -1,0 +1,503 @@
+"""Business-time clock: working seconds between instants and deadlines, per calendar.
+
+Definition. A UTC instant t is *working time* for a calendar iff, converting t to the
+calendar's IANA zone (zoneinfo), its local date d is not a holiday and its local wall-clock
+time falls inside a weekly shift. Shifts are given per weekday (0=Monday..6=Sunday) as
+(start, end) pairs of ``datetime.time``; ``end=None`` means 24:00. If ``end < start`` the
+shift crosses midnight: it covers [start, 24:00) on weekday w and [00:00, end) on weekday
+w+1 (mod 7). The holiday test uses the local date of each instant itself, so the
+after-midnight part of a crossing shift is dropped when the *next* date is a holiday.
+DST follows from the definition: a spring-forward gap contains no working time (those
+local times never occur), and in a fall-back overlap the repeated local hour counts twice
+when it lies inside a shift (both UTC instants map to local times in the shift).
+
+Intervals are half-open: elapsed(start, end) counts working seconds in [start, end).
+
+Implementation. Each BusinessCalendar lazily builds a contiguous per-local-day table:
+the UTC start of each local day, that day's sorted UTC working intervals and the
+cumulative working seconds at the start of the day (prefix sums relative to an arbitrary
+anchor day). W(t), the cumulative working seconds up to t, is then a bisect plus a scan
+of a few intervals; elapsed is a difference of W values and add() inverts W by bisecting
+the prefix sums. A day's intervals are built from UTC segments of constant UTC offset
+(offset changes found by bisecting on whole UTC seconds), so DST is exact. Assumption:
+at most one net offset change per day is detected (two changes within 24h that cancel
+out are not seen; tzdata has none in modern times).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, time
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "HORIZON",
+    "AlwaysOn",
+    "BusinessCalendar",
+    "Calendar",
+    "HolidaySource",
+    "weekly_working_seconds",
+]
+
+HORIZON: float = 3 * 366 * 86400.0
+"""add() gives up (returns None) when the deadline would be more than this many seconds away."""
+
+_DAY = 86400
+_EPOCH_ORD = date(1970, 1, 1).toordinal()
+_CHUNK = 64  # days built per table extension
+_INF = float("inf")
+
+Spans = Sequence[tuple[float, float]]
+Week = Mapping[int, Sequence[tuple[time, time | None]]]
+
+
+class Calendar(Protocol):
+    """What the engine needs from a calendar."""
+
+    name: str
+
+    def elapsed(
+        self, start: datetime, end: datetime, exclude: Sequence[tuple[datetime, datetime]] = ()
+    ) -> float:
+        """Working seconds in [start, end) outside the union of `exclude`; 0.0 if end <= start."""
+        ...
+
+    def elapsed_ts(self, start: float, end: float, exclude: Spans = ()) -> float:
+        """elapsed() on POSIX timestamps."""
+        ...
+
+    def add(
+        self, start: datetime, seconds: float, exclude: Sequence[tuple[datetime, datetime]] = ()
+    ) -> datetime | None:
+        """Earliest t >= start with elapsed(start, t, exclude) >= seconds; None past HORIZON."""
+        ...
+
+    def add_ts(self, start: float, seconds: float, exclude: Spans = ()) -> float | None:
+        """add() on POSIX timestamps."""
+        ...
+
+    def is_working(self, at: datetime) -> bool:
+        """Whether the instant `at` is working time."""
+        ...
+
+    def holidays_between(self, start: datetime, end: datetime) -> list[tuple[date, str]]:
+        """Holiday (local date, name) pairs for the local dates hit by [start, end)."""
+        ...
+
+    def transitions_between(self, start: datetime, end: datetime) -> list[datetime]:
+        """UTC instants in [start, end) at which the zone's UTC offset changes."""
+        ...
+
+
+def _ts(dt: datetime) -> float:
+    """POSIX timestamp of an aware datetime; ValueError for naive ones."""
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError(f"naive datetime {dt.isoformat()} (a time zone is required)")
+    return dt.timestamp()
+
+
+def _spans(exclude: Sequence[tuple[datetime, datetime]]) -> list[tuple[float, float]]:
+    """Datetime spans as timestamp spans."""
+    return [(_ts(a), _ts(b)) for a, b in exclude]
+
+
+def _merge(spans: Spans, lo: float, hi: float) -> list[tuple[float, float]]:
+    """Union of `spans` clipped to [lo, hi], as sorted disjoint non-touching spans."""
+    out: list[tuple[float, float]] = []
+    for a, b in sorted((max(a, lo), min(b, hi)) for a, b in spans):
+        if a >= b:
+            continue
+        if out and a <= out[-1][1]:
+            if b > out[-1][1]:
+                out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
+class _Clock:
+    """Shared elapsed/add logic on top of W(t) (cumulative working seconds) and its inverse."""
+
+    name: str
+
+    def _w(self, t: float) -> float:
+        raise NotImplementedError
+
+    def _inv(self, target: float, lo: float, limit: float) -> float | None:
+        """Earliest t >= lo with W(t) >= target, or None if that t is after `limit`."""
+        raise NotImplementedError
+
+    def _cover(self, lo: float, hi: float) -> None:
+        """Make W valid on [lo, hi]."""
+
+    def elapsed_ts(self, start: float, end: float, exclude: Spans = ()) -> float:
+        """Working seconds in [start, end) outside the union of `exclude`."""
+        if not end > start:
+            return 0.0
+        self._cover(start, end)
+        w = self._w
+        r = w(end) - w(start)
+        for a, b in _merge(exclude, start, end) if exclude else ():
+            r -= w(b) - w(a)
+        return r
+
+    def add_ts(self, start: float, seconds: float, exclude: Spans = ()) -> float | None:
+        """Earliest t >= start with elapsed_ts(start, t, exclude) >= seconds; None past HORIZON."""
+        if not seconds > 0:
+            return float(start)
+        limit = start + HORIZON
+        self._cover(start, start)
+        w, p, rem = self._w, start, seconds
+        for a, b in _merge(exclude, start, _INF) if exclude else ():
+            t = self._inv(w(p) + rem, p, limit)
+            if t is None or t <= a:
+                return t
+            rem -= w(a) - w(p)
+            p = b
+            if p > limit:
+                return None
+            self._cover(p, p)
+        return self._inv(w(p) + rem, p, limit)
+
+    def elapsed(
+        self, start: datetime, end: datetime, exclude: Sequence[tuple[datetime, datetime]] = ()
+    ) -> float:
+        """Working seconds in [start, end) outside the union of `exclude`; 0.0 if end <= start."""
+        return self.elapsed_ts(_ts(start), _ts(end), _spans(exclude))
+
+    def add(
+        self, start: datetime, seconds: float, exclude: Sequence[tuple[datetime, datetime]] = ()
+    ) -> datetime | None:
+        """Earliest t >= start with elapsed(start, t, exclude) >= seconds; None past HORIZON."""
+        t = self.add_ts(_ts(start), seconds, _spans(exclude))
+        return None if t is None else datetime.fromtimestamp(t, UTC)
+
+
+class AlwaysOn(_Clock):
+    """The built-in "24x7" calendar: every instant is working time."""
+
+    def __init__(self) -> None:
+        self.name = "24x7"
+
+    def _w(self, t: float) -> float:
+        return t
+
+    def _inv(self, target: float, lo: float, limit: float) -> float | None:
+        return target if target <= limit else None
+
+    def elapsed_ts(self, start: float, end: float, exclude: Spans = ()) -> float:
+        """Seconds in [start, end) outside the union of `exclude`."""
+        if exclude:
+            return super().elapsed_ts(start, end, exclude)
+        return float(end - start) if end > start else 0.0
+
+    def add_ts(self, start: float, seconds: float, exclude: Spans = ()) -> float | None:
+        """start + seconds, pushed back by the excluded spans it meets."""
+        if exclude:
+            return super().add_ts(start, seconds, exclude)
+        if not seconds > 0:
+            return float(start)
+        return float(start + seconds) if seconds <= HORIZON else None
+
+    def is_working(self, at: datetime) -> bool:
+        """Always True."""
+        _ts(at)
+        return True
+
+    def holidays_between(self, start: datetime, end: datetime) -> list[tuple[date, str]]:
+        """Always empty."""
+        return []
+
+    def transitions_between(self, start: datetime, end: datetime) -> list[datetime]:
+        """Always empty (the calendar runs on UTC)."""
+        return []
+
+
+class HolidaySource:
+    """Which local dates are holidays: a `holidays` country/subdivision plus explicit dates."""
+
+    def __init__(
+        self,
+        country: str | None = None,
+        subdiv: str | None = None,
+        dates: Iterable[date] = (),
+        names: Mapping[date, str] | None = None,
+    ) -> None:
+        self.country = country
+        self.subdiv = subdiv
+        self._names: dict[date, str] = dict(names or {})
+        self._explicit = set(dates) | set(self._names)
+        self._years: dict[int, dict[date, str]] = {}
+        self._lib: Any = None
+        for d in self._explicit:
+            if isinstance(d, datetime) or not isinstance(d, date):
+                raise ValueError(f"explicit holiday {d!r} must be a date")
+        if subdiv is not None and country is None:
+            raise ValueError(f"holiday subdivision {subdiv!r} given without a country")
+        if country is not None:
+            import holidays  # noqa: PLC0415 (lazy: the package is slow to import)
+
+            self._lib = holidays
+            try:
+                holidays.country_holidays(country, subdiv=subdiv)
+            except NotImplementedError as e:
+                where = country if subdiv is None else f"{country}/{subdiv}"
+                raise ValueError(f"unknown holiday country/subdivision {where!r}: {e}") from e
+
+    def name(self, day: date) -> str | None:
+        """The holiday's name, or None if `day` is not a holiday."""
+        if day in self._names:
+            return self._names[day]
+        if self.country is not None:
+            year = self._years.get(day.year)
+            if year is None:
+                lib = self._lib.country_holidays(self.country, subdiv=self.subdiv, years=day.year)
+                year = self._years[day.year] = {d: str(n) for d, n in lib.items()}
+            if day in year:
+                return year[day]
+        return "holiday" if day in self._explicit else None
+
+
+def _pieces(week: Week) -> list[list[tuple[float, float]]]:
+    """Per weekday, the sorted disjoint local-day second ranges covered by shifts."""
+    days: list[list[tuple[float, float]]] = [[] for _ in range(7)]
+    for wd, shifts in week.items():
+        if not isinstance(wd, int) or not 0 <= wd <= 6:
+            raise ValueError(f"weekday {wd!r} must be an int 0 (Monday) .. 6 (Sunday)")
+        for start, end in shifts:
+            if start.tzinfo is not None or (end is not None and end.tzinfo is not None):
+                raise ValueError(f"shift times must be naive local times, got {start}-{end}")
+            s = start.hour * 3600 + start.minute * 60 + start.second + start.microsecond / 1e6
+            if end is None:
+                days[wd].append((s, _DAY))
+                continue
+            e = end.hour * 3600 + end.minute * 60 + end.second + end.microsecond / 1e6
+            if e == s:
+                raise ValueError(f"shift {start}-{end} on weekday {wd} is empty (end == start)")
+            if e > s:
+                days[wd].append((s, e))
+            else:
+                days[wd].append((s, _DAY))
+                if e > 0:
+                    days[(wd + 1) % 7].append((0.0, e))
+    return [[(float(a), float(b)) for a, b in _merge(d, 0.0, _DAY)] for d in days]
+
+
+def weekly_working_seconds(week: Week) -> float:
+    """Nominal working seconds per week, ignoring DST and holidays."""
+    return sum(b - a for day in _pieces(week) for a, b in day)
+
+
+class _Table:
+    """Immutable snapshot of a calendar's day table (swapped whole when extended)."""
+
+    __slots__ = ("cum", "ivs", "starts", "trans")
+
+    def __init__(
+        self,
+        starts: list[float],
+        cum: list[float],
+        ivs: list[tuple[tuple[float, float], ...]],
+        trans: list[float],
+    ) -> None:
+        self.starts = starts  # UTC start of day i; len n + 1 (last = end of last day)
+        self.cum = cum  # W at starts[i]; len n + 1
+        self.ivs = ivs  # sorted UTC working intervals of day i; len n
+        self.trans = trans  # sorted UTC offset-change instants within the table
+
+
+class BusinessCalendar(_Clock):
+    """Working time = weekly local shifts in an IANA zone, minus holidays (see module doc)."""
+
+    def __init__(self, name: str, tz: str, week: Week, holidays: HolidaySource) -> None:
+        try:
+            self.zone = ZoneInfo(tz)
+        except (KeyError, ValueError, OSError, TypeError) as e:
+            raise ValueError(f"unknown time zone {tz!r}") from e
+        self.name = name
+        self.holidays = holidays
+        self._pieces = _pieces(week)
+        self._holiday_ord: dict[int, bool] = {}
+        self._tab = _Table([_INF], [0.0], [], [])
+        self._first = 0  # ordinal of the local date of table day 0
+
+    # --- table construction -------------------------------------------------------------
+
+    def _off(self, t: int) -> int:
+        off = datetime.fromtimestamp(t, self.zone).utcoffset()
+        assert off is not None
+        return int(off.total_seconds())
+
+    def _midnight(self, ordinal: int) -> int:
+        d = date.fromordinal(ordinal)
+        return int(datetime(d.year, d.month, d.day, tzinfo=self.zone).timestamp())
+
+    def _is_holiday(self, ordinal: int) -> bool:
+        h = self._holiday_ord.get(ordinal)
+        if h is None:
+            h = self._holiday_ord[ordinal] = (
+                self.holidays.name(date.fromordinal(ordinal)) is not None
+            )
+        return h
+
+    def _segment(self, sa: int, sb: int, o: int, out: list[tuple[float, float]]) -> None:
+        """Append the working intervals of UTC [sa, sb), throughout which the offset is `o`."""
+        la, lb = sa + o, sb + o  # local "naive epoch" seconds
+        dn = la // _DAY
+        while dn * _DAY < lb:
+            base = dn * _DAY
+            if not self._is_holiday(_EPOCH_ORD + dn):
+                for ps, pe in self._pieces[(dn + 3) % 7]:  # 1970-01-01 was a Thursday
+                    x, y = max(la, base + ps), min(lb, base + pe)
+                    if x < y:
+                        if out and out[-1][1] == x - o:
+                            out[-1] = (out[-1][0], y - o)
+                        else:
+                            out.append((x - o, y - o))
+            dn += 1
+
+    def _day(self, a: int, b: int, trans: list[float]) -> tuple[tuple[float, float], ...]:
+        """Working intervals of UTC [a, b), recording offset changes in [a, b) into `trans`."""
+        out: list[tuple[float, float]] = []
+        if b <= a:
+            return ()
+        off = self._off
+        o = off(a)
+        if off(a - 1) != o:
+            trans.append(a)
+        while True:
+            if True:
+                self._segment(a, b, o, out)
+                return tuple(out)
+            lo, hi = a, b - 1  # off(lo) == o != off(hi): bisect for the first changed second
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if off(mid) == o:
+                    lo = mid
+                else:
+                    hi = mid
+            self._segment(a, hi, o, out)
+            trans.append(hi)
+            a, o = hi, off(hi)
+
+    def _build(
+        self, first: int, last: int
+    ) -> tuple[list[float], list[tuple[tuple[float, float], ...]], list[float]]:
+        """Day starts (len n + 1), intervals and transitions for ordinals [first, last)."""
+        mids = [self._midnight(o) for o in range(first, last + 1)]
+        trans: list[float] = []
+        ivs = [self._day(mids[k], mids[k + 1], trans) for k in range(last - first)]
+        return [float(m) for m in mids], ivs, trans
+
+    def _cover(self, lo: float, hi: float) -> None:
+        """Extend the day table (whole chunks) until starts[0] <= lo and hi < starts[-1]."""
+        tab = self._tab
+        if tab.starts[0] <= lo and hi < tab.starts[-1]:
+            return
+        if not tab.ivs:
+            o = datetime.fromtimestamp(lo, self.zone).toordinal() - 1
+            starts, ivs, trans = self._build(o, o + 2)
+            cum = [0.0]
+            for iv in ivs:
+                cum.append(cum[-1] + sum(y - x for x, y in iv))
+            tab = self._tab = _Table(starts, cum, ivs, trans)
+            self._first = o
+        while tab.starts[0] > lo:
+            k = max(_CHUNK, int((tab.starts[0] - lo) // _DAY) + 2)
+            starts, ivs, trans = self._build(self._first - k, self._first)
+            cum = [tab.cum[0]]
+            for iv in reversed(ivs):
+                cum.append(cum[-1] - sum(y - x for x, y in iv))
+            cum.reverse()
+            tab = self._tab = _Table(
+                starts[:-1] + tab.starts, cum[:-1] + tab.cum, ivs + tab.ivs, trans + tab.trans
+            )
+            self._first -= k
+        while hi >= tab.starts[-1]:
+            self._extend(tab, max(_CHUNK, int((hi - tab.starts[-1]) // _DAY) + 2))
+            tab = self._tab
+
+    def _extend(self, tab: _Table, k: int) -> None:
+        """Append k days to the end of the table."""
+        first = self._first + len(tab.ivs)
+        starts, ivs, trans = self._build(first, first + k)
+        cum = list(tab.cum)
+        for iv in ivs:
+            cum.append(cum[-1] + sum(y - x for x, y in iv))
+        self._tab = _Table(tab.starts + starts[1:], cum, tab.ivs + ivs, tab.trans + trans)
+
+    # --- W and its inverse --------------------------------------------------------------
+
+    def _w(self, t: float) -> float:
+        tab = self._tab
+        i = bisect_right(tab.starts, t) - 1
+        w = tab.cum[i]
+        for a, b in tab.ivs[i]:
+            if t <= a:
+                break
+            if t < b:
+                return w + (t - a)
+            w += b - a
+        return w
+
+    def _inv(self, target: float, lo: float, limit: float) -> float | None:
+        tab = self._tab
+        while tab.cum[-1] < target and tab.starts[-1] <= limit:
+            self._extend(tab, _CHUNK)
+            tab = self._tab
+        j = max(bisect_left(tab.cum, target), 1)
+        if j >= len(tab.cum):
+            return None
+        need, t = target - tab.cum[j - 1], tab.starts[j - 1]
+        for a, b in tab.ivs[j - 1]:
+            t = b  # fallback if rounding leaves `need` a hair above the day's total
+            if b - a >= need:
+                t = a + need
+                break
+            need -= b - a
+        t = max(t, lo)
+        return t if t <= limit else None
+
+    def elapsed_ts(self, start: float, end: float, exclude: Spans = ()) -> float:
+        """Working seconds in [start, end) outside the union of `exclude`."""
+        if not end > start:
+            return 0.0
+        starts = self._tab.starts
+        if exclude or start < starts[0] or end >= starts[-1]:
+            return super().elapsed_ts(start, end, exclude)
+        return self._w(end) - self._w(start)
+
+    # --- introspection ------------------------------------------------------------------
+
+    def is_working(self, at: datetime) -> bool:
+        """Whether the instant `at` is working time."""
+        t = _ts(at)
+        self._cover(t, t)
+        tab = self._tab
+        return any(a <= t < b for a, b in tab.ivs[bisect_right(tab.starts, t) - 1])
+
+    def holidays_between(self, start: datetime, end: datetime) -> list[tuple[date, str]]:
+        """Holiday (local date, name) pairs for the local dates hit by [start, end)."""
+        if not _ts(end) > _ts(start):
+            return []
+        last = (end.astimezone(UTC) - datetime.resolution).astimezone(self.zone).toordinal()
+        out: list[tuple[date, str]] = []
+        for o in range(start.astimezone(self.zone).toordinal(), last + 1):
+            d = date.fromordinal(o)
+            n = self.holidays.name(d)
+            if n is not None:
+                out.append((d, n))
+        return out
+
+    def transitions_between(self, start: datetime, end: datetime) -> list[datetime]:
+        """UTC instants in [start, end) at which the zone's UTC offset changes."""
+        lo, hi = _ts(start), _ts(end)
+        if not hi > lo:
+            return []
+        self._cover(lo, hi)
+        tr = self._tab.trans
+        return [
+            datetime.fromtimestamp(x, UTC) for x in tr[bisect_left(tr, lo) : bisect_left(tr, hi)]
+        ]

@@ -1,0 +1,91 @@
+"""The variables a comment template sees (the reference is docs/policy.md, "Templates")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rules.facts import Facts, ts_to_dt
+from rules.policy import Rule
+from rules.schema import OwnerBase
+from rules.tracking import format_time
+from rules.units import format_duration
+
+
+def template_context(
+    f: Facts,
+    target: int,
+    owner: OwnerBase | None,
+    rule: Rule,
+    approved_by: str | None,
+    reasons: list[str],
+) -> dict[str, Any]:
+    t, policy = f.ticket, f.policy
+    entered = policy.levels[target]
+    approval = entered.model.approval
+    targets = [
+        {
+            "name": s.target,
+            "used_percent": round(s.percent),
+            "used": format_duration(s.used),
+            "remaining": format_duration(s.remaining),
+            "due": format_time(ts_to_dt(s.due)) if s.due is not None else None,
+            "breached": s.breached,
+            "paused": s.paused,
+        }
+        for s in f.targets.values()
+        if not s.fulfilled
+    ]
+    due = f.soonest_due
+    return {
+        "ticket": {
+            "id": t.id,
+            "key": t.id,
+            "url": t.url,
+            "title": t.title,
+            "status": t.status,
+            "status_category": t.status_category.value,
+            "priority": t.priority,
+            "type": t.type,
+            "group": t.group,
+            "assignee": t.assignee,
+            "requester": {
+                "name": t.requester.name if t.requester else None,
+                "email": t.requester.email if t.requester else None,
+            },
+            "organization": t.organization.name if t.organization else None,
+            "tags": sorted(t.tags),
+            "components": list(t.components),
+            "created_at": format_time(t.created_at),
+            "age": format_duration(f.now_ts - t.created_at.timestamp()),
+            "reopens": t.reopens,
+            "customer_replies": t.customer_replies,
+        },
+        "level": {
+            "from": f.level,
+            "to": entered.name,
+            "name": entered.name,
+            "description": entered.model.description,
+            "owner": {"group": owner.group, "assignee": owner.assignee} if owner else None,
+            "previous_owner": {"group": t.group, "assignee": t.assignee},
+            "awaiting_approval": approval is not None
+            and approved_by is None
+            and target != f.level_index,
+            "approvers": list(approval.approvers) if approval else [],
+        },
+        "rule": {"name": rule.name, "description": rule.model.description},
+        "reasons": reasons,
+        "sla": {
+            "policy": f.sla.name if f.sla else None,
+            "next_due": format_time(ts_to_dt(due)) if due is not None else None,
+            "targets": targets,
+        },
+        "escalation": {
+            "count": t.tracking.count,
+            "escalated_at": format_time(t.tracking.escalated_at)
+            if t.tracking.escalated_at
+            else None,
+            "approved_by": approved_by,
+        },
+        "notify": list(rule.actions.notify),
+        "now": format_time(f.now),
+    }

@@ -1,0 +1,156 @@
+"""Evaluation: tickets in, one merged `TicketChange` (or nothing) per ticket out.
+
+`evaluate` streams, holding one ticket at a time. The semantics (docs/policy.md, "Semantics"):
+every rule that fires is merged deterministically (highest level wins, most urgent priority
+wins, one comment per visibility, otherwise the first rule in policy order wins); levels only go
+up unless a rule de-escalates; what already fired is read from the `state` tracking field, so
+evaluating again after the change is applied yields nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from rules.apply import apply_change
+from rules.facts import Facts, ts_to_dt
+from rules.merge import Firing, bookkeeping_change, merge
+from rules.model import Ticket
+from rules.plan import Diff, Outcome, Reason, TicketChange, combine, with_tracking
+from rules.policy import Policy, Rule
+from rules.tracking import State, format_time
+from rules.triggers import Node
+
+
+@dataclass(frozen=True, slots=True)
+class RuleResult:
+    """How one rule fared for one ticket, for explain."""
+
+    rule: str
+    status: str  # fired | not matched | guarded | already fired | cooling down | disabled
+    detail: str = ""
+
+
+def evaluate(policy: Policy, tickets: Iterable[Ticket], now: datetime) -> Iterator[Outcome]:
+    """Evaluate a stream of tickets at `now`; one Outcome per ticket, in order."""
+    for ticket in tickets:
+        yield evaluate_ticket(policy, ticket, now)
+
+
+def evaluate_ticket(policy: Policy, ticket: Ticket, now: datetime) -> Outcome:
+    """Evaluate to a fixpoint: a change that makes more rules fire (a raised priority that puts
+    the ticket under a stricter SLA, say) is followed within the same run, so the next run has
+    nothing left to do. Bounded by the number of levels."""
+    combined: TicketChange | None = None
+    fired: list[str] = []
+    current = ticket
+    facts = Facts(policy, current, now)
+    for _ in range(len(policy.levels) + 1):
+        change = _step(facts, fired)
+        if change is None:
+            break
+        combined = change if combined is None else combine(combined, change)
+        current = apply_change(policy, current, change, now)
+        facts = Facts(policy, current, now)
+    combined = _track_sla_due(facts, ticket, combined)
+    return Outcome(ticket.id, ticket.instance, combined, tuple(dict.fromkeys(fired)))
+
+
+def _step(facts: Facts, fired: list[str]) -> TicketChange | None:
+    state, rearmed = current_state(facts)
+    firings: list[Firing] = []
+    for rule in facts.policy.rules:
+        if rule_status(rule, facts, state) == "fired":
+            firings.append(Firing(rule, Reason(rule.name, reason_text(rule.when, facts))))
+    fired.extend(f.rule.name for f in firings)
+    return merge(facts, state, rearmed, firings)
+
+
+def _track_sla_due(
+    final: Facts, original: Ticket, change: TicketChange | None
+) -> TicketChange | None:
+    """Keep `sla_due` current: in every change, and on its own for escalated tickets."""
+    due = final.soonest_due
+    new = format_time(ts_to_dt(due)) if due is not None else None
+    old = original.tracking.to_raw()["sla_due"]
+    diff = Diff(old, new) if new != old else None
+    if change is not None:
+        return with_tracking(change, "sla_due", diff)
+    if diff is None or original.tracking.level is None:
+        return None
+    return bookkeeping_change(final, diff)
+
+
+def current_state(f: Facts) -> tuple[State, bool]:
+    """The ticket's state, re-armed (a new cycle, nothing fired) if it was reopened."""
+    ticket = f.ticket
+    state = ticket.tracking.state
+    reopened = ticket.reopens > state.reopens_seen or (
+        state.solved_seen and not ticket.status_category.done
+    )
+    if not reopened:
+        return state, False
+    fresh = State(
+        cycle=state.cycle + 1,
+        written_at=state.written_at,
+        activity_at=state.activity_at,
+        reopens_seen=max(ticket.reopens, state.reopens_seen),
+    )
+    return fresh, True
+
+
+def rule_status(rule: Rule, f: Facts, state: State) -> str:
+    model = rule.model
+    if not model.enabled:
+        return "disabled"
+    if f.ticket.status_category.done and not rule.on_done:
+        return "not for solved tickets"
+    if not rule.when.test(f):
+        return "not matched"
+    if rule.unless is not None and rule.unless.test(f):
+        return "guarded"
+    fired = state.fired_for(rule.key(f.level))
+    if fired is not None:
+        every = model.repeat.every
+        if fired.count >= model.repeat.max or every is None:
+            return "already fired"
+        if f.now_ts - fired.last.timestamp() < every:
+            return "cooling down"
+    return "fired"
+
+
+def reason_text(node: Node, f: Facts) -> str:
+    """The measurements behind a match: the descriptions of the leaves that held."""
+    out: list[str] = []
+
+    def walk(n: Node) -> None:
+        parts = n.parts()
+        if not parts:
+            if n.test(f):
+                out.append(n.describe(f))
+            return
+        for child in parts:
+            walk(child)
+
+    walk(node)
+    return "; ".join(out)
+
+
+def explain_rules(policy: Policy, ticket: Ticket, now: datetime) -> list[RuleResult]:
+    facts = Facts(policy, ticket, now)
+    state, _ = current_state(facts)
+    results = []
+    for rule in policy.rules:
+        status = rule_status(rule, facts, state)
+        detail = ""
+        if status in ("already fired", "cooling down"):
+            fired = state.fired_for(rule.key(facts.level))
+            if fired is not None:
+                detail = f"fired {fired.count}x, last at {fired.last.isoformat()}"
+        results.append(RuleResult(rule.name, status, detail))
+    return results
+
+
+def with_state(ticket: Ticket, state: State) -> Ticket:
+    return replace(ticket, tracking=replace(ticket.tracking, state=state))

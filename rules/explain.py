@@ -1,0 +1,195 @@
+"""`explain`: everything the engine saw and decided for one ticket, as JSON-able data and text.
+
+It uses the same evaluation as a run (`evaluate_ticket`), so the change it shows is exactly
+what a run would write. "Next trigger" assumes nothing else about the ticket changes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rules.engine import current_state, evaluate_ticket, rule_status
+from rules.facts import Facts, TargetStatus, ts_to_dt
+from rules.model import Ticket
+from rules.policy import Policy
+from rules.tracking import format_time
+from rules.triggers import TraceNode, trace
+from rules.units import format_duration
+
+
+def explain(policy: Policy, ticket: Ticket, now: datetime) -> dict[str, Any]:
+    facts = Facts(policy, ticket, now)
+    state, rearmed = current_state(facts)
+    outcome = evaluate_ticket(policy, ticket, now)
+    rules = []
+    upcoming: list[tuple[float, str]] = []
+    for rule in policy.rules:
+        status = rule_status(rule, facts, state)
+        entry: dict[str, Any] = {
+            "rule": rule.name,
+            "status": status,
+            "when": _tree(trace(rule.when, facts)),
+        }
+        if rule.unless is not None:
+            entry["unless"] = _tree(trace(rule.unless, facts))
+        fired = state.fired_for(rule.key(facts.level))
+        if fired is not None:
+            entry["fired_before"] = {"count": fired.count, "last": format_time(fired.last)}
+        if status == "not matched" and rule.model.enabled:
+            at = rule.when.next_fire(facts)
+            if at is not None and at > facts.now_ts:
+                entry["next_fire"] = format_time(ts_to_dt(at))
+                upcoming.append((at, rule.name))
+        rules.append(entry)
+    nxt = min(upcoming) if upcoming else None
+    return {
+        "ticket": {
+            "id": ticket.id,
+            "instance": ticket.instance,
+            "status": f"{ticket.status} ({ticket.status_category.value})",
+            "priority": ticket.priority,
+            "level": facts.level,
+            "tracking_state": state.encode(),
+            "state_unreadable": ticket.tracking.state.corrupt,
+            "rearmed": rearmed,
+        },
+        "now": format_time(now),
+        "policy_hash": policy.hash,
+        "sla": _sla(facts),
+        "rules": rules,
+        "change": outcome.change.to_json() if outcome.change else None,
+        "next_trigger": {"at": format_time(ts_to_dt(nxt[0])), "rule": nxt[1]} if nxt else None,
+    }
+
+
+def _tree(node: TraceNode) -> dict[str, Any]:
+    out: dict[str, Any] = {"ok": node.ok, "test": node.text}
+    if node.children:
+        out["parts"] = [_tree(child) for child in node.children]
+    return out
+
+
+def _sla(f: Facts) -> dict[str, Any] | None:
+    if f.sla is None:
+        return None
+    return {
+        "policy": f.sla.name,
+        "targets": [_target(f, t) for t in f.targets.values()],
+    }
+
+
+def _target(f: Facts, t: TargetStatus) -> dict[str, Any]:
+    cal = f.policy.calendars[t.calendar]
+    start, end = ts_to_dt(t.start), f.now
+    return {
+        "target": t.target,
+        "calendar": t.calendar,
+        "goal": format_duration(t.goal),
+        "used": format_duration(t.used),
+        "used_percent": round(t.percent, 1),
+        "remaining": format_duration(t.remaining),
+        "breached": t.breached,
+        "fulfilled": t.fulfilled,
+        "paused": t.paused,
+        "due": format_time(ts_to_dt(t.due)) if t.due is not None else None,
+        "clock": {
+            "since": format_time(start),
+            "working_minutes": round(t.used / 60, 1),
+            "paused_spans": [
+                {
+                    "from": format_time(ts_to_dt(a)),
+                    "to": format_time(ts_to_dt(b)),
+                    "working_minutes_excluded": round(cal.elapsed_ts(a, b) / 60, 1),
+                }
+                for a, b in t.paused_spans
+            ],
+            "holidays": [f"{d.isoformat()} {name}" for d, name in cal.holidays_between(start, end)],
+            "dst_changes": [format_time(x) for x in cal.transitions_between(start, end)],
+        },
+    }
+
+
+def render_text(data: dict[str, Any]) -> str:
+    t = data["ticket"]
+    lines = [
+        f"Ticket {t['id']} ({t['instance']}) at {data['now']}: {t['status']}, "
+        f"priority {t['priority'] or 'none'}, level {t['level']}",
+    ]
+    if t["state_unreadable"]:
+        lines.append("  ! the state tracking field could not be read; treated as empty")
+    if t["rearmed"]:
+        lines.append("  reopened since the last run: a new cycle starts, rules may fire again")
+    sla = data["sla"]
+    lines.append("")
+    if sla is None:
+        lines.append("SLA: no SLA policy covers this ticket")
+    else:
+        lines.append(f"SLA policy {sla['policy']}:")
+        for target in sla["targets"]:
+            state = (
+                "fulfilled" if target["fulfilled"] else "paused" if target["paused"] else "running"
+            )
+            lines.append(
+                f"  {target['target']}: {target['used']} of {target['goal']} used "
+                f"({target['used_percent']}%), {target['remaining']} left, {state}"
+                + (f", due {target['due']}" if target["due"] else "")
+                + (" BREACHED" if target["breached"] and not target["fulfilled"] else "")
+            )
+            clock = target["clock"]
+            lines.append(
+                f"    clock: {clock['working_minutes']} working minutes on {target['calendar']} "
+                f"since {clock['since']}"
+            )
+            for span in clock["paused_spans"]:
+                lines.append(
+                    f"    paused {span['from']} -> {span['to']} "
+                    f"({span['working_minutes_excluded']} working minutes excluded)"
+                )
+            for holiday in clock["holidays"]:
+                lines.append(f"    holiday: {holiday}")
+            for change in clock["dst_changes"]:
+                lines.append(f"    DST change: {change}")
+    lines.append("")
+    lines.append("Rules:")
+    for rule in data["rules"]:
+        lines.append(f"  [{rule['status']}] {rule['rule']}")
+        _render_tree(rule["when"], lines, "      ")
+        if "unless" in rule:
+            lines.append("      unless:")
+            _render_tree(rule["unless"], lines, "        ")
+        if "fired_before" in rule:
+            fb = rule["fired_before"]
+            lines.append(f"      fired {fb['count']}x before, last at {fb['last']}")
+        if "next_fire" in rule:
+            lines.append(f"      would fire at {rule['next_fire']} if nothing else changes")
+    lines.append("")
+    change = data["change"]
+    if change is None:
+        lines.append("Change: none")
+    else:
+        level = change["level"]
+        lines.append(f"Change: level {level['from']} -> {level['to']}")
+        for action in change["actions"]:
+            kind = action["type"]
+            if kind in ("internal_note", "public_reply"):
+                lines.append(f"  {kind}:")
+                lines.extend(f"    | {line}" for line in action["body"].splitlines())
+                if action.get("notify"):
+                    lines.append(f"    notify: {', '.join(action['notify'])}")
+            else:
+                rest = {k: v for k, v in action.items() if k != "type"}
+                lines.append(f"  {kind}: " + ", ".join(f"{k}={v!r}" for k, v in rest.items()))
+    nxt = data["next_trigger"]
+    lines.append("")
+    lines.append(
+        f"Next trigger: {nxt['rule']} at {nxt['at']}" if nxt else "Next trigger: none scheduled"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _render_tree(node: dict[str, Any], lines: list[str], indent: str) -> None:
+    mark = "yes" if node["ok"] else "no "
+    lines.append(f"{indent}{mark}  {node['test']}")
+    for child in node.get("parts", []):
+        _render_tree(child, lines, indent + "     ")

@@ -1,0 +1,93 @@
+"""Derive a ticket's summary figures and status timeline from its history events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from rules.model import Actor, Event, EventKind, StatusCategory, Ticket
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What the engine needs from a history, computed once by the adapter or the file reader."""
+
+    first_response_at: datetime | None
+    last_agent_reply_at: datetime | None
+    awaiting_reply_since: datetime | None
+    customer_replies: int
+    reopens: int
+    last_customer_comment: str | None
+    last_activity_at: datetime | None
+    status_since: datetime | None
+
+
+def summarise(events: Sequence[Event]) -> Summary:
+    """Fold history events (any order) into the summary figures."""
+    first_response = last_agent = awaiting = last_activity = status_since = None
+    replies = reopens = 0
+    last_customer_text: str | None = None
+    was_done = False
+    for event in sorted(events, key=lambda e: e.at):
+        if event.actor is not Actor.CONNECTOR and event.actor is not Actor.SYSTEM:
+            last_activity = event.at
+        if event.kind is EventKind.STATUS:
+            status_since = event.at
+            done = event.category is not None and event.category.done
+            if was_done and not done:
+                reopens += 1
+            was_done = done
+        elif event.kind is EventKind.COMMENT and event.actor is Actor.AGENT and event.public:
+            first_response = first_response or event.at
+            last_agent = event.at
+            replies, awaiting = 0, None
+        elif event.kind is EventKind.COMMENT and event.actor is Actor.CUSTOMER and event.public:
+            replies += 1
+            awaiting = awaiting or event.at
+            last_customer_text = event.text
+    return Summary(
+        first_response_at=first_response,
+        last_agent_reply_at=last_agent,
+        awaiting_reply_since=awaiting,
+        customer_replies=replies,
+        reopens=reopens,
+        last_customer_comment=last_customer_text,
+        last_activity_at=last_activity,
+        status_since=status_since,
+    )
+
+
+def status_timeline(ticket: Ticket) -> list[tuple[float, str, StatusCategory]]:
+    """(start timestamp, raw status, category) spans from creation to now.
+
+    Without history the ticket is assumed open from creation until `status_since` and in its
+    current status after that: an approximation, documented in docs/policy.md.
+    """
+    created = ticket.created_at.timestamp()
+    if ticket.history is not None:
+        spans = [(created, "new", StatusCategory.NEW)]
+        for event in sorted(ticket.history, key=lambda e: e.at):
+            if event.kind is EventKind.STATUS and event.category is not None:
+                spans.append((event.at.timestamp(), event.value or "", event.category))
+        if spans[-1][2] is not ticket.status_category or len(spans) == 1:
+            since = ticket.status_since.timestamp() if ticket.status_since else spans[-1][0]
+            spans.append((max(since, spans[-1][0]), ticket.status, ticket.status_category))
+        return spans
+    since = ticket.status_since.timestamp() if ticket.status_since else created
+    if since <= created:
+        return [(created, ticket.status, ticket.status_category)]
+    return [(created, "open", StatusCategory.OPEN), (since, ticket.status, ticket.status_category)]
+
+
+def acknowledged_since(ticket: Ticket, since: datetime) -> bool:
+    """True if a human changed the assignee or status, or an agent replied, after `since`."""
+    if ticket.history is not None:
+        return any(
+            e.at > since
+            and e.actor is Actor.AGENT
+            and e.kind in (EventKind.ASSIGNEE, EventKind.STATUS, EventKind.COMMENT)
+            for e in ticket.history
+        )
+    marks = (ticket.last_ack_at, ticket.last_agent_reply_at)
+    return any(m is not None and m > since for m in marks)

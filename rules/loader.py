@@ -1,0 +1,215 @@
+"""YAML loading that remembers where every key is, and config errors that say so.
+
+Every problem is reported as `FILE:LINE: key.path: what was expected`, all at once, before
+anything else runs. Duplicate keys, which YAML silently resolves to the last one, are errors.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from rules.errors import ConfigError
+
+Path = tuple[str | int, ...]
+M = typing.TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class Located:
+    """Parsed YAML data plus the line of every key path."""
+
+    data: Any
+    source: str
+    lines: dict[Path, int] = field(default_factory=dict)
+    names: dict[Path, str] = field(default_factory=dict)
+
+    def line(self, path: Path) -> int | None:
+        """The line of `path`, or of its nearest ancestor that has one."""
+        while True:
+            if path in self.lines:
+                return self.lines[path]
+            if not path:
+                return None
+            path = path[:-1]
+
+    def where(self, path: Path) -> str:
+        line = self.line(path)
+        spot = f"{self.source}:{line}" if line else self.source
+        return f"{spot}: {self.render(path)}" if path else spot
+
+    def render(self, path: Path) -> str:
+        out = ""
+        for i, part in enumerate(path):
+            if isinstance(part, int):
+                out += f"[{part}]"
+                name = self.names.get(path[: i + 1])
+                if name:
+                    out += f" ({name})"
+            else:
+                out += ("." if out else "") + str(part)
+        return out
+
+
+class Problems:
+    """Collects every error in a file so the admin fixes them in one pass."""
+
+    def __init__(self, doc: Located) -> None:
+        self.doc = doc
+        self.items: list[str] = []
+
+    def add(self, path: Path, message: str) -> None:
+        self.items.append(f"{self.doc.where(path)}: {message}")
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ConfigError(_summary(self.doc.source, self.items))
+
+
+def _summary(source: str, items: Sequence[str]) -> str:
+    count = "1 problem" if len(items) == 1 else f"{len(items)} problems"
+    shown = list(items[:25]) + ([f"... and {len(items) - 25} more"] if len(items) > 25 else [])
+    return f"{source}: the configuration is not valid ({count}):\n" + "\n".join(
+        f"  {item}" for item in shown
+    )
+
+
+def load_yaml(text: str, source: str) -> Located:
+    """Parse YAML text into data with key positions; syntax errors become ConfigError."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        spot = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise ConfigError(f"{spot}: not valid YAML: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: not valid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    doc = Located(data, source)
+    if node is not None:
+        dupes: list[str] = []
+        _index(node, (), doc, dupes)
+        if dupes:
+            raise ConfigError(_summary(source, dupes))
+    return doc
+
+
+def _index(node: yaml.Node, path: Path, doc: Located, dupes: list[str]) -> None:
+    doc.lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                dupes.append(
+                    f"{doc.source}:{key_node.start_mark.line + 1}: {doc.render((*path, key))}: "
+                    "duplicate key (YAML would silently keep only the last one)"
+                )
+            seen.add(key)
+            _index(value_node, (*path, key), doc, dupes)
+            doc.lines[(*path, key)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            if isinstance(item, yaml.MappingNode):
+                for k, v in item.value:
+                    if k.value == "name" and isinstance(v, yaml.ScalarNode):
+                        doc.names[(*path, i)] = str(v.value)
+            _index(item, (*path, i), doc, dupes)
+
+
+def validate(model: type[M], doc: Located, at: Path = ()) -> M:
+    """Validate `doc.data` (or the part at `at`), reporting every error with its line."""
+    data = doc.data
+    for part in at:
+        data = data[part]
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{doc.where(at)}: expected a mapping of keys to values, got {type(data).__name__}"
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = Problems(doc)
+        for err in exc.errors():
+            loc = (*at, *_clean(err["loc"]))
+            problems.add(loc, _message(model, err, tuple(_clean(err["loc"]))))
+        problems.raise_if_any()
+        raise AssertionError("unreachable") from None
+
+
+def _clean(loc: Sequence[str | int]) -> list[str | int]:
+    return [p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))]
+
+
+def _message(model: type[BaseModel], err: Any, loc: Path) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        key = str(loc[-1]) if loc else "?"
+        allowed = _allowed_keys(model, loc[:-1])
+        hint = difflib.get_close_matches(key, allowed, n=1)
+        text = f"unknown key {key!r}"
+        if hint:
+            text += f" (did you mean {hint[0]!r}?)"
+        return text + (f"; expected one of: {', '.join(allowed)}" if allowed else "")
+    if kind == "missing":
+        return "this key is required but missing"
+    msg = str(err["msg"])
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    else:
+        msg = msg[0].lower() + msg[1:]
+    if (
+        kind not in ("value_error",)
+        and "input" in err
+        and not isinstance(err["input"], dict | list)
+    ):
+        msg += f", got {err['input']!r}"
+    return msg
+
+
+def _allowed_keys(model: type[BaseModel], loc: Path) -> list[str]:
+    """The keys the model accepts at `loc` (aliases where they exist), for the error message."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current, part)
+        if current is None:
+            return []
+    target = _unwrap(current, None)
+    if isinstance(target, type) and issubclass(target, BaseModel):
+        return [f.alias or name for name, f in target.model_fields.items()]
+    return []
+
+
+def _unwrap(tp: Any, part: str | int | None) -> Any:
+    """Step from a type into the type of `part` (a field, list index or dict key)."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(tp)[0], part)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            if arg is not type(None):
+                return _unwrap(arg, part)
+    if part is None:
+        return tp
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        for name, info in tp.model_fields.items():
+            if part in (name, info.alias):
+                return info.annotation
+        return None
+    if origin is list:
+        return typing.get_args(tp)[0]
+    if origin is dict:
+        return typing.get_args(tp)[1]
+    return None

@@ -1,0 +1,198 @@
+"""What evaluation produces: one `TicketChange` per ticket, with its reasons, as plain values.
+
+`TicketChange.to_json()` is the per-ticket record of the documented plan format (docs/policy.md,
+"Plan JSON"); adapters read the typed attributes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from rules.markup import Rendered
+from rules.tracking import format_time
+
+
+@dataclass(frozen=True, slots=True)
+class Diff:
+    old: object
+    new: object
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    rule: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.text}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketChange:
+    """Everything one run writes to one ticket, merged from every rule that fired."""
+
+    instance: str
+    ticket: str
+    platform: str
+    url: str
+    ticket_updated_at: datetime
+    level_from: str
+    level_to: str
+    group: Diff | None = None
+    assignee: Diff | None = None
+    priority: Diff | None = None
+    add_tags: tuple[str, ...] = ()
+    remove_tags: tuple[str, ...] = ()
+    fields: dict[str, Diff] = field(default_factory=dict)
+    tracking: dict[str, Diff] = field(default_factory=dict)
+    internal_note: Rendered | None = None
+    public_reply: Rendered | None = None
+    notify: tuple[str, ...] = ()
+    reasons: tuple[Reason, ...] = ()
+    rules: tuple[str, ...] = ()
+
+    def actions(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        if self.level_from != self.level_to:
+            out.append({"type": "set_level", "from": self.level_from, "to": self.level_to})
+        for name in ("group", "assignee", "priority"):
+            diff = getattr(self, name)
+            if diff is not None:
+                out.append({"type": f"set_{name}", "from": diff.old, "to": diff.new})
+        if self.add_tags:
+            out.append({"type": "add_tags", "tags": list(self.add_tags)})
+        if self.remove_tags:
+            out.append({"type": "remove_tags", "tags": list(self.remove_tags)})
+        for name, diff in sorted(self.fields.items()):
+            out.append({"type": "set_field", "field": name, "from": diff.old, "to": diff.new})
+        for name, diff in self.tracking.items():
+            out.append({"type": "set_tracking", "field": name, "from": diff.old, "to": diff.new})
+        if self.internal_note is not None:
+            out.append(
+                {
+                    "type": "internal_note",
+                    "body": self.internal_note.plain(),
+                    "notify": list(self.notify),
+                }
+            )
+        if self.public_reply is not None:
+            out.append({"type": "public_reply", "body": self.public_reply.plain()})
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "instance": self.instance,
+            "ticket": self.ticket,
+            "url": self.url,
+            "level": {"from": self.level_from, "to": self.level_to},
+            "actions": self.actions(),
+            "reasons": [str(r) for r in self.reasons],
+            "rules": list(self.rules),
+            "ticket_updated_at": format_time(self.ticket_updated_at),
+        }
+
+
+def _chain(first: Diff | None, second: Diff | None) -> Diff | None:
+    if first is None or second is None:
+        return first or second
+    return None if first.old == second.new else Diff(first.old, second.new)
+
+
+def _chain_all(first: dict[str, Diff], second: dict[str, Diff]) -> dict[str, Diff]:
+    out = dict(first)
+    for name, diff in second.items():
+        chained = _chain(out.get(name), diff)
+        if chained is None:
+            out.pop(name, None)
+        else:
+            out[name] = chained
+    return out
+
+
+def combine(first: TicketChange, second: TicketChange) -> TicketChange:
+    """One change equal to applying `first` then `second` (a ticket's cascade within one run)."""
+    note = first.internal_note
+    if second.internal_note is not None:
+        note = (
+            second.internal_note
+            if note is None
+            else note + Rendered.literal("\n\n") + (second.internal_note)
+        )
+    added = dict.fromkeys((*first.add_tags, *second.add_tags))
+    removed = dict.fromkeys(t for t in (*first.remove_tags, *second.remove_tags) if t not in added)
+    return TicketChange(
+        instance=first.instance,
+        ticket=first.ticket,
+        platform=first.platform,
+        url=first.url,
+        ticket_updated_at=first.ticket_updated_at,
+        level_from=first.level_from,
+        level_to=second.level_to,
+        group=_chain(first.group, second.group),
+        assignee=_chain(first.assignee, second.assignee),
+        priority=_chain(first.priority, second.priority),
+        add_tags=tuple(added),
+        remove_tags=tuple(removed),
+        fields=_chain_all(first.fields, second.fields),
+        tracking=_chain_all(first.tracking, second.tracking),
+        internal_note=note,
+        public_reply=second.public_reply or first.public_reply,
+        notify=tuple(dict.fromkeys((*first.notify, *second.notify))),
+        reasons=first.reasons + second.reasons,
+        rules=first.rules + second.rules,
+    )
+
+
+def with_tracking(change: TicketChange, name: str, diff: Diff | None) -> TicketChange:
+    tracking = {k: v for k, v in change.tracking.items() if k != name}
+    if diff is not None:
+        tracking[name] = diff
+    return replace(change, tracking=tracking)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of evaluating one ticket: a change, or None, and which rules fired."""
+
+    ticket: str
+    instance: str
+    change: TicketChange | None
+    fired: tuple[str, ...] = ()
+    skipped: str | None = None
+
+
+@dataclass
+class Summary:
+    """Counters over a stream of outcomes (the plan's `summary`)."""
+
+    evaluated: int = 0
+    matched: int = 0
+    changed: int = 0
+    skipped: int = 0
+    by_level: dict[str, int] = field(default_factory=dict)
+    by_rule: dict[str, int] = field(default_factory=dict)
+
+    def add(self, outcome: Outcome) -> None:
+        self.evaluated += 1
+        self.skipped += outcome.skipped is not None
+        self.matched += bool(outcome.fired)
+        change = outcome.change
+        if change is None:
+            return
+        self.changed += 1
+        if change.level_to != change.level_from:
+            self.by_level[change.level_to] = self.by_level.get(change.level_to, 0) + 1
+        for rule in change.rules:
+            self.by_rule[rule] = self.by_rule.get(rule, 0) + 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "evaluated": self.evaluated,
+            "matched": self.matched,
+            "changed": self.changed,
+            "skipped": self.skipped,
+            "escalations_by_level": dict(sorted(self.by_level.items())),
+            "changes_by_rule": dict(sorted(self.by_rule.items())),
+        }

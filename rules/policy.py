@@ -1,0 +1,333 @@
+"""The compiled policy: what `load_policy` returns and `evaluate` runs.
+
+Loading validates the YAML's shape (rules.schema), then compiles it here, checking every
+cross-reference (levels, calendars, templates, priorities, functions) with the key path and
+line. Nothing here does I/O: the caller reads the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from rules.clock import AlwaysOn, BusinessCalendar, Calendar, HolidaySource
+from rules.conditions import Scope, compile_condition
+from rules.facts import Facts, TargetStatus
+from rules.loader import Located, Path, Problems, load_yaml, validate
+from rules.schema import (
+    ActionsModel,
+    CalendarModel,
+    Condition,
+    LevelModel,
+    Owner,
+    PlatformModel,
+    PolicyModel,
+    RuleModel,
+)
+from rules.templates import Templates
+from rules.tracking import rule_key
+from rules.triggers import Node
+from rules.units import parse_clock, parse_days
+
+DEFAULT_PLATFORMS = {
+    "zendesk": PlatformModel(
+        priorities={"urgent": "P1", "high": "P2", "normal": "P3", "low": "P4"},
+    ),
+    "jira": PlatformModel(
+        priorities={"Highest": "P1", "High": "P2", "Medium": "P3", "Low": "P4", "Lowest": "P4"},
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSpec:
+    name: str
+    goal: float
+    calendar: Calendar
+    pausable: bool
+    pause: frozenset[str]
+
+    def measure(self, f: Facts, sla: SlaPolicy) -> TargetStatus | None:
+        """The target's clock at f.now, or None if it has not started (next response)."""
+        t = f.ticket
+        end = f.now_ts
+        fulfilled = False
+        if self.name == "first_response":
+            start = t.created_at.timestamp()
+            if t.first_response_at is not None:
+                end, fulfilled = min(end, t.first_response_at.timestamp()), True
+        elif self.name == "next_response":
+            if t.awaiting_reply_since is None:
+                return None
+            start = t.awaiting_reply_since.timestamp()
+        else:
+            start = t.created_at.timestamp()
+            if t.status_category.done:
+                end, fulfilled = min(end, f.status_since_ts), True
+        paused_spans = f.spans_where(self.pause) if self.pausable else ()
+        used = self.calendar.elapsed_ts(start, end, paused_spans)
+        paused = bool(paused_spans) and paused_spans[-1][1] >= f.now_ts and not fulfilled
+        due = None if paused or fulfilled else self.calendar.add_ts(start, self.goal, paused_spans)
+        return TargetStatus(
+            self.name,
+            sla.name,
+            self.calendar.name,
+            self.goal,
+            used,
+            start,
+            due,
+            fulfilled,
+            paused,
+            paused_spans,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SlaPolicy:
+    name: str
+    match: Node | None
+    calendar: Calendar
+    targets: dict[str, TargetSpec]
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    name: str
+    index: int
+    model: LevelModel
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    index: int
+    model: RuleModel
+    when: Node
+    unless: Node | None
+    on_done: bool = False
+
+    @property
+    def actions(self) -> ActionsModel:
+        return self.model.then
+
+    def key(self, level: str) -> str:
+        return rule_key(self.name, level if self.model.repeat.per == "level" else None)
+
+
+@dataclass(frozen=True)
+class Policy:
+    source: str
+    hash: str
+    model: PolicyModel
+    priorities: tuple[str, ...]
+    priority_rank: dict[str, int]
+    levels: tuple[Level, ...]
+    level_index: dict[str, int]
+    calendars: dict[str, Calendar]
+    slas: tuple[SlaPolicy, ...]
+    functions: tuple[tuple[str, Node], ...]
+    matrix: dict[tuple[str, str], Owner]
+    rules: tuple[Rule, ...]
+    templates: Templates
+    platforms: dict[str, PlatformModel]
+    rule_names: dict[str, str] = field(default_factory=dict)
+    doc: Located | None = None
+
+    @property
+    def defaults(self) -> Any:
+        return self.model.defaults
+
+
+def load_policy(text: str, source: str = "<policy>") -> Policy:
+    """Parse, validate and compile a policy; every problem raises one ConfigError listing all."""
+    return compile_policy(load_yaml(text, source))
+
+
+def compile_policy(doc: Located) -> Policy:
+    model = validate(PolicyModel, doc)
+    problems = Problems(doc)
+    priorities = tuple(model.priorities)
+    ranks = {name: i + 1 for i, name in enumerate(priorities)}
+    levels = tuple(Level(lv.name, i, lv) for i, lv in enumerate(model.levels))
+    level_index = {lv.name: lv.index for lv in levels}
+    _check_unique(problems, ("levels",), [lv.name for lv in model.levels], "level")
+    _check_unique(problems, ("rules",), [r.name for r in model.rules], "rule")
+    calendars = _calendars(model, problems)
+    scope = Scope(problems, ranks, level_index, set(calendars))
+    _check_name(problems, ("defaults", "calendar"), model.defaults.calendar, calendars, "calendar")
+    slas = []
+    for i, sla in enumerate(model.sla):
+        path: Path = ("sla", i)
+        cal_name = sla.calendar or model.defaults.calendar
+        if not _check_name(problems, (*path, "calendar"), cal_name, calendars, "calendar"):
+            continue
+        targets: dict[str, TargetSpec] = {}
+        for tname, target in sla.targets.items():
+            tcal = target.calendar or cal_name
+            mode = target.time or sla.time or model.defaults.time
+            _check_name(
+                problems, (*path, "targets", tname, "calendar"), tcal, calendars, "calendar"
+            )
+            calendar = calendars.get(tcal, calendars["24x7"]) if mode == "business" else AlwaysOn()
+            pause = frozenset(s.lower() for s in sla.pause) | {"solved", "closed"}
+            targets[tname] = TargetSpec(tname, target.within, calendar, target.pausable, pause)
+        match = compile_condition(sla.match, scope, (*path, "match")) if sla.match else None
+        slas.append(SlaPolicy(sla.name, match, calendars[cal_name], targets))
+    functions = tuple(
+        (name, compile_condition(fn.match, scope, ("functions", name, "match")))
+        for name, fn in model.functions.items()
+    )
+    matrix = {}
+    for fname, row in model.matrix.items():
+        if fname not in model.functions:
+            _unknown(problems, ("matrix", fname), "function", fname, model.functions)
+        for lname, owner in row.items():
+            _check_name(problems, ("matrix", fname, lname), lname, level_index, "level")
+            matrix[(fname, lname)] = owner
+    templates = Templates(model.templates, problems)
+    done = {"solved", "closed"} | {
+        raw.lower()
+        for platform in model.platforms.values()
+        for raw, category in platform.statuses.items()
+        if category in ("solved", "closed")
+    }
+    rules = []
+    for i, rule in enumerate(model.rules):
+        path = ("rules", i)
+        when = compile_condition(rule.when, scope, (*path, "when"))
+        unless = compile_condition(rule.unless, scope, (*path, "unless")) if rule.unless else None
+        _check_actions(rule.then, (*path, "then"), problems, level_index, ranks, templates)
+        rules.append(Rule(rule.name, i, rule, when, unless, _names_done(rule.when, done)))
+    for i, lv in enumerate(model.levels):
+        if lv.priority_at_least is not None:
+            _check_name(
+                problems,
+                ("levels", i, "priority_at_least"),
+                lv.priority_at_least,
+                ranks,
+                "priority",
+            )
+    platforms: dict[str, PlatformModel] = {**DEFAULT_PLATFORMS}
+    platforms.update(model.platforms)
+    for pname, platform in model.platforms.items():
+        for raw, neutral in platform.priorities.items():
+            _check_name(
+                problems, ("platforms", pname, "priorities", raw), neutral, ranks, "priority"
+            )
+    problems.raise_if_any()
+    canonical = json.dumps(model.model_dump(mode="json", exclude={"instances"}), sort_keys=True)
+    return Policy(
+        source=doc.source,
+        hash=hashlib.sha256(canonical.encode()).hexdigest()[:12],
+        model=model,
+        priorities=priorities,
+        priority_rank=ranks,
+        levels=levels,
+        level_index=level_index,
+        calendars=calendars,
+        slas=tuple(slas),
+        functions=functions,
+        matrix=matrix,
+        rules=tuple(rules),
+        templates=templates,
+        platforms=platforms,
+        rule_names={rule_key(r.name): r.name for r in model.rules},
+        doc=doc,
+    )
+
+
+def _names_done(cond: Condition, done: set[str]) -> bool:
+    """Does a trigger name a solved/closed status? Only such rules act on solved tickets."""
+    if cond.status and any(s.lower() in done for s in cond.status):
+        return True
+    if cond.in_status and any(s.lower() in done for s in cond.in_status.status or ()):
+        return True
+    return any(_names_done(c, done) for c in (*(cond.all or ()), *(cond.any or ())))
+
+
+def _calendars(model: PolicyModel, problems: Problems) -> dict[str, Calendar]:
+    calendars: dict[str, Calendar] = {"24x7": AlwaysOn()}
+    for name, cal in model.calendars.items():
+        built = _calendar(name, cal, problems)
+        if built is not None:
+            calendars[name] = built
+    return calendars
+
+
+def _calendar(name: str, cal: CalendarModel, problems: Problems) -> Calendar | None:
+    path: Path = ("calendars", name)
+    week: dict[int, list[tuple[Any, Any]]] = {d: [] for d in range(7)}
+    for days, shifts in cal.hours.items():
+        try:
+            numbers = parse_days(days)
+            for shift in shifts:
+                start_text, sep, end_text = shift.partition("-")
+                if not sep:
+                    raise ValueError(f"expected a shift such as 09:00-17:00, got {shift!r}")
+                start, end = parse_clock(start_text), parse_clock(end_text)
+                if start is None:
+                    raise ValueError(f"a shift cannot start at 24:00 ({shift!r})")
+                for day in numbers:
+                    week[day].append((start, end))
+        except ValueError as exc:
+            problems.add((*path, "hours", days), str(exc))
+            return None
+    try:
+        source = HolidaySource(
+            country=cal.holidays.country,
+            subdiv=cal.holidays.subdivision,
+            dates=cal.holidays.dates,
+            names=cal.holidays.names,
+        )
+        return BusinessCalendar(name, cal.timezone, week, source)
+    except ValueError as exc:
+        problems.add(path, str(exc))
+        return None
+
+
+def _check_actions(
+    then: ActionsModel,
+    path: Path,
+    problems: Problems,
+    levels: dict[str, int],
+    ranks: dict[str, int],
+    templates: Templates,
+) -> None:
+    special = {"next", "requested"}
+    if then.escalate and then.escalate not in special:
+        _check_name(
+            problems, (*path, "escalate"), then.escalate, levels, "level (or next, requested)"
+        )
+    if then.de_escalate:
+        _check_name(problems, (*path, "de_escalate"), then.de_escalate, levels, "level")
+    if then.priority:
+        for key in ("set", "at_least"):
+            value = getattr(then.priority, key)
+            if value is not None:
+                _check_name(problems, (*path, "priority", key), value, ranks, "priority")
+    for key in ("note", "reply"):
+        name = getattr(then, key)
+        if name is not None:
+            _check_name(problems, (*path, key), name, templates.names, "template")
+
+
+def _check_name(problems: Problems, path: Path, name: str, known: Any, kind: str) -> bool:
+    if name in known:
+        return True
+    _unknown(problems, path, kind, name, known)
+    return False
+
+
+def _unknown(problems: Problems, path: Path, kind: str, name: str, known: Any) -> None:
+    names = ", ".join(sorted(str(k) for k in known)) or "none defined"
+    problems.add(path, f"unknown {kind} {name!r} (expected one of: {names})")
+
+
+def _check_unique(problems: Problems, path: Path, names: list[str], kind: str) -> None:
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            problems.add((*path, i, "name"), f"duplicate {kind} name {name!r}")
+        seen.add(name)

@@ -1,0 +1,127 @@
+"""Comment templates: Jinja2 in a sandbox, strict about undefined names, checked at load time.
+
+A template is compiled and rendered once against `sample_context()` when the policy loads, so
+a typo such as `{{ ticket.titel }}` is a config error with the template's name and line, not a
+failed run. Ticket text only ever enters as data (see rules.markup), never as template code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from rules.loader import Problems
+from rules.markup import Rendered, clean
+
+_OPEN, _CLOSE = "\x1e", "\x1f"
+
+
+def _mark(value: Any) -> str:
+    """Jinja `finalize`: wrap every printed value so it stays data after rendering."""
+    return f"{_OPEN}{clean(str(value))}{_CLOSE}"
+
+
+def _split(text: str) -> Rendered:
+    head, *rest = text.split(_OPEN)
+    parts: list[tuple[bool, str]] = [(False, head)] if head else []
+    for chunk in rest:
+        data, _, literal = chunk.partition(_CLOSE)
+        if data:
+            parts.append((True, data))
+        if literal:
+            parts.append((False, literal))
+    return Rendered(tuple(parts))
+
+
+def environment() -> ImmutableSandboxedEnvironment:
+    return ImmutableSandboxedEnvironment(
+        undefined=StrictUndefined,
+        autoescape=False,
+        finalize=_mark,
+        keep_trailing_newline=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+class Templates:
+    """The policy's named templates, compiled and checked."""
+
+    def __init__(self, sources: Mapping[str, str], problems: Problems) -> None:
+        self._env = environment()
+        self._compiled = {}
+        for name, source in sources.items():
+            try:
+                template = self._env.from_string(clean(source))
+                template.render(sample_context())
+            except TemplateSyntaxError as exc:
+                problems.add(("templates", name), f"line {exc.lineno}: {exc.message}")
+                continue
+            except TemplateError as exc:
+                problems.add(("templates", name), f"{exc.message or exc} (see docs/policy.md)")
+                continue
+            self._compiled[name] = template
+        self.names = frozenset(sources)
+
+    def render(self, name: str, context: Mapping[str, Any]) -> Rendered:
+        return _split(self._compiled[name].render(context))
+
+
+def sample_context() -> dict[str, Any]:
+    """A context with every documented variable filled, for load-time checks and docs."""
+    owner = {"group": "L2 Specialists", "assignee": "dana@example.com"}
+    return {
+        "ticket": {
+            "id": "1234",
+            "key": "1234",
+            "url": "https://example.zendesk.com/agent/tickets/1234",
+            "title": "Checkout fails for all EU customers",
+            "status": "open",
+            "status_category": "open",
+            "priority": "P1",
+            "type": "incident",
+            "group": "Support L1",
+            "assignee": "sam@example.com",
+            "requester": {"name": "Alex Doe", "email": "alex@customer.example"},
+            "organization": "Customer Ltd",
+            "tags": ["checkout", "vip"],
+            "components": ["Payments"],
+            "created_at": "2026-11-20T09:00:00Z",
+            "age": "1h 12m",
+            "reopens": 0,
+            "customer_replies": 2,
+        },
+        "level": {
+            "from": "L1",
+            "to": "L2",
+            "name": "L2",
+            "description": "Specialists",
+            "owner": owner,
+            "previous_owner": {"group": "Support L1", "assignee": "sam@example.com"},
+            "awaiting_approval": False,
+            "approvers": ["manager@example.com"],
+        },
+        "rule": {"name": "p1-resolution", "description": "P1 unresolved after 1 hour"},
+        "reasons": ["resolution (p1): 104% used, -3m left"],
+        "sla": {
+            "policy": "p1",
+            "next_due": "2026-11-20T10:00:00Z",
+            "targets": [
+                {
+                    "name": "resolution",
+                    "used_percent": 104,
+                    "used": "1h 2m",
+                    "remaining": "-2m",
+                    "due": "2026-11-20T10:00:00Z",
+                    "breached": True,
+                    "paused": False,
+                }
+            ],
+        },
+        "escalation": {"count": 1, "escalated_at": "2026-11-20T10:02:00Z", "approved_by": None},
+        "notify": ["oncall-lead@example.com"],
+        "now": "2026-11-20T10:02:00Z",
+    }

@@ -1,0 +1,167 @@
+"""The ticket JSON format read by `escalate explain` and backtesting (docs/tickets.md).
+
+A file holds one ticket object, a list of them, or {"tickets": [...]}. A ticket is the neutral
+model plus, optionally, its history; summary figures missing from the record are derived from
+the history. Errors name the file, the record and the key.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, Field
+
+from rules import mapping
+from rules.errors import ConfigError
+from rules.history import summarise
+from rules.loader import Located, load_yaml, validate
+from rules.model import Actor, Event, EventKind, Organization, Person, StatusCategory, Ticket
+from rules.policy import Policy
+from rules.schema import Model
+from rules.tracking import Tracking
+
+
+class PersonRecord(Model):
+    id: str = ""
+    name: str | None = None
+    email: str | None = None
+
+
+class OrgRecord(Model):
+    id: str = ""
+    name: str | None = None
+    tags: list[str] = []
+
+
+class EventRecord(Model):
+    at: AwareDatetime
+    kind: EventKind
+    actor: Actor
+    value: str | None = None
+    category: StatusCategory | None = None
+    public: bool = True
+    text: str | None = None
+
+
+class TicketRecord(Model):
+    id: str
+    instance: str = "file"
+    platform: Literal["jira", "zendesk"] = "zendesk"
+    url: str = ""
+    title: str = ""
+    status: str
+    status_category: StatusCategory | None = None
+    priority: str | None = None
+    type: str | None = None
+    group: str | None = None
+    assignee: str | None = None
+    requester: PersonRecord | None = None
+    organization: OrgRecord | None = None
+    tags: list[str] = []
+    components: list[str] = []
+    custom: dict[str, Any] = {}
+    created_at: AwareDatetime
+    updated_at: AwareDatetime | None = None
+    status_since: AwareDatetime | None = None
+    first_response_at: AwareDatetime | None = None
+    last_agent_reply_at: AwareDatetime | None = None
+    awaiting_reply_since: AwareDatetime | None = None
+    customer_replies: int | None = Field(default=None, ge=0)
+    reopens: int | None = Field(default=None, ge=0)
+    last_customer_comment: str | None = None
+    last_activity_at: AwareDatetime | None = None
+    last_ack_at: AwareDatetime | None = None
+    tracking: dict[str, Any] = {}
+    history: list[EventRecord] | None = None
+
+
+def read_tickets(text: str, source: str, policy: Policy) -> list[Ticket]:
+    """Parse a ticket file; any bad record raises ConfigError naming it."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{source}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+    doc = _locate(text, source, data)
+    base: tuple[str, ...] | None
+    if isinstance(data, dict) and "tickets" in data:
+        records, base = data["tickets"], ("tickets",)
+    elif isinstance(data, list):
+        records, base = data, ()
+    else:
+        records, base = [data], None
+    if not isinstance(records, list):
+        raise ConfigError(f'{source}: expected a ticket, a list of tickets or {{"tickets": [...]}}')
+    out = []
+    for i, _ in enumerate(records):
+        at = () if base is None else (*base, i)
+        record = validate(TicketRecord, doc, at)
+        out.append(to_ticket(record, policy))
+    return out
+
+
+def to_ticket(r: TicketRecord, policy: Policy) -> Ticket:
+    events = None
+    derived: dict[str, Any] = {}
+    if r.history is not None:
+        events = tuple(Event(**e.model_dump()) for e in r.history)
+        s = summarise(events)
+        derived = {name: getattr(s, name) for name in s.__slots__}
+    explicit = {k: getattr(r, k) for k in r.model_fields_set}
+
+    def pick(name: str, default: Any = None) -> Any:
+        if name in explicit:
+            return explicit[name]
+        return derived.get(name, default)
+
+    category = mapping.status_category(policy, r.platform, r.status, r.status_category)
+    if r.status_category is not None:
+        category = r.status_category
+    neutral, rank = mapping.priority(policy, r.platform, r.priority)
+    return Ticket(
+        id=r.id,
+        instance=r.instance,
+        platform=r.platform,
+        url=r.url,
+        title=r.title,
+        status=r.status,
+        status_category=category,
+        priority=neutral,
+        priority_rank=rank,
+        priority_raw=r.priority,
+        type=r.type,
+        group=r.group,
+        assignee=r.assignee,
+        requester=Person(**r.requester.model_dump()) if r.requester else None,
+        organization=Organization(
+            r.organization.id, r.organization.name, frozenset(r.organization.tags)
+        )
+        if r.organization
+        else None,
+        tags=frozenset(r.tags),
+        components=tuple(r.components),
+        custom=dict(r.custom),
+        created_at=r.created_at,
+        updated_at=r.updated_at or r.created_at,
+        status_since=pick("status_since"),
+        first_response_at=pick("first_response_at"),
+        last_agent_reply_at=pick("last_agent_reply_at"),
+        awaiting_reply_since=pick("awaiting_reply_since"),
+        customer_replies=pick("customer_replies", 0) or 0,
+        reopens=pick("reopens", 0) or 0,
+        last_customer_comment=pick("last_customer_comment"),
+        last_activity_at=pick("last_activity_at"),
+        last_ack_at=r.last_ack_at,
+        history=events,
+        tracking=Tracking.parse(r.tracking),
+    )
+
+
+def _locate(text: str, source: str, data: Any) -> Located:
+    """Line numbers for error messages: JSON is read as YAML for its marks where it can be."""
+    try:
+        doc = load_yaml(text, source)
+    except ConfigError:
+        doc = Located(data, source)
+    doc.data = data
+    return doc
