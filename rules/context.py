@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rules.facts import Facts, ts_to_dt
-from rules.policy import Rule
+from rules.policy import Level, Rule
 from rules.schema import OwnerBase
 from rules.tracking import format_time
 from rules.units import format_duration
@@ -18,9 +18,11 @@ def template_context(
     rule: Rule,
     approved_by: str | None,
     reasons: list[str],
+    awaiting: Level | None = None,
 ) -> dict[str, Any]:
+    """Variables for one rule's template; `awaiting` is a level still waiting for approval."""
     t, policy = f.ticket, f.policy
-    entered = policy.levels[target]
+    entered = awaiting or policy.levels[target]
     approval = entered.model.approval
     targets = [
         {
@@ -67,9 +69,7 @@ def template_context(
             "description": entered.model.description,
             "owner": {"group": owner.group, "assignee": owner.assignee} if owner else None,
             "previous_owner": {"group": t.group, "assignee": t.assignee},
-            "awaiting_approval": approval is not None
-            and approved_by is None
-            and target != f.level_index,
+            "awaiting_approval": awaiting is not None,
             "approvers": list(approval.approvers) if approval else [],
         },
         "rule": {"name": rule.name, "description": rule.model.description},

@@ -86,6 +86,8 @@ def current_state(f: Facts) -> tuple[State, bool]:
     """The ticket's state, re-armed (a new cycle, nothing fired) if it was reopened."""
     ticket = f.ticket
     state = ticket.tracking.state
+    if state.written_at is None:  # never written by us: nothing to re-arm, just a baseline
+        return replace(state, reopens_seen=ticket.reopens), False
     reopened = ticket.reopens > state.reopens_seen or (
         state.solved_seen and not ticket.status_category.done
     )

@@ -169,7 +169,12 @@ def render_text(data: dict[str, Any]) -> str:
         lines.append("Change: none")
     else:
         level = change["level"]
-        lines.append(f"Change: level {level['from']} -> {level['to']}")
+        moved = level["from"] != level["to"]
+        lines.append(
+            f"Change: level {level['from']} -> {level['to']}"
+            if moved
+            else f"Change: level stays {level['from']}"
+        )
         for action in change["actions"]:
             kind = action["type"]
             if kind in ("internal_note", "public_reply"):

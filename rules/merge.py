@@ -1,10 +1,10 @@
 """Merge every rule that fired for a ticket into one `TicketChange`, or None if nothing changes.
 
-Conflicts resolve deterministically: the highest target level wins (ties: first rule in policy
-order); the most urgent resulting priority wins; tags are unioned; for a custom field, the
-reassignment and the public reply the escalation's winning rule comes first, then policy order;
-internal notes are joined into one internal comment. Bookkeeping alone (state, sla_due on a
-ticket that is not escalated) never causes a write.
+Conflicts resolve deterministically: the highest target level wins (ties: the first rule in
+policy order); the most urgent resulting priority wins; tags are unioned; for custom fields,
+the reassignment and the public reply, the escalation's winning rule comes first, then policy
+order. Internal notes are joined into one internal comment, each template rendered once.
+Bookkeeping alone (state, sla_due on a ticket that is not escalated) never causes a write.
 """
 
 from __future__ import annotations
@@ -172,13 +172,17 @@ def merge(f: Facts, state: State, rearmed: bool, firings: list[Firing]) -> Ticke
     notify: dict[str, None] = {}
     notes: list[Rendered] = []
     reasons = [str(fi.reason) for fi in firings]
+    rendered: set[str] = set()
     for rule in ordered:
         notify.update((p, None) for p in rule.actions.notify)
-        if rule.actions.note:
+        if rule.actions.note and rule.actions.note not in rendered:
+            rendered.add(rule.actions.note)  # a template shared by several rules: once
             notes.append(
                 policy.templates.render(
                     rule.actions.note,
-                    template_context(f, move.target, owner, rule, move.approved_by, reasons),
+                    template_context(
+                        f, move.target, owner, rule, move.approved_by, reasons, move.awaiting
+                    ),
                 )
             )
     if entered is not None:
@@ -199,7 +203,9 @@ def merge(f: Facts, state: State, rearmed: bool, firings: list[Firing]) -> Ticke
     reply = (
         policy.templates.render(
             reply_rule.actions.reply,
-            template_context(f, move.target, owner, reply_rule, move.approved_by, reasons),
+            template_context(
+                f, move.target, owner, reply_rule, move.approved_by, reasons, move.awaiting
+            ),
         )
         if reply_rule and reply_rule.actions.reply
         else None
@@ -208,6 +214,7 @@ def merge(f: Facts, state: State, rearmed: bool, firings: list[Firing]) -> Ticke
     if any(r.actions.record_outcome for r in ordered) and ticket.status_category.done:
         outcome = _outcome(f)
 
+    consumed = any(r.actions.escalate == "requested" for r in ordered)
     effective = (
         moved
         or group
@@ -220,6 +227,7 @@ def merge(f: Facts, state: State, rearmed: bool, firings: list[Firing]) -> Ticke
         or reply
         or move.awaiting
         or (outcome and outcome != tracking.outcome)
+        or (consumed and tracking.request)
     )
     if not effective:
         return None
@@ -246,7 +254,7 @@ def merge(f: Facts, state: State, rearmed: bool, firings: list[Firing]) -> Ticke
             rule=rule_name,
             count=str(tracking.count + 1),
         )
-    if tracking.request and (moved or move.awaiting):
+    if tracking.request and (moved or move.awaiting or consumed):
         updates["request"] = None
     if move.approved_by:
         updates["approved_by"] = None

@@ -210,7 +210,7 @@ def compile_policy(doc: Located) -> Policy:
                 "priority",
             )
     platforms: dict[str, PlatformModel] = {**DEFAULT_PLATFORMS}
-    platforms.update(model.platforms)
+    platforms.update({str(k): v for k, v in model.platforms.items()})
     for pname, platform in model.platforms.items():
         for raw, neutral in platform.priorities.items():
             _check_name(
