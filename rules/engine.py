@@ -71,6 +71,8 @@ def _track_sla_due(
     final: Facts, original: Ticket, change: TicketChange | None
 ) -> TicketChange | None:
     """Keep `sla_due` current: in every change, and on its own for escalated tickets."""
+    if change is None and original.tracking.level is None:
+        return None
     due = final.soonest_due
     new = format_time(ts_to_dt(due)) if due is not None else None
     old = original.tracking.to_raw()["sla_due"]
