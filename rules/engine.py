@@ -89,7 +89,9 @@ def current_state(f: Facts) -> tuple[State, bool]:
     ticket = f.ticket
     state = ticket.tracking.state
     if state.written_at is None:  # never written by us: nothing to re-arm, just a baseline
-        return replace(state, reopens_seen=ticket.reopens), False
+        if ticket.reopens != state.reopens_seen:
+            state = replace(state, reopens_seen=ticket.reopens)
+        return state, False
     reopened = ticket.reopens > state.reopens_seen or (
         state.solved_seen and not ticket.status_category.done
     )
@@ -108,7 +110,7 @@ def rule_status(rule: Rule, f: Facts, state: State) -> str:
     model = rule.model
     if not model.enabled:
         return "disabled"
-    if f.ticket.status_category.done and not rule.on_done:
+    if f.done and not rule.on_done:
         return "not for solved tickets"
     if not rule.when.test(f):
         return "not matched"

@@ -7,9 +7,7 @@ that matches nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 from rules.clock import AlwaysOn, Calendar
@@ -20,22 +18,53 @@ if TYPE_CHECKING:
     from rules.policy import Policy, SlaPolicy
 
 ALWAYS = AlwaysOn()
+_UNSET = object()
 
 
-@dataclass(frozen=True, slots=True)
 class TargetStatus:
-    """One SLA target's clock for one ticket at `now`."""
+    """One SLA target's clock for one ticket at `now`; the deadline is computed on first use."""
 
-    target: str
-    sla: str
-    calendar: str
-    goal: float
-    used: float
-    start: float
-    due: float | None
-    fulfilled: bool
-    paused: bool
-    paused_spans: tuple[tuple[float, float], ...]
+    __slots__ = (
+        "_calendar",
+        "_due",
+        "calendar",
+        "fulfilled",
+        "goal",
+        "paused",
+        "paused_spans",
+        "sla",
+        "start",
+        "target",
+        "used",
+    )
+
+    def __init__(
+        self,
+        target: str,
+        sla: str,
+        calendar: Calendar,
+        goal: float,
+        used: float,
+        start: float,
+        fulfilled: bool,
+        paused: bool,
+        paused_spans: tuple[tuple[float, float], ...],
+    ) -> None:
+        self.target, self.sla, self.goal, self.used, self.start = target, sla, goal, used, start
+        self.calendar, self._calendar = calendar.name, calendar
+        self.fulfilled, self.paused, self.paused_spans = fulfilled, paused, paused_spans
+        self._due: float | object | None = _UNSET
+
+    @property
+    def due(self) -> float | None:
+        """When the target is breached, given the pauses so far; None while paused or done."""
+        if self._due is _UNSET:
+            self._due = (
+                None
+                if self.paused or self.fulfilled
+                else self._calendar.add_ts(self.start, self.goal, self.paused_spans)
+            )
+        return self._due  # type: ignore[return-value]
 
     @property
     def remaining(self) -> float:
@@ -55,40 +84,55 @@ class TargetStatus:
 
 
 class Facts:
-    """The lazily computed view of one ticket at one instant."""
+    """The lazily computed view of one ticket at one instant (hot path: plain slots, no locks)."""
+
+    __slots__ = (
+        "_activity",
+        "_sla",
+        "_targets",
+        "_timeline",
+        "done",
+        "level_index",
+        "now",
+        "now_ts",
+        "policy",
+        "priority_rank",
+        "ticket",
+    )
 
     def __init__(self, policy: Policy, ticket: Ticket, now: datetime) -> None:
         self.policy = policy
         self.ticket = ticket
         self.now = now
         self.now_ts = now.timestamp()
+        self.level_index: int = policy.level_index.get(ticket.tracking.level or "", 0)
+        rank = ticket.priority_rank
+        #: 1 is the most urgent; a ticket without priority ranks below the lowest.
+        self.priority_rank: int = rank if rank is not None else len(policy.priorities) + 1
+        self.done: bool = ticket.status_category.done
+        self._sla: SlaPolicy | object | None = _UNSET
+        self._targets: dict[str, TargetStatus | None] = {}
+        self._timeline: list[tuple[float, str, StatusCategory]] | None = None
+        self._activity: float | None = None
 
-    @cached_property
-    def level_index(self) -> int:
-        return self.policy.level_index.get(self.ticket.tracking.level or "", 0)
-
-    @cached_property
+    @property
     def level(self) -> str:
         return self.policy.levels[self.level_index].name
 
-    @cached_property
-    def priority_rank(self) -> int:
-        """1 is the most urgent; a ticket without priority ranks below the lowest."""
-        rank = self.ticket.priority_rank
-        return rank if rank is not None else len(self.policy.priorities) + 1
-
-    @cached_property
+    @property
     def sla(self) -> SlaPolicy | None:
-        for candidate in self.policy.slas:
-            if candidate.match is None or candidate.match.test(self):
-                return candidate
-        return None
+        if self._sla is _UNSET:
+            self._sla = next(
+                (c for c in self.policy.slas if c.match is None or c.match.test(self)), None
+            )
+        return self._sla  # type: ignore[return-value]
 
-    @cached_property
+    @property
     def calendar(self) -> Calendar:
         """The ticket's calendar: its SLA policy's, else the policy default."""
-        if self.sla is not None:
-            return self.sla.calendar
+        sla = self.sla
+        if sla is not None:
+            return sla.calendar
         return self.policy.calendars[self.policy.defaults.calendar]
 
     def clock(self, mode: str | None, calendar: str | None) -> Calendar:
@@ -96,9 +140,11 @@ class Facts:
             return ALWAYS
         return self.policy.calendars[calendar] if calendar else self.calendar
 
-    @cached_property
+    @property
     def timeline(self) -> list[tuple[float, str, StatusCategory]]:
-        return status_timeline(self.ticket)
+        if self._timeline is None:
+            self._timeline = status_timeline(self.ticket)
+        return self._timeline
 
     def spans_where(self, statuses: frozenset[str]) -> tuple[tuple[float, float], ...]:
         """The [start, end) spans, up to now, during which the status was in `statuses`."""
@@ -111,25 +157,35 @@ class Facts:
                     spans.append((start, min(end, self.now_ts)))
         return tuple(spans)
 
-    @cached_property
+    def target(self, name: str) -> TargetStatus | None:
+        """One SLA target's clock, measured on first use (None if absent or not started)."""
+        if name not in self._targets:
+            sla = self.sla
+            spec = sla.targets.get(name) if sla is not None else None
+            self._targets[name] = spec.measure(self, sla) if spec and sla else None
+        return self._targets[name]
+
+    @property
     def targets(self) -> dict[str, TargetStatus]:
+        """Every target of the ticket's SLA policy that has started, in policy order."""
         sla = self.sla
         if sla is None:
             return {}
-        return {
-            name: status
-            for name, target in sla.targets.items()
-            if (status := target.measure(self, sla)) is not None
-        }
+        return {name: t for name in sla.targets if (t := self.target(name)) is not None}
 
-    @cached_property
+    @property
     def soonest_due(self) -> float | None:
         dues = [t.due for t in self.targets.values() if t.running and t.due is not None]
         return min(dues) if dues else None
 
-    @cached_property
+    @property
     def activity_ts(self) -> float:
         """The last human activity: connector writes never count (DESIGN.md promise 4)."""
+        if self._activity is None:
+            self._activity = self._last_activity()
+        return self._activity
+
+    def _last_activity(self) -> float:
         ticket = self.ticket
         if ticket.last_activity_at is not None:
             return ticket.last_activity_at.timestamp()
@@ -142,7 +198,7 @@ class Facts:
                 return baseline.timestamp()
         return updated
 
-    @cached_property
+    @property
     def status_since_ts(self) -> float:
         return self.timeline[-1][0]
 

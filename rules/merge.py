@@ -131,6 +131,8 @@ def _priority(policy: Policy, f: Facts, firings: list[Firing], entered: Level | 
 
 
 def merge(f: Facts, state: State, rearmed: bool, firings: list[Firing]) -> TicketChange | None:
+    if not firings and state.awaiting is None:
+        return None
     policy, ticket, tracking = f.policy, f.ticket, f.ticket.tracking
     move = decide_level(policy, f, state, firings)
     if not firings and move.target == f.level_index:

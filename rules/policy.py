@@ -69,15 +69,13 @@ class TargetSpec:
         paused_spans = f.spans_where(self.pause) if self.pausable else ()
         used = self.calendar.elapsed_ts(start, end, paused_spans)
         paused = bool(paused_spans) and paused_spans[-1][1] >= f.now_ts and not fulfilled
-        due = None if paused or fulfilled else self.calendar.add_ts(start, self.goal, paused_spans)
         return TargetStatus(
             self.name,
             sla.name,
-            self.calendar.name,
+            self.calendar,
             self.goal,
             used,
             start,
-            due,
             fulfilled,
             paused,
             paused_spans,

@@ -44,7 +44,10 @@ class All:
     nodes: tuple[Node, ...]
 
     def test(self, f: Facts) -> bool:
-        return all(n.test(f) for n in self.nodes)
+        for node in self.nodes:  # noqa: SIM110 (a plain loop is faster than all() + genexpr)
+            if not node.test(f):
+                return False
+        return True
 
     def describe(self, f: Facts) -> str:
         return "all of"
@@ -62,7 +65,10 @@ class AnyOf:
     nodes: tuple[Node, ...]
 
     def test(self, f: Facts) -> bool:
-        return any(n.test(f) for n in self.nodes)
+        for node in self.nodes:  # noqa: SIM110 (a plain loop is faster than any() + genexpr)
+            if node.test(f):
+                return True
+        return False
 
     def describe(self, f: Facts) -> str:
         return "any of"
@@ -102,9 +108,10 @@ class SlaTrigger(Leaf):
     remaining: float | None = None
 
     def _statuses(self, f: Facts) -> list[TargetStatus]:
-        targets = f.targets
-        chosen = targets.values() if self.target == "any" else [targets.get(self.target)]
-        return [t for t in chosen if t is not None and not t.fulfilled]
+        if self.target == "any":
+            return [t for t in f.targets.values() if not t.fulfilled]
+        t = f.target(self.target)
+        return [t] if t is not None and not t.fulfilled else []
 
     def _needed(self, t: TargetStatus) -> float:
         """How much of the target must be used for this trigger to hold."""
@@ -140,8 +147,7 @@ class SlaTrigger(Leaf):
             if t.used >= self._needed(t):
                 return f.now_ts
             if t.running:
-                cal = f.policy.calendars[t.calendar]
-                at = cal.add_ts(f.now_ts, self._needed(t) - t.used)
+                at = f.clock("business", t.calendar).add_ts(f.now_ts, self._needed(t) - t.used)
                 if at is not None:
                     times.append(at)
         return min(times) if times else None
