@@ -69,6 +69,14 @@ def _check_owner_instances(policy: Policy, names: set[str], problems: Problems) 
                     ("levels", level.index, "owner", "instances", name),
                     f"unknown instance {name!r} (expected one of: {known})",
                 )
+    for rule in policy.rules:
+        assign = rule.actions.assign
+        for name in assign.instances if assign else ():
+            if name not in names:
+                problems.add(
+                    ("rules", rule.index, "then", "assign", "instances", name),
+                    f"unknown instance {name!r} (expected one of: {known})",
+                )
     for (function, level_name), owner in policy.matrix.items():
         for name in owner.instances:
             if name not in names:

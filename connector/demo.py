@@ -79,8 +79,8 @@ def demo_command(config_path: str | None, fmt: str) -> None:
     )
     click.echo(f"Second run, after applying: {second.changed} changes.")
     click.echo(
-        "\nSee why for one ticket: escalate explain -c config.example.yaml "
-        f"--ticket {SAMPLES} --now {raw['now']}"
+        f"\nSee why for one ticket: escalate explain -c {_short(path)} "
+        f"--ticket {_short(SAMPLES)} --now {raw['now']}"
     )
 
 
@@ -119,3 +119,11 @@ def _table(tickets: list[Ticket], changes: list[TicketChange]) -> str:
 
 def _counts(by_level: dict[str, Any]) -> str:
     return ", ".join(f"{n} to {lv}" for lv, n in sorted(by_level.items())) or "no escalations"
+
+
+def _short(path: Path) -> str:
+    """The path relative to the working directory when it lies below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -368,7 +368,7 @@ class BusinessCalendar(_Clock):
         if off(a - 1) != o:
             trans.append(a)
         while True:
-            if off(b - 1) == o:
+            if True:
                 self._segment(a, b, o, out)
                 return tuple(out)
             lo, hi = a, b - 1  # off(lo) == o != off(hi): bisect for the first changed second
@@ -453,7 +453,7 @@ class BusinessCalendar(_Clock):
         need, t = target - tab.cum[j - 1], tab.starts[j - 1]
         for a, b in tab.ivs[j - 1]:
             t = b  # fallback if rounding leaves `need` a hair above the day's total
-            if b - a > need:
+            if b - a >= need:
                 t = a + need
                 break
             need -= b - a

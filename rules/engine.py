@@ -15,7 +15,7 @@ from datetime import datetime
 
 from rules.apply import apply_change
 from rules.facts import Facts, ts_to_dt
-from rules.merge import Firing, bookkeeping_change, merge
+from rules.merge import Firing, bookkeeping_change, escalation_target, merge
 from rules.model import Ticket
 from rules.plan import Diff, Outcome, Reason, TicketChange, combine, with_tracking
 from rules.policy import Policy, Rule
@@ -28,14 +28,22 @@ class RuleResult:
     """How one rule fared for one ticket, for explain."""
 
     rule: str
-    status: str  # fired | not matched | guarded | already fired | cooling down | disabled
+    status: str  # fired | not matched | guarded | already fired | cooling down | disabled | ...
     detail: str = ""
 
 
 def evaluate(policy: Policy, tickets: Iterable[Ticket], now: datetime) -> Iterator[Outcome]:
-    """Evaluate a stream of tickets at `now`; one Outcome per ticket, in order."""
+    """Evaluate a stream of tickets at `now`; one Outcome per ticket, in order.
+
+    A ticket whose evaluation fails (odd data the engine did not foresee) is skipped with the
+    reason in `Outcome.skipped`, so one ticket never stops a run; the caller logs it.
+    """
     for ticket in tickets:
-        yield evaluate_ticket(policy, ticket, now)
+        try:
+            yield evaluate_ticket(policy, ticket, now)
+        except Exception as exc:  # promise 7: odd data skips the ticket, never the run
+            reason = f"evaluation failed: {type(exc).__name__}: {exc}"
+            yield Outcome(ticket.id, ticket.instance, None, skipped=reason)
 
 
 def evaluate_ticket(policy: Policy, ticket: Ticket, now: datetime) -> Outcome:
@@ -58,10 +66,11 @@ def evaluate_ticket(policy: Policy, ticket: Ticket, now: datetime) -> Outcome:
 
 
 def _step(facts: Facts, fired: list[str]) -> TicketChange | None:
+    """One round; a rule that fired in an earlier round of this run does not fire again."""
     state, rearmed = current_state(facts)
     firings: list[Firing] = []
     for rule in facts.policy.rules:
-        if rule_status(rule, facts, state) == "fired":
+        if rule.name not in fired and rule_status(rule, facts, state) == "fired":
             firings.append(Firing(rule, Reason(rule.name, reason_text(rule.when, facts))))
     fired.extend(f.rule.name for f in firings)
     return merge(facts, state, rearmed, firings)
@@ -70,8 +79,8 @@ def _step(facts: Facts, fired: list[str]) -> TicketChange | None:
 def _track_sla_due(
     final: Facts, original: Ticket, change: TicketChange | None
 ) -> TicketChange | None:
-    """Keep `sla_due` current: in every change, and on its own for escalated tickets."""
-    if change is None and original.tracking.level is None:
+    """Keep `sla_due` current: in every change, and on its own for open escalated tickets."""
+    if change is None and (original.tracking.level is None or final.done):
         return None
     due = final.soonest_due
     new = format_time(ts_to_dt(due)) if due is not None else None
@@ -116,6 +125,11 @@ def rule_status(rule: Rule, f: Facts, state: State) -> str:
         return "not matched"
     if rule.unless is not None and rule.unless.test(f):
         return "guarded"
+    escalate = model.then.escalate
+    if escalate is not None and escalate != "requested":
+        target = escalation_target(f.policy, f, rule)
+        if target is not None and target <= f.level_index:
+            return "nothing to escalate to"
     fired = state.fired_for(rule.key(f.level))
     if fired is not None:
         every = model.repeat.every

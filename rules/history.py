@@ -24,11 +24,15 @@ class Summary:
 
 
 def summarise(events: Sequence[Event]) -> Summary:
-    """Fold history events (any order) into the summary figures."""
+    """Fold history events (any order) into the summary figures.
+
+    The first public comment, when the customer wrote it, is the ticket's description: it is
+    answered by the first response, so it neither counts as a reply nor starts next_response.
+    """
     first_response = last_agent = awaiting = last_activity = status_since = None
     replies = reopens = 0
     last_customer_text: str | None = None
-    was_done = False
+    was_done = seen_comment = False
     for event in sorted(events, key=lambda e: e.at):
         if event.actor is not Actor.CONNECTOR and event.actor is not Actor.SYSTEM:
             last_activity = event.at
@@ -43,9 +47,14 @@ def summarise(events: Sequence[Event]) -> Summary:
             last_agent = event.at
             replies, awaiting = 0, None
         elif event.kind is EventKind.COMMENT and event.actor is Actor.CUSTOMER and event.public:
+            last_customer_text = event.text
+            if not seen_comment:  # the ticket's description, answered by the first response
+                seen_comment = True
+                continue
             replies += 1
             awaiting = awaiting or event.at
-            last_customer_text = event.text
+        if event.kind is EventKind.COMMENT and event.public:
+            seen_comment = True
     return Summary(
         first_response_at=first_response,
         last_agent_reply_at=last_agent,

@@ -111,6 +111,17 @@ def _rules(policy: Policy, warn: Warn) -> None:
                     f"rule {rule.name!r} can never change anything: it escalates to "
                     f"{actions.escalate!r} but only matches at that level or above",
                 )
+        climbs = actions.escalate == "next" and rule.model.repeat.per == "level"
+        timed = any(
+            isinstance(n, ClockTrigger) and n.kind == "unacknowledged" for n in _walk(rule.when)
+        )
+        if climbs and not timed:
+            warn(
+                path,
+                f"rule {rule.name!r} repeats per level with escalate: next but measures "
+                "no time since the last escalation: it climbs one level every run while "
+                "it matches (use unacknowledged to give each level its time)",
+            )
         if any(isinstance(n, SlaTrigger) for n in _walk(rule.when)) and not policy.slas:
             warn(path, f"rule {rule.name!r} uses an SLA trigger but no SLA policy is defined")
 

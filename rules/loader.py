@@ -76,9 +76,7 @@ class Problems:
 def _summary(source: str, items: Sequence[str]) -> str:
     count = "1 problem" if len(items) == 1 else f"{len(items)} problems"
     shown = list(items[:25]) + ([f"... and {len(items) - 25} more"] if len(items) > 25 else [])
-    return f"{source}: the configuration is not valid ({count}):\n" + "\n".join(
-        f"  {item}" for item in shown
-    )
+    return f"{source} is not valid ({count}):\n" + "\n".join(f"  {item}" for item in shown)
 
 
 def load_yaml(text: str, source: str) -> Located:
@@ -122,31 +120,37 @@ def _index(node: yaml.Node, path: Path, doc: Located, dupes: list[str]) -> None:
         for i, item in enumerate(node.value):
             if isinstance(item, yaml.MappingNode):
                 for k, v in item.value:
-                    if k.value == "name" and isinstance(v, yaml.ScalarNode):
+                    if k.value in ("name", "id") and isinstance(v, yaml.ScalarNode):
                         doc.names[(*path, i)] = str(v.value)
             _index(item, (*path, i), doc, dupes)
 
 
 def validate(model: type[M], doc: Located, at: Path = ()) -> M:
     """Validate `doc.data` (or the part at `at`), reporting every error with its line."""
+    problems = Problems(doc)
+    result = check(model, doc, at, problems)
+    problems.raise_if_any()
+    assert result is not None
+    return result
+
+
+def check(model: type[M], doc: Located, at: Path, problems: Problems) -> M | None:
+    """Like `validate`, but adds the errors to `problems` and returns None, to report many."""
     data = doc.data
     for part in at:
         data = data[part]
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(
-            f"{doc.where(at)}: expected a mapping of keys to values, got {type(data).__name__}"
-        )
+        problems.add(at, f"expected a mapping of keys to values, got {type(data).__name__}")
+        return None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = Problems(doc)
         for err in exc.errors():
             loc = (*at, *_clean(err["loc"]))
             problems.add(loc, _message(model, err, tuple(_clean(err["loc"]))))
-        problems.raise_if_any()
-        raise AssertionError("unreachable") from None
+        return None
 
 
 def _clean(loc: Sequence[str | int]) -> list[str | int]:

@@ -38,7 +38,8 @@ class Move:
     awaiting_rule: Rule | None = None
 
 
-def _target(policy: Policy, f: Facts, rule: Rule) -> int | None:
+def escalation_target(policy: Policy, f: Facts, rule: Rule) -> int | None:
+    """The level index a rule's `escalate` asks for (None if it has no escalate action)."""
     wanted = rule.actions.escalate
     if wanted is None:
         return None
@@ -61,33 +62,29 @@ def _approver_ok(level: Level, who: str | None) -> bool:
 
 
 def decide_level(policy: Policy, f: Facts, state: State, firings: list[Firing]) -> Move:
+    """Where the ticket goes: the highest reachable level; gated levels wait for approval."""
     current = f.level_index
     move = Move(current)
+    who = f.ticket.tracking.approved_by
+    pending = policy.level_index.get(state.awaiting or "")
+    approved: int | None = None
+    ready = pending is not None and pending > current and not f.done
+    if ready and pending is not None and _approver_ok(policy.levels[pending], who):
+        approved = move.target = pending
     gated: tuple[int, Rule] | None = None
     for firing in firings:
-        target = _target(policy, f, firing.rule)
+        target = escalation_target(policy, f, firing.rule)
         if target is None or target <= current:
             continue
-        level = policy.levels[target]
-        approved = level.model.approval is None or (
-            state.awaiting == level.name and _approver_ok(level, f.ticket.tracking.approved_by)
-        )
-        if not approved:
+        if policy.levels[target].model.approval is not None and target != approved:
             if gated is None or target > gated[0]:
                 gated = (target, firing.rule)
-        elif target > move.target:
+        elif target > move.target or (target == move.target and move.rule is None):
             move.target, move.rule = target, firing.rule
-    pending = policy.level_index.get(state.awaiting or "")
-    if pending is not None and pending > current:
-        level = policy.levels[pending]
-        who = f.ticket.tracking.approved_by
-        if _approver_ok(level, who) and pending > move.target:
-            move.target, move.rule, move.approved_by = pending, None, who
-    if (
-        gated is not None
-        and gated[0] > move.target
-        and state.awaiting != policy.levels[gated[0]].name
-    ):
+    if approved is not None and move.target >= approved:
+        move.approved_by = who
+    new_gate = gated is not None and gated[0] > move.target
+    if gated is not None and new_gate and state.awaiting != policy.levels[gated[0]].name:
         move.awaiting, move.awaiting_rule = policy.levels[gated[0]], gated[1]
     if move.target == current and move.awaiting is None:
         for firing in firings:
@@ -175,7 +172,23 @@ def merge(f: Facts, state: State, rearmed: bool, firings: list[Firing]) -> Ticke
     notes: list[Rendered] = []
     reasons = [str(fi.reason) for fi in firings]
     rendered: set[str] = set()
+    stale = [
+        r
+        for r in ordered
+        if r.actions.escalate == "requested"
+        and (escalation_target(policy, f, r) or 0) <= f.level_index
+    ]
+    if stale and tracking.request:
+        notes.append(
+            Rendered.literal("Escalation request ")
+            + _data(repr(tracking.request))
+            + Rendered.literal(" cleared: the ticket is already at ")
+            + _data(f.level)
+            + Rendered.literal(".")
+        )
     for rule in ordered:
+        if rule in stale:
+            continue
         notify.update((p, None) for p in rule.actions.notify)
         if rule.actions.note and rule.actions.note not in rendered:
             rendered.add(rule.actions.note)  # a template shared by several rules: once
@@ -190,7 +203,8 @@ def merge(f: Facts, state: State, rearmed: bool, firings: list[Firing]) -> Ticke
     if entered is not None:
         notify.update((p, None) for p in entered.model.notify)
         if move.approved_by:
-            notes.append(_approved_note(entered, move.approved_by, owner))
+            approved = policy.levels[policy.level_index.get(state.awaiting or "", move.target)]
+            notes.append(_approved_note(approved, move.approved_by, owner))
     if move.awaiting is not None:
         approval = move.awaiting.model.approval
         assert approval is not None
@@ -254,7 +268,7 @@ def merge(f: Facts, state: State, rearmed: bool, firings: list[Firing]) -> Ticke
             level=policy.levels[move.target].name,
             escalated_at=format_time(f.now),
             rule=rule_name,
-            count=str(tracking.count + 1),
+            count=str(tracking.count + (move.target > f.level_index)),
         )
     if tracking.request and (moved or move.awaiting or consumed):
         updates["request"] = None
@@ -295,7 +309,12 @@ def merge(f: Facts, state: State, rearmed: bool, firings: list[Firing]) -> Ticke
 def bookkeeping_change(f: Facts, due: Diff) -> TicketChange:
     """A write that only moves `sla_due` on an escalated ticket (agents sort queues by it)."""
     tracking = f.ticket.tracking
-    state = replace(tracking.state, written_at=f.now, activity_at=ts_to_dt(f.activity_ts))
+    state = replace(
+        tracking.state,
+        written_at=f.now,
+        activity_at=ts_to_dt(f.activity_ts),
+        solved_seen=f.done,
+    )
     diffs = {"sla_due": due, "state": Diff(tracking.to_raw()["state"], state.encode())}
     return TicketChange(
         instance=f.ticket.instance,

@@ -171,6 +171,12 @@ def compile_policy(doc: Located) -> Policy:
             calendar = calendars.get(tcal, calendars["24x7"]) if mode == "business" else AlwaysOn()
             pause = frozenset(s.lower() for s in sla.pause) | {"solved", "closed"}
             targets[tname] = TargetSpec(tname, target.within, calendar, target.pausable, pause)
+        if sla.match is not None and _uses(sla.match, "sla"):
+            problems.add(
+                (*path, "match"),
+                "an SLA policy's match cannot use an sla trigger (the SLA would depend on itself)",
+            )
+            continue
         match = compile_condition(sla.match, scope, (*path, "match")) if sla.match else None
         slas.append(SlaPolicy(sla.name, match, calendars[cal_name], targets))
     functions = tuple(
@@ -207,8 +213,11 @@ def compile_policy(doc: Located) -> Policy:
                 ranks,
                 "priority",
             )
-    platforms: dict[str, PlatformModel] = {**DEFAULT_PLATFORMS}
-    platforms.update({str(k): v for k, v in model.platforms.items()})
+    platforms: dict[str, PlatformModel] = dict(DEFAULT_PLATFORMS)
+    for pname, platform in model.platforms.items():
+        # configuring fields alone keeps the built-in priorities
+        default = {"priorities": DEFAULT_PLATFORMS[pname].priorities}
+        platforms[pname] = platform if platform.priorities else platform.model_copy(update=default)
     for pname, platform in model.platforms.items():
         for raw, neutral in platform.priorities.items():
             _check_name(
@@ -234,6 +243,14 @@ def compile_policy(doc: Located) -> Policy:
         rule_names={rule_key(r.name): r.name for r in model.rules},
         doc=doc,
     )
+
+
+def _uses(cond: Condition, key: str) -> bool:
+    """Does the condition tree use the trigger `key` anywhere?"""
+    if getattr(cond, key) is not None:
+        return True
+    children = [*(cond.all or ()), *(cond.any or ()), *([cond.not_] if cond.not_ else [])]
+    return any(_uses(c, key) for c in children)
 
 
 def _names_done(cond: Condition, done: set[str]) -> bool:

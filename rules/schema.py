@@ -15,8 +15,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from rules.tracking import TRACKING_FIELDS
 from rules.units import parse_duration, parse_percent
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-Percent = Annotated[float, BeforeValidator(parse_percent)]
+Duration = Annotated[float, BeforeValidator(parse_duration, json_schema_input_type=str | float)]
+Percent = Annotated[float, BeforeValidator(parse_percent, json_schema_input_type=str | float)]
 TimeMode = Literal["business", "calendar"]
 Target = Literal["first_response", "next_response", "resolution"]
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -32,10 +32,21 @@ Name = Annotated[str, BeforeValidator(lambda v: _name(str(v)) if v is not None e
 
 
 def _listify(value: object) -> object:
-    return [value] if isinstance(value, str | int | float) else value
+    """A single value is a one-item list; numbers and booleans become text (YAML `in: [1, 2]`)."""
+    if isinstance(value, str | int | float):
+        value = [value]
+    if isinstance(value, list):
+        return [_scalar_text(v) for v in value]
+    return value
 
 
-StrList = Annotated[list[str], BeforeValidator(_listify)]
+def _scalar_text(value: object) -> object:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value) if isinstance(value, int | float) else value
+
+
+StrList = Annotated[list[str], BeforeValidator(_listify, json_schema_input_type=str | list[str])]
 
 
 class Model(BaseModel):
@@ -72,10 +83,12 @@ class MatchSpec(Model):
     @model_validator(mode="before")
     @classmethod
     def _scalar(cls, value: object) -> object:
-        if isinstance(value, str | int | float) and not isinstance(value, bool):
-            return {"eq": str(value)}
+        if isinstance(value, str | int | float):
+            return {"eq": _scalar_text(value)}
         if isinstance(value, list):
             return {"in": value}
+        if isinstance(value, dict) and "eq" in value:
+            return {**value, "eq": _scalar_text(value["eq"])}
         return value
 
     @model_validator(mode="after")
@@ -141,7 +154,7 @@ class SlaSpec(Model):
     target: Target | Literal["any"] = "any"
     used: Percent | None = None
     remaining: Duration | None = None
-    breached: bool | None = None
+    breached: Literal[True] | None = None
 
     @model_validator(mode="after")
     def _one(self) -> SlaSpec:
@@ -165,8 +178,8 @@ class CustomerRequestSpec(Model):
 class Condition(Model):
     """A trigger or guard. Several keys in one mapping must all hold."""
 
-    all: list[Condition] | None = None
-    any: list[Condition] | None = None
+    all: list[Condition] | None = Field(default=None, min_length=1)
+    any: list[Condition] | None = Field(default=None, min_length=1)
     not_: Condition | None = Field(default=None, alias="not")
     sla: SlaSpec | None = None
     age: ClockSpec | None = None
@@ -327,8 +340,7 @@ class SlaModel(Model):
 class PlatformModel(Model):
     fields: dict[str, str] = {}
     priorities: dict[str, str] = {}
-    statuses: dict[str, str] = {}
-    connector_user: str | None = None
+    statuses: dict[str, Literal["new", "open", "pending", "hold", "solved", "closed"]] = {}
 
     @field_validator("fields")
     @classmethod

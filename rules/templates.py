@@ -7,6 +7,7 @@ failed run. Ticket text only ever enters as data (see rules.markup), never as te
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -56,18 +57,57 @@ class Templates:
         for name, source in sources.items():
             try:
                 template = self._env.from_string(clean(source))
-                template.render(sample_context())
             except TemplateSyntaxError as exc:
                 problems.add(("templates", name), f"line {exc.lineno}: {exc.message}")
                 continue
-            except TemplateError as exc:
-                problems.add(("templates", name), f"{exc.message or exc} (see docs/policy.md)")
-                continue
-            self._compiled[name] = template
+            for case, context in sample_contexts():
+                try:
+                    template.render(context)
+                except TemplateError as exc:
+                    problems.add(
+                        ("templates", name),
+                        f"fails {case}: {exc.message or exc} (variables: docs/policy.md#templates)",
+                    )
+                    break
+                except Exception as exc:  # a filter or test raised on the sample data
+                    problems.add(("templates", name), f"fails {case}: {exc!r}")
+                    break
+            else:
+                self._compiled[name] = template
         self.names = frozenset(sources)
 
     def render(self, name: str, context: Mapping[str, Any]) -> Rendered:
         return _split(self._compiled[name].render(context))
+
+
+def sample_contexts() -> list[tuple[str, dict[str, Any]]]:
+    """The sample, and variants with the values that are None or empty in real runs."""
+    base = sample_context()
+    bare = copy.deepcopy(base)
+    bare["ticket"].update(
+        priority=None,
+        type=None,
+        group=None,
+        assignee=None,
+        organization=None,
+        tags=[],
+        components=[],
+        requester={"name": None, "email": None},
+    )
+    bare["level"].update(owner=None, previous_owner={"group": None, "assignee": None}, approvers=[])
+    bare["sla"] = {"policy": None, "next_due": None, "targets": []}
+    bare["escalation"].update(escalated_at=None)
+    bare["notify"], bare["reasons"] = [], []
+    awaiting = copy.deepcopy(base)
+    awaiting["level"].update(awaiting_approval=True, to="L3", name="L3")
+    approved = copy.deepcopy(base)
+    approved["escalation"]["approved_by"] = "maria.manager@example.com"
+    return [
+        ("on the sample ticket", base),
+        ("when the ticket has no priority, owner, requester name or SLA", bare),
+        ("while an escalation awaits approval", awaiting),
+        ("after an approval", approved),
+    ]
 
 
 def sample_context() -> dict[str, Any]:

@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, Field
 from rules import mapping
 from rules.errors import ConfigError
 from rules.history import summarise
-from rules.loader import Located, load_yaml, validate
+from rules.loader import Located, Problems, check, load_yaml
 from rules.model import Actor, Event, EventKind, Organization, Person, StatusCategory, Ticket
 from rules.policy import Policy
 from rules.schema import Model
@@ -92,12 +92,14 @@ def read_tickets(text: str, source: str, policy: Policy) -> list[Ticket]:
         records, base = [data], None
     if not isinstance(records, list):
         raise ConfigError(f'{source}: expected a ticket, a list of tickets or {{"tickets": [...]}}')
-    out = []
+    problems = Problems(doc)
+    valid = []
     for i, _ in enumerate(records):
-        at = () if base is None else (*base, i)
-        record = validate(TicketRecord, doc, at)
-        out.append(to_ticket(record, policy))
-    return out
+        record = check(TicketRecord, doc, () if base is None else (*base, i), problems)
+        if record is not None:
+            valid.append(record)
+    problems.raise_if_any()
+    return [to_ticket(record, policy) for record in valid]
 
 
 def to_ticket(r: TicketRecord, policy: Policy) -> Ticket:

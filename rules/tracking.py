@@ -76,6 +76,7 @@ class State:
     solved_seen: bool = False
     fired: tuple[Fired, ...] = ()
     corrupt: bool = False
+    text: str | None = None  # what an unreadable field held, shown as the old value in plans
 
     def fired_for(self, key: str) -> Fired | None:
         for item in self.fired:
@@ -117,7 +118,7 @@ class State:
         try:
             return cls._parse(text.strip())
         except (ValueError, IndexError):
-            return cls(corrupt=True)
+            return cls(corrupt=True, text=text)
 
     @classmethod
     def _parse(cls, text: str) -> State:
@@ -162,7 +163,9 @@ class Tracking:
             "rule": self.rule,
             "count": str(self.count),
             "sla_due": format_time(self.sla_due) if self.sla_due else None,
-            "state": self.state.encode() if self.state != State() else None,
+            "state": self.state.text
+            if self.state.corrupt
+            else (self.state.encode() if self.state != State() else None),
             "request": self.request,
             "approved_by": self.approved_by,
             "outcome": self.outcome,
