@@ -1,15 +1,16 @@
 """Business-time clock: working seconds between instants and deadlines, per calendar.
 
 Definition. A UTC instant t is *working time* for a calendar iff, converting t to the
-calendar's IANA zone (zoneinfo), its local date d is not a holiday and its local wall-clock
-time falls inside a weekly shift. Shifts are given per weekday (0=Monday..6=Sunday) as
-(start, end) pairs of ``datetime.time``; ``end=None`` means 24:00. If ``end < start`` the
-shift crosses midnight: it covers [start, 24:00) on weekday w and [00:00, end) on weekday
-w+1 (mod 7). The holiday test uses the local date of each instant itself, so the
-after-midnight part of a crossing shift is dropped when the *next* date is a holiday.
-DST follows from the definition: a spring-forward gap contains no working time (those
-local times never occur), and in a fall-back overlap the repeated local hour counts twice
-when it lies inside a shift (both UTC instants map to local times in the shift).
+calendar's IANA zone (zoneinfo), its local date d is not a holiday and its local
+wall-clock time falls inside a weekly shift. Shifts are given per weekday
+(0=Monday..6=Sunday) as (start, end) pairs of ``datetime.time``; ``end=None`` means 24:00.
+If ``end < start`` the shift crosses midnight (``end == start`` is rejected): it covers
+[start, 24:00) on weekday w and [00:00, end) on weekday w+1 (mod 7). The holiday test uses
+the local date of each instant itself, so the after-midnight part of a crossing shift is
+dropped when the *next* date is a holiday. DST follows from the definition: a
+spring-forward gap contains no working time (those local times never occur), and in a
+fall-back overlap the repeated local hour counts twice when it lies inside a shift (both
+UTC instants map to local times in the shift).
 
 Intervals are half-open: elapsed(start, end) counts working seconds in [start, end).
 
@@ -20,8 +21,7 @@ anchor day). W(t), the cumulative working seconds up to t, is then a bisect plus
 of a few intervals; elapsed is a difference of W values and add() inverts W by bisecting
 the prefix sums. A day's intervals are built from UTC segments of constant UTC offset
 (offset changes found by bisecting on whole UTC seconds), so DST is exact. Assumption:
-at most one net offset change per day is detected (two changes within 24h that cancel
-out are not seen; tzdata has none in modern times).
+offset changes that cancel out within one local day are not seen (tzdata has none).
 """
 
 from __future__ import annotations
@@ -29,17 +29,11 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
-__all__ = [
-    "HORIZON",
-    "AlwaysOn",
-    "BusinessCalendar",
-    "Calendar",
-    "HolidaySource",
-    "weekly_working_seconds",
-]
+__all__ = ["HORIZON", "AlwaysOn", "BusinessCalendar", "Calendar", "HolidaySource"]
+__all__ += ["weekly_working_seconds"]
 
 HORIZON: float = 3 * 366 * 86400.0
 """add() gives up (returns None) when the deadline would be more than this many seconds away."""
@@ -50,6 +44,8 @@ _CHUNK = 64  # days built per table extension
 _INF = float("inf")
 
 Spans = Sequence[tuple[float, float]]
+DtSpans = Sequence[tuple[datetime, datetime]]
+Ivs = tuple[tuple[float, float], ...]
 Week = Mapping[int, Sequence[tuple[time, time | None]]]
 
 
@@ -58,37 +54,26 @@ class Calendar(Protocol):
 
     name: str
 
-    def elapsed(
-        self, start: datetime, end: datetime, exclude: Sequence[tuple[datetime, datetime]] = ()
-    ) -> float:
+    def elapsed(self, start: datetime, end: datetime, exclude: DtSpans = ()) -> float:
         """Working seconds in [start, end) outside the union of `exclude`; 0.0 if end <= start."""
-        ...
 
     def elapsed_ts(self, start: float, end: float, exclude: Spans = ()) -> float:
         """elapsed() on POSIX timestamps."""
-        ...
 
-    def add(
-        self, start: datetime, seconds: float, exclude: Sequence[tuple[datetime, datetime]] = ()
-    ) -> datetime | None:
+    def add(self, start: datetime, seconds: float, exclude: DtSpans = ()) -> datetime | None:
         """Earliest t >= start with elapsed(start, t, exclude) >= seconds; None past HORIZON."""
-        ...
 
     def add_ts(self, start: float, seconds: float, exclude: Spans = ()) -> float | None:
         """add() on POSIX timestamps."""
-        ...
 
     def is_working(self, at: datetime) -> bool:
         """Whether the instant `at` is working time."""
-        ...
 
     def holidays_between(self, start: datetime, end: datetime) -> list[tuple[date, str]]:
         """Holiday (local date, name) pairs for the local dates hit by [start, end)."""
-        ...
 
     def transitions_between(self, start: datetime, end: datetime) -> list[datetime]:
         """UTC instants in [start, end) at which the zone's UTC offset changes."""
-        ...
 
 
 def _ts(dt: datetime) -> float:
@@ -98,7 +83,7 @@ def _ts(dt: datetime) -> float:
     return dt.timestamp()
 
 
-def _spans(exclude: Sequence[tuple[datetime, datetime]]) -> list[tuple[float, float]]:
+def _spans(exclude: DtSpans) -> list[tuple[float, float]]:
     """Datetime spans as timestamp spans."""
     return [(_ts(a), _ts(b)) for a, b in exclude]
 
@@ -106,7 +91,8 @@ def _spans(exclude: Sequence[tuple[datetime, datetime]]) -> list[tuple[float, fl
 def _merge(spans: Spans, lo: float, hi: float) -> list[tuple[float, float]]:
     """Union of `spans` clipped to [lo, hi], as sorted disjoint non-touching spans."""
     out: list[tuple[float, float]] = []
-    for a, b in sorted((max(a, lo), min(b, hi)) for a, b in spans):
+    for sa, sb in sorted(spans):  # clipping after sorting keeps the order
+        a, b = (sa if sa > lo else lo), (sb if sb < hi else hi)
         if a >= b:
             continue
         if out and a <= out[-1][1]:
@@ -150,26 +136,23 @@ class _Clock:
         limit = start + HORIZON
         self._cover(start, start)
         w, p, rem = self._w, start, seconds
+        wp = w(p)
         for a, b in _merge(exclude, start, _INF) if exclude else ():
-            t = self._inv(w(p) + rem, p, limit)
+            t = self._inv(wp + rem, p, limit)
             if t is None or t <= a:
                 return t
-            rem -= w(a) - w(p)
-            p = b
-            if p > limit:
+            rem -= w(a) - wp  # the working time before the pause counts; then resume at b
+            if b > limit:
                 return None
-            self._cover(p, p)
-        return self._inv(w(p) + rem, p, limit)
+            self._cover(b, b)
+            p, wp = b, w(b)
+        return self._inv(wp + rem, p, limit)
 
-    def elapsed(
-        self, start: datetime, end: datetime, exclude: Sequence[tuple[datetime, datetime]] = ()
-    ) -> float:
+    def elapsed(self, start: datetime, end: datetime, exclude: DtSpans = ()) -> float:
         """Working seconds in [start, end) outside the union of `exclude`; 0.0 if end <= start."""
         return self.elapsed_ts(_ts(start), _ts(end), _spans(exclude))
 
-    def add(
-        self, start: datetime, seconds: float, exclude: Sequence[tuple[datetime, datetime]] = ()
-    ) -> datetime | None:
+    def add(self, start: datetime, seconds: float, exclude: DtSpans = ()) -> datetime | None:
         """Earliest t >= start with elapsed(start, t, exclude) >= seconds; None past HORIZON."""
         t = self.add_ts(_ts(start), seconds, _spans(exclude))
         return None if t is None else datetime.fromtimestamp(t, UTC)
@@ -208,10 +191,12 @@ class AlwaysOn(_Clock):
 
     def holidays_between(self, start: datetime, end: datetime) -> list[tuple[date, str]]:
         """Always empty."""
+        _ts(start), _ts(end)
         return []
 
     def transitions_between(self, start: datetime, end: datetime) -> list[datetime]:
         """Always empty (the calendar runs on UTC)."""
+        _ts(start), _ts(end)
         return []
 
 
@@ -260,6 +245,10 @@ class HolidaySource:
         return "holiday" if day in self._explicit else None
 
 
+def _secs(t: time) -> float:
+    return t.hour * 3600 + t.minute * 60 + t.second + t.microsecond / 1e6
+
+
 def _pieces(week: Week) -> list[list[tuple[float, float]]]:
     """Per weekday, the sorted disjoint local-day second ranges covered by shifts."""
     days: list[list[tuple[float, float]]] = [[] for _ in range(7)]
@@ -269,11 +258,11 @@ def _pieces(week: Week) -> list[list[tuple[float, float]]]:
         for start, end in shifts:
             if start.tzinfo is not None or (end is not None and end.tzinfo is not None):
                 raise ValueError(f"shift times must be naive local times, got {start}-{end}")
-            s = start.hour * 3600 + start.minute * 60 + start.second + start.microsecond / 1e6
+            s = _secs(start)
             if end is None:
                 days[wd].append((s, _DAY))
                 continue
-            e = end.hour * 3600 + end.minute * 60 + end.second + end.microsecond / 1e6
+            e = _secs(end)
             if e == s:
                 raise ValueError(f"shift {start}-{end} on weekday {wd} is empty (end == start)")
             if e > s:
@@ -290,22 +279,13 @@ def weekly_working_seconds(week: Week) -> float:
     return sum(b - a for day in _pieces(week) for a, b in day)
 
 
-class _Table:
-    """Immutable snapshot of a calendar's day table (swapped whole when extended)."""
+class _Table(NamedTuple):
+    """Snapshot of a calendar's day table (replaced whole when extended)."""
 
-    __slots__ = ("cum", "ivs", "starts", "trans")
-
-    def __init__(
-        self,
-        starts: list[float],
-        cum: list[float],
-        ivs: list[tuple[tuple[float, float], ...]],
-        trans: list[float],
-    ) -> None:
-        self.starts = starts  # UTC start of day i; len n + 1 (last = end of last day)
-        self.cum = cum  # W at starts[i]; len n + 1
-        self.ivs = ivs  # sorted UTC working intervals of day i; len n
-        self.trans = trans  # sorted UTC offset-change instants within the table
+    starts: list[float]  # UTC start of day i; len n + 1 (the last is the end of the last day)
+    cum: list[float]  # W at starts[i]; len n + 1
+    ivs: list[Ivs]  # sorted UTC working intervals of day i; len n
+    trans: list[float]  # sorted UTC offset-change instants within the table
 
 
 class BusinessCalendar(_Clock):
@@ -319,11 +299,9 @@ class BusinessCalendar(_Clock):
         self.name = name
         self.holidays = holidays
         self._pieces = _pieces(week)
-        self._holiday_ord: dict[int, bool] = {}
+        self._hol: dict[int, bool] = {}  # date ordinal -> is a holiday
         self._tab = _Table([_INF], [0.0], [], [])
         self._first = 0  # ordinal of the local date of table day 0
-
-    # --- table construction -------------------------------------------------------------
 
     def _off(self, t: int) -> int:
         off = datetime.fromtimestamp(t, self.zone).utcoffset()
@@ -335,12 +313,9 @@ class BusinessCalendar(_Clock):
         return int(datetime(d.year, d.month, d.day, tzinfo=self.zone).timestamp())
 
     def _is_holiday(self, ordinal: int) -> bool:
-        h = self._holiday_ord.get(ordinal)
-        if h is None:
-            h = self._holiday_ord[ordinal] = (
-                self.holidays.name(date.fromordinal(ordinal)) is not None
-            )
-        return h
+        if ordinal not in self._hol:
+            self._hol[ordinal] = self.holidays.name(date.fromordinal(ordinal)) is not None
+        return self._hol[ordinal]
 
     def _segment(self, sa: int, sb: int, o: int, out: list[tuple[float, float]]) -> None:
         """Append the working intervals of UTC [sa, sb), throughout which the offset is `o`."""
@@ -358,7 +333,7 @@ class BusinessCalendar(_Clock):
                             out.append((x - o, y - o))
             dn += 1
 
-    def _day(self, a: int, b: int, trans: list[float]) -> tuple[tuple[float, float], ...]:
+    def _day(self, a: int, b: int, trans: list[float]) -> Ivs:
         """Working intervals of UTC [a, b), recording offset changes in [a, b) into `trans`."""
         out: list[tuple[float, float]] = []
         if b <= a:
@@ -368,7 +343,7 @@ class BusinessCalendar(_Clock):
         if off(a - 1) != o:
             trans.append(a)
         while True:
-            if True:
+            if off(b - 1) == o:
                 self._segment(a, b, o, out)
                 return tuple(out)
             lo, hi = a, b - 1  # off(lo) == o != off(hi): bisect for the first changed second
@@ -382,9 +357,7 @@ class BusinessCalendar(_Clock):
             trans.append(hi)
             a, o = hi, off(hi)
 
-    def _build(
-        self, first: int, last: int
-    ) -> tuple[list[float], list[tuple[tuple[float, float], ...]], list[float]]:
+    def _build(self, first: int, last: int) -> tuple[list[float], list[Ivs], list[float]]:
         """Day starts (len n + 1), intervals and transitions for ordinals [first, last)."""
         mids = [self._midnight(o) for o in range(first, last + 1)]
         trans: list[float] = []
@@ -396,18 +369,13 @@ class BusinessCalendar(_Clock):
         tab = self._tab
         if tab.starts[0] <= lo and hi < tab.starts[-1]:
             return
-        if not tab.ivs:
-            o = datetime.fromtimestamp(lo, self.zone).toordinal() - 1
-            starts, ivs, trans = self._build(o, o + 2)
-            cum = [0.0]
-            for iv in ivs:
-                cum.append(cum[-1] + sum(y - x for x, y in iv))
-            tab = self._tab = _Table(starts, cum, ivs, trans)
-            self._first = o
+        if tab.starts[0] == _INF:  # first use: an empty table anchored at lo's local date
+            self._first = datetime.fromtimestamp(lo, self.zone).toordinal()
+            tab = self._tab = _Table([float(self._midnight(self._first))], [0.0], [], [])
         while tab.starts[0] > lo:
             k = max(_CHUNK, int((tab.starts[0] - lo) // _DAY) + 2)
             starts, ivs, trans = self._build(self._first - k, self._first)
-            cum = [tab.cum[0]]
+            cum = [tab.cum[0]]  # prefix sums run backwards from the old first day
             for iv in reversed(ivs):
                 cum.append(cum[-1] - sum(y - x for x, y in iv))
             cum.reverse()
@@ -416,25 +384,19 @@ class BusinessCalendar(_Clock):
             )
             self._first -= k
         while hi >= tab.starts[-1]:
-            self._extend(tab, max(_CHUNK, int((hi - tab.starts[-1]) // _DAY) + 2))
-            tab = self._tab
-
-    def _extend(self, tab: _Table, k: int) -> None:
-        """Append k days to the end of the table."""
-        first = self._first + len(tab.ivs)
-        starts, ivs, trans = self._build(first, first + k)
-        cum = list(tab.cum)
-        for iv in ivs:
-            cum.append(cum[-1] + sum(y - x for x, y in iv))
-        self._tab = _Table(tab.starts + starts[1:], cum, tab.ivs + ivs, tab.trans + trans)
-
-    # --- W and its inverse --------------------------------------------------------------
+            k = max(_CHUNK, int((hi - tab.starts[-1]) // _DAY) + 2)
+            first = self._first + len(tab.ivs)
+            starts, ivs, trans = self._build(first, first + k)
+            cum = list(tab.cum)
+            for iv in ivs:
+                cum.append(cum[-1] + sum(y - x for x, y in iv))
+            tab = self._tab = _Table(tab.starts + starts[1:], cum, tab.ivs + ivs, tab.trans + trans)
 
     def _w(self, t: float) -> float:
-        tab = self._tab
-        i = bisect_right(tab.starts, t) - 1
-        w = tab.cum[i]
-        for a, b in tab.ivs[i]:
+        starts, cum, ivs, _ = self._tab
+        i = bisect_right(starts, t) - 1
+        w = cum[i]
+        for a, b in ivs[i]:
             if t <= a:
                 break
             if t < b:
@@ -445,7 +407,7 @@ class BusinessCalendar(_Clock):
     def _inv(self, target: float, lo: float, limit: float) -> float | None:
         tab = self._tab
         while tab.cum[-1] < target and tab.starts[-1] <= limit:
-            self._extend(tab, _CHUNK)
+            self._cover(tab.starts[0], tab.starts[-1])  # one more chunk of days
             tab = self._tab
         j = max(bisect_left(tab.cum, target), 1)
         if j >= len(tab.cum):
@@ -465,11 +427,13 @@ class BusinessCalendar(_Clock):
         if not end > start:
             return 0.0
         starts = self._tab.starts
-        if exclude or start < starts[0] or end >= starts[-1]:
-            return super().elapsed_ts(start, end, exclude)
-        return self._w(end) - self._w(start)
-
-    # --- introspection ------------------------------------------------------------------
+        if start < starts[0] or end >= starts[-1]:
+            self._cover(start, end)
+        w = self._w
+        r = w(end) - w(start)
+        for a, b in _merge(exclude, start, end) if exclude else ():
+            r -= w(b) - w(a)
+        return r
 
     def is_working(self, at: datetime) -> bool:
         """Whether the instant `at` is working time."""

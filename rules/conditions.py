@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from rules.facts import Facts
-from rules.loader import Path, Problems
+from rules.loader import Path, Problems, unknown_name
 from rules.schema import (
     ClockSpec,
     Condition,
@@ -278,9 +278,8 @@ def _customer_request(spec: CustomerRequestSpec, scope: Scope, path: Path) -> No
     )
 
 
-def _unknown(scope: Scope, path: Path, kind: str, name: str, known: object) -> None:
-    names = ", ".join(sorted(str(k) for k in known))  # type: ignore[attr-defined]
-    scope.problems.add(path, f"unknown {kind} {name!r} (expected one of: {names})")
+def _unknown(scope: Scope, path: Path, kind: str, name: str, known: Iterable[object]) -> None:
+    scope.problems.add(path, unknown_name(kind, name, [str(k) for k in known]))
 
 
 _BUILDERS: dict[str, Callable[..., Node]] = {

@@ -90,7 +90,8 @@ def _track_sla_due(
         return with_tracking(change, "sla_due", diff)
     if diff is None or original.tracking.level is None:
         return None
-    return bookkeeping_change(final, diff)
+    state, _ = current_state(final)  # a reopened ticket keeps its new cycle
+    return bookkeeping_change(final, state, diff)
 
 
 def current_state(f: Facts) -> tuple[State, bool]:

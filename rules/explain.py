@@ -1,7 +1,8 @@
 """`explain`: everything the engine saw and decided for one ticket, as JSON-able data and text.
 
 It uses the same evaluation as a run (`evaluate_ticket`), so the change it shows is exactly
-what a run would write. "Next trigger" assumes nothing else about the ticket changes.
+what a run would write. "Next trigger" is computed on the ticket as it will be once the change
+shown has landed, and assumes nothing else about it changes.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from rules.apply import apply_change
 from rules.engine import current_state, evaluate_ticket, rule_status
 from rules.facts import Facts, TargetStatus, ts_to_dt
 from rules.model import Ticket
@@ -22,6 +24,8 @@ def explain(policy: Policy, ticket: Ticket, now: datetime) -> dict[str, Any]:
     facts = Facts(policy, ticket, now)
     state, rearmed = current_state(facts)
     outcome = evaluate_ticket(policy, ticket, now)
+    after = Facts(policy, apply_change(policy, ticket, outcome.change, now), now)
+    after_state, _ = current_state(after)
     rules = []
     upcoming: list[tuple[float, str]] = []
     for rule in policy.rules:
@@ -36,8 +40,8 @@ def explain(policy: Policy, ticket: Ticket, now: datetime) -> dict[str, Any]:
         fired = state.fired_for(rule.key(facts.level))
         if fired is not None:
             entry["fired_before"] = {"count": fired.count, "last": format_time(fired.last)}
-        if status == "not matched" and rule.model.enabled:
-            at = rule.when.next_fire(facts)
+        if rule_status(rule, after, after_state) == "not matched" and rule.model.enabled:
+            at = rule.when.next_fire(after)  # once the change shown below has landed
             if at is not None and at > facts.now_ts:
                 entry["next_fire"] = format_time(ts_to_dt(at))
                 upcoming.append((at, rule.name))

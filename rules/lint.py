@@ -134,14 +134,18 @@ def _walk(node: Node) -> list[Node]:
 
 
 def _timings(policy: Policy, warn: Warn) -> None:
-    """Escalations to a higher level should not come sooner than to a lower one."""
+    """Escalations to a higher level should not come sooner than to a lower one.
+
+    Only clocks that run from the same moment compare: `unacknowledged` restarts at every
+    escalation, so it is left out.
+    """
     seen: list[tuple[str, int, float, Rule]] = []
     for rule in policy.rules:
         target = policy.level_index.get(rule.actions.escalate or "")
         if target is None:
             continue
         for node in _top(rule.when):
-            if isinstance(node, ClockTrigger):
+            if isinstance(node, ClockTrigger) and node.kind != "unacknowledged":
                 seen.append((f"{node.kind}", target, node.over, rule))
             elif isinstance(node, SlaTrigger) and node.used is not None:
                 seen.append((f"sla {node.target} used", target, node.used, rule))

@@ -88,7 +88,11 @@ def load_yaml(text: str, source: str) -> Located:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         spot = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise ConfigError(f"{spot}: not valid YAML: {exc.problem}") from None
+        context = ""
+        if exc.context and exc.context_mark:
+            where = f"line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1}"
+            context = f" ({exc.context} at {where})"
+        raise ConfigError(f"{spot}: not valid YAML: {exc.problem}{context}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: not valid YAML: {exc}") from None
     finally:
@@ -217,3 +221,12 @@ def _unwrap(tp: Any, part: str | int | None) -> Any:
     if origin is dict:
         return typing.get_args(tp)[1]
     return None
+
+
+def unknown_name(kind: str, name: str, known: list[str]) -> str:
+    """'unknown level 'L4' (did you mean 'L3'?) (expected one of: ...)', or none defined."""
+    if not known:
+        return f"unknown {kind} {name!r} (no {kind}s are defined)"
+    hint = difflib.get_close_matches(name, known, n=1)
+    maybe = f" (did you mean {hint[0]!r}?)" if hint else ""
+    return f"unknown {kind} {name!r}{maybe} (expected one of: {', '.join(sorted(known))})"

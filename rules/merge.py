@@ -215,7 +215,7 @@ def merge(f: Facts, state: State, rearmed: bool, firings: list[Firing]) -> Ticke
             Rendered.literal("Escalation notice: ")
             + _data("; ".join(str(fi.reason) for fi in firings))
         )
-    reply_rule = next((r for r in ordered if r.actions.reply), None)
+    reply_rule = next((r for r in ordered if r.actions.reply and r not in stale), None)
     reply = (
         policy.templates.render(
             reply_rule.actions.reply,
@@ -306,11 +306,11 @@ def merge(f: Facts, state: State, rearmed: bool, firings: list[Firing]) -> Ticke
     )
 
 
-def bookkeeping_change(f: Facts, due: Diff) -> TicketChange:
+def bookkeeping_change(f: Facts, state: State, due: Diff) -> TicketChange:
     """A write that only moves `sla_due` on an escalated ticket (agents sort queues by it)."""
     tracking = f.ticket.tracking
     state = replace(
-        tracking.state,
+        state,
         written_at=f.now,
         activity_at=ts_to_dt(f.activity_ts),
         solved_seen=f.done,

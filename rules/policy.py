@@ -11,11 +11,12 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rules.clock import AlwaysOn, BusinessCalendar, Calendar, HolidaySource
 from rules.conditions import Scope, compile_condition
 from rules.facts import Facts, TargetStatus
-from rules.loader import Located, Path, Problems, load_yaml, validate
+from rules.loader import Located, Path, Problems, load_yaml, unknown_name, validate
 from rules.schema import (
     ActionsModel,
     CalendarModel,
@@ -281,7 +282,12 @@ def _calendar(name: str, cal: CalendarModel, problems: Problems) -> Calendar | N
                 start_text, sep, end_text = shift.partition("-")
                 if not sep:
                     raise ValueError(f"expected a shift such as 09:00-17:00, got {shift!r}")
-                start, end = parse_clock(start_text), parse_clock(end_text)
+                try:
+                    start, end = parse_clock(start_text), parse_clock(end_text)
+                except ValueError:
+                    raise ValueError(
+                        f"expected a shift such as 09:00-17:00, got {shift!r}"
+                    ) from None
                 if start is None:
                     raise ValueError(f"a shift cannot start at 24:00 ({shift!r})")
                 for day in numbers:
@@ -290,15 +296,27 @@ def _calendar(name: str, cal: CalendarModel, problems: Problems) -> Calendar | N
             problems.add((*path, "hours", days), str(exc))
             return None
     try:
+        ZoneInfo(cal.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.add(
+            (*path, "timezone"),
+            f"unknown time zone {cal.timezone!r} (expected an IANA name such as Europe/Berlin)",
+        )
+        return None
+    try:
         source = HolidaySource(
             country=cal.holidays.country,
             subdiv=cal.holidays.subdivision,
             dates=cal.holidays.dates,
             names=cal.holidays.names,
         )
+    except ValueError as exc:
+        problems.add((*path, "holidays"), str(exc))
+        return None
+    try:
         return BusinessCalendar(name, cal.timezone, week, source)
     except ValueError as exc:
-        problems.add(path, str(exc))
+        problems.add((*path, "hours"), str(exc))
         return None
 
 
@@ -312,9 +330,7 @@ def _check_actions(
 ) -> None:
     special = {"next", "requested"}
     if then.escalate and then.escalate not in special:
-        _check_name(
-            problems, (*path, "escalate"), then.escalate, levels, "level (or next, requested)"
-        )
+        _check_name(problems, (*path, "escalate"), then.escalate, [*levels, *special], "level")
     if then.de_escalate:
         _check_name(problems, (*path, "de_escalate"), then.de_escalate, levels, "level")
     if then.priority:
@@ -336,8 +352,7 @@ def _check_name(problems: Problems, path: Path, name: str, known: Any, kind: str
 
 
 def _unknown(problems: Problems, path: Path, kind: str, name: str, known: Any) -> None:
-    names = ", ".join(sorted(str(k) for k in known)) or "none defined"
-    problems.add(path, f"unknown {kind} {name!r} (expected one of: {names})")
+    problems.add(path, unknown_name(kind, name, [str(k) for k in known]))
 
 
 def _check_unique(problems: Problems, path: Path, names: list[str], kind: str) -> None:

@@ -10,7 +10,15 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from rules.tracking import TRACKING_FIELDS
 from rules.units import parse_duration, parse_percent
@@ -193,7 +201,7 @@ class Condition(Model):
     group: MatchSpec | None = None
     assignee: MatchSpec | None = None
     component: MatchSpec | None = None
-    label: MatchSpec | None = Field(default=None, alias="tag")
+    label: MatchSpec | None = Field(default=None, validation_alias=AliasChoices("label", "tag"))
     organization: MatchSpec | None = None
     organization_tag: StrList | None = None
     requester_domain: StrList | None = None
@@ -205,13 +213,6 @@ class Condition(Model):
     awaiting_approval: bool | None = None
     customer_request: CustomerRequestSpec | None = None
     assigned: bool | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _aliases(cls, value: object) -> object:
-        if isinstance(value, dict) and "label" in value and "tag" not in value:
-            value = {("tag" if k == "label" else k): v for k, v in value.items()}
-        return value
 
     @model_validator(mode="after")
     def _not_empty(self) -> Condition:

@@ -106,7 +106,7 @@ def to_ticket(r: TicketRecord, policy: Policy) -> Ticket:
     events = None
     derived: dict[str, Any] = {}
     if r.history is not None:
-        events = tuple(Event(**e.model_dump()) for e in r.history)
+        events = tuple(_event(e, r.platform, policy) for e in r.history)
         s = summarise(events)
         derived = {name: getattr(s, name) for name in s.__slots__}
     explicit = {k: getattr(r, k) for k in r.model_fields_set}
@@ -157,6 +157,14 @@ def to_ticket(r: TicketRecord, policy: Policy) -> Ticket:
         history=events,
         tracking=Tracking.parse(r.tracking),
     )
+
+
+def _event(e: EventRecord, platform: str, policy: Policy) -> Event:
+    """A history event; a status change without a category is mapped like a ticket status."""
+    category = e.category
+    if e.kind is EventKind.STATUS and category is None and e.value:
+        category = mapping.status_category(policy, platform, e.value)
+    return Event(e.at, e.kind, e.actor, e.value, e.public, e.text, category)
 
 
 def _locate(text: str, source: str, data: Any) -> Located:

@@ -54,7 +54,9 @@ def parse_percent(value: object) -> float:
             text = None
     if isinstance(text, int | float) and not isinstance(text, bool) and 0 < text <= 1000:
         return float(text)
-    raise ValueError(f"expected a percentage such as 80%, got {value!r}")
+    raise ValueError(
+        f"expected a percentage above 0% and at most 1000%, such as 80%, got {value!r}"
+    )
 
 
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -83,9 +85,18 @@ def parse_days(text: str) -> list[int]:
         return list(range(7))
     days: list[int] = []
     for part in spec.split(","):
-        bounds = [p.strip()[:3] for p in part.split("-")]
+        bounds = [_day(p) for p in part.split("-")]
         if not all(b in _DAYS for b in bounds) or len(bounds) > 2:
             raise ValueError(f"expected days such as mon-fri, sat or mon,wed, got {text!r}")
         first, last = _DAYS.index(bounds[0]), _DAYS.index(bounds[-1])
         days.extend((first + i) % 7 for i in range((last - first) % 7 + 1))
     return days
+
+
+_FULL = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _day(text: str) -> str:
+    """'mon' or 'monday' -> 'mon'; anything else is returned as is (and then rejected)."""
+    word = text.strip()
+    return word[:3] if word in _FULL else word

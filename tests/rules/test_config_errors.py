@@ -16,7 +16,7 @@ from rules.errors import ConfigError
 from rules.policy import load_policy
 
 SOURCE = "policy.yaml"
-HEADER = "policy.yaml: the configuration is not valid"
+HEADER = "policy.yaml is not valid"
 
 BASE = """\
 levels:
@@ -103,7 +103,8 @@ def test_bad_percentage() -> None:
         "    then: {escalate: L2}\n"
     )
     assert message(text) == problems(
-        "policy.yaml:9: rules[0] (r).when.sla.used: expected a percentage such as 80%, got '80 pct'"
+        "policy.yaml:9: rules[0] (r).when.sla.used: expected a percentage above 0% and "
+        "at most 1000%, such as 80%, got '80 pct'"
     )
 
 
@@ -116,7 +117,7 @@ def test_unknown_level_in_escalate() -> None:
     )
     assert message(text) == problems(
         "policy.yaml:9: rules[0] (r).then.escalate: "
-        "unknown level (or next, requested) 'L4' (expected one of: L1, L2)"
+        "unknown level 'L4' (expected one of: L1, L2, next, requested)"
     )
 
 
@@ -143,7 +144,7 @@ def test_unknown_template() -> None:
     )
     assert message(text) == problems(
         "policy.yaml:11: rules[0] (r).then.note: unknown template 'hand-off' "
-        "(expected one of: handoff)"
+        "(did you mean 'handoff'?) (expected one of: handoff)"
     )
 
 
@@ -155,8 +156,8 @@ def test_template_with_an_undefined_variable() -> None:
         "    {{ ticket.titel }}\n"  # 9, template line 2
     )
     assert message(text) == problems(
-        "policy.yaml:7: templates.handoff: 'dict object' has no attribute 'titel' "
-        "(see docs/policy.md)"
+        "policy.yaml:7: templates.handoff: fails on the sample ticket: "
+        "'dict object' has no attribute 'titel' (variables: docs/policy.md#templates)"
     )
 
 
@@ -166,9 +167,7 @@ def test_template_syntax_error() -> None:
         "  handoff: |\n"  # 7
         "    Escalated {{ ticket.title }\n"  # 8, template line 1
     )
-    assert message(text) == problems(
-        "policy.yaml:7: templates.handoff: line 1: unexpected '}'"
-    )
+    assert message(text) == problems("policy.yaml:7: templates.handoff: line 1: unexpected '}'")
 
 
 def test_duplicate_top_level_key() -> None:
@@ -206,7 +205,10 @@ def test_yaml_syntax_error_has_line_and_column() -> None:
         "    when: {level: L1\n"  # 8: the flow mapping is never closed
         "    then: {escalate: L2}\n"  # 9: the parser notices at the ':' in column 9
     )
-    assert message(text) == "policy.yaml:9:9: not valid YAML: expected ',' or '}', but got ':'"
+    assert (
+        message(text) == "policy.yaml:9:9: not valid YAML: expected ',' or '}', but got ':' "
+        "(while parsing a flow mapping at line 8, column 11)"
+    )
 
 
 def test_tab_indentation_is_a_yaml_error() -> None:
@@ -224,7 +226,7 @@ def test_unknown_calendar() -> None:
     )
     assert message(text) == problems(
         "policy.yaml:6: defaults.calendar: unknown calendar 'office' "
-        "(expected one of: 24x7, offices)"
+        "(did you mean 'offices'?) (expected one of: 24x7, offices)"
     )
 
 
@@ -247,7 +249,10 @@ def test_bad_timezone() -> None:
         "calendars:\n"  # 6
         '  office: {timezone: Europe/Berln, hours: {mon-fri: "09:00-17:00"}}\n'  # 7
     )
-    assert message(text) == problems("policy.yaml:7: calendars.office: unknown time zone 'Europe/Berln'")
+    assert message(text) == problems(
+        "policy.yaml:7: calendars.office.timezone: unknown time zone 'Europe/Berln' "
+        "(expected an IANA name such as Europe/Berlin)"
+    )
 
 
 def test_bad_shift() -> None:
@@ -260,7 +265,7 @@ def test_bad_shift() -> None:
     )
     assert message(text) == problems(
         "policy.yaml:10: calendars.office.hours.mon-fri: "
-        "expected a time of day such as 09:00, got '9'"
+        "expected a shift such as 09:00-17:00, got '9-17'"
     )
 
 
@@ -283,7 +288,7 @@ def test_unknown_holiday_country() -> None:
         '  office: {timezone: UTC, hours: {mon: "09:00-17:00"}, holidays: {country: XX}}\n'
     )
     assert message(text) == problems(
-        "policy.yaml:7: calendars.office: unknown holiday country/subdivision 'XX': "
+        "policy.yaml:7: calendars.office.holidays: unknown holiday country/subdivision 'XX': "
         "Country XX not available"
     )
 
@@ -323,12 +328,13 @@ def test_several_reference_problems_at_once() -> None:
         "    then: {escalate: L9, note: nope}\n"  # 15
     )
     assert message(text) == problems(
-        "policy.yaml:7: calendars.office: unknown time zone 'Mars/Olympus'",
+        "policy.yaml:7: calendars.office.timezone: unknown time zone 'Mars/Olympus' "
+        "(expected an IANA name such as Europe/Berlin)",
         "policy.yaml:10: sla[0] (std).calendar: unknown calendar 'ofice' (expected one of: 24x7)",
         "policy.yaml:15: rules[0] (r).then.escalate: "
-        "unknown level (or next, requested) 'L9' (expected one of: L1, L2)",
+        "unknown level 'L9' (expected one of: L1, L2, next, requested)",
         "policy.yaml:15: rules[0] (r).then.note: unknown template 'nope' "
-        "(expected one of: none defined)",
+        "(no templates are defined)",
     )
 
 
@@ -339,7 +345,9 @@ def test_missing_levels() -> None:
 
 
 def test_document_that_is_not_a_mapping() -> None:
-    assert message("- a\n- b\n") == "policy.yaml:1: expected a mapping of keys to values, got list"
+    assert message("- a\n- b\n") == problems(
+        "policy.yaml:1: expected a mapping of keys to values, got list"
+    )
 
 
 # --- the CLI: exit 2, the message on stderr, no traceback --------------------------------------
@@ -363,7 +371,7 @@ def test_validate_reports_a_bad_file_with_exit_2_and_no_traceback(
     out, err = capsys.readouterr()
     assert out == ""
     assert err == (
-        "error: bad.yaml: the configuration is not valid (1 problem):\n"
+        "error: bad.yaml is not valid (1 problem):\n"
         "  bad.yaml:8: rules[0] (r).when.age.over: "
         "expected a duration such as 30m, 4h or 1h30m, got 'eighty minutes'\n"
     )

@@ -16,7 +16,8 @@ Case format (YAML, one mapping per file):
                  evaluates the ticket as it is after the previous step's change landed
                  (rules.apply.apply_change). `update` first patches that ticket in the ticket
                  JSON format: keys replace the top-level ones, except `tracking` (merged key by
-                 key) and `add_history` (events appended to the history).
+                 key) and `add_history` (events appended to the history); a new `status`
+                 without `status_category` gets its category derived again.
     then_at + then_expect (+ then_update): shorthand for a one-step `then`.
 
 Expectation keys (each optional; an absent key is not checked):
@@ -362,7 +363,7 @@ def _upd(update: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def load_case(path: Path) -> dict[str, Any]:
-    case = yaml.load(path.read_text(encoding="utf-8"), Loader=CaseLoader)  # noqa: S506
+    case = yaml.load(path.read_text(encoding="utf-8"), Loader=CaseLoader)
     assert isinstance(case, dict), f"{path.name}: a case is a mapping"
     unknown = set(case) - CASE_KEYS
     assert not unknown, f"{path.name}: unknown keys {sorted(unknown)}"
@@ -407,4 +408,6 @@ def test_harness_encodes_state_like_the_engine() -> None:
     assert text == "v1 c=1 a=L3 f=122022:2:hta40"
     state = State.parse(text)
     assert (state.cycle, state.awaiting) == (1, "L3")
-    assert state.fired_for(_key("inform-director")) == Fired("122022", 2, instant("2026-11-20T12:00Z"))
+    assert state.fired_for(_key("inform-director")) == Fired(
+        "122022", 2, instant("2026-11-20T12:00Z")
+    )

@@ -74,10 +74,7 @@ def test_next_only_reaches_levels_its_guard_allows() -> None:
 
 def test_requested_escalations_can_reach_every_level() -> None:
     text = LEVELS + (
-        "rules:\n"
-        "  - name: asked\n"
-        "    when: {requested: true}\n"
-        "    then: {escalate: requested}\n"
+        "rules:\n  - name: asked\n    when: {requested: true}\n    then: {escalate: requested}\n"
     )
     assert warnings(text) == []
 
