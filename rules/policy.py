@@ -21,6 +21,7 @@ from rules.schema import (
     ActionsModel,
     CalendarModel,
     Condition,
+    DefaultsModel,
     LevelModel,
     Owner,
     PlatformModel,
@@ -135,7 +136,7 @@ class Policy:
     doc: Located | None = None
 
     @property
-    def defaults(self) -> Any:
+    def defaults(self) -> DefaultsModel:
         return self.model.defaults
 
 
