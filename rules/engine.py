@@ -84,7 +84,8 @@ def _track_sla_due(
         return None
     due = final.soonest_due
     new = format_time(ts_to_dt(due)) if due is not None else None
-    old = original.tracking.to_raw()["sla_due"]
+    sla_due = original.tracking.sla_due
+    old = format_time(sla_due) if sla_due else None
     diff = Diff(old, new) if new != old else None
     if change is not None:
         return with_tracking(change, "sla_due", diff)
@@ -144,18 +145,19 @@ def rule_status(rule: Rule, f: Facts, state: State) -> str:
 def reason_text(node: Node, f: Facts) -> str:
     """The measurements behind a match: the descriptions of the leaves that held."""
     out: list[str] = []
-
-    def walk(n: Node) -> None:
-        parts = n.parts()
-        if not parts:
-            if n.test(f):
-                out.append(n.describe(f))
-            return
-        for child in parts:
-            walk(child)
-
-    walk(node)
+    _held_leaves(node, f, out)
     return "; ".join(out)
+
+
+def _held_leaves(node: Node, f: Facts, out: list[str]) -> None:
+    """Module-level, not a closure: a recursive closure keeps each ticket's facts in a cycle."""
+    parts = node.parts()
+    if not parts:
+        if node.test(f):
+            out.append(node.describe(f))
+        return
+    for child in parts:
+        _held_leaves(child, f, out)
 
 
 def explain_rules(policy: Policy, ticket: Ticket, now: datetime) -> list[RuleResult]:

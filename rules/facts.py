@@ -203,11 +203,12 @@ class Facts:
         return self.timeline[-1][0]
 
     def acknowledged_since(self, since: datetime) -> bool:
+        """Without history: any human activity after `since` (our own writes never count)."""
         if acknowledged_since(self.ticket, since):
             return True
         state = self.ticket.tracking.state
         if self.ticket.history is None and state.written_at is not None:
-            return self.activity_ts > state.written_at.timestamp()
+            return self.activity_ts > since.timestamp()
         return False
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ from rules.engine import evaluate_ticket
 from rules.model import Organization, StatusCategory, Ticket
 from rules.plan import TicketChange
 from rules.policy import Policy, load_policy
-from rules.tracking import Tracking
+from rules.tracking import State, Tracking
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -225,3 +226,33 @@ def test_tags_and_fields_are_diffs() -> None:
 def test_no_effective_change_means_no_write() -> None:
     p = policy([{"name": "t", "when": {"priority": "P3"}, "then": {"add_tags": ["a"]}}])
     assert evaluate_ticket(p, ticket(tags=frozenset({"a"})), NOW).change is None
+
+
+def test_ack_without_history_is_measured_from_the_escalation_not_our_last_write() -> None:
+    """An agent touched the ticket after the escalation; our later write must not hide that."""
+    p = policy(
+        [
+            {
+                "name": "unacked",
+                "when": {"unacknowledged": {"over": "30m", "time": "calendar"}, "level": "L2"},
+                "then": {"escalate": "next"},
+            }
+        ]
+    )
+    escalated = NOW - timedelta(hours=3)
+    agent_touch = NOW - timedelta(hours=2)  # a human update after the escalation
+    our_write = NOW - timedelta(hours=1)  # e.g. an sla_due bookkeeping write, later
+    state = State(written_at=our_write, activity_at=agent_touch)
+    t = ticket(
+        group="Specialists",
+        updated_at=our_write,  # the platform's updated_at is our own write
+        tracking=Tracking(level="L2", escalated_at=escalated, count=1, state=state),
+    )
+    assert evaluate_ticket(p, t, NOW).change is None
+    untouched = replace(
+        t,
+        tracking=replace(
+            t.tracking, state=replace(state, activity_at=escalated - timedelta(hours=1))
+        ),
+    )
+    assert change_for(p, untouched).level_to == "L3"
