@@ -422,19 +422,6 @@ class BusinessCalendar(_Clock):
         t = max(t, lo)
         return t if t <= limit else None
 
-    def elapsed_ts(self, start: float, end: float, exclude: Spans = ()) -> float:
-        """Working seconds in [start, end) outside the union of `exclude`."""
-        if not end > start:
-            return 0.0
-        starts = self._tab.starts
-        if start < starts[0] or end >= starts[-1]:
-            self._cover(start, end)
-        w = self._w
-        r = w(end) - w(start)
-        for a, b in _merge(exclude, start, end) if exclude else ():
-            r -= w(b) - w(a)
-        return r
-
     def is_working(self, at: datetime) -> bool:
         """Whether the instant `at` is working time."""
         t = _ts(at)

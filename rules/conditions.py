@@ -32,7 +32,6 @@ from rules.triggers import (
 )
 
 TRUTHY = {"1", "true", "yes", "y", "on", "x"}
-STATUS_CATEGORIES = ("new", "open", "pending", "hold", "solved", "closed")
 
 
 @dataclass

@@ -10,7 +10,7 @@ evaluating again after the change is applied yields nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from rules.apply import apply_change
@@ -21,15 +21,6 @@ from rules.plan import Diff, Outcome, Reason, TicketChange, combine, with_tracki
 from rules.policy import Policy, Rule
 from rules.tracking import State, format_time
 from rules.triggers import Node
-
-
-@dataclass(frozen=True, slots=True)
-class RuleResult:
-    """How one rule fared for one ticket, for explain."""
-
-    rule: str
-    status: str  # fired | not matched | guarded | already fired | cooling down | disabled | ...
-    detail: str = ""
 
 
 def evaluate(policy: Policy, tickets: Iterable[Ticket], now: datetime) -> Iterator[Outcome]:
@@ -158,22 +149,3 @@ def _held_leaves(node: Node, f: Facts, out: list[str]) -> None:
         return
     for child in parts:
         _held_leaves(child, f, out)
-
-
-def explain_rules(policy: Policy, ticket: Ticket, now: datetime) -> list[RuleResult]:
-    facts = Facts(policy, ticket, now)
-    state, _ = current_state(facts)
-    results = []
-    for rule in policy.rules:
-        status = rule_status(rule, facts, state)
-        detail = ""
-        if status in ("already fired", "cooling down"):
-            fired = state.fired_for(rule.key(facts.level))
-            if fired is not None:
-                detail = f"fired {fired.count}x, last at {fired.last.isoformat()}"
-        results.append(RuleResult(rule.name, status, detail))
-    return results
-
-
-def with_state(ticket: Ticket, state: State) -> Ticket:
-    return replace(ticket, tracking=replace(ticket.tracking, state=state))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -132,7 +132,6 @@ class Policy:
     rules: tuple[Rule, ...]
     templates: Templates
     platforms: dict[str, PlatformModel]
-    rule_names: dict[str, str] = field(default_factory=dict)
     doc: Located | None = None
 
     @property
@@ -242,7 +241,6 @@ def compile_policy(doc: Located) -> Policy:
         rules=tuple(rules),
         templates=templates,
         platforms=platforms,
-        rule_names={rule_key(r.name): r.name for r in model.rules},
         doc=doc,
     )
 

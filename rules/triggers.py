@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from rules.facts import Facts, TargetStatus, ts_to_dt
+from rules.facts import Facts, TargetStatus
 from rules.units import format_duration
 
 
@@ -312,7 +312,3 @@ class TraceNode:
 
 def trace(node: Node, f: Facts) -> TraceNode:
     return TraceNode(node.test(f), node.describe(f), [trace(n, f) for n in node.parts()])
-
-
-def when(at: float | None) -> str:
-    return "never (with nothing else changing)" if at is None else ts_to_dt(at).isoformat()
