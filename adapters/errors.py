@@ -38,3 +38,13 @@ class Rejected(AdapterError):
 
 class Conflict(AdapterError):
     """409: someone else changed the ticket; it is re-read and re-evaluated once."""
+
+
+class SetupError(AdapterError):
+    """The platform is not set up the way the connector needs (a tracking field is missing or
+    not on the edit screen, an endpoint was removed): the instance is aborted, and the message
+    says what to change."""
+
+
+class Gone(SetupError):
+    """410: the platform removed the endpoint; the message names it and its replacement."""

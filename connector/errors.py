@@ -9,7 +9,9 @@
         ├── PermissionDenied             403
         ├── NotFound                     404: the ticket is skipped
         ├── Rejected                     400/422
-        └── Conflict                     409: re-read and re-evaluated once
+        ├── Conflict                     409: re-read and re-evaluated once
+        └── SetupError       exit 2      a tracking field missing or not on the edit screen
+            └── Gone         exit 2      410: the platform removed the endpoint
 
 Exit codes: 0 all good, 1 some ticket changes failed, 2 config/policy/usage error,
 3 an unexpected error (a bug: please report it with the traceback).
@@ -17,14 +19,14 @@ Exit codes: 0 all good, 1 some ticket changes failed, 2 config/policy/usage erro
 
 from __future__ import annotations
 
-from adapters.errors import AuthError
+from adapters.errors import AuthError, SetupError
 from rules.errors import ConfigError, EscalationError
 
 OK, CHANGES_FAILED, USAGE, BUG = 0, 1, 2, 3
 
 
 def exit_code(exc: BaseException) -> int:
-    if isinstance(exc, ConfigError | AuthError):
+    if isinstance(exc, ConfigError | AuthError | SetupError):
         return USAGE
     if isinstance(exc, EscalationError):
         return CHANGES_FAILED

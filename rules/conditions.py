@@ -214,11 +214,16 @@ def _domain(spec: list[str], scope: Scope, path: Path) -> Node:
     )
 
 
-def _count(label: str, get: Callable[[Facts], int]) -> Callable[[CountSpec, Scope, Path], Node]:
+def _count(
+    label: str, get: Callable[[Facts], int], history: str
+) -> Callable[[CountSpec, Scope, Path], Node]:
     def build(spec: CountSpec, scope: Scope, path: Path) -> Node:
         least = int(spec.at_least)
         return Predicate(
-            label, lambda f: get(f) >= least, lambda f: f"{get(f)} (wants at least {least})"
+            label,
+            lambda f: get(f) >= least,
+            lambda f: f"{get(f)} (wants at least {least})",
+            {"history": history},
         )
 
     return build
@@ -274,6 +279,7 @@ def _customer_request(spec: CustomerRequestSpec, scope: Scope, path: Path) -> No
             f"form field {'set' if by_field(f) else 'not set'}, "
             f"phrase {'found' if by_phrase(f) else 'not found'} in their latest public comment"
         ),
+        {"history": "events"} if phrases else {},
     )
 
 
@@ -303,9 +309,9 @@ _BUILDERS: dict[str, Callable[..., Node]] = {
     "organization_tag": _org_tag,
     "requester_domain": _domain,
     "customer_replies": _count(
-        "customer replies without an answer", lambda f: f.ticket.customer_replies
+        "customer replies without an answer", lambda f: f.ticket.customer_replies, "events"
     ),
-    "reopens": _count("reopens", lambda f: f.ticket.reopens),
+    "reopens": _count("reopens", lambda f: f.ticket.reopens, "summary"),
     "requested": _requested,
     "approved": _flag("approved by", lambda f: f.ticket.tracking.approved_by),
     "awaiting_approval": _flag("awaiting approval for", lambda f: f.ticket.tracking.state.awaiting),

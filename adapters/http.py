@@ -1,0 +1,274 @@
+"""What both adapters share on the wire: one transport, one retry policy, one error mapping.
+
+- `Transport` is the only HTTP adapter mounted on a client session. It never retries (urllib3
+  `Retry(total=0)`, so a PUT is never re-sent behind our back), paces requests to the
+  instance's per-minute budget, and counts requests by method and path for the budgets in
+  BENCHMARKS.md.
+- `Retrier` retries `TransientError`s with tenacity: a `Retry-After` (seconds or HTTP date) is
+  honoured exactly, other waits back off exponentially, and all waits of one run together stay
+  within the instance's `retry_seconds`. A request that may have landed (a timeout after the
+  request was sent) is not retried here: the adapter re-reads the ticket first.
+- `error_for(...)` maps an HTTP status to the project's error tree with a message that says
+  what to fix.
+
+Clock and sleeper are injected, so tests never sleep.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_any,
+)
+from tenacity.stop import stop_base
+from urllib3.util.retry import Retry
+
+from adapters.errors import (
+    AdapterError,
+    AuthError,
+    Conflict,
+    Gone,
+    NotFound,
+    PermissionDenied,
+    Rejected,
+    TransientError,
+)
+from adapters.secrets import mask
+
+T = TypeVar("T")
+Clock = Callable[[], float]
+Sleeper = Callable[[float], None]
+
+TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass
+class RequestStats:
+    """Requests sent, by `METHOD /path` with numeric ids collapsed to `{id}`."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def record(self, method: str, url: str) -> None:
+        path = urlsplit(url).path
+        parts = ["{id}" if p.isdigit() or _looks_like_key(p) else p for p in path.split("/")]
+        self.counts[f"{method} {'/'.join(parts)}"] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def by_method(self, method: str) -> int:
+        return sum(n for k, n in self.counts.items() if k.startswith(method + " "))
+
+
+def _looks_like_key(part: str) -> bool:
+    """A Jira issue key (ABC-123) or a `42.json` Zendesk id."""
+    head, sep, tail = part.rpartition("-")
+    if sep and head.isupper() and tail.isdigit():
+        return True
+    stem = part.removesuffix(".json")
+    return stem != part and stem.isdigit()
+
+
+class Budget:
+    """At most `per_minute` requests in any 60-second window (0 means no limit)."""
+
+    def __init__(self, per_minute: int, clock: Clock, sleep: Sleeper) -> None:
+        self.per_minute = per_minute
+        self.clock, self.sleep = clock, sleep
+        self._sent: deque[float] = deque()
+        self.waited = 0.0
+
+    def acquire(self) -> None:
+        if self.per_minute <= 0:
+            return
+        now = self.clock()
+        while self._sent and self._sent[0] <= now - 60.0:
+            self._sent.popleft()
+        if len(self._sent) >= self.per_minute:
+            pause = self._sent[0] + 60.0 - now
+            if pause > 0:
+                self.sleep(pause)
+                self.waited += pause
+                now += pause
+            self._sent.popleft()
+        self._sent.append(now)
+
+
+class Transport(HTTPAdapter):
+    """Never retries; paces to the budget; counts what it sends."""
+
+    def __init__(self, budget: Budget | None, stats: RequestStats) -> None:
+        super().__init__(max_retries=Retry(total=0, connect=0, read=0, redirect=0, status=0))
+        self.budget, self.stats = budget, stats
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        if self.budget is not None:
+            self.budget.acquire()
+        self.stats.record(request.method or "GET", str(request.url))
+        return super().send(request, *args, **kwargs)
+
+
+def mount(session: requests.Session, budget: Budget | None, stats: RequestStats) -> None:
+    """Replace every transport of `session` with ours; TLS verification stays on."""
+    transport = Transport(budget, stats)
+    session.adapters.clear()
+    session.mount("https://", transport)
+    session.mount("http://", transport)
+    session.verify = True
+
+
+def retry_after(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds to wait from `Retry-After` (delta seconds or an HTTP date), else None."""
+    value = _header(headers, "Retry-After")
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - now)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
+def error_for(
+    status: int,
+    what: str,
+    detail: str = "",
+    headers: Mapping[str, str] | None = None,
+    now: float | None = None,
+) -> AdapterError:
+    """The project's error for an HTTP status; `what` names the request (METHOD /path)."""
+    detail = mask(detail.strip())
+    suffix = f": {detail}" if detail else ""
+    if status in TRANSIENT_STATUS:
+        wait = retry_after(headers or {}, now if now is not None else time.time())
+        return TransientError(f"{what} answered {status}{suffix}", retry_after=wait)
+    if status == 401:
+        return AuthError(
+            f"{what} answered 401: the credentials were refused{suffix}. Check the instance's"
+            " auth settings and that the token has not expired or been revoked."
+        )
+    if status == 403:
+        return PermissionDenied(
+            f"{what} answered 403: the connector's account may not do this{suffix}. Give the"
+            " account the permission this endpoint needs."
+        )
+    if status == 404:
+        return NotFound(f"{what} answered 404: not found{suffix}")
+    if status == 409:
+        return Conflict(f"{what} answered 409: changed by someone else meanwhile{suffix}")
+    if status == 410:
+        return Gone(f"{what} answered 410: the platform removed this endpoint{suffix}")
+    return Rejected(f"{what} answered {status}: the platform refused the request{suffix}")
+
+
+def timeout_error(what: str, exc: Exception, *, sent: bool) -> TransientError:
+    """A timeout or dropped connection; `sent` means the request may have landed."""
+    err = TransientError(f"{what}: {type(exc).__name__}: {mask(str(exc))}")
+    err.maybe_landed = sent  # type: ignore[attr-defined]
+    return err
+
+
+def maybe_landed(exc: BaseException) -> bool:
+    return bool(getattr(exc, "maybe_landed", False))
+
+
+class RetryBudgetExceeded(TransientError):
+    """The wait a retry needs is more than what is left of the run's retry budget."""
+
+
+class Retrier:
+    """tenacity around one logical call; waits come out of a per-run budget of seconds."""
+
+    def __init__(
+        self,
+        sleep: Sleeper,
+        *,
+        attempts: int = 5,
+        retry_seconds: float = 300.0,
+        base: float = 1.0,
+        cap: float = 60.0,
+    ) -> None:
+        self.sleep = sleep
+        self.attempts = attempts
+        self.remaining = retry_seconds
+        self.base, self.cap = base, cap
+        self.retries = 0
+
+    def call(self, fn: Callable[[], T], *, may_repeat: bool = True) -> T:
+        """Run `fn`, retrying transient errors. With `may_repeat=False` (a write that may have
+        landed), a timeout is raised to the caller instead, which re-reads before retrying."""
+
+        def retryable(exc: BaseException) -> bool:
+            if not isinstance(exc, TransientError):
+                return False
+            return may_repeat or not maybe_landed(exc)
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            hinted = getattr(exc, "retry_after", None)
+            backoff = min(self.cap, self.base * 2 ** (state.attempt_number - 1))
+            return float(hinted) if hinted is not None else backoff
+
+        class OutOfBudget(stop_base):
+            def __call__(inner, state: RetryCallState) -> bool:  # noqa: N805
+                return wait(state) > self.remaining
+
+        tries = [0]
+
+        def before_sleep(state: RetryCallState) -> None:
+            seconds = state.next_action.sleep if state.next_action else 0.0
+            self.remaining -= seconds
+            self.retries += 1
+            tries[0] += 1
+
+        retrying = Retrying(
+            retry=retry_if_exception(retryable),
+            stop=stop_any(stop_after_attempt(self.attempts), OutOfBudget()),
+            wait=wait,
+            sleep=self.sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(fn)
+        except TransientError as exc:
+            if retryable(exc):
+                raise RetryBudgetExceeded(
+                    f"{exc} (gave up after {tries[0]} retries; retry budget left"
+                    f" {self.remaining:.0f}s)",
+                    retry_after=exc.retry_after,
+                ) from exc
+            raise
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

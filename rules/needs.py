@@ -1,0 +1,131 @@
+"""What a policy needs the adapters to read, so that a fetch asks for no more than that.
+
+- `custom_fields`: the custom fields the policy reads or writes, by name (Jira asks for only
+  these; Zendesk returns all custom fields anyway and uses the list to check that they exist).
+- `history`: how much ticket history some rule reads.
+  - `"summary"`: figures the platform keeps per ticket (first reply, reopens, status since),
+    which adapters read in bulk: SLA targets, `reopens`, `in_status`.
+  - `"events"`: the comments themselves, which cost a request per ticket on some platforms:
+    `customer_replies`, `customer_request` phrases, `unacknowledged`.
+- `wants_events(ticket, now)`: whether a rule that reads events could fire on this ticket once
+  its events are known. Adapters fetch events only for those tickets. The test is exact for
+  every trigger that does not read history and optimistic (assumed to hold) for those that do,
+  so it never hides a firing; `not` around a history trigger is assumed to hold too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from rules.facts import Facts
+from rules.model import Ticket
+from rules.policy import Policy, Rule
+from rules.schema import Condition
+from rules.triggers import All, AnyOf, ClockTrigger, Node, Not, Predicate, SlaTrigger
+
+_TEMPLATE_CUSTOM = re.compile(r"""custom\s*(?:\[\s*(['"])(.+?)\1\s*\]|\.([A-Za-z_]\w*))""")
+_ORDER = {None: 0, "summary": 1, "events": 2}
+
+
+@dataclass(frozen=True)
+class Needs:
+    policy: Policy
+    custom_fields: frozenset[str]
+    history: str | None
+    event_rules: tuple[Rule, ...]
+
+    def wants_events(self, ticket: Ticket, now: datetime) -> bool:
+        if not self.event_rules:
+            return False
+        facts = Facts(self.policy, ticket, now)
+        return any(
+            (rule.on_done or not facts.done) and could_hold(rule.when, facts)
+            for rule in self.event_rules
+        )
+
+
+def needs(policy: Policy) -> Needs:
+    names: set[str] = set()
+    for cond in _conditions(policy):
+        names.update(_custom_names(cond))
+    for model in policy.model.rules:
+        names.update(model.then.set_fields)
+    for source in policy.model.templates.values():
+        for match in _TEMPLATE_CUSTOM.finditer(source):
+            names.add(match.group(2) or match.group(3))
+    level: str | None = None
+    event_rules: list[Rule] = []
+    for rule in policy.rules:
+        if not rule.model.enabled:
+            continue
+        kinds = {history_kind(leaf) for leaf in _leaves(rule.when)}
+        if rule.unless is not None:
+            kinds |= {history_kind(leaf) for leaf in _leaves(rule.unless)}
+        for kind in kinds:
+            if _ORDER[kind] > _ORDER[level]:
+                level = kind
+        if "events" in kinds:
+            event_rules.append(rule)
+    for sla in policy.slas:
+        if sla.match is not None:
+            for leaf in _leaves(sla.match):
+                kind = history_kind(leaf)
+                if _ORDER[kind] > _ORDER[level]:
+                    level = kind
+    return Needs(policy, frozenset(names), level, tuple(event_rules))
+
+
+def history_kind(node: Node) -> str | None:
+    """None for a leaf that reads no history, else "summary" or "events"."""
+    if isinstance(node, Predicate):
+        kind = node.extra.get("history")
+        return kind if isinstance(kind, str) else None
+    if isinstance(node, ClockTrigger):
+        if node.kind == "unacknowledged":
+            return "events"
+        return "summary" if node.kind == "in_status" else None
+    if isinstance(node, SlaTrigger):
+        return "summary"
+    return None
+
+
+def could_hold(node: Node, f: Facts) -> bool:
+    if isinstance(node, All):
+        return all(could_hold(n, f) for n in node.nodes)
+    if isinstance(node, AnyOf):
+        return any(could_hold(n, f) for n in node.nodes)
+    if isinstance(node, Not) or history_kind(node) == "events":
+        return True
+    return node.test(f)
+
+
+def _leaves(node: Node) -> Iterator[Node]:
+    parts = node.parts()
+    if not parts:
+        yield node
+    for part in parts:
+        yield from _leaves(part)
+
+
+def _conditions(policy: Policy) -> Iterator[Condition]:
+    for rule in policy.model.rules:
+        yield rule.when
+        if rule.unless is not None:
+            yield rule.unless
+    for function in policy.model.functions.values():
+        yield function.match
+    for sla in policy.model.sla:
+        if sla.match is not None:
+            yield sla.match
+
+
+def _custom_names(cond: Condition) -> Iterator[str]:
+    if cond.custom:
+        yield from cond.custom
+    if cond.customer_request is not None and cond.customer_request.field:
+        yield cond.customer_request.field
+    for child in (*(cond.all or ()), *(cond.any or ()), *((cond.not_,) if cond.not_ else ())):
+        yield from _custom_names(child)
