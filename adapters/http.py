@@ -63,9 +63,13 @@ class RequestStats:
     counts: Counter[str] = field(default_factory=Counter)
 
     def record(self, method: str, url: str) -> None:
-        path = urlsplit(url).path
-        parts = ["{id}" if p.isdigit() or _looks_like_key(p) else p for p in path.split("/")]
-        self.counts[f"{method} {'/'.join(parts)}"] += 1
+        parts = urlsplit(url).path.split("/")
+        # Keep API versions (/rest/api/3); collapse ids and issue keys.
+        kept = [
+            "{id}" if i and parts[i - 1] != "api" and (p.isdigit() or _looks_like_key(p)) else p
+            for i, p in enumerate(parts)
+        ]
+        self.counts[f"{method} {'/'.join(kept)}"] += 1
 
     @property
     def total(self) -> int:

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +25,6 @@ from rules.policy import Policy, Rule
 from rules.schema import Condition
 from rules.triggers import All, AnyOf, ClockTrigger, Node, Not, Predicate, SlaTrigger
 
-_TEMPLATE_CUSTOM = re.compile(r"""custom\s*(?:\[\s*(['"])(.+?)\1\s*\]|\.([A-Za-z_]\w*))""")
 _ORDER = {None: 0, "summary": 1, "events": 2}
 
 
@@ -53,9 +51,6 @@ def needs(policy: Policy) -> Needs:
         names.update(_custom_names(cond))
     for model in policy.model.rules:
         names.update(model.then.set_fields)
-    for source in policy.model.templates.values():
-        for match in _TEMPLATE_CUSTOM.finditer(source):
-            names.add(match.group(2) or match.group(3))
     level: str | None = None
     event_rules: list[Rule] = []
     for rule in policy.rules:

@@ -1,0 +1,207 @@
+"""The shared transport, retry policy and error mapping (adapters/http.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import requests
+import responses
+
+from adapters.errors import (
+    AuthError,
+    Conflict,
+    Gone,
+    NotFound,
+    PermissionDenied,
+    Rejected,
+    TransientError,
+)
+from adapters.http import (
+    Budget,
+    RequestStats,
+    Retrier,
+    RetryBudgetExceeded,
+    error_for,
+    mount,
+    retry_after,
+    timeout_error,
+)
+
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC).timestamp()
+
+
+class FakeTime:
+    def __init__(self, start: float = NOW) -> None:
+        self.now = start
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+# --- Retry-After -------------------------------------------------------------------------------
+
+
+def test_retry_after_in_seconds() -> None:
+    assert retry_after({"Retry-After": "7"}, NOW) == 7.0
+    assert retry_after({"retry-after": "0"}, NOW) == 0.0
+
+
+def test_retry_after_as_http_date_is_relative_to_the_injected_clock() -> None:
+    assert retry_after({"Retry-After": "Mon, 02 Mar 2026 10:00:42 GMT"}, NOW) == 42.0
+
+
+def test_retry_after_in_the_past_or_garbled() -> None:
+    assert retry_after({"Retry-After": "Mon, 02 Mar 2026 09:00:00 GMT"}, NOW) == 0.0
+    assert retry_after({"Retry-After": "soon"}, NOW) is None
+    assert retry_after({}, NOW) is None
+
+
+# --- error mapping -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (400, Rejected),
+        (401, AuthError),
+        (403, PermissionDenied),
+        (404, NotFound),
+        (409, Conflict),
+        (410, Gone),
+        (422, Rejected),
+        (429, TransientError),
+        (500, TransientError),
+        (502, TransientError),
+        (503, TransientError),
+        (504, TransientError),
+    ],
+)
+def test_status_maps_to_the_error_tree(status: int, kind: type[Exception]) -> None:
+    err = error_for(status, "PUT /api/v2/tickets/1", "detail")
+    assert type(err) is kind
+    assert "PUT /api/v2/tickets/1" in str(err) and str(status) in str(err)
+
+
+def test_transient_error_carries_retry_after() -> None:
+    err = error_for(429, "GET /x", headers={"Retry-After": "12"}, now=NOW)
+    assert isinstance(err, TransientError) and err.retry_after == 12.0
+
+
+def test_403_names_the_endpoint_and_the_fix() -> None:
+    text = str(error_for(403, "GET /api/v2/incremental/ticket_events"))
+    assert "/api/v2/incremental/ticket_events" in text and "permission" in text
+
+
+# --- Retrier -----------------------------------------------------------------------------------
+
+
+def flaky(errors: list[Exception], value: str = "ok") -> tuple[list[int], object]:
+    calls = [0]
+
+    def fn() -> str:
+        calls[0] += 1
+        if errors:
+            raise errors.pop(0)
+        return value
+
+    return calls, fn
+
+
+def test_retries_transient_errors_and_honours_retry_after_exactly() -> None:
+    t = FakeTime()
+    calls, fn = flaky([TransientError("429", retry_after=7.0), TransientError("503")])
+    assert Retrier(t.sleep).call(fn) == "ok"  # type: ignore[arg-type]
+    assert calls[0] == 3
+    assert t.slept == [7.0, 2.0]  # the hint, then exponential backoff for the 2nd attempt
+
+
+def test_does_not_retry_errors_that_are_not_transient() -> None:
+    t = FakeTime()
+    calls, fn = flaky([Rejected("422")])
+    with pytest.raises(Rejected):
+        Retrier(t.sleep).call(fn)  # type: ignore[arg-type]
+    assert calls[0] == 1 and t.slept == []
+
+
+def test_gives_up_when_the_wait_exceeds_the_run_budget() -> None:
+    t = FakeTime()
+    retrier = Retrier(t.sleep, retry_seconds=10.0)
+    calls, fn = flaky([TransientError("429", retry_after=6.0)] * 3)
+    with pytest.raises(RetryBudgetExceeded) as info:
+        retrier.call(fn)  # type: ignore[arg-type]
+    assert calls[0] == 2 and t.slept == [6.0]
+    assert "retry budget" in str(info.value)
+    # The budget is per run: the next call starts with what is left (4 s), so a 6 s wait stops.
+    calls, fn = flaky([TransientError("429", retry_after=6.0)])
+    with pytest.raises(RetryBudgetExceeded):
+        retrier.call(fn)  # type: ignore[arg-type]
+    assert t.slept == [6.0]
+
+
+def test_stops_after_the_attempt_limit() -> None:
+    t = FakeTime()
+    calls, fn = flaky([TransientError("500")] * 10)
+    with pytest.raises(TransientError):
+        Retrier(t.sleep, attempts=3).call(fn)  # type: ignore[arg-type]
+    assert calls[0] == 3 and t.slept == [1.0, 2.0]
+
+
+def test_a_write_that_may_have_landed_is_not_repeated_blindly() -> None:
+    t = FakeTime()
+    landed = timeout_error("PUT /x", requests.ReadTimeout("read timed out"), sent=True)
+    calls, fn = flaky([landed])
+    with pytest.raises(TransientError):
+        Retrier(t.sleep).call(fn, may_repeat=False)  # type: ignore[arg-type]
+    assert calls[0] == 1
+    # A 429 means the request was refused, so it is safe to repeat even a write.
+    calls, fn = flaky([TransientError("429", retry_after=1.0)])
+    assert Retrier(t.sleep).call(fn, may_repeat=False) == "ok"  # type: ignore[arg-type]
+
+
+# --- Budget and Transport ----------------------------------------------------------------------
+
+
+def test_budget_paces_to_the_per_minute_limit() -> None:
+    t = FakeTime()
+    budget = Budget(3, t.clock, t.sleep)
+    for _ in range(7):
+        budget.acquire()
+    # Requests 4..6 wait for the window to roll past the first three; 7 waits again.
+    assert t.slept == [60.0, 60.0]
+    assert budget.waited == 120.0
+
+
+def test_budget_zero_means_no_limit() -> None:
+    t = FakeTime()
+    budget = Budget(0, t.clock, t.sleep)
+    for _ in range(1000):
+        budget.acquire()
+    assert t.slept == []
+
+
+@responses.activate
+def test_transport_never_retries_and_counts_requests() -> None:
+    responses.add(responses.PUT, "https://acme.zendesk.com/api/v2/tickets/42.json", status=503)
+    responses.add(responses.GET, "https://acme.zendesk.com/api/v2/tickets/42.json", json={})
+    session = requests.Session()
+    stats = RequestStats()
+    mount(session, None, stats)
+    assert session.put("https://acme.zendesk.com/api/v2/tickets/42.json").status_code == 503
+    session.get("https://acme.zendesk.com/api/v2/tickets/42.json")
+    assert len(responses.calls) == 2  # the 503 was not retried by urllib3
+    assert stats.counts == {"PUT /api/v2/tickets/{id}": 1, "GET /api/v2/tickets/{id}": 1}
+    assert stats.by_method("PUT") == 1 and stats.total == 2
+    assert session.verify is True
+
+
+def test_request_stats_collapse_jira_keys() -> None:
+    stats = RequestStats()
+    stats.record("PUT", "https://acme.atlassian.net/rest/api/3/issue/ABC-123")
+    stats.record("PUT", "https://acme.atlassian.net/rest/api/3/issue/XY-9")
+    assert stats.counts == {"PUT /rest/api/3/issue/{id}": 2}
