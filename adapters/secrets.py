@@ -62,6 +62,17 @@ class SecretRef(BaseModel):
     env: str | None = None
     file: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _not_inline(cls, value: object) -> object:
+        # Raised as a value error so the message never echoes what was written.
+        if not isinstance(value, dict):
+            raise ValueError(
+                "a secret is never written in the config; give where to read it:"
+                " {env: VARIABLE} or {file: PATH}"
+            )
+        return value
+
     @model_validator(mode="after")
     def _one_source(self) -> SecretRef:
         if (self.env is None) == (self.file is None):

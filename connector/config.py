@@ -8,26 +8,27 @@ from typing import Literal
 
 from pydantic import ConfigDict
 
+from adapters.base import InstanceSettings
+from adapters.registry import settings_model
 from rules.errors import ConfigError
-from rules.loader import Problems, load_yaml, validate
+from rules.loader import Problems, check, load_yaml
 from rules.policy import Policy, compile_policy
 from rules.schema import Model
 
 
-class InstanceModel(Model):
-    """The keys every adapter shares; each adapter checks its own settings."""
+class _Platform(Model):
+    """First pass: which adapter's settings model checks the rest of the instance."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
     platform: Literal["jira", "zendesk"]
-    url: str
 
 
 @dataclass(frozen=True)
 class Config:
     path: str
     policy: Policy
-    instances: dict[str, InstanceModel]
+    instances: dict[str, InstanceSettings]
 
 
 def read_text(path: str | Path) -> str:
@@ -48,12 +49,17 @@ def load_config(path: str | Path) -> Config:
     if not isinstance(doc.data, dict):
         raise ConfigError(f"{path}: expected a mapping of top-level keys (levels, rules, ...)")
     policy = compile_policy(doc)
-    instances = {
-        name: validate(InstanceModel, doc, ("instances", name))
-        for name in (doc.data.get("instances") or {})
-    }
     problems = Problems(doc)
-    _check_owner_instances(policy, set(instances), problems)
+    instances: dict[str, InstanceSettings] = {}
+    names = list(doc.data.get("instances") or {})
+    for name in names:
+        at = ("instances", name)
+        head = check(_Platform, doc, at, problems)
+        if head is not None:
+            settings = check(settings_model(head.platform), doc, at, problems)
+            if settings is not None:
+                instances[name] = settings
+    _check_owner_instances(policy, set(names), problems)
     problems.raise_if_any()
     return Config(str(path), policy, instances)
 

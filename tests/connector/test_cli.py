@@ -442,7 +442,10 @@ rules:
 templates:
   handoff: "Escalated {{ ticket.title }}"
 instances:
-  jira-cloud: {platform: jira, url: https://acme.atlassian.net}
+  jira-cloud:
+    platform: jira
+    url: https://acme.atlassian.net
+    auth: {email: bot@example.com, api_token: {env: JIRA_API_TOKEN}}
 """
 
 

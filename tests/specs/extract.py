@@ -52,7 +52,7 @@ OPERATIONS: dict[str, tuple[str, dict[str, list[str]]]] = {
             "/rest/api/3/search/jql": ["get", "post"],
             "/rest/api/3/search": ["get", "post"],
             "/rest/api/3/issue/{issueIdOrKey}": ["get", "put"],
-            "/rest/api/3/issue/{issueIdOrKey}/comment": ["post"],
+            "/rest/api/3/issue/{issueIdOrKey}/comment": ["get", "post"],
             "/rest/api/3/issue/{issueIdOrKey}/editmeta": ["get"],
             "/rest/api/3/issue/{issueIdOrKey}/changelog": ["get"],
             "/rest/api/3/issue/bulkfetch": ["post"],
@@ -61,6 +61,8 @@ OPERATIONS: dict[str, tuple[str, dict[str, list[str]]]] = {
             "/rest/api/3/priority/search": ["get"],
             "/rest/api/3/user/search": ["get"],
             "/rest/api/3/user/assignable/search": ["get"],
+            "/rest/api/3/user": ["get"],
+            "/rest/api/3/status": ["get"],
         },
     ),
 }
@@ -147,6 +149,17 @@ def _zendesk_errata(doc: dict[str, Any]) -> None:
         "additionalProperties": False,
         "properties": {"id": {"type": "integer"}, "value": {"nullable": True}},
     }
+    # List Groups declares the `user_id` path parameter of its sibling operation (GET
+    # /api/v2/users/{user_id}/groups, "List Groups" in the Groups reference lists both paths);
+    # /api/v2/groups has no path parameter.
+    groups = doc["paths"]["/api/v2/groups"]["get"]
+    groups["parameters"] = [
+        p for p in groups.get("parameters", []) if p.get("$ref") != "#/components/parameters/UserId"
+    ]
+    # Unassigning sends `"assignee_id": null` (tickets read back with assignee_id null when
+    # unassigned); the schema declares a plain integer. NOT confirmed by the reference text:
+    # verify on a sandbox account (docs/zendesk.md, "Open questions").
+    schemas["TicketUpdateInput"]["properties"]["assignee_id"]["nullable"] = True
 
 
 ERRATA = {"zendesk.json": _zendesk_errata}

@@ -1,0 +1,73 @@
+"""Serve an emulator over real HTTP on the loopback interface.
+
+The emulators answer `handle(method, path, query, headers, body) -> (status, headers, body)`;
+this wraps one in a threaded `http.server` so the real CLI (sandbox demo, end-to-end tests) can
+talk to it exactly as it talks to the platform.
+"""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Protocol
+from urllib.parse import parse_qs, urlsplit
+
+
+class Emulator(Protocol):
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        headers: dict[str, str],
+        body: bytes | None,
+    ) -> tuple[int, dict[str, str], bytes]: ...
+
+
+class EmulatorServer:
+    """`with EmulatorServer(emulator) as base_url: ...` serves on 127.0.0.1, a free port."""
+
+    def __init__(self, emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.emulator = emulator
+        lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def _serve(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                with lock:  # the emulators are plain objects, not thread-safe
+                    status, headers, payload = emulator.handle(
+                        self.command,
+                        parts.path,
+                        parse_qs(parts.query, keep_blank_values=True),
+                        dict(self.headers.items()),
+                        body,
+                    )
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_PUT = do_POST = do_DELETE = _serve  # noqa: N815
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+        self.httpd = ThreadingHTTPServer((host, port), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        return self.url
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

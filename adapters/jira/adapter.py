@@ -1,0 +1,383 @@
+"""The Jira adapter (Cloud and Data Center): the `Adapter` protocol over `JiraClient`.
+
+Per run, and only when first needed: the flavour (serverInfo), the field catalog (GET /field),
+our own account (GET /myself, when history or a comment check needs it), the statuses (when
+history is read), each project's edit screen (GET editmeta for one issue of the project, before
+the first write there) and the exact user lookups. Nothing is looked up per issue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from adapters.base import Check, FieldStatus, Reevaluate, WriteResult
+from adapters.errors import NotFound, Rejected, SetupError
+from adapters.jira import doctor
+from adapters.jira import fetch as reads
+from adapters.jira.client import ErrorHook, Flavour, JiraClient
+from adapters.jira.edit import Edit, EditContext, ProjectMeta, build
+from adapters.jira.fields import Catalog, Field, create_body, screen_problems
+from adapters.jira.mapping import Context, People, comments_truncated, to_ticket
+from adapters.jira.settings import Settings
+from adapters.jira.write import write_hook, write_one
+from rules.model import Ticket
+from rules.needs import Needs, needs
+from rules.plan import TicketChange
+from rules.policy import Policy
+
+SYSTEM_FIELDS = (
+    "summary",
+    "status",
+    "priority",
+    "labels",
+    "assignee",
+    "reporter",
+    "created",
+    "updated",
+    "statuscategorychangedate",
+    "issuetype",
+    "components",
+    "project",
+)
+HISTORY_FIELD_IDS = ("status", "assignee", "priority")
+TRACKING_KINDS = frozenset({"string", "textarea", "number", "datetime", "date", "option"})
+GROUP_KINDS = frozenset({"string", "option", "options", "group", "groups"})
+
+
+def policy_assignees(policy: Policy) -> frozenset[str]:
+    """Every assignee the policy names (levels and matrix, per-instance overrides too)."""
+    owners = [lv.owner for lv in policy.model.levels if lv.owner is not None]
+    owners += [o for row in policy.model.matrix.values() for o in row.values()]
+    names = {o.assignee for o in owners}
+    names |= {i.assignee for o in owners for i in o.instances.values()}
+    return frozenset(n for n in names if n)
+
+
+@dataclass
+class Resolved:
+    tracking: dict[str, Field] = field(default_factory=dict)
+    group: Field | None = None
+    custom: dict[str, Field] = field(default_factory=dict)
+
+
+class JiraAdapter:
+    platform = "jira"
+
+    def __init__(self, instance: str, settings: Settings, policy: Policy, client: JiraClient):
+        self.instance = instance
+        self.settings = settings
+        self.policy = policy
+        self.client = client
+        self.needs: Needs = needs(policy)
+        mapping = policy.platforms.get("jira")
+        self.titles = {**(mapping.fields if mapping else {}), **settings.fields}
+        self._catalog: Catalog | None = None
+        self._resolved: Resolved | None = None
+        self._myself: tuple[str | None] | None = None
+        self._statuses: dict[str, str] = {}
+        self._projects: dict[str, ProjectMeta] = {}
+        self._users: dict[str, dict[str, str] | Rejected] = {}
+        self.approximate: dict[str, int] = {}
+        self.assignees = policy_assignees(policy)
+
+    # --- per-run lookups --------------------------------------------------------------------
+
+    @property
+    def cloud(self) -> bool:
+        return self.client.flavour is Flavour.CLOUD
+
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = Catalog(self.client.get(f"{self.client.api}/field") or [])
+        return self._catalog
+
+    @property
+    def resolved(self) -> Resolved:
+        if self._resolved is None:
+            self.fields()
+        assert self._resolved is not None
+        return self._resolved
+
+    def myself(self) -> str | None:
+        if self._myself is None:
+            me = self.client.get(f"{self.client.api}/myself") or {}
+            self._myself = (me.get("accountId") or me.get("name") or me.get("key"),)
+        return self._myself[0]
+
+    def statuses(self) -> dict[str, str]:
+        if not self._statuses:
+            for s in self.client.get(f"{self.client.api}/status") or []:
+                key = str((s.get("statusCategory") or {}).get("key") or "")
+                self._statuses[str(s.get("id"))] = key
+                self._statuses[str(s.get("name"))] = key
+        return self._statuses
+
+    def context(self, *, history: bool) -> Context:
+        r = self.resolved
+        return Context(
+            instance=self.instance,
+            base_url=self.settings.url,
+            policy=self.policy,
+            tracking=r.tracking,
+            group=r.group,
+            custom=r.custom,
+            people=People(self.myself() if history else None, self.settings.users, self.assignees),
+            statuses=self.statuses() if history else {},
+        )
+
+    # --- fields -----------------------------------------------------------------------------
+
+    def fields(self, *, create: bool = False) -> list[FieldStatus]:
+        catalog = self.catalog()
+        out: list[FieldStatus] = []
+        resolved = Resolved()
+        missing: list[str] = []
+        for logical, title in self.titles.items():
+            fd = catalog.find(title)
+            if fd is None and create:
+                made = self.client.post(f"{self.client.api}/field", create_body(logical, title))
+                fd = Field.from_json(made)
+                catalog.fields.append(fd)
+                out.append(
+                    FieldStatus(
+                        logical,
+                        title,
+                        fd.id,
+                        problem="created: add it to the Edit screen of each project"
+                        " (Project settings → Screens) before the first run",
+                        created=True,
+                    )
+                )
+                resolved.tracking[logical] = fd
+                continue
+            if fd is None:
+                missing.append(f"tracking field {logical} ({title!r})")
+            elif fd.kind not in TRACKING_KINDS:
+                missing.append(f"tracking field {logical}: {fd.describe()} has type {fd.type}")
+            else:
+                resolved.tracking[logical] = fd
+            out.append(FieldStatus(logical, title, fd.id if fd else None, "" if fd else "missing"))
+        if self.settings.group_field:
+            fd = catalog.find(self.settings.group_field)
+            if fd is None:
+                missing.append(f"group_field {self.settings.group_field!r}")
+            elif fd.kind not in GROUP_KINDS:
+                missing.append(
+                    f"group_field {fd.describe()}: type {fd.type} {fd.custom} cannot be written"
+                    " (use a select list, a group picker or a text field)"
+                )
+            resolved.group = fd
+            out.append(
+                FieldStatus(
+                    "group_field",
+                    self.settings.group_field,
+                    fd.id if fd else None,
+                    "" if fd else "missing",
+                )
+            )
+        elif self._reassigns_groups():
+            missing.append("group_field (the policy reassigns groups; name the team field)")
+        for name in sorted(self.needs.custom_fields):
+            fd = catalog.find(name)
+            if fd is None:
+                missing.append(f"policy field {name!r}")
+            else:
+                resolved.custom[name] = fd
+            out.append(FieldStatus(name, name, fd.id if fd else None, "" if fd else "missing"))
+        if missing:
+            raise SetupError(
+                f"instance {self.instance}: Jira lacks " + "; ".join(missing) + ". Create them"
+                " (escalate setup creates missing tracking fields) or fix the names in the"
+                " policy's platforms.jira.fields / the instance's fields."
+            )
+        self._resolved = resolved
+        return out
+
+    def _reassigns_groups(self) -> bool:
+        levels = self.policy.model.levels
+        return any(lv.owner is not None and lv.owner.group for lv in levels)
+
+    def fetch_fields(self, *, history: bool) -> list[str]:
+        r = self.resolved
+        ids = [*SYSTEM_FIELDS, *(f.id for f in r.tracking.values())]
+        ids += [f.id for f in r.custom.values()]
+        if r.group is not None:
+            ids.append(r.group.id)
+        if history:
+            ids += ["comment", "description"]
+        return list(dict.fromkeys(ids))
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def fetch(self, needs: Needs, now: datetime) -> Iterator[Ticket]:
+        history = needs.history is not None
+        fields = self.fetch_fields(history=history)
+        ctx = self.context(history=history)
+        expand = "changelog" if history and not self.cloud else None
+        pending: list[dict[str, Any]] = []
+        for page in reads.search(
+            self.client, self.settings.jql, fields, self.settings.page_size, expand
+        ):
+            if not history:
+                yield from (to_ticket(issue, ctx) for issue in page)
+            elif not self.cloud:
+                for issue in page:
+                    yield self._with_history(issue, ctx, needs, now, None)
+            else:
+                pending += page
+                if len(pending) >= reads.BULK_CHANGELOG_ISSUES:
+                    yield from self._bulk_history(pending, ctx, needs, now)
+                    pending = []
+        if pending:
+            yield from self._bulk_history(pending, ctx, needs, now)
+
+    def _bulk_history(
+        self, issues: list[dict[str, Any]], ctx: Context, needs: Needs, now: datetime
+    ) -> Iterator[Ticket]:
+        fids = [*HISTORY_FIELD_IDS, *([ctx.group.id] if ctx.group else [])]
+        logs = reads.changelogs(self.client, [str(i["id"]) for i in issues], fids)
+        for issue in issues:
+            yield self._with_history(issue, ctx, needs, now, logs.get(str(issue["id"]), []))
+
+    def _with_history(
+        self,
+        issue: dict[str, Any],
+        ctx: Context,
+        needs: Needs,
+        now: datetime,
+        log: Sequence[Mapping[str, Any]] | None,
+    ) -> Ticket:
+        if log is None:  # Data Center: the search expanded the changelog
+            block = issue.get("changelog") or {}
+            log = block.get("histories") or []
+            if int(block.get("total") or 0) > len(log):
+                self._approx("changelog truncated")
+        if comments_truncated(issue):
+            if needs.wants_events(to_ticket(issue, ctx), now):
+                issue = _with_comments(issue, reads.issue_comments(self.client, issue["key"]))
+            else:
+                self._approx("comments truncated")
+        return to_ticket(issue, ctx, log)
+
+    def _approx(self, what: str) -> None:
+        self.approximate[what] = self.approximate.get(what, 0) + 1
+
+    def issue_path(self, key: str) -> str:
+        return f"{self.client.api}/issue/{key}"
+
+    def read(self, key: str) -> dict[str, Any]:
+        """The issue now, with comments (and its changelog when the policy reads history)."""
+        history = self.needs.history is not None
+        fields = dict.fromkeys([*self.fetch_fields(history=history), "comment"])
+        params = {"fields": ",".join(fields)}
+        if history:
+            params["expand"] = "changelog"
+        raw: dict[str, Any] = self.client.get(self.issue_path(key), params) or {}
+        if history and self.cloud:
+            block = raw.get("changelog") or {}
+            if int(block.get("total") or 0) > len(block.get("histories") or ()):
+                fids = [
+                    *HISTORY_FIELD_IDS,
+                    *([self.resolved.group.id] if self.resolved.group else []),
+                ]
+                logs = reads.changelogs(self.client, [str(raw["id"])], fids)
+                raw["changelog"] = {"histories": logs.get(str(raw["id"]), [])}
+        return raw
+
+    def ticket(self, raw: Mapping[str, Any]) -> Ticket:
+        history = self.needs.history is not None
+        log = (raw.get("changelog") or {}).get("histories") or [] if history else None
+        return to_ticket(raw, self.context(history=history), log)
+
+    def reread(self, ticket_id: str) -> Ticket:
+        return self.ticket(self.read(ticket_id))
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def write(
+        self, changes: Sequence[TicketChange], reevaluate: Reevaluate
+    ) -> Iterator[WriteResult]:
+        for change in changes:
+            yield write_one(self, change, reevaluate)
+
+    @property
+    def write_hook(self) -> ErrorHook:
+        names = {f.id: f.name for f in self.catalog().fields}
+        return write_hook(names)
+
+    def project_meta(self, key: str, project: str) -> ProjectMeta:
+        """The project's edit screen, checked once per run before its first write."""
+        meta = self._projects.get(project)
+        if meta is None:
+            raw = self.client.get(f"{self.issue_path(key)}/editmeta") or {}
+            meta = ProjectMeta(project, raw.get("fields") or {})
+            r = self.resolved
+            wanted = [*r.tracking.values(), *([r.group] if r.group else [])]
+            problems = screen_problems(meta.editable, wanted, project)
+            if problems:
+                raise SetupError("; ".join(problems))
+            self._projects[project] = meta
+        return meta
+
+    def edit(self, change: TicketChange, raw: Mapping[str, Any]) -> Edit:
+        project = str(((raw.get("fields") or {}).get("project") or {}).get("key") or "")
+        r = self.resolved
+        return build(
+            change,
+            EditContext(
+                cloud=self.cloud,
+                policy=self.policy,
+                tracking=r.tracking,
+                group=r.group,
+                custom=r.custom,
+                meta=self.project_meta(str(raw.get("key") or change.ticket), project),
+                user_ref=self.user_ref,
+                jsm=self.settings.jsm_internal_comments,
+                visibility=self.settings.note_visibility,
+            ),
+        )
+
+    def user_ref(self, who: str) -> dict[str, str]:
+        """`users` config first, else one exact lookup per run; never a fuzzy search."""
+        cached = self._users.get(who)
+        if cached is None:
+            cached = self._lookup(who)
+            self._users[who] = cached
+        if isinstance(cached, Rejected):
+            raise cached
+        return cached
+
+    def _lookup(self, who: str) -> dict[str, str] | Rejected:
+        key = "accountId" if self.cloud else "name"
+        for name, uid in self.settings.users.items():
+            if name.casefold() == who.casefold():
+                return {key: uid}
+        advice = (
+            f"assignee {who!r} is not in the instance's users map; add it (users: {{{who}:"
+            f" <{'accountId' if self.cloud else 'username'}>}}): the connector never guesses"
+            " a user with a search"
+        )
+        if "@" in who or any(c.isspace() for c in who):
+            return Rejected(advice)
+        param = "accountId" if self.cloud else "username"
+        try:
+            user = self.client.get(f"{self.client.api}/user", {param: who}) or {}
+        except NotFound:
+            return Rejected(f"no Jira user has {param} {who!r}; {advice}")
+        found = user.get("accountId") if self.cloud else user.get("name")
+        return {key: str(found)} if found else Rejected(advice)
+
+    def check(self) -> list[Check]:
+        return doctor.check(self)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _with_comments(issue: dict[str, Any], all_comments: list[Mapping[str, Any]]) -> dict[str, Any]:
+    fields = dict(issue.get("fields") or {})
+    fields["comment"] = {"comments": all_comments, "total": len(all_comments)}
+    return {**issue, "fields": fields}

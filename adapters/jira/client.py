@@ -1,0 +1,251 @@
+"""The wire: one `jira.JIRA` per run, its transports replaced by ours, every call retried by us.
+
+- `JIRA(..., max_retries=0, timeout=(connect, read), get_server_info=True)`: the constructor's
+  serverInfo call detects the flavour (deploymentType "Cloud" or anything else: Data Center),
+  never the URL. With `max_retries=0` jira's ResilientSession tries once and never reaches its
+  own retry code (which sleeps up to 60 s and crashes on an HTTP-date Retry-After); our
+  `Transport` (no urllib3 retries, pacing, counting) is then mounted on its session.
+- Every call goes through `adapters.http.Retrier`: 429/503/5xx and dropped connections are
+  retried honouring Retry-After (seconds or HTTP date); a write that may have landed (a read
+  timeout) is raised to the caller, which re-reads before trying again.
+- We send requests through the client's session ourselves rather than through jira's helpers,
+  which add hidden calls (a GET /field per client, a GET after every `issue.update()`, a user
+  search in `assign_issue`).
+
+Cloud is spoken in API v3 (ADF comments: ticket text is a text node, never parsed), Data
+Center in v2 (wiki markup, escaped).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+from typing import Any
+
+import requests
+from jira import JIRA, JIRAError
+
+from adapters.errors import AdapterError, AuthError, Gone, Rejected, SetupError
+from adapters.http import (
+    Budget,
+    Clock,
+    RequestStats,
+    Retrier,
+    Sleeper,
+    error_for,
+    mount,
+    timeout_error,
+)
+from adapters.jira.settings import CloudAuth, Settings
+from adapters.secrets import mask
+
+#: Maps (status, error body) to a more specific error than the generic one, or None.
+ErrorHook = Callable[[int, Mapping[str, Any]], AdapterError | None]
+
+#: Removed endpoints and what replaced them (CHANGE-2046).
+REPLACEMENTS = {
+    "/search": "/rest/api/3/search/jql (enhanced search, paged with nextPageToken)",
+    "/search/id": "/rest/api/3/search/jql",
+    "/expression/eval": "/rest/api/3/expression/evaluate",
+}
+
+
+class Flavour(StrEnum):
+    CLOUD = "cloud"
+    DATA_CENTER = "datacenter"
+
+
+class JiraClient:
+    """Builds the jira client on first use (no I/O before that) and sends our requests."""
+
+    def __init__(self, settings: Settings, *, clock: Clock, sleep: Sleeper) -> None:
+        self.settings = settings
+        self.base = settings.url
+        self.clock = clock
+        self.stats = RequestStats()
+        self.budget = Budget(settings.budget.requests_per_minute, clock, sleep)
+        self.retrier = Retrier(
+            sleep,
+            attempts=settings.budget.attempts,
+            retry_seconds=settings.budget.retry_seconds,
+        )
+        self._jira: JIRA | None = None
+        self.deployment: str | None = None
+        self.version: tuple[int, ...] = ()
+
+    # --- connection -------------------------------------------------------------------------
+
+    @property
+    def jira(self) -> JIRA:
+        if self._jira is None:
+            self._jira = self.retrier.call(self._connect)
+        return self._jira
+
+    @property
+    def flavour(self) -> Flavour:
+        _ = self.jira
+        return Flavour.CLOUD if self.deployment == "Cloud" else Flavour.DATA_CENTER
+
+    @property
+    def api(self) -> str:
+        """The REST prefix we speak: v3 on Cloud, v2 on Data Center."""
+        return "/rest/api/3" if self.flavour is Flavour.CLOUD else "/rest/api/2"
+
+    def _connect(self) -> JIRA:
+        auth = self.settings.auth
+        timeout = (self.settings.timeout.connect, self.settings.timeout.read)
+        what = "GET /rest/api/2/serverInfo"
+        # The constructor's serverInfo call goes out before our transport is mounted: pace and
+        # count it here so that budgets and request counts include it.
+        self.budget.acquire()
+        self.stats.record("GET", self.base + "/rest/api/2/serverInfo")
+        try:
+            if isinstance(auth, CloudAuth):
+                secret = auth.api_token.resolve("auth.api_token")
+                client = JIRA(
+                    self.base,
+                    basic_auth=(auth.email, secret.reveal()),
+                    max_retries=0,
+                    timeout=timeout,
+                    get_server_info=True,
+                )
+            else:
+                secret = auth.personal_access_token.resolve("auth.personal_access_token")
+                client = JIRA(
+                    self.base,
+                    token_auth=secret.reveal(),
+                    max_retries=0,
+                    timeout=timeout,
+                    get_server_info=True,
+                )
+        except JIRAError as exc:
+            raise self._translate(exc, what, None) from None
+        except requests.RequestException as exc:
+            raise timeout_error(what, exc, sent=False) from None
+        except (KeyError, TypeError, ValueError) as exc:  # not JSON, or no versionNumbers
+            raise SetupError(
+                f"{what} did not answer like Jira ({type(exc).__name__}: {mask(str(exc))});"
+                " check that the instance URL is the site's base URL"
+            ) from None
+        session = client._session
+        assert session.max_retries == 0, "jira's own retries must stay off"
+        mount(session, self.budget, self.stats)
+        self.deployment = client.deploymentType
+        self.version = tuple(getattr(client, "_version", ()))
+        return client
+
+    def close(self) -> None:
+        if self._jira is not None:
+            self._jira.close()  # type: ignore[no-untyped-call]
+            self._jira = None
+
+    # --- requests ---------------------------------------------------------------------------
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None, **kw: Any) -> Any:
+        return self.request("GET", path, params=params, **kw)
+
+    def post(self, path: str, body: Any, **kw: Any) -> Any:
+        return self.request("POST", path, body=body, **kw)
+
+    def put(self, path: str, body: Any, **kw: Any) -> Any:
+        return self.request("PUT", path, body=body, **kw)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        may_repeat: bool = True,
+        on_error: ErrorHook | None = None,
+    ) -> Any:
+        """The decoded JSON answer (None for 204). `path` starts with /rest/."""
+        session = self.jira._session
+        url = self.base + path
+        what = f"{method} {path}"
+        data = None if body is None else json.dumps(body)
+
+        def once() -> requests.Response:
+            try:
+                response: requests.Response = session.request(method, url, params=params, data=data)
+            except JIRAError as exc:
+                raise self._translate(exc, what, on_error) from None
+            except requests.ConnectTimeout as exc:
+                raise timeout_error(what, exc, sent=False) from None
+            except requests.RequestException as exc:
+                # A read timeout or a connection dropped mid-request: a write may have landed.
+                raise timeout_error(what, exc, sent=method != "GET") from None
+            _check_login(response, what)
+            return response
+
+        response = self.retrier.call(once, may_repeat=may_repeat)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise Rejected(
+                f"{what} answered {response.status_code} with something other than JSON"
+                " (a login page or a proxy?); check the instance URL"
+            ) from None
+
+    def _translate(self, exc: JIRAError, what: str, hook: ErrorHook | None) -> AdapterError:
+        response = exc.response
+        status = exc.status_code or (response.status_code if response is not None else 0)
+        body = _body(response)
+        if hook is not None:
+            specific = hook(status, body)
+            if specific is not None:
+                return specific
+        detail = _detail(body) or (exc.text or "")
+        if status == 410:
+            return gone(what, detail, self.deployment)
+        headers = dict(response.headers) if response is not None else {}
+        return error_for(status, what, detail, headers, now=self.clock())
+
+
+def gone(what: str, detail: str, deployment: str | None) -> Gone:
+    path = what.split(" ", 1)[-1]
+    endpoint = path.split("/rest/api/", 1)[-1]
+    endpoint = "/" + endpoint.split("/", 1)[1] if "/" in endpoint else path
+    replacement = REPLACEMENTS.get(endpoint)
+    hint = f" Its replacement is {replacement}." if replacement else ""
+    flavour = (
+        f" The server's serverInfo reported deploymentType {deployment!r}, so the connector"
+        " used the Data Center endpoints; a Jira Cloud site must report 'Cloud'."
+        if deployment != "Cloud" and endpoint == "/search"
+        else ""
+    )
+    suffix = f" ({mask(detail)})" if detail else ""
+    return Gone(f"{what} answered 410: Jira removed this endpoint.{hint}{flavour}{suffix}")
+
+
+def _check_login(response: requests.Response, what: str) -> None:
+    """Jira can answer 200 to a failed login and serve the anonymous view: refuse that."""
+    reason = response.headers.get("X-Seraph-LoginReason", "")
+    if "AUTHENTICATED_FAILED" in reason or "AUTHENTICATION_DENIED" in reason:
+        raise AuthError(
+            f"{what}: Jira refused the credentials ({reason}). Check the instance's auth"
+            " settings and that the token has not expired or been revoked."
+        )
+
+
+def _body(response: requests.Response | None) -> dict[str, Any]:
+    if response is None:
+        return {}
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _detail(body: Mapping[str, Any]) -> str:
+    """Jira's `{"errorMessages": [...], "errors": {field: message}}` as one line."""
+    parts = [str(m) for m in body.get("errorMessages") or []]
+    errors = body.get("errors") or {}
+    if isinstance(errors, dict):
+        parts += [f"{k}: {v}" for k, v in errors.items()]
+    return "; ".join(parts)

@@ -1,0 +1,160 @@
+"""Reading candidates page by page, and their history in bulk.
+
+- Cloud: `POST /rest/api/3/search/jql`, paged with `nextPageToken` (absent, with `isLast`, on the
+  last page; there is no total). The old `/search` answers 410 on Cloud.
+- Data Center: `GET /rest/api/2/search` with `startAt`/`maxResults`/`total`. The server may cap
+  `maxResults`, so we advance by what came back, and check at the end that the distinct issues
+  add up to `total` (and that `total` held still): a result set that moved while we paged is
+  refused rather than acted on.
+- History on Cloud: `POST /rest/api/3/changelog/bulkfetch`, up to 1,000 issues and 10 fields a
+  call. On Data Center (no bulk changelog API) the search itself expands `changelog`.
+Any failure raises, so the caller acts on nothing (never a partial set presented as complete).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from adapters.errors import AdapterError
+from adapters.jira.client import Flavour, JiraClient
+
+MAX_PAGES = 10_000
+BULK_CHANGELOG_ISSUES = 1000
+BULK_CHANGELOG_FIELDS = 10
+
+
+def ordered(jql: str) -> str:
+    """Stable paging needs a total order; keep the admin's ORDER BY if there is one."""
+    return jql if "order by" in jql.lower() else f"{jql} ORDER BY key ASC"
+
+
+def search(
+    client: JiraClient,
+    jql: str,
+    fields: Sequence[str],
+    page_size: int,
+    expand: str | None = None,
+) -> Iterator[list[dict[str, Any]]]:
+    """Pages of issues, each issue once; raises on any failure or inconsistency."""
+    if client.flavour is Flavour.CLOUD:
+        yield from _search_cloud(client, ordered(jql), fields, page_size, expand)
+    else:
+        yield from _search_dc(client, ordered(jql), fields, page_size, expand)
+
+
+def _search_cloud(
+    client: JiraClient, jql: str, fields: Sequence[str], size: int, expand: str | None
+) -> Iterator[list[dict[str, Any]]]:
+    path = f"{client.api}/search/jql"
+    token: str | None = None
+    seen: set[str] = set()
+    tokens: set[str] = set()
+    for _ in range(MAX_PAGES):
+        body: dict[str, Any] = {"jql": jql, "fields": list(fields), "maxResults": size}
+        if expand:
+            body["expand"] = expand
+        if token is not None:
+            body["nextPageToken"] = token
+        page = client.post(path, body) or {}
+        yield _fresh(page.get("issues") or [], seen)
+        token = page.get("nextPageToken")
+        if not token:
+            if page.get("isLast") is False:
+                raise AdapterError(
+                    f"POST {path}: a page said it was not the last but gave no nextPageToken;"
+                    " the search cannot be completed, so nothing is acted on"
+                )
+            return
+        if page.get("isLast") is True:
+            return
+        if token in tokens:
+            raise AdapterError(f"POST {path}: the same nextPageToken came back twice")
+        tokens.add(token)
+    raise AdapterError(f"POST {path}: more than {MAX_PAGES} pages; narrow the instance's scope")
+
+
+def _search_dc(
+    client: JiraClient, jql: str, fields: Sequence[str], size: int, expand: str | None
+) -> Iterator[list[dict[str, Any]]]:
+    path = f"{client.api}/search"
+    start, total = 0, -1
+    seen: set[str] = set()
+    for _ in range(MAX_PAGES):
+        params: dict[str, Any] = {
+            "jql": jql,
+            "startAt": start,
+            "maxResults": size,
+            "fields": ",".join(fields),
+        }
+        if expand:
+            params["expand"] = expand
+        page = client.get(path, params) or {}
+        issues = page.get("issues") or []
+        reported = int(page.get("total") or 0)
+        if total < 0:
+            total = reported
+        elif reported != total:
+            raise _moved(path, f"total was {total}, then {reported}")
+        yield _fresh(issues, seen)
+        start += len(issues)
+        if start >= total:
+            if len(seen) != total:
+                raise _moved(path, f"{len(seen)} distinct issues for a total of {total}")
+            return
+        if not issues:
+            raise _moved(path, f"an empty page at startAt={start} of total {total}")
+    raise AdapterError(f"GET {path}: more than {MAX_PAGES} pages; narrow the instance's scope")
+
+
+def _moved(path: str, what: str) -> AdapterError:
+    return AdapterError(
+        f"GET {path}: the results changed while paging ({what}); nothing is acted on this run"
+    )
+
+
+def _fresh(issues: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:
+    out = []
+    for issue in issues:
+        key = str(issue.get("key"))
+        if key not in seen:
+            seen.add(key)
+            out.append(issue)
+    return out
+
+
+def changelogs(
+    client: JiraClient, issue_ids: Sequence[str], field_ids: Sequence[str]
+) -> dict[str, list[Mapping[str, Any]]]:
+    """Cloud: the changelog entries of each issue (by issue id), for the given fields only."""
+    path = f"{client.api}/changelog/bulkfetch"
+    out: dict[str, list[Mapping[str, Any]]] = {i: [] for i in issue_ids}
+    fids = list(dict.fromkeys(field_ids))[:BULK_CHANGELOG_FIELDS]
+    for at in range(0, len(issue_ids), BULK_CHANGELOG_ISSUES):
+        chunk = list(issue_ids[at : at + BULK_CHANGELOG_ISSUES])
+        token: str | None = None
+        for _ in range(MAX_PAGES):
+            body: dict[str, Any] = {"issueIdsOrKeys": chunk, "fieldIds": fids, "maxResults": 10000}
+            if token:
+                body["nextPageToken"] = token
+            page = client.post(path, body) or {}
+            for log in page.get("issueChangeLogs") or ():
+                out.setdefault(str(log.get("issueId")), []).extend(log.get("changeHistories") or ())
+            token = page.get("nextPageToken")
+            if not token:
+                break
+        else:
+            raise AdapterError(f"POST {path}: more than {MAX_PAGES} pages")
+    return out
+
+
+def issue_comments(client: JiraClient, key: str) -> list[Mapping[str, Any]]:
+    """Every comment of one issue (when the search's `comment` field was truncated)."""
+    path = f"{client.api}/issue/{key}/comment"
+    out: list[Mapping[str, Any]] = []
+    while True:
+        page = client.get(path, {"startAt": len(out), "maxResults": 100}) or {}
+        values = page.get("comments") or []
+        out.extend(values)
+        if not values or len(out) >= int(page.get("total") or 0):
+            return out

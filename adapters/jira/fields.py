@@ -1,0 +1,183 @@
+"""Jira fields: found by name in GET /field, written in the format their schema type needs.
+
+Field names are not unique in Jira; a name that matches more than one field is refused with
+the ids, so the admin can rename one. Writing formats (API reference, "Field input formats"):
+text `"x"`, number `3`, datetime `"2026-03-02T08:00:00.000+0000"`, date `"2026-03-02"`,
+single select `{"value": "L2"}`, multi select `[{"value": "a"}]`, group `{"name": "x"}`.
+A multi-line text field (textarea) takes ADF on Cloud's API v3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+from adapters.errors import Rejected, SetupError
+from adapters.jira.markup import adf, adf_text
+from rules.markup import Rendered
+from rules.tracking import parse_time
+
+CF = "com.atlassian.jira.plugin.system.customfieldtypes:"
+
+#: What `fields(create=True)` creates for each tracking field: (type, searcher).
+#: Text for everything but the count: a text field needs no options to be kept in step with the
+#: policy's levels (a select would need one option per level, created per field context), and
+#: holds the ISO times we compare as text. `count` is a number so queues can sort and filter it.
+CREATE_TYPES: dict[str, tuple[str, str]] = {
+    "count": (CF + "float", CF + "numberrange"),
+}
+TEXT_TYPE = (CF + "textfield", CF + "textsearcher")
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    id: str
+    name: str
+    type: str = "string"  # schema.type
+    custom: str = ""  # schema.custom (the plugin type), "" for system fields
+    items: str = ""  # schema.items for arrays
+
+    @property
+    def kind(self) -> str:
+        if self.type == "array":
+            return {"option": "options", "group": "groups", "string": "labels"}.get(
+                self.items, "unsupported"
+            )
+        if self.type == "string" and self.custom.endswith(":textarea"):
+            return "textarea"
+        if self.type in ("string", "number", "datetime", "date", "option", "group", "user"):
+            return self.type
+        return "unsupported"
+
+    def describe(self) -> str:
+        return f"{self.name!r} ({self.id})"
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Field:
+        schema = raw.get("schema") or {}
+        return cls(
+            id=str(raw["id"]),
+            name=str(raw.get("name") or raw["id"]),
+            type=str(schema.get("type") or "any"),
+            custom=str(schema.get("custom") or ""),
+            items=str(schema.get("items") or ""),
+        )
+
+
+class Catalog:
+    """The instance's field definitions, by id and by (case-insensitive) name."""
+
+    def __init__(self, raw: Iterable[Mapping[str, Any]]) -> None:
+        self.fields = [Field.from_json(f) for f in raw]
+        self._by_name: dict[str, list[Field]] = {}
+        for f in self.fields:
+            self._by_name.setdefault(f.name.casefold(), []).append(f)
+
+    def find(self, name: str) -> Field | None:
+        """The field called `name`; SetupError when several are."""
+        found = self._by_name.get(name.casefold(), [])
+        exact = [f for f in found if f.name == name] or found
+        if len(exact) > 1:
+            ids = ", ".join(f.id for f in exact)
+            raise SetupError(
+                f"Jira has {len(exact)} fields named {name!r} ({ids}); rename all but one"
+                " (Settings → Work items → Fields) so the connector knows which to use"
+            )
+        return exact[0] if exact else None
+
+
+def to_jira(field: Field, value: object, *, cloud: bool) -> Any:
+    """`value` (a neutral string, number or list) in the format `field` takes; None clears."""
+    if value is None or value == "":
+        return None
+    kind = field.kind
+    text = str(value)
+    if kind == "string":
+        return text
+    if kind == "textarea":
+        return adf(Rendered.literal(text)) if cloud else text
+    if kind == "number":
+        try:
+            number = float(text)
+        except ValueError:
+            raise Rejected(f"field {field.describe()} takes a number, not {text!r}") from None
+        return int(number) if number.is_integer() else number
+    if kind in ("datetime", "date"):
+        when = parse_time(text)
+        if when is None:
+            raise Rejected(f"field {field.describe()} takes a time, not {text!r}")
+        when = when.astimezone(UTC)
+        if kind == "date":
+            return when.date().isoformat()
+        return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}+0000"
+    if kind == "option":
+        return {"value": text}
+    if kind == "group":
+        return {"name": text}
+    values = value if isinstance(value, list | tuple) else [value]
+    if kind == "options":
+        return [{"value": str(v)} for v in values]
+    if kind == "groups":
+        return [{"name": str(v)} for v in values]
+    if kind == "labels":
+        return [str(v) for v in values]
+    raise Rejected(
+        f"field {field.describe()} has type {field.type}"
+        f"{' (' + field.custom + ')' if field.custom else ''}, which the connector cannot"
+        " write; use a text, number, date/time, select or group field"
+    )
+
+
+def from_jira(value: Any) -> Any:
+    """A field value as a plain value: options and groups by name, users by display name."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [from_jira(v) for v in value]
+    if isinstance(value, Mapping):
+        if value.get("type") == "doc":
+            return adf_text(value)
+        for key in ("value", "name", "displayName", "key", "id"):
+            if key in value:
+                child = value.get("child")
+                if key == "value" and isinstance(child, Mapping):
+                    return f"{value[key]} - {child.get('value')}"
+                return value[key]
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def text_of(value: Any) -> str | None:
+    """A field value as tracking text (numbers without a trailing .0)."""
+    plain = from_jira(value)
+    if plain is None:
+        return None
+    if isinstance(plain, list):
+        return ",".join(str(v) for v in plain) or None
+    return str(plain)
+
+
+def create_body(logical: str, title: str) -> dict[str, Any]:
+    kind, searcher = CREATE_TYPES.get(logical, TEXT_TYPE)
+    return {
+        "name": title,
+        "description": f"Escalation tracking ({logical}), written by escalation-connector.",
+        "type": kind,
+        "searcherKey": searcher,
+    }
+
+
+def screen_problems(
+    editable: Mapping[str, Any], wanted: Sequence[Field], project: str
+) -> list[str]:
+    """The fields of `wanted` missing from an issue's editmeta, with how to fix each."""
+    return [
+        f"field {f.describe()} is not on the edit screen of project {project}: add it in"
+        " Project settings → Screens → (the Edit screen of each issue type) → add field"
+        for f in wanted
+        if f.id not in editable
+    ]

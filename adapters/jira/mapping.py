@@ -1,0 +1,263 @@
+"""Jira issue JSON -> the neutral `Ticket` (pure: tested with plain dicts).
+
+Who did what (`Actor`), as far as Jira's data allows:
+- our own account (GET /myself) -> CONNECTOR, so our writes never reset clocks;
+- app and automation accounts (accountType "app") and changes without an author -> SYSTEM;
+- JSM portal customers (accountType "customer") and the issue's reporter -> CUSTOMER. This is
+  approximate: an agent who reported an issue counts as its customer, and on Data Center
+  (no accountType) only the reporter is a customer;
+- everyone else -> AGENT.
+A comment is public unless it is restricted (`visibility`) or JSM marks it internal
+(`jsdPublic: false`, Cloud only: Data Center's comment JSON does not say, so a DC JSM internal
+comment counts as public). The issue's creation counts as the customer's opening message (the
+description), as on Zendesk, so that `summarise` treats the first reply the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from adapters.jira.fields import Field, from_jira, text_of
+from adapters.jira.markup import body_text
+from rules.history import summarise
+from rules.mapping import priority, status_category
+from rules.model import Actor, Event, EventKind, Person, StatusCategory, Ticket
+from rules.policy import Policy
+from rules.tracking import Tracking
+
+PLATFORM = "jira"
+#: Jira's status category keys as hints for statuses the policy does not map.
+CATEGORY_HINTS = {
+    "new": StatusCategory.NEW,
+    "indeterminate": StatusCategory.OPEN,
+    "done": StatusCategory.SOLVED,
+}
+HISTORY_FIELDS = {
+    "status": EventKind.STATUS,
+    "assignee": EventKind.ASSIGNEE,
+    "priority": EventKind.PRIORITY,
+}
+
+
+def parse_time(text: object) -> datetime | None:
+    """Jira's `2026-03-02T08:00:00.000+0000` (or any ISO 8601 instant) in UTC."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value.replace(tzinfo=value.tzinfo or UTC).astimezone(UTC)
+
+
+def user_id(user: object) -> str | None:
+    """accountId on Cloud, the username (name, else key) on Data Center."""
+    if not isinstance(user, Mapping):
+        return None
+    for key in ("accountId", "name", "key"):
+        if user.get(key):
+            return str(user[key])
+    return None
+
+
+@dataclass(frozen=True)
+class People:
+    """Our own account and the configured users map (name/email -> id), both ways."""
+
+    myself: str | None = None
+    users: Mapping[str, str] = field(default_factory=dict)
+    #: The names the policy uses for assignees, so a ticket's assignee reads back the same.
+    known: frozenset[str] = frozenset()
+
+    def label(self, user: object) -> str | None:
+        """How the policy names this user: its key in `users`, else the id or the email the
+        policy uses, else the email (Cloud, when visible), else the id."""
+        uid = user_id(user)
+        if uid is None or not isinstance(user, Mapping):
+            return None
+        for name, value in self.users.items():
+            if value == uid:
+                return name
+        email = str(user.get("emailAddress") or "") or None
+        if uid in self.known or email is None:
+            return uid
+        if email in self.known or "accountId" in user:
+            return email
+        return uid
+
+    def actor(self, user: object, reporter: str | None) -> Actor:
+        uid = user_id(user)
+        if uid is None or not isinstance(user, Mapping):
+            return Actor.SYSTEM
+        if self.myself is not None and uid == self.myself:
+            return Actor.CONNECTOR
+        kind = user.get("accountType")
+        if kind == "app":
+            return Actor.SYSTEM
+        if kind == "customer" or uid == reporter:
+            return Actor.CUSTOMER
+        return Actor.AGENT
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything the mapping needs besides the issue itself."""
+
+    instance: str
+    base_url: str
+    policy: Policy
+    tracking: Mapping[str, Field]  # logical name -> field
+    group: Field | None = None
+    custom: Mapping[str, Field] = field(default_factory=dict)  # policy field name -> field
+    people: People = People()
+    statuses: Mapping[str, str] = field(default_factory=dict)  # status id or name -> category
+
+    def category(self, name: str, key: str | None) -> StatusCategory:
+        return status_category(self.policy, PLATFORM, name, CATEGORY_HINTS.get(key or ""))
+
+
+def to_ticket(
+    issue: Mapping[str, Any],
+    ctx: Context,
+    histories: Iterable[Mapping[str, Any]] | None = None,
+) -> Ticket:
+    """Map one issue; with `histories` (changelog entries), also its events and summary."""
+    f: Mapping[str, Any] = issue.get("fields") or {}
+    key = str(issue["key"])
+    status = f.get("status") or {}
+    status_name = str(status.get("name") or "unknown")
+    cat_key = (status.get("statusCategory") or {}).get("key")
+    prio_raw = (f.get("priority") or {}).get("name")
+    neutral, rank = priority(ctx.policy, PLATFORM, prio_raw)
+    reporter = f.get("reporter")
+    created = parse_time(f.get("created")) or datetime.fromtimestamp(0, UTC)
+    updated = parse_time(f.get("updated")) or created
+    values = {
+        "id": key,
+        "instance": ctx.instance,
+        "platform": PLATFORM,
+        "url": f"{ctx.base_url}/browse/{key}",
+        "title": str(f.get("summary") or ""),
+        "status": status_name,
+        "status_category": ctx.category(status_name, cat_key),
+        "priority": neutral,
+        "priority_rank": rank,
+        "priority_raw": prio_raw,
+        "type": (f.get("issuetype") or {}).get("name"),
+        "group": text_of(f.get(ctx.group.id)) if ctx.group else None,
+        "assignee": ctx.people.label(f.get("assignee")),
+        "requester": _person(reporter),
+        "tags": frozenset(str(t) for t in f.get("labels") or ()),
+        "components": tuple(str(c.get("name")) for c in f.get("components") or ()),
+        "custom": {name: from_jira(f.get(fd.id)) for name, fd in ctx.custom.items()},
+        "created_at": created,
+        "updated_at": updated,
+        "status_since": parse_time(f.get("statuscategorychangedate")),
+        "tracking": Tracking.parse({n: text_of(f.get(fd.id)) for n, fd in ctx.tracking.items()}),
+    }
+    if histories is not None:
+        events = history(issue, histories, ctx)
+        s = summarise(events)
+        values.update(
+            history=tuple(sorted(events, key=lambda e: e.at)),
+            first_response_at=s.first_response_at,
+            last_agent_reply_at=s.last_agent_reply_at,
+            awaiting_reply_since=s.awaiting_reply_since,
+            customer_replies=s.customer_replies,
+            reopens=s.reopens,
+            last_customer_comment=s.last_customer_comment,
+            last_activity_at=s.last_activity_at,
+            status_since=s.status_since or values["status_since"],
+        )
+    return Ticket(**values)  # type: ignore[arg-type]
+
+
+def history(
+    issue: Mapping[str, Any], histories: Iterable[Mapping[str, Any]], ctx: Context
+) -> list[Event]:
+    """Field changes, comments, and the opening message, as events."""
+    f: Mapping[str, Any] = issue.get("fields") or {}
+    reporter = user_id(f.get("reporter"))
+    events: list[Event] = []
+    created = parse_time(f.get("created"))
+    if created is not None:
+        description = f.get("description")
+        events.append(
+            Event(
+                at=created,
+                kind=EventKind.COMMENT,
+                actor=ctx.people.actor(f.get("reporter"), reporter),
+                text=body_text(description) if description else None,
+            )
+        )
+    for entry in histories:
+        at = parse_time(entry.get("created"))
+        if at is None:
+            continue
+        actor = ctx.people.actor(entry.get("author"), reporter)
+        for item in entry.get("items") or ():
+            event = _change(item, at, actor, ctx)
+            if event is not None:
+                events.append(event)
+    for comment in comments(issue):
+        at = parse_time(comment.get("created"))
+        if at is None:
+            continue
+        events.append(
+            Event(
+                at=at,
+                kind=EventKind.COMMENT,
+                actor=ctx.people.actor(comment.get("author"), reporter),
+                public=is_public(comment),
+                text=body_text(comment.get("body")),
+            )
+        )
+    return events
+
+
+def _change(item: Mapping[str, Any], at: datetime, actor: Actor, ctx: Context) -> Event | None:
+    fid = str(item.get("fieldId") or item.get("field") or "")
+    value = item.get("toString")
+    if ctx.group is not None and fid in (ctx.group.id, ctx.group.name):
+        return Event(at=at, kind=EventKind.GROUP, actor=actor, value=value)
+    kind = HISTORY_FIELDS.get(fid)
+    if kind is None:
+        return None
+    category = None
+    if kind is EventKind.STATUS:
+        name = str(value or "")
+        key = ctx.statuses.get(str(item.get("to") or "")) or ctx.statuses.get(name)
+        category = ctx.category(name, key)
+    return Event(at=at, kind=kind, actor=actor, value=value, category=category)
+
+
+def comments(issue: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    block = (issue.get("fields") or {}).get("comment") or {}
+    return list(block.get("comments") or ()) if isinstance(block, Mapping) else []
+
+
+def comments_truncated(issue: Mapping[str, Any]) -> bool:
+    block = (issue.get("fields") or {}).get("comment") or {}
+    if not isinstance(block, Mapping):
+        return False
+    return int(block.get("total") or 0) > len(block.get("comments") or ())
+
+
+def is_public(comment: Mapping[str, Any]) -> bool:
+    if comment.get("visibility"):
+        return False
+    for prop in comment.get("properties") or ():
+        if prop.get("key") == "sd.public.comment":
+            return not (prop.get("value") or {}).get("internal", False)
+    return bool(comment.get("jsdPublic", True))
+
+
+def _person(user: object) -> Person | None:
+    uid = user_id(user)
+    if uid is None or not isinstance(user, Mapping):
+        return None
+    email = user.get("emailAddress")
+    return Person(id=uid, name=user.get("displayName"), email=str(email) if email else None)

@@ -1,0 +1,71 @@
+"""A Jira instance's settings (Cloud or Data Center; the flavour comes from serverInfo).
+
+instances:
+  support-jira:
+    platform: jira
+    url: https://acme.atlassian.net          # or https://jira.example.com (Data Center)
+    auth: {email: bot@example.com, api_token: {env: JIRA_API_TOKEN}}   # Cloud
+    # auth: {personal_access_token: {env: JIRA_PAT}}                  # Data Center
+    scope: "project = SUP AND statusCategory != Done"
+    group_field: Support team
+    users: {alice@example.com: 5b10ac8d82e05b22cc7d4ef5}
+    jsm_internal_comments: true
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from adapters.base import InstanceSettings
+from adapters.secrets import SecretRef
+from rules.schema import Model
+
+DEFAULT_SCOPE = "statusCategory != Done"
+
+
+class CloudAuth(Model):
+    """Jira Cloud: the account's email and an API token, sent over HTTP basic auth."""
+
+    email: str = Field(min_length=3)
+    api_token: SecretRef
+
+
+class DataCenterAuth(Model):
+    """Jira Data Center: a personal access token, sent as `Authorization: Bearer`."""
+
+    personal_access_token: SecretRef
+
+
+class NoteVisibility(Model):
+    """Restrict internal notes to a project role or a group (Jira Software has no internal
+    comments; JSM projects use `jsm_internal_comments` instead)."""
+
+    type: Literal["role", "group"]
+    value: str = Field(min_length=1)
+
+
+class Settings(InstanceSettings):
+    platform: Literal["jira"]
+    auth: CloudAuth | DataCenterAuth
+    #: The custom field holding the team/group (e.g. "Support team"); needed to reassign groups.
+    group_field: str | None = None
+    #: Policy names or emails -> accountId (Cloud) or username (Data Center).
+    users: dict[str, str] = {}
+    #: Post internal notes as JSM internal comments (the sd.public.comment property).
+    jsm_internal_comments: bool = False
+    note_visibility: NoteVisibility | None = None
+    page_size: int = Field(default=100, ge=1, le=1000)
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        value = value.rstrip("/")
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("expected the site's base URL, e.g. https://acme.atlassian.net")
+        return value
+
+    @property
+    def jql(self) -> str:
+        return self.scope or DEFAULT_SCOPE

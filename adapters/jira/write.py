@@ -1,0 +1,199 @@
+"""Writing one change: re-read, re-evaluate, one edit, at most one comment request.
+
+Jira has no compare-and-set, so every write starts with `GET /issue/{key}` (a counted read):
+it sees a human's concurrent edit and what Cloud's eventually consistent search had not shown
+yet, and `reevaluate` decides on the fresh ticket (None -> UNCHANGED). Then:
+- 409 (a conflicting update): re-read, re-evaluate, and try once more.
+- A write that may have landed (a read timeout, or 500/502/504 from Jira or a proxy): re-read
+  first. If our tracking values (or, for a comment, a new comment with our text) are there, it
+  landed and is not repeated; otherwise re-evaluate and try once more. Comments are never
+  posted twice.
+- 413 (the issue's comment limit): the comments are dropped, the rest is written
+  (`comment_dropped`).
+- 400 "not on the appropriate screen" -> SetupError (naming the field and the fix); 401 ->
+  AuthError; 410 -> Gone: these abort the instance, every further write would fail the same way.
+- 404 -> SKIPPED; other refusals -> FAILED with Jira's message; the other changes go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from adapters.base import Reevaluate, WriteResult, WriteStatus
+from adapters.errors import (
+    AdapterError,
+    AuthError,
+    Conflict,
+    NotFound,
+    Rejected,
+    SetupError,
+    TransientError,
+)
+from adapters.http import maybe_landed
+from adapters.jira.client import ErrorHook
+from adapters.jira.edit import Edit
+from adapters.jira.mapping import comments, user_id
+from adapters.jira.markup import body_text
+from rules.plan import TicketChange
+from rules.tracking import Tracking
+
+if TYPE_CHECKING:
+    from adapters.jira.adapter import JiraAdapter
+
+SCREEN = "appropriate screen"
+
+
+class CommentLimit(Rejected):
+    """413: the issue has as many comments as Jira allows."""
+
+
+@dataclass
+class _Progress:
+    rereads: int = 0
+    dropped: bool = False
+    edited: bool = False
+
+
+def write_one(a: JiraAdapter, change: TicketChange, reevaluate: Reevaluate) -> WriteResult:
+    key, p = change.ticket, _Progress()
+    try:
+        return _write(a, change, reevaluate, p)
+    except NotFound as exc:
+        return WriteResult(key, WriteStatus.SKIPPED, str(exc), rereads=p.rereads, error=exc)
+    except (AuthError, SetupError):
+        raise
+    except AdapterError as exc:
+        done = "the edit was written, the comment was not: " if p.edited else ""
+        return WriteResult(key, WriteStatus.FAILED, done + str(exc), rereads=p.rereads, error=exc)
+
+
+def _write(
+    a: JiraAdapter, change: TicketChange, reevaluate: Reevaluate, p: _Progress
+) -> WriteResult:
+    key = change.ticket
+    raw = a.read(key)
+    current = reevaluate(a.ticket(raw))
+    if current is None:
+        return WriteResult(key, WriteStatus.UNCHANGED, "nothing left to do on the fresh ticket")
+    edit, retried = a.edit(current, raw), False
+    while edit.put is not None:
+        try:
+            a.client.put(a.issue_path(key), edit.put, may_repeat=False, on_error=a.write_hook)
+            break
+        except CommentLimit:
+            if not edit.put_comments:
+                raise
+            edit, p.dropped = edit.without_comments(), True
+        except (Conflict, TransientError) as exc:
+            if retried or (isinstance(exc, TransientError) and not maybe_landed(exc)):
+                raise
+            retried, p.rereads = True, p.rereads + 1
+            fresh = a.read(key)
+            if isinstance(exc, TransientError) and _landed(a, edit, current, raw, fresh):
+                break
+            raw, after = fresh, reevaluate(a.ticket(fresh))
+            if after is None:
+                message = f"re-read after {_kind(exc)}: nothing left to do"
+                return WriteResult(key, WriteStatus.UNCHANGED, message, rereads=p.rereads)
+            current = after
+            edit = a.edit(current, raw)
+            edit = edit.without_comments() if p.dropped else edit
+    p.edited = edit.put is not None
+    if edit.comment is not None and not p.dropped:
+        _comment(a, key, edit, raw, p)
+    message = "the issue's comment limit is reached: comments dropped" if p.dropped else ""
+    return WriteResult(
+        key,
+        WriteStatus.APPLIED,
+        message,
+        written=current,
+        comment_dropped=p.dropped,
+        rereads=p.rereads,
+    )
+
+
+def _comment(a: JiraAdapter, key: str, edit: Edit, before: Mapping[str, Any], p: _Progress) -> None:
+    """Post the separate comment once; after an uncertain timeout, only if it did not land."""
+    assert edit.comment is not None
+    path = a.issue_path(key) + "/comment"
+    for attempt in range(2):
+        try:
+            a.client.post(path, edit.comment, may_repeat=False, on_error=a.write_hook)
+            return
+        except CommentLimit:
+            p.dropped = True
+            return
+        except TransientError as exc:
+            if attempt or not maybe_landed(exc):
+                raise
+            p.rereads += 1
+            if _new_comment(a, before, a.read(key), edit.texts[-1]):
+                return
+
+
+def _landed(
+    a: JiraAdapter,
+    edit: Edit,
+    change: TicketChange,
+    before: Mapping[str, Any],
+    fresh: Mapping[str, Any],
+) -> bool:
+    """Whether the edit that timed out is on the fresh issue."""
+    mapped = [n for n in change.tracking if n in a.resolved.tracking]
+    if mapped:
+        have = a.ticket(fresh).tracking.to_raw()
+        want = Tracking.parse({n: change.tracking[n].new for n in mapped}).to_raw()
+        return all(have[n] == want[n] for n in mapped)
+    if edit.put_comments:
+        return _new_comment(a, before, fresh, edit.texts[0])
+    return False  # an edit without comments is idempotent: re-evaluating and repeating is safe
+
+
+def _new_comment(
+    a: JiraAdapter, before: Mapping[str, Any], fresh: Mapping[str, Any], text: str
+) -> bool:
+    """A comment by us with this text that was not there before the write."""
+    old = {str(c.get("id")) for c in comments(before)}
+    me = a.myself()
+    return any(
+        str(c.get("id")) not in old
+        and (me is None or user_id(c.get("author")) == me)
+        and _same(body_text(c.get("body")), text)
+        for c in comments(fresh)
+    )
+
+
+def _same(a: str, b: str) -> bool:
+    """Equal text, whatever whitespace Jira normalised (ADF paragraphs, line breaks)."""
+    return a.split() == b.split()
+
+
+def write_hook(names: Mapping[str, str]) -> ErrorHook:
+    """Specific errors for a write: the screen error, the comment limit, uncertain 5xx."""
+
+    def hook(status: int, body: Mapping[str, Any]) -> AdapterError | None:
+        errors = body.get("errors") or {}
+        if status == 400 and isinstance(errors, Mapping):
+            off = [fid for fid, msg in errors.items() if SCREEN in str(msg)]
+            if off:
+                fields = ", ".join(f"{names.get(fid, fid)!r} ({fid})" for fid in off)
+                return SetupError(
+                    f"Jira refused to set {fields}: not on the issue's edit screen. Add it in"
+                    " Project settings → Screens → the Edit screen of the issue type (a field"
+                    " created by `escalate setup` is on no screen until you add it)"
+                )
+        if status == 413:
+            return CommentLimit("Jira answered 413: the issue has reached its comment limit")
+        if status in (500, 502, 504):  # from Jira or a proxy: the write may have landed
+            err = TransientError(f"the write answered {status}; it may have landed")
+            err.maybe_landed = True  # type: ignore[attr-defined]
+            return err
+        return None
+
+    return hook
+
+
+def _kind(exc: Exception) -> str:
+    return "a conflict (409)" if isinstance(exc, Conflict) else "an uncertain timeout"

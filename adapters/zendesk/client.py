@@ -1,0 +1,160 @@
+"""Every Zendesk call the adapter makes, each wrapped in the instance's retry policy.
+
+zenpy is the client for users, organisations, groups, ticket fields, single tickets, ticket
+updates, `update_many` jobs and job statuses. Its objects are turned into plain JSON at once
+(`to_dict()`), so no lazy property (`ticket.assignee`, `ticket.organization`, ...) can fire a
+request per ticket. Four calls use the same session directly, because zenpy gets in the way:
+
+- search export: zenpy puts `type:ticket` into the query as well as `filter[type]`, which the
+  API reference says is an error, and its generator hides page boundaries and cursors;
+- `tickets/show_many?include=metric_sets`: zenpy drops sideloaded metric sets;
+- `tickets/{id}/audits`: zenpy sends `include=None`;
+- `POST /oauth/tokens`: zenpy 2.0.57 has no client-credentials helper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+from zenpy import Zenpy
+from zenpy.lib.api_objects import Ticket as ZenpyTicket
+from zenpy.lib.api_objects import TicketField as ZenpyTicketField
+
+from adapters.http import Retrier
+from adapters.zendesk.session import PLACEHOLDER_DOMAIN, PLACEHOLDER_SUBDOMAIN, ZendeskSession
+
+T = TypeVar("T")
+Json = dict[str, Any]
+SHOW_MANY = 100  # ids per show_many request (the API's maximum)
+JOB_SIZE = 100  # tickets per update_many job (the API's maximum)
+AUDIT_PAGE = 100  # audits per page (the API's maximum)
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def plain(obj: Any) -> Json:
+    """A zenpy object as the JSON it came from (no lazy properties left to trigger)."""
+    data = obj.to_dict()
+    return data if isinstance(data, dict) else {}
+
+
+class Client:
+    def __init__(self, session: ZendeskSession, retrier: Retrier) -> None:
+        self.session = session
+        self.retrier = retrier
+        self.zenpy = Zenpy(
+            subdomain=PLACEHOLDER_SUBDOMAIN,
+            domain=PLACEHOLDER_DOMAIN,
+            session=session,
+            timeout=session.timeout,
+            disable_cache=True,  # a cached ticket has a stale updated_at: spurious 409s
+        )
+
+    def _read(self, fn: Callable[[], T]) -> T:
+        return self.retrier.call(fn)
+
+    def _write(self, fn: Callable[[], T]) -> T:
+        """A write: a timeout that may have landed is raised, for the caller to re-read."""
+        return self.retrier.call(fn, may_repeat=False)
+
+    def _get(self, path: str, params: Mapping[str, str]) -> Json:
+        response = self.session.get(path, params=dict(params))
+        data = response.json()
+        return data if isinstance(data, dict) else {}
+
+    # --- zenpy -----------------------------------------------------------------------------
+
+    def me(self) -> Json:
+        return self._read(lambda: plain(self.zenpy.users.me()))
+
+    def users(self, ids: Iterable[int]) -> list[Json]:
+        return self._show_many(self.zenpy.users, ids)
+
+    def organizations(self, ids: Iterable[int]) -> list[Json]:
+        return self._show_many(self.zenpy.organizations, ids)
+
+    def _show_many(self, api: Any, ids: Iterable[int]) -> list[Json]:
+        """`<resource>/show_many?ids=` through zenpy, 100 ids a request."""
+        out: list[Json] = []
+        for batch in chunks(sorted(set(ids)), SHOW_MANY):
+            wanted = list(batch)
+            out += self._read(lambda: [plain(item) for item in api(ids=wanted)])  # noqa: B023
+        return out
+
+    def groups(self) -> list[Json]:
+        return self._read(lambda: [plain(g) for g in self.zenpy.groups()])
+
+    def ticket_fields(self) -> list[Json]:
+        return self._read(lambda: [plain(f) for f in self.zenpy.ticket_fields()])
+
+    def create_field(self, body: Mapping[str, Any]) -> Json:
+        return self._write(lambda: plain(self.zenpy.ticket_fields.create(ZenpyTicketField(**body))))
+
+    def ticket(self, ticket_id: int) -> Json:
+        return self._read(lambda: plain(self.zenpy.tickets(id=ticket_id)))
+
+    def comments(self, ticket_id: int) -> list[Json]:
+        return self._read(lambda: [plain(c) for c in self.zenpy.tickets.comments(ticket_id)])
+
+    def update(
+        self,
+        ticket_id: int,
+        body: Mapping[str, Any],
+        on_attempt: Callable[[], None] | None = None,
+    ) -> None:
+        """PUT /api/v2/tickets/{id}: zenpy sends exactly the attributes set here."""
+
+        def put() -> None:
+            if on_attempt is not None:
+                on_attempt()
+            self.zenpy.tickets.update(_zenpy_ticket(ticket_id, body))
+
+        self._write(put)
+
+    def update_many(self, bodies: Mapping[int, Mapping[str, Any]]) -> Json:
+        """PUT /api/v2/tickets/update_many (batch form); returns the job status."""
+        tickets = [_zenpy_ticket(tid, body) for tid, body in bodies.items()]
+        return self._write(lambda: plain(self.zenpy.tickets.update(tickets)))
+
+    def job_status(self, job_id: str) -> Json:
+        return self._read(lambda: plain(self.zenpy.job_status(id=job_id)))
+
+    # --- the session directly ----------------------------------------------------------------
+
+    def export_page(self, query: str, page_size: int, cursor: str | None) -> Json:
+        params = {"query": query, "filter[type]": "ticket", "page[size]": str(page_size)}
+        if cursor is not None:
+            params["page[after]"] = cursor
+        return self._read(lambda: self._get("/api/v2/search/export", params))
+
+    def show_many(self, ids: Sequence[int], include: str | None) -> Json:
+        params = {"ids": ",".join(map(str, ids))}
+        if include:
+            params["include"] = include
+        return self._read(lambda: self._get("/api/v2/tickets/show_many", params))
+
+    def audits(self, ticket_id: int) -> list[Json]:
+        out: list[Json] = []
+        params = {"page[size]": str(AUDIT_PAGE)}
+        path = f"/api/v2/tickets/{ticket_id}/audits"
+        while True:
+            query = dict(params)
+            page = self._read(lambda: self._get(path, query))  # noqa: B023
+            out += [a for a in page.get("audits") or [] if isinstance(a, dict)]
+            meta = page.get("meta") or {}
+            cursor = meta.get("after_cursor")
+            if not meta.get("has_more") or not cursor:
+                return out
+            params["page[after]"] = str(cursor)
+
+
+def _zenpy_ticket(ticket_id: int, body: Mapping[str, Any]) -> Any:
+    """A zenpy Ticket whose dirty attributes are exactly `body` (None included: it clears)."""
+    ticket = ZenpyTicket(id=ticket_id)
+    for key, value in body.items():
+        setattr(ticket, key, value)
+    return ticket

@@ -1,0 +1,149 @@
+"""Tracking and policy custom fields: found by title, checked, created on request.
+
+Types the connector creates (`escalate setup`):
+- `count` is an `integer` field (agents can sort and search it numerically);
+- every other tracking field is a single-line `text` field: `escalated_at` and `sla_due` hold
+  ISO 8601 times to the second, which Zendesk `date` fields (day only) cannot; `level` is text
+  rather than a drop-down, because a drop-down's values double as ticket tags and would need an
+  option per policy level kept in step with the policy; `state` needs up to 255 characters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.base import FieldStatus
+from adapters.errors import SetupError
+from adapters.zendesk.mapping import as_int
+
+Json = dict[str, Any]
+TEXT_TYPES = frozenset({"text", "textarea", "regexp"})
+REQUIRED = ("level", "state")  # without these the connector cannot tell what it already did
+DESCRIPTIONS = {
+    "level": "Escalation level (written by the escalation connector).",
+    "escalated_at": "When the current escalation level was entered (ISO 8601, UTC).",
+    "rule": "The rule behind the last escalation.",
+    "count": "How many times this ticket was escalated.",
+    "sla_due": "Next SLA deadline (ISO 8601, UTC).",
+    "state": "Escalation connector bookkeeping; do not edit.",
+    "request": "Set to ask for an escalation (a level name, or anything for one level up).",
+    "approved_by": "Your name, to approve an escalation that awaits approval.",
+    "outcome": "How the escalation ended.",
+}
+
+
+def field_type(logical: str) -> str:
+    return "integer" if logical == "count" else "text"
+
+
+@dataclass
+class FieldMap:
+    tracking: dict[str, int] = field(default_factory=dict)  # logical name -> id
+    custom: dict[str, int] = field(default_factory=dict)  # policy field name -> id
+    types: dict[int, str] = field(default_factory=dict)
+    titles: dict[int, str] = field(default_factory=dict)
+
+
+def _find(definitions: Sequence[Json], title: str) -> list[Json]:
+    exact = [d for d in definitions if d.get("title") == title]
+    if exact:
+        return exact
+    return [d for d in definitions if str(d.get("title") or "").lower() == title.lower()]
+
+
+def _tracking_problem(logical: str, found: Json) -> str:
+    kind = str(found.get("type"))
+    if found.get("active") is False:
+        return "the field is inactive: activate it in Admin Center > Objects and rules > Fields"
+    allowed = TEXT_TYPES | ({"integer", "decimal"} if logical == "count" else set())
+    if kind not in allowed:
+        hint = " (date fields hold days only)" if kind == "date" else ""
+        return f"it is a {kind} field{hint}; the connector needs a {field_type(logical)} field"
+    return ""
+
+
+def resolve(
+    definitions: Sequence[Json], tracking: Mapping[str, str], custom: Sequence[str]
+) -> tuple[list[FieldStatus], FieldMap]:
+    """Match tracking fields (logical name -> title) and policy custom fields to definitions."""
+    statuses: list[FieldStatus] = []
+    fmap = FieldMap()
+    for item in definitions:
+        if (fid := as_int(item.get("id"))) is not None:
+            fmap.types[fid] = str(item.get("type"))
+            fmap.titles[fid] = str(item.get("title"))
+    for name in REQUIRED:
+        if name not in tracking:
+            statuses.append(
+                FieldStatus(name, "", None, f"not mapped: set platforms.zendesk.fields.{name}")
+            )
+    for name, title in tracking.items():
+        statuses.append(_status(name, title, _find(definitions, title), fmap.tracking, name))
+    for name in custom:
+        statuses.append(_status(name, name, _find(definitions, name), fmap.custom, None))
+    return statuses, fmap
+
+
+def _status(
+    name: str, title: str, found: list[Json], into: dict[str, int], logical: str | None
+) -> FieldStatus:
+    if not found:
+        return FieldStatus(name, title, None, "missing")
+    if len(found) > 1:
+        ids = ", ".join(str(f.get("id")) for f in found)
+        return FieldStatus(name, title, None, f"ambiguous: several fields have this title ({ids})")
+    fid = as_int(found[0].get("id"))
+    problem = _tracking_problem(logical, found[0]) if logical else ""
+    if not problem and found[0].get("active") is False:
+        problem = "the field is inactive"
+    if fid is not None and not problem:
+        into[name] = fid
+    return FieldStatus(name, title, str(fid) if fid is not None else None, problem)
+
+
+def create_missing(
+    statuses: list[FieldStatus],
+    tracking: Mapping[str, str],
+    create: Callable[[Json], Json],
+) -> list[FieldStatus]:
+    """Create the tracking fields that are missing (not policy fields: their type is unknown)."""
+    out: list[FieldStatus] = []
+    for status in statuses:
+        if status.problem != "missing" or status.name not in tracking:
+            out.append(status)
+            continue
+        made = create(
+            {
+                "type": field_type(status.name),
+                "title": status.title,
+                "description": DESCRIPTIONS.get(status.name, ""),
+            }
+        )
+        fid = as_int(made.get("id"))
+        out.append(FieldStatus(status.name, status.title, str(fid), created=True))
+    return out
+
+
+def setup_error(statuses: Sequence[FieldStatus], instance: str, custom: Sequence[str]) -> None:
+    """Raise SetupError naming every unusable field, and how to fix each."""
+    bad = [s for s in statuses if s.problem]
+    if not bad:
+        return
+    lines = []
+    for s in bad:
+        what = "policy field" if s.name in custom else f"tracking field {s.name}"
+        title = f" {s.title!r}" if s.title else ""
+        lines.append(f"  - {what}{title}: {s.problem}")
+    missing = [s for s in bad if s.problem == "missing" and s.name not in custom]
+    hint = (
+        f"\nRun `escalate setup` to create the missing tracking fields on {instance}."
+        if missing
+        else ""
+    )
+    if any(s.name in custom and s.problem == "missing" for s in bad):
+        hint += "\nCreate the missing policy fields in Admin Center > Objects and rules > Fields."
+    raise SetupError(
+        f"Zendesk instance {instance}: ticket fields are not usable:\n" + "\n".join(lines) + hint
+    )

@@ -1,0 +1,260 @@
+"""Zendesk JSON -> the neutral `Ticket`: pure functions, tested with plain dicts.
+
+`Directory` holds what one run has looked up (groups, users, organisations, field ids), so a
+ticket maps without a request of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rules.history import summarise
+from rules.mapping import priority, status_category
+from rules.model import Actor, Event, EventKind, Organization, Person, StatusCategory, Ticket
+from rules.policy import Policy
+from rules.tracking import Tracking
+
+PLATFORM = "zendesk"
+Json = dict[str, Any]
+AGENT_ROLES = frozenset({"agent", "admin"})
+_CHANGE_KINDS = {
+    "status": EventKind.STATUS,
+    "assignee_id": EventKind.ASSIGNEE,
+    "group_id": EventKind.GROUP,
+    "priority": EventKind.PRIORITY,
+}
+
+
+@dataclass
+class Directory:
+    """Per-run lookups, filled in bulk (never one request per ticket)."""
+
+    groups: dict[int, str] = field(default_factory=dict)
+    users: dict[int, Json] = field(default_factory=dict)
+    organizations: dict[int, Json] = field(default_factory=dict)
+    tracking: dict[str, int] = field(default_factory=dict)  # logical name -> field id
+    custom: dict[str, int] = field(default_factory=dict)  # policy field name -> field id
+    me: int | None = None
+
+    def group_id(self, name: str) -> int | None:
+        for gid, gname in self.groups.items():
+            if gname == name:
+                return gid
+        lowered = name.lower()
+        return next((gid for gid, g in self.groups.items() if g.lower() == lowered), None)
+
+    def agent_id(self, who: str) -> int | None:
+        lowered = who.lower()
+        for uid, user in self.users.items():
+            if user.get("role") not in AGENT_ROLES:
+                continue
+            names = (str(user.get("email") or "").lower(), str(user.get("name") or "").lower())
+            if lowered in names:
+                return uid
+        return None
+
+
+def parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def as_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+def field_values(raw: Mapping[str, Any]) -> dict[int, object]:
+    """`custom_fields: [{id, value}]` by field id."""
+    out: dict[int, object] = {}
+    for item in raw.get("custom_fields") or []:
+        if isinstance(item, dict) and (fid := as_int(item.get("id"))) is not None:
+            out[fid] = item.get("value")
+    return out
+
+
+def person(user_id: int | None, users: Mapping[int, Json]) -> Person | None:
+    if user_id is None:
+        return None
+    user = users.get(user_id, {})
+    return Person(str(user_id), user.get("name"), user.get("email"))
+
+
+def assignee_text(user_id: int | None, users: Mapping[int, Json]) -> str | None:
+    """An assignee as the policy names people: e-mail, else name, else the id."""
+    if user_id is None:
+        return None
+    user = users.get(user_id, {})
+    return str(user.get("email") or user.get("name") or user_id)
+
+
+def ticket_from_json(
+    raw: Mapping[str, Any],
+    *,
+    policy: Policy,
+    instance: str,
+    base_url: str,
+    directory: Directory,
+    metrics: Mapping[str, Any] | None = None,
+    audits: Iterable[Mapping[str, Any]] | None = None,
+) -> Ticket:
+    """The neutral ticket; `metrics` (a metric set) or `audits` add the history figures."""
+    tid = as_int(raw.get("id"))
+    created = parse_time(raw.get("created_at"))
+    if tid is None or created is None:
+        raise ValueError(f"ticket without id or created_at: {dict(raw).get('id')!r}")
+    updated = parse_time(raw.get("updated_at")) or created
+    status = str(raw.get("status") or "open")
+    raw_priority = raw.get("priority") if isinstance(raw.get("priority"), str) else None
+    neutral, rank = priority(policy, PLATFORM, raw_priority)
+    values = field_values(raw)
+    org_id = as_int(raw.get("organization_id"))
+    org = directory.organizations.get(org_id, {}) if org_id is not None else {}
+    requester_id = as_int(raw.get("requester_id"))
+    ticket = Ticket(
+        id=str(tid),
+        instance=instance,
+        platform=PLATFORM,
+        url=f"{base_url}/agent/tickets/{tid}",
+        title=str(raw.get("subject") or raw.get("raw_subject") or ""),
+        status=status,
+        status_category=status_category(policy, PLATFORM, status),
+        priority=neutral,
+        priority_rank=rank,
+        priority_raw=raw_priority,
+        type=raw.get("type") if isinstance(raw.get("type"), str) else None,
+        group=directory.groups.get(as_int(raw.get("group_id")) or -1),
+        assignee=assignee_text(as_int(raw.get("assignee_id")), directory.users),
+        requester=person(requester_id, directory.users),
+        organization=Organization(str(org_id), org.get("name"), frozenset(org.get("tags") or ()))
+        if org_id is not None
+        else None,
+        tags=frozenset(str(t) for t in raw.get("tags") or ()),
+        custom={name: values.get(fid) for name, fid in directory.custom.items()},
+        created_at=created,
+        updated_at=updated,
+        tracking=Tracking.parse(
+            {name: values.get(fid) for name, fid in directory.tracking.items()}
+        ),
+    )
+    if audits is not None:
+        events = events_from_audits(audits, policy, directory, requester_id)
+        return with_history(ticket, events)
+    if metrics is not None:
+        return replace(ticket, **summary_from_metrics(metrics, created, updated))
+    return ticket
+
+
+def summary_from_metrics(
+    metrics: Mapping[str, Any], created: datetime, updated: datetime
+) -> dict[str, Any]:
+    """What a ticket metric set tells: status since, reopens, first reply, awaiting reply.
+
+    Approximations (docs/zendesk.md): the first reply is `created_at` plus the calendar reply
+    time in whole minutes; a customer is taken to await a reply since their last update when
+    that is later than the assignee's last update (Zendesk keeps no "first unanswered" time).
+    """
+    out: dict[str, Any] = {"reopens": as_int(metrics.get("reopens")) or 0}
+    if since := parse_time(metrics.get("status_updated_at")):
+        out["status_since"] = since
+    reply = metrics.get("reply_time_in_minutes")
+    minutes = as_int(reply.get("calendar")) if isinstance(reply, dict) else None
+    if minutes is not None:
+        out["first_response_at"] = min(created + timedelta(minutes=minutes), updated)
+    customer = parse_time(metrics.get("requester_updated_at"))
+    agent = parse_time(metrics.get("assignee_updated_at"))
+    if customer is not None and customer > created and (agent is None or customer > agent):
+        out["awaiting_reply_since"] = customer
+    return out
+
+
+def actor_of(author: int | None, via: object, directory: Directory, requester: int | None) -> Actor:
+    if isinstance(via, dict) and via.get("channel") == "rule":
+        return Actor.SYSTEM
+    if author is None or author < 0:
+        return Actor.SYSTEM
+    if directory.me is not None and author == directory.me:
+        return Actor.CONNECTOR
+    if author == requester:
+        return Actor.CUSTOMER
+    role = directory.users.get(author, {}).get("role")
+    return Actor.CUSTOMER if role == "end-user" else Actor.AGENT
+
+
+def events_from_audits(
+    audits: Iterable[Mapping[str, Any]],
+    policy: Policy,
+    directory: Directory,
+    requester: int | None,
+) -> list[Event]:
+    """Comments and status/assignee/group/priority changes; our own marked CONNECTOR."""
+    events: list[Event] = []
+    for audit in audits:
+        at = parse_time(audit.get("created_at"))
+        if at is None:
+            continue
+        audit_author = as_int(audit.get("author_id"))
+        for item in audit.get("events") or ():
+            if not isinstance(item, dict):
+                continue
+            kind = item.get("type")
+            if kind in ("Comment", "VoiceComment"):
+                author = as_int(item.get("author_id"))
+                actor = actor_of(
+                    author if author is not None else audit_author, None, directory, requester
+                )
+                text = item.get("body") if isinstance(item.get("body"), str) else None
+                events.append(
+                    Event(at, EventKind.COMMENT, actor, public=bool(item.get("public")), text=text)
+                )
+            elif kind in ("Change", "Create") and item.get("field_name") in _CHANGE_KINDS:
+                name = str(item["field_name"])
+                actor = actor_of(audit_author, item.get("via"), directory, requester)
+                value = None if item.get("value") is None else str(item.get("value"))
+                category: StatusCategory | None = None
+                if name == "status" and value:
+                    category = status_category(policy, PLATFORM, value)
+                events.append(Event(at, _CHANGE_KINDS[name], actor, value=value, category=category))
+    return events
+
+
+def with_history(ticket: Ticket, events: list[Event]) -> Ticket:
+    s = summarise(events)
+    return replace(
+        ticket,
+        history=tuple(events),
+        status_since=s.status_since,
+        first_response_at=s.first_response_at,
+        last_agent_reply_at=s.last_agent_reply_at,
+        awaiting_reply_since=s.awaiting_reply_since,
+        customer_replies=s.customer_replies,
+        reopens=s.reopens,
+        last_customer_comment=s.last_customer_comment,
+        last_activity_at=s.last_activity_at,
+    )
+
+
+def author_ids(audits: Iterable[Mapping[str, Any]]) -> set[int]:
+    """Everyone who wrote in these audits (to look up whether they are agents or customers)."""
+    out: set[int] = set()
+    for audit in audits:
+        if (author := as_int(audit.get("author_id"))) is not None and author > 0:
+            out.add(author)
+        for item in audit.get("events") or ():
+            author = as_int(item.get("author_id")) if isinstance(item, dict) else None
+            if author is not None and author > 0:
+                out.add(author)
+    return out

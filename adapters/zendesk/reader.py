@@ -1,0 +1,199 @@
+"""Reading: candidates by search export, people and groups by per-run caches, history in bulk.
+
+Requests for N tickets in scope (page size P, at most 1,000):
+- ceil(N / P) search export pages (cursor pagination: no 1,000-result cap, nothing truncated);
+- once per run: `users/me`, `ticket_fields`, `groups`;
+- `users/show_many` per 100 assignees not yet cached (agents: bounded by the account's agents);
+  requesters too, and `organizations/show_many` per 100 organisations, only when the policy
+  reads them (`requester`, `requester_domain`, `organization`, `organization_tag`);
+- history "summary": `tickets/show_many?include=metric_sets` per 100 tickets;
+- history "events": besides the summary, `tickets/{id}/audits` (100 audits a page) for each
+  ticket where `needs.wants_events` holds, plus `users/show_many` per 100 unknown authors.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from adapters.errors import AdapterError, NotFound
+from adapters.zendesk.client import SHOW_MANY, Client, chunks
+from adapters.zendesk.mapping import Directory, as_int, author_ids, ticket_from_json
+from adapters.zendesk.settings import Settings
+from rules.model import Ticket
+from rules.needs import Needs
+from rules.policy import Policy
+
+Json = dict[str, Any]
+Fresh = tuple[Json, Ticket]
+
+
+def export_query(scope: str) -> str:
+    """The scope without `type:ticket`: the export takes the type in `filter[type]` only."""
+    terms = [t for t in scope.split() if t.lower() not in ("type:ticket", 'type:"ticket"')]
+    return " ".join(terms)
+
+
+def policy_reads(policy: Policy, word: str) -> bool:
+    """Does any condition or template mention `word` (requester, organization)? Conservative."""
+    dump = json.dumps(policy.model.model_dump(mode="json", exclude_none=True))
+    return word in dump
+
+
+class Reader:
+    def __init__(
+        self,
+        client: Client,
+        policy: Policy,
+        settings: Settings,
+        instance: str,
+        directory: Directory,
+    ) -> None:
+        self.client, self.policy, self.settings = client, policy, settings
+        self.instance = instance
+        self.directory = directory
+        self.requesters = policy_reads(policy, "requester")
+        self.organizations = policy_reads(policy, "organization")
+        self.needs: Needs | None = None  # as the last fetch asked, for re-reads
+
+    # --- people ------------------------------------------------------------------------------
+
+    def learn_users(self, ids: set[int]) -> None:
+        missing = {i for i in ids if i > 0 and i not in self.directory.users}
+        for user in self.client.users(missing):
+            if (uid := as_int(user.get("id"))) is not None:
+                self.directory.users[uid] = user
+        for uid in missing - set(self.directory.users):
+            self.directory.users[uid] = {"id": uid}  # deleted or invisible: do not ask again
+
+    def learn_people(self, raws: Sequence[Mapping[str, Any]]) -> None:
+        users: set[int] = set()
+        orgs: set[int] = set()
+        for raw in raws:
+            keys = ("assignee_id", "requester_id") if self.requesters else ("assignee_id",)
+            users.update(i for k in keys if (i := as_int(raw.get(k))) is not None)
+            if self.organizations and (org := as_int(raw.get("organization_id"))) is not None:
+                orgs.add(org)
+        self.learn_users(users)
+        missing = orgs - set(self.directory.organizations)
+        for org_json in self.client.organizations(missing):
+            if (oid := as_int(org_json.get("id"))) is not None:
+                self.directory.organizations[oid] = org_json
+        for oid in missing - set(self.directory.organizations):
+            self.directory.organizations[oid] = {"id": oid}
+
+    # --- tickets -----------------------------------------------------------------------------
+
+    def pages(self) -> Iterator[list[Json]]:
+        """Every page of the scope; a page that fails after retries raises."""
+        query = export_query(self.settings.scope)
+        cursor: str | None = None
+        seen: set[int] = set()
+        while True:
+            page = self.client.export_page(query, self.settings.page_size, cursor)
+            raws = []
+            for item in page.get("results") or []:
+                if not isinstance(item, dict) or item.get("result_type", "ticket") != "ticket":
+                    continue
+                tid = as_int(item.get("id"))
+                if tid is not None and tid not in seen:  # exactly once, whatever the cursor
+                    seen.add(tid)
+                    raws.append(item)
+            yield raws
+            meta = page.get("meta") or {}
+            if not meta.get("has_more"):
+                return
+            after = meta.get("after_cursor")
+            if not isinstance(after, str) or not after or after == cursor:
+                raise AdapterError(
+                    "GET /api/v2/search/export: has_more without a new after_cursor; the"
+                    " candidates cannot be read completely"
+                )
+            cursor = after
+
+    def tickets(
+        self,
+        raws: Sequence[Json],
+        needs: Needs | None,
+        now: datetime,
+        metrics: dict[int, Json] | None = None,
+    ) -> list[Ticket]:
+        """Map one page (or a re-read batch), with the history `needs` asks for."""
+        self.learn_people(raws)
+        history = needs.history if needs is not None else None
+        if metrics is None:
+            metrics = {}
+            if history is not None:
+                metrics = self.metric_sets([tid for r in raws if (tid := as_int(r.get("id")))])
+        out: list[Ticket] = []
+        want_events: list[tuple[Json, Ticket]] = []
+        for raw in raws:
+            ticket = self.map(raw, metrics.get(as_int(raw.get("id")) or -1))
+            if history == "events" and needs is not None and needs.wants_events(ticket, now):
+                want_events.append((raw, ticket))
+            else:
+                out.append(ticket)
+        if want_events:
+            audits = {t.id: self.client.audits(int(t.id)) for _, t in want_events}
+            authors: set[int] = set()
+            for raw, t in want_events:  # the requester is a customer without asking
+                authors |= author_ids(audits[t.id]) - {as_int(raw.get("requester_id")) or 0}
+            self.learn_users(authors)
+            out += [self.map(raw, None, audits[t.id]) for raw, t in want_events]
+        return out
+
+    def map(
+        self,
+        raw: Mapping[str, Any],
+        metrics: Mapping[str, Any] | None,
+        audits: list[Json] | None = None,
+    ) -> Ticket:
+        return ticket_from_json(
+            raw,
+            policy=self.policy,
+            instance=self.instance,
+            base_url=self.settings.url,
+            directory=self.directory,
+            metrics=metrics,
+            audits=audits,
+        )
+
+    def metric_sets(self, ids: Sequence[int]) -> dict[int, Json]:
+        out: dict[int, Json] = {}
+        for batch in chunks(list(ids), SHOW_MANY):
+            out.update(_metrics(self.client.show_many(batch, "metric_sets")))
+        return out
+
+    def fresh(self, ids: Sequence[int], now: datetime) -> dict[int, Fresh]:
+        """Re-read tickets (raw and mapped, with the history of the last fetch); gone ones are
+        left out."""
+        history = self.needs.history if self.needs is not None else None
+        raws: list[Json] = []
+        metrics: dict[int, Json] = {}
+        if len(ids) == 1 and history is None:
+            try:
+                raws = [self.client.ticket(ids[0])]
+            except NotFound:
+                raws = []
+        else:
+            for batch in chunks(list(ids), SHOW_MANY):
+                page = self.client.show_many(batch, "metric_sets" if history else None)
+                raws += [t for t in page.get("tickets") or [] if isinstance(t, dict)]
+                metrics.update(_metrics(page))
+        mapped = {int(t.id): t for t in self.tickets(raws, self.needs, now, metrics)}
+        out: dict[int, Fresh] = {}
+        for raw in raws:
+            tid = as_int(raw.get("id"))
+            if tid is not None and tid in mapped:
+                out[tid] = (raw, mapped[tid])
+        return out
+
+
+def _metrics(page: Mapping[str, Any]) -> dict[int, Json]:
+    out: dict[int, Json] = {}
+    for item in page.get("metric_sets") or []:
+        if isinstance(item, dict) and (tid := as_int(item.get("ticket_id"))) is not None:
+            out[tid] = item
+    return out

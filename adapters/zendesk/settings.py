@@ -1,0 +1,93 @@
+"""A Zendesk instance's settings: where it is, how to sign in, what to read, how to write.
+
+OAuth comes first: Zendesk stops accepting API tokens on 2027-04-30 (new ones from 2026-10-27),
+so `oauth_client_credentials` is the recommended sign-in for a scheduled connector.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+
+from adapters.base import InstanceSettings
+from adapters.secrets import SecretRef
+from rules.schema import Model
+
+DEFAULT_SCOPE = "type:ticket status<solved"
+
+
+class ClientCredentialsAuth(Model):
+    """OAuth client credentials: the connector gets (and renews) its own access tokens."""
+
+    type: Literal["oauth_client_credentials"]
+    client_id: str = Field(min_length=1)
+    client_secret: SecretRef
+    scope: str = Field(default="read write", description="Space-separated OAuth scopes.")
+    expires_in: int | None = Field(
+        default=None, ge=300, le=172_800, description="Requested token lifetime in seconds."
+    )
+
+
+class OAuthTokenAuth(Model):
+    """An OAuth access token obtained elsewhere (it is not renewed: a 401 aborts the run)."""
+
+    type: Literal["oauth_token"]
+    token: SecretRef
+
+
+class ApiTokenAuth(Model):
+    """An agent's e-mail and API token (Zendesk retires API tokens on 2027-04-30)."""
+
+    type: Literal["api_token"]
+    email: str = Field(min_length=3)
+    token: SecretRef
+
+
+Auth = Annotated[ClientCredentialsAuth | OAuthTokenAuth | ApiTokenAuth, Field(discriminator="type")]
+
+
+class Settings(InstanceSettings):
+    platform: Literal["zendesk"]
+    scope: str = Field(
+        default=DEFAULT_SCOPE,
+        description="Zendesk search query for candidate tickets (type:ticket is implied).",
+    )
+    auth: Auth
+    batch_threshold: int = Field(
+        default=50, ge=1, description="Write through update_many when a run has more changes."
+    )
+    page_size: int = Field(default=1000, ge=1, le=1000, description="Search export page size.")
+    users: dict[str, int] = Field(
+        default={}, description="Agent name or e-mail -> user id, for assignments."
+    )
+    job_poll_seconds: float = Field(default=2.0, gt=0, description="Wait between job polls.")
+    job_timeout_seconds: float = Field(
+        default=300.0, gt=0, description="Give up waiting for an update_many job after this."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError(f"expected a base URL such as https://acme.zendesk.com, got {value!r}")
+        if parts.scheme == "http" and not _loopback(parts.hostname):
+            raise ValueError(
+                f"{value!r}: plain http is only allowed on this machine (127.0.0.1, localhost);"
+                " use https"
+            )
+        if parts.query or parts.fragment:
+            raise ValueError(f"{value!r}: give the base URL only, without ?query or #fragment")
+        return value.strip().rstrip("/")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

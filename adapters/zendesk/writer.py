@@ -1,0 +1,327 @@
+"""Writing: one safe `PUT` per change, or `update_many` jobs above the batch threshold.
+
+Every write carries `safe_update` with the ticket's `updated_at` as read, so an agent's edit made
+since the read is never overwritten: Zendesk answers 409 (a job reports the item as failed), the
+ticket is re-read, `reevaluate` says what to write now, and that is written once.
+
+A write that timed out (or a job that did not finish) may have landed. It is re-read before
+anything else: if the tracking fields already hold what the change wrote, it landed, and only
+the public reply it still owed is sent. The reply is the one thing that takes a second update
+(Zendesk takes one comment per update): it is sent after the change, without `safe_update`
+(it changes no field), and a reply that times out is looked for among the ticket's comments
+before it could be sent again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from adapters.base import Reevaluate, WriteResult, WriteStatus
+from adapters.errors import AdapterError, AuthError, Conflict, NotFound, Rejected, TransientError
+from adapters.http import Sleeper, maybe_landed
+from adapters.zendesk.client import JOB_SIZE, Client, chunks
+from adapters.zendesk.fields import FieldMap
+from adapters.zendesk.mapping import as_int, field_values
+from adapters.zendesk.payload import reply_body
+from adapters.zendesk.reader import Fresh
+from rules.plan import TicketChange
+from rules.tracking import format_time
+
+Json = dict[str, Any]
+Body = Callable[[TicketChange, str | None], Json]
+Refresh = Callable[[Sequence[int]], dict[int, Fresh]]
+
+
+def _result(change: TicketChange, status: WriteStatus, message: str = "", **kw: Any) -> WriteResult:
+    return WriteResult(change.ticket, status, message, **kw)
+
+
+def _failed(change: TicketChange, exc: AdapterError, rereads: int = 0) -> WriteResult:
+    return _result(change, WriteStatus.FAILED, str(exc), error=exc, rereads=rereads)
+
+
+def _kind(item: Mapping[str, Any] | None) -> tuple[str, str]:
+    """A job result: ("ok" | "conflict" | "gone" | "failed" | "unknown", message)."""
+    if item is None:
+        return "unknown", "missing from the job's results"
+    if item.get("success") is True:
+        return "ok", ""
+    parts = [item.get(k) for k in ("error", "errors", "details", "status")]
+    text = "; ".join(str(p) for p in parts if p)
+    lowered = text.lower()
+    if "conflict" in lowered or "safe update" in lowered or "outdated" in lowered:
+        return "conflict", text
+    if "notfound" in lowered or "not found" in lowered or "not_found" in lowered:
+        return "gone", text
+    return "failed", text or "the job reported a failure"
+
+
+class Writer:
+    def __init__(
+        self,
+        client: Client,
+        body: Body,
+        fresh: Refresh,
+        fields: Callable[[], FieldMap],
+        me: Callable[[], int | None],
+        sleep: Sleeper,
+        *,
+        threshold: int,
+        poll_seconds: float,
+        job_timeout: float,
+    ) -> None:
+        self.client, self.body, self.fresh = client, body, fresh
+        self.fields, self.me, self.sleep = fields, me, sleep
+        self.threshold = threshold
+        self.poll_seconds, self.job_timeout = poll_seconds, job_timeout
+
+    def write(
+        self, changes: Sequence[TicketChange], reevaluate: Reevaluate
+    ) -> Iterator[WriteResult]:
+        if len(changes) > self.threshold:
+            yield from self._batch(changes, reevaluate)
+        else:
+            for change in changes:
+                yield self._single(change, reevaluate)
+
+    # --- one change ------------------------------------------------------------------------
+
+    def _put(self, change: TicketChange, stamp: str | None) -> tuple[str, AdapterError | None]:
+        """("ok" | "conflict" | "uncertain" | "gone" | "failed", error)."""
+        attempts = [0]
+        try:
+            body = self.body(change, stamp)
+            self.client.update(int(change.ticket), body, on_attempt=lambda: _bump(attempts))
+        except AuthError:
+            raise
+        except NotFound as exc:
+            return "gone", exc
+        except Conflict as exc:
+            # After a retried 5xx the earlier attempt may have landed: look before giving up.
+            return ("uncertain" if attempts[0] > 1 else "conflict"), exc
+        except TransientError as exc:
+            return ("uncertain" if maybe_landed(exc) else "failed"), exc
+        except AdapterError as exc:
+            return "failed", exc
+        return "ok", None
+
+    def _single(self, change: TicketChange, reevaluate: Reevaluate) -> WriteResult:
+        kind, error = self._put(change, None)
+        if kind == "ok":
+            return self._reply(change, _result(change, WriteStatus.APPLIED, written=change))
+        if kind == "gone":
+            return _result(change, WriteStatus.SKIPPED, str(error), error=error)
+        if kind == "failed":
+            assert error is not None
+            return _failed(change, error)
+        return self._recover(change, reevaluate, kind == "uncertain", error, None)
+
+    def _recover(
+        self,
+        change: TicketChange,
+        reevaluate: Reevaluate,
+        uncertain: bool,
+        error: AdapterError | None,
+        fresh: Fresh | None,
+    ) -> WriteResult:
+        """Re-read, see whether our write landed, re-evaluate, and write what is left once."""
+        tid = int(change.ticket)
+        if fresh is None:
+            try:
+                fresh = self.fresh([tid]).get(tid)
+            except AuthError:
+                raise
+            except AdapterError as exc:
+                return _failed(change, exc, rereads=1)
+        if fresh is None:
+            return _result(change, WriteStatus.SKIPPED, "the ticket is gone", rereads=1)
+        raw, ticket = fresh
+        landed = uncertain and self._landed(change, raw)
+        base = _result(
+            change, WriteStatus.APPLIED, "the write had landed", written=change, rereads=1
+        )
+        if landed:
+            base = self._reply(change, base)
+        new = reevaluate(ticket)
+        if new is None:
+            if landed:
+                return base
+            why = f" ({error})" if error is not None else ""
+            return _result(change, WriteStatus.UNCHANGED, f"nothing left to write{why}", rereads=1)
+        kind, again = self._put(new, format_time(ticket.updated_at))
+        if kind == "ok":
+            return self._reply(new, _result(change, WriteStatus.APPLIED, written=new, rereads=1))
+        if kind == "gone":
+            return _result(change, WriteStatus.SKIPPED, str(again), error=again, rereads=1)
+        assert again is not None
+        reason = {
+            "conflict": "changed again meanwhile; the next run re-reads it",
+            "uncertain": "it may have landed; the next run reads whether it did",
+        }.get(kind, "")
+        return _result(
+            change,
+            WriteStatus.FAILED,
+            f"{again}{'; ' + reason if reason else ''}",
+            error=again,
+            rereads=1,
+        )
+
+    def _landed(self, change: TicketChange, raw: Mapping[str, Any]) -> bool:
+        """Do the ticket's tracking fields hold exactly what `change` wrote?"""
+        ids = self.fields().tracking
+        values = field_values(raw)
+        compared = 0
+        for name, diff in change.tracking.items():
+            fid = ids.get(name)
+            if fid is None:
+                continue
+            compared += 1
+            if _text(values.get(fid)) != _text(diff.new):
+                return False
+        return compared > 0
+
+    def _reply(self, change: TicketChange, result: WriteResult) -> WriteResult:
+        body = reply_body(change)
+        if body is None:
+            return result
+        tid = int(change.ticket)
+        try:
+            self.client.update(tid, body)
+        except AuthError:
+            raise
+        except TransientError as exc:
+            if maybe_landed(exc) and self._reply_landed(tid):
+                return result
+            return _dropped(result, exc)
+        except AdapterError as exc:
+            return _dropped(result, exc)
+        return result
+
+    def _reply_landed(self, tid: int) -> bool:
+        """Is the ticket's latest comment a public one by the connector (our reply)?"""
+        try:
+            comments = self.client.comments(tid)
+        except AuthError:
+            raise
+        except AdapterError:
+            return False
+        if not comments:
+            return False
+        last = max(
+            comments, key=lambda c: (str(c.get("created_at") or ""), as_int(c.get("id")) or 0)
+        )
+        return bool(last.get("public")) and as_int(last.get("author_id")) == self.me()
+
+    # --- many changes ------------------------------------------------------------------------
+
+    def _batch(
+        self, changes: Sequence[TicketChange], reevaluate: Reevaluate
+    ) -> Iterator[WriteResult]:
+        by_id: dict[int, TicketChange] = {}
+        bodies: dict[int, Json] = {}
+        for change in changes:
+            try:
+                bodies[int(change.ticket)] = self.body(change, None)
+                by_id[int(change.ticket)] = change
+            except AuthError:
+                raise
+            except AdapterError as exc:
+                yield _failed(change, exc)
+        outcomes: dict[int, tuple[str, str]] = {}
+        for chunk in chunks(list(bodies), JOB_SIZE):
+            outcomes.update(self._job({tid: bodies[tid] for tid in chunk}))
+        applied: dict[int, WriteResult] = {}
+        again: dict[int, str] = {}
+        for tid, (kind, text) in outcomes.items():
+            change = by_id[tid]
+            if kind == "ok":
+                applied[tid] = _result(change, WriteStatus.APPLIED, written=change)
+            elif kind == "gone":
+                yield _result(change, WriteStatus.SKIPPED, text)
+            elif kind == "failed":
+                yield _failed(change, Rejected(f"ticket {tid}: update_many refused it: {text}"))
+            else:
+                again[tid] = kind
+        yield from self._replies(applied, by_id)
+        if again:
+            try:
+                fresh = self.fresh(list(again))
+            except AuthError:
+                raise
+            except AdapterError as exc:
+                for tid in again:
+                    yield _failed(by_id[tid], exc, rereads=1)
+                return
+            for tid, kind in again.items():
+                found = fresh.get(tid)
+                if found is None:
+                    yield _result(by_id[tid], WriteStatus.SKIPPED, "the ticket is gone", rereads=1)
+                    continue
+                error = Conflict(f"ticket {tid}: changed meanwhile") if kind == "conflict" else None
+                yield self._recover(by_id[tid], reevaluate, kind == "unknown", error, found)
+
+    def _job(self, bodies: Mapping[int, Json]) -> dict[int, tuple[str, str]]:
+        """Run one update_many job to the end; each ticket's outcome."""
+        try:
+            job = self.client.update_many(bodies)
+        except AuthError:
+            raise
+        except TransientError as exc:
+            kind = "unknown" if maybe_landed(exc) else "failed"
+            return {tid: (kind, str(exc)) for tid in bodies}
+        except AdapterError as exc:
+            return {tid: ("failed", str(exc)) for tid in bodies}
+        waited = 0.0
+        while job.get("status") not in ("completed", "failed"):
+            if waited >= self.job_timeout:
+                note = f"job {job.get('id')} did not finish within {self.job_timeout:.0f}s"
+                return {tid: ("unknown", note) for tid in bodies}
+            self.sleep(self.poll_seconds)
+            waited += self.poll_seconds
+            try:
+                job = self.client.job_status(str(job.get("id")))
+            except AuthError:
+                raise
+            except AdapterError as exc:
+                return {tid: ("unknown", str(exc)) for tid in bodies}
+        results = job.get("results")
+        items = {
+            as_int(r.get("id")): r
+            for r in (results if isinstance(results, list) else [])
+            if isinstance(r, dict)
+        }
+        return {tid: _kind(items.get(tid)) for tid in bodies}
+
+    def _replies(
+        self, applied: dict[int, WriteResult], by_id: Mapping[int, TicketChange]
+    ) -> Iterator[WriteResult]:
+        """The public replies of applied changes, in jobs of their own."""
+        bodies = {tid: b for tid in applied if (b := reply_body(by_id[tid])) is not None}
+        outcomes: dict[int, tuple[str, str]] = {}
+        for chunk in chunks(list(bodies), JOB_SIZE):
+            outcomes.update(self._job({tid: bodies[tid] for tid in chunk}))
+        for tid, result in applied.items():
+            kind, text = outcomes.get(tid, ("ok", ""))
+            if kind == "ok" or (kind == "unknown" and self._reply_landed(tid)):
+                yield result
+            else:
+                yield _dropped(result, AdapterError(f"ticket {tid}: public reply failed: {text}"))
+
+
+def _bump(counter: list[int]) -> None:
+    counter[0] += 1
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _dropped(result: WriteResult, exc: AdapterError) -> WriteResult:
+    return replace(
+        result,
+        comment_dropped=True,
+        message=f"the change went in but the public reply did not: {exc}",
+        error=exc,
+    )

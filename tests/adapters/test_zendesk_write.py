@@ -1,0 +1,299 @@
+"""Writing to Zendesk: one safe PUT per change, conflicts and timeouts re-read, jobs above the
+batch threshold. The changes come from the real engine; every request is validated against the
+OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+
+from adapters.base import WriteResult, WriteStatus
+from adapters.errors import AuthError, Conflict, PermissionDenied, Rejected
+from rules.engine import evaluate_ticket
+from rules.needs import needs
+from rules.plan import TicketChange
+from rules.policy import Policy
+from tests.adapters.zendesk_harness import ZendeskAdapter, ZendeskHarness, policy_with
+
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+PUT_TICKET = r"^/api/v2/tickets/\d+$"
+
+
+@pytest.fixture
+def zd(tmp_path: Path) -> Iterator[ZendeskHarness]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        h = ZendeskHarness(rsps, tmp_path)
+        yield h
+        assert h.check_spec() == len(rsps.calls)
+
+
+def plan(zd: ZendeskHarness, **settings: Any) -> tuple[ZendeskAdapter, list[TicketChange]]:
+    adapter, policy = zd.adapter(**settings), zd.policy()
+    changes = []
+    for ticket in adapter.fetch(needs(policy), NOW):
+        change = evaluate_ticket(policy, ticket, NOW).change
+        if change is not None:
+            changes.append(change)
+    return adapter, changes
+
+
+def write(
+    adapter: ZendeskAdapter, policy: Policy, changes: list[TicketChange]
+) -> dict[str, WriteResult]:
+    def again(ticket: Any) -> TicketChange | None:
+        return evaluate_ticket(policy, ticket, NOW).change
+
+    results = {r.ticket: r for r in adapter.write(changes, again)}
+    assert set(results) == {c.ticket for c in changes}
+    return results
+
+
+def bodies(zd: ZendeskHarness, method: str = "PUT") -> list[dict[str, Any]]:
+    return [
+        json.loads(c.request.body)
+        for c in zd.rsps.calls
+        if c.request.method == method and c.request.body
+    ]
+
+
+def test_one_put_carries_the_change_and_a_second_only_the_reply(zd: ZendeskHarness) -> None:
+    (tid,) = zd.seed(1, priority="P1", tags=["vip", "network"])
+    adapter, changes = plan(zd)
+    updated_at = zd.emulator.tickets[int(tid)]["updated_at"]
+    result = write(adapter, zd.policy(), changes)[tid]
+    assert result.status is WriteStatus.APPLIED and not result.comment_dropped
+    first, second = (b["ticket"] for b in bodies(zd))
+    emu = zd.emulator
+    assert first["group_id"] == emu.group_id("Support L2")
+    assert first["additional_tags"] == ["escalated"]
+    assert first["comment"] == {"body": "Escalated Printer on fire", "public": False}
+    assert first["safe_update"] is True and first["updated_stamp"] == updated_at
+    fields = {f["id"]: f["value"] for f in first["custom_fields"]}
+    assert fields[emu.field_id("Escalation level")] == "L2"
+    assert fields[emu.field_id("Escalation count")] == 1  # an integer field gets a number
+    assert second == {"comment": {"body": "We are on it", "public": True}, "id": int(tid)}
+    assert all("tags" not in b["ticket"] for b in bodies(zd)), "tags are never replaced"
+    assert zd.view(tid).tags == {"vip", "network", "escalated"}
+    assert zd.count("PUT", PUT_TICKET) == 2
+
+
+def test_a_reply_without_a_note_goes_in_the_one_put(zd: ZendeskHarness) -> None:
+    zd.custom_policy = policy_with(
+        "  - name: ack\n    when: {priority: P1}\n    then: {reply: customer}\n"
+    )
+    (tid,) = zd.seed(1, priority="P1")
+    adapter, changes = plan(zd)
+    assert write(adapter, zd.policy(), changes)[tid].status is WriteStatus.APPLIED
+    (only,) = bodies(zd)
+    assert only["ticket"]["comment"] == {"body": "We are on it", "public": True}
+    assert zd.view(tid).replies() == ["We are on it"] and not zd.view(tid).notes()
+
+
+def test_ticket_text_cannot_become_markup_in_the_note(zd: ZendeskHarness) -> None:
+    (tid,) = zd.seed(1, priority="P1", title="[pay here](https://evil.example) <img src=x>")
+    adapter, changes = plan(zd)
+    write(adapter, zd.policy(), changes)
+    (note,) = zd.view(tid).notes()
+    assert note.startswith("Escalated \\[pay here\\]\\(https")
+    assert "<img" not in note and "&lt;img src=x&gt;" in note
+
+
+def test_a_group_change_unassigns_with_null(zd: ZendeskHarness) -> None:
+    agent = zd.emulator.add_user("Lee", "lee@acme.example", "agent")
+    tid = zd.emulator.add_ticket(priority="urgent", group="Support L1", assignee=agent)
+    adapter, changes = plan(zd)
+    assert write(adapter, zd.policy(), changes)[str(tid)].status is WriteStatus.APPLIED
+    assert bodies(zd)[0]["ticket"]["assignee_id"] is None
+    assert zd.emulator.tickets[tid]["assignee_id"] is None
+
+
+def test_an_owner_named_in_the_users_map_is_assigned_by_id(zd: ZendeskHarness) -> None:
+    zd.custom_policy = policy_with(
+        "  - name: to-ann\n    when: {priority: P1}\n    then: {assign: {assignee: Ann}}\n"
+    )
+    (tid,) = zd.seed(1, priority="P1")
+    adapter, changes = plan(zd, users={"Ann": zd.emulator.agent})
+    assert write(adapter, zd.policy(), changes)[tid].status is WriteStatus.APPLIED
+    assert bodies(zd)[0]["ticket"]["assignee_id"] == zd.emulator.agent
+
+
+def test_a_conflict_is_reread_and_the_agents_edit_wins(zd: ZendeskHarness) -> None:
+    (tid,) = zd.seed(1, priority="P1")
+    adapter, changes = plan(zd)
+    # The agent lowers the priority just before our write: P3 no longer escalates.
+    zd.emulator.before_write(int(tid), lambda: zd.agent_edit(tid, priority="P3"))
+    result = write(adapter, zd.policy(), changes)[tid]
+    assert result.status is WriteStatus.UNCHANGED and result.rereads == 1
+    view = zd.view(tid)
+    assert view.priority == "P3" and view.group == "Support L1" and not view.comments
+    assert zd.count("PUT", PUT_TICKET) == 1
+
+
+def test_a_second_conflict_is_not_tried_a_third_time(zd: ZendeskHarness) -> None:
+    (tid,) = zd.seed(1, priority="P1")
+    adapter, changes = plan(zd)
+
+    def edit_twice() -> None:  # an edit now, and another just before our retry lands
+        zd.agent_edit(tid, add_tags=["busy"])
+        zd.emulator.before_write(int(tid), lambda: zd.agent_edit(tid, add_tags=["busier"]))
+
+    zd.emulator.before_write(int(tid), edit_twice)
+    result = write(adapter, zd.policy(), changes)[tid]
+    assert result.status is WriteStatus.FAILED and result.rereads == 1
+    assert isinstance(result.error, Conflict)
+    assert zd.count("PUT", PUT_TICKET) == 2
+    assert zd.view(tid).tags == {"busy", "busier"} and not zd.view(tid).comments
+
+
+def test_a_timed_out_put_that_landed_is_reread_not_repeated(zd: ZendeskHarness) -> None:
+    (tid,) = zd.seed(1, priority="P1")
+    adapter, changes = plan(zd)
+    zd.fail("timeout_after_landing", ticket_id=tid)
+    result = write(adapter, zd.policy(), changes)[tid]
+    assert result.status is WriteStatus.APPLIED and result.rereads == 1
+    view = zd.view(tid)
+    assert len(view.notes()) == 1 and len(view.replies()) == 1
+    assert zd.count("GET", rf"^/api/v2/tickets/{tid}$") == 1  # the re-read
+    assert zd.count("PUT", PUT_TICKET) == 2  # the change (landed) and the reply it owed
+
+
+def test_a_timed_out_put_that_did_not_land_is_written_once_more(zd: ZendeskHarness) -> None:
+    (tid,) = zd.seed(1, priority="P1")
+    adapter, changes = plan(zd)
+    zd.emulator.timeout_before_landing("PUT", rf"/tickets/{tid}$")
+    result = write(adapter, zd.policy(), changes)[tid]
+    assert result.status is WriteStatus.APPLIED and result.rereads == 1
+    view = zd.view(tid)
+    assert len(view.notes()) == 1 and len(view.replies()) == 1
+    assert view.tracking["level"] == "L2"
+
+
+def test_a_reply_that_timed_out_after_landing_is_not_sent_again(zd: ZendeskHarness) -> None:
+    (tid,) = zd.seed(1, priority="P1")
+    adapter, changes = plan(zd)
+    # Armed while the first PUT lands, so it hits the second one: the reply.
+    zd.emulator.before_write(
+        int(tid), lambda: zd.emulator.timeout_after_landing("PUT", rf"/tickets/{tid}$")
+    )
+    result = write(adapter, zd.policy(), changes)[tid]
+    assert result.status is WriteStatus.APPLIED and not result.comment_dropped
+    assert len(zd.view(tid).replies()) == 1
+    assert zd.count("GET", rf"^/api/v2/tickets/{tid}/comments$") == 1
+
+
+def test_a_reply_that_keeps_failing_is_reported_dropped(zd: ZendeskHarness) -> None:
+    (tid,) = zd.seed(1, priority="P1")
+    adapter, changes = plan(zd)
+    zd.emulator.before_write(
+        int(tid), lambda: zd.emulator.fail("PUT", rf"/tickets/{tid}$", 503, times=99)
+    )
+    result = write(adapter, zd.policy(), changes)[tid]
+    assert result.status is WriteStatus.APPLIED and result.comment_dropped
+    assert "public reply" in result.message
+    assert zd.view(tid).tracking["level"] == "L2" and not zd.view(tid).replies()
+
+
+def test_a_refused_field_value_is_named(zd: ZendeskHarness) -> None:
+    zd.emulator.add_field("Impact score", "integer")
+    zd.custom_policy = policy_with(
+        "  - name: impact\n    when: {priority: P1}\n"
+        "    then: {set_fields: {Impact score: very high}}\n"
+    )
+    (tid,) = zd.seed(1, priority="P1")
+    adapter, changes = plan(zd)
+    result = write(adapter, zd.policy(), changes)[tid]
+    assert result.status is WriteStatus.FAILED and isinstance(result.error, Rejected)
+    assert "field 'Impact score'" in result.message and "is not a number" in result.message
+    assert zd.count("PUT", PUT_TICKET) == 1, "a 422 is not retried"
+
+
+def test_a_forbidden_write_names_the_endpoint(zd: ZendeskHarness) -> None:
+    (tid,) = zd.seed(1, priority="P1")
+    adapter, changes = plan(zd)
+    zd.emulator.fail(
+        "PUT",
+        PUT_TICKET,
+        403,
+        body={"error": "Forbidden", "description": "You do not have access to this page."},
+    )
+    result = write(adapter, zd.policy(), changes)[tid]
+    assert result.status is WriteStatus.FAILED and isinstance(result.error, PermissionDenied)
+    assert f"PUT /api/v2/tickets/{tid}.json answered 403" in result.message
+
+
+def test_a_401_while_writing_aborts_the_instance(zd: ZendeskHarness) -> None:
+    ids = zd.seed(2, priority="P1")
+    adapter, changes = plan(zd)
+    zd.emulator.fail("PUT", PUT_TICKET, 401, times=2, body={"error": "Couldn't authenticate you"})
+    with pytest.raises(AuthError, match="credentials were refused"):
+        write(adapter, zd.policy(), changes)
+    assert zd.count("PUT", PUT_TICKET) == 2  # the refused PUT, once more after a new token
+    assert all(not zd.view(t).comments for t in ids)
+
+
+def test_update_many_with_a_partly_failed_job(zd: ZendeskHarness) -> None:
+    ids = zd.seed(6, priority="P1", tags=["keep"])
+    adapter, changes = plan(zd, batch_threshold=3)
+    emu = zd.emulator
+    gone, raced, closed = int(ids[1]), int(ids[2]), int(ids[3])
+    emu.delete_ticket(gone)
+    emu.before_write(raced, lambda: zd.agent_edit(str(raced), add_tags=["agent-was-here"]))
+    emu.before_write(closed, lambda: emu.tickets[closed].update(status="closed"))
+    results = write(adapter, zd.policy(), changes)
+
+    ok = [ids[0], ids[4], ids[5]]
+    assert all(results[t].status is WriteStatus.APPLIED for t in ok)
+    assert results[ids[1]].status is WriteStatus.SKIPPED
+    assert results[ids[3]].status is WriteStatus.FAILED and "closed" in results[ids[3]].message
+    assert isinstance(results[ids[3]].error, Rejected)
+    assert results[ids[2]].status is WriteStatus.APPLIED and results[ids[2]].rereads == 1
+
+    job = next(
+        b for b in bodies(zd) if "tickets" in b and any("safe_update" in t for t in b["tickets"])
+    )
+    assert len(job["tickets"]) == 6
+    assert all(t["safe_update"] is True and t["updated_stamp"] for t in job["tickets"])
+    assert all("tags" not in t for b in bodies(zd) for t in b.get("tickets", [b.get("ticket", {})]))
+    # the change job, then one job with the three replies; each polled once after a sleep
+    assert zd.count("PUT", r"^/api/v2/tickets/update_many$") == 2
+    assert zd.count("GET", r"^/api/v2/job_statuses/\w+$") == 2
+    assert zd.slept == [2.0, 2.0]
+    # the raced ticket: re-read, re-evaluated and written alone, with its reply
+    assert zd.count("PUT", rf"^/api/v2/tickets/{raced}$") == 2
+    for tid in [*ok, ids[2]]:
+        view = zd.view(tid)
+        assert view.tracking["level"] == "L2" and "keep" in view.tags
+        assert len(view.notes()) == 1 and len(view.replies()) == 1
+    assert "agent-was-here" in zd.view(ids[2]).tags
+
+
+def test_a_job_that_never_finishes_is_reread_before_anything_is_repeated(
+    zd: ZendeskHarness,
+) -> None:
+    ids = zd.seed(4, priority="P1")
+    zd.emulator.job_polls = 10_000
+    adapter, changes = plan(zd, batch_threshold=2, job_timeout_seconds=6)
+    results = write(adapter, zd.policy(), changes)
+    assert all(r.status is WriteStatus.APPLIED and r.rereads == 1 for r in results.values())
+    assert zd.count("GET", r"^/api/v2/tickets/show_many$") == 1  # one re-read for all four
+    for tid in ids:
+        assert len(zd.view(tid).notes()) == 1 and len(zd.view(tid).replies()) == 1
+
+
+def test_more_than_100_changes_go_in_jobs_of_100(zd: ZendeskHarness) -> None:
+    zd.seed(230, priority="P1")
+    adapter, changes = plan(zd, page_size=1000)
+    results = write(adapter, zd.policy(), changes)
+    assert len(results) == 230
+    assert all(r.status is WriteStatus.APPLIED for r in results.values())
+    sizes = [len(b["tickets"]) for b in bodies(zd) if "tickets" in b]
+    assert sizes == [100, 100, 30, 100, 100, 30]  # changes, then replies
+    assert zd.count("PUT", PUT_TICKET) == 0
+    assert zd.count("GET", r"^/api/v2/job_statuses/\w+$") == 6
