@@ -7,6 +7,8 @@
     which adapters read in bulk: SLA targets, `reopens`, `in_status`.
   - `"events"`: the comments themselves, which cost a request per ticket on some platforms:
     `customer_replies`, `customer_request` phrases, `unacknowledged`.
+- `people`: which of "requester" and "organization" some trigger or template reads (Zendesk
+  looks them up in batches only then).
 - `wants_events(ticket, now)`: whether a rule that reads events could fire on this ticket once
   its events are known. Adapters fetch events only for those tickets. The test is exact for
   every trigger that does not read history and optimistic (assumed to hold) for those that do,
@@ -15,6 +17,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +29,12 @@ from rules.schema import Condition
 from rules.triggers import All, AnyOf, ClockTrigger, Node, Not, Predicate, SlaTrigger
 
 _ORDER = {None: 0, "summary": 1, "events": 2}
+_PEOPLE_TRIGGERS = {
+    "requester_domain": "requester",
+    "organization": "organization",
+    "organization_tag": "organization",
+}
+_TEMPLATE_PEOPLE = re.compile(r"\b(requester|organization)\b")
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,7 @@ class Needs:
     custom_fields: frozenset[str]
     history: str | None
     event_rules: tuple[Rule, ...]
+    people: frozenset[str] = frozenset()
 
     def wants_events(self, ticket: Ticket, now: datetime) -> bool:
         if not self.event_rules:
@@ -47,8 +57,12 @@ class Needs:
 
 def needs(policy: Policy) -> Needs:
     names: set[str] = set()
+    people: set[str] = set()
     for cond in _conditions(policy):
         names.update(_custom_names(cond))
+        people.update(_people(cond))
+    for source in policy.model.templates.values():
+        people.update(_TEMPLATE_PEOPLE.findall(source))
     for model in policy.model.rules:
         names.update(model.then.set_fields)
     level: str | None = None
@@ -70,7 +84,7 @@ def needs(policy: Policy) -> Needs:
                 kind = history_kind(leaf)
                 if _ORDER[kind] > _ORDER[level]:
                     level = kind
-    return Needs(policy, frozenset(names), level, tuple(event_rules))
+    return Needs(policy, frozenset(names), level, tuple(event_rules), frozenset(people))
 
 
 def history_kind(node: Node) -> str | None:
@@ -117,10 +131,22 @@ def _conditions(policy: Policy) -> Iterator[Condition]:
             yield sla.match
 
 
+def _children(cond: Condition) -> tuple[Condition, ...]:
+    return (*(cond.all or ()), *(cond.any or ()), *((cond.not_,) if cond.not_ else ()))
+
+
+def _people(cond: Condition) -> Iterator[str]:
+    for key, what in _PEOPLE_TRIGGERS.items():
+        if getattr(cond, key) is not None:
+            yield what
+    for child in _children(cond):
+        yield from _people(child)
+
+
 def _custom_names(cond: Condition) -> Iterator[str]:
     if cond.custom:
         yield from cond.custom
     if cond.customer_request is not None and cond.customer_request.field:
         yield cond.customer_request.field
-    for child in (*(cond.all or ()), *(cond.any or ()), *((cond.not_,) if cond.not_ else ())):
+    for child in _children(cond):
         yield from _custom_names(child)

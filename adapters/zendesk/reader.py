@@ -13,7 +13,6 @@ Requests for N tickets in scope (page size P, at most 1,000):
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -24,6 +23,7 @@ from adapters.zendesk.mapping import Directory, as_int, author_ids, ticket_from_
 from adapters.zendesk.settings import Settings
 from rules.model import Ticket
 from rules.needs import Needs
+from rules.needs import needs as needs_of
 from rules.policy import Policy
 
 Json = dict[str, Any]
@@ -34,12 +34,6 @@ def export_query(scope: str) -> str:
     """The scope without `type:ticket`: the export takes the type in `filter[type]` only."""
     terms = [t for t in scope.split() if t.lower() not in ("type:ticket", 'type:"ticket"')]
     return " ".join(terms)
-
-
-def policy_reads(policy: Policy, word: str) -> bool:
-    """Does any condition or template mention `word` (requester, organization)? Conservative."""
-    dump = json.dumps(policy.model.model_dump(mode="json", exclude_none=True))
-    return word in dump
 
 
 class Reader:
@@ -54,8 +48,9 @@ class Reader:
         self.client, self.policy, self.settings = client, policy, settings
         self.instance = instance
         self.directory = directory
-        self.requesters = policy_reads(policy, "requester")
-        self.organizations = policy_reads(policy, "organization")
+        people = needs_of(policy).people
+        self.requesters = "requester" in people
+        self.organizations = "organization" in people
         self.needs: Needs | None = None  # as the last fetch asked, for re-reads
 
     # --- people ------------------------------------------------------------------------------

@@ -75,3 +75,16 @@ def test_custom_fields_read_anywhere_in_the_policy_are_listed() -> None:
     n = needs(p)  # type: ignore[arg-type]
     assert n.custom_fields == {"Product area", "Escalate please", "Escalation reason"}
     assert n.history == "events"  # the phrases read the customer's latest comment
+
+
+def test_people_are_needed_only_when_a_trigger_or_template_reads_them() -> None:
+    assert (
+        needs(policy("  - {name: a, when: {priority: P1}, then: {escalate: next}}\n")).people
+        == frozenset()
+    )  # type: ignore[arg-type]
+    p = policy(
+        "  - {name: a, when: {any: [{requester_domain: [example.com]}, {priority: P1}]},"
+        " then: {note: n}}\n",
+        "templates:\n  n: \"For {{ ticket.organization or 'nobody' }}\"\n",
+    )
+    assert needs(p).people == {"requester", "organization"}  # type: ignore[arg-type]
