@@ -36,14 +36,22 @@ class EmulatorServer:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                with lock:  # the emulators are plain objects, not thread-safe
-                    status, headers, payload = emulator.handle(
-                        self.command,
-                        parts.path,
-                        parse_qs(parts.query, keep_blank_values=True),
-                        dict(self.headers.items()),
-                        body,
-                    )
+                try:
+                    with lock:  # the emulators are plain objects, not thread-safe
+                        status, headers, payload = emulator.handle(
+                            self.command,
+                            parts.path,
+                            parse_qs(parts.query, keep_blank_values=True),
+                            dict(self.headers.items()),
+                            body,
+                        )
+                except Exception as exc:
+                    if type(exc).__name__.endswith("Timeout"):
+                        # An injected timeout: hang up without answering, as a dead proxy would.
+                        self.close_connection = True
+                        return
+                    status, headers = 500, {"Content-Type": "text/plain"}
+                    payload = f"emulator error: {type(exc).__name__}: {exc}".encode()
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
