@@ -3,13 +3,18 @@
 zenpy is the client for users, organisations, groups, ticket fields, single tickets, ticket
 updates, `update_many` jobs and job statuses. Its objects are turned into plain JSON at once
 (`to_dict()`), so no lazy property (`ticket.assignee`, `ticket.organization`, ...) can fire a
-request per ticket. Four calls use the same session directly, because zenpy gets in the way:
+request per ticket. Five calls use the same session directly, because zenpy gets in the way:
 
 - search export: zenpy puts `type:ticket` into the query as well as `filter[type]`, which the
   API reference says is an error, and its generator hides page boundaries and cursors;
 - `tickets/show_many?include=metric_sets`: zenpy drops sideloaded metric sets;
 - `tickets/{id}/audits`: zenpy sends `include=None`;
+- `tickets/{id}/comments`: zenpy reads every page, oldest first; one page, newest first, is
+  what the writer needs;
 - `POST /oauth/tokens`: zenpy 2.0.57 has no client-credentials helper.
+
+Reads are retried on transient errors. Writes are retried only when they cannot have landed (a
+429, a connection never made); a timeout or a 5xx is raised for the writer to re-read first.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ Json = dict[str, Any]
 SHOW_MANY = 100  # ids per show_many request (the API's maximum)
 JOB_SIZE = 100  # tickets per update_many job (the API's maximum)
 AUDIT_PAGE = 100  # audits per page (the API's maximum)
+COMMENT_PAGE = 100  # comments per page (the API's maximum)
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -58,7 +64,8 @@ class Client:
         return self.retrier.call(fn)
 
     def _write(self, fn: Callable[[], T]) -> T:
-        """A write: a timeout that may have landed is raised, for the caller to re-read."""
+        """A write: one that may have landed (a timeout, a 5xx) is raised, for the caller to
+        re-read."""
         return self.retrier.call(fn, may_repeat=False)
 
     def _get(self, path: str, params: Mapping[str, str]) -> Json:
@@ -97,23 +104,13 @@ class Client:
     def ticket(self, ticket_id: int) -> Json:
         return self._read(lambda: plain(self.zenpy.tickets(id=ticket_id)))
 
-    def comments(self, ticket_id: int) -> list[Json]:
-        return self._read(lambda: [plain(c) for c in self.zenpy.tickets.comments(ticket_id)])
-
-    def update(
-        self,
-        ticket_id: int,
-        body: Mapping[str, Any],
-        on_attempt: Callable[[], None] | None = None,
-    ) -> None:
-        """PUT /api/v2/tickets/{id}: zenpy sends exactly the attributes set here."""
-
-        def put() -> None:
-            if on_attempt is not None:
-                on_attempt()
-            self.zenpy.tickets.update(_zenpy_ticket(ticket_id, body))
-
-        self._write(put)
+    def update(self, ticket_id: int, body: Mapping[str, Any]) -> str | None:
+        """PUT /api/v2/tickets/{id}: zenpy sends exactly the attributes set here. Returns the
+        ticket's new `updated_at`: the stamp a follow-up safe update needs."""
+        audit = self._write(lambda: self.zenpy.tickets.update(_zenpy_ticket(ticket_id, body)))
+        ticket = getattr(audit, "ticket", None)
+        stamp = plain(ticket).get("updated_at") if ticket is not None else None
+        return stamp if isinstance(stamp, str) and stamp else None
 
     def update_many(self, bodies: Mapping[int, Mapping[str, Any]]) -> Json:
         """PUT /api/v2/tickets/update_many (batch form); returns the job status."""
@@ -136,6 +133,13 @@ class Client:
         if include:
             params["include"] = include
         return self._read(lambda: self._get("/api/v2/tickets/show_many", params))
+
+    def latest_comments(self, ticket_id: int) -> list[Json]:
+        """The ticket's newest comments (one page of up to 100), newest first."""
+        params = {"sort": "-created_at", "page[size]": str(COMMENT_PAGE)}
+        path = f"/api/v2/tickets/{ticket_id}/comments"
+        page = self._read(lambda: self._get(path, params))
+        return [c for c in page.get("comments") or [] if isinstance(c, dict)]
 
     def audits(self, ticket_id: int) -> list[Json]:
         out: list[Json] = []

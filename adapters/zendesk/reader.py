@@ -96,9 +96,14 @@ class Reader:
                 if tid is not None and tid not in seen:  # exactly once, whatever the cursor
                     seen.add(tid)
                     raws.append(item)
+            meta = page.get("meta")
+            if not isinstance(meta, dict) or not isinstance(meta.get("has_more"), bool):
+                raise AdapterError(
+                    "GET /api/v2/search/export: a page without meta.has_more; the candidates"
+                    " cannot be read completely"
+                )
             yield raws
-            meta = page.get("meta") or {}
-            if not meta.get("has_more"):
+            if not meta["has_more"]:
                 return
             after = meta.get("after_cursor")
             if not isinstance(after, str) or not after or after == cursor:

@@ -4,6 +4,9 @@ zenpy is handed this session (`Zenpy(session=...)`), so:
 - its own retrying never runs: a non-2xx answer is raised here as our error before zenpy sees
   it (zenpy would otherwise sleep for real on a 429), and `adapters.http.mount` removes urllib3's
   retries, so a PUT is never re-sent behind our back;
+- a 5xx answer to a write says nothing about whether the write went in (a gateway can time out
+  after Zendesk applied it), so it is marked as one that may have landed, like a timeout: the
+  retry policy then never re-sends it, and the writer re-reads first;
 - credentials are ours: an `Authorization` header per request, an OAuth client-credentials
   token renewed shortly before it expires and once after a 401;
 - zenpy builds `https://<subdomain>.<domain>/api/v2/...` URLs, so it is given a placeholder host
@@ -22,7 +25,7 @@ from urllib.parse import urlsplit
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from adapters.errors import AdapterError, AuthError
+from adapters.errors import AdapterError, AuthError, TransientError
 from adapters.http import Clock, error_for, timeout_error
 from adapters.secrets import Secret, mask, register
 
@@ -31,6 +34,7 @@ PLACEHOLDER_DOMAIN = "zendesk.invalid"
 PLACEHOLDER = f"https://{PLACEHOLDER_SUBDOMAIN}.{PLACEHOLDER_DOMAIN}"
 REFRESH_MARGIN = 60.0  # renew an access token this many seconds before it expires
 TOKEN_PATH = "/oauth/tokens"
+READS = frozenset({"GET", "HEAD"})
 
 
 class Credentials(Protocol):
@@ -181,7 +185,9 @@ class ZendeskSession(requests.Session):
         try:
             response = self.send(prepared, timeout=self.timeout)
         except (requests.Timeout, requests.ConnectionError) as exc:
-            raise timeout_error(what, exc, sent=_sent(exc)) from None
+            # Asking for a token again is harmless: never "may have landed", so the request it
+            # was signing is retried rather than treated as a write that may have gone in.
+            raise timeout_error(what, exc, sent=False) from None
         if response.status_code in (400, 401, 403):
             raise AuthError(
                 f"{what} answered {response.status_code}: the OAuth client was refused"
@@ -189,7 +195,8 @@ class ZendeskSession(requests.Session):
                 " client may use the client_credentials grant."
             )
         if response.status_code >= 400:
-            raise self.error(response, what)
+            detail = _detail(response)
+            raise error_for(response.status_code, what, detail, response.headers, self.clock())
         return response
 
     def _send(
@@ -203,7 +210,15 @@ class ZendeskSession(requests.Session):
 
     def error(self, response: requests.Response, what: str) -> AdapterError:
         detail = _detail(response, self.field_titles)
-        return error_for(response.status_code, what, detail, response.headers, self.clock())
+        error = error_for(response.status_code, what, detail, response.headers, self.clock())
+        method = str(response.request.method or "GET").upper()
+        if (
+            isinstance(error, TransientError)
+            and response.status_code >= 500
+            and method not in READS
+        ):
+            error.maybe_landed = True  # type: ignore[attr-defined]  # as adapters.http marks it
+        return error
 
 
 def _sent(exc: Exception) -> bool:

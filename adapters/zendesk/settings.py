@@ -57,7 +57,9 @@ class Settings(InstanceSettings):
     )
     auth: Auth
     batch_threshold: int = Field(
-        default=50, ge=1, description="Write through update_many when a run has more changes."
+        default=50,
+        ge=0,
+        description="Write through update_many when a run has more changes (0: always).",
     )
     page_size: int = Field(default=1000, ge=1, le=1000, description="Search export page size.")
     users: dict[str, int] = Field(

@@ -4,12 +4,15 @@ Every write carries `safe_update` with the ticket's `updated_at` as read, so an 
 since the read is never overwritten: Zendesk answers 409 (a job reports the item as failed), the
 ticket is re-read, `reevaluate` says what to write now, and that is written once.
 
-A write that timed out (or a job that did not finish) may have landed. It is re-read before
-anything else: if the tracking fields already hold what the change wrote, it landed, and only
-the public reply it still owed is sent. The reply is the one thing that takes a second update
-(Zendesk takes one comment per update): it is sent after the change, without `safe_update`
-(it changes no field), and a reply that times out is looked for among the ticket's comments
-before it could be sent again.
+A write that timed out or answered 5xx (or a job that did not finish) may have landed: it is
+never re-sent blind. It is re-read before anything else: if the tracking fields already hold what
+the change wrote, it landed, and only the public reply it still owed is sent.
+
+The reply is the one thing that takes a second update (Zendesk takes one comment per update). It
+is sent after the change, as a safe update on the `updated_at` the change left, so it can land
+once only: a reply that may have landed, or that met a 409, is looked for among the ticket's
+newest comments (after reading the ticket's current stamp), and sent once more, on that stamp,
+only if it is not there.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ from rules.tracking import format_time
 Json = dict[str, Any]
 Body = Callable[[TicketChange, str | None], Json]
 Refresh = Callable[[Sequence[int]], dict[int, Fresh]]
+#: What one PUT did: ("ok" | "conflict" | "uncertain" | "gone" | "failed", the error, and the
+#: ticket's new `updated_at` when it went in).
+Sent = tuple[str, AdapterError | None, str | None]
 
 
 def _result(change: TicketChange, status: WriteStatus, message: str = "", **kw: Any) -> WriteResult:
@@ -88,29 +94,36 @@ class Writer:
 
     # --- one change ------------------------------------------------------------------------
 
-    def _put(self, change: TicketChange, stamp: str | None) -> tuple[str, AdapterError | None]:
-        """("ok" | "conflict" | "uncertain" | "gone" | "failed", error)."""
-        attempts = [0]
+    def _put(self, change: TicketChange, stamp: str | None) -> Sent:
         try:
             body = self.body(change, stamp)
-            self.client.update(int(change.ticket), body, on_attempt=lambda: _bump(attempts))
+        except AuthError:
+            raise
+        except AdapterError as exc:
+            return "failed", exc, None
+        return self._send(int(change.ticket), body)
+
+    def _send(self, tid: int, body: Json) -> Sent:
+        """One PUT. Only a write that cannot have landed was retried below (a 429, a connection
+        never made), so a 409 is someone else's edit, never our own earlier attempt."""
+        try:
+            return "ok", None, self.client.update(tid, body)
         except AuthError:
             raise
         except NotFound as exc:
-            return "gone", exc
+            return "gone", exc, None
         except Conflict as exc:
-            # After a retried 5xx the earlier attempt may have landed: look before giving up.
-            return ("uncertain" if attempts[0] > 1 else "conflict"), exc
+            return "conflict", exc, None
         except TransientError as exc:
-            return ("uncertain" if maybe_landed(exc) else "failed"), exc
+            return ("uncertain" if maybe_landed(exc) else "failed"), exc, None
         except AdapterError as exc:
-            return "failed", exc
-        return "ok", None
+            return "failed", exc, None
 
     def _single(self, change: TicketChange, reevaluate: Reevaluate) -> WriteResult:
-        kind, error = self._put(change, None)
+        kind, error, stamp = self._put(change, None)
         if kind == "ok":
-            return self._reply(change, _result(change, WriteStatus.APPLIED, written=change))
+            applied = _result(change, WriteStatus.APPLIED, written=change)
+            return self._reply(change, applied, stamp)
         if kind == "gone":
             return _result(change, WriteStatus.SKIPPED, str(error), error=error)
         if kind == "failed":
@@ -138,21 +151,23 @@ class Writer:
         if fresh is None:
             return _result(change, WriteStatus.SKIPPED, "the ticket is gone", rereads=1)
         raw, ticket = fresh
+        stamp = format_time(ticket.updated_at)
         landed = uncertain and self._landed(change, raw)
         base = _result(
             change, WriteStatus.APPLIED, "the write had landed", written=change, rereads=1
         )
         if landed:
-            base = self._reply(change, base)
+            base = self._reply(change, base, stamp)
         new = reevaluate(ticket)
         if new is None:
             if landed:
                 return base
             why = f" ({error})" if error is not None else ""
             return _result(change, WriteStatus.UNCHANGED, f"nothing left to write{why}", rereads=1)
-        kind, again = self._put(new, format_time(ticket.updated_at))
+        kind, again, after = self._put(new, stamp)
         if kind == "ok":
-            return self._reply(new, _result(change, WriteStatus.APPLIED, written=new, rereads=1))
+            applied = _result(change, WriteStatus.APPLIED, written=new, rereads=1)
+            return self._reply(new, applied, after)
         if kind == "gone":
             return _result(change, WriteStatus.SKIPPED, str(again), error=again, rereads=1)
         assert again is not None
@@ -182,37 +197,48 @@ class Writer:
                 return False
         return compared > 0
 
-    def _reply(self, change: TicketChange, result: WriteResult) -> WriteResult:
+    def _reply(self, change: TicketChange, result: WriteResult, stamp: str | None) -> WriteResult:
+        """Send the public reply `change` still owes, on `stamp` (the ticket's `updated_at`
+        after the change), at most once."""
         body = reply_body(change)
         if body is None:
             return result
         tid = int(change.ticket)
+        error: AdapterError | None = None
         try:
-            self.client.update(tid, body)
+            for _ in range(2):
+                stamp = stamp or self._stamp_of(tid)
+                reply = {**body, "safe_update": True, "updated_stamp": stamp}
+                kind, error, _ = self._send(tid, reply)
+                if kind == "ok":
+                    return result
+                if kind not in ("conflict", "uncertain"):
+                    break
+                # It may have landed, or someone updated the ticket meanwhile. The stamp is read
+                # before the comments: a reply landing after that read moves it, so the reply
+                # sent again on it is refused rather than posted twice.
+                stamp = self._stamp_of(tid)
+                if self._reply_landed(tid):
+                    return result
         except AuthError:
             raise
-        except TransientError as exc:
-            if maybe_landed(exc) and self._reply_landed(tid):
-                return result
-            return _dropped(result, exc)
-        except AdapterError as exc:
-            return _dropped(result, exc)
-        return result
+        except AdapterError as exc:  # the stamp or the comments could not be read
+            error = exc
+        assert error is not None
+        return _dropped(result, error)
+
+    def _stamp_of(self, tid: int) -> str:
+        return str(self.client.ticket(tid).get("updated_at") or "")
 
     def _reply_landed(self, tid: int) -> bool:
-        """Is the ticket's latest comment a public one by the connector (our reply)?"""
-        try:
-            comments = self.client.comments(tid)
-        except AuthError:
-            raise
-        except AdapterError:
-            return False
-        if not comments:
-            return False
-        last = max(
-            comments, key=lambda c: (str(c.get("created_at") or ""), as_int(c.get("id")) or 0)
-        )
-        return bool(last.get("public")) and as_int(last.get("author_id")) == self.me()
+        """Is the connector's newest comment on the ticket public? The change's internal note
+        went in before the reply, so that comment is the reply, or the note if it did not land
+        (comments by others since do not matter)."""
+        me = self.me()
+        for comment in self.client.latest_comments(tid):
+            if as_int(comment.get("author_id")) == me:
+                return bool(comment.get("public"))
+        return False
 
     # --- many changes ------------------------------------------------------------------------
 
@@ -304,14 +330,17 @@ class Writer:
             outcomes.update(self._job({tid: bodies[tid] for tid in chunk}))
         for tid, result in applied.items():
             kind, text = outcomes.get(tid, ("ok", ""))
-            if kind == "ok" or (kind == "unknown" and self._reply_landed(tid)):
+            if kind == "unknown":  # the job may have run, or may still: look, never re-send
+                try:
+                    kind = "ok" if self._reply_landed(tid) else kind
+                except AuthError:
+                    raise
+                except AdapterError as exc:
+                    text = f"{text}; {exc}"
+            if kind == "ok":
                 yield result
             else:
                 yield _dropped(result, AdapterError(f"ticket {tid}: public reply failed: {text}"))
-
-
-def _bump(counter: list[int]) -> None:
-    counter[0] += 1
 
 
 def _text(value: object) -> str:

@@ -194,6 +194,28 @@ def test_what_zendesk_refuses_is_refused(
     assert handle(emu, method, path, body, **query)[0] == status
 
 
+def test_the_plain_search_stops_at_1000_results(emu: ZendeskEmulator) -> None:
+    """Why the adapter reads the export: Zendesk refuses plain search pages past 1,000."""
+    for _ in range(1001):
+        emu.add_ticket()
+    query = {"query": "type:ticket status<solved", "per_page": "100"}
+    status, body = handle(emu, "GET", "/api/v2/search.json", page="10", **query)
+    assert status == 200 and body["count"] == 1001 and len(body["results"]) == 100
+    status, body = handle(emu, "GET", "/api/v2/search.json", page="11", **query)
+    assert status == 422 and "Search Response Limits" in body["description"]
+
+
+def test_comments_come_newest_first_on_request(emu: ZendeskEmulator) -> None:
+    tid = emu.add_ticket(subject="first")
+    emu.agent_edit(tid, {"comment": {"body": "second", "public": False}})
+    path = f"/api/v2/tickets/{tid}/comments"
+    _, oldest = handle(emu, "GET", path)
+    _, newest = handle(emu, "GET", path, sort="-created_at", **{"page[size]": "1"})
+    assert [c["body"] for c in oldest["comments"]] == ["first", "second"]
+    assert [c["body"] for c in newest["comments"]] == ["second"]
+    assert newest["meta"]["has_more"] is True
+
+
 def test_credentials_are_checked_and_tokens_expire() -> None:
     clock = [NOW.timestamp()]
     e = ZendeskEmulator(clock=lambda: clock[0], token_lifetime=300)

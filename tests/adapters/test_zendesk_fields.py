@@ -73,6 +73,15 @@ def test_setup_creates_the_missing_tracking_fields_with_their_types(bare: Zendes
     assert bare.count("POST", r"/ticket_fields$") == 6
 
 
+def test_a_field_created_before_a_502_is_not_created_twice(bare: ZendeskHarness) -> None:
+    bare.emulator.fail("POST", r"/ticket_fields$", 502, after_landing=True)
+    statuses = {s.name: s for s in bare.adapter().fields(create=True)}
+    assert all(statuses[n].id and not statuses[n].problem for n in TITLES)
+    titles = [f["title"] for f in bare.emulator.fields.values()]
+    assert sorted(titles) == sorted(TITLES.values()), "each field exactly once"
+    assert bare.count("POST", r"/ticket_fields$") == 6
+
+
 def test_setup_does_not_invent_policy_fields(bare: ZendeskHarness) -> None:
     bare.custom_policy = policy_with(
         "  - name: billing\n    when: {custom: {Product: [billing]}}\n    then: {add_tags: [b]}\n"

@@ -13,12 +13,16 @@ from typing import Any
 
 import pydantic
 import pytest
-import requests
 import responses
 
-from adapters.errors import AuthError
+from adapters.base import WriteStatus
+from adapters.errors import AuthError, PermissionDenied
 from adapters.zendesk import Settings
+from rules.engine import evaluate_ticket
+from rules.model import Ticket
 from rules.needs import needs
+from rules.plan import TicketChange
+from rules.policy import Policy
 from tests.adapters.zendesk_harness import CLIENT_SECRET, ZendeskHarness, spec_checker
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -36,6 +40,10 @@ def zd(tmp_path: Path) -> Iterator[ZendeskHarness]:
 def fetch_all(zd: ZendeskHarness, adapter: Any = None) -> list[str]:
     adapter = adapter or zd.adapter()
     return [t.id for t in adapter.fetch(needs(zd.policy()), NOW)]
+
+
+def plan_one(policy: Policy, ticket: Ticket) -> TicketChange | None:
+    return evaluate_ticket(policy, ticket, NOW).change
 
 
 def statuses(zd: ZendeskHarness) -> list[int]:
@@ -139,6 +147,34 @@ def test_a_401_after_renewal_aborts_with_an_auth_error(zd: ZendeskHarness) -> No
     assert CLIENT_SECRET not in str(err.value)
 
 
+def test_a_token_request_that_timed_out_is_asked_again_not_taken_for_the_write(
+    zd: ZendeskHarness,
+) -> None:
+    """The token expires between reading and writing, and asking for a new one times out:
+    the write it was signing never went out, so it is simply sent once the token comes."""
+    zd.emulator.token_lifetime = 600
+    (tid,) = zd.seed(1, priority="P1")
+    adapter, policy = zd.adapter(), zd.policy()
+    changes = [c for t in adapter.fetch(needs(policy), NOW) if (c := plan_one(policy, t))]
+    zd.time.now += 600
+    zd.emulator.timeout_before_landing("POST", TOKENS)
+    (result,) = adapter.write(changes, lambda t: plan_one(policy, t))
+    assert result.status is WriteStatus.APPLIED and result.rereads == 0, result.message
+    assert zd.count("GET", rf"^/api/v2/tickets/{tid}$") == 0  # no re-read: nothing was sent
+    assert zd.count("POST", TOKENS) == 3
+
+
+def test_an_access_token_obtained_at_run_time_never_shows(zd: ZendeskHarness) -> None:
+    zd.seed(1)
+    adapter = zd.adapter()
+    fetch_all(zd, adapter)
+    (token,) = zd.emulator.bearer
+    zd.emulator.fail("GET", r"/search/export$", 403, body={"error": f"bad token {token}"})
+    with pytest.raises(PermissionDenied) as err:
+        fetch_all(zd, adapter)
+    assert token not in str(err.value) and "****" in str(err.value)
+
+
 def test_a_wrong_client_secret_is_an_auth_error_that_never_shows_it(zd: ZendeskHarness) -> None:
     zd.emulator.clients["escalation-connector"] = ("another-secret", zd.emulator.me)
     with pytest.raises(AuthError, match="OAuth client was refused") as err:
@@ -232,7 +268,12 @@ def test_settings_refuse(overrides: dict[str, Any], message: str) -> None:
         settings(**overrides)
 
 
-def test_a_timeout_is_passed_to_every_request(zd: ZendeskHarness) -> None:
+def test_the_timeouts_go_with_every_request(zd: ZendeskHarness) -> None:
+    zd.seed(2, priority="P1")
     adapter = zd.adapter(timeout={"connect": 3, "read": 20})
-    assert adapter.client.session.timeout == (3.0, 20.0)
-    assert isinstance(adapter.client.session, requests.Session)
+    policy = zd.policy()
+    changes = [c for t in adapter.fetch(needs(policy), NOW) if (c := plan_one(policy, t))]
+    list(adapter.write(changes, lambda t: plan_one(policy, t)))
+    sent = {str(c.request.method) for c in zd.rsps.calls}
+    assert sent == {"GET", "POST", "PUT"}  # zenpy's calls, ours and the token request
+    assert all(c.request.req_kwargs["timeout"] == (3.0, 20.0) for c in zd.rsps.calls)

@@ -78,7 +78,15 @@ def test_one_put_carries_the_change_and_a_second_only_the_reply(zd: ZendeskHarne
     fields = {f["id"]: f["value"] for f in first["custom_fields"]}
     assert fields[emu.field_id("Escalation level")] == "L2"
     assert fields[emu.field_id("Escalation count")] == 1  # an integer field gets a number
-    assert second == {"comment": {"body": "We are on it", "public": True}, "id": int(tid)}
+    # the reply: a safe update on the stamp the change left, so it can land once only
+    after_change = zd.emulator.audits[int(tid)][-2]["created_at"]
+    assert after_change > updated_at
+    assert second == {
+        "comment": {"body": "We are on it", "public": True},
+        "id": int(tid),
+        "safe_update": True,
+        "updated_stamp": after_change,
+    }
     assert all("tags" not in b["ticket"] for b in bodies(zd)), "tags are never replaced"
     assert zd.view(tid).tags == {"vip", "network", "escalated"}
     assert zd.count("PUT", PUT_TICKET) == 2
@@ -188,6 +196,63 @@ def test_a_reply_that_timed_out_after_landing_is_not_sent_again(zd: ZendeskHarne
     assert zd.count("GET", rf"^/api/v2/tickets/{tid}/comments$") == 1
 
 
+def test_a_change_that_landed_before_a_502_is_reread_not_sent_again(zd: ZendeskHarness) -> None:
+    (tid,) = zd.seed(1, priority="P1")
+    adapter, changes = plan(zd)
+    zd.emulator.fail("PUT", rf"/tickets/{tid}$", 502, after_landing=True)
+    result = write(adapter, zd.policy(), changes)[tid]
+    assert result.status is WriteStatus.APPLIED and result.rereads == 1, result.message
+    view = zd.view(tid)
+    assert len(view.notes()) == 1 and len(view.replies()) == 1
+    assert zd.count("PUT", PUT_TICKET) == 2  # the change (landed, 502), then its reply
+    assert zd.count("GET", rf"^/api/v2/tickets/{tid}$") == 1  # the re-read instead of a retry
+
+
+def test_a_reply_that_landed_before_a_502_is_not_posted_twice(zd: ZendeskHarness) -> None:
+    (tid,) = zd.seed(1, priority="P1")
+    adapter, changes = plan(zd)
+    # Armed while the change lands, so it hits the reply: a gateway error after it went in.
+    zd.emulator.before_write(
+        int(tid), lambda: zd.emulator.fail("PUT", rf"/tickets/{tid}$", 502, after_landing=True)
+    )
+    result = write(adapter, zd.policy(), changes)[tid]
+    assert result.status is WriteStatus.APPLIED and not result.comment_dropped, result.message
+    assert zd.view(tid).replies() == ["We are on it"]
+    assert zd.count("PUT", PUT_TICKET) == 2
+    assert zd.count("GET", rf"^/api/v2/tickets/{tid}/comments$") == 1
+
+
+def test_a_reply_that_did_not_land_is_sent_once_more(zd: ZendeskHarness) -> None:
+    (tid,) = zd.seed(1, priority="P1")
+    adapter, changes = plan(zd)
+    zd.emulator.before_write(
+        int(tid), lambda: zd.emulator.timeout_before_landing("PUT", rf"/tickets/{tid}$")
+    )
+    result = write(adapter, zd.policy(), changes)[tid]
+    assert result.status is WriteStatus.APPLIED and not result.comment_dropped, result.message
+    assert zd.view(tid).replies() == ["We are on it"]
+    assert zd.count("PUT", PUT_TICKET) == 3  # the change, the reply (lost), the reply again
+
+
+def test_an_edit_between_the_change_and_its_reply_is_kept_and_the_reply_sent(
+    zd: ZendeskHarness,
+) -> None:
+    (tid,) = zd.seed(1, priority="P1")
+    adapter, changes = plan(zd)
+    # An agent tags the ticket after our change went in, just before the reply lands.
+    zd.emulator.before_write(
+        int(tid),
+        lambda: zd.emulator.before_write(
+            int(tid), lambda: zd.agent_edit(tid, add_tags=["agent-tag"])
+        ),
+    )
+    result = write(adapter, zd.policy(), changes)[tid]
+    assert result.status is WriteStatus.APPLIED and not result.comment_dropped, result.message
+    view = zd.view(tid)
+    assert view.replies() == ["We are on it"] and "agent-tag" in view.tags
+    assert zd.count("PUT", PUT_TICKET) == 3  # the change, the reply (409), the reply again
+
+
 def test_a_reply_that_keeps_failing_is_reported_dropped(zd: ZendeskHarness) -> None:
     (tid,) = zd.seed(1, priority="P1")
     adapter, changes = plan(zd)
@@ -274,6 +339,37 @@ def test_update_many_with_a_partly_failed_job(zd: ZendeskHarness) -> None:
     assert "agent-was-here" in zd.view(ids[2]).tags
 
 
+def test_a_change_job_that_landed_before_a_502_is_applied_with_its_replies(
+    zd: ZendeskHarness,
+) -> None:
+    ids = zd.seed(3, priority="P1")
+    adapter, changes = plan(zd, batch_threshold=2)
+    zd.emulator.fail("PUT", r"/update_many$", 502, after_landing=True)
+    results = write(adapter, zd.policy(), changes)
+    for tid in ids:
+        assert results[tid].status is WriteStatus.APPLIED, results[tid].message
+        assert not results[tid].comment_dropped
+        view = zd.view(tid)
+        assert len(view.notes()) == 1 and len(view.replies()) == 1
+    assert zd.count("PUT", r"^/api/v2/tickets/update_many$") == 1, "a job is never re-sent blind"
+    assert zd.count("GET", r"^/api/v2/tickets/show_many$") == 1  # one re-read for all three
+
+
+def test_a_reply_job_that_landed_before_a_502_is_not_posted_twice(zd: ZendeskHarness) -> None:
+    ids = zd.seed(3, priority="P1")
+    adapter, changes = plan(zd, batch_threshold=2)
+    # Armed while the change job runs, so it hits the next job: the replies.
+    zd.emulator.before_write(
+        int(ids[0]),
+        lambda: zd.emulator.fail("PUT", r"/update_many$", 502, after_landing=True),
+    )
+    results = write(adapter, zd.policy(), changes)
+    for tid in ids:
+        assert results[tid].status is WriteStatus.APPLIED and not results[tid].comment_dropped
+        assert zd.view(tid).replies() == ["We are on it"]
+    assert zd.count("PUT", r"^/api/v2/tickets/update_many$") == 2
+
+
 def test_a_job_that_never_finishes_is_reread_before_anything_is_repeated(
     zd: ZendeskHarness,
 ) -> None:
@@ -285,6 +381,15 @@ def test_a_job_that_never_finishes_is_reread_before_anything_is_repeated(
     assert zd.count("GET", r"^/api/v2/tickets/show_many$") == 1  # one re-read for all four
     for tid in ids:
         assert len(zd.view(tid).notes()) == 1 and len(zd.view(tid).replies()) == 1
+
+
+def test_a_batch_threshold_of_0_sends_even_one_change_as_a_job(zd: ZendeskHarness) -> None:
+    (tid,) = zd.seed(1, priority="P1", tags=["keep"])
+    adapter, changes = plan(zd, batch_threshold=0)
+    assert write(adapter, zd.policy(), changes)[tid].status is WriteStatus.APPLIED
+    assert zd.count("PUT", PUT_TICKET) == 0
+    assert zd.count("PUT", r"^/api/v2/tickets/update_many$") == 2  # the change, the reply
+    assert zd.view(tid).tags == {"keep", "escalated"}
 
 
 def test_more_than_100_changes_go_in_jobs_of_100(zd: ZendeskHarness) -> None:

@@ -39,8 +39,9 @@ TITLES = {
 CLIENT_ID, CLIENT_SECRET = "escalation-connector", "client-secret-value"
 #: Query parameters the API reference documents but the OpenAPI file omits: cursor pagination
 #: (`page[size]`, `page[after]`, see "Pagination") on audits, groups, comments and the search
-#: export, and sideloads (`include`, see "Side-loading") on tickets/show_many.
-DOCUMENTED_PARAMS = ("page[size]", "page[after]", "include")
+#: export, sideloads (`include`, see "Side-loading") on tickets/show_many, and `sort`
+#: (`-created_at`: newest first) on List Comments, given in its description under "Sorting".
+DOCUMENTED_PARAMS = ("page[size]", "page[after]", "include", "sort")
 
 
 class FakeTime:

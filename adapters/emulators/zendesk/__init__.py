@@ -1,0 +1,34 @@
+"""A stateful Zendesk Support API, in process: tickets, fields, users, groups, comments, audits,
+metric sets, update_many jobs and OAuth tokens, answering like the real API (shapes from the
+published OpenAPI document and the API reference), with faults on demand.
+
+    zd = ZendeskEmulator(clock=fake.clock)
+    tid = zd.add_ticket(subject="Printer on fire", priority="urgent", group="Support L1")
+    status, headers, body = zd.handle("GET", "/api/v2/tickets/1.json", {}, auth_headers, None)
+
+What it enforces, as Zendesk does: authentication (API token, OAuth bearer, client-credentials
+tokens that expire), `safe_update` (409 UpdateConflict when `updated_stamp` is not the ticket's
+`updated_at`), `tags` replacing the tag list while `additional_tags`/`remove_tags` do not, one
+comment per update with `public` defaulting to true, 422 RecordInvalid naming the custom field,
+404 RecordNotFound, at most 100 tickets per `update_many` job and per `show_many`, 1,000 per
+search export page, `type:` refused in the export query, and the plain search's 1,000-result cap.
+`updated_at` has one-second resolution and always moves forward on a change, so `safe_update`
+works with a frozen test clock.
+
+Faults: `fail(method, path_regex, status, times, headers, body, when, after_landing)` answers a
+status (with `after_landing`, after applying the request: a gateway error on a write that went
+in); `timeout_after_landing(method, path_regex)` applies the request and then raises
+`EmulatedTimeout` (the `responses` binding turns it into `requests.ReadTimeout`; an HTTP server
+should drop the connection), `timeout_before_landing` raises it without applying;
+`before_write(ticket_id, fn)` runs `fn` just before the next write to that ticket lands (a human
+edit racing the connector).
+
+Modules: `account` (the state and the rules of one ticket update), `search` (export and plain
+search), `api` (sign-in, routing, jobs, faults), `wire` (answers, errors, pagination).
+"""
+
+from adapters.emulators.zendesk.account import CONTRACT_FIELDS, Account
+from adapters.emulators.zendesk.api import Fault, ZendeskEmulator
+from adapters.emulators.zendesk.wire import EmulatedTimeout
+
+__all__ = ["CONTRACT_FIELDS", "Account", "EmulatedTimeout", "Fault", "ZendeskEmulator"]

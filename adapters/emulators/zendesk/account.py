@@ -1,0 +1,361 @@
+"""The account behind the emulated API: users, groups, organisations, ticket fields, tickets with
+their comments and audits, and the rules one ticket update follows (as the API applies them)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+
+from adapters.emulators.zendesk.wire import (
+    FIELD_TYPES,
+    PRIORITIES,
+    Json,
+    Refused,
+    invalid,
+    not_found,
+    seconds,
+    stamp,
+)
+
+CONTRACT_FIELDS = (
+    ("Escalation level", "text"),
+    ("Escalated at", "text"),
+    ("Escalation rule", "text"),
+    ("Escalation count", "integer"),
+    ("SLA due", "text"),
+    ("Escalation state", "text"),
+)
+
+
+class Account:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        base_url: str = "https://acme.zendesk.com",
+        fields: Iterable[tuple[str, str]] = CONTRACT_FIELDS,
+        groups: Iterable[str] = ("Support L1", "Support L2"),
+    ) -> None:
+        self.clock, self.base_url = clock, base_url.rstrip("/")
+        self._ids = 1000
+        self.users: dict[int, Json] = {}
+        self.groups: dict[int, Json] = {}
+        self.organizations: dict[int, Json] = {}
+        self.fields: dict[int, Json] = {}
+        self.tickets: dict[int, Json] = {}
+        self.comments: dict[int, list[Json]] = {}
+        self.audits: dict[int, list[Json]] = {}
+        #: Run just before the next update of a ticket lands (a human edit racing the connector).
+        self.hooks: dict[int, list[Callable[[], None]]] = {}
+        self.me = self.add_user("Escalation Bot", "bot@acme.example", "admin")
+        self.agent = self.add_user("Ann Agent", "ann@acme.example", "agent")
+        for title, kind in fields:
+            self.add_field(title, kind)
+        for name in groups:
+            self.add_group(name)
+
+    # --- seeding and inspection --------------------------------------------------------------
+
+    def _next(self) -> int:
+        self._ids += 1
+        return self._ids
+
+    def _stamp(self, at: float | None = None) -> str:
+        return stamp(self.clock() if at is None else at)
+
+    def add_user(self, name: str, email: str, role: str = "end-user") -> int:
+        uid = self._next()
+        self.users[uid] = {
+            "id": uid,
+            "url": f"{self.base_url}/api/v2/users/{uid}.json",
+            "name": name,
+            "email": email,
+            "role": role,
+            "active": True,
+            "created_at": self._stamp(),
+            "updated_at": self._stamp(),
+        }
+        return uid
+
+    def add_group(self, name: str) -> int:
+        gid = self._next()
+        self.groups[gid] = {"id": gid, "name": name, "deleted": False, "created_at": self._stamp()}
+        return gid
+
+    def add_organization(self, name: str, tags: Iterable[str] = ()) -> int:
+        oid = self._next()
+        self.organizations[oid] = {"id": oid, "name": name, "tags": list(tags)}
+        return oid
+
+    def add_field(self, title: str, kind: str = "text", active: bool = True) -> int:
+        fid = self._next()
+        self.fields[fid] = {
+            "id": fid,
+            "url": f"{self.base_url}/api/v2/ticket_fields/{fid}.json",
+            "type": kind,
+            "title": title,
+            "raw_title": title,
+            "description": "",
+            "active": active,
+            "required": False,
+            "removable": True,
+            "created_at": self._stamp(),
+            "updated_at": self._stamp(),
+        }
+        return fid
+
+    def field_id(self, title: str) -> int:
+        return next(fid for fid, f in self.fields.items() if f["title"] == title)
+
+    def group_id(self, name: str) -> int:
+        return next(gid for gid, g in self.groups.items() if g["name"] == name)
+
+    def add_ticket(
+        self,
+        *,
+        subject: str = "Printer on fire",
+        status: str = "open",
+        priority: str | None = "normal",
+        tags: Iterable[str] = (),
+        group: str | None = None,
+        requester: int | None = None,
+        assignee: int | None = None,
+        organization: int | None = None,
+        fields: Mapping[str, object] | None = None,
+        created_at: float | None = None,
+    ) -> int:
+        tid = self._next()
+        requester = requester or self.add_user(f"Customer {tid}", f"customer{tid}@example.com")
+        created = self._stamp(created_at)
+        values = {self.field_id(t): v for t, v in (fields or {}).items()}
+        self.tickets[tid] = {
+            "id": tid,
+            "url": f"{self.base_url}/api/v2/tickets/{tid}.json",
+            "external_id": None,
+            "via": {"channel": "web", "source": {"from": {}, "to": {}, "rel": None}},
+            "created_at": created,
+            "updated_at": created,
+            "type": "incident",
+            "subject": subject,
+            "raw_subject": subject,
+            "description": subject,
+            "priority": priority,
+            "status": status,
+            "requester_id": requester,
+            "submitter_id": requester,
+            "assignee_id": assignee,
+            "organization_id": organization,
+            "group_id": self.group_id(group) if group else None,
+            "collaborator_ids": [],
+            "follower_ids": [],
+            "email_cc_ids": [],
+            "has_incidents": False,
+            "is_public": True,
+            "due_at": None,
+            "tags": list(dict.fromkeys(tags)),
+            "custom_fields": [{"id": fid, "value": values.get(fid)} for fid in self._custom()],
+            "satisfaction_rating": None,
+            "brand_id": 360000000001,
+            "allow_attachments": True,
+        }
+        self.comments[tid], self.audits[tid] = [], []
+        events: list[Json] = [
+            {"type": "Create", "field_name": "status", "value": status},
+            {"type": "Create", "field_name": "priority", "value": priority},
+        ]
+        self._audit(tid, requester, events, created, comment=(subject, True))
+        return tid
+
+    def _custom(self) -> list[int]:
+        return [fid for fid, f in self.fields.items() if f["type"] in FIELD_TYPES]
+
+    def field_value(self, ticket_id: int, title: str) -> object:
+        fid = self.field_id(title)
+        values = {c["id"]: c["value"] for c in self.tickets[ticket_id]["custom_fields"]}
+        return values.get(fid)
+
+    def delete_ticket(self, ticket_id: int) -> None:
+        self.tickets.pop(ticket_id, None)
+
+    def agent_edit(self, ticket_id: int, changes: Json, author: int | None = None) -> None:
+        """A human's update (same rules as the API, no safe_update)."""
+        self.update(ticket_id, dict(changes), author or self.agent, queued=None)
+
+    def before_write(self, ticket_id: int, fn: Callable[[], None]) -> None:
+        self.hooks.setdefault(ticket_id, []).append(fn)
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def ticket(self, ticket_id: int) -> Json:
+        if ticket_id not in self.tickets:
+            raise not_found()
+        return self.tickets[ticket_id]
+
+    def metrics(self, ticket: Json) -> Json:
+        """A ticket metric set derived from the audits, as Zendesk keeps it."""
+        tid, created = ticket["id"], seconds(ticket["created_at"])
+        reopens = replies = 0
+        first_reply = status_at = requester_at = assignee_at = None
+        was_done = False
+        for audit in self.audits[tid]:
+            at = audit["created_at"]
+            if audit["author_id"] == ticket["requester_id"]:
+                requester_at = at
+            if audit["author_id"] == ticket["assignee_id"]:
+                assignee_at = at
+            for event in audit["events"]:
+                if event.get("field_name") == "status" and event["type"] == "Change":
+                    status_at = at
+                    done = event["value"] in ("solved", "closed")
+                    reopens += was_done and not done
+                    was_done = done
+                agent = self.users.get(event.get("author_id", -1), {}).get("role") != "end-user"
+                if event["type"] == "Comment" and event["public"] and agent:
+                    replies += 1
+                    first_reply = first_reply or at
+        minutes = int((seconds(first_reply) - created) // 60) if first_reply else None
+        return {
+            "id": tid + 500000,
+            "ticket_id": tid,
+            "url": f"{self.base_url}/api/v2/ticket_metrics/{tid + 500000}.json",
+            "created_at": ticket["created_at"],
+            "updated_at": ticket["updated_at"],
+            "reopens": reopens,
+            "replies": replies,
+            "status_updated_at": status_at or ticket["created_at"],
+            "requester_updated_at": requester_at,
+            "assignee_updated_at": assignee_at,
+            "reply_time_in_minutes": {"calendar": minutes, "business": minutes},
+        }
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def update(self, tid: int, changes: Json, user: int, queued: str | None) -> Json:
+        """Validate everything, then apply everything (or nothing), with an audit. `queued` is
+        the queue time of an update_many job (its items are always safe updates)."""
+        for hook in self.hooks.pop(tid, []):
+            hook()
+        ticket = self.ticket(tid)
+        if ticket["status"] == "closed":
+            raise invalid("", status=[{"description": "Status: closed prevents ticket update"}])
+        given = changes.get("updated_stamp")
+        if changes.get("safe_update") and given is None and queued is None:
+            raise Refused(400, {"error": "InvalidValue", "description": "updated_stamp missing"})
+        # A job item without a stamp is checked against the queue time: always passes here.
+        if given is not None and seconds(given) != seconds(ticket["updated_at"]):
+            raise Refused(
+                409,
+                {
+                    "error": "UpdateConflict",
+                    "description": "Safe Update prevented the update due to outdated ticket"
+                    " data. Please fetch the latest ticket data and try again.",
+                },
+            )
+        new = dict(ticket)
+        if "group_id" in changes:
+            if changes["group_id"] is not None and changes["group_id"] not in self.groups:
+                raise invalid("", group=[{"description": "Group: is invalid"}])
+            new["group_id"] = changes["group_id"]
+        if "assignee_email" in changes:
+            email = changes["assignee_email"]
+            match = [u for u, d in self.users.items() if d["email"] == email]
+            changes = {**changes, "assignee_id": match[0] if match else -1}
+        if "assignee_id" in changes:
+            who = changes["assignee_id"]
+            if who is not None and self.users.get(who, {}).get("role") not in ("agent", "admin"):
+                raise invalid("", assignee=[{"description": "Assignee: is not an agent"}])
+            new["assignee_id"] = who
+        if "priority" in changes:
+            if changes["priority"] not in (*PRIORITIES, None):
+                raise invalid("", priority=[{"description": "Priority: is invalid"}])
+            new["priority"] = changes["priority"]
+        if "status" in changes:
+            new["status"] = changes["status"]
+        tags = list(changes["tags"]) if "tags" in changes else list(ticket["tags"])
+        tags += [t for t in changes.get("additional_tags") or () if t not in tags]
+        new["tags"] = [t for t in tags if t not in set(changes.get("remove_tags") or ())]
+        new["custom_fields"] = self._fields_after(ticket, changes.get("custom_fields") or [])
+        comment = changes.get("comment")
+        if comment is not None and not (comment.get("body") or comment.get("html_body")):
+            raise invalid("", comment=[{"description": "Comment: body is required"}])
+        events = [
+            {"type": "Change", "field_name": k, "value": new[k], "previous_value": ticket[k]}
+            for k in ("status", "priority", "group_id", "assignee_id")
+            if new[k] != ticket[k]
+        ]
+        if events or comment or new != ticket:
+            new["updated_at"] = self._stamp(max(self.clock(), seconds(ticket["updated_at"]) + 1))
+        self.tickets[tid] = new
+        text = None
+        if comment is not None:
+            text = (comment.get("body") or comment.get("html_body"), comment.get("public", True))
+        return self._audit(tid, user, events, new["updated_at"], comment=text)
+
+    def _fields_after(self, ticket: Json, updates: list[Json]) -> list[Json]:
+        values = {c["id"]: c["value"] for c in ticket["custom_fields"]}
+        for item in updates:
+            fid, value = item.get("id"), item.get("value")
+            spec = self.fields.get(fid) if isinstance(fid, int) else None
+            if spec is None:
+                continue  # Zendesk ignores unknown custom field ids
+            if spec["type"] == "integer" and value is not None:
+                if isinstance(value, bool) or not re.fullmatch(r"-?\d+", str(value)):
+                    raise invalid(
+                        "",
+                        base=[
+                            {
+                                "description": f"{spec['title']}: is not a number",
+                                "ticket_field_id": fid,
+                                "ticket_field_type": "FieldInteger",
+                            }
+                        ],
+                    )
+                value = str(value)
+            values[fid] = value
+        return [{"id": fid, "value": values.get(fid)} for fid in self._custom()]
+
+    def _audit(
+        self,
+        tid: int,
+        author: int,
+        events: list[Json],
+        at: str,
+        comment: tuple[str, bool] | None = None,
+    ) -> Json:
+        audit_id = self._next()
+        events = [{**e, "id": self._next()} for e in events]
+        if comment is not None:
+            body, public = comment
+            note = {
+                "id": self._next(),
+                "type": "Comment",
+                "author_id": author,
+                "body": body,
+                "html_body": f"<p>{body}</p>",
+                "plain_body": body,
+                "public": bool(public),
+                "attachments": [],
+                "audit_id": audit_id,
+                "created_at": at,
+            }
+            self.comments[tid].append(note)
+            events.append({k: v for k, v in note.items() if k not in ("created_at", "audit_id")})
+        audit = {
+            "id": audit_id,
+            "ticket_id": tid,
+            "created_at": at,
+            "author_id": author,
+            "via": {"channel": "api", "source": {"from": {}, "to": {}, "rel": None}},
+            "metadata": {"system": {}, "custom": {}},
+            "events": events,
+        }
+        self.audits[tid].append(audit)
+        return audit
+
+    def create_field(self, spec: Json) -> Json:
+        if spec.get("type") not in FIELD_TYPES or not spec.get("title"):
+            raise invalid("Type and title are required")
+        fid = self.add_field(str(spec["title"]), str(spec["type"]))
+        self.fields[fid]["description"] = str(spec.get("description") or "")
+        return self.fields[fid]

@@ -1,0 +1,288 @@
+"""The HTTP face of the emulated account: sign-in, routing, update_many jobs and faults."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from adapters.emulators.zendesk import search
+from adapters.emulators.zendesk.account import CONTRACT_FIELDS, Account
+from adapters.emulators.zendesk.wire import (
+    Answer,
+    EmulatedTimeout,
+    Json,
+    Refused,
+    answer,
+    cursor_page,
+    not_found,
+    show_many,
+)
+
+
+@dataclass
+class Fault:
+    method: str
+    path: re.Pattern[str]
+    status: int  # 0: a timeout
+    times: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Json | None = None
+    when: Callable[[Mapping[str, list[str]]], bool] | None = None
+    after_landing: bool = False  # apply the request first, then answer the fault
+
+
+class ZendeskEmulator(Account):
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        base_url: str = "https://acme.zendesk.com",
+        fields: Iterable[tuple[str, str]] = CONTRACT_FIELDS,
+        groups: Iterable[str] = ("Support L1", "Support L2"),
+        token_lifetime: int = 1800,
+        job_polls: int = 1,
+    ) -> None:
+        super().__init__(clock=clock, base_url=base_url, fields=fields, groups=groups)
+        self.token_lifetime, self.job_polls = token_lifetime, job_polls
+        self.jobs: dict[str, Json] = {}
+        self.faults: list[Fault] = []
+        self.log: list[tuple[str, str]] = []
+        self.api_tokens: dict[str, str] = {}  # email -> token
+        self.bearer: dict[str, tuple[int, float | None]] = {}  # token -> (user, expires at)
+        self.clients: dict[str, tuple[str, int]] = {}  # client id -> (secret, acting user)
+
+    # --- faults --------------------------------------------------------------------------------
+
+    def fail(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        *,
+        times: int = 1,
+        headers: Mapping[str, str] | None = None,
+        body: Json | None = None,
+        when: Callable[[Mapping[str, list[str]]], bool] | None = None,
+        after_landing: bool = False,
+    ) -> None:
+        """Answer `status` to the next `times` requests matching; with `after_landing`, apply
+        each of them first (a gateway error after the write went in)."""
+        error = body or {"error": "ServerError", "description": f"emulated {status}"}
+        self.faults.append(
+            Fault(
+                method.upper(),
+                re.compile(path),
+                status,
+                times,
+                dict(headers or {}),
+                error,
+                when,
+                after_landing,
+            )
+        )
+
+    def timeout_after_landing(self, method: str, path: str, *, times: int = 1) -> None:
+        self.faults.append(Fault(method.upper(), re.compile(path), 0, times, after_landing=True))
+
+    def timeout_before_landing(self, method: str, path: str, *, times: int = 1) -> None:
+        """The client sees a timeout and nothing was applied (it cannot tell the two apart)."""
+        self.faults.append(Fault(method.upper(), re.compile(path), 0, times))
+
+    def _fault(self, method: str, path: str, query: Mapping[str, list[str]]) -> Fault | None:
+        for fault in self.faults:
+            if fault.times <= 0 or fault.method not in (method, "*"):
+                continue
+            if fault.path.search(path) and (fault.when is None or fault.when(query)):
+                fault.times -= 1
+                return fault
+        return None
+
+    # --- HTTP ----------------------------------------------------------------------------------
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        headers: dict[str, str],
+        body: bytes | None,
+    ) -> Answer:
+        method = method.upper()
+        path = path.removesuffix(".json")
+        self.log.append((method, path))
+        fault = self._fault(method, path, query)
+        if fault is not None and not fault.after_landing:
+            if fault.status == 0:
+                raise EmulatedTimeout(f"{method} {path} timed out before it was applied")
+            return answer(fault.status, fault.body or {}, fault.headers)
+        try:
+            data = json.loads(body) if body else {}
+            created = 201 if method == "POST" else 200  # as the published document says
+            if path == "/oauth/tokens" and method == "POST":
+                result = answer(created, self._token(data))
+            else:
+                user = self._authenticate(headers)
+                result = answer(created, self._route(method, path, query, data, user))
+        except Refused as refused:
+            result = answer(refused.status, refused.body)
+        except (ValueError, TypeError) as exc:
+            result = answer(400, {"error": "InvalidJSON", "description": str(exc)})
+        if fault is not None and result[0] < 300:
+            if fault.status == 0:
+                raise EmulatedTimeout(f"{method} {path} applied, then timed out")
+            return answer(fault.status, fault.body or {}, fault.headers)
+        return result
+
+    def _authenticate(self, headers: Mapping[str, str]) -> int:
+        value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        scheme, _, credential = value.partition(" ")
+        if scheme == "Basic":
+            try:
+                login, _, secret = base64.b64decode(credential).decode().partition(":")
+            except ValueError:
+                login, secret = "", ""
+            email = login.removesuffix("/token")
+            if login.endswith("/token") and self.api_tokens.get(email) == secret:
+                return next(u for u, d in self.users.items() if d["email"] == email)
+        elif scheme == "Bearer" and credential in self.bearer:
+            user, expires = self.bearer[credential]
+            if expires is None or self.clock() < expires:
+                return user
+        raise Refused(401, {"error": "Couldn't authenticate you"})
+
+    def _token(self, data: Json) -> Json:
+        client = self.clients.get(str(data.get("client_id")))
+        if data.get("grant_type") != "client_credentials" or client is None:
+            raise Refused(400, {"error": "invalid_request", "error_description": "bad grant"})
+        if client[0] != data.get("client_secret"):
+            raise Refused(401, {"error": "invalid_client", "error_description": "bad client"})
+        lifetime = int(data.get("expires_in") or self.token_lifetime)
+        token = f"zd-token-{self._next()}"
+        self.bearer[token] = (client[1], self.clock() + lifetime)
+        return {
+            "access_token": token,
+            "token_type": "bearer",
+            "scope": data.get("scope") or "read write",
+            "expires_in": lifetime,
+        }
+
+    def _route(
+        self, method: str, path: str, query: Mapping[str, list[str]], data: Json, user: int
+    ) -> Json:
+        parts = path.strip("/").split("/")[2:]  # after api/v2
+        q = {k: v[-1] for k, v in query.items()}
+        key = (method, *("{id}" if p.isdigit() else p for p in parts))
+        ids = [int(p) for p in parts if p.isdigit()]
+        if key == ("GET", "users", "me"):
+            return {"user": self.users[user]}
+        if key == ("GET", "users", "show_many"):
+            return show_many("users", self.users, q)
+        if key == ("GET", "organizations", "show_many"):
+            return show_many("organizations", self.organizations, q)
+        if key == ("GET", "groups"):
+            groups = sorted(self.groups.values(), key=lambda g: g["id"])
+            return {"groups": groups, "meta": {"has_more": False, "after_cursor": None}}
+        if key == ("GET", "ticket_fields"):
+            fields = list(self.fields.values())
+            return {"ticket_fields": fields, "next_page": None, "previous_page": None}
+        if key == ("POST", "ticket_fields"):
+            return {"ticket_field": self.create_field(data.get("ticket_field") or {})}
+        if key == ("GET", "search", "export"):
+            return search.export(self.tickets.values(), self.groups, q, self.base_url)
+        if key == ("GET", "search"):
+            return search.search(self.tickets.values(), self.groups, q)
+        if key == ("GET", "tickets", "show_many"):
+            return self._show_tickets(q)
+        if key == ("GET", "tickets", "{id}"):
+            return {"ticket": self.ticket(ids[0])}
+        if key == ("PUT", "tickets", "{id}"):
+            changes = data.get("ticket")
+            if not isinstance(changes, dict):
+                raise Refused(400, {"error": "InvalidValue", "description": "ticket missing"})
+            audit = self.update(ids[0], changes, user, queued=None)
+            return {"ticket": self.tickets[ids[0]], "audit": audit}
+        if key == ("PUT", "tickets", "update_many"):
+            return {"job_status": self._job(data, q, user)}
+        if key[:2] == ("GET", "job_statuses"):
+            return {"job_status": self._poll(parts[-1])}
+        if key in (("GET", "tickets", "{id}", "comments"), ("GET", "tickets", "{id}", "audits")):
+            self.ticket(ids[0])
+            items = (self.comments if parts[-1] == "comments" else self.audits)[ids[0]]
+            return cursor_page(parts[-1], items, q, 100)
+        raise Refused(404, {"error": "InvalidEndpoint", "description": "Not found"})
+
+    def _show_tickets(self, q: Mapping[str, str]) -> Json:
+        out = show_many("tickets", self.tickets, q)
+        if "metric_sets" in q.get("include", "").split(","):
+            out["metric_sets"] = [self.metrics(t) for t in out["tickets"]]
+        return out
+
+    # --- update_many jobs ----------------------------------------------------------------------
+
+    def _job(self, data: Json, q: Mapping[str, str], user: int) -> Json:
+        if "tickets" in data:
+            entries = list(data["tickets"])
+        else:
+            ids = [int(i) for i in q.get("ids", "").split(",") if i.strip()]
+            entries = [{**data.get("ticket", {}), "id": i} for i in ids]
+        if len(entries) > 100:
+            raise Refused(
+                400,
+                {
+                    "error": "TooManyValues",
+                    "description": "You cannot specify more than 100 values",
+                    "max_count": 100,
+                },
+            )
+        queued = self._stamp()
+        results = []
+        for entry in entries:
+            tid = entry.get("id")
+            try:
+                self.update(int(tid), {k: v for k, v in entry.items() if k != "id"}, user, queued)
+                results.append(
+                    {"id": tid, "action": "update", "success": True, "status": "Updated"}
+                )
+            except Refused as refused:
+                details = [
+                    str(item.get("description"))
+                    for items in (refused.body.get("details") or {}).values()
+                    for item in items
+                ]
+                results.append(
+                    {
+                        "id": tid,
+                        "action": "update",
+                        "success": False,
+                        "error": refused.body.get("error", "Failed"),
+                        "details": "; ".join(details) or refused.body.get("description", ""),
+                    }
+                )
+        job_id = f"{self._next():032x}"
+        self.jobs[job_id] = {"polls": 0, "results": results, "total": len(entries)}
+        return self._job_json(job_id, "queued")
+
+    def _job_json(self, job_id: str, status: str) -> Json:
+        job = self.jobs[job_id]
+        done = status == "completed"
+        return {
+            "id": job_id,
+            "url": f"{self.base_url}/api/v2/job_statuses/{job_id}.json",
+            "job_type": "BulkUpdateTicketsJob",
+            "status": status,
+            "total": job["total"],
+            "progress": job["total"] if done else 0,
+            "message": "Completed" if done else None,
+            "results": job["results"] if done else None,
+        }
+
+    def _poll(self, job_id: str) -> Json:
+        if job_id not in self.jobs:
+            raise not_found()
+        self.jobs[job_id]["polls"] += 1
+        done = self.jobs[job_id]["polls"] >= self.job_polls
+        return self._job_json(job_id, "completed" if done else "working")
