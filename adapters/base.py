@@ -25,13 +25,15 @@ Promises (tests/adapters/contract.py checks them for every adapter):
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from rules.model import Ticket
 from rules.needs import Needs
@@ -140,3 +142,29 @@ class InstanceSettings(Model):
     fields: dict[str, str] = {}
     budget: BudgetSettings = BudgetSettings()
     timeout: TimeoutSettings = TimeoutSettings()
+
+    @field_validator("url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        """The base URL; credentials never travel over plain http off this machine."""
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError(f"expected a base URL such as https://acme.example.com, got {value!r}")
+        if parts.scheme == "http" and not _loopback(parts.hostname):
+            raise ValueError(
+                f"{value!r}: plain http would send the credentials in clear text; it is only"
+                " allowed on this machine (127.0.0.1, localhost); use https"
+            )
+        if parts.query or parts.fragment:
+            raise ValueError(f"{value!r}: give the base URL only, without ?query or #fragment")
+        return value
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

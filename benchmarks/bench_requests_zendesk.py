@@ -10,7 +10,7 @@ metric sets, "events" adds one audits page per ticket a history rule could fire 
 one PUT per change plus one for its public reply (E <= 50), or ceil(E / 100) update_many jobs
 for the changes and as many for the replies, each polled (E > 50).
 
-The adapter runs against the in-process emulator (adapters/emulators/zendesk.py) through
+The adapter runs against the in-process emulator (adapters/emulators/zendesk/) through
 `responses`: no network, no sleeping. Counts come from the emulator's request log (every request
 that reached "Zendesk"); the adapter's own RequestStats must agree, and the script fails if they
 do not or if a budget is broken. The policy is the contract policy (P1 -> escalate to L2, with a

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from adapters.base import Check, FieldStatus, Reevaluate, WriteResult
-from adapters.errors import NotFound, Rejected, SetupError
+from adapters.errors import AdapterError, NotFound, Rejected, SetupError
 from adapters.jira import doctor
 from adapters.jira import fetch as reads
 from adapters.jira.client import ErrorHook, Flavour, JiraClient
@@ -275,7 +275,12 @@ class JiraAdapter:
         params = {"fields": ",".join(fields)}
         if history:
             params["expand"] = "changelog"
-        raw: dict[str, Any] = self.client.get(self.issue_path(key), params) or {}
+        raw = self.client.get(self.issue_path(key), params)
+        if not (isinstance(raw, dict) and raw.get("key") and isinstance(raw.get("fields"), dict)):
+            raise AdapterError(
+                f"GET {self.issue_path(key)} answered without an issue (key and fields);"
+                " nothing is written to it"
+            )
         if history and self.cloud:
             block = raw.get("changelog") or {}
             if int(block.get("total") or 0) > len(block.get("histories") or ()):
@@ -323,7 +328,8 @@ class JiraAdapter:
         return meta
 
     def edit(self, change: TicketChange, raw: Mapping[str, Any]) -> Edit:
-        project = str(((raw.get("fields") or {}).get("project") or {}).get("key") or "")
+        project_json = (raw.get("fields") or {}).get("project") or {}
+        project = str(project_json.get("key") or "")
         r = self.resolved
         return build(
             change,
@@ -337,6 +343,7 @@ class JiraAdapter:
                 user_ref=self.user_ref,
                 jsm=self.settings.jsm_internal_comments,
                 visibility=self.settings.note_visibility,
+                service_desk=project_json.get("projectTypeKey") == "service_desk",
             ),
         )
 

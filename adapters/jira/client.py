@@ -8,6 +8,8 @@
 - Every call goes through `adapters.http.Retrier`: 429/503/5xx and dropped connections are
   retried honouring Retry-After (seconds or HTTP date); a write that may have landed (a read
   timeout) is raised to the caller, which re-reads before trying again.
+- Redirects are not followed (requests would resend a redirected PUT or POST as a GET): a 3xx
+  is a SetupError naming its target.
 - We send requests through the client's session ourselves rather than through jira's helpers,
   which add hidden calls (a GET /field per client, a GET after every `issue.update()`, a user
   search in `assign_issue`).
@@ -129,7 +131,11 @@ class JiraClient:
                 " check that the instance URL is the site's base URL"
             ) from None
         session = client._session
-        assert session.max_retries == 0, "jira's own retries must stay off"
+        if session.max_retries != 0:  # a jira release that ignores max_retries=0
+            raise SetupError(
+                f"the jira library kept max_retries={session.max_retries}: its own retries"
+                " (which resend POSTs) must be off; pin jira 3.10.x"
+            )
         mount(session, self.budget, self.stats)
         self.deployment = client.deploymentType
         self.version = tuple(getattr(client, "_version", ()))
@@ -169,7 +175,11 @@ class JiraClient:
 
         def once() -> requests.Response:
             try:
-                response: requests.Response = session.request(method, url, params=params, data=data)
+                # Redirects are not followed: requests would turn a redirected PUT or POST
+                # into a GET (and drop the credentials), so a write could "succeed" unwritten.
+                response: requests.Response = session.request(
+                    method, url, params=params, data=data, allow_redirects=False
+                )
             except JIRAError as exc:
                 raise self._translate(exc, what, on_error) from None
             except requests.ConnectTimeout as exc:
@@ -178,6 +188,13 @@ class JiraClient:
                 # A read timeout or a connection dropped mid-request: a write may have landed.
                 raise timeout_error(what, exc, sent=method != "GET") from None
             _check_login(response, what)
+            if 300 <= response.status_code < 400:
+                raise SetupError(
+                    f"{what} answered {response.status_code}, redirecting to"
+                    f" {mask(response.headers.get('Location', '?'))}: the connector does not"
+                    " follow redirects (a redirected write turns into a read). Set the"
+                    " instance's url to the address Jira answers on itself."
+                )
             return response
 
         response = self.retrier.call(once, may_repeat=may_repeat)

@@ -6,8 +6,10 @@
   whole list), and carries the public reply as `update.comment[{add}]`.
 - An internal note needs its own `POST /issue/{key}/comment`: a JSM internal comment is marked
   with the `sd.public.comment` property (which an edit cannot carry), a restricted one with
-  `visibility`. Without either (plain Jira Software has no internal comments) the note rides
-  in the edit too, unless a reply already does.
+  `visibility`. On a JSM project (`projectTypeKey` "service_desk") a note is always a JSM
+  internal comment, whatever `jsm_internal_comments` says: an ordinary comment there is shown
+  to the customer. Elsewhere, without either setting (plain Jira Software has no internal
+  comments), the note rides in the edit too, unless a reply already does.
 So a change costs one or two write requests.
 """
 
@@ -79,6 +81,8 @@ class EditContext:
     user_ref: Callable[[str], dict[str, str]]
     jsm: bool = False
     visibility: NoteVisibility | None = None
+    #: The issue is in a JSM project: its ordinary comments are public to the customer.
+    service_desk: bool = False
 
     def body(self, rendered: Rendered) -> Any:
         return adf(rendered) if self.cloud else wiki(rendered)
@@ -142,9 +146,10 @@ def build(change: TicketChange, ctx: EditContext) -> Edit:
     note = change.internal_note
     if note is not None:
         body = ctx.body(note)
-        if ctx.jsm or ctx.visibility is not None or inline:
+        internal = ctx.jsm or ctx.service_desk
+        if internal or ctx.visibility is not None or inline:
             comment = {"body": body}
-            if ctx.jsm:
+            if internal:
                 comment["properties"] = INTERNAL
             if ctx.visibility is not None:
                 comment["visibility"] = {

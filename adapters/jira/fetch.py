@@ -56,8 +56,8 @@ def _search_cloud(
             body["expand"] = expand
         if token is not None:
             body["nextPageToken"] = token
-        page = client.post(path, body) or {}
-        yield _fresh(page.get("issues") or [], seen)
+        page = _page(client.post(path, body), f"POST {path}")
+        yield _fresh(page["issues"], seen)
         token = page.get("nextPageToken")
         if not token:
             if page.get("isLast") is False:
@@ -89,9 +89,9 @@ def _search_dc(
         }
         if expand:
             params["expand"] = expand
-        page = client.get(path, params) or {}
-        issues = page.get("issues") or []
-        reported = int(page.get("total") or 0)
+        page = _page(client.get(path, params), f"GET {path}", "total")
+        issues = page["issues"]
+        reported = int(page["total"])
         if total < 0:
             total = reported
         elif reported != total:
@@ -105,6 +105,25 @@ def _search_dc(
         if not issues:
             raise _moved(path, f"an empty page at startAt={start} of total {total}")
     raise AdapterError(f"GET {path}: more than {MAX_PAGES} pages; narrow the instance's scope")
+
+
+def _page(page: Any, what: str, *numbers: str) -> dict[str, Any]:
+    """A search answer that really is one: an empty or foreign body (a proxy's, a maintenance
+    page's) must not pass for "no more issues"."""
+    issues = page.get("issues") if isinstance(page, dict) else None
+    if isinstance(issues, list) and all(type(page.get(n)) is int for n in numbers):
+        return page  # type: ignore[no-any-return]
+    if page is None:
+        got = "an empty body"
+    elif isinstance(page, dict):
+        got = "keys " + ", ".join(sorted(page)) if page else "{}"
+    else:
+        got = f"a JSON {type(page).__name__}"
+    wanted = " and ".join(["an issues list", *(f"a {n}" for n in numbers)])
+    raise AdapterError(
+        f"{what} answered without {wanted} (got {got}): not a search result, so nothing is"
+        " acted on this run"
+    )
 
 
 def _moved(path: str, what: str) -> AdapterError:

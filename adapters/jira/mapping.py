@@ -27,6 +27,7 @@ from rules.mapping import priority, status_category
 from rules.model import Actor, Event, EventKind, Person, StatusCategory, Ticket
 from rules.policy import Policy
 from rules.tracking import Tracking
+from rules.tracking import parse_time as parse_instant
 
 PLATFORM = "jira"
 #: Jira's status category keys as hints for statuses the policy does not map.
@@ -44,13 +45,7 @@ HISTORY_FIELDS = {
 
 def parse_time(text: object) -> datetime | None:
     """Jira's `2026-03-02T08:00:00.000+0000` (or any ISO 8601 instant) in UTC."""
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value.replace(tzinfo=value.tzinfo or UTC).astimezone(UTC)
+    return parse_instant(text) if isinstance(text, str) else None
 
 
 def user_id(user: object) -> str | None:

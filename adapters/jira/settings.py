@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from adapters.base import InstanceSettings
 from adapters.secrets import SecretRef
@@ -53,18 +53,11 @@ class Settings(InstanceSettings):
     group_field: str | None = None
     #: Policy names or emails -> accountId (Cloud) or username (Data Center).
     users: dict[str, str] = {}
-    #: Post internal notes as JSM internal comments (the sd.public.comment property).
+    #: Post internal notes as JSM internal comments (the sd.public.comment property); in JSM
+    #: projects (projectTypeKey service_desk) they always are.
     jsm_internal_comments: bool = False
     note_visibility: NoteVisibility | None = None
     page_size: int = Field(default=100, ge=1, le=1000)
-
-    @field_validator("url")
-    @classmethod
-    def _https(cls, value: str) -> str:
-        value = value.rstrip("/")
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("expected the site's base URL, e.g. https://acme.atlassian.net")
-        return value
 
     @property
     def jql(self) -> str:

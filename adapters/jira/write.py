@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from adapters.base import Reevaluate, WriteResult, WriteStatus
@@ -32,9 +33,10 @@ from adapters.errors import (
     TransientError,
 )
 from adapters.http import maybe_landed
+from adapters.jira import fetch as reads
 from adapters.jira.client import ErrorHook
 from adapters.jira.edit import Edit
-from adapters.jira.mapping import comments, user_id
+from adapters.jira.mapping import comments, comments_truncated, parse_time, user_id
 from adapters.jira.markup import body_text
 from rules.plan import TicketChange
 from rules.tracking import Tracking
@@ -140,29 +142,47 @@ def _landed(
     before: Mapping[str, Any],
     fresh: Mapping[str, Any],
 ) -> bool:
-    """Whether the edit that timed out is on the fresh issue."""
+    """Whether the edit that timed out is on the fresh issue: its comment is there (whatever
+    else a person changed since), or else all its tracking values are."""
+    if edit.put_comments and _new_comment(a, before, fresh, edit.texts[0]):
+        return True
     mapped = [n for n in change.tracking if n in a.resolved.tracking]
     if mapped:
         have = a.ticket(fresh).tracking.to_raw()
         want = Tracking.parse({n: change.tracking[n].new for n in mapped}).to_raw()
         return all(have[n] == want[n] for n in mapped)
-    if edit.put_comments:
-        return _new_comment(a, before, fresh, edit.texts[0])
     return False  # an edit without comments is idempotent: re-evaluating and repeating is safe
 
 
 def _new_comment(
     a: JiraAdapter, before: Mapping[str, Any], fresh: Mapping[str, Any], text: str
 ) -> bool:
-    """A comment by us with this text that was not there before the write."""
+    """A comment by us with this text that was not there before the write.
+
+    An issue's `comment` field may hold only part of its comments (`total` says so): then the
+    fresh list is read in full, and, when `before` was partial too, only comments created
+    after its `updated` count as new (an older comment of ours with the same text is not).
+    """
+    listed = comments(fresh)
+    if comments_truncated(fresh):
+        listed = reads.issue_comments(a.client, str(fresh.get("key")))
     old = {str(c.get("id")) for c in comments(before)}
+    since = None
+    if comments_truncated(before):
+        since = parse_time((before.get("fields") or {}).get("updated"))
     me = a.myself()
     return any(
         str(c.get("id")) not in old
+        and _created_after(c, since)
         and (me is None or user_id(c.get("author")) == me)
         and _same(body_text(c.get("body")), text)
-        for c in comments(fresh)
+        for c in listed
     )
+
+
+def _created_after(comment: Mapping[str, Any], since: datetime | None) -> bool:
+    created = parse_time(comment.get("created"))
+    return since is None or created is None or created > since
 
 
 def _same(a: str, b: str) -> bool:

@@ -6,11 +6,9 @@ so `oauth_client_credentials` is the recommended sign-in for a scheduled connect
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from adapters.base import InstanceSettings
 from adapters.secrets import SecretRef
@@ -69,27 +67,3 @@ class Settings(InstanceSettings):
     job_timeout_seconds: float = Field(
         default=300.0, gt=0, description="Give up waiting for an update_many job after this."
     )
-
-    @field_validator("url")
-    @classmethod
-    def _base_url(cls, value: str) -> str:
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ValueError(f"expected a base URL such as https://acme.zendesk.com, got {value!r}")
-        if parts.scheme == "http" and not _loopback(parts.hostname):
-            raise ValueError(
-                f"{value!r}: plain http is only allowed on this machine (127.0.0.1, localhost);"
-                " use https"
-            )
-        if parts.query or parts.fragment:
-            raise ValueError(f"{value!r}: give the base URL only, without ?query or #fragment")
-        return value.strip().rstrip("/")
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -348,10 +348,14 @@ def test_reread_maps_a_fresh_issue(make: Make) -> None:
 
 def test_the_client_has_our_timeouts_and_our_transport(make: Make) -> None:
     h = make("cloud")
-    adapter = h.adapter(timeout={"connect": 3, "read": 20})
+    h.seed(3)
+    policy = h.policy()
+    adapter = h.adapter(policy, timeout={"connect": 3, "read": 20})
+    assert len(list(adapter.fetch(needs(policy), NOW))) == 3
     session = adapter.client.jira._session
-    assert session.timeout == (3.0, 20.0)
-    assert {type(a).__name__ for a in session.adapters.values()} == {"Transport"}
+    assert session.timeout == (3.0, 20.0) and session.verify is True
+    # Our transport (which counts what it sends) carried every request Jira received.
+    assert adapter.client.stats.total == len(h.emulator.log) == 3
 
 
 def test_check_reports_problems_without_raising(make: Make) -> None:

@@ -170,7 +170,7 @@ def test_an_id_is_checked_once_by_exact_lookup_and_an_unknown_email_is_refused(
     assert "users map" in result.message and "never guesses" in result.message
     assert h.sent("PUT", f"/issue/{other}") == []
     assert not [r for r in h.emulator.log if "/user/search" in r.path]
-    assert keys
+    assert all(h.view(k).assignee == "5b10ac8d82e05b22cc7d4ef5" for k in keys)
 
 
 def test_a_priority_the_project_does_not_allow_is_refused_clearly(make: Make) -> None:

@@ -1,0 +1,322 @@
+"""The HTTP surface: fault injection, `handle`, routing, and the read endpoints."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from email.utils import formatdate
+from functools import partial
+
+from adapters.emulators.jira import writes
+from adapters.emulators.jira.jql import query
+from adapters.emulators.jira.site import Site
+from adapters.emulators.jira.wire import (
+    Answer,
+    Fault,
+    Issue,
+    Json,
+    LandedTimeout,
+    Request,
+    answer,
+    one,
+    request_args,
+)
+
+
+class JiraEmulator(Site):
+    """`handle(method, path, query, headers, body) -> (status, headers, body)`, plus faults."""
+
+    # --- faults -------------------------------------------------------------------------------
+
+    def fail(
+        self,
+        when: Callable[[Request], bool],
+        status: int,
+        *,
+        times: int = 1,
+        retry_after: float | None = None,
+        http_date: bool = False,
+        body: Json = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Answer the next `times` matching requests with `status` (and nothing else happens):
+        `body` as JSON or raw bytes, `headers` added, a Retry-After in seconds or as a date."""
+        self.faults.append(
+            Fault(when, times, status, retry_after, http_date, body, headers=dict(headers or {}))
+        )
+
+    def timeout_after_landing(self, when: Callable[[Request], bool], times: int = 1) -> None:
+        self.faults.append(Fault(when, times, kind="timeout"))
+
+    def timeout_before_landing(self, when: Callable[[Request], bool], times: int = 1) -> None:
+        """The request is lost: nothing is applied, and the client sees a timeout."""
+        self.faults.append(Fault(when, times, kind="lost"))
+
+    def before(self, when: Callable[[Request], bool], action: Callable[[], None]) -> None:
+        """Run `action` (a person's edit) just before the next matching request lands."""
+        self.faults.append(Fault(when, 1, kind="before", action=action))
+
+    def conflict(self, key: str, action: Callable[[], None]) -> None:
+        """Run `action` just before the next request about issue `key` lands."""
+        self.before(lambda r: f"/issue/{key}" in r.path, action)
+
+    def requests(self, method: str | None = None, path: str | None = None) -> list[Request]:
+        return [
+            r
+            for r in self.log
+            if (method is None or r.method == method) and (path is None or path in r.path)
+        ]
+
+    # --- the HTTP surface ---------------------------------------------------------------------
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        headers: dict[str, str],
+        body: bytes | None,
+    ) -> Answer:
+        try:
+            data = json.loads(body) if body else None
+        except ValueError:
+            return answer(400, {"errorMessages": ["Invalid JSON"], "errors": {}})
+        request = Request(method.upper(), path, query, data)
+        self.log.append(request)
+        auth = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+        if not auth.startswith("Basic " if self.cloud else "Bearer "):
+            return answer(401, {"errorMessages": ["You are not authenticated."]})
+        timeout = False
+        for fault in list(self.faults):
+            if fault.times <= 0 or not fault.when(request):
+                continue
+            fault.times -= 1
+            if fault.kind == "before" and fault.action is not None:
+                fault.action()
+            elif fault.kind == "timeout":
+                timeout = True
+            elif fault.kind == "lost":
+                raise LandedTimeout(f"{method} {path} was lost (not applied), then timed out")
+            else:
+                return self._fault(fault)
+        result = self._route(request)
+        if timeout and result[0] < 300:
+            raise LandedTimeout(f"{method} {path} landed, then timed out")
+        return result
+
+    def _fault(self, fault: Fault) -> Answer:
+        headers = dict(fault.headers)
+        if fault.retry_after is not None:
+            headers["Retry-After"] = (
+                formatdate(self.clock() + fault.retry_after, usegmt=True)
+                if fault.http_date
+                else str(int(fault.retry_after))
+            )
+        if isinstance(fault.body, bytes):
+            return fault.status, headers, fault.body
+        body = fault.body or {"errorMessages": [f"emulated {fault.status}"], "errors": {}}
+        return answer(fault.status, body, headers)
+
+    def _route(self, r: Request) -> Answer:
+        m = re.fullmatch(r"/rest/api/(2|3|latest)(/.*)", r.path)
+        if not m or (m.group(1) == "3" and not self.cloud):
+            return answer(404, {"errorMessages": ["Not found"]})
+        version, rest = m.group(1), m.group(2)
+        v3 = version == "3"
+        issue_m = re.fullmatch(r"/issue/([^/]+)(/editmeta|/comment)?", rest)
+        if issue_m:
+            issue = self.issues.get(issue_m.group(1))
+            if issue is None:
+                return answer(
+                    404,
+                    {
+                        "errorMessages": [
+                            "Issue does not exist or you do not have permission to see it."
+                        ]
+                    },
+                )
+            sub = issue_m.group(2) or ""
+            handlers: dict[tuple[str, str], Callable[[Request, Issue, bool], Answer]] = {
+                ("GET", ""): self._get_issue,
+                ("PUT", ""): partial(writes.put_issue, self),
+                ("GET", "/editmeta"): self._editmeta,
+                ("GET", "/comment"): self._get_comments,
+                ("POST", "/comment"): partial(writes.post_comment, self),
+            }
+            handler = handlers.get((r.method, sub))
+            return handler(r, issue, v3) if handler else answer(405, {})
+        simple: dict[tuple[str, str], Callable[[Request, bool], Answer]] = {
+            ("GET", "/serverInfo"): self._server_info,
+            ("GET", "/myself"): lambda r, v3: answer(200, self.users[self.myself]),
+            ("GET", "/field"): lambda r, v3: answer(200, self.fields),
+            ("POST", "/field"): partial(writes.create_field, self),
+            ("GET", "/status"): self._list_statuses,
+            ("GET", "/user"): self._get_user,
+            ("GET", "/user/search"): self._user_search,
+            ("GET", "/search/jql"): self._search_jql,
+            ("POST", "/search/jql"): self._search_jql,
+            ("GET", "/search"): self._search_old,
+            ("POST", "/search"): self._search_old,
+            ("POST", "/changelog/bulkfetch"): self._bulk_changelog,
+        }
+        fn = simple.get((r.method, rest))
+        return fn(r, v3) if fn else answer(404, {"errorMessages": [f"no {rest}"]})
+
+    # --- read endpoints -----------------------------------------------------------------------
+
+    def _server_info(self, r: Request, v3: bool) -> Answer:
+        if self.cloud:
+            info = {
+                "deploymentType": "Cloud",
+                "version": "1001.0.0-SNAPSHOT",
+                "versionNumbers": [1001, 0, 0],
+            }
+        else:
+            info = {"deploymentType": "Server", "version": "9.12.2", "versionNumbers": [9, 12, 2]}
+        return answer(
+            200, info | {"baseUrl": self.base_url, "serverTitle": "Jira", "buildNumber": 100}
+        )
+
+    def _list_statuses(self, r: Request, v3: bool) -> Answer:
+        return answer(200, [self.status_json(name) for name in self.statuses])
+
+    def _get_user(self, r: Request, v3: bool) -> Answer:
+        uid = one(r.query, "accountId" if self.cloud else "username")
+        user = self.users.get(uid or "")
+        if user is None:
+            return answer(404, {"errorMessages": [f"User {uid!r} does not exist."]})
+        return answer(200, user)
+
+    def _user_search(self, r: Request, v3: bool) -> Answer:
+        text = (one(r.query, "query") or one(r.query, "username") or "").lower()
+        found = [u for u in self.users.values() if text in json.dumps(u).lower()]
+        return answer(200, found)
+
+    def _search_jql(self, r: Request, v3: bool) -> Answer:
+        if not self.cloud:
+            return answer(404, {"errorMessages": ["null for uri: .../search/jql"]})
+        args = request_args(r)
+        token = str(args.get("nextPageToken") or "")
+        try:
+            if token:  # "<snapshot>:<offset>": the result list is fixed by the first page
+                snap, _, offset = token.partition(":")
+                keys, start = self._snapshots[snap], int(offset)
+            else:
+                keys, start = query(self.issues, str(args.get("jql", "")), bounded=True), 0
+                snap = f"s{len(self._snapshots) + 1}"
+                self._snapshots[snap] = keys
+        except (KeyError, ValueError) as exc:
+            message = str(exc) if isinstance(exc, ValueError) else "Invalid nextPageToken"
+            return answer(400, {"errorMessages": [message], "errors": {}})
+        size = min(int(args.get("maxResults") or 50), self.page_limit)
+        page = [
+            self.issue_json(self.issues[k], args, v3, search=True)
+            for k in keys[start : start + size]
+            if k in self.issues
+        ]
+        body: Json = {"issues": page, "isLast": start + size >= len(keys)}
+        if not body["isLast"]:
+            body["nextPageToken"] = f"{snap}:{start + size}"
+        return answer(200, body)
+
+    def _search_old(self, r: Request, v3: bool) -> Answer:
+        if self.cloud:
+            return answer(
+                410,
+                {
+                    "errorMessages": [
+                        "The requested API has been removed. Please migrate to the"
+                        " /rest/api/3/search/jql API. A full migration guideline is available at"
+                        " https://developer.atlassian.com/changelog/#CHANGE-2046"
+                    ],
+                    "errors": {},
+                },
+            )
+        args = request_args(r)
+        try:
+            keys = query(self.issues, str(args.get("jql", "")), bounded=False)
+        except ValueError as exc:
+            return answer(400, {"errorMessages": [str(exc)], "errors": {}})
+        start = int(args.get("startAt") or 0)
+        size = min(int(args.get("maxResults") or 50), self.page_limit)
+        page = [
+            self.issue_json(self.issues[k], args, v3, search=True)
+            for k in keys[start : start + size]
+        ]
+        return answer(
+            200, {"startAt": start, "maxResults": size, "total": len(keys), "issues": page}
+        )
+
+    def _get_issue(self, r: Request, issue: Issue, v3: bool) -> Answer:
+        return answer(200, self.issue_json(issue, request_args(r), v3, search=False))
+
+    def _get_comments(self, r: Request, issue: Issue, v3: bool) -> Answer:
+        start = int(one(r.query, "startAt") or 0)
+        size = int(one(r.query, "maxResults") or 100)
+        values = [self.comment_json(c, v3) for c in issue.comments[start : start + size]]
+        return answer(
+            200,
+            {
+                "startAt": start,
+                "maxResults": size,
+                "total": len(issue.comments),
+                "comments": values,
+            },
+        )
+
+    def _editmeta(self, r: Request, issue: Issue, v3: bool) -> Answer:
+        out = {}
+        for f in self.fields:
+            fid = f["id"]
+            if fid not in self.screens[issue.project] and fid != "comment":
+                continue
+            meta: Json = {
+                "required": fid == "summary",
+                "schema": f.get("schema", {}),
+                "name": f["name"],
+                "key": fid,
+                "operations": ["set"],
+            }
+            if fid == "priority":
+                meta["allowedValues"] = [
+                    self.priority_json(n) for n in self.allowed_priorities(issue)
+                ]
+            elif self.options.get(fid):
+                meta["allowedValues"] = [
+                    {
+                        "self": f"{self.base_url}/rest/api/2/customFieldOption/{i}",
+                        "value": v,
+                        "id": str(i),
+                    }
+                    for i, v in enumerate(self.options[fid], 10100)
+                ]
+            out[fid] = meta
+        return answer(200, {"fields": out})
+
+    def _bulk_changelog(self, r: Request, v3: bool) -> Answer:
+        if not self.cloud:
+            return answer(404, {})
+        body = r.body or {}
+        wanted = body.get("issueIdsOrKeys") or []
+        if not 1 <= len(wanted) <= 1000:
+            return answer(400, {"errorMessages": ["1 to 1000 issues"], "errors": {}})
+        fids = set(body.get("fieldIds") or [])
+        entries = []
+        for ref in wanted:
+            issue = next((i for i in self.issues.values() if ref in (i.id, i.key)), None)
+            for h in issue.changelog if issue else ():
+                items = [it for it in h["items"] if not fids or it["fieldId"] in fids]
+                if items:
+                    entries.append((issue.id, {**h, "items": items}))  # type: ignore[union-attr]
+        start = int(body.get("nextPageToken") or 0)
+        size = int(body.get("maxResults") or 1000)
+        logs: dict[str, list[Json]] = {}
+        for iid, h in entries[start : start + size]:
+            logs.setdefault(iid, []).append(h)
+        out: Json = {
+            "issueChangeLogs": [{"issueId": i, "changeHistories": hs} for i, hs in logs.items()]
+        }
+        if start + size < len(entries):
+            out["nextPageToken"] = str(start + size)
+        return answer(200, out)

@@ -1,0 +1,128 @@
+"""The write endpoints: create a field, edit an issue (fields and update verbs, the edit-screen
+check and its 400, allowed priorities and options, users by accountId or name, the comment
+limit's 413), and add a comment (ADF on v3, wiki text on v2; JSM properties, visibility)."""
+
+from __future__ import annotations
+
+from adapters.emulators.jira.site import Site
+from adapters.emulators.jira.wire import (
+    DATETIME,
+    KINDS,
+    SCREEN_ERROR,
+    Answer,
+    Issue,
+    Json,
+    Request,
+    answer,
+    is_adf,
+)
+
+
+def create_field(site: Site, r: Request, v3: bool) -> Answer:
+    body = r.body or {}
+    plugin = str(body.get("type", ""))
+    kind = next((k for k, (_, p) in KINDS.items() if p == plugin), None)
+    if kind is None or not body.get("name"):
+        return answer(400, {"errorMessages": [f"unknown type {plugin!r}"], "errors": {}})
+    fid = site.add_field(str(body["name"]), kind, screen=False)  # the API adds no screens
+    return answer(201, next(f for f in site.fields if f["id"] == fid))
+
+
+def put_issue(site: Site, r: Request, issue: Issue, v3: bool) -> Answer:
+    body = r.body if isinstance(r.body, dict) else {}
+    editable = site.screens[issue.project]
+    errors: dict[str, str] = {}
+    changes: dict[str, Json] = {}
+    for fid, value in (body.get("fields") or {}).items():
+        if fid not in editable:
+            errors[fid] = SCREEN_ERROR.format(fid)
+            continue
+        try:
+            changes[fid] = value_of(site, fid, value, issue, v3)
+        except ValueError as exc:
+            errors[fid] = str(exc)
+    added: list[Json] = []
+    for fid, ops in (body.get("update") or {}).items():
+        if fid == "comment":
+            for op in ops:
+                text = (op.get("add") or {}).get("body")
+                if not (is_adf(text) if v3 else isinstance(text, str)):
+                    errors["comment"] = "Comment body is not valid!"
+                added.append(op.get("add") or {})
+        elif fid == "labels" and fid in editable:
+            labels = set(issue.fields["labels"])
+            for op in ops:
+                labels |= {op["add"]} if "add" in op else set()
+                labels -= {op["remove"]} if "remove" in op else set()
+                labels = set(op["set"]) if "set" in op else labels
+            changes["labels"] = sorted(labels)
+        else:
+            errors[fid] = SCREEN_ERROR.format(fid)
+    if errors:
+        return answer(400, {"errorMessages": [], "errors": errors})
+    if added and len(issue.comments) + len(added) > site.comment_limit:
+        return answer(413, {"errorMessages": ["This issue has reached its comment limit."]})
+    site.apply(issue, changes, site.myself)
+    for add in added:
+        issue.comments.append(site.new_comment(issue, add["body"], site.myself, [], None))
+    return 204, {}, b""
+
+
+def post_comment(site: Site, r: Request, issue: Issue, v3: bool) -> Answer:
+    body = r.body if isinstance(r.body, dict) else {}
+    text = body.get("body")
+    if not (is_adf(text) if v3 else isinstance(text, str)):
+        return answer(400, {"errorMessages": ["Comment body is not valid!"], "errors": {}})
+    if len(issue.comments) >= site.comment_limit:
+        return answer(413, {"errorMessages": ["This issue has reached its comment limit."]})
+    comment = site.new_comment(
+        issue, text, site.myself, body.get("properties") or [], body.get("visibility")
+    )
+    issue.comments.append(comment)
+    issue.fields["updated"] = comment["created"]
+    return answer(201, site.comment_json(comment, v3))
+
+
+def value_of(site: Site, fid: str, value: Json, issue: Issue, v3: bool) -> Json:
+    if fid == "priority":
+        allowed = site.allowed_priorities(issue)
+        by_id = {p["id"]: p["name"] for p in site.priorities}
+        name = value.get("name") or by_id.get(str(value.get("id")))
+        if name not in allowed:
+            raise ValueError("The priority selected is invalid.")
+        return site.priority_json(name)
+    if fid == "assignee":
+        if value is None:
+            return None
+        uid = value.get("accountId" if site.cloud else "name")
+        if uid not in site.users:
+            raise ValueError(f"User '{uid}' does not exist.")
+        return site.users[uid]
+    if fid == "summary":
+        return str(value)
+    spec = next(f for f in site.fields if f["id"] == fid)["schema"]
+    kind = spec["type"]
+    if value is None:
+        return None
+    if kind == "string" and spec.get("custom", "").endswith("textarea") and v3:
+        if not is_adf(value):
+            raise ValueError("Operation value must be an Atlassian Document (see ADF).")
+        return value
+    if kind == "string" and isinstance(value, str):
+        return value
+    if kind == "number" and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if kind == "datetime" and isinstance(value, str) and DATETIME.fullmatch(value):
+        return value
+    if kind == "option" and isinstance(value, dict):
+        options = site.options.get(fid, [])
+        if value.get("value") in options:
+            return {
+                "self": "",
+                "value": value["value"],
+                "id": str(10100 + options.index(value["value"])),
+            }
+        raise ValueError(f"Option value '{value.get('value')}' is not valid")
+    if kind == "group" and isinstance(value, dict) and value.get("name"):
+        return {"name": value["name"]}
+    raise ValueError(f"Operation value must be a {kind}")
