@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from rules.model import Actor, Event, EventKind, StatusCategory, Ticket
@@ -100,3 +100,21 @@ def acknowledged_since(ticket: Ticket, since: datetime) -> bool:
         )
     marks = (ticket.last_ack_at, ticket.last_agent_reply_at)
     return any(m is not None and m > since for m in marks)
+
+
+def with_history(ticket: Ticket, events: Sequence[Event]) -> Ticket:
+    """`ticket` carrying `events` and the summary figures derived from them; a status time the
+    events do not show keeps the platform's own figure."""
+    s = summarise(events)
+    return replace(
+        ticket,
+        history=tuple(sorted(events, key=lambda e: e.at)),
+        status_since=s.status_since or ticket.status_since,
+        first_response_at=s.first_response_at,
+        last_agent_reply_at=s.last_agent_reply_at,
+        awaiting_reply_since=s.awaiting_reply_since,
+        customer_replies=s.customer_replies,
+        reopens=s.reopens,
+        last_customer_comment=s.last_customer_comment,
+        last_activity_at=s.last_activity_at,
+    )

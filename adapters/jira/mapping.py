@@ -22,7 +22,7 @@ from typing import Any
 
 from adapters.jira.fields import Field, from_jira, text_of
 from adapters.jira.markup import body_text
-from rules.history import summarise
+from rules.history import with_history
 from rules.mapping import priority, status_category
 from rules.model import Actor, Event, EventKind, Person, StatusCategory, Ticket
 from rules.policy import Policy
@@ -153,21 +153,10 @@ def to_ticket(
         "status_since": parse_time(f.get("statuscategorychangedate")),
         "tracking": Tracking.parse({n: text_of(f.get(fd.id)) for n, fd in ctx.tracking.items()}),
     }
+    ticket = Ticket(**values)  # type: ignore[arg-type]
     if histories is not None:
-        events = history(issue, histories, ctx)
-        s = summarise(events)
-        values.update(
-            history=tuple(sorted(events, key=lambda e: e.at)),
-            first_response_at=s.first_response_at,
-            last_agent_reply_at=s.last_agent_reply_at,
-            awaiting_reply_since=s.awaiting_reply_since,
-            customer_replies=s.customer_replies,
-            reopens=s.reopens,
-            last_customer_comment=s.last_customer_comment,
-            last_activity_at=s.last_activity_at,
-            status_since=s.status_since or values["status_since"],
-        )
-    return Ticket(**values)  # type: ignore[arg-type]
+        ticket = with_history(ticket, history(issue, histories, ctx))
+    return ticket
 
 
 def history(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rules.history import summarise
+from rules.history import with_history
 from rules.mapping import priority, status_category
 from rules.model import Actor, Event, EventKind, Organization, Person, StatusCategory, Ticket
 from rules.policy import Policy
@@ -229,22 +229,6 @@ def events_from_audits(
                     category = status_category(policy, PLATFORM, value)
                 events.append(Event(at, _CHANGE_KINDS[name], actor, value=value, category=category))
     return events
-
-
-def with_history(ticket: Ticket, events: list[Event]) -> Ticket:
-    s = summarise(events)
-    return replace(
-        ticket,
-        history=tuple(events),
-        status_since=s.status_since,
-        first_response_at=s.first_response_at,
-        last_agent_reply_at=s.last_agent_reply_at,
-        awaiting_reply_since=s.awaiting_reply_since,
-        customer_replies=s.customer_replies,
-        reopens=s.reopens,
-        last_customer_comment=s.last_customer_comment,
-        last_activity_at=s.last_activity_at,
-    )
 
 
 def author_ids(audits: Iterable[Mapping[str, Any]]) -> set[int]:

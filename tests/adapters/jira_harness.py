@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 import responses
+from fakes import FakeTime as _FakeTime
 
 from adapters.emulators.jira import JiraEmulator, LandedTimeout, Request, adf_text
 from adapters.jira import JiraAdapter, Settings, build
@@ -40,17 +41,9 @@ FROM_JIRA = {v: k for k, v in TO_JIRA.items()}
 GROUP_FIELD = "Support team"
 
 
-class FakeTime:
+class FakeTime(_FakeTime):
     def __init__(self, start: float = NOW - 7200) -> None:
-        self.now = start
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+        super().__init__(start)
 
 
 def bind(rsps: responses.RequestsMock, emulator: JiraEmulator) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 import responses
+from fakes import FakeTime as _FakeTime
 
 from adapters.errors import (
     AuthError,
@@ -31,17 +32,9 @@ from adapters.http import (
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC).timestamp()
 
 
-class FakeTime:
+class FakeTime(_FakeTime):
     def __init__(self, start: float = NOW) -> None:
-        self.now = start
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+        super().__init__(start)
 
 
 # --- Retry-After -------------------------------------------------------------------------------

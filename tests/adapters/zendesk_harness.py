@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 import responses
+from fakes import FakeTime as _FakeTime
 
 from adapters.emulators.zendesk import EmulatedTimeout, ZendeskEmulator
 from adapters.zendesk import Settings, ZendeskAdapter, build
@@ -44,17 +45,9 @@ CLIENT_ID, CLIENT_SECRET = "escalation-connector", "client-secret-value"
 DOCUMENTED_PARAMS = ("page[size]", "page[after]", "include", "sort")
 
 
-class FakeTime:
+class FakeTime(_FakeTime):
     def __init__(self, start: float = NOW - 7200) -> None:
-        self.now = start
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+        super().__init__(start)
 
 
 def bind(rsps: responses.RequestsMock, emulator: ZendeskEmulator) -> None:
