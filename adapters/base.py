@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
+from adapters.http import RequestStats
 from rules.model import Ticket
 from rules.needs import Needs
 from rules.plan import TicketChange
@@ -86,9 +87,24 @@ class Check:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class Queue:
+    """The agents' escalation queue: a Zendesk view or a Jira saved filter (`escalate setup`)."""
+
+    kind: str  # "view" (Zendesk) or "filter" (Jira)
+    title: str  # "Escalated tickets"
+    id: str | None  # None: it does not exist (yet)
+    url: str | None = None  # where agents open it
+    definition: str = ""  # what it shows, in the platform's terms (conditions, JQL)
+    created: bool = False
+    problem: str = ""  # why it could not be found or created, with the fix
+
+
 class Adapter(Protocol):
     instance: str
     platform: str
+    #: Requests sent so far, by kind (for the run summary, metrics and benchmarks).
+    stats: RequestStats
 
     def check(self) -> list[Check]:
         """Connectivity, credentials, permissions, flavour, fields: never raises for a failed
@@ -98,6 +114,16 @@ class Adapter(Protocol):
     def fields(self, *, create: bool = False) -> list[FieldStatus]:
         """Resolve the tracking and policy fields by title. With `create`, create the missing
         ones with the right types. Raises SetupError naming every missing field otherwise."""
+        ...
+
+    def inspect_fields(self) -> list[FieldStatus]:
+        """Like `fields()`, but reports unusable fields in `FieldStatus.problem` instead of
+        raising SetupError (for `escalate setup` to show what it would create). Read-only."""
+        ...
+
+    def queue(self, *, create: bool = False) -> Queue:
+        """Find the escalation queue by title; with `create`, create it if it is missing.
+        Idempotent: an existing queue is never duplicated or changed."""
         ...
 
     def fetch(self, needs: Needs, now: datetime) -> Iterator[Ticket]:
@@ -111,7 +137,13 @@ class Adapter(Protocol):
     def write(
         self, changes: Sequence[TicketChange], reevaluate: Reevaluate
     ) -> Iterator[WriteResult]:
-        """Apply the changes; one result per change, in any order."""
+        """Apply the changes; one result per change, in any order. Safe to call from several
+        threads at once with disjoint changes, once `fields()` has been called."""
+        ...
+
+    def batch_size(self, pending: int) -> int:
+        """How many changes one `write` call should take when `pending` are due: the executor
+        runs such calls concurrently (1 for per-ticket writes, 100 for Zendesk's update_many)."""
         ...
 
     def close(self) -> None: ...

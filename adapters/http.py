@@ -16,6 +16,7 @@ Clock and sleeper are injected, so tests never sleep.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
@@ -61,6 +62,7 @@ class RequestStats:
     """Requests sent, by `METHOD /path` with numeric ids collapsed to `{id}`."""
 
     counts: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def record(self, method: str, url: str) -> None:
         parts = urlsplit(url).path.split("/")
@@ -69,7 +71,8 @@ class RequestStats:
             "{id}" if i and parts[i - 1] != "api" and (p.isdigit() or _looks_like_key(p)) else p
             for i, p in enumerate(parts)
         ]
-        self.counts[f"{method} {'/'.join(kept)}"] += 1
+        with self._lock:  # the executor writes from several threads
+            self.counts[f"{method} {'/'.join(kept)}"] += 1
 
     @property
     def total(self) -> int:
@@ -89,17 +92,34 @@ def _looks_like_key(part: str) -> bool:
 
 
 class Budget:
-    """At most `per_minute` requests in any 60-second window (0 means no limit)."""
+    """At most `per_minute` requests in any 60-second window (0 means no limit), shared by
+    every thread of the instance: a thread that must wait holds the others back too."""
 
     def __init__(self, per_minute: int, clock: Clock, sleep: Sleeper) -> None:
         self.per_minute = per_minute
         self.clock, self.sleep = clock, sleep
         self._sent: deque[float] = deque()
         self.waited = 0.0
+        self._lock = threading.Lock()
+        self._hold_until = 0.0
 
     def acquire(self) -> None:
-        if self.per_minute <= 0:
-            return
+        with self._lock:
+            now = self.clock()
+            if self._hold_until > now:
+                pause = self._hold_until - now
+                self.sleep(pause)
+                self.waited += pause
+            if self.per_minute > 0:
+                self._acquire()
+
+    def hold(self, seconds: float) -> None:
+        """The platform said "slow down" (429 + Retry-After): no request of this instance, from
+        any thread, goes out before then, not only the one that was refused."""
+        with self._lock:
+            self._hold_until = max(self._hold_until, self.clock() + seconds)
+
+    def _acquire(self) -> None:
         now = self.clock()
         while self._sent and self._sent[0] <= now - 60.0:
             self._sent.popleft()
@@ -114,7 +134,8 @@ class Budget:
 
 
 class Transport(HTTPAdapter):
-    """Never retries; paces to the budget; counts what it sends."""
+    """Never retries; paces to the budget (and holds every thread back after a 429); counts
+    what it sends."""
 
     def __init__(self, budget: Budget | None, stats: RequestStats) -> None:
         super().__init__(max_retries=Retry(total=0, connect=0, read=0, redirect=0, status=0))
@@ -124,7 +145,12 @@ class Transport(HTTPAdapter):
         if self.budget is not None:
             self.budget.acquire()
         self.stats.record(request.method or "GET", str(request.url))
-        return super().send(request, *args, **kwargs)
+        response = super().send(request, *args, **kwargs)
+        if response.status_code == 429 and self.budget is not None:
+            wait = retry_after(response.headers, self.budget.clock())
+            if wait:
+                self.budget.hold(wait)
+        return response
 
 
 def mount(session: requests.Session, budget: Budget | None, stats: RequestStats) -> None:
@@ -170,7 +196,7 @@ def error_for(
     now: float | None = None,
 ) -> AdapterError:
     """The project's error for an HTTP status; `what` names the request (METHOD /path)."""
-    detail = mask(detail.strip())
+    detail = mask(detail.strip()).rstrip(".")  # the fix that follows starts a new sentence
     suffix = f": {detail}" if detail else ""
     if status in TRANSIENT_STATUS:
         wait = retry_after(headers or {}, now if now is not None else time.time())
@@ -226,6 +252,7 @@ class Retrier:
         self.remaining = retry_seconds
         self.base, self.cap = base, cap
         self.retries = 0
+        self._lock = threading.Lock()  # one budget for the instance's writer threads
 
     def call(self, fn: Callable[[], T], *, may_repeat: bool = True) -> T:
         """Run `fn`, retrying transient errors. With `may_repeat=False` (a write that may have
@@ -250,8 +277,9 @@ class Retrier:
 
         def before_sleep(state: RetryCallState) -> None:
             seconds = state.next_action.sleep if state.next_action else 0.0
-            self.remaining -= seconds
-            self.retries += 1
+            with self._lock:
+                self.remaining -= seconds
+                self.retries += 1
             tries[0] += 1
 
         retrying = Retrying(

@@ -3,7 +3,8 @@
 Modules: `settings` (instance config), `client` (the jira client, our transport, retries,
 error mapping), `fetch` (paged search and bulk history), `mapping` (JSON -> Ticket, pure),
 `fields` (field discovery and value formats), `markup` (ADF and wiki), `edit` (change ->
-request bodies), `write` (the write protocol), `adapter` (the Adapter itself). See docs/jira.md.
+request bodies), `write` (the write protocol), `doctor` (`escalate doctor`'s checks), `queue`
+(the saved filter `escalate setup` makes), `adapter` (the Adapter itself). See docs/jira.md.
 """
 
 from __future__ import annotations

@@ -9,17 +9,29 @@ the first write there) and the exact user lookups. Nothing is looked up per issu
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from adapters.base import Check, FieldStatus, Reevaluate, WriteResult
-from adapters.errors import AdapterError, NotFound, Rejected, SetupError
+from adapters.base import Check, FieldStatus, Queue, Reevaluate, WriteResult
+from adapters.errors import AdapterError, NotFound, Rejected, SetupError, TransientError
+from adapters.http import RequestStats, maybe_landed
 from adapters.jira import doctor
 from adapters.jira import fetch as reads
+from adapters.jira import queue as queues
 from adapters.jira.client import ErrorHook, Flavour, JiraClient
 from adapters.jira.edit import Edit, EditContext, ProjectMeta, build
-from adapters.jira.fields import Catalog, Field, create_body, screen_problems
+from adapters.jira.fields import (
+    CREATED,
+    Catalog,
+    Field,
+    Resolved,
+    create_body,
+    off_screen,
+    resolve,
+    screen_problems,
+    setup_error,
+)
 from adapters.jira.mapping import Context, People, comments_truncated, to_ticket
 from adapters.jira.settings import Settings
 from adapters.jira.write import write_hook, write_one
@@ -43,8 +55,7 @@ SYSTEM_FIELDS = (
     "project",
 )
 HISTORY_FIELD_IDS = ("status", "assignee", "priority")
-TRACKING_KINDS = frozenset({"string", "textarea", "number", "datetime", "date", "option"})
-GROUP_KINDS = frozenset({"string", "option", "options", "group", "groups"})
+SAMPLE = 50  # issues of the scope read to learn its projects (doctor, setup)
 
 
 def policy_assignees(policy: Policy) -> frozenset[str]:
@@ -56,13 +67,6 @@ def policy_assignees(policy: Policy) -> frozenset[str]:
     return frozenset(n for n in names if n)
 
 
-@dataclass
-class Resolved:
-    tracking: dict[str, Field] = field(default_factory=dict)
-    group: Field | None = None
-    custom: dict[str, Field] = field(default_factory=dict)
-
-
 class JiraAdapter:
     platform = "jira"
 
@@ -71,6 +75,7 @@ class JiraAdapter:
         self.settings = settings
         self.policy = policy
         self.client = client
+        self.stats: RequestStats = client.stats
         self.needs: Needs = needs(policy)
         mapping = policy.platforms.get("jira")
         self.titles = {**(mapping.fields if mapping else {}), **settings.fields}
@@ -79,6 +84,7 @@ class JiraAdapter:
         self._myself: tuple[str | None] | None = None
         self._statuses: dict[str, str] = {}
         self._projects: dict[str, ProjectMeta] = {}
+        self._sample: dict[str, tuple[str, str]] | None = None
         self._users: dict[str, dict[str, str] | Rejected] = {}
         self.approximate: dict[str, int] = {}
         self.assignees = policy_assignees(policy)
@@ -91,7 +97,7 @@ class JiraAdapter:
 
     def catalog(self) -> Catalog:
         if self._catalog is None:
-            self._catalog = Catalog(self.client.get(f"{self.client.api}/field") or [])
+            self._catalog = self.catalog_now()
         return self._catalog
 
     @property
@@ -131,70 +137,70 @@ class JiraAdapter:
     # --- fields -----------------------------------------------------------------------------
 
     def fields(self, *, create: bool = False) -> list[FieldStatus]:
-        catalog = self.catalog()
-        out: list[FieldStatus] = []
-        resolved = Resolved()
-        missing: list[str] = []
-        for logical, title in self.titles.items():
-            fd = catalog.find(title)
-            if fd is None and create:
-                made = self.client.post(f"{self.client.api}/field", create_body(logical, title))
-                fd = Field.from_json(made)
-                catalog.fields.append(fd)
-                out.append(
-                    FieldStatus(
-                        logical,
-                        title,
-                        fd.id,
-                        problem="created: add it to the Edit screen of each project"
-                        " (Project settings → Screens) before the first run",
-                        created=True,
-                    )
-                )
-                resolved.tracking[logical] = fd
-                continue
-            if fd is None:
-                missing.append(f"tracking field {logical} ({title!r})")
-            elif fd.kind not in TRACKING_KINDS:
-                missing.append(f"tracking field {logical}: {fd.describe()} has type {fd.type}")
-            else:
-                resolved.tracking[logical] = fd
-            out.append(FieldStatus(logical, title, fd.id if fd else None, "" if fd else "missing"))
-        if self.settings.group_field:
-            fd = catalog.find(self.settings.group_field)
-            if fd is None:
-                missing.append(f"group_field {self.settings.group_field!r}")
-            elif fd.kind not in GROUP_KINDS:
-                missing.append(
-                    f"group_field {fd.describe()}: type {fd.type} {fd.custom} cannot be written"
-                    " (use a select list, a group picker or a text field)"
-                )
-            resolved.group = fd
-            out.append(
-                FieldStatus(
-                    "group_field",
-                    self.settings.group_field,
-                    fd.id if fd else None,
-                    "" if fd else "missing",
-                )
-            )
-        elif self._reassigns_groups():
-            missing.append("group_field (the policy reassigns groups; name the team field)")
-        for name in sorted(self.needs.custom_fields):
-            fd = catalog.find(name)
-            if fd is None:
-                missing.append(f"policy field {name!r}")
-            else:
-                resolved.custom[name] = fd
-            out.append(FieldStatus(name, name, fd.id if fd else None, "" if fd else "missing"))
-        if missing:
-            raise SetupError(
-                f"instance {self.instance}: Jira lacks " + "; ".join(missing) + ". Create them"
-                " (escalate setup creates missing tracking fields) or fix the names in the"
-                " policy's platforms.jira.fields / the instance's fields."
-            )
+        """Resolve every field by name; with `create`, create missing tracking fields first."""
+        created = self._create_missing(self.catalog()) if create else set()
+        statuses, resolved = self._resolve(self.catalog())  # re-read if an answer was lost
+        statuses = [
+            replace(s, problem=CREATED, created=True) if s.name in created and s.id else s
+            for s in statuses
+        ]
+        setup_error(self.instance, statuses, self.titles)
         self._resolved = resolved
-        return out
+        return statuses
+
+    def _resolve(self, catalog: Catalog) -> tuple[list[FieldStatus], Resolved]:
+        custom = self.needs.custom_fields
+        group = self.settings.group_field
+        return resolve(catalog, self.titles, group, custom, self._reassigns_groups())
+
+    def _create_missing(self, catalog: Catalog) -> set[str]:
+        """POST each missing tracking field once; one whose answer was lost is looked up."""
+        created: set[str] = set()
+        for logical, title in self.titles.items():
+            if catalog.lookup(title)[1] != "missing":
+                continue
+            body = create_body(logical, title)
+            try:
+                made = self.client.post(f"{self.client.api}/field", body, may_repeat=False)
+            except TransientError as exc:
+                if not maybe_landed(exc):
+                    raise
+                self._catalog = catalog = self.catalog_now()
+                if catalog.lookup(title)[0] is None:
+                    raise
+            else:
+                catalog.add(Field.from_json(made))
+            created.add(logical)
+        return created
+
+    def catalog_now(self) -> Catalog:
+        return Catalog(self.client.get(f"{self.client.api}/field") or [])
+
+    def inspect_fields(self) -> list[FieldStatus]:
+        """Each field with its problem, the edit screens of the scope's projects included."""
+        statuses, r = self._resolve(self.catalog())
+        wanted = [*r.tracking.values(), *([r.group] if r.group else [])]
+        try:
+            sample = self.sample().items()
+        except Rejected:  # a bad scope: `doctor` says so; the fields are still reported
+            return statuses
+        screens = {p: self.project_meta(k, p, check=False).editable for p, (k, _) in sample}
+        return off_screen(statuses, wanted, screens)
+
+    def sample(self) -> dict[str, tuple[str, str]]:
+        """Project key -> (an issue key, the project id), from the first page of the scope."""
+        if self._sample is None:
+            size = min(self.settings.page_size, SAMPLE)
+            page = next(reads.search(self.client, self.settings.jql, ["project"], size), [])
+            self._sample = {}
+            for issue in page:
+                project = (issue.get("fields") or {}).get("project") or {}
+                entry = (str(issue["key"]), str(project.get("id")))
+                self._sample.setdefault(str(project.get("key")), entry)
+        return self._sample
+
+    def queue(self, *, create: bool = False) -> Queue:
+        return queues.queue(self, create=create)
 
     def _reassigns_groups(self) -> bool:
         levels = self.policy.model.levels
@@ -308,23 +314,29 @@ class JiraAdapter:
         for change in changes:
             yield write_one(self, change, reevaluate)
 
+    def batch_size(self, pending: int) -> int:
+        """Jira has no bulk edit that keeps our promises: one issue per call."""
+        return 1
+
     @property
     def write_hook(self) -> ErrorHook:
         names = {f.id: f.name for f in self.catalog().fields}
         return write_hook(names)
 
-    def project_meta(self, key: str, project: str) -> ProjectMeta:
-        """The project's edit screen, checked once per run before its first write."""
+    def project_meta(self, key: str, project: str, *, check: bool = True) -> ProjectMeta:
+        """The project's edit screen, checked once per run before its first write (SetupError
+        when a field we write is not on it; with `check=False` it is only read)."""
         meta = self._projects.get(project)
         if meta is None:
             raw = self.client.get(f"{self.issue_path(key)}/editmeta") or {}
             meta = ProjectMeta(project, raw.get("fields") or {})
-            r = self.resolved
+            r = self.resolved if check else self._resolve(self.catalog())[1]
             wanted = [*r.tracking.values(), *([r.group] if r.group else [])]
             problems = screen_problems(meta.editable, wanted, project)
-            if problems:
+            if problems and check:
                 raise SetupError("; ".join(problems))
-            self._projects[project] = meta
+            if not problems:
+                self._projects[project] = meta
         return meta
 
     def edit(self, change: TicketChange, raw: Mapping[str, Any]) -> Edit:

@@ -20,8 +20,10 @@ Center in v2 (wiki markup, escaped).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -58,6 +60,24 @@ class Flavour(StrEnum):
     DATA_CENTER = "datacenter"
 
 
+@dataclass
+class RateLimit:
+    """The rate limit as the last answer reported it. Jira Cloud sends `X-RateLimit-*` headers
+    only near the limit (`X-RateLimit-NearLimit: true`, under 20% left) or with a 429; Data
+    Center sends them with every answer where an admin configured rate limiting."""
+
+    limit: int | None = None
+    remaining: int | None = None
+    near: bool = False
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        self.near = str(headers.get("X-RateLimit-NearLimit", "")).lower() == "true"
+        limit, remaining = headers.get("X-RateLimit-Limit"), headers.get("X-RateLimit-Remaining")
+        if limit is not None and remaining is not None:
+            with contextlib.suppress(ValueError):
+                self.limit, self.remaining = int(limit), int(remaining)
+
+
 class JiraClient:
     """Builds the jira client on first use (no I/O before that) and sends our requests."""
 
@@ -66,6 +86,7 @@ class JiraClient:
         self.base = settings.url
         self.clock = clock
         self.stats = RequestStats()
+        self.rate = RateLimit()
         self.budget = Budget(settings.budget.requests_per_minute, clock, sleep)
         self.retrier = Retrier(
             sleep,
@@ -187,6 +208,7 @@ class JiraClient:
             except requests.RequestException as exc:
                 # A read timeout or a connection dropped mid-request: a write may have landed.
                 raise timeout_error(what, exc, sent=method != "GET") from None
+            self.rate.observe(response.headers)
             _check_login(response, what)
             if 300 <= response.status_code < 400:
                 raise SetupError(
@@ -212,6 +234,8 @@ class JiraClient:
         response = exc.response
         status = exc.status_code or (response.status_code if response is not None else 0)
         body = _body(response)
+        if response is not None:
+            self.rate.observe(response.headers)
         if hook is not None:
             specific = hook(status, body)
             if specific is not None:

@@ -1,63 +1,253 @@
-"""`escalate doctor` for Jira: each check says what passed or how to fix it, never raises."""
+"""`escalate doctor` for Jira: each check says what it found or how to fix it; never raises.
+
+The checks, in order: connection, credentials, scope (the JQL, run for one small page, whose
+projects the later checks look at), permissions (only those the policy's writes need, per
+project), fields, edit screens, priorities, groups (the group field's options), assignees,
+and the rate limit left, read from the headers of the checks' own answers.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from adapters.base import Check
-from adapters.errors import AdapterError
-from adapters.jira import fetch as reads
+from adapters.errors import AdapterError, AuthError, Rejected
+from adapters.jira.client import RateLimit
+from adapters.jira.edit import ProjectMeta
+from adapters.jira.fields import screen_problems
+from adapters.jira.settings import CloudAuth
 from rules.errors import EscalationError
+from rules.mapping import platform_priority
+from rules.policy import Policy
+from rules.schema import OwnerBase
 
 if TYPE_CHECKING:
     from adapters.jira.adapter import JiraAdapter
 
+LOW_RATE = 0.10
+PERMISSIONS = "Project settings → Permissions (the project's permission scheme)"
+
 
 def check(a: JiraAdapter) -> list[Check]:
-    out: list[Check] = []
-
-    def step(name: str, fn: Callable[[], Any]) -> Any:
-        try:
-            return fn()
-        except (EscalationError, AdapterError) as exc:
-            out.append(Check(name, False, str(exc)))
-            return None
-
-    flavour = step("connection", lambda: a.client.flavour)
-    if flavour is None:
-        return out
+    try:
+        flavour = a.client.flavour
+    except AuthError as exc:
+        reached = Check("connection", True, f"Jira answered at {a.settings.url}")
+        return [reached, Check("credentials", False, f"{exc} {_auth_fix(a)}")]
+    except (AdapterError, EscalationError) as exc:
+        return [Check("connection", False, str(exc))]
     api = "REST API v3, ADF comments" if a.cloud else "REST API v2, wiki comments"
     version = ".".join(str(v) for v in a.client.version)
-    out.append(Check("connection", True, f"Jira {flavour.value} {version} ({api})"))
-    me = step("credentials", lambda: a.client.get(f"{a.client.api}/myself"))
-    if me is None:
-        return out
+    out = [Check("connection", True, f"Jira {flavour.value} {version} ({api})")]
+    try:
+        me = a.client.get(f"{a.client.api}/myself") or {}
+    except AdapterError as exc:
+        fix = f" {_auth_fix(a)}" if isinstance(exc, AuthError) else ""
+        return [*out, Check("credentials", False, f"{exc}{fix}")]
     out.append(Check("credentials", True, f"signed in as {me.get('displayName', '?')}"))
-    if step("fields", a.fields) is not None:
-        out.append(Check("fields", True, f"{len(a.resolved.tracking)} tracking fields found"))
+
+    def step(name: str, fn: Callable[[], Check | None]) -> bool:
+        try:
+            found = fn()
+        except (AdapterError, EscalationError) as exc:
+            out.append(Check(name, False, str(exc)))
+            return False
+        if found is not None:
+            out.append(found)
+        return found is None or found.ok
+
+    scoped = step("scope", lambda: _scope(a))
+    step("permissions", lambda: _permissions(a) if scoped else None)
+    fields = step("fields", lambda: _fields(a))
     for needed in ("state", "level"):
         if needed not in a.titles:
             detail = f"no field mapped for {needed}: map it under platforms.jira.fields"
             out.append(Check(f"tracking.{needed}", False, detail))
-    if any(c.name == "fields" and c.ok for c in out):
-        screens = step("edit screens", lambda: _screens(a))
-        if screens is not None:
-            out.append(Check("edit screens", True, screens))
+    metas: dict[str, ProjectMeta] = {}
+    if scoped and fields:
+        step("edit screens", lambda: _screens(a, metas))
+    step("priorities", lambda: _priorities(a, metas))
+    if fields:
+        step("groups", lambda: _groups(a, metas))
+    step("assignees", lambda: _assignees(a))
+    out.append(rate_check(a.client.rate, a.cloud))
     return out
 
 
-def _screens(a: JiraAdapter) -> str:
-    """The tracking fields are editable: editmeta of one issue per project on the first page
-    of the scope (an approximation: screens can differ per issue type)."""
-    size = min(a.settings.page_size, 100)
-    page = next(reads.search(a.client, a.settings.jql, ["project"], size), [])
-    seen: dict[str, str] = {}
-    for issue in page:
-        project = str(((issue.get("fields") or {}).get("project") or {}).get("key"))
-        seen.setdefault(project, str(issue["key"]))
-    for project, key in seen.items():
-        a.project_meta(key, project)
-    if not seen:
-        return "no issue in scope to check the edit screens with"
-    return "tracking fields editable in " + ", ".join(sorted(seen))
+def _auth_fix(a: JiraAdapter) -> str:
+    if isinstance(a.settings.auth, CloudAuth):
+        return (
+            "Fix: make a new API token (id.atlassian.com → Security → API tokens) for the"
+            f" account {a.settings.auth.email} and store it where"
+            f" instances.{a.instance}.auth.api_token points."
+        )
+    return (
+        "Fix: make a new personal access token (your Jira profile → Personal Access Tokens)"
+        f" and store it where instances.{a.instance}.auth.personal_access_token points."
+    )
+
+
+def _scope(a: JiraAdapter) -> Check:
+    try:
+        projects = sorted(a.sample())
+    except Rejected as exc:
+        fix = f"Fix: correct the JQL in instances.{a.instance}.scope."
+        return Check("scope", False, f"{sentence(exc)} {fix}")
+    found = f"its first page has tickets in {', '.join(projects)}" if projects else ""
+    return Check("scope", True, f"valid JQL: {a.settings.jql!r}; {found or 'no ticket now'}")
+
+
+def owners(policy: Policy, instance: str) -> list[OwnerBase]:
+    """Every owner the policy can assign on this instance (its per-instance override wins)."""
+    found = [lv.model.owner for lv in policy.levels] + list(policy.matrix.values())
+    found += [rule.actions.assign for rule in policy.rules]
+    return [o.instances.get(instance, o) for o in found if o is not None]
+
+
+def needed_permissions(policy: Policy, instance: str) -> list[str]:
+    """Only what the policy's writes need (a new owner also unassigns, so ASSIGN_ISSUES)."""
+    keys = ["BROWSE_PROJECTS", "EDIT_ISSUES"]
+    if any(rule.actions.note or rule.actions.reply for rule in policy.rules):
+        keys.append("ADD_COMMENTS")
+    if owners(policy, instance):
+        keys.append("ASSIGN_ISSUES")
+    return keys
+
+
+def _permissions(a: JiraAdapter) -> Check:
+    keys = needed_permissions(a.policy, a.instance)
+    projects: list[str | None] = list(a.sample()) or [None]
+    missing: dict[str, list[str]] = {}
+    for project in projects:
+        params = {"permissions": ",".join(keys)} | ({"projectKey": project} if project else {})
+        held = (a.client.get(f"{a.client.api}/mypermissions", params) or {}).get("permissions")
+        for key in keys:
+            if not ((held or {}).get(key) or {}).get("havePermission"):
+                missing.setdefault(key, []).append(project or "every project")
+    where = ", ".join(p or "some project (no ticket in scope to check each)" for p in projects)
+    if missing:
+        lacks = "; ".join(f"{k} in {', '.join(ps)}" for k, ps in missing.items())
+        return Check(
+            "permissions",
+            False,
+            f"the connector's account lacks {lacks}. Fix: grant them to the account (or a"
+            f" group or role it is in) in {PERMISSIONS}.",
+        )
+    return Check("permissions", True, f"{', '.join(keys)} in {where}")
+
+
+def _fields(a: JiraAdapter) -> Check:
+    a.fields()  # SetupError names every unusable field and the fix
+    group = a.resolved.group
+    extra = f" and the group field {group.name!r}" if group else ""
+    detail = f"{len(a.resolved.tracking)} tracking fields{extra}, each with a writable type"
+    return Check("fields", True, detail)
+
+
+def _screens(a: JiraAdapter, metas: dict[str, ProjectMeta]) -> Check:
+    """The fields we write are on the edit screen: editmeta of one issue per project of the
+    scope's first page (an approximation: screens can differ per issue type)."""
+    r = a.resolved
+    wanted = [*r.tracking.values(), *([r.group] if r.group else [])]
+    problems: list[str] = []
+    for project, (key, _) in sorted(a.sample().items()):
+        metas[project] = a.project_meta(key, project, check=False)
+        problems += screen_problems(metas[project].editable, wanted, project)
+    if problems:
+        return Check("edit screens", False, "; ".join(problems))
+    if not metas:
+        return Check("edit screens", True, "no ticket in scope to check the edit screens with")
+    return Check("edit screens", True, f"every field we write is editable in {', '.join(metas)}")
+
+
+def _priorities(a: JiraAdapter, metas: dict[str, ProjectMeta]) -> Check:
+    names = list(a.policy.platforms["jira"].priorities)
+    have = {p.casefold() for p in _site_priorities(a)}
+    problems = [f"Jira has no priority {n!r}" for n in names if n.casefold() not in have]
+    if _sets_priority(a.policy):
+        written = dict.fromkeys(platform_priority(a.policy, "jira", p) for p in a.policy.priorities)
+        for meta in metas.values():
+            for name in written:
+                try:
+                    meta.priority(name)
+                except Rejected as exc:
+                    problems.append(str(exc))
+    if problems:
+        fix = "Fix: map the site's priorities under platforms.jira.priorities."
+        return Check("priorities", False, "; ".join(problems) + f". {fix}")
+    return Check("priorities", True, f"{', '.join(names)} exist")
+
+
+def _site_priorities(a: JiraAdapter) -> list[str]:
+    if not a.cloud:
+        return [str(p.get("name")) for p in a.client.get(f"{a.client.api}/priority") or []]
+    names: list[str] = []
+    for page in range(20):
+        params = {"startAt": str(page * 50), "maxResults": "50"}
+        found = a.client.get(f"{a.client.api}/priority/search", params) or {}
+        names += [str(p.get("name")) for p in found.get("values") or []]
+        if found.get("isLast", True):
+            return names
+    return names
+
+
+def _sets_priority(policy: Policy) -> bool:
+    rules = any(rule.actions.priority is not None for rule in policy.rules)
+    return rules or any(lv.model.priority_at_least for lv in policy.levels)
+
+
+def _groups(a: JiraAdapter, metas: dict[str, ProjectMeta]) -> Check | None:
+    """Owner groups are options of the group field (where it is a select list)."""
+    fd = a.resolved.group
+    groups = list(dict.fromkeys(o.group for o in owners(a.policy, a.instance) if o.group))
+    if fd is None or not groups:
+        return None
+    if fd.kind not in ("option", "options"):
+        return Check("groups", True, f"{fd.describe()} takes any group name ({fd.kind})")
+    problems = []
+    for meta in metas.values():
+        for group in groups:
+            try:
+                meta.option(fd, group)
+            except Rejected as exc:
+                problems.append(str(exc))
+    if problems:
+        fix = f"Fix: add the options to {fd.describe()} (Settings → Work items → Fields)."
+        return Check("groups", False, "; ".join(problems) + f". {fix}")
+    return Check("groups", True, f"every owner group is an option of {fd.describe()}")
+
+
+def _assignees(a: JiraAdapter) -> Check:
+    wanted = list(dict.fromkeys(o.assignee for o in owners(a.policy, a.instance) if o.assignee))
+    if not wanted:
+        return Check("assignees", True, "the policy names no assignee")
+    problems = []
+    for who in wanted:
+        try:
+            a.user_ref(who)
+        except Rejected as exc:
+            problems.append(str(exc))
+    if problems:
+        return Check("assignees", False, "; ".join(problems))
+    return Check("assignees", True, f"every owner assignee resolves ({len(wanted)})")
+
+
+def rate_check(rate: RateLimit, cloud: bool) -> Check:
+    """Passes unless under 10% of the limit is left (Cloud: unless it says it is near)."""
+    fix = "Fix: lower budget.requests_per_minute or run the connector less often."
+    if rate.limit is not None and rate.remaining is not None:
+        detail = f"{rate.remaining} of {rate.limit} requests left"
+        if rate.limit and rate.remaining < LOW_RATE * rate.limit:
+            return Check("rate limit", False, f"{detail}. {fix}")
+        return Check("rate limit", True, detail)
+    if rate.near:
+        return Check("rate limit", False, f"Jira says under 20% of the rate limit is left. {fix}")
+    why = "Jira Cloud reports it only near the limit" if cloud else "no limit configured"
+    return Check("rate limit", True, f"not reported ({why})")
+
+
+def sentence(text: object) -> str:
+    """`text` ending with one full stop (platform messages often bring their own)."""
+    out = str(text).rstrip()
+    return out if out.endswith((".", "!", "?")) else out + "."

@@ -10,10 +10,11 @@ A multi-line text field (textarea) takes ADF on Cloud's API v3.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC
 from typing import Any
 
+from adapters.base import FieldStatus
 from adapters.errors import Rejected, SetupError
 from adapters.jira.markup import adf, adf_text
 from rules.markup import Rendered
@@ -29,6 +30,12 @@ CREATE_TYPES: dict[str, tuple[str, str]] = {
     "count": (CF + "float", CF + "numberrange"),
 }
 TEXT_TYPE = (CF + "textfield", CF + "textsearcher")
+TRACKING_KINDS = frozenset({"string", "textarea", "number", "datetime", "date", "option"})
+GROUP_KINDS = frozenset({"string", "option", "options", "group", "groups"})
+CREATED = (
+    "created: add it to the Edit screen of each project (Project settings → Screens) before the"
+    " first run"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +81,18 @@ class Catalog:
         self._by_name: dict[str, list[Field]] = {}
         for f in self.fields:
             self._by_name.setdefault(f.name.casefold(), []).append(f)
+
+    def add(self, fd: Field) -> None:
+        self.fields.append(fd)
+        self._by_name.setdefault(fd.name.casefold(), []).append(fd)
+
+    def lookup(self, name: str) -> tuple[Field | None, str]:
+        """The field called `name` and "", or None and why ("missing", or ambiguous)."""
+        try:
+            fd = self.find(name)
+        except SetupError as exc:
+            return None, str(exc)
+        return fd, "" if fd else "missing"
 
     def find(self, name: str) -> Field | None:
         """The field called `name`; SetupError when several are."""
@@ -181,3 +200,86 @@ def screen_problems(
         for f in wanted
         if f.id not in editable
     ]
+
+
+@dataclass
+class Resolved:
+    tracking: dict[str, Field] = field(default_factory=dict)
+    group: Field | None = None
+    custom: dict[str, Field] = field(default_factory=dict)
+
+
+def resolve(
+    catalog: Catalog,
+    titles: Mapping[str, str],
+    group_field: str | None,
+    custom: Iterable[str],
+    reassigns: bool,
+) -> tuple[list[FieldStatus], Resolved]:
+    """Tracking fields (logical name -> title), the group field and the policy's fields, each
+    with its problem ("" when usable)."""
+    out: list[FieldStatus] = []
+    r = Resolved()
+    for logical, title in titles.items():
+        fd, problem = catalog.lookup(title)
+        if fd is not None and fd.kind not in TRACKING_KINDS:
+            problem = f"it has type {fd.type}; the connector needs a text or number field"
+        elif fd is not None:
+            r.tracking[logical] = fd
+        out.append(FieldStatus(logical, title, fd.id if fd else None, problem))
+    if group_field:
+        fd, problem = catalog.lookup(group_field)
+        if fd is not None and fd.kind not in GROUP_KINDS:
+            problem = (
+                f"type {fd.type} {fd.custom} cannot be written (use a select list, a group"
+                " picker or a text field)"
+            )
+        elif fd is not None:
+            r.group = fd
+        out.append(FieldStatus("group_field", group_field, fd.id if fd else None, problem))
+    elif reassigns:
+        problem = "not set: the policy reassigns groups; name the team field in group_field"
+        out.append(FieldStatus("group_field", "", None, problem))
+    for name in sorted(custom):
+        fd, problem = catalog.lookup(name)
+        if fd is not None:
+            r.custom[name] = fd
+        out.append(FieldStatus(name, name, fd.id if fd else None, problem))
+    return out, r
+
+
+def off_screen(
+    statuses: Sequence[FieldStatus], wanted: Sequence[Field], screens: Mapping[str, Any]
+) -> list[FieldStatus]:
+    """`statuses`, each field missing from a project's edit screen (project -> editmeta
+    fields) marked with the projects and the fix."""
+    off: dict[str, list[str]] = {}
+    for project, editable in screens.items():
+        for fd in wanted:
+            if fd.id not in editable:
+                off.setdefault(fd.id, []).append(project)
+    fix = "add it in Project settings → Screens (the Edit screen of each issue type)"
+    return [
+        replace(s, problem=f"not on the edit screen of {', '.join(off[s.id])}: {fix}")
+        if s.id in off and not s.problem
+        else s
+        for s in statuses
+    ]
+
+
+def setup_error(instance: str, statuses: Sequence[FieldStatus], tracking: Iterable[str]) -> None:
+    """Raise SetupError naming every unusable field, and how to fix them."""
+    logical = set(tracking)
+    bad = []
+    for s in statuses:
+        if not s.problem or s.created:
+            continue
+        kind = "tracking field " + s.name if s.name in logical else "policy field"
+        kind = "group_field" if s.name == "group_field" else kind
+        bad.append(f"{kind} {s.title!r}: {s.problem}" if s.title else f"{kind}: {s.problem}")
+    if bad:
+        raise SetupError(
+            f"instance {instance}: Jira fields are not usable: " + "; ".join(bad) + ". Create"
+            " the missing ones (escalate setup creates missing tracking fields) or fix the names"
+            " in the policy's platforms.jira.fields / the instance's fields and group_field."
+        )

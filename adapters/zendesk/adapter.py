@@ -6,14 +6,16 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.base import Check, FieldStatus, Reevaluate, WriteResult
-from adapters.errors import AdapterError, AuthError, NotFound, TransientError
+from adapters.base import Check, FieldStatus, Queue, Reevaluate, WriteResult
+from adapters.errors import AuthError, NotFound, TransientError
 from adapters.http import Clock, RequestStats, Sleeper
+from adapters.zendesk import doctor
+from adapters.zendesk import queue as queues
 from adapters.zendesk.client import Client
 from adapters.zendesk.fields import FieldMap, create_missing, resolve, setup_error
 from adapters.zendesk.mapping import Directory, as_int
 from adapters.zendesk.payload import update_body
-from adapters.zendesk.reader import Fresh, Reader, export_query
+from adapters.zendesk.reader import Fresh, Reader
 from adapters.zendesk.settings import Settings
 from adapters.zendesk.writer import Writer
 from rules.model import Ticket
@@ -61,7 +63,7 @@ class ZendeskAdapter:
 
     # --- once per run ----------------------------------------------------------------------
 
-    def _whoami(self) -> Json:
+    def whoami(self) -> Json:
         if self._me is None:
             me = self.client.me()
             uid = as_int(me.get("id"))
@@ -74,14 +76,17 @@ class ZendeskAdapter:
             self.directory.users[uid] = me
         return self._me
 
-    def _prepare(self) -> None:
-        self._whoami()
+    def prepare(self) -> None:
+        self.whoami()
+        self.load_groups()
+        self._fieldmap()
+
+    def load_groups(self) -> None:
         if not self._groups:
             for group in self.client.groups():
                 if (gid := as_int(group.get("id"))) is not None:
                     self.directory.groups[gid] = str(group.get("name"))
             self._groups = True
-        self._fieldmap()
 
     def _fieldmap(self) -> FieldMap:
         if self._fields is None:
@@ -93,7 +98,7 @@ class ZendeskAdapter:
 
     def fields(self, *, create: bool = False) -> list[FieldStatus]:
         """Resolve tracking and policy fields by title; SetupError names every unusable one."""
-        tracking = {**self._policy_titles(), **self.settings.fields}
+        tracking = self.tracking_titles()
         custom = sorted(needs(self.policy).custom_fields)
         statuses, fmap = resolve(self.client.ticket_fields(), tracking, custom)
         if create and any(s.problem == "missing" and s.name in tracking for s in statuses):
@@ -112,9 +117,10 @@ class ZendeskAdapter:
         session.field_titles = dict(fmap.titles)
         return statuses
 
-    def _policy_titles(self) -> dict[str, str]:
+    def tracking_titles(self) -> dict[str, str]:
+        """Tracking fields by logical name -> title: the policy's, then the instance's."""
         platform = self.policy.platforms.get("zendesk")
-        return dict(platform.fields) if platform is not None else {}
+        return {**(platform.fields if platform is not None else {}), **self.settings.fields}
 
     def _create_field(self, body: Json) -> Json:
         try:
@@ -122,55 +128,25 @@ class ZendeskAdapter:
         except TransientError:
             return {}  # it may have been created: the fields are listed again afterwards
 
-    def check(self) -> list[Check]:
-        checks: list[Check] = []
-        try:
-            me = self._whoami()
-        except AdapterError as exc:
-            return [Check("credentials", False, str(exc))]
-        role = str(me.get("role") or "")
-        who = f"{me.get('name') or me.get('id')} <{me.get('email') or '?'}> ({role or 'no role'})"
-        checks.append(Check("credentials", role in ("agent", "admin"), f"signed in as {who}"))
-        try:
-            statuses = self.fields()
-            checks.append(Check("fields", True, f"{len(statuses)} ticket fields found"))
-        except AdapterError as exc:
-            checks.append(Check("fields", False, str(exc)))
-        try:
-            self._prepare()
-            missing = [g for g in self._owner_groups() if self.directory.group_id(g) is None]
-            detail = f"missing: {', '.join(missing)}" if missing else "every owner group exists"
-            checks.append(Check("groups", not missing, detail))
-        except AdapterError as exc:
-            checks.append(Check("groups", False, str(exc)))
-        try:
-            self.client.export_page(export_query(self.settings.scope), 1, None)
-            checks.append(Check("scope", True, f"search export accepts {self.settings.scope!r}"))
-        except AdapterError as exc:
-            checks.append(Check("scope", False, str(exc)))
-        return checks
+    def inspect_fields(self) -> list[FieldStatus]:
+        """The tracking and policy fields, each with its problem (if any); never raises."""
+        custom = sorted(needs(self.policy).custom_fields)
+        return resolve(self.client.ticket_fields(), self.tracking_titles(), custom)[0]
 
-    def _owner_groups(self) -> list[str]:
-        owners = [lv.model.owner for lv in self.policy.levels]
-        owners += list(self.policy.matrix.values())
-        names: dict[str, None] = {}
-        for owner in owners:
-            if owner is None:
-                continue
-            local = owner.instances.get(self.instance)
-            group = local.group if local is not None and local.group else owner.group
-            if group:
-                names[group] = None
-        return list(names)
+    def queue(self, *, create: bool = False) -> Queue:
+        return queues.queue(self, create=create)
+
+    def check(self) -> list[Check]:
+        return doctor.check(self)
 
     def fetch(self, needs: Needs, now: datetime) -> Iterator[Ticket]:
-        self._prepare()
+        self.prepare()
         self.reader.needs = needs
         for raws in self.reader.pages():
             yield from self.reader.tickets(raws, needs, now)
 
     def reread(self, ticket_id: str) -> Ticket:
-        self._prepare()
+        self.prepare()
         tid = int(ticket_id)
         found = self._fresh([tid]).get(tid)
         if found is None:
@@ -180,8 +156,13 @@ class ZendeskAdapter:
     def write(
         self, changes: Sequence[TicketChange], reevaluate: Reevaluate
     ) -> Iterator[WriteResult]:
-        self._prepare()
+        self.prepare()
         yield from self.writer.write(changes, reevaluate)
+
+    def batch_size(self, pending: int) -> int:
+        """Above the threshold, all of them in one call: the writer packs them into
+        update_many jobs of 100; below it, one PUT per call, run concurrently."""
+        return pending if pending > self.settings.batch_threshold else 1
 
     def close(self) -> None:
         self.client.session.close()

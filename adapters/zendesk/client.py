@@ -3,7 +3,7 @@
 zenpy is the client for users, organisations, groups, ticket fields, single tickets, ticket
 updates, `update_many` jobs and job statuses. Its objects are turned into plain JSON at once
 (`to_dict()`), so no lazy property (`ticket.assignee`, `ticket.organization`, ...) can fire a
-request per ticket. Five calls use the same session directly, because zenpy gets in the way:
+request per ticket. These calls use the same session directly, because zenpy gets in the way:
 
 - search export: zenpy puts `type:ticket` into the query as well as `filter[type]`, which the
   API reference says is an error, and its generator hides page boundaries and cursors;
@@ -11,7 +11,9 @@ request per ticket. Five calls use the same session directly, because zenpy gets
 - `tickets/{id}/audits`: zenpy sends `include=None`;
 - `tickets/{id}/comments`: zenpy reads every page, oldest first; one page, newest first, is
   what the writer needs;
-- `POST /oauth/tokens`: zenpy 2.0.57 has no client-credentials helper.
+- `POST /oauth/tokens`: zenpy 2.0.57 has no client-credentials helper;
+- `views` (list, create): zenpy's View models the read form (`conditions`, `execution`), not
+  the create form (`all`, `output`); `users/search`: one exact e-mail lookup for `doctor`.
 
 Reads are retried on transient errors. Writes are retried only when they cannot have landed (a
 429, a connection never made); a timeout or a 5xx is raised for the writer to re-read first.
@@ -121,6 +123,32 @@ class Client:
         return self._read(lambda: plain(self.zenpy.job_status(id=job_id)))
 
     # --- the session directly ----------------------------------------------------------------
+
+    def views(self) -> list[Json]:
+        """Every view the account may see (cursor pages of 100)."""
+        out: list[Json] = []
+        params = {"page[size]": "100"}
+        while True:
+            query = dict(params)
+            page = self._read(lambda: self._get("/api/v2/views", query))  # noqa: B023
+            out += [v for v in page.get("views") or [] if isinstance(v, dict)]
+            meta = page.get("meta") or {}
+            if not meta.get("has_more") or not meta.get("after_cursor"):
+                return out
+            params["page[after]"] = str(meta["after_cursor"])
+
+    def create_view(self, body: Mapping[str, Any]) -> Json:
+        def post() -> Json:
+            data = self.session.post("/api/v2/views", json=dict(body)).json()
+            return data if isinstance(data, dict) else {}
+
+        return self._write(post)
+
+    def users_by_email(self, email: str) -> list[Json]:
+        """Users whose e-mail is exactly `email` (Zendesk's search matches `email:` exactly)."""
+        page = self._read(lambda: self._get("/api/v2/users/search", {"query": f"email:{email}"}))
+        users = [u for u in page.get("users") or [] if isinstance(u, dict)]
+        return [u for u in users if str(u.get("email") or "").casefold() == email.casefold()]
 
     def export_page(self, query: str, page_size: int, cursor: str | None) -> Json:
         params = {"query": query, "filter[type]": "ticket", "page[size]": str(page_size)}

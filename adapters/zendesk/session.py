@@ -35,6 +35,10 @@ PLACEHOLDER = f"https://{PLACEHOLDER_SUBDOMAIN}.{PLACEHOLDER_DOMAIN}"
 REFRESH_MARGIN = 60.0  # renew an access token this many seconds before it expires
 TOKEN_PATH = "/oauth/tokens"
 READS = frozenset({"GET", "HEAD"})
+RATE_HEADERS = (
+    ("X-Rate-Limit", "X-Rate-Limit-Remaining"),
+    ("ratelimit-limit", "ratelimit-remaining"),
+)
 
 
 class Credentials(Protocol):
@@ -142,6 +146,8 @@ class ZendeskSession(requests.Session):
         self.credentials: Credentials = StaticCredentials("")
         #: Custom field id -> title, so a 422 names the field (filled once fields are read).
         self.field_titles: dict[int, str] = {}
+        #: (limit, remaining) per minute, as the last answer that said so reported it.
+        self.rate_limit: tuple[int, int] | None = None
 
     def rebase(self, url: str) -> str:
         if url.startswith(PLACEHOLDER):
@@ -169,6 +175,7 @@ class ZendeskSession(requests.Session):
         for attempt in (1, 2):
             headers["Authorization"] = self.credentials.header()
             response = self._send(method, url, what, headers, *args, **kwargs)
+            self._observe(response.headers)
             if response.status_code == 401 and attempt == 1 and self.credentials.renew():
                 continue
             if response.status_code >= 400:
@@ -176,6 +183,14 @@ class ZendeskSession(requests.Session):
             self._as_built(response)
             return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _observe(self, headers: Mapping[str, str]) -> None:
+        """Keep the account's rate limit as answers report it (both spellings are seen)."""
+        for limit, remaining in RATE_HEADERS:
+            pair = _number(headers.get(limit)), _number(headers.get(remaining))
+            if pair[0] is not None and pair[1] is not None:
+                self.rate_limit = (pair[0], pair[1])
+                return
 
     def post_unsigned(self, path: str, body: Mapping[str, Any]) -> requests.Response:
         """A request without our Authorization header (the OAuth token request itself)."""
@@ -227,6 +242,13 @@ def _sent(exc: Exception) -> bool:
         return False
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     return not isinstance(reason, NewConnectionError | ConnectTimeoutError)
+
+
+def _number(value: str | None) -> int | None:
+    try:
+        return int(str(value).strip()) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _suffix(detail: str) -> str:

@@ -198,3 +198,26 @@ def test_request_stats_collapse_jira_keys() -> None:
     stats.record("PUT", "https://acme.atlassian.net/rest/api/3/issue/ABC-123")
     stats.record("PUT", "https://acme.atlassian.net/rest/api/3/issue/XY-9")
     assert stats.counts == {"PUT /rest/api/3/issue/{id}": 2}
+
+
+def test_a_429_holds_back_every_request_of_the_instance() -> None:
+    """After a 429 with Retry-After, the next request from any thread waits it out; one that
+    comes after the hold has passed does not wait."""
+    now = [1000.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    budget = Budget(0, lambda: now[0], sleep)
+    budget.hold(7)
+    now[0] += 2
+    budget.acquire()
+    assert slept == [5.0]
+    budget.acquire()
+    assert slept == [5.0]
+    budget.hold(3)
+    now[0] += 10
+    budget.acquire()
+    assert slept == [5.0]

@@ -40,6 +40,8 @@ OPERATIONS: dict[str, tuple[str, dict[str, list[str]]]] = {
             "/api/v2/users": ["get"],
             "/api/v2/users/me": ["get"],
             "/api/v2/users/show_many": ["get"],
+            "/api/v2/users/search": ["get"],
+            "/api/v2/views": ["get", "post"],
             "/api/v2/organizations/show_many": ["get"],
             "/oauth/tokens": ["post"],
         },
@@ -63,6 +65,11 @@ OPERATIONS: dict[str, tuple[str, dict[str, list[str]]]] = {
             "/rest/api/3/user/assignable/search": ["get"],
             "/rest/api/3/user": ["get"],
             "/rest/api/3/status": ["get"],
+            "/rest/api/3/mypermissions": ["get"],
+            "/rest/api/3/priority": ["get"],
+            "/rest/api/3/filter": ["post"],
+            "/rest/api/3/filter/search": ["get"],
+            "/rest/api/3/filter/favourite": ["get"],
         },
     ),
 }
@@ -160,6 +167,57 @@ def _zendesk_errata(doc: dict[str, Any]) -> None:
     # unassigned); the schema declares a plain integer. NOT confirmed by the reference text:
     # verify on a sandbox account (docs/zendesk.md, "Open questions").
     schemas["TicketUpdateInput"]["properties"]["assignee_id"]["nullable"] = True
+    # Create View declares no request body; its description ("JSON Format", "View columns",
+    # "View sorting") documents one: a `view` with a required title and `all` conditions
+    # (field, operator, value), optional `any`, `output` (up to 10 columns, a custom field by
+    # its id; sort_by/group_by a column; sort_order/group_order asc or desc), `restriction`.
+    column = {"oneOf": [{"type": "string"}, {"type": "integer"}]}
+    condition = {
+        "type": "object",
+        "required": ["field", "operator"],
+        "additionalProperties": False,
+        "properties": {"field": {"type": "string"}, "operator": {"type": "string"}, "value": {}},
+    }
+    order = {"type": "string", "enum": ["asc", "desc"]}
+    view = {
+        "type": "object",
+        "required": ["title", "all"],
+        "additionalProperties": False,
+        "properties": {
+            "title": {"type": "string"},
+            "raw_title": {"type": "string"},
+            "description": {"type": "string"},
+            "active": {"type": "boolean"},
+            "position": {"type": "integer"},
+            "restriction": {"type": "object"},
+            "all": {"type": "array", "minItems": 1, "items": condition},
+            "any": {"type": "array", "items": condition},
+            "output": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "columns": {"type": "array", "maxItems": 10, "items": column},
+                    "sort_by": column,
+                    "group_by": column,
+                    "sort_order": order,
+                    "group_order": order,
+                },
+            },
+        },
+    }
+    doc["paths"]["/api/v2/views"]["post"]["requestBody"] = {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["view"],
+                    "additionalProperties": False,
+                    "properties": {"view": view},
+                }
+            }
+        },
+    }
 
 
 ERRATA = {"zendesk.json": _zendesk_errata}

@@ -15,8 +15,18 @@ What it models (payload shapes from the API reference and the OpenAPI examples):
   its 400, priorities allowed per project, option values, users by accountId or name),
   editmeta, comments (GET, POST with the JSM `sd.public.comment` property or `visibility`, the
   per-issue comment limit: 413), a changelog entry per edit;
-- a small JQL subset: `field op value` clauses joined by AND (statusCategory, status, project,
-  priority, labels, key; `=`, `!=`, `in`, `not in`), `ORDER BY key|created ASC|DESC`.
+- a small JQL subset (see `jql`): clauses joined by AND with parentheses, system fields and
+  custom fields by name (`is [not] EMPTY`; text fields only `~`/`!~`, as Jira's text searcher),
+  `ORDER BY key|created|<custom field> ASC|DESC`;
+- saved filters (POST /filter; Cloud `filter/search`, Data Center `filter/favourite`),
+  `mypermissions` (from the `permissions` set a test can shrink), `priority` (and Cloud's
+  `priority/search`);
+- credentials: any Basic (Cloud) / Bearer (Data Center) header by default; with `api_tokens`
+  (e-mail -> token) or `pats` set, anything else answers 401 as Jira does;
+- rate limits (off unless `rate_limit` is set, requests a minute of the emulator clock): Cloud
+  answers carry `X-RateLimit-NearLimit: true` under 20% left (the full set with a 429, when
+  `enforce_rate_limit`), Data Center ones `X-RateLimit-Limit/-Remaining/...` every time;
+  `spend_rate_limit(n)` stands for other clients' requests.
 
 Fault injection (`fail`, `timeout_after_landing`, `timeout_before_landing`, `before`,
 `conflict`): a given answer for the next N requests matching a predicate (any status, headers
@@ -25,8 +35,9 @@ and body, a Retry-After in seconds or as an HTTP date), "apply the write then ra
 and "run a person's edit just before the next matching request lands".
 
 Modules: `site` (the state, what people do in the UI, the JSON Jira shows of it), `api` (faults,
-`handle`, routing, read endpoints), `writes` (edit, comment, create field), `jql` (the JQL
-subset), `wire` (constants, records, JSON helpers).
+`handle`, routing, read endpoints), `writes` (edit, comment, create field), `filters` (saved
+filters, permissions), `access` (credentials, rate-limit headers), `jql` (the JQL subset),
+`wire` (constants, records, JSON helpers).
 """
 
 from adapters.emulators.jira.api import JiraEmulator

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from email.utils import formatdate
 from functools import partial
 
-from adapters.emulators.jira import writes
+from adapters.emulators.jira import access, filters, writes
 from adapters.emulators.jira.jql import query
 from adapters.emulators.jira.site import Site
 from adapters.emulators.jira.wire import (
@@ -85,8 +85,22 @@ class JiraEmulator(Site):
         request = Request(method.upper(), path, query, data)
         self.log.append(request)
         auth = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
-        if not auth.startswith("Basic " if self.cloud else "Bearer "):
-            return answer(401, {"errorMessages": ["You are not authenticated."]})
+        if not access.signed_in(self, auth):
+            refused = {"errorMessages": ["You are not authenticated. Authentication required."]}
+            return answer(401, refused, {"X-Seraph-LoginReason": "AUTHENTICATED_FAILED"})
+        limits, over = access.rate(self)
+        if over:
+            return answer(429, {"errorMessages": ["Rate limit exceeded."]}, limits)
+        status, out, raw = self._answer(request)
+        taken = {k.lower() for k in out}  # a fault's own Retry-After wins
+        return status, out | {k: v for k, v in limits.items() if k.lower() not in taken}, raw
+
+    def spend_rate_limit(self, count: int) -> None:
+        """`count` requests by others (people, other apps) in the current minute."""
+        self.window.extend([self.clock()] * count)
+
+    def _answer(self, request: Request) -> Answer:
+        method, path = request.method, request.path
         timeout = False
         for fault in list(self.faults):
             if fault.times <= 0 or not fault.when(request):
@@ -158,6 +172,12 @@ class JiraEmulator(Site):
             ("POST", "/search/jql"): self._search_jql,
             ("GET", "/search"): self._search_old,
             ("POST", "/search"): self._search_old,
+            ("GET", "/mypermissions"): lambda r, v3: filters.my_permissions(self, r),
+            ("GET", "/priority"): lambda r, v3: answer(200, self.priority_list()),
+            ("GET", "/priority/search"): self._priority_search,
+            ("POST", "/filter"): partial(filters.create_filter, self),
+            ("GET", "/filter/search"): partial(filters.search_filters, self),
+            ("GET", "/filter/favourite"): partial(filters.favourite_filters, self),
             ("POST", "/changelog/bulkfetch"): self._bulk_changelog,
         }
         fn = simple.get((r.method, rest))
@@ -203,7 +223,10 @@ class JiraEmulator(Site):
                 snap, _, offset = token.partition(":")
                 keys, start = self._snapshots[snap], int(offset)
             else:
-                keys, start = query(self.issues, str(args.get("jql", "")), bounded=True), 0
+                keys, start = (
+                    query(self.issues, str(args.get("jql", "")), bounded=True, fields=self.fields),
+                    0,
+                )
                 snap = f"s{len(self._snapshots) + 1}"
                 self._snapshots[snap] = keys
         except (KeyError, ValueError) as exc:
@@ -235,7 +258,7 @@ class JiraEmulator(Site):
             )
         args = request_args(r)
         try:
-            keys = query(self.issues, str(args.get("jql", "")), bounded=False)
+            keys = query(self.issues, str(args.get("jql", "")), bounded=False, fields=self.fields)
         except ValueError as exc:
             return answer(400, {"errorMessages": [str(exc)], "errors": {}})
         start = int(args.get("startAt") or 0)
@@ -246,6 +269,21 @@ class JiraEmulator(Site):
         ]
         return answer(
             200, {"startAt": start, "maxResults": size, "total": len(keys), "issues": page}
+        )
+
+    def priority_list(self) -> list[Json]:
+        """GET /priority: every priority of the site."""
+        return [self.priority_json(p["name"]) | {"description": p["name"]} for p in self.priorities]
+
+    def _priority_search(self, r: Request, v3: bool) -> Answer:
+        if not self.cloud:
+            return answer(404, {"errorMessages": ["null for uri: .../priority/search"]})
+        start, size = int(one(r.query, "startAt") or 0), int(one(r.query, "maxResults") or 50)
+        values = self.priority_list()
+        page = {"startAt": start, "maxResults": size, "total": len(values)}
+        return answer(
+            200,
+            page | {"isLast": start + size >= len(values), "values": values[start : start + size]},
         )
 
     def _get_issue(self, r: Request, issue: Issue, v3: bool) -> Answer:

@@ -1,62 +1,156 @@
-"""The JQL the emulator understands: `field op value` clauses joined by AND (statusCategory,
-status, project, priority, labels, key; `=`, `!=`, `in`, `not in`), then an optional
-`ORDER BY key|created ASC|DESC`. Anything else is answered with Jira's 400 message."""
+"""The JQL the emulator understands, answering anything else with Jira's 400 message.
+
+- Clauses joined by AND, with parentheses: `field op value`.
+- System fields statusCategory, status, project, priority, labels, key: `=`, `!=`, `in`,
+  `not in`.
+- Custom fields, by name (quoted when it has spaces) or `cf[10050]`: `is EMPTY`, `is not EMPTY`;
+  text fields take only `~` and `!~` (word search) besides those, as Jira's text searcher does,
+  and refuse `=`/`!=` with Jira's message; other fields take `=`, `!=`, `in`, `not in`
+  (`!=` never matches an empty field).
+- `ORDER BY key|created|<custom field> [ASC|DESC]`; empty values sort last.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
-from adapters.emulators.jira.wire import Issue
+from adapters.emulators.jira.wire import Issue, string
+
+Test = Callable[[Issue], bool]
+_TOKEN = re.compile(r'\s*("(?:[^"\\]|\\.)*"|\(|\)|!=|!~|=|~|,|[^\s()=!~,"]+)')
+SYSTEM: dict[str, Callable[[Issue], set[str]]] = {
+    "statuscategory": lambda i: {
+        i.fields["status"]["statusCategory"]["name"].lower(),
+        i.fields["status"]["statusCategory"]["key"].lower(),
+    },
+    "status": lambda i: {i.fields["status"]["name"].lower()},
+    "project": lambda i: {i.project.lower()},
+    "priority": lambda i: {(i.fields["priority"] or {}).get("name", "").lower()},
+    "labels": lambda i: {t.lower() for t in i.fields["labels"]},
+    "key": lambda i: {i.key.lower()},
+}
 
 
-def query(issues: Mapping[str, Issue], jql: str, *, bounded: bool) -> list[str]:
+def query(
+    issues: Mapping[str, Issue], jql: str, *, bounded: bool, fields: Iterable[Any] = ()
+) -> list[str]:
     """The keys of the issues `jql` matches, in its order (key ascending by default)."""
+    known = list(fields)
     text, order = jql.strip(), ("key", "asc")
-    m = re.search(r"\border\s+by\s+(\w+)(?:\s+(asc|desc))?\s*$", text, re.I)
+    m = re.search(r'\border\s+by\s+("[^"]+"|\S+)(?:\s+(asc|desc))?\s*$', text, re.I)
     if m:
-        text, order = (
-            text[: m.start()].strip(),
-            (m.group(1).lower(), (m.group(2) or "asc").lower()),
-        )
+        text = text[: m.start()].strip()
+        order = (_field_id(m.group(1).strip('"'), known), (m.group(2) or "asc").lower())
     if not text and bounded:
         raise ValueError(
             "Unbounded JQL queries are not allowed here. Please add a search"
             " restriction to your query."
         )
-    tests = [clause(c) for c in re.split(r"\s+and\s+", text, flags=re.I) if c]
-    keys = [k for k, i in issues.items() if all(t(i) for t in tests)]
+    test = _expression(_tokens(text), known) if text else (lambda i: True)
+    keys = [k for k, i in issues.items() if test(i)]
 
-    def sort_key(k: str) -> tuple[str, int, str]:
+    def sort_key(k: str) -> tuple[int, str]:
         project, number = k.rsplit("-", 1)
-        created = issues[k].fields["created"] if order[0] == "created" else ""
-        return created, 0, "" if order[0] == "created" else f"{project}-{int(number):09d}"
+        if order[0] == "key":
+            return 0, f"{project}-{int(number):09d}"
+        value = string(issues[k].fields.get(order[0]))
+        return (1, "") if value in (None, "") else (0, str(value))
 
-    return sorted(keys, key=sort_key, reverse=order[1] == "desc")
+    ordered = sorted(keys, key=sort_key, reverse=order[1] == "desc")
+    return [k for k in ordered if sort_key(k)[0] == 0] + [k for k in ordered if sort_key(k)[0]]
 
 
-def clause(text: str) -> Callable[[Issue], bool]:
-    """One `field op value` clause as a test."""
-    m = re.fullmatch(r'\s*"?([\w ]+?)"?\s*(!=|=|not in|in)\s*(.+?)\s*', text, re.I)
-    if not m:
-        raise ValueError(f"Error in the JQL Query: cannot parse {text!r}")
-    name, op, raw = m.group(1).lower(), m.group(2).lower(), m.group(3)
-    values = {v.strip().strip('"').lower() for v in raw.strip("()").split(",")}
-    getters: dict[str, Callable[[Issue], set[str]]] = {
-        "statuscategory": lambda i: {
-            i.fields["status"]["statusCategory"]["name"].lower(),
-            i.fields["status"]["statusCategory"]["key"].lower(),
-        },
-        "status": lambda i: {i.fields["status"]["name"].lower()},
-        "project": lambda i: {i.project.lower()},
-        "priority": lambda i: {(i.fields["priority"] or {}).get("name", "").lower()},
-        "labels": lambda i: {t.lower() for t in i.fields["labels"]},
-        "key": lambda i: {i.key.lower()},
-    }
-    get = getters.get(name)
-    if get is None:
-        raise ValueError(
-            f"Field '{m.group(1)}' does not exist or you do not have permission to view it."
-        )
-    negate = op in ("!=", "not in")
-    return lambda i: bool(get(i) & values) != negate
+def _tokens(text: str) -> list[str]:
+    out, pos = [], 0
+    while pos < len(text.rstrip()):
+        m = _TOKEN.match(text, pos)
+        if not m:
+            raise ValueError(f"Error in the JQL Query: cannot parse {text[pos:]!r}")
+        out.append(m.group(1))
+        pos = m.end()
+    return out
+
+
+def _expression(tokens: list[str], fields: list[Any]) -> Test:
+    """AND-joined terms; a parenthesised group is one term."""
+    tests: list[Test] = []
+    while tokens:
+        if tokens[0] == "(":
+            close = _closing(tokens)
+            tests.append(_expression(tokens[1:close], fields))
+            tokens = tokens[close + 1 :]
+        else:
+            end = next((n for n, t in enumerate(tokens) if t.lower() in ("and", "or")), None)
+            cut = len(tokens) if end is None else end
+            tests.append(_clause(tokens[:cut], fields))
+            tokens = tokens[cut:]
+        if tokens:
+            if tokens[0].lower() != "and":
+                raise ValueError(f"Error in the JQL Query: {tokens[0]!r} is not supported here")
+            tokens = tokens[1:]
+    return lambda i: all(t(i) for t in tests)
+
+
+def _closing(tokens: list[str]) -> int:
+    """The index of the parenthesis closing the one at tokens[0]."""
+    depth = 0
+    for n, tok in enumerate(tokens):
+        depth += {"(": 1, ")": -1}.get(tok, 0)
+        if depth == 0:
+            return n
+    raise ValueError("Error in the JQL Query: unbalanced parentheses")
+
+
+def _clause(tokens: list[str], fields: list[Any]) -> Test:
+    if len(tokens) < 3:
+        raise ValueError(f"Error in the JQL Query: cannot parse {' '.join(tokens)!r}")
+    name = tokens[0].strip('"')
+    words = [t.lower() for t in tokens[1:3]]
+    if words[0] == "is":
+        negate = words[1] == "not"
+        rest = tokens[3:] if negate else tokens[2:]
+        op = "is not" if negate else "is"
+    elif words == ["not", "in"]:
+        op, rest = "not in", tokens[3:]
+    else:
+        op, rest = words[0], tokens[2:]
+    values = {v.strip('"').lower() for v in rest if v not in ("(", ")", ",")}
+    system = SYSTEM.get(name.lower())
+    if system is not None:
+        if op not in ("=", "!=", "in", "not in"):
+            raise ValueError(f"The operator '{op}' is not supported by the '{name}' field.")
+        negated = op in ("!=", "not in")
+        return lambda i: bool(system(i) & values) != negated
+    fid = _field_id(name, fields)
+    spec = next(f for f in fields if f["id"] == fid)
+    text = str(spec.get("schema", {}).get("custom", "")).endswith(("textfield", "textarea"))
+
+    def value(i: Issue) -> str:
+        return (string(i.fields.get(fid)) or "").lower()
+
+    if op in ("is", "is not"):
+        if values not in ({"empty"}, {"null"}):
+            raise ValueError(f"Error in the JQL Query: expected EMPTY after '{op}'")
+        return lambda i: (value(i) == "") == (op == "is")
+    allowed = ("~", "!~") if text else ("=", "!=", "in", "not in")
+    if op not in allowed:
+        raise ValueError(f"The operator '{op}' is not supported by the '{spec['name']}' field.")
+    if op in ("~", "!~"):
+        words_of = re.compile(r"[a-z0-9]+")
+        wanted = {w for v in values for w in words_of.findall(v)}
+        return lambda i: wanted.issubset(words_of.findall(value(i))) == (op == "~")
+    if op in ("=", "in"):
+        return lambda i: value(i) in values
+    return lambda i: value(i) != "" and value(i) not in values
+
+
+def _field_id(name: str, fields: list[Any]) -> str:
+    if name.lower() in ("key", "created"):
+        return name.lower()
+    m = re.fullmatch(r"cf\[(\d+)\]", name, re.I)
+    for f in fields:
+        if (m and f["id"] == f"customfield_{m.group(1)}") or f["name"].lower() == name.lower():
+            return str(f["id"])
+    raise ValueError(f"Field '{name}' does not exist or you do not have permission to view it.")

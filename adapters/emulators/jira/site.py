@@ -4,8 +4,10 @@ their comments and changelogs; what people do in the UI; and the JSON Jira shows
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 
+from adapters.emulators.jira.filters import PERMISSIONS
 from adapters.emulators.jira.wire import (
     CATEGORY_NAMES,
     KINDS,
@@ -66,7 +68,20 @@ class Site:
             "Done": ("10002", "done"),
         }
         self.issues: dict[str, Issue] = {}
+        self.filters: dict[str, Json] = {}  # saved filters by id
+        #: What the connector's account may do (mypermissions; sharing filters).
+        self.permissions: set[str] = set(PERMISSIONS)
+        #: Accepted credentials; empty: any Basic (Cloud) or Bearer (Data Center) header.
+        self.api_tokens: dict[str, str] = {}  # Cloud: e-mail -> API token
+        self.pats: set[str] = set()  # Data Center: personal access tokens
+        #: Requests a minute before the rate limit; None: no limit reported (the default).
+        self.rate_limit: int | None = None
+        self.enforce_rate_limit = False  # answer 429 once it is used up
+        self.window: deque[float] = deque()
         self._next_issue = 10000
+        #: Per-project issue numbers and the comment id, counted (not recounted per issue).
+        self._numbers: dict[str, int] = {}
+        self._next_comment = 19999  # the first comment is 20000
         self._next_field = 10050
         self.myself = self.add_user("connector", "Escalation Bot", "bot@example.com")
         self.agent = self.add_user("agent", "Ann Agent", "ann@example.com")
@@ -148,7 +163,7 @@ class Site:
         if project not in self.screens:
             self.add_project(project)
         self._next_issue += 1
-        number = sum(1 for i in self.issues.values() if i.project == project) + 1
+        number = self._numbers[project] = self._numbers.get(project, 0) + 1
         key = f"{project}-{number}"
         now = self.now()
         fields: dict[str, Json] = {
@@ -250,8 +265,9 @@ class Site:
     ) -> dict[str, Json]:
         now = self.now()
         issue.fields["updated"] = now
+        self._next_comment += 1
         return {
-            "id": str(20000 + sum(len(i.comments) for i in self.issues.values())),
+            "id": str(self._next_comment),
             "author": self.users[by],
             "body": body,
             "created": now,

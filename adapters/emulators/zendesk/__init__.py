@@ -15,6 +15,12 @@ search export page, `type:` refused in the export query, and the plain search's 
 `updated_at` has one-second resolution and always moves forward on a change, so `safe_update`
 works with a frozen test clock.
 
+Also: views (list; create validated as Create View documents it, 403 for a shared view made by
+a non-admin), `users/search?query=email:<address>` (exact), and the rate-limit headers of every
+answer (`X-Rate-Limit`/`X-Rate-Limit-Remaining` and `ratelimit-*`): `rate_limit` requests a
+minute (default 700), counted over the last 60 s of the emulator clock; `spend_rate_limit(n)`
+stands for other clients' requests; `enforce_rate_limit = True` answers 429 past the limit.
+
 Faults: `fail(method, path_regex, status, times, headers, body, when, after_landing)` answers a
 status (with `after_landing`, after applying the request: a gateway error on a write that went
 in); `timeout_after_landing(method, path_regex)` applies the request and then raises
@@ -24,7 +30,8 @@ should drop the connection), `timeout_before_landing` raises it without applying
 edit racing the connector).
 
 Modules: `account` (the state and the rules of one ticket update), `search` (export and plain
-search), `api` (sign-in, routing, jobs, faults), `wire` (answers, errors, pagination).
+search), `views`, `api` (sign-in, routing, jobs, faults, rate limit), `wire` (answers, errors,
+pagination).
 """
 
 from adapters.emulators.zendesk.account import CONTRACT_FIELDS, Account

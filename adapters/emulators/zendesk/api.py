@@ -6,10 +6,11 @@ import base64
 import json
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from adapters.emulators.zendesk import search
+from adapters.emulators.zendesk import search, views
 from adapters.emulators.zendesk.account import CONTRACT_FIELDS, Account
 from adapters.emulators.zendesk.wire import (
     Answer,
@@ -45,6 +46,7 @@ class ZendeskEmulator(Account):
         groups: Iterable[str] = ("Support L1", "Support L2"),
         token_lifetime: int = 1800,
         job_polls: int = 1,
+        rate_limit: int = 700,
     ) -> None:
         super().__init__(clock=clock, base_url=base_url, fields=fields, groups=groups)
         self.token_lifetime, self.job_polls = token_lifetime, job_polls
@@ -54,6 +56,12 @@ class ZendeskEmulator(Account):
         self.api_tokens: dict[str, str] = {}  # email -> token
         self.bearer: dict[str, tuple[int, float | None]] = {}  # token -> (user, expires at)
         self.clients: dict[str, tuple[str, int]] = {}  # client id -> (secret, acting user)
+        self.views: dict[int, Json] = {}
+        #: Requests a minute the account allows (its plan); every answer reports what is left.
+        self.rate_limit = rate_limit
+        #: Answer 429 once the limit is used up (off by default: tests use frozen clocks).
+        self.enforce_rate_limit = False
+        self._window: deque[float] = deque()
 
     # --- faults --------------------------------------------------------------------------------
 
@@ -103,7 +111,41 @@ class ZendeskEmulator(Account):
 
     # --- HTTP ----------------------------------------------------------------------------------
 
+    def spend_rate_limit(self, count: int) -> None:
+        """`count` requests by others (agents, other apps) in the current minute."""
+        self._window.extend([self.clock()] * count)
+
     def handle(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        headers: dict[str, str],
+        body: bytes | None,
+    ) -> Answer:
+        """One request; every answer carries the rate-limit headers Zendesk sends."""
+        now = self.clock()
+        while self._window and self._window[0] <= now - 60.0:
+            self._window.popleft()
+        self._window.append(now)
+        left = max(0, self.rate_limit - len(self._window))
+        reset = int(self._window[0] + 60.0 - now) if self._window else 60
+        limits = {
+            "X-Rate-Limit": str(self.rate_limit),
+            "X-Rate-Limit-Remaining": str(left),
+            "ratelimit-limit": str(self.rate_limit),
+            "ratelimit-remaining": str(left),
+            "ratelimit-reset": str(reset),
+        }
+        if self.enforce_rate_limit and len(self._window) > self.rate_limit:
+            self.log.append((method.upper(), path.removesuffix(".json")))
+            refused = {"error": "TooManyRequests", "description": "Rate limit exceeded"}
+            return answer(429, refused, {**limits, "Retry-After": str(max(1, reset))})
+        status, out, data = self._answer(method, path, query, headers, body)
+        taken = {k.lower() for k in out}  # a fault's own headers win
+        return status, out | {k: v for k, v in limits.items() if k.lower() not in taken}, data
+
+    def _answer(
         self,
         method: str,
         path: str,
@@ -121,7 +163,8 @@ class ZendeskEmulator(Account):
             return answer(fault.status, fault.body or {}, fault.headers)
         try:
             data = json.loads(body) if body else {}
-            created = 201 if method == "POST" else 200  # as the published document says
+            # As the published document says (Create View: 200, other creates: 201).
+            created = 201 if method == "POST" and path != "/api/v2/views" else 200
             if path == "/oauth/tokens" and method == "POST":
                 result = answer(created, self._token(data))
             else:
@@ -179,6 +222,17 @@ class ZendeskEmulator(Account):
         ids = [int(p) for p in parts if p.isdigit()]
         if key == ("GET", "users", "me"):
             return {"user": self.users[user]}
+        if key == ("GET", "users", "search"):
+            return self._search_users(q)
+        if key == ("GET", "views"):
+            return views.list_views(self.views, q)
+        if key == ("POST", "views"):
+            role = str(self.users[user]["role"])
+            view = views.create_view(
+                data, self.fields, role, self._next(), self.base_url, self.clock()
+            )
+            self.views[view["id"]] = view
+            return {"view": view}
         if key == ("GET", "users", "show_many"):
             return show_many("users", self.users, q)
         if key == ("GET", "organizations", "show_many"):
@@ -214,6 +268,19 @@ class ZendeskEmulator(Account):
             items = (self.comments if parts[-1] == "comments" else self.audits)[ids[0]]
             return cursor_page(parts[-1], items, q, 100)
         raise Refused(404, {"error": "InvalidEndpoint", "description": "Not found"})
+
+    def _search_users(self, q: Mapping[str, str]) -> Json:
+        """`query=email:<address>` matches the address exactly; other text, names and e-mails."""
+        text = q.get("query", "").strip()
+        if text.startswith("email:"):
+            address = text.removeprefix("email:").strip('"').casefold()
+            found = [u for u in self.users.values() if str(u["email"]).casefold() == address]
+        else:
+            needle = text.casefold()
+            found = [
+                u for u in self.users.values() if needle in f"{u['name']} {u['email']}".casefold()
+            ]
+        return {"users": found, "count": len(found), "next_page": None, "previous_page": None}
 
     def _show_tickets(self, q: Mapping[str, str]) -> Json:
         out = show_many("tickets", self.tickets, q)

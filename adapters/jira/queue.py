@@ -1,0 +1,134 @@
+"""The agents' escalation queue on Jira: a saved filter "Escalated tickets".
+
+JQL: `(<scope>) AND "<level>" is not EMPTY AND "<level>" !~ "<first level>" ORDER BY
+"<SLA due>" ASC`. A text field (what `escalate setup` creates) takes only `~`/`!~` (word
+search) in JQL, a select list `!=`; `is not EMPTY` keeps tickets never escalated out either
+way. It is shared with the projects of the scope (sharing needs the global "Share dashboards
+and filters" permission). Found by name (Cloud: filter search; Data Center, which has no filter
+search: the account's favourite filters, so it is created as a favourite), never changed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from adapters.base import Queue
+from adapters.errors import AdapterError, PermissionDenied, Rejected, TransientError
+from adapters.http import maybe_landed
+from adapters.jira.doctor import sentence
+
+if TYPE_CHECKING:
+    from adapters.jira.adapter import JiraAdapter
+
+Json = dict[str, Any]
+TITLE = "Escalated tickets"
+PAGES = 20  # filter search pages of 50 read at most
+OWNER_KEYS = ("accountId", "name", "key")
+
+
+def quoted(text: str) -> str:
+    """A JQL string literal (field names with spaces, values)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def jql(a: JiraAdapter) -> str:
+    catalog = a.catalog()
+    level_title = a.titles.get("level", "Escalation level")
+    level, _ = catalog.lookup(level_title)
+    sla, _ = catalog.lookup(a.titles["sla_due"]) if "sla_due" in a.titles else (None, "")
+    name = quoted(level.name if level else level_title)
+    first = quoted(a.policy.levels[0].name)
+    scope = re.sub(r"\s+order\s+by\s+.*$", "", a.settings.jql, flags=re.I | re.S).strip()
+    text = level is None or level.kind in ("string", "textarea")
+    exclude = f"{name} !~ {first}" if text else f"{name} != {first}"
+    order = f"{quoted(sla.name)} ASC" if sla is not None else "created ASC"
+    return f"({scope}) AND {name} is not EMPTY AND {exclude} ORDER BY {order}"
+
+
+def queue(a: JiraAdapter, *, create: bool) -> Queue:
+    """Find the filter by name; with `create`, create it once. Problems go in `problem`."""
+    try:
+        shows = jql(a)
+        found = _find(a)
+    except AdapterError as exc:
+        return Queue("filter", TITLE, None, problem=str(exc))
+    if found is not None or not create:
+        return _queue(a, found, shows, created=False)
+    body: Json = {
+        "name": TITLE,
+        "description": "Tickets the escalation connector escalated, soonest SLA due first.",
+        "jql": shows,
+        "favourite": True,
+    }
+    try:
+        projects = [{"type": "project", "project": {"id": p}} for _, p in a.sample().values()]
+        body["sharePermissions"] = projects
+        made = a.client.post(f"{a.client.api}/filter", body, may_repeat=False)
+    except TransientError as exc:
+        again = _find(a) if maybe_landed(exc) else None
+        if again is None:
+            return Queue("filter", TITLE, None, definition=shows, problem=str(exc))
+        made = again
+    except (PermissionDenied, Rejected) as exc:
+        return Queue("filter", TITLE, None, definition=shows, problem=_problem(a, exc, shows))
+    except AdapterError as exc:
+        return Queue("filter", TITLE, None, definition=shows, problem=str(exc))
+    out = _queue(a, made, shows, created=True)
+    if not projects:
+        note = "shared with nobody yet (no ticket in scope to learn the projects from): share"
+        note += " it in Jira (Filters → Escalated tickets → Details → Edit permissions)"
+        out = Queue(out.kind, out.title, out.id, out.url, out.definition, True, note)
+    return out
+
+
+def _find(a: JiraAdapter) -> Json | None:
+    """Ours first (owned by the connector's account), else anyone's of that exact name."""
+    if a.cloud:
+        found: list[Json] = []
+        params = {"filterName": TITLE, "isSubstringMatch": "true", "expand": "jql,owner"}
+        for page in range(PAGES):
+            answer = a.client.get(f"{a.client.api}/filter/search", params | _at(page)) or {}
+            found += [f for f in answer.get("values") or [] if isinstance(f, dict)]
+            if answer.get("isLast", True):
+                break
+    else:
+        found = list(a.client.get(f"{a.client.api}/filter/favourite") or [])
+    named = [f for f in found if f.get("name") == TITLE]
+    me = a.myself()
+    mine = [f for f in named if me in ((f.get("owner") or {}).get(k) for k in OWNER_KEYS)]
+    return next(iter(mine or named), None)
+
+
+def _at(page: int) -> dict[str, str]:
+    return {"startAt": str(page * 50), "maxResults": "50"}
+
+
+def _queue(a: JiraAdapter, found: Json | None, shows: str, *, created: bool) -> Queue:
+    if found is None:
+        return Queue("filter", TITLE, None, definition=shows)
+    fid = str(found.get("id"))
+    return Queue(
+        "filter",
+        TITLE,
+        fid,
+        url=f"{a.settings.url}/issues/?filter={fid}",
+        definition=str(found.get("jql") or shows),
+        created=created,
+    )
+
+
+def _problem(a: JiraAdapter, exc: AdapterError, shows: str) -> str:
+    by_hand = f"or create the filter by hand (Filters → Create filter) with this JQL: {shows}"
+    text = str(exc)
+    if "same name already exists" in text and not a.cloud:
+        return (
+            f"{sentence(text)} A filter called {TITLE!r} exists but is not among the connector"
+            f" account's favourite filters, where Data Center lets it look: star it, {by_hand}"
+        )
+    if "permission to share" in text or isinstance(exc, PermissionDenied):
+        return (
+            f"{sentence(text)} Fix: give the connector's account the global permission 'Share"
+            f" dashboards and filters' and run `escalate setup` again, {by_hand}"
+        )
+    return f"{sentence(text)} Fix the scope or the field names, {by_hand}"
