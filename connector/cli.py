@@ -12,10 +12,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
-from connector.config import load_config, read_text
+from adapters.registry import PLATFORMS, settings_model
+from connector.commands.doctor import doctor, setup
+from connector.commands.run import apply_command, plan, run
+from connector.config import RunSettings, load_config, read_text
 from connector.demo import demo_command
 from connector.errors import BUG, USAGE, exit_code
+from connector.runner import Runtime
+from connector.sandbox.cli import sandbox_group
 from rules.errors import ConfigError
 from rules.explain import explain, render_text
 from rules.lint import lint
@@ -92,11 +99,39 @@ def explain_command(config_path: str, ticket_path: str, now_text: str | None, fm
 
 @cli.command()
 def schema() -> None:
-    """Print the JSON Schema of the configuration file (for editor completion)."""
-    click.echo(json.dumps(PolicyModel.model_json_schema(by_alias=True), indent=2))
+    """Print the JSON Schema of the configuration file (for editor completion).
+
+    Covers the policy, each platform's instance settings (chosen by `platform`) and the `run`
+    section. Point your editor's YAML language server at it, e.g. with a first line
+    `# yaml-language-server: $schema=policy.schema.json`.
+    """
+    click.echo(json.dumps(config_schema(), indent=2))
+
+
+def config_schema() -> dict[str, Any]:
+    platforms = [settings_model(p) for p in PLATFORMS]
+    models: list[type[BaseModel]] = [PolicyModel, *platforms, RunSettings]
+    refs, top = models_json_schema([(m, "validation") for m in models], by_alias=True)
+    doc: dict[str, Any] = dict(top["$defs"].pop("PolicyModel"))
+    doc["$defs"] = top["$defs"]
+    doc["title"] = "escalation-connector configuration"
+    props = doc["properties"]
+    props["instances"] = {
+        "type": "object",
+        "description": "Connected instances by name (docs/adapters.md).",
+        "additionalProperties": {"anyOf": [refs[(m, "validation")] for m in platforms]},
+    }
+    props["run"] = refs[(RunSettings, "validation")]
+    return doc
 
 
 cli.add_command(demo_command)
+cli.add_command(run)
+cli.add_command(plan)
+cli.add_command(apply_command)
+cli.add_command(doctor)
+cli.add_command(setup)
+cli.add_command(sandbox_group)
 
 
 def _now(text: str | None) -> datetime:
@@ -111,12 +146,18 @@ def _now(text: str | None) -> datetime:
     return value
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: one place maps errors to exit codes (see connector/errors.py)."""
+def main(argv: list[str] | None = None, *, runtime: Runtime | None = None) -> None:
+    """Entry point: one place maps errors to exit codes (see connector/errors.py). `runtime`
+    injects the clock, sleeper and progress display (tests)."""
     try:
-        cli.main(args=argv, prog_name="escalate", standalone_mode=False)
+        # Without standalone mode, click returns a command's `Exit(code)` instead of exiting.
+        code = cli.main(args=argv, prog_name="escalate", standalone_mode=False, obj=runtime)
+        sys.exit(code if isinstance(code, int) else 0)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
     except click.Abort:
         click.echo("aborted", err=True)
         sys.exit(USAGE)
@@ -138,7 +179,6 @@ def main(argv: list[str] | None = None) -> None:
         else:
             click.echo(f"error: {exc}", err=True)
         sys.exit(code)
-    sys.exit(0)
 
 
 if __name__ == "__main__":  # pragma: no cover

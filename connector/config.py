@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.base import InstanceSettings
 from adapters.registry import settings_model
+from adapters.secrets import SecretRef
 from rules.errors import ConfigError
 from rules.loader import Problems, check, load_yaml
 from rules.policy import Policy, compile_policy
@@ -24,11 +26,62 @@ class _Platform(Model):
     platform: Literal["jira", "zendesk"]
 
 
+class RunSettings(Model):
+    """The `run:` section: how the connector runs (docs/operations.md). Relative paths are
+    relative to the configuration file."""
+
+    max_changes: int = Field(
+        default=200,
+        ge=0,
+        description="Storm guard: an instance with more changes due writes nothing (0: off).",
+    )
+    concurrency: int = Field(
+        default=4, ge=1, le=32, description="Writes in flight at once, per instance."
+    )
+    state_dir: str | None = Field(
+        default=None,
+        description="Locks, the audit log and run status (default: $ESCALATE_STATE_DIR, else"
+        " $XDG_STATE_HOME/escalation-connector, else ~/.local/state/escalation-connector).",
+    )
+    audit_log: str | None = Field(
+        default=None, description="The JSONL audit log (default: <state_dir>/audit.jsonl)."
+    )
+    metrics_file: str | None = Field(
+        default=None,
+        description="Prometheus textfile (node_exporter); `{instance}` in the name writes one"
+        " file per instance. Off by default.",
+    )
+
+
 @dataclass(frozen=True)
 class Config:
     path: str
     policy: Policy
     instances: dict[str, InstanceSettings]
+    run: RunSettings = field(default_factory=RunSettings)
+
+    def _path(self, value: str) -> Path:
+        path = Path(os.path.expanduser(value))
+        return path if path.is_absolute() else Path(self.path).resolve().parent / path
+
+    @property
+    def state_dir(self) -> Path:
+        if self.run.state_dir:
+            return self._path(self.run.state_dir)
+        if os.environ.get("ESCALATE_STATE_DIR"):
+            return Path(os.environ["ESCALATE_STATE_DIR"])
+        base = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+        return Path(base) / "escalation-connector"
+
+    @property
+    def audit_log(self) -> Path:
+        return (
+            self._path(self.run.audit_log) if self.run.audit_log else self.state_dir / "audit.jsonl"
+        )
+
+    @property
+    def metrics_file(self) -> Path | None:
+        return self._path(self.run.metrics_file) if self.run.metrics_file else None
 
 
 def read_text(path: str | Path) -> str:
@@ -58,10 +111,45 @@ def load_config(path: str | Path) -> Config:
         if head is not None:
             settings = check(settings_model(head.platform), doc, at, problems)
             if settings is not None:
-                instances[name] = settings
+                instances[name] = _anchored(settings, Path(path).resolve().parent)
     _check_owner_instances(policy, set(names), problems)
+    run = check(RunSettings, doc, ("run",), problems) if "run" in doc.data else RunSettings()
     problems.raise_if_any()
-    return Config(str(path), policy, instances)
+    assert run is not None
+    return Config(str(path), policy, instances, run)
+
+
+def _anchored(model: BaseModel, base: Path) -> Any:
+    """`model` with every relative `{file: PATH}` secret made relative to the config's folder."""
+    if isinstance(model, SecretRef):
+        if model.file is not None and not Path(model.file).expanduser().is_absolute():
+            return model.model_copy(update={"file": str(base / model.file)})
+        return model
+    updates = {
+        name: _anchored(value, base)
+        for name in type(model).model_fields
+        if isinstance(value := getattr(model, name), BaseModel)
+    }
+    return model.model_copy(update=updates) if updates else model
+
+
+def check_secrets(config: Config, names: list[str]) -> None:
+    """Read every secret the instances need, before anything is sent anywhere: a missing one
+    is a ConfigError (exit 2) with nothing done, not a failure half-way through a run."""
+    for name in names:
+        for ref in _refs(config.instances[name]):
+            ref.resolve(f"instances.{name}: secret from {ref.describe()}")
+
+
+def _refs(model: BaseModel) -> list[SecretRef]:
+    if isinstance(model, SecretRef):
+        return [model]
+    out: list[SecretRef] = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            out += _refs(value)
+    return out
 
 
 def _check_owner_instances(policy: Policy, names: set[str], problems: Problems) -> None:

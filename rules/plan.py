@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from rules.markup import Rendered
-from rules.tracking import format_time
+from rules.tracking import format_time, parse_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +26,7 @@ class Reason:
     text: str
 
     def __str__(self) -> str:
-        return f"{self.rule}: {self.text}"
+        return f"{self.rule}: {self.text}" if self.rule else self.text
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,15 +75,23 @@ class TicketChange:
                     "type": "internal_note",
                     "body": self.internal_note.plain(),
                     "notify": list(self.notify),
+                    "parts": _parts(self.internal_note),
                 }
             )
         if self.public_reply is not None:
-            out.append({"type": "public_reply", "body": self.public_reply.plain()})
+            out.append(
+                {
+                    "type": "public_reply",
+                    "body": self.public_reply.plain(),
+                    "parts": _parts(self.public_reply),
+                }
+            )
         return out
 
     def to_json(self) -> dict[str, Any]:
         return {
             "instance": self.instance,
+            "platform": self.platform,
             "ticket": self.ticket,
             "url": self.url,
             "level": {"from": self.level_from, "to": self.level_to},
@@ -92,6 +100,54 @@ class TicketChange:
             "rules": list(self.rules),
             "ticket_updated_at": format_time(self.ticket_updated_at),
         }
+
+
+def from_json(data: dict[str, Any]) -> TicketChange:
+    """The change a `to_json()` record describes (a saved plan); KeyError/ValueError/TypeError
+    on a malformed record, for the caller to report with the record's place."""
+    kw: dict[str, Any] = {"fields": {}, "tracking": {}}
+    for action in data["actions"]:
+        kind = action["type"]
+        if kind in ("set_group", "set_assignee", "set_priority"):
+            kw[kind.removeprefix("set_")] = Diff(action["from"], action["to"])
+        elif kind in ("add_tags", "remove_tags"):
+            kw[kind] = tuple(str(t) for t in action["tags"])
+        elif kind in ("set_field", "set_tracking"):
+            bucket = "fields" if kind == "set_field" else "tracking"
+            kw[bucket][str(action["field"])] = Diff(action["from"], action["to"])
+        elif kind in ("internal_note", "public_reply"):
+            kw[kind] = Rendered(tuple((bool(d), str(t)) for d, t in action["parts"]))
+            if kind == "internal_note":
+                kw["notify"] = tuple(str(n) for n in action.get("notify") or ())
+        elif kind != "set_level":
+            raise ValueError(f"unknown action type {kind!r}")
+    updated = parse_time(data["ticket_updated_at"])
+    if updated is None:
+        raise ValueError(f"ticket_updated_at is not a time: {data['ticket_updated_at']!r}")
+    rules = tuple(str(r) for r in data.get("rules") or ())
+    return TicketChange(
+        instance=str(data["instance"]),
+        ticket=str(data["ticket"]),
+        platform=str(data["platform"]),
+        url=str(data["url"]),
+        ticket_updated_at=updated,
+        level_from=str(data["level"]["from"]),
+        level_to=str(data["level"]["to"]),
+        reasons=tuple(_reason(str(r), rules) for r in data.get("reasons") or ()),
+        rules=rules,
+        **kw,
+    )
+
+
+def _parts(rendered: Rendered) -> list[list[Any]]:
+    """Template text (false) and ticket data (true) kept apart, so a saved plan is escaped
+    for the platform exactly as the run would have escaped it."""
+    return [[data, text] for data, text in rendered.parts]
+
+
+def _reason(text: str, rules: tuple[str, ...]) -> Reason:
+    rule, sep, rest = text.partition(": ")
+    return Reason(rule, rest) if sep and rule in rules else Reason("", text)
 
 
 def _chain(first: Diff | None, second: Diff | None) -> Diff | None:

@@ -225,7 +225,9 @@ def compile_policy(doc: Located) -> Policy:
                 problems, ("platforms", pname, "priorities", raw), neutral, ranks, "priority"
             )
     problems.raise_if_any()
-    canonical = json.dumps(model.model_dump(mode="json", exclude={"instances"}), sort_keys=True)
+    canonical = json.dumps(
+        model.model_dump(mode="json", exclude={"instances", "run"}), sort_keys=True
+    )
     return Policy(
         source=doc.source,
         hash=hashlib.sha256(canonical.encode()).hexdigest()[:12],

@@ -373,6 +373,7 @@ class PolicyModel(Model):
     templates: dict[Name, str] = {}
     platforms: dict[Literal["jira", "zendesk"], PlatformModel] = {}
     instances: dict[str, Any] = {}
+    run: dict[str, Any] = {}  # the connector's settings, checked by connector/config.py
 
     @field_validator("levels")
     @classmethod

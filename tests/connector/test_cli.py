@@ -559,3 +559,23 @@ def _is_type(value: Any, kind: str) -> bool:
         "array": isinstance(value, list),
         "null": value is None,
     }[kind]
+
+
+def test_schema_covers_instances_and_the_run_section(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "schema")
+    assert code == 0
+    schema = json.loads(out)
+    example = yaml.safe_load((ROOT / "config.example.yaml").read_text(encoding="utf-8"))
+    example["run"] = {"max_changes": 50, "metrics_file": "/var/lib/node_exporter/esc.prom"}
+
+    def errors() -> list[str]:
+        # The policy part uses shorthands the schema may flag (see above): not checked here.
+        found = schema_errors(example, schema, schema)
+        return [e for e in found if e.startswith(("/instances", "/run"))]
+
+    assert errors() == []
+    example["instances"]["jira-cloud"]["page_sise"] = 50
+    example["run"]["max_change"] = 5
+    found = errors()
+    assert any(e.startswith("/instances/jira-cloud: matches none of anyOf") for e in found)
+    assert "/run/max_change: unknown key" in found

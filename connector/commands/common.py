@@ -1,0 +1,80 @@
+"""What the commands share: the injected runtime, instance selection, run bookkeeping."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import click
+
+from connector.audit import AuditLog
+from connector.config import Config, check_secrets
+from connector.metrics import last_success, write_metrics
+from connector.report import InstanceRun
+from connector.runner import Runtime
+from rules.errors import ConfigError
+
+CONFIG_HELP = "The configuration file: the policy and the instances (see config.example.yaml)."
+config_option = click.option(
+    "-c", "--config", "config_path", required=True, type=click.Path(), help=CONFIG_HELP
+)
+instance_option = click.option(
+    "--instance",
+    "instances",
+    multiple=True,
+    metavar="NAME",
+    help="Only this instance (repeat for several; default: every instance in the file).",
+)
+
+
+def runtime() -> Runtime:
+    """The runtime `main()` was given (tests: a fake clock and sleeper), else the real one."""
+    ctx = click.get_current_context()
+    found = ctx.find_object(Runtime)
+    return found if found is not None else Runtime()
+
+
+def select(config: Config, names: Sequence[str]) -> list[str]:
+    """The instances to work on; their secrets are read now, before any request."""
+    known = list(config.instances)
+    if not known:
+        raise ConfigError(f"{config.path}: no instances configured (see docs/adapters.md)")
+    unknown = [n for n in names if n not in config.instances]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown instance {', '.join(map(repr, unknown))} (configured: {', '.join(known)})",
+            param_hint="--instance",
+        )
+    chosen = list(dict.fromkeys(names)) or known
+    check_secrets(config, chosen)
+    return chosen
+
+
+@contextmanager
+def audit_log(config: Config, rt: Runtime, command: str, **fields: object) -> Iterator[AuditLog]:
+    audit = AuditLog(config.audit_log, uuid.uuid4().hex[:12], rt.clock)
+    audit.event(
+        "run_started", command=command, config=config.path, policy_hash=config.policy.hash, **fields
+    )
+    try:
+        yield audit
+    finally:
+        audit.close()
+
+
+def finish(
+    config: Config, rt: Runtime, runs: list[InstanceRun], audit: AuditLog, code: int
+) -> None:
+    """Run status, metrics and the closing audit line."""
+    finished = rt.clock()
+    successes = {run.name: last_success(config.state_dir, run, finished) for run in runs}
+    target = config.metrics_file
+    if target is not None:
+        if "{instance}" in target.name:
+            for run in runs:
+                path = target.with_name(target.name.replace("{instance}", run.name))
+                write_metrics(path, [run], successes, finished)
+        else:
+            write_metrics(target, runs, successes, finished)
+    audit.event("run_finished", exit_code=code, instances={r.name: r.outcome for r in runs})

@@ -1,0 +1,184 @@
+"""`escalate run`, `escalate plan` and `escalate apply`: the commands that touch tickets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import structlog
+
+from connector.commands.common import (
+    audit_log,
+    config_option,
+    finish,
+    instance_option,
+    runtime,
+    select,
+)
+from connector.config import Config, check_secrets, load_config
+from connector.logs import configure
+from connector.planfile import dumps, load_plan, plan_json, render_text
+from connector.report import InstanceRun, exit_code, summary_lines
+from connector.runner import Options, Runtime, apply_instance, plan_instance, run_instance
+from rules.errors import ConfigError
+from rules.plan import TicketChange
+from rules.units import parse_duration
+
+log = structlog.get_logger("connector.cli")
+
+
+@click.command()
+@config_option
+@instance_option
+@click.option("--dry-run", is_flag=True, help="Fetch and evaluate, write nothing.")
+@click.option(
+    "--max-changes",
+    type=click.IntRange(min=0),
+    help="Storm guard: an instance with more changes due writes nothing (default: the"
+    " config's run.max_changes, 200; 0 turns it off).",
+)
+@click.option("--force", is_flag=True, help="Write even when the storm guard would refuse.")
+@click.option("--loop", is_flag=True, help="Run again and again, every --interval, until stopped.")
+@click.option(
+    "--interval", default="5m", show_default=True, help="Time between runs with --loop (5m, 1h)."
+)
+def run(
+    config_path: str,
+    instances: tuple[str, ...],
+    dry_run: bool,
+    max_changes: int | None,
+    force: bool,
+    loop: bool,
+    interval: str,
+) -> None:
+    """Fetch, evaluate and write every instance: the command to schedule.
+
+    Reads every open ticket in scope (all pages, or nothing is written), evaluates the policy,
+    and writes the changes: reassignment, priority, tracking fields and comments, one ticket at a
+    time within the instance's request budget. Safe to repeat, to kill and to overlap: what was
+    done is read back from the tracking fields, and one run per instance holds a lock (a second
+    one exits at once, status 0, saying so).
+
+    Prints one summary line per instance. Exit status: 0 everything done, 1 some tickets not
+    written or an instance refused/aborted, 2 configuration or credentials, 3 a bug.
+    """
+    try:
+        every = parse_duration(interval)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--interval") from None
+    config = load_config(config_path)
+    names = select(config, instances)
+    configure()
+    rt = runtime()
+    guard = 0 if force else (config.run.max_changes if max_changes is None else max_changes)
+    options = Options(dry_run=dry_run, max_changes=guard, concurrency=config.run.concurrency)
+    while True:
+        started = rt.clock()
+        code = _once(config, names, rt, options)
+        if not loop:
+            break
+        try:
+            rt.sleep(max(0.0, every - (rt.clock() - started)))
+        except KeyboardInterrupt:
+            break
+    raise click.exceptions.Exit(code)
+
+
+def _once(config: Config, names: list[str], rt: Runtime, options: Options) -> int:
+    with audit_log(config, rt, "run", instances=names, dry_run=options.dry_run) as audit:
+        runs = [run_instance(config, name, rt, audit, options) for name in names]
+        code = exit_code(runs)
+        finish(config, rt, runs, audit, code)
+    for line in summary_lines(runs, writes=not options.dry_run):
+        click.echo(line)
+    return code
+
+
+@click.command()
+@config_option
+@instance_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="Write the JSON plan here (for `escalate apply`).",
+)
+def plan(config_path: str, instances: tuple[str, ...], fmt: str, out: str | None) -> None:
+    """Show what a run would do, ticket by ticket, and write nothing.
+
+    For each ticket that would change: the field diffs, the new owner, the rendered comments and
+    the reasons. `--format json` prints the documented plan (docs/operations.md); `--out FILE`
+    saves it for `escalate apply FILE`, which writes exactly that plan later.
+    """
+    config = load_config(config_path)
+    names = select(config, instances)
+    configure()
+    rt = runtime()
+    with audit_log(config, rt, "plan", instances=names) as audit:
+        generated = rt.now()
+        runs = [plan_instance(config, name, rt, audit) for name in names]
+        code = exit_code(runs)
+        audit.event("run_finished", exit_code=code)
+    document = plan_json(str(Path(config_path).resolve()), config.policy.hash, generated, runs)
+    if out is not None:
+        Path(out).write_text(dumps(document), encoding="utf-8")
+    if fmt == "json" and out is None:
+        click.echo(dumps(document), nl=False)
+    else:
+        text = render_text(runs)
+        if fmt == "text" and text:
+            click.echo(text)
+        for line in summary_lines(runs, writes=False):
+            click.echo(line)
+        if out is not None:
+            click.echo(f"plan written to {out}; apply it with: escalate apply {out}")
+    raise click.exceptions.Exit(code)
+
+
+@click.command(name="apply")
+@click.argument("plan_path", metavar="PLAN.json", type=click.Path())
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(),
+    help="The configuration (default: the one the plan was made from).",
+)
+def apply_command(plan_path: str, config_path: str | None) -> None:
+    """Write exactly the changes of a saved plan (`escalate plan --out PLAN.json`).
+
+    A ticket updated since the plan was made (by anyone) is refused and reported as stale;
+    nothing is re-evaluated, so what is written is what the plan shows. The configuration's
+    policy must be the one the plan was made with (same policy hash). Exit status as for run.
+    """
+    document, changes = load_plan(plan_path)
+    config = load_config(config_path or document["config"])
+    if config.policy.hash != document["policy_hash"]:
+        raise ConfigError(
+            f"{plan_path} was made with policy {document['policy_hash']}, but"
+            f" {config.path} now has policy {config.policy.hash}: make a new plan"
+        )
+    by_instance: dict[str, list[TicketChange]] = {}
+    for change in changes:
+        if change.instance not in config.instances:
+            raise ConfigError(f"{plan_path}: instance {change.instance!r} is not in {config.path}")
+        by_instance.setdefault(change.instance, []).append(change)
+    check_secrets(config, list(by_instance))
+    configure()
+    rt = runtime()
+    runs: list[InstanceRun] = []
+    with audit_log(config, rt, "apply", plan=plan_path) as audit:
+        for name, planned in by_instance.items():
+            runs.append(apply_instance(config, name, planned, rt, audit, config.run.concurrency))
+        code = exit_code(runs)
+        finish(config, rt, runs, audit, code)
+    for run in runs:
+        for ticket in run.stale:
+            click.echo(f"{run.name} {ticket}: refused, updated since the plan was made")
+    for line in summary_lines(runs, writes=True):
+        click.echo(line)
+    if not changes:
+        click.echo("the plan has no changes")
+    raise click.exceptions.Exit(code if runs else 0)

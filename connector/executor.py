@@ -1,0 +1,98 @@
+"""Writing a run's changes to one instance: bounded concurrency, one result per change.
+
+The changes are cut into the chunks the adapter asks for (`batch_size`: one ticket per call for
+per-ticket writes, everything in one call where the adapter packs `update_many` jobs) and the
+chunks run on at most `concurrency` threads. Every request still goes through the instance's
+one transport, so pacing (`budget.requests_per_minute`) and the retry budget are shared by all
+threads, reads included.
+
+Promises: one ticket's failure never stops the others; every change gets exactly one
+`WriteResult`. An error that makes every further write fail the same way (AuthError,
+SetupError) stops the instance: changes not yet started are reported FAILED with that error
+and nothing more is sent; it is re-raised after the writes in flight have finished.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+
+import structlog
+
+from adapters.base import Adapter, Reevaluate, WriteResult, WriteStatus
+from adapters.errors import AuthError, SetupError
+from rules.plan import TicketChange
+
+OnResult = Callable[[WriteResult], None]
+log = structlog.get_logger("connector.executor")
+
+
+def chunks(changes: Sequence[TicketChange], size: int) -> list[Sequence[TicketChange]]:
+    size = max(1, size)
+    return [changes[i : i + size] for i in range(0, len(changes), size)]
+
+
+def execute(
+    adapter: Adapter,
+    changes: Sequence[TicketChange],
+    reevaluate: Reevaluate,
+    *,
+    concurrency: int,
+    on_result: OnResult,
+) -> None:
+    """Write `changes`; `on_result` is called once per change (from worker threads, one at a
+    time). Raises the first instance-fatal error after reporting every change."""
+    if not changes:
+        return
+    lock = threading.Lock()
+    stop = threading.Event()
+    fatal: list[BaseException] = []
+
+    def report(result: WriteResult) -> None:
+        with lock:
+            on_result(result)
+
+    def work(chunk: Sequence[TicketChange]) -> None:
+        done: set[str] = set()
+        try:
+            if stop.is_set():
+                raise _Stopped
+            for result in adapter.write(chunk, reevaluate):
+                done.add(result.ticket)
+                report(result)
+        except _Stopped:
+            _fail_rest(chunk, done, report, "not written: " + str(fatal[0]), fatal[0])
+        except (AuthError, SetupError) as exc:
+            with lock:
+                fatal.append(exc)
+            stop.set()
+            _fail_rest(chunk, done, report, str(exc), exc)
+        except Exception as exc:  # a bug in an adapter must not stop the other tickets
+            log.exception("write_crashed", instance=adapter.instance, tickets=len(chunk))
+            _fail_rest(chunk, done, report, f"internal error: {type(exc).__name__}: {exc}", exc)
+
+    parts = chunks(changes, adapter.batch_size(len(changes)))
+    workers = max(1, min(concurrency, len(parts)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="write") as pool:
+        futures: list[Future[None]] = [pool.submit(work, part) for part in parts]
+        wait(futures)
+    if fatal:
+        raise fatal[0]
+
+
+class _Stopped(Exception):
+    """The instance was stopped by a fatal error in another thread."""
+
+
+def _fail_rest(
+    chunk: Sequence[TicketChange],
+    done: set[str],
+    report: OnResult,
+    message: str,
+    error: BaseException,
+) -> None:
+    for change in chunk:
+        if change.ticket not in done:
+            exc = error if isinstance(error, Exception) else None
+            report(WriteResult(change.ticket, WriteStatus.FAILED, message, error=exc))

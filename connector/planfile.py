@@ -1,0 +1,114 @@
+"""The plan: what a run would do, as stable JSON (docs/operations.md, "Plan JSON") and as text.
+
+`escalate plan --out plan.json` writes it; `escalate apply plan.json` reads it back and writes
+exactly those changes. Each change record is `TicketChange.to_json()`, whose comment actions
+carry their template/data `parts` so the platform escaping is the same as in a direct run.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from adapters.secrets import mask
+from connector.config import read_text
+from connector.report import InstanceRun
+from rules.errors import ConfigError
+from rules.plan import Summary, TicketChange, from_json
+from rules.tracking import format_time
+
+FORMAT = 1
+
+
+def plan_json(
+    config_path: str, policy_hash: str, generated_at: datetime, runs: list[InstanceRun]
+) -> dict[str, Any]:
+    total = Summary()
+    for run in runs:
+        total.evaluated += run.summary.evaluated
+        total.matched += run.summary.matched
+        total.changed += run.summary.changed
+        total.skipped += run.summary.skipped
+        for key, n in run.summary.by_level.items():
+            total.by_level[key] = total.by_level.get(key, 0) + n
+        for key, n in run.summary.by_rule.items():
+            total.by_rule[key] = total.by_rule.get(key, 0) + n
+    return {
+        "format": FORMAT,
+        "generated_at": format_time(generated_at),
+        "config": config_path,
+        "policy_hash": policy_hash,
+        "instances": {run.name: run.to_json() for run in runs},
+        "changes": [c.to_json() for run in runs for c in run.changes],
+        "summary": total.to_json(),
+    }
+
+
+def dumps(plan: dict[str, Any]) -> str:
+    return mask(json.dumps(plan, indent=2, ensure_ascii=False)) + "\n"
+
+
+def load_plan(path: str) -> tuple[dict[str, Any], list[TicketChange]]:
+    """The plan and its changes; ConfigError naming the record for anything malformed."""
+    try:
+        plan = json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    if not isinstance(plan, dict) or plan.get("format") != FORMAT:
+        raise ConfigError(
+            f"{path}: not a plan written by `escalate plan --format json` (format {FORMAT})"
+        )
+    for key in ("policy_hash", "changes", "config"):
+        if key not in plan:
+            raise ConfigError(f"{path}: the plan has no {key!r}")
+    changes: list[TicketChange] = []
+    seen: set[tuple[str, str]] = set()
+    for index, record in enumerate(plan["changes"]):
+        where = f"{path}: changes[{index}]"
+        if isinstance(record, dict) and "ticket" in record:
+            where += f" (ticket {record.get('instance')}/{record['ticket']})"
+        try:
+            change = from_json(record)
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise ConfigError(f"{where}: {what}") from None
+        if (change.instance, change.ticket) in seen:
+            raise ConfigError(f"{where}: the ticket appears twice in the plan")
+        seen.add((change.instance, change.ticket))
+        changes.append(change)
+    return plan, changes
+
+
+def render_text(runs: list[InstanceRun]) -> str:
+    out: list[str] = []
+    for run in runs:
+        for change in run.changes:
+            out.extend(_change_lines(change))
+            out.append("")
+    return "\n".join(out)
+
+
+def _change_lines(c: TicketChange) -> list[str]:
+    level = f"{c.level_from} -> {c.level_to}" if c.level_from != c.level_to else c.level_from
+    lines = [f"{c.instance} {c.ticket}  {level}  {c.url}", f"  rules: {', '.join(c.rules)}"]
+    for name in ("group", "assignee", "priority"):
+        diff = getattr(c, name)
+        if diff is not None:
+            lines.append(f"  {name}: {diff.old or '-'} -> {diff.new or '-'}")
+    if c.add_tags or c.remove_tags:
+        tags = [f"+{t}" for t in c.add_tags] + [f"-{t}" for t in c.remove_tags]
+        lines.append(f"  tags: {' '.join(tags)}")
+    for name, diff in sorted(c.fields.items()):
+        lines.append(f"  field {name}: {diff.old or '-'} -> {diff.new or '-'}")
+    changed = ", ".join(f"{n}={d.new}" for n, d in c.tracking.items() if n != "state")
+    if changed:
+        lines.append(f"  tracking: {changed}")
+    for title, body in (("internal note", c.internal_note), ("public reply", c.public_reply)):
+        if body is not None:
+            lines.append(f"  {title}:")
+            lines.extend(f"    | {line}" for line in body.plain().strip().splitlines())
+    if c.notify:
+        lines.append(f"  notify: {', '.join(c.notify)}")
+    lines.extend(f"  why: {reason}" for reason in c.reasons)
+    return lines

@@ -1,0 +1,106 @@
+"""What one run did to each instance, the end-of-run summary, and the exit code it earns."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.base import WriteResult, WriteStatus
+from adapters.errors import AuthError, SetupError
+from connector.errors import BUG, CHANGES_FAILED, OK, USAGE
+from rules.errors import EscalationError
+from rules.plan import Summary, TicketChange
+
+
+@dataclass
+class InstanceRun:
+    name: str
+    platform: str
+    summary: Summary = field(default_factory=Summary)
+    changes: list[TicketChange] = field(default_factory=list)
+    results: list[WriteResult] = field(default_factory=list)
+    #: "ok", "dry-run", "refused" (storm guard), "locked", "aborted" (see `error`)
+    outcome: str = "ok"
+    error: str = ""
+    fatal: BaseException | None = None
+    requests: int = 0
+    seconds: float = 0.0
+    #: Tickets `apply` refused because they changed after the plan was made.
+    stale: list[str] = field(default_factory=list)
+
+    def count(self, status: WriteStatus) -> int:
+        return sum(1 for r in self.results if r.status is status)
+
+    @property
+    def failed(self) -> int:
+        return self.count(WriteStatus.FAILED)
+
+    @property
+    def dropped(self) -> int:
+        """Written, but a comment could not be (its second request failed for good)."""
+        return sum(1 for r in self.results if r.comment_dropped)
+
+    @property
+    def bugs(self) -> int:
+        return sum(1 for r in self.results if _is_bug(r.error))
+
+    def to_json(self) -> dict[str, Any]:
+        statuses = Counter(r.status.value for r in self.results)
+        return {
+            "platform": self.platform,
+            "outcome": self.outcome,
+            "error": self.error or None,
+            "fetched": self.summary.evaluated,
+            "matched": self.summary.matched,
+            "changes": len(self.changes),
+            "applied": statuses.get("applied", 0),
+            "unchanged": statuses.get("unchanged", 0),
+            "failed": statuses.get("failed", 0),
+            "comments_dropped": self.dropped,
+            "skipped": statuses.get("skipped", 0) + self.summary.skipped,
+            "stale": len(self.stale),
+            "requests": self.requests,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _is_bug(error: BaseException | None) -> bool:
+    return error is not None and not isinstance(error, EscalationError)
+
+
+def exit_code(runs: list[InstanceRun]) -> int:
+    """3 a bug, else 2 credentials or setup, else 1 anything not done, else 0."""
+    code = OK
+    for run in runs:
+        if run.bugs or _is_bug(run.fatal):
+            return BUG
+        if isinstance(run.fatal, AuthError | SetupError):
+            code = max(code, USAGE)
+        elif run.outcome in ("refused", "aborted") or run.failed or run.stale or run.dropped:
+            code = max(code, CHANGES_FAILED)
+    return code
+
+
+def summary_lines(runs: list[InstanceRun], *, writes: bool) -> list[str]:
+    """One line per instance: fetched, matched, changed, failed, skipped, requests, duration."""
+    lines = []
+    for run in runs:
+        j = run.to_json()
+        head = f"{run.name} ({run.platform}): "
+        if run.outcome in ("locked", "aborted"):
+            lines.append(head + f"{run.outcome}: {run.error}")
+            continue
+        text = f"fetched {j['fetched']}, matched {j['matched']}, {j['changes']} to change"
+        if run.outcome == "refused":
+            text += f"; REFUSED: {run.error}"
+        elif writes:
+            text += f", applied {j['applied']}"
+            if run.dropped:
+                text += f" ({run.dropped} without a comment)"
+            text += f", unchanged {j['unchanged']}, failed {j['failed']}"
+            if run.stale:
+                text += f", stale {len(run.stale)}"
+        text += f", skipped {j['skipped']}; {j['requests']} requests in {j['seconds']:.1f}s"
+        lines.append(head + text)
+    return lines

@@ -1,0 +1,260 @@
+"""One instance, one run: fetch everything, evaluate as it streams, then write.
+
+    fetch (all pages) ─► evaluate (one ticket at a time) ─► changes (kept) ─► storm guard ─► write
+
+Nothing is written until the last page has been read: if paging fails part-way, the instance
+acts on nothing (DESIGN.md promise 5). Only the tickets that change are kept in memory. The
+same path serves `run`, `run --dry-run`, `plan` (no writes) and `apply` (the writes of a saved
+plan, each refused if its ticket changed since the plan was made).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import structlog
+
+from adapters.base import Adapter, Reevaluate, WriteResult
+from adapters.errors import AdapterError, AuthError, SetupError
+from adapters.registry import package
+from connector.audit import AuditLog
+from connector.config import Config
+from connector.executor import execute
+from connector.lock import InstanceLock, Locked
+from connector.progress import Progress
+from connector.report import InstanceRun
+from rules.engine import evaluate, evaluate_ticket
+from rules.model import Ticket
+from rules.needs import needs
+from rules.plan import TicketChange
+
+log = structlog.get_logger("connector.runner")
+
+
+@dataclass
+class Runtime:
+    """What a run takes from the outside world; tests inject a fake clock and sleeper."""
+
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    progress: Progress = field(default_factory=Progress)
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), tz=UTC)
+
+
+@dataclass
+class Options:
+    dry_run: bool = False
+    max_changes: int = 0  # 0: no storm guard
+    concurrency: int = 4
+
+
+def open_adapter(config: Config, name: str, runtime: Runtime) -> Adapter:
+    settings = config.instances[name]
+    adapter: Adapter = package(settings.platform).build(
+        name, settings, config.policy, clock=runtime.clock, sleep=runtime.sleep
+    )
+    return adapter
+
+
+def _guarded(
+    config: Config, name: str, runtime: Runtime, body: Callable[[Adapter, InstanceRun], None]
+) -> InstanceRun:
+    """Run `body` on a fresh adapter, turning what stops an instance into its outcome."""
+    run = InstanceRun(name, config.instances[name].platform)
+    started = runtime.clock()
+    adapter = open_adapter(config, name, runtime)
+    try:
+        body(adapter, run)
+    except (AuthError, SetupError) as exc:
+        run.outcome, run.error, run.fatal = "aborted", str(exc), exc
+    except AdapterError as exc:
+        run.outcome, run.error, run.fatal = "aborted", f"{exc} (nothing was written)", exc
+    finally:
+        runtime.progress.finish()
+        run.requests = adapter.stats.total
+        run.seconds = runtime.clock() - started
+        adapter.close()
+    if run.outcome == "aborted":
+        log.error("instance_aborted", instance=name, error=run.error)
+    return run
+
+
+def _plan(
+    adapter: Adapter,
+    config: Config,
+    runtime: Runtime,
+    run: InstanceRun,
+    audit: AuditLog,
+    *,
+    dry_run: bool,
+) -> None:
+    """Fetch and evaluate every ticket; keep the changes. Raises if any page fails."""
+    policy, progress = config.policy, runtime.progress
+    adapter.fields()
+    now = runtime.now()
+    for outcome in evaluate(policy, adapter.fetch(needs(policy), now), now):
+        run.summary.add(outcome)
+        if outcome.skipped:
+            log.warning(
+                "ticket_skipped", instance=run.name, ticket=outcome.ticket, reason=outcome.skipped
+            )
+            audit.skipped(run.name, outcome.ticket, outcome.skipped)
+        if outcome.change is not None:
+            run.changes.append(outcome.change)
+        progress.fetching(run.name, run.summary.evaluated, len(run.changes))
+    log.info(
+        "instance_evaluated",
+        instance=run.name,
+        fetched=run.summary.evaluated,
+        matched=run.summary.matched,
+        changes=len(run.changes),
+    )
+    for change in run.changes:
+        audit.decision(change, dry_run=dry_run)
+
+
+def _write(
+    adapter: Adapter,
+    changes: Sequence[TicketChange],
+    reevaluate: Reevaluate,
+    runtime: Runtime,
+    run: InstanceRun,
+    audit: AuditLog,
+    concurrency: int,
+) -> None:
+    def on_result(result: WriteResult) -> None:
+        run.results.append(result)
+        audit.outcome(run.name, result)
+        bad = result.status.value == "failed" or result.comment_dropped
+        (log.warning if bad else log.info)(
+            "comment_dropped" if result.comment_dropped else f"ticket_{result.status.value}",
+            instance=run.name,
+            ticket=result.ticket,
+            message=result.message or None,
+            rereads=result.rereads or None,
+        )
+        runtime.progress.writing(run.name, len(run.results), len(changes), run.failed)
+
+    execute(adapter, changes, reevaluate, concurrency=concurrency, on_result=on_result)
+
+
+def run_instance(
+    config: Config, name: str, runtime: Runtime, audit: AuditLog, options: Options
+) -> InstanceRun:
+    """`escalate run` for one instance, under its lock."""
+    policy = config.policy
+
+    def reevaluate(ticket: Ticket) -> TicketChange | None:
+        try:
+            return evaluate_ticket(policy, ticket, runtime.now()).change
+        except Exception as exc:  # odd data on the fresh ticket: leave it for the next run
+            log.warning("reevaluation_failed", instance=name, ticket=ticket.id, error=str(exc))
+            return None
+
+    def body(adapter: Adapter, run: InstanceRun) -> None:
+        _plan(adapter, config, runtime, run, audit, dry_run=options.dry_run)
+        if options.max_changes and len(run.changes) > options.max_changes:
+            run.outcome = "refused"
+            run.error = (
+                f"{len(run.changes)} tickets would change, more than max_changes ="
+                f" {options.max_changes}; nothing was written. Check the plan"
+                " (escalate plan), then raise run.max_changes or pass --force."
+            )
+            log.error(
+                "storm_guard",
+                instance=name,
+                changes=len(run.changes),
+                max_changes=options.max_changes,
+            )
+            return
+        if options.dry_run:
+            run.outcome = "dry-run"
+            return
+        _write(adapter, run.changes, reevaluate, runtime, run, audit, options.concurrency)
+
+    return _locked(config, name, runtime, audit, body)
+
+
+def _locked(
+    config: Config,
+    name: str,
+    runtime: Runtime,
+    audit: AuditLog,
+    body: Callable[[Adapter, InstanceRun], None],
+) -> InstanceRun:
+    try:
+        with InstanceLock(config.state_dir, name):
+            run = _guarded(config, name, runtime, body)
+    except Locked as exc:
+        log.warning("instance_locked", instance=name, error=str(exc))
+        run = InstanceRun(name, config.instances[name].platform, outcome="locked", error=str(exc))
+    audit.event("instance_finished", instance=name, **run.to_json())
+    return run
+
+
+def plan_instance(config: Config, name: str, runtime: Runtime, audit: AuditLog) -> InstanceRun:
+    """`escalate plan` for one instance: read-only, so no lock is taken."""
+    run = _guarded(
+        config,
+        name,
+        runtime,
+        lambda adapter, r: _plan(adapter, config, runtime, r, audit, dry_run=True),
+    )
+    if run.outcome == "ok":
+        run.outcome = "dry-run"
+    return run
+
+
+def apply_instance(
+    config: Config,
+    name: str,
+    changes: Sequence[TicketChange],
+    runtime: Runtime,
+    audit: AuditLog,
+    concurrency: int,
+) -> InstanceRun:
+    """`escalate apply` for one instance: exactly the planned changes, each only if its ticket
+    is as it was when the plan was made."""
+    planned = {c.ticket: c for c in changes}
+
+    def body(adapter: Adapter, run: InstanceRun) -> None:
+        run.changes = list(changes)
+        adapter.fields()
+
+        def reevaluate(fresh: Ticket) -> TicketChange | None:
+            change = planned[fresh.id]
+            if _same_second(fresh.updated_at, change.ticket_updated_at):
+                return change
+            if not _landed(fresh, change):
+                run.stale.append(fresh.id)
+                log.warning(
+                    "ticket_stale",
+                    instance=name,
+                    ticket=fresh.id,
+                    planned_at=change.ticket_updated_at.isoformat(),
+                    updated_at=fresh.updated_at.isoformat(),
+                )
+            return None
+
+        _write(adapter, changes, reevaluate, runtime, run, audit, concurrency)
+
+    return _locked(config, name, runtime, audit, body)
+
+
+def _same_second(a: datetime, b: datetime) -> bool:
+    """Plans keep times to the second (Jira's milliseconds are dropped): an approximation
+    that misses an edit made within the same second as the planned read."""
+    return int(a.timestamp()) == int(b.timestamp())
+
+
+def _landed(fresh: Ticket, change: TicketChange) -> bool:
+    """Our own write of this change is on the ticket (it landed before a timeout)."""
+    raw = fresh.tracking.to_raw()
+    return bool(change.tracking) and all(
+        raw.get(name) == diff.new for name, diff in change.tracking.items()
+    )

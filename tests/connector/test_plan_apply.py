@@ -1,0 +1,150 @@
+"""`escalate plan` and `escalate apply`: the documented JSON, exact application, stale refusal."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.connector.platforms import JIRA_TOKEN, ZENDESK_SECRET, Platforms, platforms
+from tests.connector.test_run import jira_level, zendesk_notes
+
+
+@pytest.fixture
+def p(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Platforms]:
+    with platforms(tmp_path, capsys) as found:
+        yield found
+
+
+def test_plan_json_is_the_documented_shape_and_writes_nothing(p: Platforms) -> None:
+    zd, keys = p.p1(2), p.p1(1, "jira")
+    result = p.invoke("plan", "-c", p.config(), "--format", "json")
+    assert result.code == 0, result.err
+    plan = json.loads(result.out)
+    assert list(plan) == [
+        "format",
+        "generated_at",
+        "config",
+        "policy_hash",
+        "instances",
+        "changes",
+        "summary",
+    ]
+    assert plan["generated_at"] == "2026-03-02T10:00:00Z"
+    assert plan["summary"]["changed"] == 3
+    assert plan["summary"]["escalations_by_level"] == {"L2": 3}
+    assert plan["instances"]["zendesk"]["fetched"] == 2
+    change = next(c for c in plan["changes"] if c["ticket"] == keys[0])
+    assert {"instance", "ticket", "url", "level", "actions", "reasons", "ticket_updated_at"} <= set(
+        change
+    )
+    assert change["level"] == {"from": "L1", "to": "L2"}
+    types = [a["type"] for a in change["actions"]]
+    assert types[:2] == ["set_level", "set_group"] and "internal_note" in types
+    assert all(zendesk_notes(p, tid) == [] for tid in zd)
+    assert jira_level(p, keys[0]) is None
+    assert ZENDESK_SECRET not in result.out and JIRA_TOKEN not in result.out
+
+
+def test_plan_text_shows_diffs_comments_and_reasons(p: Platforms) -> None:
+    (tid,) = p.p1(1)
+    result = p.invoke("plan", "-c", p.config(), "--instance", "zendesk")
+    assert result.code == 0, result.err
+    assert f"zendesk {tid}  L1 -> L2" in result.out
+    assert "  group: Support L1 -> Support L2" in result.out
+    assert "  internal note:\n    | Escalated Printer on fire" in result.out
+    assert "  why: p1-to-l2: priority is P1 (wants in [P1])" in result.out
+
+
+def test_apply_writes_exactly_the_plan(p: Platforms) -> None:
+    zd, keys = p.p1(2), p.p1(1, "jira")
+    out = p.tmp / "plan.json"
+    made = p.invoke("plan", "-c", p.config(), "--out", out)
+    assert made.code == 0 and f"apply it with: escalate apply {out}" in made.out
+    p.time.now += 300
+    applied = p.invoke("apply", out)
+    assert applied.code == 0, applied.err
+    assert "zendesk (zendesk): fetched 0, matched 0, 2 to change, applied 2" in applied.out
+    for tid in zd:
+        assert zendesk_notes(p, tid) == [
+            (False, "Escalated Printer on fire"),
+            (True, "We are on it"),
+        ]
+        # The plan's values, not a re-evaluation 5 minutes later.
+        assert p.zendesk.field_value(int(tid), "Escalated at") == "2026-03-02T10:00:00Z"
+    assert jira_level(p, keys[0]) == "L2"
+    again = p.invoke("apply", out)
+    assert again.code == 0, again.err
+    assert "applied 0, unchanged 2" in again.out
+    assert all(len(zendesk_notes(p, tid)) == 2 for tid in zd)
+    assert len(p.jira.issues[keys[0]].comments) == 2
+
+
+def test_apply_refuses_tickets_updated_since_the_plan(p: Platforms) -> None:
+    zd, keys = p.p1(2), p.p1(2, "jira")
+    out = p.tmp / "plan.json"
+    p.invoke("plan", "-c", p.config(), "--out", out)
+    p.time.now += 60
+    p.zendesk.agent_edit(int(zd[0]), {"priority": "low"})
+    p.jira.edit(keys[1], priority="Low")
+    result = p.invoke("apply", out)
+    assert result.code == 1
+    assert f"zendesk {zd[0]}: refused, updated since the plan was made" in result.out
+    assert f"jira {keys[1]}: refused, updated since the plan was made" in result.out
+    assert p.zendesk.tickets[int(zd[0])]["priority"] == "low"  # the agent's edit stands
+    assert zendesk_notes(p, zd[0]) == []
+    assert p.jira.issues[keys[1]].fields["priority"]["name"] == "Low"
+    assert jira_level(p, keys[1]) is None
+    assert p.zendesk.field_value(int(zd[1]), "Escalation level") == "L2"
+    assert jira_level(p, keys[0]) == "L2"
+
+
+def test_apply_refuses_a_plan_made_with_another_policy(p: Platforms) -> None:
+    p.p1(1)
+    config = p.config()
+    out = p.tmp / "plan.json"
+    p.invoke("plan", "-c", config, "--out", out)
+    config.write_text(config.read_text().replace("We are on it", "We are on it!"))
+    result = p.invoke("apply", out)
+    assert result.code == 2
+    assert "was made with policy" in result.err and "make a new plan" in result.err
+    assert not any(method == "PUT" for method, _ in p.zendesk.log)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda plan: plan.pop("policy_hash"), "the plan has no 'policy_hash'"),
+        (
+            lambda plan: plan["changes"][0].pop("ticket_updated_at"),
+            "changes[0] (ticket zendesk/{tid}): missing key 'ticket_updated_at'",
+        ),
+        (
+            lambda plan: plan["changes"][0]["actions"].append({"type": "explode"}),
+            "changes[0] (ticket zendesk/{tid}): unknown action type 'explode'",
+        ),
+        (lambda plan: plan.update(format=9), "not a plan written by `escalate plan"),
+    ],
+)
+def test_a_malformed_plan_is_refused_naming_the_record(
+    p: Platforms, edit: object, message: str
+) -> None:
+    (tid,) = p.p1(1)
+    out = p.tmp / "plan.json"
+    p.invoke("plan", "-c", p.config(), "--out", out)
+    plan = json.loads(out.read_text())
+    edit(plan)  # type: ignore[operator]
+    out.write_text(json.dumps(plan))
+    result = p.invoke("apply", out)
+    assert result.code == 2
+    assert message.format(tid=tid) in result.err
+    assert not any(method == "PUT" for method, _ in p.zendesk.log)
+
+
+def test_apply_of_a_plan_that_is_not_json(p: Platforms) -> None:
+    out = p.tmp / "plan.json"
+    out.write_text("{not json")
+    result = p.invoke("apply", out)
+    assert result.code == 2 and "plan.json:1: not valid JSON" in result.err
