@@ -8,6 +8,8 @@ talk to it exactly as it talks to the platform.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
@@ -25,17 +27,34 @@ class Emulator(Protocol):
 
 
 class EmulatorServer:
-    """`with EmulatorServer(emulator) as base_url: ...` serves on 127.0.0.1, a free port."""
+    """`with EmulatorServer(emulator) as base_url: ...` serves on 127.0.0.1, a free port.
 
-    def __init__(self, emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> None:
+    `latency` (seconds, real time) delays every answer, as a distant platform would; the wait
+    (`sleep`, injectable for tests) happens outside the emulator's lock, so concurrent requests
+    wait side by side.
+    """
+
+    def __init__(
+        self,
+        emulator: Emulator,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        latency: float = 0.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.emulator = emulator
+        self.latency, self.sleep = latency, sleep
         lock = threading.Lock()
+        server = self
 
         class Handler(BaseHTTPRequestHandler):
             def _serve(self) -> None:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
+                if server.latency > 0:
+                    server.sleep(server.latency)
                 try:
                     with lock:  # the emulators are plain objects, not thread-safe
                         status, headers, payload = emulator.handle(
@@ -65,7 +84,9 @@ class EmulatorServer:
                 return
 
         self.httpd = ThreadingHTTPServer((host, port), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def url(self) -> str:

@@ -1,0 +1,193 @@
+"""`Sandbox`: local emulated Zendesk, Jira Cloud and Jira Data Center over real HTTP on
+127.0.0.1, seeded with the ticket mix, and a config that points the example policy at them.
+
+    with Sandbox(Path("sandbox")) as box:
+        box.config_path        # escalate.yaml: load it with connector.config.load_config
+        box.urls["jira-dc"]    # http://127.0.0.1:<port>
+        box.emulators["zendesk-prod"].tickets   # the platform's state, to inspect
+
+Only the secret in each instance's file is accepted: a wrong one gets the platform's 401.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from adapters.emulators.jira import JiraEmulator
+from adapters.emulators.server import EmulatorServer
+from adapters.emulators.zendesk import ZendeskEmulator
+from connector.config import load_config, read_text
+from connector.sandbox.config import (
+    example_path,
+    example_scopes,
+    instance_settings,
+    with_instances,
+    write_secret,
+)
+from connector.sandbox.jira import JiraWorld
+from connector.sandbox.mix import DUE_SHARE, mix
+from connector.sandbox.script import Frozen, Spec
+from connector.sandbox.zendesk import ZendeskWorld
+from rules.policy import Policy
+
+#: Sandbox platform -> the instance name the demo config gives it.
+INSTANCES = {"zendesk": "zendesk-prod", "jira-cloud": "jira-cloud", "jira-dc": "jira-dc"}
+PLATFORMS = tuple(INSTANCES)
+CLIENT_ID = "escalation-connector"
+JIRA_EMAIL = "bot@example.com"  # the emulated Jira's connector account
+SECRET_FILES = {"zendesk": "client_secret", "jira-cloud": "api_token", "jira-dc": "pat"}
+
+Emulator = ZendeskEmulator | JiraEmulator
+World = ZendeskWorld | JiraWorld
+
+
+class _Deferred:
+    """Answers for an emulator created after its server (whose port names its base URL)."""
+
+    def __init__(self) -> None:
+        self.target: Emulator | None = None
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        headers: dict[str, str],
+        body: bytes | None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        assert self.target is not None, "the sandbox serves only once it is seeded"
+        return self.target.handle(method, path, query, headers, body)
+
+
+class Sandbox:
+    """Seeds the platforms and serves them while the `with` block runs."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        tickets: int = 300,
+        seed: int = 7,
+        latency: float = 0.0,
+        clock: Callable[[], float] = time.time,
+        platforms: Iterable[str] = PLATFORMS,
+        due_share: float = DUE_SHARE,
+    ) -> None:
+        self.directory = Path(directory)
+        self.count, self.seed, self.latency = tickets, seed, latency
+        self.clock, self.due_share = clock, due_share
+        self.platforms = tuple(platforms)
+        unknown = [p for p in self.platforms if p not in INSTANCES]
+        if unknown:
+            raise ValueError(f"unknown sandbox platform(s) {unknown} (expected {PLATFORMS})")
+        self.config_path = self.directory / "escalate.yaml"
+        self.emulators: dict[str, Emulator] = {}
+        self.worlds: dict[str, World] = {}
+        self.urls: dict[str, str] = {}
+        self.secrets: dict[str, str] = {}
+        self.secret_files: dict[str, Path] = {}
+        self.ticket_ids: dict[str, list[str]] = {}
+        self.specs: list[Spec] = []
+        self.policy: Policy | None = None
+        self.seeded_in = 0.0  # seconds spent seeding, all platforms
+        self._servers: list[EmulatorServer] = []
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def __enter__(self) -> Sandbox:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        slots: dict[str, _Deferred] = {}
+        for platform in self.platforms:
+            instance = INSTANCES[platform]
+            slots[instance] = _Deferred()
+            server = EmulatorServer(slots[instance], latency=self.latency)
+            self._servers.append(server)
+            self.urls[instance] = server.url
+            self.secrets[instance] = f"sbx_{secrets.token_urlsafe(24)}"
+            path = self.directory / f"{instance}.{SECRET_FILES[platform]}"
+            self.secret_files[instance] = write_secret(path, self.secrets[instance])
+        self._write_config()
+        self.policy = policy = load_config(self.config_path).policy
+        now = self.clock()
+        started = time.perf_counter()
+        self.specs = mix(self.count, seed=self.seed, now=now, due_share=self.due_share)
+        for platform in self.platforms:
+            instance = INSTANCES[platform]
+            emulator, world = self._seed(platform, instance, policy, now)
+            slots[instance].target = emulator
+            self.emulators[instance], self.worlds[instance] = emulator, world
+        self.seeded_in = time.perf_counter() - started
+        for server in self._servers:
+            server.__enter__()
+
+    def stop(self) -> None:
+        for server in self._servers:
+            if server.thread.is_alive():
+                server.__exit__(None, None, None)
+            else:
+                server.httpd.server_close()
+        self._servers = []
+
+    # --- building ------------------------------------------------------------------------------
+
+    def _write_config(self) -> None:
+        text = read_text(example_path())
+        scopes = example_scopes(text)
+        instances: dict[str, dict[str, Any]] = {}
+        for platform in self.platforms:
+            instance = INSTANCES[platform]
+            instances[instance] = instance_settings(
+                platform,
+                self.urls[instance],
+                self.secret_files[instance].resolve(),
+                scopes,
+                email=JIRA_EMAIL,
+                client=CLIENT_ID,
+            )
+        self.config_path.write_text(with_instances(text, instances), encoding="utf-8")
+
+    def _seed(
+        self, platform: str, instance: str, policy: Policy, now: float
+    ) -> tuple[Emulator, World]:
+        """A seeded emulator whose clock is the sandbox's once seeding is done."""
+        frozen = Frozen(now)
+        url, secret = self.urls[instance], self.secrets[instance]
+        emulator: Emulator
+        world: World
+        if platform == "zendesk":
+            emulator = ZendeskEmulator(clock=frozen, base_url=url, fields=(), groups=())
+            emulator.clients[CLIENT_ID] = (secret, emulator.me)
+            world = ZendeskWorld(emulator, policy, instance)
+        else:
+            flavour = "cloud" if platform == "jira-cloud" else "dc"
+            emulator = JiraEmulator(flavour=flavour, base_url=url, clock=frozen)
+            if emulator.cloud:
+                emulator.api_tokens[JIRA_EMAIL] = secret
+            else:
+                emulator.pats.add(secret)
+            world = JiraWorld(emulator, policy, instance)
+        world.prepare()
+        self.ticket_ids[instance] = world.seed(self.specs, frozen)
+        emulator.clock = self.clock
+        return emulator, world
