@@ -6,6 +6,8 @@ COPY pyproject.toml README.md LICENSE ./
 COPY rules ./rules
 COPY adapters ./adapters
 COPY connector ./connector
+# The example policy ships inside the package: `escalate demo` and the sandbox use it.
+COPY config.example.yaml ./connector/samples/config.example.yaml
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir .
 
 FROM python:3.12-slim

@@ -38,8 +38,13 @@ CONFIG_HELP = "The configuration file: the policy and the instances (see config.
 def cli() -> None:
     """Multi-level escalation for Jira and Zendesk, driven by one YAML policy.
 
-    Start with `escalate demo`, then write a policy (config.example.yaml is a complete one),
-    check it with `escalate validate`, and see what it does to a ticket with `escalate explain`.
+    \b
+    Try it:        escalate demo            (local emulated platforms, no account)
+    Write policy:  escalate validate / explain   (offline; config.example.yaml)
+    Connect:       escalate doctor, then escalate setup
+    Go live:       escalate plan, run --dry-run, then schedule escalate run
+
+    Docs: docs/operations.md (running, scheduling), docs/policy.md (the policy).
     """
 
 

@@ -1,129 +1,181 @@
-"""`escalate demo`: the engine on bundled sample tickets, with no platform account needed.
+"""`escalate demo`: the whole connector, end to end, on local emulated platforms.
 
-Until the sandbox platforms exist (the connector issue), this runs the real policy engine on
-the sample tickets in connector/samples/tickets.json at the instant recorded in that file, then
-evaluates again as if the changes had been applied, to show that a second run changes nothing.
+Starts the sandbox (Zendesk, Jira Cloud and Jira Data Center emulated over HTTP on 127.0.0.1,
+seeded with a few hundred tickets each), writes a config that points the example policy at
+them, then runs `plan`, `run` and a second `run` through the real adapters and client
+libraries, and shows each queue before and after. Nothing leaves this machine.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import tempfile
+import uuid
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from connector.config import load_config, read_text
-from rules.apply import apply_change
-from rules.engine import evaluate
-from rules.model import Ticket
-from rules.plan import Summary, TicketChange
-from rules.ticketio import read_tickets
-from rules.tracking import parse_time
+from connector.audit import AuditLog
+from connector.commands.common import runtime
+from connector.config import Config, load_config
+from connector.logs import configure
+from connector.report import InstanceRun, exit_code, summary_lines
+from connector.runner import Options, Runtime, plan_instance, run_instance
+from connector.sandbox import Sandbox
+from connector.sandbox.inspect import Row, snapshot
 
-SAMPLES = Path(__file__).parent / "samples" / "tickets.json"
-EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.yaml"
+COLUMNS = ("ticket", "group", "level", "priority", "sla_due")
 
 
 @click.command(name="demo")
 @click.option(
-    "-c",
-    "--config",
-    "config_path",
-    type=click.Path(),
-    default=None,
-    help="A policy to demo (default: config.example.yaml of this checkout).",
+    "--tickets",
+    default=300,
+    show_default=True,
+    type=click.IntRange(10, 20000),
+    help="Tickets seeded per platform.",
 )
+@click.option("--seed", default=7, show_default=True, help="Seed of the ticket mix.")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    help="Keep the sandbox config, secrets, audit log here (default: a temporary folder).",
+)
+@click.option("--rows", default=8, show_default=True, help="Changed tickets listed per instance.")
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-def demo_command(config_path: str | None, fmt: str) -> None:
-    """Run the example policy on bundled sample tickets and show what it would change."""
-    path = Path(config_path) if config_path else EXAMPLE
-    policy = load_config(path).policy
-    raw = json.loads(read_text(SAMPLES))
-    now = parse_time(raw["now"])
-    assert now is not None
-    tickets = read_tickets(read_text(SAMPLES), str(SAMPLES), policy)
-    first, second = Summary(), Summary()
-    changes: list[TicketChange] = []
-    applied: list[Ticket] = []
-    for ticket, outcome in zip(tickets, evaluate(policy, tickets, now), strict=True):
-        first.add(outcome)
-        if outcome.change is not None:
-            changes.append(outcome.change)
-        applied.append(apply_change(policy, ticket, outcome.change, now))
-    for outcome in evaluate(policy, applied, now):
-        second.add(outcome)
+def demo_command(tickets: int, seed: int, directory: str | None, rows: int, fmt: str) -> None:
+    """Run the example policy end to end on local emulated Zendesk and Jira (no account needed).
+
+    Seeds the sandbox platforms, runs `plan`, then `run`, then `run` again (which changes
+    nothing), through the real adapters over HTTP, and prints each queue before and after.
+    """
+    configure(quiet=True)
+    rt = runtime()
+    if directory is not None:
+        code = _demo(Path(directory), tickets, seed, rows, fmt, rt, kept=True)
+    else:
+        with tempfile.TemporaryDirectory(prefix="escalate-demo-") as tmp:
+            code = _demo(Path(tmp), tickets, seed, rows, fmt, rt, kept=False)
+    raise click.exceptions.Exit(code)
+
+
+def _demo(
+    where: Path, tickets: int, seed: int, rows: int, fmt: str, rt: Runtime, *, kept: bool
+) -> int:
+    say: Callable[[str], None] = click.echo if fmt == "text" else (lambda _: None)
+    say(f"Seeding {tickets} tickets on each emulated platform (127.0.0.1)...")
+    with Sandbox(where, tickets=tickets, seed=seed, clock=rt.clock) as box:
+        config = load_config(box.config_path)
+        state = str(where / "state")
+        config = dataclasses.replace(config, run=config.run.model_copy(update={"state_dir": state}))
+        names = list(config.instances)
+        say(f"Policy config.example.yaml ({config.policy.hash}) on {', '.join(names)}\n")
+        before = snapshot(box)
+        audit = AuditLog(config.audit_log, uuid.uuid4().hex[:12], rt.clock)
+        steps: dict[str, list[InstanceRun]] = {}
+        try:
+            steps["plan"] = [plan_instance(config, n, rt, audit) for n in names]
+            options = Options(
+                max_changes=config.run.max_changes, concurrency=config.run.concurrency
+            )
+            steps["run"] = [run_instance(config, n, rt, audit, options) for n in names]
+            steps["second run"] = [run_instance(config, n, rt, audit, options) for n in names]
+        finally:
+            audit.close()
+        after = snapshot(box)
+    for step, runs in steps.items():
+        say(f"$ escalate {'plan' if step == 'plan' else 'run'}    # {step}")
+        for line in summary_lines(runs, writes=step != "plan"):
+            say("  " + line)
+        say("")
     if fmt == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "now": raw["now"],
-                    "policy_hash": policy.hash,
-                    "changes": [c.to_json() for c in changes],
-                    "summary": first.to_json(),
-                    "second_run": second.to_json(),
-                },
-                indent=2,
-            )
+        click.echo(json.dumps(_json(config, steps, before, after), indent=2))
+    else:
+        for name in names:
+            say(_tables(name, before[name], after[name], rows))
+        say(
+            f"Audit log of these runs: {config.audit_log}"
+            if directory_kept(where)
+            else "Try it yourself: escalate sandbox serve  (then plan/run/doctor against it)"
         )
-        return
-    click.echo(
-        f"Policy {path.name} ({policy.hash}) on {len(tickets)} sample tickets at {raw['now']}\n"
-    )
-    click.echo(_table(tickets, changes))
-    click.echo(
-        f"\nFirst run:  {first.changed} of {first.evaluated} tickets would change "
-        f"({_counts(first.by_level)})."
-    )
-    click.echo(f"Second run, after applying: {second.changed} changes.")
-    click.echo(
-        f"\nSee why for one ticket: escalate explain -c {_short(path)} "
-        f"--ticket {_short(SAMPLES)} --now {raw['now']}"
-    )
+    return max(exit_code(runs) for runs in steps.values())
 
 
-def _table(tickets: list[Ticket], changes: list[TicketChange]) -> str:
-    by_id = {c.ticket: c for c in changes}
-    rows = [("ticket", "title", "level", "priority", "group", "rules")]
-    for t in tickets:
-        c = by_id.get(t.id)
-        if c is None:
-            rows.append(
-                (
-                    t.id,
-                    t.title[:32],
-                    t.tracking.level or "L1",
-                    t.priority or "-",
-                    t.group or "-",
-                    "-",
-                )
-            )
-            continue
-        rows.append(
-            (
-                t.id,
-                t.title[:32],
-                f"{c.level_from} -> {c.level_to}",
-                f"{c.priority.old} -> {c.priority.new}" if c.priority else (t.priority or "-"),
-                f"{c.group.old} -> {c.group.new}" if c.group else (t.group or "-"),
-                ", ".join(c.rules) or "approval",
-            )
+def directory_kept(where: Path) -> bool:
+    return not where.name.startswith("escalate-demo-")
+
+
+def _changed(before: list[Row], after: list[Row]) -> list[tuple[Row, Row]]:
+    old = {r.ticket: r for r in before}
+    return [
+        (old[r.ticket], r)
+        for r in after
+        if r.ticket in old and any(getattr(old[r.ticket], c) != getattr(r, c) for c in COLUMNS)
+    ]
+
+
+def _cell(old: object, new: object) -> str:
+    return f"{old or '-'} -> {new or '-'}" if old != new else str(new or "-")
+
+
+def _table(header: tuple[str, ...], body: list[tuple[str, ...]]) -> list[str]:
+    rows = [header, *body]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    return [
+        "  " + "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    ]
+
+
+def _tables(name: str, before: list[Row], after: list[Row], limit: int) -> str:
+    changed = _changed(before, after)
+    lines = [
+        f"{name}: {len(changed)} of {len(after)} tickets moved (group, level, priority or SLA due)"
+    ]
+    queues_before = Counter(r.group or "(none)" for r in before)
+    queues_after = Counter(r.group or "(none)" for r in after)
+    moved = sorted(g for g in queues_before | queues_after if queues_before[g] != queues_after[g])
+    lines += _table(
+        ("queue (group)", "before", "after"),
+        [(g, str(queues_before[g]), str(queues_after[g])) for g in moved],
+    )
+    lines.append("")
+    body = [
+        (
+            new.ticket,
+            _cell(old.group, new.group),
+            _cell(old.level or "L1", new.level or "L1"),
+            _cell(old.priority, new.priority),
+            _cell(old.sla_due, new.sla_due),
         )
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows
-    )
+        for old, new in changed[:limit]
+    ]
+    lines += _table(("ticket", "group", "level", "priority", "SLA due"), body)
+    if len(changed) > limit:
+        lines.append(f"  ... and {len(changed) - limit} more (--rows to show more)")
+    return "\n".join(lines) + "\n"
 
 
-def _counts(by_level: dict[str, Any]) -> str:
-    return ", ".join(f"{n} to {lv}" for lv, n in sorted(by_level.items())) or "no escalations"
-
-
-def _short(path: Path) -> str:
-    """The path relative to the working directory when it lies below it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+def _json(
+    config: Config,
+    steps: dict[str, list[InstanceRun]],
+    before: dict[str, list[Row]],
+    after: dict[str, list[Row]],
+) -> dict[str, Any]:
+    return {
+        "policy_hash": config.policy.hash,
+        "steps": {step: {r.name: r.to_json() for r in runs} for step, runs in steps.items()},
+        "changed": {
+            name: [
+                {"before": dataclasses.asdict(old), "after": dataclasses.asdict(new)}
+                for old, new in _changed(before[name], after[name])
+            ]
+            for name in after
+        },
+    }

@@ -69,10 +69,13 @@ def _is_bug(error: BaseException | None) -> bool:
     return error is not None and not isinstance(error, EscalationError)
 
 
-def exit_code(runs: list[InstanceRun]) -> int:
-    """3 a bug, else 2 credentials or setup, else 1 anything not done, else 0."""
+def exit_code(runs: list[InstanceRun], *, locked_is_done: bool = True) -> int:
+    """3 a bug, else 2 credentials or setup, else 1 anything not done, else 0. A locked
+    instance is done for `run` (the run holding the lock does it), not for `apply`."""
     code = OK
     for run in runs:
+        if run.outcome == "locked" and not locked_is_done:
+            code = max(code, CHANGES_FAILED)
         if run.bugs or _is_bug(run.fatal):
             return BUG
         if isinstance(run.fatal, AuthError | SetupError):

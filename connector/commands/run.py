@@ -172,7 +172,7 @@ def apply_command(plan_path: str, config_path: str | None) -> None:
     with audit_log(config, rt, "apply", plan=plan_path) as audit:
         for name, planned in by_instance.items():
             runs.append(apply_instance(config, name, planned, rt, audit, config.run.concurrency))
-        code = exit_code(runs)
+        code = exit_code(runs, locked_is_done=False)
         finish(config, rt, runs, audit, code)
     for run in runs:
         for ticket in run.stale:

@@ -360,22 +360,32 @@ def test_explain_rejects_invalid_json(
 # --- demo, schema, help ------------------------------------------------------------------------
 
 
-def test_demo_second_run_changes_nothing(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "demo")
+def test_demo_runs_plan_run_and_a_second_run_that_changes_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = run(capsys, "demo", "--tickets", "40", "--dir", str(tmp_path))
     assert code == 0, err
-    assert "Second run, after applying: 0 changes." in out.splitlines()
-    first = next(line for line in out.splitlines() if line.startswith("First run:"))
-    assert " 0 of " not in first  # the samples do escalate something
+    plan, first, second = out.split("$ escalate ")[1:4]
+    assert plan.startswith("plan") and first.startswith("run") and second.startswith("run")
+    for name in ("zendesk-prod", "jira-cloud", "jira-dc"):
+        assert f"{name} (" in first and " 0 to change" not in first.split(name)[1].split("\n")[0]
+        assert f"{name}: " in out  # its before/after table
+    assert second.count(" 0 to change, applied 0") == 3
+    assert "queue (group)" in out and "level" in out and "SLA due" in out
+    assert (tmp_path / "state" / "audit.jsonl").is_file()
 
 
 def test_demo_json(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "demo", "--format", "json")
+    code, out, _ = run(capsys, "demo", "--tickets", "40", "--format", "json")
     assert code == 0
     data = json.loads(out)
-    assert data["second_run"]["changed"] == 0
-    assert data["second_run"]["evaluated"] == data["summary"]["evaluated"] > 0
-    assert data["summary"]["changed"] == len(data["changes"]) > 0
-    assert all(c["actions"] for c in data["changes"])
+    assert list(data["steps"]) == ["plan", "run", "second run"]
+    for name, first in data["steps"]["run"].items():
+        assert first["applied"] == first["changes"] > 0, name
+        assert data["steps"]["second run"][name]["changes"] == 0
+        assert data["changed"][name], name
+    row = data["changed"]["zendesk-prod"][0]
+    assert set(row["before"]) >= {"ticket", "group", "level", "priority", "sla_due"}
 
 
 def test_schema_is_json_with_levels(capsys: pytest.CaptureFixture[str]) -> None:
@@ -466,13 +476,32 @@ def test_schema_accepts_a_policy_in_long_form(
     assert schema_errors(config, schema, schema) == []
 
 
-@pytest.mark.parametrize("command", [[], ["validate"], ["explain"], ["demo"], ["schema"]])
+COMMANDS = [
+    [],
+    ["validate"],
+    ["explain"],
+    ["demo"],
+    ["schema"],
+    ["run"],
+    ["plan"],
+    ["apply"],
+    ["doctor"],
+    ["setup"],
+    ["sandbox"],
+    ["sandbox", "serve"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
 def test_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, *command, "--help")
     assert code == 0, err
     assert out.startswith(f"Usage: escalate {' '.join(command)}".rstrip())
-    if command in (["validate"], ["explain"]):
+    if command in (["validate"], ["explain"], ["run"], ["plan"], ["doctor"], ["setup"]):
         assert "-c, --config" in out
+    if command == []:
+        for name in ("run", "plan", "apply", "doctor", "setup", "demo", "sandbox", "schema"):
+            assert f"\n  {name} " in out, name
     if command == ["explain"]:
         assert "--ticket" in out
         assert "--now" in out

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from connector.lock import InstanceLock
 from tests.connector.platforms import JIRA_TOKEN, ZENDESK_SECRET, Platforms, platforms
 from tests.connector.test_run import jira_level, zendesk_notes
 
@@ -148,3 +149,13 @@ def test_apply_of_a_plan_that_is_not_json(p: Platforms) -> None:
     out.write_text("{not json")
     result = p.invoke("apply", out)
     assert result.code == 2 and "plan.json:1: not valid JSON" in result.err
+
+
+def test_apply_on_a_locked_instance_is_not_done(p: Platforms) -> None:
+    p.p1(1)
+    out = p.tmp / "plan.json"
+    p.invoke("plan", "-c", p.config(), "--instance", "zendesk", "--out", out)
+    with InstanceLock(p.state, "zendesk"):
+        result = p.invoke("apply", out)
+    assert result.code == 1
+    assert "zendesk (zendesk): locked:" in result.out
