@@ -13,7 +13,7 @@ import json
 import tempfile
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +125,7 @@ def _cell(old: object, new: object) -> str:
     return f"{old or '-'} -> {new or '-'}" if old != new else str(new or "-")
 
 
-def _table(header: tuple[str, ...], body: list[tuple[str, ...]]) -> list[str]:
+def _table(header: tuple[str, ...], body: Sequence[tuple[str, ...]]) -> list[str]:
     rows = [header, *body]
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     return [
