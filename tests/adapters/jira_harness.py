@@ -17,12 +17,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 import responses
-from fakes import FakeTime as _FakeTime
 
 from adapters.emulators.jira import JiraEmulator, LandedTimeout, Request, adf_text
 from adapters.jira import JiraAdapter, Settings, build
 from rules.policy import Policy
 from tests.adapters.contract import View, contract_policy
+from tests.adapters.fakes import FakeTime as _FakeTime
 from tests.adapters.openapi_check import SpecChecker
 
 CLOUD_URL = "https://acme.atlassian.net"

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 import pytest
 import requests
 import responses
-from fakes import FakeTime as _FakeTime
 
 from adapters.errors import (
     AuthError,
@@ -28,6 +27,7 @@ from adapters.http import (
     retry_after,
     timeout_error,
 )
+from tests.adapters.fakes import FakeTime as _FakeTime
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC).timestamp()
 

@@ -17,12 +17,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 import responses
-from fakes import FakeTime as _FakeTime
 
 from adapters.emulators.zendesk import EmulatedTimeout, ZendeskEmulator
 from adapters.zendesk import Settings, ZendeskAdapter, build
 from rules.policy import Policy, load_policy
 from tests.adapters.contract import CONTRACT_POLICY, TRACKED, View, contract_policy
+from tests.adapters.fakes import FakeTime as _FakeTime
 from tests.adapters.openapi_check import SpecChecker
 
 BASE_URL = "https://acme.zendesk.com"

@@ -23,18 +23,11 @@ from connector.progress import Progress
 from connector.runner import Runtime
 from tests.adapters.contract import CONTRACT_POLICY
 from tests.adapters.fakes import FakeTime
+from tests.adapters.jira_harness import make_emulator
 
 NOW = 1772445600.0  # 2026-03-02T10:00:00Z
 ZENDESK_SECRET = "zd-client-secret-4c1f9e"
 JIRA_TOKEN = "jira-api-token-77b2d0"
-TRACKING = {
-    "level": "Escalation level",
-    "escalated_at": "Escalated at",
-    "rule": "Escalation rule",
-    "count": "Escalation count",
-    "sla_due": "SLA due",
-    "state": "Escalation state",
-}
 
 
 class Tap:
@@ -135,15 +128,6 @@ class Platforms:
         return [self.jira.create_issue("SUP", priority="Highest") for _ in range(count)]
 
 
-def make_jira(clock: Any) -> JiraEmulator:
-    jira = JiraEmulator(flavour="cloud", clock=clock)
-    for logical, title in TRACKING.items():
-        jira.add_field(title, "number" if logical == "count" else "text")
-    jira.add_field("Support team", "select", options=["Support L1", "Support L2"])
-    jira.add_project("SUP")
-    return jira
-
-
 @contextlib.contextmanager
 def platforms(
     tmp: Path, capsys: pytest.CaptureFixture[str], *, start: float = NOW
@@ -152,7 +136,7 @@ def platforms(
     time = FakeTime(start)
     zendesk = ZendeskEmulator(clock=time.clock)
     zendesk.clients["escalation-connector"] = (ZENDESK_SECRET, zendesk.me)
-    jira = make_jira(time.clock)
+    jira = make_emulator("cloud", time.clock)
     taps = {"zendesk": Tap(zendesk), "jira": Tap(jira)}
     with EmulatorServer(taps["zendesk"]) as zd_url, EmulatorServer(taps["jira"]) as jira_url:
         urls = {"zendesk": zd_url, "jira": jira_url}
