@@ -2,7 +2,7 @@
 
 Only the CLI calls `configure`; library code just asks `structlog.get_logger(...)`. Every event
 passes `mask_secrets` last before rendering, so a secret that reaches a log call by accident
-(in an error message, a URL, a header) is printed as `***`.
+(in an error message, a URL, a header) is printed as `****`.
 """
 
 from __future__ import annotations
