@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 import json
 
 import pytest
@@ -13,7 +14,7 @@ from connector.logs import configure
 
 
 @pytest.fixture(autouse=True)
-def _reset() -> object:
+def _reset() -> Iterator[None]:
     yield
     structlog.reset_defaults()
 
