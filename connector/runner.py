@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import structlog
 
-from adapters.base import Adapter, Reevaluate, WriteResult
+from adapters.base import Adapter, Reevaluate, WriteResult, WriteStatus
 from adapters.errors import AdapterError, AuthError, SetupError
 from adapters.registry import package
 from connector.audit import AuditLog
@@ -127,10 +127,13 @@ def _write(
     audit: AuditLog,
     concurrency: int,
 ) -> None:
+    failed = [0]
+
     def on_result(result: WriteResult) -> None:
         run.results.append(result)
         audit.outcome(run.name, result)
-        bad = result.status.value == "failed" or result.comment_dropped
+        failed[0] += result.status is WriteStatus.FAILED
+        bad = result.status is WriteStatus.FAILED or result.comment_dropped
         (log.warning if bad else log.info)(
             "comment_dropped" if result.comment_dropped else f"ticket_{result.status.value}",
             instance=run.name,
@@ -138,7 +141,7 @@ def _write(
             message=result.message or None,
             rereads=result.rereads or None,
         )
-        runtime.progress.writing(run.name, len(run.results), len(changes), run.failed)
+        runtime.progress.writing(run.name, len(run.results), len(changes), failed[0])
 
     execute(adapter, changes, reevaluate, concurrency=concurrency, on_result=on_result)
 
