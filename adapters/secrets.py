@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -52,6 +53,18 @@ def mask(text: str) -> str:
         if value in text:
             text = text.replace(value, MASK)
     return text
+
+
+def mask_all(value: Any) -> Any:
+    """`value` (JSON-like) with every string masked, before serialising: JSON escapes would
+    hide a secret containing a quote or a backslash from `mask` on the serialised text."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, dict):
+        return {k: mask_all(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_all(v) for v in value]
+    return value
 
 
 class SecretRef(BaseModel):

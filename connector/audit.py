@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from adapters.base import WriteResult
-from adapters.secrets import mask
+from adapters.secrets import mask_all
+from rules.errors import ConfigError
 from rules.plan import TicketChange
 from rules.tracking import format_time
 
@@ -29,15 +30,21 @@ class AuditLog:
         self._lock = threading.Lock()
         self._fd: int | None = None
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot write the audit log {path}: {exc.strerror}; set run.audit_log or"
+                    " run.state_dir (docs/operations.md) to a writable place"
+                ) from None
 
     def event(self, event: str, **fields: Any) -> None:
         if self._fd is None:
             return
         at = datetime.fromtimestamp(self.clock(), tz=UTC)
         record = {"ts": format_time(at), "v": FORMAT, "run": self.run_id, "event": event}
-        line = mask(json.dumps(record | fields, default=str, ensure_ascii=False)) + "\n"
+        line = json.dumps(mask_all(record | fields), default=str, ensure_ascii=False) + "\n"
         with self._lock:
             os.write(self._fd, line.encode())
 

@@ -62,7 +62,8 @@ def execute(
                 done.add(result.ticket)
                 report(result)
         except _Stopped:
-            _fail_rest(chunk, done, report, "not written: " + str(fatal[0]), fatal[0])
+            why = fatal[0] if fatal else KeyboardInterrupt("interrupted")
+            _fail_rest(chunk, done, report, f"not written: {why}", why)
         except (AuthError, SetupError) as exc:
             with lock:
                 fatal.append(exc)
@@ -74,9 +75,17 @@ def execute(
 
     parts = chunks(changes, adapter.batch_size(len(changes)))
     workers = max(1, min(concurrency, len(parts)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="write") as pool:
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="write")
+    try:
         futures: list[Future[None]] = [pool.submit(work, part) for part in parts]
         wait(futures)
+    except BaseException:  # Ctrl-C: start nothing more; the writes in flight finish
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    for future in futures:
+        future.result()  # an error in reporting itself (say, the audit log's disk is full)
     if fatal:
         raise fatal[0]
 

@@ -28,7 +28,7 @@ def _status_file(state_dir: Path, instance: str) -> Path:
 def last_success(state_dir: Path, run: InstanceRun, finished: float) -> float | None:
     """Record a successful run; the time of the last one (this or an earlier run)."""
     path = _status_file(state_dir, run.name)
-    if run.outcome == "ok" and not run.failed and not run.stale:
+    if run.outcome == "ok" and succeeded(run):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"last_success": finished}))
         return finished
@@ -37,6 +37,11 @@ def last_success(state_dir: Path, run: InstanceRun, finished: float) -> float | 
         return float(value) if value is not None else None
     except (OSError, ValueError, TypeError):
         return None
+
+
+def succeeded(run: InstanceRun) -> bool:
+    """Everything it had to do is done (a dry run counts for the gauge, not for last success)."""
+    return run.outcome in ("ok", "dry-run") and not (run.failed or run.stale or run.dropped)
 
 
 def write_metrics(
@@ -78,8 +83,7 @@ def write_metrics(
         failures.labels(*base).set(run.failed)
         requests.labels(*base).set(run.requests)
         duration.labels(*base).set(run.seconds)
-        ok = run.outcome in ("ok", "dry-run") and not run.failed and not run.stale
-        up.labels(*base).set(1 if ok else 0)
+        up.labels(*base).set(1 if succeeded(run) else 0)
         last_run.labels(*base).set(finished)
         when = successes.get(run.name)
         if when is not None:

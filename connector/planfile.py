@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from adapters.secrets import mask
+from adapters.secrets import mask, mask_all
 from connector.config import read_text
 from connector.report import InstanceRun
 from rules.errors import ConfigError
@@ -40,13 +40,14 @@ def plan_json(
         "config": config_path,
         "policy_hash": policy_hash,
         "instances": {run.name: run.to_json() for run in runs},
-        "changes": [c.to_json() for run in runs for c in run.changes],
+        # An instance whose read failed has only part of its changes: none of them is kept.
+        "changes": [c.to_json() for run in runs if run.outcome == "dry-run" for c in run.changes],
         "summary": total.to_json(),
     }
 
 
 def dumps(plan: dict[str, Any]) -> str:
-    return mask(json.dumps(plan, indent=2, ensure_ascii=False)) + "\n"
+    return json.dumps(mask_all(plan), indent=2, ensure_ascii=False, default=str) + "\n"
 
 
 def load_plan(path: str) -> tuple[dict[str, Any], list[TicketChange]]:
@@ -83,10 +84,12 @@ def load_plan(path: str) -> tuple[dict[str, Any], list[TicketChange]]:
 def render_text(runs: list[InstanceRun]) -> str:
     out: list[str] = []
     for run in runs:
+        if run.outcome != "dry-run":
+            continue  # aborted: the summary line says why
         for change in run.changes:
             out.extend(_change_lines(change))
             out.append("")
-    return "\n".join(out)
+    return mask("\n".join(out))
 
 
 def _change_lines(c: TicketChange) -> list[str]:

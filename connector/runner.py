@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import structlog
@@ -67,18 +67,23 @@ def _guarded(
     """Run `body` on a fresh adapter, turning what stops an instance into its outcome."""
     run = InstanceRun(name, config.instances[name].platform)
     started = runtime.clock()
-    adapter = open_adapter(config, name, runtime)
+    adapter: Adapter | None = None
     try:
+        adapter = open_adapter(config, name, runtime)
         body(adapter, run)
     except (AuthError, SetupError) as exc:
         run.outcome, run.error, run.fatal = "aborted", str(exc), exc
-    except AdapterError as exc:
+    except AdapterError as exc:  # the fetch failed: the executor keeps write errors per ticket
         run.outcome, run.error, run.fatal = "aborted", f"{exc} (nothing was written)", exc
+    except Exception as exc:  # a bug, or a secret gone since the start: the next instance runs
+        log.exception("instance_crashed", instance=name)
+        run.outcome, run.error, run.fatal = "aborted", f"{type(exc).__name__}: {exc}", exc
     finally:
         runtime.progress.finish()
-        run.requests = adapter.stats.total
+        if adapter is not None:
+            run.requests = adapter.stats.total
+            adapter.close()
         run.seconds = runtime.clock() - started
-        adapter.close()
     if run.outcome == "aborted":
         log.error("instance_aborted", instance=name, error=run.error)
     return run
@@ -126,10 +131,12 @@ def _write(
     run: InstanceRun,
     audit: AuditLog,
     concurrency: int,
+    relabel: Callable[[WriteResult], WriteResult] = lambda result: result,
 ) -> None:
     failed = [0]
 
     def on_result(result: WriteResult) -> None:
+        result = relabel(result)
         run.results.append(result)
         audit.outcome(run.name, result)
         failed[0] += result.status is WriteStatus.FAILED
@@ -152,12 +159,22 @@ def run_instance(
     """`escalate run` for one instance, under its lock."""
     policy = config.policy
 
+    unusable: dict[str, str] = {}
+
     def reevaluate(ticket: Ticket) -> TicketChange | None:
         try:
             return evaluate_ticket(policy, ticket, runtime.now()).change
         except Exception as exc:  # odd data on the fresh ticket: leave it for the next run
+            unusable[ticket.id] = f"the fresh ticket could not be evaluated: {exc}"
             log.warning("reevaluation_failed", instance=name, ticket=ticket.id, error=str(exc))
             return None
+
+    def relabel(result: WriteResult) -> WriteResult:
+        """`None` from a failed re-evaluation is not "nothing to do": report it skipped."""
+        why = unusable.get(result.ticket)
+        if why is None or result.status is not WriteStatus.UNCHANGED:
+            return result
+        return replace(result, status=WriteStatus.SKIPPED, message=why)
 
     def body(adapter: Adapter, run: InstanceRun) -> None:
         _plan(adapter, config, runtime, run, audit, dry_run=options.dry_run)
@@ -178,7 +195,7 @@ def run_instance(
         if options.dry_run:
             run.outcome = "dry-run"
             return
-        _write(adapter, run.changes, reevaluate, runtime, run, audit, options.concurrency)
+        _write(adapter, run.changes, reevaluate, runtime, run, audit, options.concurrency, relabel)
 
     return _locked(config, name, runtime, audit, body)
 
@@ -230,16 +247,16 @@ def apply_instance(
         adapter.fields()
 
         def reevaluate(fresh: Ticket) -> TicketChange | None:
-            change = planned[fresh.id]
-            if _same_second(fresh.updated_at, change.ticket_updated_at):
+            change = planned.get(fresh.id)
+            if change is not None and fresh.updated_at == change.ticket_updated_at:
                 return change
-            if not _landed(fresh, change):
+            if change is None or not _landed(fresh, change):
                 run.stale.append(fresh.id)
                 log.warning(
                     "ticket_stale",
                     instance=name,
                     ticket=fresh.id,
-                    planned_at=change.ticket_updated_at.isoformat(),
+                    planned_at=change.ticket_updated_at.isoformat() if change else None,
                     updated_at=fresh.updated_at.isoformat(),
                 )
             return None
@@ -249,15 +266,10 @@ def apply_instance(
     return _locked(config, name, runtime, audit, body)
 
 
-def _same_second(a: datetime, b: datetime) -> bool:
-    """Plans keep times to the second (Jira's milliseconds are dropped): an approximation
-    that misses an edit made within the same second as the planned read."""
-    return int(a.timestamp()) == int(b.timestamp())
-
-
 def _landed(fresh: Ticket, change: TicketChange) -> bool:
-    """Our own write of this change is on the ticket (it landed before a timeout)."""
+    """Our own write of this change is on the ticket (an earlier apply, or a write that landed
+    before a timeout). `level` and `state` are the tracking fields every instance maps, and
+    `state` records the write's time and the rules that fired: enough to recognise it."""
     raw = fresh.tracking.to_raw()
-    return bool(change.tracking) and all(
-        raw.get(name) == diff.new for name, diff in change.tracking.items()
-    )
+    compared = [n for n in ("level", "state") if n in change.tracking]
+    return bool(compared) and all(raw.get(n) == change.tracking[n].new for n in compared)

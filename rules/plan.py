@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from rules.markup import Rendered
@@ -98,8 +98,17 @@ class TicketChange:
             "actions": self.actions(),
             "reasons": [str(r) for r in self.reasons],
             "rules": list(self.rules),
-            "ticket_updated_at": format_time(self.ticket_updated_at),
+            "ticket_updated_at": format_instant(self.ticket_updated_at),
         }
+
+
+def format_instant(value: datetime) -> str:
+    """ISO 8601 UTC with `Z`, keeping milliseconds where the platform gave them (Jira), so a
+    saved plan can tell the ticket it read from one edited a moment later."""
+    utc = value.astimezone(UTC)
+    if not utc.microsecond:
+        return format_time(utc)
+    return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def from_json(data: dict[str, Any]) -> TicketChange:

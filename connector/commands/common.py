@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import click
+import structlog
 
 from connector.audit import AuditLog
 from connector.config import Config, check_secrets
@@ -15,6 +16,7 @@ from connector.report import InstanceRun
 from connector.runner import Runtime
 from rules.errors import ConfigError
 
+log = structlog.get_logger("connector.cli")
 CONFIG_HELP = "The configuration file: the policy and the instances (see config.example.yaml)."
 config_option = click.option(
     "-c", "--config", "config_path", required=True, type=click.Path(), help=CONFIG_HELP
@@ -67,14 +69,19 @@ def finish(
     config: Config, rt: Runtime, runs: list[InstanceRun], audit: AuditLog, code: int
 ) -> None:
     """Run status, metrics and the closing audit line."""
+    outcomes = {run.name: run.outcome for run in runs}
     finished = rt.clock()
+    # A run skipped for the lock did nothing: the metrics of the run holding it stand.
+    runs = [run for run in runs if run.outcome != "locked"]
     successes = {run.name: last_success(config.state_dir, run, finished) for run in runs}
     target = config.metrics_file
-    if target is not None:
-        if "{instance}" in target.name:
+    try:
+        if target is not None and runs and "{instance}" in target.name:
             for run in runs:
                 path = target.with_name(target.name.replace("{instance}", run.name))
                 write_metrics(path, [run], successes, finished)
-        else:
+        elif target is not None and runs:
             write_metrics(target, runs, successes, finished)
-    audit.event("run_finished", exit_code=code, instances={r.name: r.outcome for r in runs})
+    except OSError as exc:  # the run is done; say so loudly, but do not hide its summary
+        log.error("metrics_not_written", path=str(target), error=exc.strerror)
+    audit.event("run_finished", exit_code=code, instances=outcomes)

@@ -76,9 +76,21 @@ class Platforms:
     def state(self) -> Path:
         return self.tmp / "state"
 
-    def config(self, name: str = "escalate.yaml", **run: Any) -> Path:
-        """Write a config for both instances; `run` keys go into its `run:` section."""
+    def config(
+        self,
+        name: str = "escalate.yaml",
+        *,
+        unmapped: tuple[str, ...] = (),
+        zendesk: dict[str, Any] | None = None,
+        **run: Any,
+    ) -> Path:
+        """Write a config for both instances; `run` keys go into its `run:` section,
+        `unmapped` tracking fields are left out of the policy's field mapping, `zendesk` keys
+        are added to the Zendesk instance."""
         doc = yaml.safe_load(CONTRACT_POLICY)
+        for name_ in unmapped:
+            for platform in doc["platforms"].values():
+                platform["fields"].pop(name_, None)
         (self.tmp / "zendesk.secret").write_text(ZENDESK_SECRET + "\n")
         (self.tmp / "jira.secret").write_text(JIRA_TOKEN + "\n")
         doc["instances"] = {
@@ -91,6 +103,7 @@ class Platforms:
                     "client_secret": {"file": str(self.tmp / "zendesk.secret")},
                 },
                 "scope": "type:ticket status<solved",
+                **(zendesk or {}),
             },
             "jira": {
                 "platform": "jira",

@@ -159,3 +159,31 @@ def test_apply_on_a_locked_instance_is_not_done(p: Platforms) -> None:
         result = p.invoke("apply", out)
     assert result.code == 1
     assert "zendesk (zendesk): locked:" in result.out
+
+
+def test_apply_twice_with_optional_tracking_fields_unmapped(p: Platforms) -> None:
+    """Only `level` and `state` must be mapped: the second apply recognises its own write by
+    them, not by fields the instance does not store."""
+    zd = p.p1(2)
+    config = p.config(unmapped=("rule", "escalated_at", "count", "sla_due"))
+    out = p.tmp / "plan.json"
+    p.invoke("plan", "-c", config, "--instance", "zendesk", "--out", out)
+    assert p.invoke("apply", out).code == 0
+    again = p.invoke("apply", out)
+    assert again.code == 0, again.out
+    assert "applied 0, unchanged 2" in again.out and "refused" not in again.out
+    assert all(len(zendesk_notes(p, tid)) == 2 for tid in zd)
+
+
+def test_a_plan_keeps_no_change_of_an_instance_whose_read_failed(p: Platforms) -> None:
+    p.p1(5)
+    keys = p.p1(1, "jira")
+    p.zendesk.fail("GET", r"/search/export", 500, times=100, when=lambda q: "page[after]" in q)
+    out = p.tmp / "plan.json"
+    result = p.invoke("plan", "-c", p.config(zendesk={"page_size": 2}), "--out", out)
+    assert result.code == 1
+    assert "zendesk (zendesk): aborted:" in result.out
+    assert "zendesk 10" not in result.out  # no partial text plan either
+    plan = json.loads(out.read_text())
+    assert plan["instances"]["zendesk"]["outcome"] == "aborted"
+    assert [c["ticket"] for c in plan["changes"]] == keys

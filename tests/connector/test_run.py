@@ -217,3 +217,22 @@ def test_loop_runs_every_interval_until_interrupted(p: Platforms) -> None:
     assert result.code == 0, result.err
     assert naps == [120.0, 120.0]
     assert result.out.count("applied 1") == 2
+
+
+def test_a_run_skipped_for_the_lock_leaves_the_metrics_alone(p: Platforms) -> None:
+    p.p1(1)
+    config = p.config(metrics_file="m/{instance}.prom")
+    p.invoke("run", "-c", config, "--instance", "zendesk")
+    before = (p.tmp / "m" / "zendesk.prom").read_text()
+    p.time.now += 300
+    with InstanceLock(p.state, "zendesk"):
+        assert p.invoke("run", "-c", config, "--instance", "zendesk").code == 0
+    assert (p.tmp / "m" / "zendesk.prom").read_text() == before
+
+
+def test_an_unwritable_state_dir_is_a_config_error(p: Platforms) -> None:
+    p.p1(1)
+    (p.tmp / "blocked").write_text("a file, not a folder")
+    result = p.invoke("run", "-c", p.config(state_dir="blocked/state"), "--instance", "zendesk")
+    assert result.code == 2
+    assert "cannot write the audit log" in result.err and "Traceback" not in result.err
