@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from base64 import b64encode
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -42,7 +43,7 @@ from adapters.http import (
     timeout_error,
 )
 from adapters.jira.settings import CloudAuth, Settings
-from adapters.secrets import mask
+from adapters.secrets import mask, register
 
 #: Maps (status, error body) to a more specific error than the generic one, or None.
 ErrorHook = Callable[[int, Mapping[str, Any]], AdapterError | None]
@@ -126,6 +127,9 @@ class JiraClient:
         try:
             if isinstance(auth, CloudAuth):
                 secret = auth.api_token.resolve("auth.api_token")
+                # The Basic header carries base64(email:token): mask that form too, should a
+                # proxy or an error page echo the header back.
+                register(b64encode(f"{auth.email}:{secret.reveal()}".encode()).decode())
                 client = JIRA(
                     self.base,
                     basic_auth=(auth.email, secret.reveal()),

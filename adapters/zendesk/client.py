@@ -21,6 +21,7 @@ Reads are retried on transient errors. Writes are retried only when they cannot 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -54,13 +55,24 @@ class Client:
     def __init__(self, session: ZendeskSession, retrier: Retrier) -> None:
         self.session = session
         self.retrier = retrier
-        self.zenpy = Zenpy(
-            subdomain=PLACEHOLDER_SUBDOMAIN,
-            domain=PLACEHOLDER_DOMAIN,
-            session=session,
-            timeout=session.timeout,
-            disable_cache=True,  # a cached ticket has a stale updated_at: spurious 409s
-        )
+        self._local = threading.local()
+
+    @property
+    def zenpy(self) -> Zenpy:
+        """One zenpy client per thread, all on the one session (one transport, one budget).
+        zenpy keeps per-call state on its API objects (`TicketApi._dirty_object`, cleared when
+        the answer is handled), so concurrent writer threads must not share one."""
+        client: Zenpy | None = getattr(self._local, "zenpy", None)
+        if client is None:
+            client = Zenpy(
+                subdomain=PLACEHOLDER_SUBDOMAIN,
+                domain=PLACEHOLDER_DOMAIN,
+                session=self.session,
+                timeout=self.session.timeout,
+                disable_cache=True,  # a cached ticket has a stale updated_at: spurious 409s
+            )
+            self._local.zenpy = client
+        return client
 
     def _read(self, fn: Callable[[], T]) -> T:
         return self.retrier.call(fn)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -167,3 +168,19 @@ def test_on_a_jsm_project_the_note_never_reaches_the_customer(make: Make, flavou
     assert post.body["properties"] == [{"key": "sd.public.comment", "value": {"internal": True}}]
     view = h.view(key)
     assert view.notes() == ["Escalated Printer on fire"] and view.replies() == ["We are on it"]
+
+
+def test_the_basic_credential_is_masked_where_a_proxy_echoes_it(make: Make) -> None:
+    """Jira Cloud signs in with base64(email:token): that form is masked like the token."""
+    h = make("cloud")
+    h.seed(1)
+    token = h.token.read_text().strip()
+    echoed = "Basic " + base64.b64encode(f"bot@example.com:{token}".encode()).decode()
+    h.emulator.fail(
+        lambda r: "/search" in r.path, 400, body={"errorMessages": [f"bad header {echoed}"]}
+    )
+    policy = h.policy()
+    with pytest.raises(AdapterError) as caught:
+        list(h.adapter(policy).fetch(needs(policy), NOW))
+    assert "bad header Basic ****" in str(caught.value)
+    assert echoed.split()[1] not in str(caught.value)
