@@ -9,13 +9,15 @@ Requests for N tickets in scope (page size P, at most 1,000):
 - history "summary": `tickets/show_many?include=metric_sets` per 100 tickets;
 - history "events": besides the summary, `tickets/{id}/audits` (100 audits a page) for each
   ticket where `needs.wants_events` holds, plus `users/show_many` per 100 unknown authors.
+History requests (metric sets and audits) run `history_concurrency` at a time, page by page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from adapters.errors import AdapterError, NotFound
 from adapters.zendesk.client import SHOW_MANY, Client, chunks
@@ -28,6 +30,8 @@ from rules.policy import Policy
 
 Json = dict[str, Any]
 Fresh = tuple[Json, Ticket]
+A = TypeVar("A")
+R = TypeVar("R")
 
 
 def export_query(scope: str) -> str:
@@ -136,13 +140,18 @@ class Reader:
             else:
                 out.append(ticket)
         if want_events:
-            audits = {t.id: self.client.audits(int(t.id)) for _, t in want_events}
+            audits = self.audits([int(t.id) for _, t in want_events])
             authors: set[int] = set()
             for raw, t in want_events:  # the requester is a customer without asking
                 authors |= author_ids(audits[t.id]) - {as_int(raw.get("requester_id")) or 0}
             self.learn_users(authors)
             out += [self.map(raw, None, audits[t.id]) for raw, t in want_events]
         return out
+
+    def audits(self, ids: Sequence[int]) -> dict[str, list[Json]]:
+        """Each ticket's audits, `history_concurrency` tickets at a time."""
+        found = each(self.client.audits, ids, self.settings.history_concurrency)
+        return {str(tid): audits for tid, audits in zip(ids, found, strict=True)}
 
     def map(
         self,
@@ -161,9 +170,13 @@ class Reader:
         )
 
     def metric_sets(self, ids: Sequence[int]) -> dict[int, Json]:
+        def page(batch: Sequence[int]) -> Json:
+            return self.client.show_many(batch, "metric_sets")
+
         out: dict[int, Json] = {}
-        for batch in chunks(list(ids), SHOW_MANY):
-            out.update(_metrics(self.client.show_many(batch, "metric_sets")))
+        batches = list(chunks(list(ids), SHOW_MANY))
+        for found in each(page, batches, self.settings.history_concurrency):
+            out.update(_metrics(found))
         return out
 
     def fresh(self, ids: Sequence[int], now: datetime) -> dict[int, Fresh]:
@@ -189,6 +202,28 @@ class Reader:
             if tid is not None and tid in mapped:
                 out[tid] = (raw, mapped[tid])
         return out
+
+
+def each(fn: Callable[[A], R], items: Sequence[A], workers: int) -> list[R]:
+    """`fn` over `items`, at most `workers` at a time (every request still goes through the
+    instance's one transport, budget and retry budget); results in the order of `items`.
+
+    All or nothing: the first failure cancels the calls not yet started and is raised once the
+    running ones are done, so no page is ever mapped with part of its history."""
+    workers = min(workers, len(items))
+    if workers <= 1:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="history") as pool:
+        futures = [pool.submit(fn, item) for item in items]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        failed = next((f for f in futures if f.done() and f.exception() is not None), None)
+        if failed is not None:
+            for future in futures:
+                future.cancel()
+            error = failed.exception()
+            assert error is not None
+            raise error
+        return [f.result() for f in futures]
 
 
 def _metrics(page: Mapping[str, Any]) -> dict[int, Json]:

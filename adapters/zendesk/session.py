@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -93,16 +94,19 @@ class ClientCredentials:
         self._token: str | None = None
         self._expires_at: float | None = None
         self.obtained = 0  # tokens obtained so far (for tests and the run report)
+        self._lock = threading.Lock()  # writer and history threads share one token
 
     def header(self) -> str:
-        now = self.clock()
-        expiring = self._expires_at is not None and now >= self._expires_at - REFRESH_MARGIN
-        if self._token is None or expiring:
-            self._obtain()
-        return f"Bearer {self._token}"
+        with self._lock:
+            now = self.clock()
+            expiring = self._expires_at is not None and now >= self._expires_at - REFRESH_MARGIN
+            if self._token is None or expiring:
+                self._obtain()
+            return f"Bearer {self._token}"
 
     def renew(self) -> bool:
-        self._obtain()
+        with self._lock:
+            self._obtain()
         return True
 
     def _obtain(self) -> None:

@@ -63,6 +63,12 @@ class Settings(InstanceSettings):
     users: dict[str, int] = Field(
         default={}, description="Agent name or e-mail -> user id, for assignments."
     )
+    history_concurrency: int = Field(  # at most 10: the connections requests keeps per host
+        default=4,
+        ge=1,
+        le=10,
+        description="Per-ticket history reads (audits) in flight at once, within the budget.",
+    )
     job_poll_seconds: float = Field(default=2.0, gt=0, description="Wait between job polls.")
     job_timeout_seconds: float = Field(
         default=300.0, gt=0, description="Give up waiting for an update_many job after this."

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -54,18 +55,20 @@ def bind(rsps: responses.RequestsMock, emulator: ZendeskEmulator) -> None:
     """Answer every request to the emulator's account from the emulator."""
 
     prefix = urlsplit(emulator.base_url).path  # a proxy or sandbox may serve under a path
+    lock = threading.Lock()  # the emulator is a plain object; history reads come concurrently
 
     def callback(request: requests.PreparedRequest) -> tuple[int, dict[str, str], bytes]:
         parts = urlsplit(str(request.url))
         body = request.body.encode() if isinstance(request.body, str) else request.body
         try:
-            return emulator.handle(
-                request.method or "GET",
-                parts.path.removeprefix(prefix),
-                parse_qs(parts.query, keep_blank_values=True),
-                dict(request.headers),
-                body,
-            )
+            with lock:
+                return emulator.handle(
+                    request.method or "GET",
+                    parts.path.removeprefix(prefix),
+                    parse_qs(parts.query, keep_blank_values=True),
+                    dict(request.headers),
+                    body,
+                )
         except EmulatedTimeout as exc:
             raise requests.exceptions.ReadTimeout(str(exc)) from None
 

@@ -11,10 +11,11 @@ What it models (payload shapes from the API reference and the OpenAPI examples):
   `/search`; `changelog/bulkfetch`; API v3 comment bodies in ADF, v2 in wiki text;
 - Data Center: `/rest/api/2/search` (`startAt`/`maxResults`/`total`, `expand=changelog`),
   404 on `search/jql` and on API v3;
-- issues: GET (fields, expand=changelog), PUT (fields + update verbs, the edit-screen check and
-  its 400, priorities allowed per project, option values, users by accountId or name),
-  editmeta, comments (GET, POST with the JSM `sd.public.comment` property or `visibility`, the
-  per-issue comment limit: 413), a changelog entry per edit;
+- issues (by key or id): GET (fields, expand=changelog), PUT (fields + update verbs, the
+  edit-screen check and its 400, priorities allowed per project, option values, users by
+  accountId or name), PUT assignee, editmeta, comments (GET, POST with the JSM
+  `sd.public.comment` property or `visibility`, the per-issue comment limit: 413), a
+  changelog entry per edit;
 - a small JQL subset (see `jql`): clauses joined by AND with parentheses, system fields and
   custom fields by name (`is [not] EMPTY`; text fields only `~`/`!~`, as Jira's text searcher),
   `ORDER BY key|created|<custom field> ASC|DESC`;

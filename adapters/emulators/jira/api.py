@@ -95,6 +95,17 @@ class JiraEmulator(Site):
         taken = {k.lower() for k in out}  # a fault's own Retry-After wins
         return status, out | {k: v for k, v in limits.items() if k.lower() not in taken}, raw
 
+    def find(self, ref: str) -> Issue | None:
+        """An issue by key or by id, as Jira takes either in a path."""
+        issue = self.issues.get(ref)
+        if issue is None and ref.isdigit():
+            key = self._keys_by_id.get(ref)
+            if key is None or key not in self.issues:  # made (or gone) since: index again
+                self._keys_by_id = {i.id: k for k, i in self.issues.items()}
+                key = self._keys_by_id.get(ref)
+            issue = self.issues.get(key) if key is not None else None
+        return issue
+
     def spend_rate_limit(self, count: int) -> None:
         """`count` requests by others (people, other apps) in the current minute."""
         self.window.extend([self.clock()] * count)
@@ -138,9 +149,9 @@ class JiraEmulator(Site):
             return answer(404, {"errorMessages": ["Not found"]})
         version, rest = m.group(1), m.group(2)
         v3 = version == "3"
-        issue_m = re.fullmatch(r"/issue/([^/]+)(/editmeta|/comment)?", rest)
+        issue_m = re.fullmatch(r"/issue/([^/]+)(/editmeta|/comment|/assignee)?", rest)
         if issue_m:
-            issue = self.issues.get(issue_m.group(1))
+            issue = self.find(issue_m.group(1))
             if issue is None:
                 return answer(
                     404,
@@ -157,6 +168,7 @@ class JiraEmulator(Site):
                 ("GET", "/editmeta"): self._editmeta,
                 ("GET", "/comment"): self._get_comments,
                 ("POST", "/comment"): partial(writes.post_comment, self),
+                ("PUT", "/assignee"): partial(writes.assign, self),
             }
             handler = handlers.get((r.method, sub))
             return handler(r, issue, v3) if handler else answer(405, {})
@@ -342,7 +354,7 @@ class JiraEmulator(Site):
         fids = set(body.get("fieldIds") or [])
         entries = []
         for ref in wanted:
-            issue = next((i for i in self.issues.values() if ref in (i.id, i.key)), None)
+            issue = self.find(ref) if isinstance(ref, str) else None
             for h in issue.changelog if issue else ():
                 items = [it for it in h["items"] if not fids or it["fieldId"] in fids]
                 if items:

@@ -58,8 +58,9 @@ def query(
         value = string(issues[k].fields.get(order[0]))
         return (1, "") if value in (None, "") else (0, str(value))
 
-    ordered = sorted(keys, key=sort_key, reverse=order[1] == "desc")
-    return [k for k in ordered if sort_key(k)[0] == 0] + [k for k in ordered if sort_key(k)[0]]
+    ranks = {k: sort_key(k) for k in keys}  # each issue's rank, computed once
+    ordered = sorted(keys, key=ranks.__getitem__, reverse=order[1] == "desc")
+    return [k for k in ordered if ranks[k][0] == 0] + [k for k in ordered if ranks[k][0]]
 
 
 def _tokens(text: str) -> list[str]:
@@ -90,6 +91,8 @@ def _expression(tokens: list[str], fields: list[Any]) -> Test:
             if tokens[0].lower() != "and":
                 raise ValueError(f"Error in the JQL Query: {tokens[0]!r} is not supported here")
             tokens = tokens[1:]
+    if len(tests) == 1:
+        return tests[0]
     return lambda i: all(t(i) for t in tests)
 
 

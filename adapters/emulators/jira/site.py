@@ -51,6 +51,7 @@ class Site:
         self.log: list[Request] = []  # every request received, in order
         self.faults: list[Fault] = []  # pending faults (see JiraEmulator.fail)
         self._snapshots: dict[str, list[str]] = {}  # search/jql result lists by token prefix
+        self._keys_by_id: dict[str, str] = {}  # issue id -> key, rebuilt on a miss (`find`)
         self.users: dict[str, Json] = {}
         self.fields: list[Json] = []
         self.options: dict[str, list[str]] = {}

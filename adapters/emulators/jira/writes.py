@@ -1,6 +1,7 @@
 """The write endpoints: create a field, edit an issue (fields and update verbs, the edit-screen
 check and its 400, allowed priorities and options, users by accountId or name, the comment
-limit's 413), and add a comment (ADF on v3, wiki text on v2; JSM properties, visibility)."""
+limit's 413), assign an issue, and add a comment (ADF on v3, wiki text on v2; JSM properties,
+visibility)."""
 
 from __future__ import annotations
 
@@ -65,6 +66,18 @@ def put_issue(site: Site, r: Request, issue: Issue, v3: bool) -> Answer:
     site.apply(issue, changes, site.myself)
     for add in added:
         issue.comments.append(site.new_comment(issue, add["body"], site.myself, [], None))
+    return 204, {}, b""
+
+
+def assign(site: Site, r: Request, issue: Issue, v3: bool) -> Answer:
+    """PUT /issue/{key}/assignee: `accountId` on Cloud, `name` on Data Center; null unassigns."""
+    body = r.body if isinstance(r.body, dict) else {}
+    ref = body.get("accountId" if site.cloud else "name")
+    try:
+        user = value_of(site, "assignee", None if ref is None else body, issue, v3)
+    except ValueError as exc:
+        return answer(404, {"errorMessages": [str(exc)], "errors": {}})
+    site.apply(issue, {"assignee": user}, site.myself)
     return 204, {}, b""
 
 
