@@ -62,6 +62,19 @@ class Result:
     err: str
 
 
+def invoke(capsys: pytest.CaptureFixture[str], time: FakeTime, *args: str | Path) -> Result:
+    """The real `escalate` entry point, in process, on `time`'s clock and sleeper."""
+    capsys.readouterr()
+    runtime = Runtime(time.clock, time.sleep, Progress(enabled=False))
+    try:
+        main([str(a) for a in args], runtime=runtime)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return Result(code, captured.out, captured.err)
+
+
 @dataclass
 class Platforms:
     time: FakeTime
@@ -119,15 +132,7 @@ class Platforms:
         return path
 
     def invoke(self, *args: str | Path) -> Result:
-        self.capsys.readouterr()
-        runtime = Runtime(self.time.clock, self.time.sleep, Progress(enabled=False))
-        try:
-            main([str(a) for a in args], runtime=runtime)
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        captured = self.capsys.readouterr()
-        return Result(code, captured.out, captured.err)
+        return invoke(self.capsys, self.time, *args)
 
     def p1(self, count: int, platform: str = "zendesk") -> list[str]:
         """Open P1 tickets at L1: each is due for escalation to L2."""

@@ -38,6 +38,7 @@ from connector.sandbox.zendesk import ZendeskWorld
 from rules.engine import evaluate
 from rules.plan import TicketChange
 from tests.adapters.fakes import FakeTime
+from tests.connector.platforms import Result, invoke
 
 NOW = datetime(2026, 3, 4, 10, 0, tzinfo=UTC).timestamp()  # a Wednesday morning in Berlin
 ZD, CLOUD, DC = "zendesk-prod", "jira-cloud", "jira-dc"
@@ -59,15 +60,6 @@ class Reached:
 
 
 State = dict[str, dict[str, Reached]]
-
-
-@dataclass
-class Result:
-    """One CLI invocation: exit status, stdout (results), stderr (JSON logs)."""
-
-    code: int
-    out: str
-    err: str
 
 
 def reached(box: Sandbox) -> State:
@@ -127,16 +119,9 @@ class Box:
 
     def invoke(self, *args: str | Path) -> Result:
         """The real `escalate` entry point, in process, on the sandbox's clock."""
-        self.capsys.readouterr()
-        runtime = Runtime(self.time.clock, self.time.sleep, Progress(enabled=False))
-        try:
-            main([str(a) for a in args], runtime=runtime)
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        captured = self.capsys.readouterr()
-        self.outputs += [captured.out, captured.err]
-        return Result(code, captured.out, captured.err)
+        result = invoke(self.capsys, self.time, *args)
+        self.outputs += [result.out, result.err]
+        return result
 
     def expected(self) -> State:
         """The control run of this sandbox's seed, size and platforms."""
