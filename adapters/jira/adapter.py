@@ -8,6 +8,7 @@ the first write there) and the exact user lookups. Nothing is looked up per issu
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -86,6 +87,7 @@ class JiraAdapter:
         self._projects: dict[str, ProjectMeta] = {}
         self._sample: dict[str, tuple[str, str]] | None = None
         self._users: dict[str, dict[str, str] | Rejected] = {}
+        self._lookups = threading.Lock()  # guards _projects and _users for the writer threads
         self.approximate: dict[str, int] = {}
         self.assignees = policy_assignees(policy)
 
@@ -326,17 +328,18 @@ class JiraAdapter:
     def project_meta(self, key: str, project: str, *, check: bool = True) -> ProjectMeta:
         """The project's edit screen, checked once per run before its first write (SetupError
         when a field we write is not on it; with `check=False` it is only read)."""
-        meta = self._projects.get(project)
-        if meta is None:
-            raw = self.client.get(f"{self.issue_path(key)}/editmeta") or {}
-            meta = ProjectMeta(project, raw.get("fields") or {})
-            r = self.resolved if check else self._resolve(self.catalog())[1]
-            wanted = [*r.tracking.values(), *([r.group] if r.group else [])]
-            problems = screen_problems(meta.editable, wanted, project)
-            if problems and check:
-                raise SetupError("; ".join(problems))
-            if not problems:
-                self._projects[project] = meta
+        with self._lookups:  # writer threads starting together read it once, not once each
+            meta = self._projects.get(project)
+            if meta is None:
+                raw = self.client.get(f"{self.issue_path(key)}/editmeta") or {}
+                meta = ProjectMeta(project, raw.get("fields") or {})
+                r = self.resolved if check else self._resolve(self.catalog())[1]
+                wanted = [*r.tracking.values(), *([r.group] if r.group else [])]
+                problems = screen_problems(meta.editable, wanted, project)
+                if problems and check:
+                    raise SetupError("; ".join(problems))
+                if not problems:
+                    self._projects[project] = meta
         return meta
 
     def edit(self, change: TicketChange, raw: Mapping[str, Any]) -> Edit:
@@ -361,10 +364,11 @@ class JiraAdapter:
 
     def user_ref(self, who: str) -> dict[str, str]:
         """`users` config first, else one exact lookup per run; never a fuzzy search."""
-        cached = self._users.get(who)
-        if cached is None:
-            cached = self._lookup(who)
-            self._users[who] = cached
+        with self._lookups:
+            cached = self._users.get(who)
+            if cached is None:
+                cached = self._lookup(who)
+                self._users[who] = cached
         if isinstance(cached, Rejected):
             raise cached
         return cached

@@ -236,3 +236,10 @@ def test_an_unwritable_state_dir_is_a_config_error(p: Platforms) -> None:
     result = p.invoke("run", "-c", p.config(state_dir="blocked/state"), "--instance", "zendesk")
     assert result.code == 2
     assert "cannot write the audit log" in result.err and "Traceback" not in result.err
+
+
+def test_concurrent_writers_read_a_projects_edit_screen_once(p: Platforms) -> None:
+    p.p1(12, "jira")
+    result = p.invoke("run", "-c", p.config(concurrency=8), "--instance", "jira")
+    assert result.code == 0, result.err
+    assert len(p.jira.requests("GET", "/editmeta")) == 1
