@@ -8,7 +8,8 @@ constant (OAuth token, users/me, ticket fields, groups; assignee look-ups are bo
 account's agents), whatever the rules; history "summary" adds ceil(N / 100) show_many with
 metric sets, "events" adds one audits page per ticket a history rule could fire on; writes are
 one PUT per change plus one for its public reply (E <= 50), or ceil(E / 100) update_many jobs
-for the changes and as many for the replies, each polled (E > 50).
+for the changes and as many for the replies, polled together (E > 50): one show_many a round
+for up to `jobs_in_flight` (10) jobs, and the emulator finishes a job at its first poll.
 
 The adapter runs against the in-process emulator (adapters/emulators/zendesk/) through
 `responses`: no network, no sleeping. Counts come from the emulator's request log (every request
@@ -109,7 +110,9 @@ def expected(n: int, e: int, history: str) -> Counter[str]:
     if e <= 50:
         out["PUT ticket"] = 2 * e  # the change, then its public reply
     else:
-        out["update_many"] = out["job poll"] = 2 * math.ceil(e / 100)
+        jobs = math.ceil(e / 100)  # for the changes, and as many for the replies
+        out["update_many"] = 2 * jobs
+        out["job poll"] = 2 * math.ceil(jobs / 10)  # one show_many per 10 jobs in flight
     return out
 
 

@@ -57,6 +57,7 @@ class ZendeskAdapter:
             lambda: self.directory.me,
             sleep,
             threshold=settings.batch_threshold,
+            in_flight=settings.jobs_in_flight,
             poll_seconds=settings.job_poll_seconds,
             job_timeout=settings.job_timeout_seconds,
         )

@@ -1,9 +1,10 @@
 """Every Zendesk call the adapter makes, each wrapped in the instance's retry policy.
 
 zenpy is the client for users, organisations, groups, ticket fields, single tickets, ticket
-updates, `update_many` jobs and job statuses. Its objects are turned into plain JSON at once
-(`to_dict()`), so no lazy property (`ticket.assignee`, `ticket.organization`, ...) can fire a
-request per ticket. These calls use the same session directly, because zenpy gets in the way:
+updates, `update_many` jobs and job statuses (one, or `show_many`). Its objects are turned into
+plain JSON at once (`to_dict()`), so no lazy property (`ticket.assignee`, `ticket.organization`,
+...) can fire a request per ticket. These calls use the same session directly, because zenpy
+gets in the way:
 
 - search export: zenpy puts `type:ticket` into the query as well as `filter[type]`, which the
   API reference says is an error, and its generator hides page boundaries and cursors;
@@ -133,6 +134,17 @@ class Client:
 
     def job_status(self, job_id: str) -> Json:
         return self._read(lambda: plain(self.zenpy.job_status(id=job_id)))
+
+    def job_statuses(self, job_ids: Sequence[str]) -> list[Json]:
+        """GET /api/v2/job_statuses/show_many?ids=: every listed job in one request (zenpy
+        answers `{"job_statuses": [JobStatus, ...]}`)."""
+
+        def poll() -> list[Json]:
+            answer = self.zenpy.job_status(ids=list(job_ids))
+            found = answer.get("job_statuses") if isinstance(answer, dict) else None
+            return [plain(job) for job in found or []]
+
+        return self._read(poll)
 
     # --- the session directly ----------------------------------------------------------------
 

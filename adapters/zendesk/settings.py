@@ -69,7 +69,23 @@ class Settings(InstanceSettings):
         le=10,
         description="Per-ticket history reads (audits) in flight at once, within the budget.",
     )
-    job_poll_seconds: float = Field(default=2.0, gt=0, description="Wait between job polls.")
+    jobs_in_flight: int = Field(
+        default=10,
+        ge=1,
+        le=30,
+        description=(
+            "update_many jobs submitted and not yet finished at once (Zendesk allows 30 queued"
+            " or running jobs per account, shared with its other integrations)."
+        ),
+    )
+    job_poll_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description=(
+            "Longest wait between polls of update_many jobs: the first poll comes after 0.5 s"
+            " (or this, if shorter), then the wait doubles up to this."
+        ),
+    )
     job_timeout_seconds: float = Field(
         default=300.0, gt=0, description="Give up waiting for an update_many job after this."
     )

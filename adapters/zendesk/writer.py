@@ -1,4 +1,5 @@
-"""Writing: one safe `PUT` per change, or `update_many` jobs above the batch threshold.
+"""Writing: one safe `PUT` per change, or `update_many` jobs above the batch threshold (run
+side by side and polled together: `jobs`).
 
 Every write carries `safe_update` with the ticket's `updated_at` as read, so an agent's edit made
 since the read is never overwritten: Zendesk answers 409 (a job reports the item as failed), the
@@ -24,8 +25,9 @@ from typing import Any
 from adapters.base import Reevaluate, WriteResult, WriteStatus
 from adapters.errors import AdapterError, AuthError, Conflict, NotFound, Rejected, TransientError
 from adapters.http import Sleeper, maybe_landed
-from adapters.zendesk.client import JOB_SIZE, Client, chunks
+from adapters.zendesk.client import Client
 from adapters.zendesk.fields import FieldMap
+from adapters.zendesk.jobs import Jobs
 from adapters.zendesk.mapping import as_int, field_values
 from adapters.zendesk.payload import reply_body
 from adapters.zendesk.reader import Fresh
@@ -48,22 +50,6 @@ def _failed(change: TicketChange, exc: AdapterError, rereads: int = 0) -> WriteR
     return _result(change, WriteStatus.FAILED, str(exc), error=exc, rereads=rereads)
 
 
-def _kind(item: Mapping[str, Any] | None) -> tuple[str, str]:
-    """A job result: ("ok" | "conflict" | "gone" | "failed" | "unknown", message)."""
-    if item is None:
-        return "unknown", "missing from the job's results"
-    if item.get("success") is True:
-        return "ok", ""
-    parts = [item.get(k) for k in ("error", "errors", "details", "status")]
-    text = "; ".join(str(p) for p in parts if p)
-    lowered = text.lower()
-    if "conflict" in lowered or "safe update" in lowered or "outdated" in lowered:
-        return "conflict", text
-    if "notfound" in lowered or "not found" in lowered or "not_found" in lowered:
-        return "gone", text
-    return "failed", text or "the job reported a failure"
-
-
 class Writer:
     def __init__(
         self,
@@ -75,13 +61,14 @@ class Writer:
         sleep: Sleeper,
         *,
         threshold: int,
+        in_flight: int,
         poll_seconds: float,
         job_timeout: float,
     ) -> None:
         self.client, self.body, self.fresh = client, body, fresh
-        self.fields, self.me, self.sleep = fields, me, sleep
+        self.fields, self.me = fields, me
         self.threshold = threshold
-        self.poll_seconds, self.job_timeout = poll_seconds, job_timeout
+        self.jobs = Jobs(client, sleep, in_flight, poll_seconds, job_timeout)
 
     def write(
         self, changes: Sequence[TicketChange], reevaluate: Reevaluate
@@ -255,9 +242,7 @@ class Writer:
                 raise
             except AdapterError as exc:
                 yield _failed(change, exc)
-        outcomes: dict[int, tuple[str, str]] = {}
-        for chunk in chunks(list(bodies), JOB_SIZE):
-            outcomes.update(self._job({tid: bodies[tid] for tid in chunk}))
+        outcomes = self.jobs.run(bodies)
         applied: dict[int, WriteResult] = {}
         again: dict[int, str] = {}
         for tid, (kind, text) in outcomes.items():
@@ -288,46 +273,13 @@ class Writer:
                 error = Conflict(f"ticket {tid}: changed meanwhile") if kind == "conflict" else None
                 yield self._recover(by_id[tid], reevaluate, kind == "unknown", error, found)
 
-    def _job(self, bodies: Mapping[int, Json]) -> dict[int, tuple[str, str]]:
-        """Run one update_many job to the end; each ticket's outcome."""
-        try:
-            job = self.client.update_many(bodies)
-        except AuthError:
-            raise
-        except TransientError as exc:
-            kind = "unknown" if maybe_landed(exc) else "failed"
-            return {tid: (kind, str(exc)) for tid in bodies}
-        except AdapterError as exc:
-            return {tid: ("failed", str(exc)) for tid in bodies}
-        waited = 0.0
-        while job.get("status") not in ("completed", "failed"):
-            if waited >= self.job_timeout:
-                note = f"job {job.get('id')} did not finish within {self.job_timeout:.0f}s"
-                return {tid: ("unknown", note) for tid in bodies}
-            self.sleep(self.poll_seconds)
-            waited += self.poll_seconds
-            try:
-                job = self.client.job_status(str(job.get("id")))
-            except AuthError:
-                raise
-            except AdapterError as exc:
-                return {tid: ("unknown", str(exc)) for tid in bodies}
-        results = job.get("results")
-        items = {
-            as_int(r.get("id")): r
-            for r in (results if isinstance(results, list) else [])
-            if isinstance(r, dict)
-        }
-        return {tid: _kind(items.get(tid)) for tid in bodies}
-
     def _replies(
         self, applied: dict[int, WriteResult], by_id: Mapping[int, TicketChange]
     ) -> Iterator[WriteResult]:
-        """The public replies of applied changes, in jobs of their own."""
+        """The public replies of applied changes, in jobs of their own (after every change job:
+        only a change that went in owes its reply)."""
         bodies = {tid: b for tid in applied if (b := reply_body(by_id[tid])) is not None}
-        outcomes: dict[int, tuple[str, str]] = {}
-        for chunk in chunks(list(bodies), JOB_SIZE):
-            outcomes.update(self._job({tid: bodies[tid] for tid in chunk}))
+        outcomes = self.jobs.run(bodies)
         for tid, result in applied.items():
             kind, text = outcomes.get(tid, ("ok", ""))
             if kind == "unknown":  # the job may have run, or may still: look, never re-send

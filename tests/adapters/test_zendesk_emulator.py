@@ -249,3 +249,33 @@ def test_an_integer_field_refuses_text_naming_the_field(emu: ZendeskEmulator) ->
     )
     assert status == 422
     assert body["details"]["base"][0]["ticket_field_id"] == fid
+
+
+def test_job_statuses_show_many_counts_a_poll_per_job_and_leaves_out_unknown_ids(
+    emu: ZendeskEmulator,
+) -> None:
+    emu.job_polls = 2
+    a, b = (emu.add_ticket() for _ in range(2))
+    job_ids = []
+    for tid in (a, b):
+        body = {"tickets": [{"id": tid, "additional_tags": ["x"]}]}
+        status, answer = handle(emu, "PUT", "/api/v2/tickets/update_many.json", body)
+        assert status == 200 and answer["job_status"]["status"] == "queued"
+        job_ids.append(answer["job_status"]["id"])
+    ids = ",".join([job_ids[0], "0" * 32, job_ids[1]])
+    status, first = handle(emu, "GET", "/api/v2/job_statuses/show_many.json", ids=ids)
+    assert status == 200
+    assert [(j["id"], j["status"]) for j in first["job_statuses"]] == [
+        (job_ids[0], "working"),
+        (job_ids[1], "working"),
+    ]
+    # a poll of one job alone counts for that job only
+    _, alone = handle(emu, "GET", f"/api/v2/job_statuses/{job_ids[0]}.json")
+    assert alone["job_status"]["status"] == "completed"
+    assert alone["job_status"]["results"] == [
+        {"id": a, "action": "update", "success": True, "status": "Updated"}
+    ]
+    _, second = handle(emu, "GET", "/api/v2/job_statuses/show_many.json", ids=job_ids[1])
+    assert [(j["id"], j["status"]) for j in second["job_statuses"]] == [(job_ids[1], "completed")]
+    status, _ = handle(emu, "GET", f"/api/v2/job_statuses/{'0' * 32}.json")
+    assert status == 404

@@ -1,6 +1,6 @@
-"""Writing to Zendesk: one safe PUT per change, conflicts and timeouts re-read, jobs above the
-batch threshold. The changes come from the real engine; every request is validated against the
-OpenAPI document.
+"""Writing to Zendesk: one safe PUT per change, conflicts and timeouts re-read (the jobs above
+the batch threshold: test_zendesk_jobs.py). The changes come from the real engine; every request
+is validated against the OpenAPI document.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from tests.adapters.zendesk_harness import ZendeskAdapter, ZendeskHarness, polic
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 PUT_TICKET = r"^/api/v2/tickets/\d+$"
+JOB_POLLS = r"^/api/v2/job_statuses/show_many$"
+JOB_POLL = r"^/api/v2/job_statuses/[0-9a-f]+$"  # one job alone
 
 
 @pytest.fixture
@@ -301,104 +303,3 @@ def test_a_401_while_writing_aborts_the_instance(zd: ZendeskHarness) -> None:
         write(adapter, zd.policy(), changes)
     assert zd.count("PUT", PUT_TICKET) == 2  # the refused PUT, once more after a new token
     assert all(not zd.view(t).comments for t in ids)
-
-
-def test_update_many_with_a_partly_failed_job(zd: ZendeskHarness) -> None:
-    ids = zd.seed(6, priority="P1", tags=["keep"])
-    adapter, changes = plan(zd, batch_threshold=3)
-    emu = zd.emulator
-    gone, raced, closed = int(ids[1]), int(ids[2]), int(ids[3])
-    emu.delete_ticket(gone)
-    emu.before_write(raced, lambda: zd.agent_edit(str(raced), add_tags=["agent-was-here"]))
-    emu.before_write(closed, lambda: emu.tickets[closed].update(status="closed"))
-    results = write(adapter, zd.policy(), changes)
-
-    ok = [ids[0], ids[4], ids[5]]
-    assert all(results[t].status is WriteStatus.APPLIED for t in ok)
-    assert results[ids[1]].status is WriteStatus.SKIPPED
-    assert results[ids[3]].status is WriteStatus.FAILED and "closed" in results[ids[3]].message
-    assert isinstance(results[ids[3]].error, Rejected)
-    assert results[ids[2]].status is WriteStatus.APPLIED and results[ids[2]].rereads == 1
-
-    job = next(
-        b for b in bodies(zd) if "tickets" in b and any("safe_update" in t for t in b["tickets"])
-    )
-    assert len(job["tickets"]) == 6
-    assert all(t["safe_update"] is True and t["updated_stamp"] for t in job["tickets"])
-    assert all("tags" not in t for b in bodies(zd) for t in b.get("tickets", [b.get("ticket", {})]))
-    # the change job, then one job with the three replies; each polled once after a sleep
-    assert zd.count("PUT", r"^/api/v2/tickets/update_many$") == 2
-    assert zd.count("GET", r"^/api/v2/job_statuses/\w+$") == 2
-    assert zd.slept == [2.0, 2.0]
-    # the raced ticket: re-read, re-evaluated and written alone, with its reply
-    assert zd.count("PUT", rf"^/api/v2/tickets/{raced}$") == 2
-    for tid in [*ok, ids[2]]:
-        view = zd.view(tid)
-        assert view.tracking["level"] == "L2" and "keep" in view.tags
-        assert len(view.notes()) == 1 and len(view.replies()) == 1
-    assert "agent-was-here" in zd.view(ids[2]).tags
-
-
-def test_a_change_job_that_landed_before_a_502_is_applied_with_its_replies(
-    zd: ZendeskHarness,
-) -> None:
-    ids = zd.seed(3, priority="P1")
-    adapter, changes = plan(zd, batch_threshold=2)
-    zd.emulator.fail("PUT", r"/update_many$", 502, after_landing=True)
-    results = write(adapter, zd.policy(), changes)
-    for tid in ids:
-        assert results[tid].status is WriteStatus.APPLIED, results[tid].message
-        assert not results[tid].comment_dropped
-        view = zd.view(tid)
-        assert len(view.notes()) == 1 and len(view.replies()) == 1
-    assert zd.count("PUT", r"^/api/v2/tickets/update_many$") == 1, "a job is never re-sent blind"
-    assert zd.count("GET", r"^/api/v2/tickets/show_many$") == 1  # one re-read for all three
-
-
-def test_a_reply_job_that_landed_before_a_502_is_not_posted_twice(zd: ZendeskHarness) -> None:
-    ids = zd.seed(3, priority="P1")
-    adapter, changes = plan(zd, batch_threshold=2)
-    # Armed while the change job runs, so it hits the next job: the replies.
-    zd.emulator.before_write(
-        int(ids[0]),
-        lambda: zd.emulator.fail("PUT", r"/update_many$", 502, after_landing=True),
-    )
-    results = write(adapter, zd.policy(), changes)
-    for tid in ids:
-        assert results[tid].status is WriteStatus.APPLIED and not results[tid].comment_dropped
-        assert zd.view(tid).replies() == ["We are on it"]
-    assert zd.count("PUT", r"^/api/v2/tickets/update_many$") == 2
-
-
-def test_a_job_that_never_finishes_is_reread_before_anything_is_repeated(
-    zd: ZendeskHarness,
-) -> None:
-    ids = zd.seed(4, priority="P1")
-    zd.emulator.job_polls = 10_000
-    adapter, changes = plan(zd, batch_threshold=2, job_timeout_seconds=6)
-    results = write(adapter, zd.policy(), changes)
-    assert all(r.status is WriteStatus.APPLIED and r.rereads == 1 for r in results.values())
-    assert zd.count("GET", r"^/api/v2/tickets/show_many$") == 1  # one re-read for all four
-    for tid in ids:
-        assert len(zd.view(tid).notes()) == 1 and len(zd.view(tid).replies()) == 1
-
-
-def test_a_batch_threshold_of_0_sends_even_one_change_as_a_job(zd: ZendeskHarness) -> None:
-    (tid,) = zd.seed(1, priority="P1", tags=["keep"])
-    adapter, changes = plan(zd, batch_threshold=0)
-    assert write(adapter, zd.policy(), changes)[tid].status is WriteStatus.APPLIED
-    assert zd.count("PUT", PUT_TICKET) == 0
-    assert zd.count("PUT", r"^/api/v2/tickets/update_many$") == 2  # the change, the reply
-    assert zd.view(tid).tags == {"keep", "escalated"}
-
-
-def test_more_than_100_changes_go_in_jobs_of_100(zd: ZendeskHarness) -> None:
-    zd.seed(230, priority="P1")
-    adapter, changes = plan(zd, page_size=1000)
-    results = write(adapter, zd.policy(), changes)
-    assert len(results) == 230
-    assert all(r.status is WriteStatus.APPLIED for r in results.values())
-    sizes = [len(b["tickets"]) for b in bodies(zd) if "tickets" in b]
-    assert sizes == [100, 100, 30, 100, 100, 30]  # changes, then replies
-    assert zd.count("PUT", PUT_TICKET) == 0
-    assert zd.count("GET", r"^/api/v2/job_statuses/\w+$") == 6

@@ -15,6 +15,10 @@ search export page, `type:` refused in the export query, and the plain search's 
 `updated_at` has one-second resolution and always moves forward on a change, so `safe_update`
 works with a frozen test clock.
 
+Jobs: an `update_many` job is applied when submitted and reports "completed" from its
+`job_polls`-th poll on (default 1); `job_statuses/{id}` and `job_statuses/show_many?ids=` (ids
+it does not know are left out) each count as one poll of every job they name.
+
 Also: views (list; create validated as Create View documents it, 403 for a shared view made by
 a non-admin), `users/search?query=email:<address>` (exact), and the rate-limit headers of every
 answer (`X-Rate-Limit`/`X-Rate-Limit-Remaining` and `ratelimit-*`): `rate_limit` requests a
