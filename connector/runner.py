@@ -56,7 +56,12 @@ class Options:
 def open_adapter(config: Config, name: str, runtime: Runtime) -> Adapter:
     settings = config.instances[name]
     adapter: Adapter = package(settings.platform).build(
-        name, settings, config.policy, clock=runtime.clock, sleep=runtime.sleep
+        name,
+        settings,
+        config.policy,
+        clock=runtime.clock,
+        sleep=runtime.sleep,
+        state_dir=config.state_dir,
     )
     return adapter
 

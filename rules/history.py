@@ -118,3 +118,24 @@ def with_history(ticket: Ticket, events: Sequence[Event]) -> Ticket:
         last_customer_comment=s.last_customer_comment,
         last_activity_at=s.last_activity_at,
     )
+
+
+def without_unread_text(events: Sequence[Event]) -> list[Event]:
+    """`events` with the comment text the engine never reads removed: it reads only the last
+    public customer comment (`summarise`), so that one keeps its text and the rest lose theirs.
+    The summary of the result equals the summary of `events`; a history kept on disk holds no
+    more of the conversation than that."""
+    ordered = sorted(events, key=lambda e: e.at)
+    keep = next(
+        (
+            i
+            for i in range(len(ordered) - 1, -1, -1)
+            if ordered[i].kind is EventKind.COMMENT
+            and ordered[i].actor is Actor.CUSTOMER
+            and ordered[i].public
+        ),
+        None,
+    )
+    return [
+        e if i == keep or e.text is None else replace(e, text=None) for i, e in enumerate(ordered)
+    ]

@@ -8,9 +8,10 @@ the history. Errors name the file, the record and the key.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, TypeAdapter
 
 from rules import mapping
 from rules.errors import ConfigError
@@ -157,6 +158,25 @@ def to_ticket(r: TicketRecord, policy: Policy) -> Ticket:
         history=events,
         tracking=Tracking.parse(r.tracking),
     )
+
+
+_EVENTS = TypeAdapter(list[EventRecord])
+
+
+def events_to_json(events: Sequence[Event]) -> str:
+    """History events in this format (without the status categories, which the policy maps)."""
+    records = [
+        EventRecord(
+            at=e.at, kind=e.kind, actor=e.actor, value=e.value, public=e.public, text=e.text
+        )
+        for e in events
+    ]
+    return _EVENTS.dump_json(records, exclude_defaults=True).decode()
+
+
+def events_from_json(text: str, platform: str, policy: Policy) -> tuple[Event, ...]:
+    """The events `events_to_json` wrote, with the status categories of `policy` today."""
+    return tuple(_event(e, platform, policy) for e in _EVENTS.validate_json(text))
 
 
 def _event(e: EventRecord, platform: str, policy: Policy) -> Event:

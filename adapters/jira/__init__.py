@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import requests
@@ -36,11 +37,13 @@ def build(
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
     session: requests.Session | None = None,
+    state_dir: Path | None = None,
 ) -> JiraAdapter:
     """The adapter for one instance; no request is sent until it is used.
 
-    `session` is accepted for the registry's common signature but not used: the jira client
-    builds its own session, on which our transport is mounted (adapters.http.mount).
+    `session` and `state_dir` are accepted for the registry's common signature but not used:
+    the jira client builds its own session, on which our transport is mounted
+    (adapters.http.mount), and Jira's search returns histories in bulk, so none is kept.
     """
-    del session
+    del session, state_dir
     return JiraAdapter(name, settings, policy, JiraClient(settings, clock=clock, sleep=sleep))

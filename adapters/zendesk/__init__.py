@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import requests
 
+from adapters.history_cache import HistoryCache, cache_path
 from adapters.http import Budget, RequestStats, Retrier, mount
 from adapters.zendesk.adapter import ZendeskAdapter
 from adapters.zendesk.client import Client
@@ -40,8 +42,10 @@ def build(
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
     session: requests.Session | None = None,
+    state_dir: Path | None = None,
 ) -> ZendeskAdapter:
-    """The adapter for one instance; `session` (tests, proxies) lends its proxies and headers."""
+    """The adapter for one instance; `session` (tests, proxies) lends its proxies and headers;
+    with a `state_dir`, ticket histories are kept there between runs (`history_cache`)."""
     ours = ZendeskSession(settings.url, clock, (settings.timeout.connect, settings.timeout.read))
     if session is not None:
         ours.proxies.update(session.proxies)
@@ -54,7 +58,12 @@ def build(
         sleep, attempts=settings.budget.attempts, retry_seconds=settings.budget.retry_seconds
     )
     client = Client(ours, retrier)
-    return ZendeskAdapter(name, settings, policy, client, clock=clock, sleep=sleep, stats=stats)
+    cache = None
+    if state_dir is not None and settings.history_cache:
+        cache = HistoryCache(cache_path(state_dir, name), platform="zendesk", policy=policy)
+    return ZendeskAdapter(
+        name, settings, policy, client, clock=clock, sleep=sleep, stats=stats, cache=cache
+    )
 
 
 def _credentials(

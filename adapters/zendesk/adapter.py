@@ -8,6 +8,7 @@ from typing import Any
 
 from adapters.base import Check, FieldStatus, Queue, Reevaluate, WriteResult
 from adapters.errors import AuthError, NotFound, TransientError
+from adapters.history_cache import HistoryCache
 from adapters.http import Clock, RequestStats, Sleeper
 from adapters.zendesk import doctor
 from adapters.zendesk import queue as queues
@@ -39,13 +40,15 @@ class ZendeskAdapter:
         clock: Clock,
         sleep: Sleeper,
         stats: RequestStats,
+        cache: HistoryCache | None = None,
     ) -> None:
         self.instance = name
         self.settings, self.policy, self.client = settings, policy, client
         self.clock = clock
         self.stats = stats
         self.directory = Directory()
-        self.reader = Reader(client, policy, settings, name, self.directory)
+        self.cache = cache
+        self.reader = Reader(client, policy, settings, name, self.directory, cache)
         self._fields: FieldMap | None = None
         self._me: Json | None = None
         self._groups = False
@@ -75,6 +78,8 @@ class ZendeskAdapter:
             self._me = me
             self.directory.me = uid
             self.directory.users[uid] = me
+            if self.cache is not None:  # kept histories hold who "we" were: one per identity
+                self.cache.open(f"{self.settings.url} user {uid}")
         return self._me
 
     def prepare(self) -> None:
@@ -145,6 +150,7 @@ class ZendeskAdapter:
         self.reader.needs = needs
         for raws in self.reader.pages():
             yield from self.reader.tickets(raws, needs, now)
+        self.reader.prune()
 
     def reread(self, ticket_id: str) -> Ticket:
         self.prepare()
@@ -167,6 +173,8 @@ class ZendeskAdapter:
 
     def close(self) -> None:
         self.client.session.close()
+        if self.cache is not None:
+            self.cache.close()
 
     # --- for the writer ----------------------------------------------------------------------
 

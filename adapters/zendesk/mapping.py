@@ -6,7 +6,7 @@ ticket maps without a request of its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -110,8 +110,10 @@ def ticket_from_json(
     directory: Directory,
     metrics: Mapping[str, Any] | None = None,
     audits: Iterable[Mapping[str, Any]] | None = None,
+    events: Sequence[Event] | None = None,
 ) -> Ticket:
-    """The neutral ticket; `metrics` (a metric set) or `audits` add the history figures."""
+    """The neutral ticket; `metrics` (a metric set), `audits` or the `events` mapped from them
+    add the history figures."""
     tid = as_int(raw.get("id"))
     created = parse_time(raw.get("created_at"))
     if tid is None or created is None:
@@ -152,6 +154,7 @@ def ticket_from_json(
     )
     if audits is not None:
         events = events_from_audits(audits, policy, directory, requester_id)
+    if events is not None:
         return with_history(ticket, events)
     if metrics is not None:
         return replace(ticket, **summary_from_metrics(metrics, created, updated))

@@ -8,7 +8,9 @@ Requests for N tickets in scope (page size P, at most 1,000):
   reads them (`requester`, `requester_domain`, `organization`, `organization_tag`);
 - history "summary": `tickets/show_many?include=metric_sets` per 100 tickets;
 - history "events": besides the summary, `tickets/{id}/audits` (100 audits a page) for each
-  ticket where `needs.wants_events` holds, plus `users/show_many` per 100 unknown authors.
+  ticket where `needs.wants_events` holds and whose history is not in the cache as of its
+  current `updated_at` (adapters/history_cache.py), plus `users/show_many` per 100 unknown
+  authors. With the cache, a run reads the audits of the tickets updated since the last run.
 History requests (metric sets and audits) run `history_concurrency` at a time, page by page.
 """
 
@@ -20,10 +22,17 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from adapters.errors import AdapterError, NotFound
+from adapters.history_cache import HistoryCache
 from adapters.zendesk.client import SHOW_MANY, Client, chunks
-from adapters.zendesk.mapping import Directory, as_int, author_ids, ticket_from_json
+from adapters.zendesk.mapping import (
+    Directory,
+    as_int,
+    author_ids,
+    events_from_audits,
+    ticket_from_json,
+)
 from adapters.zendesk.settings import Settings
-from rules.model import Ticket
+from rules.model import Event, Ticket
 from rules.needs import Needs
 from rules.needs import needs as needs_of
 from rules.policy import Policy
@@ -48,10 +57,13 @@ class Reader:
         settings: Settings,
         instance: str,
         directory: Directory,
+        cache: HistoryCache | None = None,
     ) -> None:
         self.client, self.policy, self.settings = client, policy, settings
         self.instance = instance
         self.directory = directory
+        self.cache = cache
+        self.seen: set[int] = set()  # every ticket of the last complete `pages()`
         people = needs_of(policy).people
         self.requesters = "requester" in people
         self.organizations = "organization" in people
@@ -108,6 +120,7 @@ class Reader:
                 )
             yield raws
             if not meta["has_more"]:
+                self.seen = seen
                 return
             after = meta.get("after_cursor")
             if not isinstance(after, str) or not after or after == cursor:
@@ -140,13 +153,40 @@ class Reader:
             else:
                 out.append(ticket)
         if want_events:
-            audits = self.audits([int(t.id) for _, t in want_events])
-            authors: set[int] = set()
-            for raw, t in want_events:  # the requester is a customer without asking
-                authors |= author_ids(audits[t.id]) - {as_int(raw.get("requester_id")) or 0}
-            self.learn_users(authors)
-            out += [self.map(raw, None, audits[t.id]) for raw, t in want_events]
+            events = self.histories(want_events, now)
+            out += [self.map(raw, None, events[t.id]) for raw, t in want_events]
         return out
+
+    def histories(
+        self, tickets: Sequence[tuple[Json, Ticket]], now: datetime
+    ) -> dict[str, Sequence[Event]]:
+        """Each ticket's history events: kept ones still valid, the others read (and kept)."""
+        stamps = {t.id: s for raw, t in tickets if isinstance(s := raw.get("updated_at"), str)}
+        found: dict[str, Sequence[Event]] = {}
+        if self.cache is not None and stamps:
+            found.update(self.cache.get(stamps))
+        missing = [(raw, t) for raw, t in tickets if t.id not in found]
+        if not missing:
+            return found
+        audits = self.audits([int(t.id) for _, t in missing])
+        authors: set[int] = set()
+        for raw, t in missing:  # the requester is a customer without asking
+            authors |= author_ids(audits[t.id]) - {as_int(raw.get("requester_id")) or 0}
+        self.learn_users(authors)
+        read: list[tuple[str, str, datetime, Sequence[Event]]] = []
+        for raw, t in missing:
+            requester = as_int(raw.get("requester_id"))
+            found[t.id] = events_from_audits(audits[t.id], self.policy, self.directory, requester)
+            if t.id in stamps:
+                read.append((t.id, stamps[t.id], t.updated_at, found[t.id]))
+        if self.cache is not None:
+            self.cache.put(read, now)
+        return found
+
+    def prune(self) -> None:
+        """After a complete fetch: forget the kept histories of tickets out of scope."""
+        if self.cache is not None and self.seen:
+            self.cache.prune({str(t) for t in self.seen})
 
     def audits(self, ids: Sequence[int]) -> dict[str, list[Json]]:
         """Each ticket's audits, `history_concurrency` tickets at a time."""
@@ -157,7 +197,7 @@ class Reader:
         self,
         raw: Mapping[str, Any],
         metrics: Mapping[str, Any] | None,
-        audits: list[Json] | None = None,
+        events: Sequence[Event] | None = None,
     ) -> Ticket:
         return ticket_from_json(
             raw,
@@ -166,7 +206,7 @@ class Reader:
             base_url=self.settings.url,
             directory=self.directory,
             metrics=metrics,
-            audits=audits,
+            events=events,
         )
 
     def metric_sets(self, ids: Sequence[int]) -> dict[int, Json]:

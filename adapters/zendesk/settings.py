@@ -69,6 +69,13 @@ class Settings(InstanceSettings):
         le=10,
         description="Per-ticket history reads (audits) in flight at once, within the budget.",
     )
+    history_cache: bool = Field(
+        default=True,
+        description=(
+            "Keep ticket histories in <state_dir>/cache between runs, so a run reads the"
+            " audits of the tickets updated since the last one only."
+        ),
+    )
     jobs_in_flight: int = Field(
         default=10,
         ge=1,

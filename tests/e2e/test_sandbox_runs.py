@@ -304,3 +304,30 @@ def test_concurrent_zendesk_updates_do_not_crash_each_other(box: Box) -> None:
         zenpy_log.propagate = propagate
     crashed = [line for line in result.err.splitlines() if "internal error" in line]
     assert not crashed and result.code == 0, crashed
+
+
+def test_the_next_run_reads_the_history_of_the_tickets_updated_since_only(box: Box) -> None:
+    """Zendesk serves comments per ticket: with the history cache in the state dir, a run
+    reads the audits of the tickets written or edited since the last run, not of all of them."""
+    emu = box.zendesk()
+
+    def audits_since(start: int) -> set[str]:
+        return {p.split("/")[4] for m, p in emu.log[start:] if p.endswith("/audits")}
+
+    assert box.run("--instance", ZD).code == 0
+    first = audits_since(0)
+    written = {
+        str(r["ticket"])
+        for r in box.audit()
+        if r["event"] == "write" and r["instance"] == ZD and r["status"] == "applied"
+    }
+    assert written and len(first) > len(written)
+    box.time.now += 300  # the next cron run
+    edited = sorted(first - written)[0]
+    uid, _ = zendesk_agent(box)
+    emu.agent_edit(int(edited), {"comment": {"body": "on it", "public": False}}, author=uid)
+    start = len(emu.log)
+    assert box.run("--instance", ZD).code == 0
+    again = audits_since(start)
+    assert edited in again and again <= written | {edited}
+    assert len(again) <= len(written) + 1 < len(first)

@@ -1,0 +1,182 @@
+"""Ticket histories kept between runs, so a run reads history only for tickets updated since.
+
+Zendesk serves a ticket's comments only per ticket (`tickets/{id}/audits`): without a cache, a
+policy reading comments costs one request per candidate ticket on every run (10,000 tickets at
+300 requests a minute is half an hour). Every new audit moves the ticket's `updated_at`, so the
+events read at one `updated_at` are the events as long as the ticket still shows it: a cached
+history is used only when the `updated_at` the search returned now is exactly the one it was
+read at, and is otherwise read again.
+
+What makes that exact, and its limits:
+- `updated_at` has one-second resolution: a history read less than `margin` seconds (60) after
+  the ticket's `updated_at` is not kept, because an update in that same second would not move it
+  (the margin also absorbs clock skew between this host and the platform up to a minute).
+- A comment redacted on the platform does not move `updated_at`; the kept copy holds only the
+  text the engine reads (the last public customer comment, `rules.history.without_unread_text`),
+  and is refreshed at the ticket's next update.
+- Who counts as agent or customer is fixed when the history is read; a user whose role changes
+  later is seen with the new role from the ticket's next update on.
+- Everything is dropped when the account, the signed-in identity or the format changes; tickets
+  that left the scope are dropped after each complete fetch.
+
+Storage: one SQLite file per instance (`<state_dir>/cache/<instance>.history.sqlite3`, mode
+0600), committed per page, so a run killed part-way keeps what it read. Thread-safe: writer
+threads re-read tickets through it. It is only a cache: a file that cannot be opened, read or
+written (corrupt, disk full) is logged once and the run goes on reading every history.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import structlog
+
+from rules.history import without_unread_text
+from rules.model import Event
+from rules.policy import Policy
+from rules.ticketio import events_from_json, events_to_json
+
+FORMAT = "1"
+MARGIN_SECONDS = 60.0
+log = structlog.get_logger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS history (
+    ticket TEXT PRIMARY KEY, updated_at TEXT NOT NULL, events TEXT NOT NULL
+);
+"""
+
+
+def cache_path(state_dir: Path, instance: str) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in instance)
+    return state_dir / "cache" / f"{safe}.history.sqlite3"
+
+
+class HistoryCache:
+    """`get` what is still valid, `put` what was read, `prune` to the tickets in scope."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        platform: str,
+        policy: Policy,
+        margin: float = MARGIN_SECONDS,
+    ) -> None:
+        self.path, self.platform, self.policy, self.margin = path, platform, policy, margin
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self.hits = self.misses = 0
+        self.problem: str | None = None  # why the cache is off for this run
+
+    def open(self, identity: str) -> None:
+        """Open (creating it 0600) for `identity` (the account and who is signed in there); a
+        cache written for another identity or format is emptied first."""
+        with self._lock:
+            if self._db is not None or self.problem is not None:
+                return
+            try:
+                self._db = self._connect(f"{FORMAT} {identity}")
+            except (OSError, sqlite3.Error) as exc:
+                self._off(exc)
+
+    def _connect(self, key: str) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+        db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        try:
+            db.executescript(_SCHEMA)
+            row = db.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
+            if row is None or row[0] != key:
+                db.execute("DELETE FROM history")
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('identity', ?)", (key,))
+            db.commit()
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
+
+    def _off(self, exc: Exception) -> None:
+        """Called under the lock: no cache for the rest of the run, said once."""
+        self.problem = f"{type(exc).__name__}: {exc}"
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        log.warning(
+            "history_cache_off",
+            path=str(self.path),
+            error=self.problem,
+            hint="every ticket history is read this run; delete the file if it is corrupt",
+        )
+
+    def get(self, stamps: Mapping[str, str]) -> dict[str, tuple[Event, ...]]:
+        """The kept histories of the tickets (id -> `updated_at` as the platform wrote it now)
+        that have not been updated since they were read."""
+        found: dict[str, tuple[Event, ...]] = {}
+        ids = list(stamps)
+        with self._lock:
+            try:
+                for start in range(0, len(ids), 500):
+                    part = ids[start : start + 500]
+                    for ticket, updated_at, events in self._rows(part):
+                        if stamps.get(ticket) == updated_at:
+                            found[ticket] = events_from_json(events, self.platform, self.policy)
+            except (sqlite3.Error, ValueError) as exc:  # ValueError: a row that does not parse
+                self._off(exc)
+                found = {}
+            self.hits += len(found)
+            self.misses += len(stamps) - len(found)
+        return found
+
+    def _rows(self, ids: list[str]) -> list[tuple[str, str, str]]:
+        if self._db is None:
+            return []
+        marks = ",".join("?" * len(ids))
+        query = f"SELECT ticket, updated_at, events FROM history WHERE ticket IN ({marks})"
+        return list(self._db.execute(query, ids).fetchall())
+
+    def put(
+        self, read: Iterable[tuple[str, str, datetime, Sequence[Event]]], now: datetime
+    ) -> None:
+        """Keep (ticket id, `updated_at` as written, as parsed, events) read at `now`; those
+        updated within `margin` seconds of `now` are not kept."""
+        rows = [
+            (ticket, stamp, events_to_json(without_unread_text(events)))
+            for ticket, stamp, updated, events in read
+            if (now - updated).total_seconds() >= self.margin
+        ]
+        with self._lock:
+            if not rows or self._db is None:
+                return
+            try:
+                self._db.executemany("INSERT OR REPLACE INTO history VALUES (?, ?, ?)", rows)
+                self._db.commit()
+            except sqlite3.Error as exc:
+                self._off(exc)
+
+    def prune(self, keep: set[str]) -> int:
+        """Drop every ticket not in `keep` (the scope of a complete fetch); how many went."""
+        with self._lock:
+            if self._db is None:
+                return 0
+            try:
+                kept = {row[0] for row in self._db.execute("SELECT ticket FROM history")}
+                gone = [(t,) for t in kept - keep]
+                self._db.executemany("DELETE FROM history WHERE ticket = ?", gone)
+                self._db.commit()
+            except sqlite3.Error as exc:
+                self._off(exc)
+                return 0
+        return len(gone)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
