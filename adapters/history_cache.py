@@ -180,3 +180,4 @@ class HistoryCache:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+                log.info("history_cache", kept=self.hits, read=self.misses, path=str(self.path))

@@ -78,8 +78,11 @@ def test_a_second_run_reads_no_history_of_tickets_not_updated_since(
     seed_chased(zd, 30)
     first = fetch(zd, tmp_path / "state")
     assert len(audits_read(zd)) == 30
-    second = fetch(zd, tmp_path / "state")
+    with structlog.testing.capture_logs() as logs:
+        second = fetch(zd, tmp_path / "state")
     assert len(audits_read(zd)) == 30, "nothing was updated: no audits read again"
+    said = [e for e in logs if e["event"] == "history_cache"]
+    assert [(e["kept"], e["read"]) for e in said] == [(30, 0)]
     assert second == slim(first)  # every field, the history and the figures derived from it
     assert second != first, "the texts the engine never reads are not kept"
     assert fetch(zd, None) == first
