@@ -5,12 +5,6 @@ The emulator answers every request (validated against the OpenAPI document); not
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-import responses
-
 from adapters.base import Check
 from rules.policy import load_policy
 from tests.adapters.contract import CONTRACT_POLICY
@@ -25,14 +19,6 @@ HEALTHY = {
     "priorities": "mapped: urgent=P1, high=P2, normal=P3, low=P4",
     "scope": "search export accepts 'type:ticket status<solved'",
 }
-
-
-@pytest.fixture
-def zd(tmp_path: Path) -> Iterator[ZendeskHarness]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        h = ZendeskHarness(rsps, tmp_path)
-        yield h
-        assert h.check_spec() == len(rsps.calls)
 
 
 def doctor(h: ZendeskHarness, **settings: object) -> dict[str, Check]:

@@ -6,14 +6,11 @@ from __future__ import annotations
 import base64
 import json
 import warnings
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-import responses
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
 from adapters.emulators.zendesk import ZendeskEmulator
@@ -23,14 +20,6 @@ from tests.adapters.zendesk_harness import BASE_URL, ZendeskHarness, policy_with
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 TOKEN = {"Authorization": "Basic " + base64.b64encode(b"bot@acme.example/token:tok").decode()}
-
-
-@pytest.fixture
-def zd(tmp_path: Path) -> Iterator[ZendeskHarness]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        h = ZendeskHarness(rsps, tmp_path)
-        yield h
-        assert h.check_spec() == len(rsps.calls)
 
 
 def test_answers_match_the_published_response_schemas(zd: ZendeskHarness) -> None:

@@ -5,12 +5,9 @@ Every request is answered by the emulator and validated against the OpenAPI docu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-import responses
 
 from adapters.errors import AdapterError
 from rules.model import Actor, EventKind, Ticket
@@ -19,14 +16,6 @@ from tests.adapters.zendesk_harness import ZendeskHarness, policy_with
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 EXPORT = r"^/api/v2/search/export$"
-
-
-@pytest.fixture
-def zd(tmp_path: Path) -> Iterator[ZendeskHarness]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        h = ZendeskHarness(rsps, tmp_path)
-        yield h
-        assert h.check_spec() == len(rsps.calls)
 
 
 def fetch(zd: ZendeskHarness, **settings: object) -> dict[str, Ticket]:

@@ -30,14 +30,6 @@ def bare(tmp_path: Path) -> Iterator[ZendeskHarness]:
         assert h.check_spec() == len(rsps.calls)
 
 
-@pytest.fixture
-def zd(tmp_path: Path) -> Iterator[ZendeskHarness]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        h = ZendeskHarness(rsps, tmp_path)
-        yield h
-        assert h.check_spec() == len(rsps.calls)
-
-
 def test_every_missing_field_is_named_at_once(bare: ZendeskHarness) -> None:
     bare.custom_policy = policy_with(
         "  - name: billing\n    when: {custom: {Product: [billing]}}\n    then: {add_tags: [b]}\n"

@@ -5,26 +5,15 @@ The changes come from the real engine; every request is validated against the Op
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-import responses
 
 from adapters.base import WriteStatus
 from adapters.errors import AuthError, Rejected
 from tests.adapters.test_zendesk_write import JOB_POLL, JOB_POLLS, PUT_TICKET, bodies, plan, write
 from tests.adapters.zendesk_harness import ZendeskHarness
-
-
-@pytest.fixture
-def zd(tmp_path: Path) -> Iterator[ZendeskHarness]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        h = ZendeskHarness(rsps, tmp_path)
-        yield h
-        assert h.check_spec() == len(rsps.calls)
 
 
 def jobs(zd: ZendeskHarness) -> list[tuple[str, list[str], list[str]]]:

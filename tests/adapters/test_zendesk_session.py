@@ -5,7 +5,6 @@ Every request is answered by the emulator and validated against the OpenAPI docu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -27,14 +26,6 @@ from tests.adapters.zendesk_harness import CLIENT_SECRET, ZendeskHarness, spec_c
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 TOKENS = r"^/oauth/tokens$"
-
-
-@pytest.fixture
-def zd(tmp_path: Path) -> Iterator[ZendeskHarness]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        h = ZendeskHarness(rsps, tmp_path)
-        yield h
-        assert h.check_spec() == len(rsps.calls)
 
 
 def fetch_all(zd: ZendeskHarness, adapter: Any = None) -> list[str]:

@@ -7,11 +7,8 @@ Create View body against the schema its description documents, see tests/specs/e
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import responses
 
 from adapters.base import FieldStatus, Queue
 from adapters.zendesk.queue import view_body
@@ -21,14 +18,6 @@ DEFINITION = (
     "status < solved AND 'Escalation level' is present AND 'Escalation level' is not 'L1';"
     " sorted by 'SLA due' ascending"
 )
-
-
-@pytest.fixture
-def zd(tmp_path: Path) -> Iterator[ZendeskHarness]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        h = ZendeskHarness(rsps, tmp_path)
-        yield h
-        assert h.check_spec() == len(rsps.calls)
 
 
 def ours(h: ZendeskHarness) -> list[dict[str, object]]:

@@ -6,13 +6,10 @@ is validated against the OpenAPI document.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-import responses
 
 from adapters.base import WriteResult, WriteStatus
 from adapters.errors import AuthError, Conflict, PermissionDenied, Rejected
@@ -26,14 +23,6 @@ NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 PUT_TICKET = r"^/api/v2/tickets/\d+$"
 JOB_POLLS = r"^/api/v2/job_statuses/show_many$"
 JOB_POLL = r"^/api/v2/job_statuses/[0-9a-f]+$"  # one job alone
-
-
-@pytest.fixture
-def zd(tmp_path: Path) -> Iterator[ZendeskHarness]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        h = ZendeskHarness(rsps, tmp_path)
-        yield h
-        assert h.check_spec() == len(rsps.calls)
 
 
 def plan(zd: ZendeskHarness, **settings: Any) -> tuple[ZendeskAdapter, list[TicketChange]]:

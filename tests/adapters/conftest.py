@@ -1,0 +1,20 @@
+"""The `zd` fixture: a Zendesk emulator bound to `responses`, every request checked against the
+OpenAPI document when the test ends. A module that needs another policy defines its own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import responses
+
+from tests.adapters.zendesk_harness import ZendeskHarness
+
+
+@pytest.fixture
+def zd(tmp_path: Path) -> Iterator[ZendeskHarness]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        h = ZendeskHarness(rsps, tmp_path)
+        yield h
+        assert h.check_spec() == len(rsps.calls)
