@@ -223,8 +223,11 @@ class JiraHarness:
         return self.emulator.requests(method, path_part)
 
 
+Make = Callable[..., JiraHarness]  # the `make` fixture: make(flavour, **emulator_options)
+
+
 @contextmanager
-def harnesses(tmp_path: Path) -> Iterator[Callable[..., JiraHarness]]:
+def harnesses(tmp_path: Path) -> Iterator[Make]:
     """`make(flavour, **emulator_options)` inside one `responses` mock; on the way out, every
     request each harness sent is checked against the OpenAPI document."""
     made: list[JiraHarness] = []

@@ -5,24 +5,14 @@ The emulator answers every request (validated against the OpenAPI document); not
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
-
 import pytest
 
 from adapters.base import Check
 from rules.policy import load_policy
 from tests.adapters.contract import CONTRACT_POLICY
-from tests.adapters.jira_harness import JiraHarness, harnesses
+from tests.adapters.jira_harness import JiraHarness, Make
 
-Make = Callable[..., JiraHarness]
 TOKEN = "s3cret-token-value"  # what the harness signs in with
-
-
-@pytest.fixture
-def make(tmp_path: Path) -> Iterator[Make]:
-    with harnesses(tmp_path) as factory:
-        yield factory
 
 
 def doctor(h: JiraHarness, policy_text: str | None = None, **settings: object) -> dict[str, Check]:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -17,16 +15,9 @@ from adapters.errors import AdapterError, SetupError
 from adapters.jira import Settings
 from rules.engine import evaluate_ticket
 from rules.needs import needs
-from tests.adapters.jira_harness import JiraHarness, harnesses
+from tests.adapters.jira_harness import JiraHarness, Make
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-Make = Callable[..., JiraHarness]
-
-
-@pytest.fixture
-def make(tmp_path: Path) -> Iterator[Make]:
-    with harnesses(tmp_path) as factory:
-        yield factory
 
 
 def escalate(h: JiraHarness, **settings: object) -> dict[str, WriteStatus]:

@@ -4,9 +4,7 @@ search endpoint, history in bulk, fields, and jira's own retries staying off."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -15,16 +13,9 @@ from adapters.errors import AdapterError, Gone, SetupError
 from rules.model import Actor, EventKind
 from rules.needs import needs
 from rules.policy import Policy, load_policy
-from tests.adapters.jira_harness import TRACKING, JiraHarness, harnesses
+from tests.adapters.jira_harness import TRACKING, JiraHarness, Make
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-Make = Callable[..., JiraHarness]
-
-
-@pytest.fixture
-def make(tmp_path: Path) -> Iterator[Make]:
-    with harnesses(tmp_path) as factory:
-        yield factory
 
 
 def history_policy(when: str) -> Policy:

@@ -5,26 +5,16 @@ Every request is answered by the emulator and validated against the OpenAPI docu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
-
 import pytest
 
 from adapters.base import FieldStatus, Queue
 from adapters.emulators.jira.jql import query
-from tests.adapters.jira_harness import JiraHarness, harnesses
+from tests.adapters.jira_harness import JiraHarness, Make
 
-Make = Callable[..., JiraHarness]
 JQL = (
     '(statusCategory != Done) AND "Escalation level" is not EMPTY AND "Escalation level" !~'
     ' "L1" ORDER BY "SLA due" ASC'
 )
-
-
-@pytest.fixture
-def make(tmp_path: Path) -> Iterator[Make]:
-    with harnesses(tmp_path) as factory:
-        yield factory
 
 
 def escalated(h: JiraHarness, level: str | None, due: str | None) -> str:

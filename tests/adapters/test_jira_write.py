@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -18,16 +17,9 @@ from rules.needs import needs
 from rules.plan import TicketChange
 from rules.policy import Policy, load_policy
 from tests.adapters.contract import CONTRACT_POLICY
-from tests.adapters.jira_harness import JiraHarness, harnesses
+from tests.adapters.jira_harness import JiraHarness, Make
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-Make = Callable[..., JiraHarness]
-
-
-@pytest.fixture
-def make(tmp_path: Path) -> Iterator[Make]:
-    with harnesses(tmp_path) as factory:
-        yield factory
 
 
 def again(policy: Policy) -> Callable[[Ticket], TicketChange | None]:
