@@ -59,8 +59,11 @@ class WriteResult:
     message: str = ""
     #: The change actually written (after a re-read it may differ from the planned one).
     written: TicketChange | None = None
-    #: The comment was dropped but the rest went in (e.g. Jira's per-issue comment limit).
+    #: A comment did not go in but the rest did (e.g. Jira's per-issue comment limit, or the
+    #: second request of a two-request change failed).
     comment_dropped: bool = False
+    #: ...and that comment is in the owed-comment journal: the next run sends it.
+    comment_owed: bool = False
     #: Times the ticket was re-read and re-evaluated (409 or an uncertain timeout).
     rereads: int = 0
     #: The error, if any, for exit codes and the audit log.
@@ -139,6 +142,12 @@ class Adapter(Protocol):
     ) -> Iterator[WriteResult]:
         """Apply the changes; one result per change, in any order. Safe to call from several
         threads at once with disjoint changes, once `fields()` has been called."""
+        ...
+
+    def send_owed(self) -> Iterator[WriteResult]:
+        """Send the second comments earlier runs owe (`adapters.owed`): each once, only while
+        its ticket still carries the escalation that owed it. One result per comment; nothing
+        (and no request) when none is owed. Called before `fetch`, after `fields()`."""
         ...
 
     def batch_size(self, pending: int) -> int:

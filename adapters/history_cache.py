@@ -27,7 +27,6 @@ written (corrupt, disk full) is logged once and the run goes on reading every hi
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,6 +35,7 @@ from pathlib import Path
 
 import structlog
 
+from adapters.sqlite_file import open_private, state_file
 from rules.history import without_unread_text
 from rules.model import Event
 from rules.policy import Policy
@@ -46,7 +46,6 @@ MARGIN_SECONDS = 60.0
 log = structlog.get_logger(__name__)
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS history (
     ticket TEXT PRIMARY KEY, updated_at TEXT NOT NULL, events TEXT NOT NULL
 );
@@ -54,8 +53,7 @@ CREATE TABLE IF NOT EXISTS history (
 
 
 def cache_path(state_dir: Path, instance: str) -> Path:
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in instance)
-    return state_dir / "cache" / f"{safe}.history.sqlite3"
+    return state_file(state_dir, "cache", instance, ".history.sqlite3")
 
 
 class HistoryCache:
@@ -82,25 +80,9 @@ class HistoryCache:
             if self._db is not None or self.problem is not None:
                 return
             try:
-                self._db = self._connect(f"{FORMAT} {identity}")
+                self._db, _ = open_private(self.path, _SCHEMA, f"{FORMAT} {identity}", ["history"])
             except (OSError, sqlite3.Error) as exc:
                 self._off(exc)
-
-    def _connect(self, key: str) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
-        db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-        try:
-            db.executescript(_SCHEMA)
-            row = db.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
-            if row is None or row[0] != key:
-                db.execute("DELETE FROM history")
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('identity', ?)", (key,))
-            db.commit()
-        except sqlite3.Error:
-            db.close()
-            raise
-        return db
 
     def _off(self, exc: Exception) -> None:
         """Called under the lock: no cache for the rest of the run, said once."""

@@ -57,16 +57,18 @@ class AuditLog:
     def skipped(self, instance: str, ticket: str, reason: str) -> None:
         self.event("skipped", instance=instance, ticket=ticket, reason=reason)
 
-    def outcome(self, instance: str, result: WriteResult) -> None:
+    def outcome(self, instance: str, result: WriteResult, event: str = "write") -> None:
+        """A write's outcome (`event` "owed_comment" for a comment an earlier run owed)."""
         written = result.written
         self.event(
-            "write",
+            event,
             instance=instance,
             ticket=result.ticket,
             status=result.status.value,
             message=result.message,
             rereads=result.rereads,
             comment_dropped=result.comment_dropped,
+            comment_owed=result.comment_owed,
             level=(
                 {"from": written.level_from, "to": written.level_to}
                 if written is not None

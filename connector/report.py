@@ -28,6 +28,8 @@ class InstanceRun:
     seconds: float = 0.0
     #: Tickets `apply` refused because they changed after the plan was made.
     stale: list[str] = field(default_factory=list)
+    #: Comments earlier runs owed, sent (or given up) before this run's fetch.
+    owed: list[WriteResult] = field(default_factory=list)
 
     def count(self, status: WriteStatus) -> int:
         return sum(1 for r in self.results if r.status is status)
@@ -42,8 +44,15 @@ class InstanceRun:
         return sum(1 for r in self.results if r.comment_dropped)
 
     @property
+    def owed_counts(self) -> dict[str, int]:
+        """Of the owed comments: sent (or found landed), still owed, dropped for good."""
+        sent = sum(1 for r in self.owed if r.status is WriteStatus.APPLIED)
+        still = sum(1 for r in self.owed if r.comment_owed)
+        return {"sent": sent, "still_owed": still, "dropped": len(self.owed) - sent - still}
+
+    @property
     def bugs(self) -> int:
-        return sum(1 for r in self.results if _is_bug(r.error))
+        return sum(1 for r in (*self.results, *self.owed) if _is_bug(r.error))
 
     def to_json(self) -> dict[str, Any]:
         statuses = Counter(r.status.value for r in self.results)
@@ -58,6 +67,8 @@ class InstanceRun:
             "unchanged": statuses.get("unchanged", 0),
             "failed": statuses.get("failed", 0),
             "comments_dropped": self.dropped,
+            "comments_owed": sum(1 for r in self.results if r.comment_owed),
+            "owed_from_earlier": self.owed_counts,
             "skipped": statuses.get("skipped", 0) + self.summary.skipped,
             "stale": len(self.stale),
             "requests": self.requests,
@@ -80,7 +91,13 @@ def exit_code(runs: list[InstanceRun], *, locked_is_done: bool = True) -> int:
             return BUG
         if isinstance(run.fatal, AuthError | SetupError):
             code = max(code, USAGE)
-        elif run.outcome in ("refused", "aborted") or run.failed or run.stale or run.dropped:
+        elif (
+            run.outcome in ("refused", "aborted")
+            or run.failed
+            or run.stale
+            or run.dropped
+            or any(r.comment_dropped for r in run.owed)
+        ):
             code = max(code, CHANGES_FAILED)
     return code
 
@@ -100,10 +117,18 @@ def summary_lines(runs: list[InstanceRun], *, writes: bool) -> list[str]:
         elif writes:
             text += f", applied {j['applied']}"
             if run.dropped:
-                text += f" ({run.dropped} without a comment)"
+                owed = j["comments_owed"]
+                text += f" ({run.dropped} without a comment"
+                text += f", {owed} owed to the next run)" if owed else ")"
             text += f", unchanged {j['unchanged']}, failed {j['failed']}"
             if run.stale:
                 text += f", stale {len(run.stale)}"
-        text += f", skipped {j['skipped']}; {j['requests']} requests in {j['seconds']:.1f}s"
+        text += f", skipped {j['skipped']}"
+        if run.owed:
+            owed = j["owed_from_earlier"]
+            text += f", owed comments from earlier runs: sent {owed['sent']}"
+            text += f", still owed {owed['still_owed']}" if owed["still_owed"] else ""
+            text += f", dropped {owed['dropped']}" if owed["dropped"] else ""
+        text += f"; {j['requests']} requests in {j['seconds']:.1f}s"
         lines.append(head + text)
     return lines

@@ -128,6 +128,23 @@ def _plan(
         audit.decision(change, dry_run=dry_run)
 
 
+def _send_owed(adapter: Adapter, run: InstanceRun, audit: AuditLog) -> None:
+    """The second comments earlier runs owe (adapters.owed), before this run reads anything:
+    a comment sent now moves its ticket's `updated_at`, which the fetch then sees."""
+    adapter.fields()
+    for result in adapter.send_owed():
+        run.owed.append(result)
+        audit.outcome(run.name, result, event="owed_comment")
+        bad = result.status is WriteStatus.FAILED or result.comment_dropped
+        (log.warning if bad else log.info)(
+            "owed_comment",
+            instance=run.name,
+            ticket=result.ticket,
+            status=result.status.value,
+            message=result.message,
+        )
+
+
 def _write(
     adapter: Adapter,
     changes: Sequence[TicketChange],
@@ -182,6 +199,8 @@ def run_instance(
         return replace(result, status=WriteStatus.SKIPPED, message=why)
 
     def body(adapter: Adapter, run: InstanceRun) -> None:
+        if not options.dry_run:
+            _send_owed(adapter, run, audit)
         _plan(adapter, config, runtime, run, audit, dry_run=options.dry_run)
         if options.max_changes and len(run.changes) > options.max_changes:
             run.outcome = "refused"
@@ -249,7 +268,7 @@ def apply_instance(
 
     def body(adapter: Adapter, run: InstanceRun) -> None:
         run.changes = list(changes)
-        adapter.fields()
+        adapter.fields()  # owed comments wait for the next `run`: this writes exactly the plan
 
         def reevaluate(fresh: Ticket) -> TicketChange | None:
             change = planned.get(fresh.id)

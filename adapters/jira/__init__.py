@@ -19,6 +19,7 @@ import requests
 from adapters.jira.adapter import JiraAdapter
 from adapters.jira.client import JiraClient
 from adapters.jira.settings import Settings
+from adapters.owed import Journal, journal_path
 from rules.policy import Policy
 
 __all__ = ["JiraAdapter", "Settings", "build"]
@@ -41,9 +42,12 @@ def build(
 ) -> JiraAdapter:
     """The adapter for one instance; no request is sent until it is used.
 
-    `session` and `state_dir` are accepted for the registry's common signature but not used:
-    the jira client builds its own session, on which our transport is mounted
-    (adapters.http.mount), and Jira's search returns histories in bulk, so none is kept.
+    `session` is accepted for the registry's common signature but not used: the jira client
+    builds its own session, on which our transport is mounted (adapters.http.mount). With a
+    `state_dir`, the comments a change still owes are kept there (`adapters.owed`); no history
+    cache is kept, as Jira's search returns histories in bulk.
     """
-    del session, state_dir
-    return JiraAdapter(name, settings, policy, JiraClient(settings, clock=clock, sleep=sleep))
+    del session
+    owed = journal_path(state_dir, name) if state_dir is not None else None
+    client = JiraClient(settings, clock=clock, sleep=sleep)
+    return JiraAdapter(name, settings, policy, client, Journal(owed, settings.url, clock))

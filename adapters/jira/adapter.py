@@ -35,7 +35,8 @@ from adapters.jira.fields import (
 )
 from adapters.jira.mapping import Context, People, comments_truncated, to_ticket
 from adapters.jira.settings import Settings
-from adapters.jira.write import write_hook, write_one
+from adapters.jira.write import pay, write_hook, write_one
+from adapters.owed import Journal
 from rules.model import Ticket
 from rules.needs import Needs, needs
 from rules.plan import TicketChange
@@ -71,8 +72,16 @@ def policy_assignees(policy: Policy) -> frozenset[str]:
 class JiraAdapter:
     platform = "jira"
 
-    def __init__(self, instance: str, settings: Settings, policy: Policy, client: JiraClient):
+    def __init__(
+        self,
+        instance: str,
+        settings: Settings,
+        policy: Policy,
+        client: JiraClient,
+        journal: Journal | None = None,
+    ):
         self.instance = instance
+        self.journal = journal or Journal(None, settings.url, client.clock)
         self.settings = settings
         self.policy = policy
         self.client = client
@@ -316,6 +325,11 @@ class JiraAdapter:
         for change in changes:
             yield write_one(self, change, reevaluate)
 
+    def send_owed(self) -> Iterator[WriteResult]:
+        for item in self.journal.due():
+            if (result := pay(self, item)) is not None:
+                yield result
+
     def batch_size(self, pending: int) -> int:
         """Jira has no bulk edit that keeps our promises: one issue per call."""
         return 1
@@ -398,6 +412,7 @@ class JiraAdapter:
 
     def close(self) -> None:
         self.client.close()
+        self.journal.close()
 
 
 def _with_comments(issue: dict[str, Any], all_comments: list[Mapping[str, Any]]) -> dict[str, Any]:

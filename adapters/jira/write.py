@@ -10,6 +10,10 @@ yet, and `reevaluate` decides on the fresh ticket (None -> UNCHANGED). Then:
   posted twice.
 - 413 (the issue's comment limit): the comments are dropped, the rest is written
   (`comment_dropped`).
+- A separate comment request is written to the owed-comment journal (`adapters.owed`) before
+  the edit, and removed once the write has ended, unless the comment is still owed: a comment
+  that failed for good after its edit, or that a killed process never sent, goes out at the
+  next run (`pay`).
 - 400 "not on the appropriate screen" -> SetupError (naming the field and the fix); 401 ->
   AuthError; 410 -> Gone: these abort the instance, every further write would fail the same way.
 - 404 -> SKIPPED; other refusals -> FAILED with Jira's message; the other changes go on.
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from adapters.base import Reevaluate, WriteResult, WriteStatus
@@ -38,6 +42,7 @@ from adapters.jira.client import ErrorHook
 from adapters.jira.edit import Edit
 from adapters.jira.mapping import comments, comments_truncated, parse_time, user_id
 from adapters.jira.markup import body_text
+from adapters.owed import Owed
 from rules.plan import TicketChange
 from rules.tracking import Tracking
 
@@ -51,15 +56,30 @@ class CommentLimit(Rejected):
     """413: the issue has as many comments as Jira allows."""
 
 
+#: How far a Jira `created` may be before this host's clock at the moment a comment became owed
+#: (clock skew), and still be that comment.
+SKEW_SECONDS = 600.0
+
+
 @dataclass
 class _Progress:
     rereads: int = 0
     dropped: bool = False
     edited: bool = False
+    journaled: bool = False
 
 
 def write_one(a: JiraAdapter, change: TicketChange, reevaluate: Reevaluate) -> WriteResult:
-    key, p = change.ticket, _Progress()
+    result = _write_one(a, change, reevaluate, p := _Progress())
+    if p.journaled and not result.comment_owed:
+        a.journal.paid([change.ticket])
+    return result
+
+
+def _write_one(
+    a: JiraAdapter, change: TicketChange, reevaluate: Reevaluate, p: _Progress
+) -> WriteResult:
+    key = change.ticket
     try:
         return _write(a, change, reevaluate, p)
     except NotFound as exc:
@@ -68,7 +88,17 @@ def write_one(a: JiraAdapter, change: TicketChange, reevaluate: Reevaluate) -> W
         raise
     except AdapterError as exc:
         done = "the edit was written, the comment was not: " if p.edited else ""
-        return WriteResult(key, WriteStatus.FAILED, done + str(exc), rereads=p.rereads, error=exc)
+        owed = p.edited and p.journaled and a.journal.active
+        later = "; it is owed: the next run sends it" if owed else ""
+        return WriteResult(
+            key,
+            WriteStatus.FAILED,
+            done + str(exc) + later,
+            comment_dropped=p.edited,
+            comment_owed=owed,
+            rereads=p.rereads,
+            error=exc,
+        )
 
 
 def _write(
@@ -80,6 +110,7 @@ def _write(
     if current is None:
         return WriteResult(key, WriteStatus.UNCHANGED, "nothing left to do on the fresh ticket")
     edit, retried = a.edit(current, raw), False
+    _owe(a, key, edit, current, p)
     while edit.put is not None:
         try:
             a.client.put(a.issue_path(key), edit.put, may_repeat=False, on_error=a.write_hook)
@@ -102,6 +133,7 @@ def _write(
             current = after
             edit = a.edit(current, raw)
             edit = edit.without_comments() if p.dropped else edit
+            _owe(a, key, edit, current, p)
     p.edited = edit.put is not None
     if edit.comment is not None and not p.dropped:
         _comment(a, key, edit, raw, p)
@@ -114,6 +146,16 @@ def _write(
         comment_dropped=p.dropped,
         rereads=p.rereads,
     )
+
+
+def _owe(a: JiraAdapter, key: str, edit: Edit, change: TicketChange, p: _Progress) -> None:
+    """Journal the separate comment of an edit about to be sent (it is the second request)."""
+    if edit.comment is None or edit.put is None:
+        return
+    state = change.tracking.get("state")
+    written = None if state is None else str(state.new)
+    owed = Owed(key, "note", edit.comment, edit.texts[-1], written, a.client.clock())
+    p.journaled = a.journal.owe([owed]) or p.journaled
 
 
 def _comment(a: JiraAdapter, key: str, edit: Edit, before: Mapping[str, Any], p: _Progress) -> None:
@@ -133,6 +175,63 @@ def _comment(a: JiraAdapter, key: str, edit: Edit, before: Mapping[str, Any], p:
             p.rereads += 1
             if _new_comment(a, before, a.read(key), edit.texts[-1]):
                 return
+
+
+def pay(a: JiraAdapter, item: Owed) -> WriteResult | None:
+    """Settle a comment an earlier run owed (see `adapters.owed`): sent once, only while the
+    issue carries the `state` that change wrote, and not if it is there already. None when
+    that change had not landed (nothing is owed: the engine redoes it whole)."""
+    key = item.ticket
+    try:
+        raw = a.read(key)
+        want = Tracking.parse({"state": item.state}).to_raw()["state"]
+        if item.state is None or a.ticket(raw).tracking.to_raw()["state"] != want:
+            if item.confirmed:
+                return _give_up(a, item, "the issue was escalated again since")
+            a.journal.paid([key])
+            return None
+        a.journal.confirm(key)
+        if _owed_landed(a, raw, item):
+            a.journal.paid([key])
+            return WriteResult(key, WriteStatus.APPLIED, "the owed internal note had landed")
+        if a.journal.expired(item):
+            return _give_up(a, item, "it is more than 24 hours old")
+        path = a.issue_path(key) + "/comment"
+        a.client.post(path, item.body, may_repeat=False, on_error=a.write_hook)
+    except NotFound:
+        return _give_up(a, item, "the issue is gone")
+    except CommentLimit:
+        return _give_up(a, item, "the issue has reached its comment limit")
+    except (AuthError, SetupError):
+        raise
+    except AdapterError as exc:  # kept: the next run looks for it, then sends it
+        message = f"the internal note an earlier run owed is still owed: {exc}"
+        return WriteResult(
+            key, WriteStatus.FAILED, message, comment_dropped=True, comment_owed=True, error=exc
+        )
+    a.journal.paid([key])
+    return WriteResult(key, WriteStatus.APPLIED, "sent the internal note an earlier run owed")
+
+
+def _give_up(a: JiraAdapter, item: Owed, why: str) -> WriteResult:
+    a.journal.paid([item.ticket])
+    message = f"the internal note an earlier run owed is dropped: {why}"
+    return WriteResult(item.ticket, WriteStatus.SKIPPED, message, comment_dropped=True)
+
+
+def _owed_landed(a: JiraAdapter, raw: Mapping[str, Any], item: Owed) -> bool:
+    """A comment of ours with the owed text, created since it became owed (less the skew)."""
+    listed = comments(raw)
+    if comments_truncated(raw):
+        listed = reads.issue_comments(a.client, str(raw.get("key")))
+    since = datetime.fromtimestamp(item.at - SKEW_SECONDS, tz=UTC)
+    me = a.myself()
+    return any(
+        _created_after(c, since)
+        and (me is None or user_id(c.get("author")) == me)
+        and _same(body_text(c.get("body")), item.text)
+        for c in listed
+    )
 
 
 def _landed(

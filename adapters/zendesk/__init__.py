@@ -15,6 +15,7 @@ import requests
 
 from adapters.history_cache import HistoryCache, cache_path
 from adapters.http import Budget, RequestStats, Retrier, mount
+from adapters.owed import Journal, journal_path
 from adapters.zendesk.adapter import ZendeskAdapter
 from adapters.zendesk.client import Client
 from adapters.zendesk.session import (
@@ -45,7 +46,8 @@ def build(
     state_dir: Path | None = None,
 ) -> ZendeskAdapter:
     """The adapter for one instance; `session` (tests, proxies) lends its proxies and headers;
-    with a `state_dir`, ticket histories are kept there between runs (`history_cache`)."""
+    with a `state_dir`, ticket histories are kept there between runs (`history_cache`), and so
+    are the public replies a change still owes (`adapters.owed`)."""
     ours = ZendeskSession(settings.url, clock, (settings.timeout.connect, settings.timeout.read))
     if session is not None:
         ours.proxies.update(session.proxies)
@@ -61,8 +63,17 @@ def build(
     cache = None
     if state_dir is not None and settings.history_cache:
         cache = HistoryCache(cache_path(state_dir, name), platform="zendesk", policy=policy)
+    owed = journal_path(state_dir, name) if state_dir is not None else None
     return ZendeskAdapter(
-        name, settings, policy, client, clock=clock, sleep=sleep, stats=stats, cache=cache
+        name,
+        settings,
+        policy,
+        client,
+        clock=clock,
+        sleep=sleep,
+        stats=stats,
+        cache=cache,
+        journal=Journal(owed, settings.url, clock),
     )
 
 

@@ -10,6 +10,7 @@ from adapters.base import Check, FieldStatus, Queue, Reevaluate, WriteResult
 from adapters.errors import AuthError, NotFound, TransientError
 from adapters.history_cache import HistoryCache
 from adapters.http import Clock, RequestStats, Sleeper
+from adapters.owed import Journal
 from adapters.zendesk import doctor
 from adapters.zendesk import queue as queues
 from adapters.zendesk.client import Client
@@ -41,6 +42,7 @@ class ZendeskAdapter:
         sleep: Sleeper,
         stats: RequestStats,
         cache: HistoryCache | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.instance = name
         self.settings, self.policy, self.client = settings, policy, client
@@ -48,6 +50,7 @@ class ZendeskAdapter:
         self.stats = stats
         self.directory = Directory()
         self.cache = cache
+        self.journal = journal or Journal(None, settings.url, clock)
         self.reader = Reader(client, policy, settings, name, self.directory, cache)
         self._fields: FieldMap | None = None
         self._me: Json | None = None
@@ -59,6 +62,8 @@ class ZendeskAdapter:
             self._fieldmap,
             lambda: self.directory.me,
             sleep,
+            self.journal,
+            clock,
             threshold=settings.batch_threshold,
             in_flight=settings.jobs_in_flight,
             poll_seconds=settings.job_poll_seconds,
@@ -166,6 +171,14 @@ class ZendeskAdapter:
         self.prepare()
         yield from self.writer.write(changes, reevaluate)
 
+    def send_owed(self) -> Iterator[WriteResult]:
+        items = self.journal.due()
+        if items:
+            self.prepare()
+        for item in items:
+            if (result := self.writer.pay(item)) is not None:
+                yield result
+
     def batch_size(self, pending: int) -> int:
         """Above the threshold, all of them in one call: the writer packs them into
         update_many jobs of 100; below it, one PUT per call, run concurrently."""
@@ -175,6 +188,7 @@ class ZendeskAdapter:
         self.client.session.close()
         if self.cache is not None:
             self.cache.close()
+        self.journal.close()
 
     # --- for the writer ----------------------------------------------------------------------
 

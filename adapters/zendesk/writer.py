@@ -13,7 +13,9 @@ The reply is the one thing that takes a second update (Zendesk takes one comment
 is sent after the change, as a safe update on the `updated_at` the change left, so it can land
 once only: a reply that may have landed, or that met a 409, is looked for among the ticket's
 newest comments (after reading the ticket's current stamp), and sent once more, on that stamp,
-only if it is not there.
+only if it is not there. It is written to the owed-comment journal (`adapters.owed`) before the
+change is sent, and removed once the write has ended, unless the reply is still owed: a reply
+that failed for good, or that a killed process never sent, goes out at the next run (`pay`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from typing import Any
 
 from adapters.base import Reevaluate, WriteResult, WriteStatus
 from adapters.errors import AdapterError, AuthError, Conflict, NotFound, Rejected, TransientError
-from adapters.http import Sleeper, maybe_landed
+from adapters.http import Clock, Sleeper, maybe_landed
+from adapters.owed import Journal, Owed
 from adapters.zendesk.client import Client
 from adapters.zendesk.fields import FieldMap
 from adapters.zendesk.jobs import Jobs
@@ -59,6 +62,8 @@ class Writer:
         fields: Callable[[], FieldMap],
         me: Callable[[], int | None],
         sleep: Sleeper,
+        journal: Journal,
+        clock: Clock,
         *,
         threshold: int,
         in_flight: int,
@@ -67,17 +72,27 @@ class Writer:
     ) -> None:
         self.client, self.body, self.fresh = client, body, fresh
         self.fields, self.me = fields, me
-        self.threshold = threshold
+        self.threshold, self.journal, self.clock = threshold, journal, clock
         self.jobs = Jobs(client, sleep, in_flight, poll_seconds, job_timeout)
 
     def write(
         self, changes: Sequence[TicketChange], reevaluate: Reevaluate
     ) -> Iterator[WriteResult]:
-        if len(changes) > self.threshold:
-            yield from self._batch(changes, reevaluate)
-        else:
-            for change in changes:
-                yield self._single(change, reevaluate)
+        replies = [(c, b) for c in changes if (b := reply_body(c)) is not None]
+        self.journal.owe(self._owed(c, b) for c, b in replies)
+        owing, settled = {c.ticket for c, _ in replies}, []
+        results = (
+            self._batch(changes, reevaluate)
+            if len(changes) > self.threshold
+            else (self._single(change, reevaluate) for change in changes)
+        )
+        try:
+            for result in results:
+                if result.ticket in owing and not result.comment_owed:
+                    settled.append(result.ticket)
+                yield result
+        finally:
+            self.journal.paid(settled)
 
     # --- one change ------------------------------------------------------------------------
 
@@ -151,6 +166,8 @@ class Writer:
                 return base
             why = f" ({error})" if error is not None else ""
             return _result(change, WriteStatus.UNCHANGED, f"nothing left to write{why}", rereads=1)
+        if (body := reply_body(new)) is not None:
+            self.journal.owe([self._owed(new, body)])
         kind, again, after = self._put(new, stamp)
         if kind == "ok":
             applied = _result(change, WriteStatus.APPLIED, written=new, rereads=1)
@@ -190,7 +207,20 @@ class Writer:
         body = reply_body(change)
         if body is None:
             return result
-        tid = int(change.ticket)
+        error = self._send_reply(int(change.ticket), body, stamp)
+        if error is None:
+            return result
+        return _dropped(result, error, self.journal.active)
+
+    def _owed(self, change: TicketChange, body: Json) -> Owed:
+        state = change.tracking.get("state")
+        text = change.public_reply.plain() if change.public_reply else ""
+        written = None if state is None else _text(state.new)
+        return Owed(change.ticket, "reply", body, text, written, self.clock())
+
+    def _send_reply(self, tid: int, body: Json, stamp: str | None) -> AdapterError | None:
+        """One safe comment-only update, tried once more after a 409 or an uncertain answer
+        unless the reply is found to have landed; the error if it did not go in."""
         error: AdapterError | None = None
         try:
             for _ in range(2):
@@ -198,7 +228,7 @@ class Writer:
                 reply = {**body, "safe_update": True, "updated_stamp": stamp}
                 kind, error, _ = self._send(tid, reply)
                 if kind == "ok":
-                    return result
+                    return None
                 if kind not in ("conflict", "uncertain"):
                     break
                 # It may have landed, or someone updated the ticket meanwhile. The stamp is read
@@ -206,13 +236,55 @@ class Writer:
                 # sent again on it is refused rather than posted twice.
                 stamp = self._stamp_of(tid)
                 if self._reply_landed(tid):
-                    return result
+                    return None
         except AuthError:
             raise
         except AdapterError as exc:  # the stamp or the comments could not be read
             error = exc
         assert error is not None
-        return _dropped(result, error)
+        return error
+
+    def pay(self, item: Owed) -> WriteResult | None:
+        """Settle a reply an earlier run owed (see `adapters.owed`); None when its change had
+        not landed (nothing is owed: the engine redoes the change whole)."""
+        tid, ticket = int(item.ticket), item.ticket
+        try:
+            raw = self.client.ticket(tid)
+        except AuthError:
+            raise
+        except NotFound:
+            return self._give_up(item, "the ticket is gone")
+        except AdapterError as exc:
+            return _owed_failed(item, exc)
+        state = self.fields().tracking.get("state")
+        now = _text(field_values(raw).get(state)) if state else None
+        if item.state is None or now != item.state:
+            if item.confirmed:
+                return self._give_up(item, "the ticket was escalated again since")
+            self.journal.paid([ticket])
+            return None
+        self.journal.confirm(ticket)
+        try:
+            landed = self._reply_landed(tid)
+        except AuthError:
+            raise
+        except AdapterError as exc:
+            return _owed_failed(item, exc)
+        if landed:
+            self.journal.paid([ticket])
+            return WriteResult(ticket, WriteStatus.APPLIED, "the owed public reply had landed")
+        if self.journal.expired(item):
+            return self._give_up(item, "it is more than 24 hours old")
+        error = self._send_reply(tid, item.body, str(raw.get("updated_at") or "") or None)
+        if error is not None:
+            return _owed_failed(item, error)
+        self.journal.paid([ticket])
+        return WriteResult(ticket, WriteStatus.APPLIED, "sent the public reply an earlier run owed")
+
+    def _give_up(self, item: Owed, why: str) -> WriteResult:
+        self.journal.paid([item.ticket])
+        message = f"the public reply an earlier run owed is dropped: {why}"
+        return WriteResult(item.ticket, WriteStatus.SKIPPED, message, comment_dropped=True)
 
     def _stamp_of(self, tid: int) -> str:
         return str(self.client.ticket(tid).get("updated_at") or "")
@@ -280,7 +352,7 @@ class Writer:
         only a change that went in owes its reply)."""
         bodies = {tid: b for tid in applied if (b := reply_body(by_id[tid])) is not None}
         outcomes = self.jobs.run(bodies)
-        for tid, result in applied.items():
+        for tid in bodies:
             kind, text = outcomes.get(tid, ("ok", ""))
             if kind == "unknown":  # the job may have run, or may still: look, never re-send
                 try:
@@ -289,20 +361,33 @@ class Writer:
                     raise
                 except AdapterError as exc:
                     text = f"{text}; {exc}"
+            outcomes[tid] = (kind, text)
+        for tid, result in applied.items():
+            kind, text = outcomes.get(tid, ("ok", ""))
             if kind == "ok":
                 yield result
             else:
-                yield _dropped(result, AdapterError(f"ticket {tid}: public reply failed: {text}"))
+                error = AdapterError(f"ticket {tid}: public reply failed: {text}")
+                yield _dropped(result, error, self.journal.active)
 
 
 def _text(value: object) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _dropped(result: WriteResult, exc: AdapterError) -> WriteResult:
+def _dropped(result: WriteResult, exc: AdapterError, owed: bool) -> WriteResult:
+    later = "; it is owed: the next run sends it" if owed else ""
     return replace(
         result,
         comment_dropped=True,
-        message=f"the change went in but the public reply did not: {exc}",
+        comment_owed=owed,
+        message=f"the change went in but the public reply did not: {exc}{later}",
         error=exc,
+    )
+
+
+def _owed_failed(item: Owed, exc: AdapterError) -> WriteResult:
+    message = f"the public reply an earlier run owed is still owed: {exc}"
+    return WriteResult(
+        item.ticket, WriteStatus.FAILED, message, comment_dropped=True, comment_owed=True, error=exc
     )

@@ -116,13 +116,16 @@ class JiraHarness:
     def policy(self) -> Policy:
         return contract_policy()
 
-    def adapter(self, policy: Policy | None = None, **settings: Any) -> JiraAdapter:
+    def adapter(
+        self, policy: Policy | None = None, *, state_dir: Path | None = None, **settings: Any
+    ) -> JiraAdapter:
         return build(
             "contract",
             self.settings(**settings),
             policy or self.policy(),
             clock=self.time.clock,
             sleep=self.time.sleep,
+            state_dir=state_dir,
         )
 
     def seed(

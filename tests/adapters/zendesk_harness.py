@@ -135,13 +135,14 @@ class ZendeskHarness:
         data.update(overrides)
         return Settings.model_validate(data)
 
-    def adapter(self, **settings: Any) -> ZendeskAdapter:
+    def adapter(self, *, state_dir: Path | None = None, **settings: Any) -> ZendeskAdapter:
         return build(
             "zendesk-test",
             self.settings(**settings),
             self.policy(),
             clock=self.time.clock,
             sleep=self.time.sleep,
+            state_dir=state_dir,
         )
 
     def seed(

@@ -1,0 +1,244 @@
+"""The owed-comment journal (adapters/owed.py): the second comment of a change whose first request
+went in is sent by the next run, once, and only while the ticket still carries that change.
+Zendesk owes the public reply (its own update after the change); Jira owes the JSM internal note
+(its own POST after the edit). Every request is validated against the OpenAPI documents.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from adapters.base import WriteResult, WriteStatus
+from adapters.owed import MAX_AGE_SECONDS, Journal, Owed, journal_path
+from rules.engine import evaluate_ticket
+from rules.needs import needs
+from tests.adapters.jira_harness import JiraHarness, Make
+from tests.adapters.test_jira_write import NOW as JIRA_NOW
+from tests.adapters.test_jira_write import on_issue
+from tests.adapters.test_jira_write import run as jira_run
+from tests.adapters.test_zendesk_write import NOW, PUT_TICKET
+from tests.adapters.zendesk_harness import ZendeskHarness
+
+# --- the journal itself ------------------------------------------------------------------------
+
+
+def owed(ticket: str = "7", at: float = 1000.0, state: str | None = "v1 c=0") -> Owed:
+    return Owed(ticket, "reply", {"comment": {"body": "hi", "public": True}}, "hi", state, at)
+
+
+def test_the_journal_keeps_entries_across_instances_until_paid(tmp_path: Path) -> None:
+    path = journal_path(tmp_path, "prod/zendesk")
+    first = Journal(path, "https://a.example", lambda: 2000.0)
+    assert first.owe([owed("7", at=1500.0), owed("8", at=1000.0)])
+    first.close()
+    assert path.parent.name == "owed" and path.name == "prod_zendesk.sqlite3"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    again = Journal(path, "https://a.example", lambda: 2000.0)
+    assert [o.ticket for o in again.due()] == ["8", "7"]  # oldest first
+    assert again.due()[0] == owed("8", at=1000.0)
+    again.paid(["8"])
+    assert [o.ticket for o in again.due()] == ["7"]
+    assert not again.expired(owed(at=2000.0 - MAX_AGE_SECONDS))
+    assert again.expired(owed(at=2000.0 - MAX_AGE_SECONDS - 1))
+
+
+def test_entries_for_another_account_are_dropped(tmp_path: Path) -> None:
+    path = journal_path(tmp_path, "x")
+    Journal(path, "https://a.example", lambda: 0.0).owe([owed()])
+    assert Journal(path, "https://b.example", lambda: 0.0).due() == []
+
+
+def test_an_unusable_file_turns_the_journal_off(tmp_path: Path) -> None:
+    path = journal_path(tmp_path, "x")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"this is not a database" * 100)
+    journal = Journal(path, "https://a.example", lambda: 0.0)
+    assert journal.owe([owed()]) is False
+    assert journal.due() == [] and journal.problem
+    assert Journal(None, "https://a.example", lambda: 0.0).owe([owed()]) is False
+
+
+# --- Zendesk: the public reply -----------------------------------------------------------------
+
+
+def zd_write_all(zd: ZendeskHarness, state: Path, **settings: Any) -> list[WriteResult]:
+    """Fetch, plan and write the seeded tickets with a journaling adapter."""
+    adapter, policy = zd.adapter(state_dir=state, **settings), zd.policy()
+    changes = [
+        c
+        for t in adapter.fetch(needs(policy), NOW)
+        if (c := evaluate_ticket(policy, t, NOW).change) is not None
+    ]
+    results = list(adapter.write(changes, lambda t: evaluate_ticket(policy, t, NOW).change))
+    adapter.close()
+    return results
+
+
+def zd_write(zd: ZendeskHarness, state: Path) -> WriteResult:
+    (result,) = zd_write_all(zd, state)
+    return result
+
+
+def zd_send_owed(zd: ZendeskHarness, state: Path) -> list[WriteResult]:
+    adapter = zd.adapter(state_dir=state)
+    adapter.fields()
+    try:
+        return list(adapter.send_owed())
+    finally:
+        adapter.close()
+
+
+def test_zendesk_a_reply_that_failed_is_sent_by_the_next_run_once(
+    zd: ZendeskHarness, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    (tid,) = zd.seed(1, priority="P1")
+    zd.emulator.before_write(
+        int(tid), lambda: zd.emulator.fail("PUT", rf"/tickets/{tid}$", 503, times=99)
+    )
+    result = zd_write(zd, state)
+    assert result.status is WriteStatus.APPLIED and result.comment_dropped and result.comment_owed
+    assert result.message.endswith("it is owed: the next run sends it")
+    assert zd.view(tid).tracking["level"] == "L2" and zd.view(tid).replies() == []
+    zd.emulator.faults.clear()
+    puts = zd.count("PUT", PUT_TICKET)
+
+    (sent,) = zd_send_owed(zd, state)
+    assert sent.status is WriteStatus.APPLIED and not sent.comment_dropped, sent.message
+    assert zd.view(tid).replies() == ["We are on it"]
+    assert zd.count("PUT", PUT_TICKET) == puts + 1
+    assert zd_send_owed(zd, state) == []  # paid: nothing owed, nothing sent
+    assert zd.count("PUT", PUT_TICKET) == puts + 1
+
+
+def test_zendesk_a_reply_that_landed_before_the_process_died_is_not_sent_again(
+    zd: ZendeskHarness, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    (tid,) = zd.seed(1, priority="P1")
+    assert zd_write(zd, state).status is WriteStatus.APPLIED
+    assert zd_send_owed(zd, state) == []  # a reply that landed leaves nothing owed
+    # As if the process had died after the reply landed but before the journal heard of it:
+    written = zd.view(tid).tracking["state"]
+    body = {"comment": {"body": "We are on it", "public": True}}
+    entry = Owed(tid, "reply", body, "We are on it", written, zd.time.clock())
+    Journal(journal_path(state, "zendesk-test"), zd.base_url, zd.time.clock).owe([entry])
+    puts = zd.count("PUT", PUT_TICKET)
+    (result,) = zd_send_owed(zd, state)
+    assert result.status is WriteStatus.APPLIED and "had landed" in result.message
+    assert zd.count("PUT", PUT_TICKET) == puts and zd.view(tid).replies() == ["We are on it"]
+    assert zd_send_owed(zd, state) == []
+
+
+def test_zendesk_an_owed_reply_whose_change_did_not_land_is_dropped_quietly(
+    zd: ZendeskHarness, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    unlanded, superseded = zd.seed(2, priority="P1")
+    body = {"comment": {"body": "We are on it", "public": True}}
+    journal = Journal(journal_path(state, "zendesk-test"), zd.base_url, zd.time.clock)
+    now = zd.time.clock()
+    journal.owe(
+        [
+            # The process died before its change landed: the ticket lacks that state.
+            Owed(unlanded, "reply", body, "We are on it", "v1 c=0 w=1", now),
+            # A run saw its change and could not send it; the ticket has changed since.
+            Owed(superseded, "reply", body, "We are on it", "v1 c=0 w=1", now, confirmed=True),
+        ]
+    )
+    journal.close()
+    (result,) = zd_send_owed(zd, state)
+    assert result.ticket == superseded and result.status is WriteStatus.SKIPPED
+    assert result.comment_dropped and "escalated again since" in result.message
+    assert zd.count("PUT", PUT_TICKET) == 0
+    assert zd_send_owed(zd, state) == []
+
+
+def test_zendesk_an_owed_reply_more_than_a_day_old_is_dropped(
+    zd: ZendeskHarness, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    (tid,) = zd.seed(1, priority="P1")
+    zd.emulator.before_write(
+        int(tid), lambda: zd.emulator.fail("PUT", rf"/tickets/{tid}$", 422, times=1)
+    )
+    assert zd_write(zd, state).comment_owed
+    zd.time.now += MAX_AGE_SECONDS + 60
+    (result,) = zd_send_owed(zd, state)
+    assert result.status is WriteStatus.SKIPPED and result.comment_dropped
+    assert "more than 24 hours" in result.message and zd.view(tid).replies() == []
+    assert zd_send_owed(zd, state) == []
+
+
+def test_zendesk_replies_of_an_update_many_batch_are_owed_too(
+    zd: ZendeskHarness, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    tids = zd.seed(3, priority="P1")
+    # Armed while the change job runs, so it hits the next job: the replies, never applied.
+    zd.emulator.before_write(
+        int(tids[0]), lambda: zd.emulator.fail("PUT", r"/update_many$", 500, times=99)
+    )
+    results = zd_write_all(zd, state, batch_threshold=1)
+    assert all(r.status is WriteStatus.APPLIED and r.comment_owed for r in results)
+    assert all(zd.view(t).replies() == [] for t in tids)
+    zd.emulator.faults.clear()
+    sent = zd_send_owed(zd, state)
+    assert sorted(r.ticket for r in sent) == sorted(tids)
+    assert all(r.status is WriteStatus.APPLIED and "sent" in r.message for r in sent)
+    assert all(zd.view(t).replies() == ["We are on it"] for t in tids)
+    assert zd_send_owed(zd, state) == []
+
+
+# --- Jira: the JSM internal note ---------------------------------------------------------------
+
+
+def jira_send_owed(h: JiraHarness, state: Path) -> list[WriteResult]:
+    adapter = h.adapter(state_dir=state)
+    adapter.fields()
+    try:
+        return list(adapter.send_owed())
+    finally:
+        adapter.close()
+
+
+def test_jira_a_note_that_failed_is_sent_by_the_next_run_once(make: Make, tmp_path: Path) -> None:
+    h, state = make("cloud"), tmp_path / "state"
+    (key,) = h.seed(1, priority="P1")
+    h.emulator.fail(on_issue("POST", key, "/comment"), 403)
+    result = jira_run(h, adapter=h.adapter(state_dir=state))[key]
+    assert result.status is WriteStatus.FAILED and result.comment_owed
+    assert result.message.endswith("it is owed: the next run sends it")
+    assert h.view(key).tracking["level"] == "L2" and h.view(key).notes() == []
+
+    (sent,) = jira_send_owed(h, state)
+    assert sent.status is WriteStatus.APPLIED and "sent the internal note" in sent.message
+    assert h.view(key).notes() == ["Escalated Printer on fire"]
+    (post, again) = h.sent("POST", f"/issue/{key}/comment")
+    assert again.body == post.body  # exactly the body the first run meant to send
+    assert jira_send_owed(h, state) == []
+    assert len(h.sent("POST", f"/issue/{key}/comment")) == 2
+    # and the engine has nothing left to do on the issue
+    adapter, policy = h.adapter(), h.policy()
+    assert all(
+        evaluate_ticket(policy, t, JIRA_NOW).change is None
+        for t in adapter.fetch(needs(policy), JIRA_NOW)
+    )
+
+
+def test_jira_a_note_that_landed_is_not_posted_again(make: Make, tmp_path: Path) -> None:
+    h, state = make("dc"), tmp_path / "state"
+    (key,) = h.seed(1, priority="P1")
+    assert jira_run(h, adapter=h.adapter(state_dir=state))[key].status is WriteStatus.APPLIED
+    assert jira_send_owed(h, state) == []
+    (post,) = h.sent("POST", f"/issue/{key}/comment")
+    written = h.view(key).tracking["state"]
+    entry = Owed(key, "note", post.body, "Escalated Printer on fire", written, h.time.clock())
+    Journal(journal_path(state, "contract"), h.url, h.time.clock).owe([entry])
+    (result,) = jira_send_owed(h, state)
+    assert result.status is WriteStatus.APPLIED and "had landed" in result.message
+    assert len(h.sent("POST", f"/issue/{key}/comment")) == 1
+    assert h.view(key).notes() == ["Escalated Printer on fire"]
