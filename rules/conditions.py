@@ -296,6 +296,7 @@ _BUILDERS: dict[str, Callable[..., Node]] = {
     "idle": _clock("idle"),
     "in_status": _clock("in_status"),
     "unacknowledged": _clock("unacknowledged"),
+    "at_level": _clock("at_level"),
     "status": _status,
     "priority": _priority,
     "level": _level,
@@ -348,5 +349,6 @@ _COST = [
     "in_status",
     "idle",
     "unacknowledged",
+    "at_level",
     "sla",
 ]

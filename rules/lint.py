@@ -16,6 +16,9 @@ from rules.triggers import All, ClockTrigger, Node, RankTrigger, SlaTrigger
 
 Warn = Callable[[tuple[str | int, ...], str], None]
 
+#: Clocks that count from the last escalation, so each level gets its own time.
+RESTARTING = ("unacknowledged", "at_level")
+
 
 def lint(policy: Policy) -> list[str]:
     out: list[str] = []
@@ -112,15 +115,13 @@ def _rules(policy: Policy, warn: Warn) -> None:
                     f"{actions.escalate!r} but only matches at that level or above",
                 )
         climbs = actions.escalate == "next" and rule.model.repeat.per == "level"
-        timed = any(
-            isinstance(n, ClockTrigger) and n.kind == "unacknowledged" for n in _walk(rule.when)
-        )
+        timed = any(isinstance(n, ClockTrigger) and n.kind in RESTARTING for n in _walk(rule.when))
         if climbs and not timed:
             warn(
                 path,
                 f"rule {rule.name!r} repeats per level with escalate: next but measures "
                 "no time since the last escalation: it climbs one level every run while "
-                "it matches (use unacknowledged to give each level its time)",
+                "it matches (use unacknowledged or at_level to give each level its time)",
             )
         if any(isinstance(n, SlaTrigger) for n in _walk(rule.when)) and not policy.slas:
             warn(path, f"rule {rule.name!r} uses an SLA trigger but no SLA policy is defined")
@@ -136,8 +137,8 @@ def _walk(node: Node) -> list[Node]:
 def _timings(policy: Policy, warn: Warn) -> None:
     """Escalations to a higher level should not come sooner than to a lower one.
 
-    Only clocks that run from the same moment compare: `unacknowledged` restarts at every
-    escalation, so it is left out.
+    Only clocks that run from the same moment compare: `unacknowledged` and `at_level` restart
+    at every escalation, so they are left out.
     """
     seen: list[tuple[str, int, float, Rule]] = []
     for rule in policy.rules:
@@ -145,7 +146,7 @@ def _timings(policy: Policy, warn: Warn) -> None:
         if target is None:
             continue
         for node in _top(rule.when):
-            if isinstance(node, ClockTrigger) and node.kind != "unacknowledged":
+            if isinstance(node, ClockTrigger) and node.kind not in RESTARTING:
                 seen.append((f"{node.kind}", target, node.over, rule))
             elif isinstance(node, SlaTrigger) and node.used is not None:
                 seen.append((f"sla {node.target} used", target, node.used, rule))

@@ -194,6 +194,7 @@ class Condition(Model):
     idle: ClockSpec | None = None
     in_status: InStatusSpec | None = None
     unacknowledged: ClockSpec | None = None
+    at_level: ClockSpec | None = None
     status: StrList | None = None
     priority: RankSpec | None = None
     level: RankSpec | None = None

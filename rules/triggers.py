@@ -155,7 +155,8 @@ class SlaTrigger(Leaf):
 
 @dataclass(frozen=True, slots=True)
 class ClockTrigger(Leaf):
-    """age, idle, in_status and unacknowledged: business or calendar time since a moment."""
+    """age, idle, in_status, unacknowledged and at_level: business or calendar time since a
+    moment."""
 
     kind: str
     over: float
@@ -176,7 +177,7 @@ class ClockTrigger(Leaf):
                 return None
             return f.status_since_ts
         escalated = f.ticket.tracking.escalated_at
-        if escalated is None or f.acknowledged_since(escalated):
+        if escalated is None or (self.kind == "unacknowledged" and f.acknowledged_since(escalated)):
             return None
         return escalated.timestamp()
 
@@ -199,6 +200,7 @@ class ClockTrigger(Leaf):
                 "in_status": f"status {f.ticket.status!r} is not one of "
                 f"{', '.join(sorted(self.statuses or ()))}",
                 "unacknowledged": "not escalated, or acknowledged since the last escalation",
+                "at_level": "never escalated",
             }
             return why.get(self.kind, "not applicable")
         kind = self.kind.replace("_", " ")

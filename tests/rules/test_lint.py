@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from rules.lint import lint
 from rules.policy import load_policy
 
@@ -125,10 +127,12 @@ def test_timings_in_order_are_fine() -> None:
     assert warnings(text) == []
 
 
-def test_unacknowledged_ladder_is_not_out_of_order() -> None:
-    """`unacknowledged` restarts at every escalation (it counts from escalated_at), so 4h at L2
-    then 2h at L3 means L3 -> management comes 6h after the L2 escalation, not sooner than
-    L2 -> L3. Warning "escalates sooner" here is a false alarm on a sensible policy."""
+@pytest.mark.parametrize("clock", ["unacknowledged", "at_level"])
+def test_a_ladder_of_clocks_that_restart_is_not_out_of_order(clock: str) -> None:
+    """`unacknowledged` and `at_level` restart at every escalation (they count from
+    escalated_at), so 4h at L2 then 2h at L3 means L3 -> management comes 6h after the L2
+    escalation, not sooner than L2 -> L3. Warning "escalates sooner" here is a false alarm on a
+    sensible policy."""
     text = (
         "levels:\n"
         "  - {name: L1, owner: {group: Front}}\n"
@@ -146,8 +150,25 @@ def test_unacknowledged_ladder_is_not_out_of_order() -> None:
         "  - name: l3-unacked\n"
         "    when: {level: L3, unacknowledged: {over: 2h}}\n"
         "    then: {escalate: management}\n"
-    )
+    ).replace("unacknowledged", clock)
     assert warnings(text) == []
+
+
+@pytest.mark.parametrize(("clock", "warned"), [("age", True), ("at_level", False)])
+def test_a_per_level_climb_needs_a_clock_that_restarts(clock: str, warned: bool) -> None:
+    text = LEVELS + (
+        "rules:\n"  # line 8
+        "  - name: climb\n"
+        f"    when: {{{clock}: {{over: 2h}}}}\n"
+        "    repeat: {per: level}\n"
+        "    then: {escalate: next}\n"
+    )
+    expected = (
+        "p.yaml:9: rules[0] (climb): rule 'climb' repeats per level with escalate: next but"
+        " measures no time since the last escalation: it climbs one level every run while it"
+        " matches (use unacknowledged or at_level to give each level its time)"
+    )
+    assert warnings(text) == ([expected] if warned else [])
 
 
 def test_rule_that_can_never_match() -> None:
