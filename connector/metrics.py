@@ -41,7 +41,9 @@ def last_success(state_dir: Path, run: InstanceRun, finished: float) -> float | 
 
 def succeeded(run: InstanceRun) -> bool:
     """Everything it had to do is done (a dry run counts for the gauge, not for last success)."""
-    return run.outcome in ("ok", "dry-run") and not (run.failed or run.stale or run.dropped)
+    return run.outcome in ("ok", "dry-run") and not (
+        run.failed or run.stale or run.dropped or run.owed_trouble
+    )
 
 
 def write_metrics(

@@ -40,8 +40,13 @@ class InstanceRun:
 
     @property
     def dropped(self) -> int:
-        """Written, but a comment could not be (its second request failed for good)."""
-        return sum(1 for r in self.results if r.comment_dropped)
+        """Written, but a comment could not be (e.g. its second request failed for good)."""
+        return sum(1 for r in self.results if r.status is WriteStatus.APPLIED and r.comment_dropped)
+
+    @property
+    def owed_trouble(self) -> bool:
+        """A comment an earlier run owed is still owed, or was given up."""
+        return any(r.comment_dropped for r in self.owed)
 
     @property
     def owed_counts(self) -> dict[str, int]:
@@ -96,7 +101,7 @@ def exit_code(runs: list[InstanceRun], *, locked_is_done: bool = True) -> int:
             or run.failed
             or run.stale
             or run.dropped
-            or any(r.comment_dropped for r in run.owed)
+            or run.owed_trouble
         ):
             code = max(code, CHANGES_FAILED)
     return code
@@ -109,7 +114,7 @@ def summary_lines(runs: list[InstanceRun], *, writes: bool) -> list[str]:
         j = run.to_json()
         head = f"{run.name} ({run.platform}): "
         if run.outcome in ("locked", "aborted"):
-            lines.append(head + f"{run.outcome}: {run.error}")
+            lines.append(head + f"{run.outcome}: {run.error}{_owed_text(j, run)}")
             continue
         text = f"fetched {j['fetched']}, matched {j['matched']}, {j['changes']} to change"
         if run.outcome == "refused":
@@ -117,18 +122,22 @@ def summary_lines(runs: list[InstanceRun], *, writes: bool) -> list[str]:
         elif writes:
             text += f", applied {j['applied']}"
             if run.dropped:
-                owed = j["comments_owed"]
-                text += f" ({run.dropped} without a comment"
-                text += f", {owed} owed to the next run)" if owed else ")"
+                text += f" ({run.dropped} without a comment)"
             text += f", unchanged {j['unchanged']}, failed {j['failed']}"
+            if j["comments_owed"]:
+                text += f", comments owed to the next run {j['comments_owed']}"
             if run.stale:
                 text += f", stale {len(run.stale)}"
-        text += f", skipped {j['skipped']}"
-        if run.owed:
-            owed = j["owed_from_earlier"]
-            text += f", owed comments from earlier runs: sent {owed['sent']}"
-            text += f", still owed {owed['still_owed']}" if owed["still_owed"] else ""
-            text += f", dropped {owed['dropped']}" if owed["dropped"] else ""
+        text += f", skipped {j['skipped']}{_owed_text(j, run)}"
         text += f"; {j['requests']} requests in {j['seconds']:.1f}s"
         lines.append(head + text)
     return lines
+
+
+def _owed_text(j: dict[str, Any], run: InstanceRun) -> str:
+    if not run.owed:
+        return ""
+    owed = j["owed_from_earlier"]
+    text = f", owed comments from earlier runs: sent {owed['sent']}"
+    text += f", still owed {owed['still_owed']}" if owed["still_owed"] else ""
+    return text + (f", dropped {owed['dropped']}" if owed["dropped"] else "")

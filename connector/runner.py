@@ -79,7 +79,7 @@ def _guarded(
     except (AuthError, SetupError) as exc:
         run.outcome, run.error, run.fatal = "aborted", str(exc), exc
     except AdapterError as exc:  # the fetch failed: the executor keeps write errors per ticket
-        run.outcome, run.error, run.fatal = "aborted", f"{exc} (nothing was written)", exc
+        run.outcome, run.error, run.fatal = "aborted", f"{exc} (no change was written)", exc
     except Exception as exc:  # a bug, or a secret gone since the start: the next instance runs
         log.exception("instance_crashed", instance=name)
         run.outcome, run.error, run.fatal = "aborted", f"{type(exc).__name__}: {exc}", exc
@@ -206,7 +206,7 @@ def run_instance(
             run.outcome = "refused"
             run.error = (
                 f"{len(run.changes)} tickets would change, more than max_changes ="
-                f" {options.max_changes}; nothing was written. Check the plan"
+                f" {options.max_changes}; no change was written. Check the plan"
                 " (escalate plan), then raise run.max_changes or pass --force."
             )
             log.error(

@@ -11,9 +11,9 @@ yet, and `reevaluate` decides on the fresh ticket (None -> UNCHANGED). Then:
 - 413 (the issue's comment limit): the comments are dropped, the rest is written
   (`comment_dropped`).
 - A separate comment request is written to the owed-comment journal (`adapters.owed`) before
-  the edit, and removed once the write has ended, unless the comment is still owed: a comment
-  that failed for good after its edit, or that a killed process never sent, goes out at the
-  next run (`pay`).
+  the edit, and removed only once the write went in whole (or the issue is gone, or its comment
+  limit is reached): a comment that failed for good after its edit, or that a killed process
+  never sent, goes out at the next run (`pay`).
 - 400 "not on the appropriate screen" -> SetupError (naming the field and the fix); 401 ->
   AuthError; 410 -> Gone: these abort the instance, every further write would fail the same way.
 - 404 -> SKIPPED; other refusals -> FAILED with Jira's message; the other changes go on.
@@ -22,7 +22,7 @@ yet, and `reevaluate` decides on the fresh ticket (None -> UNCHANGED). Then:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -64,15 +64,25 @@ SKEW_SECONDS = 600.0
 @dataclass
 class _Progress:
     rereads: int = 0
-    dropped: bool = False
+    dropped: bool = False  # the comments, at the issue's comment limit (413)
     edited: bool = False
-    journaled: bool = False
+    keys: set[tuple[str, str]] = field(default_factory=set)  # journaled by this write
+    written: tuple[str, str] | None = None  # the key of the change whose edit went in
+
+    @property
+    def owed(self) -> bool:
+        """The edit went in and its journaled comment did not."""
+        return self.edited and self.written in self.keys
 
 
 def write_one(a: JiraAdapter, change: TicketChange, reevaluate: Reevaluate) -> WriteResult:
+    """Write one change; forget its journaled comment only once the write went in whole."""
     result = _write_one(a, change, reevaluate, p := _Progress())
-    if p.journaled and not result.comment_owed:
-        a.journal.paid([change.ticket])
+    whole = result.status is WriteStatus.APPLIED and not result.comment_dropped
+    if whole or p.dropped or result.status is WriteStatus.SKIPPED:
+        a.journal.paid(p.keys)
+    elif p.owed and p.written is not None:
+        a.journal.confirm(p.written)
     return result
 
 
@@ -88,7 +98,7 @@ def _write_one(
         raise
     except AdapterError as exc:
         done = "the edit was written, the comment was not: " if p.edited else ""
-        owed = p.edited and p.journaled and a.journal.active
+        owed = p.owed and a.journal.active
         later = "; it is owed: the next run sends it" if owed else ""
         return WriteResult(
             key,
@@ -135,6 +145,7 @@ def _write(
             edit = edit.without_comments() if p.dropped else edit
             _owe(a, key, edit, current, p)
     p.edited = edit.put is not None
+    p.written = _key(current) if p.edited else None
     if edit.comment is not None and not p.dropped:
         _comment(a, key, edit, raw, p)
     message = "the issue's comment limit is reached: comments dropped" if p.dropped else ""
@@ -150,12 +161,17 @@ def _write(
 
 def _owe(a: JiraAdapter, key: str, edit: Edit, change: TicketChange, p: _Progress) -> None:
     """Journal the separate comment of an edit about to be sent (it is the second request)."""
-    if edit.comment is None or edit.put is None:
+    if edit.comment is None or edit.put is None or not a.journal.active:
         return
-    state = change.tracking.get("state")
-    written = None if state is None else str(state.new)
-    owed = Owed(key, "note", edit.comment, edit.texts[-1], written, a.client.clock())
-    p.journaled = a.journal.owe([owed]) or p.journaled
+    try:
+        who = a.myself() or ""
+    except AuthError:
+        raise
+    except AdapterError:  # who we are only guards a later resend; the write goes on
+        who = ""
+    owed = Owed(key, "note", edit.comment, edit.texts[-1], _key(change)[1], who, a.client.clock())
+    if a.journal.owe([owed]):
+        p.keys.add(owed.key)
 
 
 def _comment(a: JiraAdapter, key: str, edit: Edit, before: Mapping[str, Any], p: _Progress) -> None:
@@ -182,20 +198,23 @@ def pay(a: JiraAdapter, item: Owed) -> WriteResult | None:
     issue carries the `state` that change wrote, and not if it is there already. None when
     that change had not landed (nothing is owed: the engine redoes it whole)."""
     key = item.ticket
+    if a.journal.expired(item):
+        return _give_up(a, item, "it is more than 24 hours old")
     try:
+        me = a.myself()
+        if item.who and me is not None and item.who != me:
+            return _give_up(a, item, "it was owed by another Jira user than the one now")
         raw = a.read(key)
         want = Tracking.parse({"state": item.state}).to_raw()["state"]
-        if item.state is None or a.ticket(raw).tracking.to_raw()["state"] != want:
+        if not item.state or a.ticket(raw).tracking.to_raw()["state"] != want:
             if item.confirmed:
                 return _give_up(a, item, "the issue was escalated again since")
-            a.journal.paid([key])
+            a.journal.paid([item.key])
             return None
-        a.journal.confirm(key)
+        a.journal.confirm(item.key)
         if _owed_landed(a, raw, item):
-            a.journal.paid([key])
+            a.journal.paid([item.key])
             return WriteResult(key, WriteStatus.APPLIED, "the owed internal note had landed")
-        if a.journal.expired(item):
-            return _give_up(a, item, "it is more than 24 hours old")
         path = a.issue_path(key) + "/comment"
         a.client.post(path, item.body, may_repeat=False, on_error=a.write_hook)
     except NotFound:
@@ -209,12 +228,12 @@ def pay(a: JiraAdapter, item: Owed) -> WriteResult | None:
         return WriteResult(
             key, WriteStatus.FAILED, message, comment_dropped=True, comment_owed=True, error=exc
         )
-    a.journal.paid([key])
+    a.journal.paid([item.key])
     return WriteResult(key, WriteStatus.APPLIED, "sent the internal note an earlier run owed")
 
 
 def _give_up(a: JiraAdapter, item: Owed, why: str) -> WriteResult:
-    a.journal.paid([item.ticket])
+    a.journal.paid([item.key])
     message = f"the internal note an earlier run owed is dropped: {why}"
     return WriteResult(item.ticket, WriteStatus.SKIPPED, message, comment_dropped=True)
 
@@ -277,6 +296,12 @@ def _new_comment(
         and _same(body_text(c.get("body")), text)
         for c in listed
     )
+
+
+def _key(change: TicketChange) -> tuple[str, str]:
+    """The journal key of what `change` owes: its issue and the `state` value it writes."""
+    state = change.tracking.get("state")
+    return (change.ticket, "" if state is None or state.new is None else str(state.new))
 
 
 def _created_after(comment: Mapping[str, Any], since: datetime | None) -> bool:

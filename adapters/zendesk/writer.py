@@ -14,13 +14,16 @@ is sent after the change, as a safe update on the `updated_at` the change left, 
 once only: a reply that may have landed, or that met a 409, is looked for among the ticket's
 newest comments (after reading the ticket's current stamp), and sent once more, on that stamp,
 only if it is not there. It is written to the owed-comment journal (`adapters.owed`) before the
-change is sent, and removed once the write has ended, unless the reply is still owed: a reply
+change is sent, and removed only once the write went in whole (or the ticket is gone): a reply
 that failed for good, or that a killed process never sent, goes out at the next run (`pay`).
+Replies sent in jobs carry `safe_update` on the `updated_at` the change left (re-read, one
+request per 100), so a job that runs late can never post a reply the next run sent meanwhile.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -28,7 +31,7 @@ from adapters.base import Reevaluate, WriteResult, WriteStatus
 from adapters.errors import AdapterError, AuthError, Conflict, NotFound, Rejected, TransientError
 from adapters.http import Clock, Sleeper, maybe_landed
 from adapters.owed import Journal, Owed
-from adapters.zendesk.client import Client
+from adapters.zendesk.client import SHOW_MANY, Client, chunks
 from adapters.zendesk.fields import FieldMap
 from adapters.zendesk.jobs import Jobs
 from adapters.zendesk.mapping import as_int, field_values
@@ -74,25 +77,42 @@ class Writer:
         self.fields, self.me = fields, me
         self.threshold, self.journal, self.clock = threshold, journal, clock
         self.jobs = Jobs(client, sleep, in_flight, poll_seconds, job_timeout)
+        self._owing: dict[str, set[tuple[str, str]]] = {}  # journal keys per ticket, this run
+        self._owing_lock = threading.Lock()
 
     def write(
         self, changes: Sequence[TicketChange], reevaluate: Reevaluate
     ) -> Iterator[WriteResult]:
-        replies = [(c, b) for c in changes if (b := reply_body(c)) is not None]
-        self.journal.owe(self._owed(c, b) for c, b in replies)
-        owing, settled = {c.ticket for c, _ in replies}, []
+        self._owe(changes)
         results = (
             self._batch(changes, reevaluate)
             if len(changes) > self.threshold
             else (self._single(change, reevaluate) for change in changes)
         )
-        try:
-            for result in results:
-                if result.ticket in owing and not result.comment_owed:
-                    settled.append(result.ticket)
-                yield result
-        finally:
-            self.journal.paid(settled)
+        for result in results:
+            self._settle(result)
+            yield result
+
+    def _owe(self, changes: Iterable[TicketChange]) -> None:
+        """Journal the replies these changes will owe once they land (before sending them)."""
+        items = [self._owed(c, b) for c in changes if (b := reply_body(c)) is not None]
+        if self.journal.owe(items):
+            with self._owing_lock:
+                for item in items:
+                    self._owing.setdefault(item.ticket, set()).add(item.key)
+
+    def _settle(self, result: WriteResult) -> None:
+        """Forget what this write owed only when it went in whole (or the ticket is gone);
+        mark it confirmed when the change went in and the reply did not."""
+        with self._owing_lock:
+            keys = self._owing.pop(result.ticket, set())
+        if not keys:
+            return
+        whole = result.status is WriteStatus.APPLIED and not result.comment_dropped
+        if whole or result.status is WriteStatus.SKIPPED:
+            self.journal.paid(keys)
+        elif result.status is WriteStatus.APPLIED and result.written is not None:
+            self.journal.confirm(_key(result.written))
 
     # --- one change ------------------------------------------------------------------------
 
@@ -158,16 +178,13 @@ class Writer:
         base = _result(
             change, WriteStatus.APPLIED, "the write had landed", written=change, rereads=1
         )
-        if landed:
-            base = self._reply(change, base, stamp)
+        if landed:  # what is left (an agent's edit since, say) waits for the next run's read
+            return self._reply(change, base, stamp)
         new = reevaluate(ticket)
         if new is None:
-            if landed:
-                return base
             why = f" ({error})" if error is not None else ""
             return _result(change, WriteStatus.UNCHANGED, f"nothing left to write{why}", rereads=1)
-        if (body := reply_body(new)) is not None:
-            self.journal.owe([self._owed(new, body)])
+        self._owe([new])
         kind, again, after = self._put(new, stamp)
         if kind == "ok":
             applied = _result(change, WriteStatus.APPLIED, written=new, rereads=1)
@@ -213,10 +230,10 @@ class Writer:
         return _dropped(result, error, self.journal.active)
 
     def _owed(self, change: TicketChange, body: Json) -> Owed:
-        state = change.tracking.get("state")
         text = change.public_reply.plain() if change.public_reply else ""
-        written = None if state is None else _text(state.new)
-        return Owed(change.ticket, "reply", body, text, written, self.clock())
+        me = self.me()
+        who = "" if me is None else str(me)
+        return Owed(change.ticket, "reply", body, text, _key(change)[1], who, self.clock())
 
     def _send_reply(self, tid: int, body: Json, stamp: str | None) -> AdapterError | None:
         """One safe comment-only update, tried once more after a 409 or an uncertain answer
@@ -247,7 +264,11 @@ class Writer:
     def pay(self, item: Owed) -> WriteResult | None:
         """Settle a reply an earlier run owed (see `adapters.owed`); None when its change had
         not landed (nothing is owed: the engine redoes the change whole)."""
-        tid, ticket = int(item.ticket), item.ticket
+        tid, me = int(item.ticket), self.me()
+        if self.journal.expired(item):
+            return self._give_up(item, "it is more than 24 hours old")
+        if item.who and me is not None and item.who != str(me):
+            return self._give_up(item, "it was owed by another Zendesk user than the one now")
         try:
             raw = self.client.ticket(tid)
         except AuthError:
@@ -257,13 +278,13 @@ class Writer:
         except AdapterError as exc:
             return _owed_failed(item, exc)
         state = self.fields().tracking.get("state")
-        now = _text(field_values(raw).get(state)) if state else None
-        if item.state is None or now != item.state:
+        now = _text(field_values(raw).get(state)) if state else ""
+        if not item.state or now != item.state:
             if item.confirmed:
                 return self._give_up(item, "the ticket was escalated again since")
-            self.journal.paid([ticket])
+            self.journal.paid([item.key])
             return None
-        self.journal.confirm(ticket)
+        self.journal.confirm(item.key)
         try:
             landed = self._reply_landed(tid)
         except AuthError:
@@ -271,20 +292,37 @@ class Writer:
         except AdapterError as exc:
             return _owed_failed(item, exc)
         if landed:
-            self.journal.paid([ticket])
-            return WriteResult(ticket, WriteStatus.APPLIED, "the owed public reply had landed")
-        if self.journal.expired(item):
-            return self._give_up(item, "it is more than 24 hours old")
+            self.journal.paid([item.key])
+            return WriteResult(item.ticket, WriteStatus.APPLIED, "the owed public reply had landed")
         error = self._send_reply(tid, item.body, str(raw.get("updated_at") or "") or None)
         if error is not None:
             return _owed_failed(item, error)
-        self.journal.paid([ticket])
-        return WriteResult(ticket, WriteStatus.APPLIED, "sent the public reply an earlier run owed")
+        self.journal.paid([item.key])
+        message = "sent the public reply an earlier run owed"
+        return WriteResult(item.ticket, WriteStatus.APPLIED, message)
 
     def _give_up(self, item: Owed, why: str) -> WriteResult:
-        self.journal.paid([item.ticket])
+        self.journal.paid([item.key])
         message = f"the public reply an earlier run owed is dropped: {why}"
         return WriteResult(item.ticket, WriteStatus.SKIPPED, message, comment_dropped=True)
+
+    def _stamps(self, ids: Sequence[int]) -> tuple[dict[int, str], str]:
+        """Each ticket's `updated_at` now (one request per 100), and why some are missing."""
+        stamps: dict[int, str] = {}
+        problem = "gone"
+        for batch in chunks(list(ids), SHOW_MANY):
+            try:
+                page = self.client.show_many(batch, None)
+            except AuthError:
+                raise
+            except AdapterError as exc:
+                problem = str(exc)
+                continue
+            for raw in page.get("tickets") or []:
+                tid, stamp = as_int(raw.get("id")), raw.get("updated_at")
+                if tid is not None and isinstance(stamp, str):
+                    stamps[tid] = stamp
+        return stamps, problem
 
     def _stamp_of(self, tid: int) -> str:
         return str(self.client.ticket(tid).get("updated_at") or "")
@@ -351,7 +389,17 @@ class Writer:
         """The public replies of applied changes, in jobs of their own (after every change job:
         only a change that went in owes its reply)."""
         bodies = {tid: b for tid in applied if (b := reply_body(by_id[tid])) is not None}
-        outcomes = self.jobs.run(bodies)
+        stamps, unread = self._stamps(list(bodies))
+        outcomes = self.jobs.run(
+            {
+                tid: {**body, "safe_update": True, "updated_stamp": stamps[tid]}
+                for tid, body in bodies.items()
+                if tid in stamps
+            }
+        )
+        for tid in bodies:
+            if tid not in stamps:
+                outcomes[tid] = ("failed", f"not sent: the ticket could not be re-read ({unread})")
         for tid in bodies:
             kind, text = outcomes.get(tid, ("ok", ""))
             if kind == "unknown":  # the job may have run, or may still: look, never re-send
@@ -369,6 +417,12 @@ class Writer:
             else:
                 error = AdapterError(f"ticket {tid}: public reply failed: {text}")
                 yield _dropped(result, error, self.journal.active)
+
+
+def _key(change: TicketChange) -> tuple[str, str]:
+    """The journal key of what `change` owes: its ticket and the `state` value it writes."""
+    state = change.tracking.get("state")
+    return (change.ticket, "" if state is None else _text(state.new))
 
 
 def _text(value: object) -> str:

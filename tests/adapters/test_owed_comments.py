@@ -6,6 +6,7 @@ Zendesk owes the public reply (its own update after the change); Jira owes the J
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -25,22 +26,26 @@ from tests.adapters.zendesk_harness import ZendeskHarness
 # --- the journal itself ------------------------------------------------------------------------
 
 
-def owed(ticket: str = "7", at: float = 1000.0, state: str | None = "v1 c=0") -> Owed:
-    return Owed(ticket, "reply", {"comment": {"body": "hi", "public": True}}, "hi", state, at)
+def owed(ticket: str = "7", at: float = 1000.0, state: str = "v1 c=0") -> Owed:
+    body = {"comment": {"body": "hi", "public": True}}
+    return Owed(ticket, "reply", body, "hi", state, "42", at)
 
 
 def test_the_journal_keeps_entries_across_instances_until_paid(tmp_path: Path) -> None:
     path = journal_path(tmp_path, "prod/zendesk")
     first = Journal(path, "https://a.example", lambda: 2000.0)
-    assert first.owe([owed("7", at=1500.0), owed("8", at=1000.0)])
+    assert first.owe([owed("7", at=1500.0), owed("8", at=1000.0), owed("8", 1200.0, "v1 c=1")])
+    first.confirm(("8", "v1 c=1"))
     first.close()
     assert path.parent.name == "owed" and path.name == "prod_zendesk.sqlite3"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     again = Journal(path, "https://a.example", lambda: 2000.0)
-    assert [o.ticket for o in again.due()] == ["8", "7"]  # oldest first
+    # oldest first; one entry per (ticket, state): two changes to one ticket are two entries
+    assert [o.key for o in again.due()] == [("8", "v1 c=0"), ("8", "v1 c=1"), ("7", "v1 c=0")]
     assert again.due()[0] == owed("8", at=1000.0)
-    again.paid(["8"])
-    assert [o.ticket for o in again.due()] == ["7"]
+    assert [o.confirmed for o in again.due()] == [False, True, False]
+    again.paid([("8", "v1 c=0")])
+    assert [o.key for o in again.due()] == [("8", "v1 c=1"), ("7", "v1 c=0")]
     assert not again.expired(owed(at=2000.0 - MAX_AGE_SECONDS))
     assert again.expired(owed(at=2000.0 - MAX_AGE_SECONDS - 1))
 
@@ -124,7 +129,9 @@ def test_zendesk_a_reply_that_landed_before_the_process_died_is_not_sent_again(
     # As if the process had died after the reply landed but before the journal heard of it:
     written = zd.view(tid).tracking["state"]
     body = {"comment": {"body": "We are on it", "public": True}}
-    entry = Owed(tid, "reply", body, "We are on it", written, zd.time.clock())
+    assert written is not None
+    me = str(zd.emulator.me)
+    entry = Owed(tid, "reply", body, "We are on it", written, me, zd.time.clock())
     Journal(journal_path(state, "zendesk-test"), zd.base_url, zd.time.clock).owe([entry])
     puts = zd.count("PUT", PUT_TICKET)
     (result,) = zd_send_owed(zd, state)
@@ -144,9 +151,9 @@ def test_zendesk_an_owed_reply_whose_change_did_not_land_is_dropped_quietly(
     journal.owe(
         [
             # The process died before its change landed: the ticket lacks that state.
-            Owed(unlanded, "reply", body, "We are on it", "v1 c=0 w=1", now),
+            Owed(unlanded, "reply", body, "We are on it", "v1 c=0 w=1", "", now),
             # A run saw its change and could not send it; the ticket has changed since.
-            Owed(superseded, "reply", body, "We are on it", "v1 c=0 w=1", now, confirmed=True),
+            Owed(superseded, "reply", body, "", "v1 c=0 w=1", "", now, confirmed=True),
         ]
     )
     journal.close()
@@ -236,9 +243,94 @@ def test_jira_a_note_that_landed_is_not_posted_again(make: Make, tmp_path: Path)
     assert jira_send_owed(h, state) == []
     (post,) = h.sent("POST", f"/issue/{key}/comment")
     written = h.view(key).tracking["state"]
-    entry = Owed(key, "note", post.body, "Escalated Printer on fire", written, h.time.clock())
+    assert written is not None
+    text = "Escalated Printer on fire"
+    entry = Owed(key, "note", post.body, text, written, "", h.time.clock())
     Journal(journal_path(state, "contract"), h.url, h.time.clock).owe([entry])
     (result,) = jira_send_owed(h, state)
     assert result.status is WriteStatus.APPLIED and "had landed" in result.message
     assert len(h.sent("POST", f"/issue/{key}/comment")) == 1
     assert h.view(key).notes() == ["Escalated Printer on fire"]
+
+
+# --- a write whose fate was unknown keeps what it owes ------------------------------------------
+
+
+def test_zendesk_a_retry_that_landed_behind_a_504_still_gets_its_reply(
+    zd: ZendeskHarness, tmp_path: Path
+) -> None:
+    """409 (an agent's edit), then the re-evaluated change lands but answers 504: the write is
+    reported failed, its fate unknown. The entry stays; the next run finds the change on the
+    ticket and sends the reply, once."""
+    state = tmp_path / "state"
+    (tid,) = zd.seed(1, priority="P1")
+
+    def agent_then_gateway() -> None:
+        zd.agent_edit(tid, add_tags=["agent-was-here"])
+        zd.emulator.fail("PUT", rf"/tickets/{tid}$", 504, after_landing=True)
+
+    zd.emulator.before_write(int(tid), agent_then_gateway)
+    result = zd_write(zd, state)
+    assert result.status is WriteStatus.FAILED and "may have landed" in result.message
+    assert zd.view(tid).tracking["level"] == "L2" and zd.view(tid).replies() == []
+    (sent,) = zd_send_owed(zd, state)
+    assert sent.status is WriteStatus.APPLIED and "sent" in sent.message, sent.message
+    assert zd.view(tid).replies() == ["We are on it"]
+    assert "agent-was-here" in zd.view(tid).tags
+    assert zd_send_owed(zd, state) == []
+
+
+def test_zendesk_a_change_that_was_refused_leaves_nothing_to_send(
+    zd: ZendeskHarness, tmp_path: Path
+) -> None:
+    """A 422 is a definite refusal, but the entry is only ever removed on positive knowledge:
+    the next run reads the ticket, sees the change is not there, and forgets it quietly (the
+    engine redoes the change whole)."""
+    state = tmp_path / "state"
+    (tid,) = zd.seed(1, priority="P1")
+    zd.emulator.fail("PUT", rf"/tickets/{tid}$", 422)
+    assert zd_write(zd, state).status is WriteStatus.FAILED
+    puts = zd.count("PUT", PUT_TICKET)
+    assert zd_send_owed(zd, state) == []
+    assert zd.count("PUT", PUT_TICKET) == puts and zd.view(tid).replies() == []
+    assert Journal(journal_path(state, "zendesk-test"), zd.base_url, zd.time.clock).due() == []
+
+
+def test_zendesk_reply_jobs_carry_the_stamp_the_change_left(
+    zd: ZendeskHarness, tmp_path: Path
+) -> None:
+    """A reply job that runs late (after the next run sent the reply) must be refused: each
+    item is a safe update on the `updated_at` read after the change job, one read per 100."""
+    tids = zd.seed(3, priority="P1")
+    results = zd_write_all(zd, tmp_path / "state", batch_threshold=1)
+    assert all(r.status is WriteStatus.APPLIED and not r.comment_dropped for r in results)
+    jobs = [
+        json.loads(c.request.body)["tickets"]
+        for c in zd.rsps.calls
+        if c.request.method == "PUT" and "update_many" in str(c.request.url)
+    ]
+    (changes, replies) = jobs
+    assert all("comment" in item and item["comment"]["public"] for item in replies)
+    assert all(item["safe_update"] is True and item["updated_stamp"] for item in replies)
+    assert zd.count("GET", r"^/api/v2/tickets/show_many$") == 1
+    assert all(zd.view(t).replies() == ["We are on it"] for t in tids)
+    assert {i["id"] for i in changes} == {i["id"] for i in replies} == {int(t) for t in tids}
+
+
+def test_jira_a_retry_that_landed_behind_a_timeout_still_gets_its_note(
+    make: Make, tmp_path: Path
+) -> None:
+    """409, then the retried edit lands but times out, and the re-read that would tell fails:
+    failed, fate unknown. The next run sees the edit on the issue and posts the note, once."""
+    h, state = make("cloud"), tmp_path / "state"
+    (key,) = h.seed(1, priority="P1")
+    h.emulator.fail(on_issue("PUT", key), 409)
+    h.emulator.timeout_after_landing(on_issue("PUT", key))
+    h.emulator.fail(lambda r: r.method == "GET" and r.path.endswith(f"/issue/{key}"), 500)
+    result = jira_run(h, adapter=h.adapter(state_dir=state))[key]
+    assert result.status is WriteStatus.FAILED, result.message
+    assert h.view(key).tracking["level"] == "L2" and h.view(key).notes() == []
+    (sent,) = jira_send_owed(h, state)
+    assert sent.status is WriteStatus.APPLIED and "sent the internal note" in sent.message
+    assert h.view(key).notes() == ["Escalated Printer on fire"]
+    assert jira_send_owed(h, state) == []

@@ -107,7 +107,7 @@ def test_a_failed_page_writes_nothing_on_that_instance(p: Platforms) -> None:
     result = p.invoke("run", "-c", p.config())
     assert result.code == 1
     assert "zendesk (zendesk): aborted:" in result.out
-    assert "(nothing was written)" in result.out
+    assert "(no change was written)" in result.out
     assert all(zendesk_notes(p, tid) == [] for tid in zd)
     assert jira_level(p, keys[0]) == "L2"
 
