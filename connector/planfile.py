@@ -15,7 +15,9 @@ from adapters.secrets import mask, mask_all
 from connector.config import read_text
 from connector.report import InstanceRun
 from rules.errors import ConfigError
+from rules.mapping import platform_priority
 from rules.plan import Summary, TicketChange, from_json
+from rules.policy import Policy
 from rules.tracking import format_time
 
 FORMAT = 1
@@ -81,24 +83,30 @@ def load_plan(path: str) -> tuple[dict[str, Any], list[TicketChange]]:
     return plan, changes
 
 
-def render_text(runs: list[InstanceRun]) -> str:
+def render_text(runs: list[InstanceRun], policy: Policy) -> str:
     out: list[str] = []
     for run in runs:
         if run.outcome != "dry-run":
             continue  # aborted: the summary line says why
         for change in run.changes:
-            out.extend(_change_lines(change))
+            out.extend(change_lines(change, policy))
             out.append("")
     return mask("\n".join(out))
 
 
-def _change_lines(c: TicketChange) -> list[str]:
+def change_lines(c: TicketChange, policy: Policy) -> list[str]:
+    """One change as the text plan shows it; priorities are the policy's names, with the
+    platform's own in brackets where it differs ("P2 (high)")."""
     level = f"{c.level_from} -> {c.level_to}" if c.level_from != c.level_to else c.level_from
     lines = [f"{c.instance} {c.ticket}  {level}  {c.url}", f"  rules: {', '.join(c.rules)}"]
     for name in ("group", "assignee", "priority"):
         diff = getattr(c, name)
-        if diff is not None:
-            lines.append(f"  {name}: {diff.old or '-'} -> {diff.new or '-'}")
+        if diff is None:
+            continue
+        old, new = diff.old, diff.new
+        if name == "priority":
+            old, new = (_priority(policy, c.platform, v) for v in (old, new))
+        lines.append(f"  {name}: {old or '-'} -> {new or '-'}")
     if c.add_tags or c.remove_tags:
         tags = [f"+{t}" for t in c.add_tags] + [f"-{t}" for t in c.remove_tags]
         lines.append(f"  tags: {' '.join(tags)}")
@@ -115,3 +123,10 @@ def _change_lines(c: TicketChange) -> list[str]:
         lines.append(f"  notify: {', '.join(c.notify)}")
     lines.extend(f"  why: {reason}" for reason in c.reasons)
     return lines
+
+
+def _priority(policy: Policy, platform: str, neutral: object) -> str | None:
+    if neutral is None:
+        return None
+    theirs = platform_priority(policy, platform, str(neutral))
+    return str(neutral) if theirs == neutral else f"{neutral} ({theirs})"

@@ -127,7 +127,7 @@ def plan(config_path: str, instances: tuple[str, ...], fmt: str, out: str | None
     if fmt == "json" and out is None:
         click.echo(dumps(document), nl=False)
     else:
-        text = render_text(runs)
+        text = render_text(runs, config.policy)
         if fmt == "text" and text:
             click.echo(text)
         for line in summary_lines(runs, writes=False):

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from connector.lock import InstanceLock
+from connector.planfile import change_lines
+from rules.plan import Diff, TicketChange
+from rules.policy import load_policy
 from tests.connector.platforms import JIRA_TOKEN, ZENDESK_SECRET, Platforms, platforms
 from tests.connector.test_run import jira_level, zendesk_notes
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -187,3 +193,23 @@ def test_a_plan_keeps_no_change_of_an_instance_whose_read_failed(p: Platforms) -
     plan = json.loads(out.read_text())
     assert plan["instances"]["zendesk"]["outcome"] == "aborted"
     assert [c["ticket"] for c in plan["changes"]] == keys
+
+
+def test_plan_text_names_priorities_as_the_platform_does() -> None:
+    """The policy's neutral names, and the platform's own in brackets where they differ (the
+    example maps Zendesk's "high" to P2); the JSON plan stays neutral."""
+    policy = load_policy((ROOT / "config.example.yaml").read_text(encoding="utf-8"), "ex.yaml")
+    base = {
+        "instance": "zendesk-prod",
+        "ticket": "7",
+        "url": "https://acme.zendesk.com/agent/tickets/7",
+        "ticket_updated_at": datetime(2026, 11, 20, tzinfo=UTC),
+        "level_from": "L1",
+        "level_to": "L2",
+        "priority": Diff("P3", "P2"),
+    }
+    zendesk = TicketChange(platform="zendesk", **base)
+    assert "  priority: P3 (normal) -> P2 (high)" in change_lines(zendesk, policy)
+    unmapped = TicketChange(platform="other", **{**base, "priority": Diff(None, "P2")})
+    assert "  priority: - -> P2" in change_lines(unmapped, policy)
+    assert zendesk.to_json()["actions"][1] == {"type": "set_priority", "from": "P3", "to": "P2"}
