@@ -181,6 +181,25 @@ def retry_after(headers: Mapping[str, str], now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
+def rate_limit(
+    headers: Mapping[str, str], spellings: tuple[tuple[str, str], ...]
+) -> tuple[int, int] | None:
+    """(limit, remaining) from the first (limit, remaining) header pair present with two
+    integers, header names in any case; None if no pair is."""
+    for limit, remaining in spellings:
+        pair = _integer(_header(headers, limit)), _integer(_header(headers, remaining))
+        if pair[0] is not None and pair[1] is not None:
+            return pair[0], pair[1]
+    return None
+
+
+def _integer(value: str | None) -> int | None:
+    try:
+        return int(value.strip()) if value is not None else None
+    except ValueError:
+        return None
+
+
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     for key, value in headers.items():
         if key.lower() == name.lower():

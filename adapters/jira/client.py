@@ -20,7 +20,6 @@ Center in v2 (wiki markup, escaped).
 
 from __future__ import annotations
 
-import contextlib
 import json
 from base64 import b64encode
 from collections.abc import Callable, Mapping
@@ -40,6 +39,7 @@ from adapters.http import (
     Sleeper,
     error_for,
     mount,
+    rate_limit,
     timeout_error,
 )
 from adapters.jira.settings import CloudAuth, Settings
@@ -73,10 +73,9 @@ class RateLimit:
 
     def observe(self, headers: Mapping[str, str]) -> None:
         self.near = str(headers.get("X-RateLimit-NearLimit", "")).lower() == "true"
-        limit, remaining = headers.get("X-RateLimit-Limit"), headers.get("X-RateLimit-Remaining")
-        if limit is not None and remaining is not None:
-            with contextlib.suppress(ValueError):
-                self.limit, self.remaining = int(limit), int(remaining)
+        pair = rate_limit(headers, (("X-RateLimit-Limit", "X-RateLimit-Remaining"),))
+        if pair is not None:
+            self.limit, self.remaining = pair
 
 
 class JiraClient:

@@ -27,7 +27,7 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from adapters.errors import AdapterError, AuthError, TransientError
-from adapters.http import Clock, error_for, timeout_error
+from adapters.http import Clock, error_for, rate_limit, timeout_error
 from adapters.secrets import Secret, mask, register
 
 PLACEHOLDER_SUBDOMAIN = "connector"
@@ -190,11 +190,7 @@ class ZendeskSession(requests.Session):
 
     def _observe(self, headers: Mapping[str, str]) -> None:
         """Keep the account's rate limit as answers report it (both spellings are seen)."""
-        for limit, remaining in RATE_HEADERS:
-            pair = _number(headers.get(limit)), _number(headers.get(remaining))
-            if pair[0] is not None and pair[1] is not None:
-                self.rate_limit = (pair[0], pair[1])
-                return
+        self.rate_limit = rate_limit(headers, RATE_HEADERS) or self.rate_limit
 
     def post_unsigned(self, path: str, body: Mapping[str, Any]) -> requests.Response:
         """A request without our Authorization header (the OAuth token request itself)."""
@@ -246,13 +242,6 @@ def _sent(exc: Exception) -> bool:
         return False
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     return not isinstance(reason, NewConnectionError | ConnectTimeoutError)
-
-
-def _number(value: str | None) -> int | None:
-    try:
-        return int(str(value).strip()) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _suffix(detail: str) -> str:

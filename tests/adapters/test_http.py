@@ -24,6 +24,7 @@ from adapters.http import (
     RetryBudgetExceeded,
     error_for,
     mount,
+    rate_limit,
     retry_after,
     timeout_error,
 )
@@ -221,3 +222,19 @@ def test_a_429_holds_back_every_request_of_the_instance() -> None:
     now[0] += 10
     budget.acquire()
     assert slept == [5.0]
+
+
+def test_rate_limit_takes_the_first_spelling_with_two_integers() -> None:
+    spellings = (
+        ("X-Rate-Limit", "X-Rate-Limit-Remaining"),
+        ("ratelimit-limit", "ratelimit-remaining"),
+    )
+    assert rate_limit({"x-rate-limit": "700", "X-RATE-LIMIT-REMAINING": " 699 "}, spellings) == (
+        700,
+        699,
+    )
+    both = {"X-Rate-Limit": "700", "X-Rate-Limit-Remaining": "n/a", "ratelimit-limit": "400",
+            "ratelimit-remaining": "12"}  # fmt: skip
+    assert rate_limit(both, spellings) == (400, 12)
+    assert rate_limit({"X-Rate-Limit": "700"}, spellings) is None
+    assert rate_limit({}, spellings) is None
