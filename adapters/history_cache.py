@@ -28,14 +28,13 @@ written (corrupt, disk full) is logged once and the run goes on reading every hi
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
 import structlog
 
-from adapters.sqlite_file import open_private, state_file
+from adapters.sqlite_file import PrivateFile, open_private, state_file
 from rules.history import without_unread_text
 from rules.model import Event
 from rules.policy import Policy
@@ -56,8 +55,11 @@ def cache_path(state_dir: Path, instance: str) -> Path:
     return state_file(state_dir, "cache", instance, ".history.sqlite3")
 
 
-class HistoryCache:
+class HistoryCache(PrivateFile):
     """`get` what is still valid, `put` what was read, `prune` to the tickets in scope."""
+
+    event = "history_cache_off"
+    hint = "every ticket history is read this run; delete the file if it is corrupt"
 
     def __init__(
         self,
@@ -67,11 +69,10 @@ class HistoryCache:
         policy: Policy,
         margin: float = MARGIN_SECONDS,
     ) -> None:
-        self.path, self.platform, self.policy, self.margin = path, platform, policy, margin
-        self._lock = threading.Lock()
-        self._db: sqlite3.Connection | None = None
+        super().__init__(path)
+        self.file = path
+        self.platform, self.policy, self.margin = platform, policy, margin
         self.hits = self.misses = 0
-        self.problem: str | None = None  # why the cache is off for this run
 
     def open(self, identity: str) -> None:
         """Open (creating it 0600) for `identity` (the account and who is signed in there); a
@@ -80,22 +81,9 @@ class HistoryCache:
             if self._db is not None or self.problem is not None:
                 return
             try:
-                self._db, _ = open_private(self.path, _SCHEMA, f"{FORMAT} {identity}", ["history"])
+                self._db, _ = open_private(self.file, _SCHEMA, f"{FORMAT} {identity}", ["history"])
             except (OSError, sqlite3.Error) as exc:
                 self._off(exc)
-
-    def _off(self, exc: Exception) -> None:
-        """Called under the lock: no cache for the rest of the run, said once."""
-        self.problem = f"{type(exc).__name__}: {exc}"
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-        log.warning(
-            "history_cache_off",
-            path=str(self.path),
-            error=self.problem,
-            hint="every ticket history is read this run; delete the file if it is corrupt",
-        )
 
     def get(self, stamps: Mapping[str, str]) -> dict[str, tuple[Event, ...]]:
         """The kept histories of the tickets (id -> `updated_at` as the platform wrote it now)

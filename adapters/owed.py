@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +41,7 @@ from typing import Any
 
 import structlog
 
-from adapters.sqlite_file import open_private, state_file
+from adapters.sqlite_file import PrivateFile, open_private, state_file
 
 MAX_AGE_SECONDS = 24 * 3600.0
 log = structlog.get_logger(__name__)
@@ -79,14 +78,16 @@ class Owed:
         return (self.ticket, self.state)
 
 
-class Journal:
+class Journal(PrivateFile):
     """`owe` before the first request, `paid` once settled, `due` at the next run."""
 
+    event = "owed_journal_off"
+    hint = "a second comment that fails this run is reported, not sent later"
+
     def __init__(self, path: Path | None, identity: str, clock: Callable[[], float]) -> None:
-        self.path, self.identity, self.clock = path, identity, clock
-        self._lock = threading.Lock()
-        self._db: sqlite3.Connection | None = None
-        self.problem: str | None = None if path is not None else "no state directory"
+        super().__init__(path)
+        self.identity, self.clock = identity, clock
+        self.problem = None if path is not None else "no state directory"
         self._opened = False
 
     @property
@@ -111,18 +112,6 @@ class Journal:
             except (OSError, sqlite3.Error) as exc:
                 self._off(exc)
         return self._db
-
-    def _off(self, exc: Exception) -> None:
-        self.problem = f"{type(exc).__name__}: {exc}"
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-        log.warning(
-            "owed_journal_off",
-            path=str(self.path),
-            error=self.problem,
-            hint="a second comment that fails this run is reported, not sent later",
-        )
 
     def _do(self, sql: str, rows: list[tuple[Any, ...]]) -> bool:
         with self._lock:

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections.abc import Sequence
 from pathlib import Path
+
+import structlog
+
+log = structlog.get_logger(__name__)
 
 
 def state_file(state_dir: Path, folder: str, instance: str, suffix: str) -> Path:
@@ -45,3 +50,26 @@ def open_private(
         db.close()
         raise
     return db, emptied
+
+
+class PrivateFile:
+    """The common part of the history cache and the owed-comment journal: a connection guarded
+    by one lock, turned off for the rest of the run at the first error (said once, as `event`
+    with `hint`), after which the caller carries on without it."""
+
+    event = "state_file_off"
+    hint = ""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self.problem: str | None = None  # why it is off for this run
+
+    def _off(self, exc: Exception) -> None:
+        """Called under the lock."""
+        self.problem = f"{type(exc).__name__}: {exc}"
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        log.warning(self.event, path=str(self.path), error=self.problem, hint=self.hint)

@@ -12,7 +12,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from adapters.base import WriteResult, WriteStatus
+from adapters.base import Adapter, WriteResult, WriteStatus
 from adapters.owed import MAX_AGE_SECONDS, Journal, Owed, journal_path
 from rules.engine import evaluate_ticket
 from rules.needs import needs
@@ -87,8 +87,8 @@ def zd_write(zd: ZendeskHarness, state: Path) -> WriteResult:
     return result
 
 
-def zd_send_owed(zd: ZendeskHarness, state: Path) -> list[WriteResult]:
-    adapter = zd.adapter(state_dir=state)
+def send_owed(adapter: Adapter) -> list[WriteResult]:
+    """What the next run does first (connector.runner): resolve the fields, settle the owed."""
     adapter.fields()
     try:
         return list(adapter.send_owed())
@@ -96,14 +96,23 @@ def zd_send_owed(zd: ZendeskHarness, state: Path) -> list[WriteResult]:
         adapter.close()
 
 
+def zd_send_owed(zd: ZendeskHarness, state: Path) -> list[WriteResult]:
+    return send_owed(zd.adapter(state_dir=state))
+
+
+def fail_the_reply(zd: ZendeskHarness, tid: str, status: int, times: int) -> None:
+    """The change's PUT lands; the next `times` PUTs on the ticket (its reply) answer `status`."""
+    zd.emulator.before_write(
+        int(tid), lambda: zd.emulator.fail("PUT", rf"/tickets/{tid}$", status, times=times)
+    )
+
+
 def test_zendesk_a_reply_that_failed_is_sent_by_the_next_run_once(
     zd: ZendeskHarness, tmp_path: Path
 ) -> None:
     state = tmp_path / "state"
     (tid,) = zd.seed(1, priority="P1")
-    zd.emulator.before_write(
-        int(tid), lambda: zd.emulator.fail("PUT", rf"/tickets/{tid}$", 503, times=99)
-    )
+    fail_the_reply(zd, tid, 503, times=99)
     result = zd_write(zd, state)
     assert result.status is WriteStatus.APPLIED and result.comment_dropped and result.comment_owed
     assert result.message.endswith("it is owed: the next run sends it")
@@ -169,9 +178,7 @@ def test_zendesk_an_owed_reply_more_than_a_day_old_is_dropped(
 ) -> None:
     state = tmp_path / "state"
     (tid,) = zd.seed(1, priority="P1")
-    zd.emulator.before_write(
-        int(tid), lambda: zd.emulator.fail("PUT", rf"/tickets/{tid}$", 422, times=1)
-    )
+    fail_the_reply(zd, tid, 422, times=1)
     assert zd_write(zd, state).comment_owed
     zd.time.now += MAX_AGE_SECONDS + 60
     (result,) = zd_send_owed(zd, state)
@@ -204,12 +211,7 @@ def test_zendesk_replies_of_an_update_many_batch_are_owed_too(
 
 
 def jira_send_owed(h: JiraHarness, state: Path) -> list[WriteResult]:
-    adapter = h.adapter(state_dir=state)
-    adapter.fields()
-    try:
-        return list(adapter.send_owed())
-    finally:
-        adapter.close()
+    return send_owed(h.adapter(state_dir=state))
 
 
 def test_jira_a_note_that_failed_is_sent_by_the_next_run_once(make: Make, tmp_path: Path) -> None:
