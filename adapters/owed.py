@@ -10,18 +10,22 @@ write went in whole (the comment too), or the ticket is gone. Anything else (the
 failed for good, the first was refused or its fate is unknown, the process died anywhere) leaves
 it, and the next run (`send_owed`, before it fetches) settles it, once:
 
-- older than `MAX_AGE_SECONDS` (24 h): dropped and reported without a request (a late "we
-  passed your request on" is worse than none);
-- written as another platform user than the one signed in now: dropped and reported (the
-  connector recognises its own comments by author, so it could not tell whether it landed);
-- the ticket's `state` field tells whether the change landed: if it does not hold the value
-  the change wrote, the change did not land (the engine redoes it whole, comments included)
-  and the entry is dropped quietly; but once an entry is `confirmed` (a writer saw its change
-  go in and the comment fail), a different value means a later escalation superseded it: it is
-  dropped and reported;
+- the ticket's `state` field tells whether the change landed (`verdict`):
+  - it holds the value the change wrote: the change landed, the comment is owed;
+  - it still holds the value the change replaced (and no writer saw the change go in): the
+    change did not land, and the engine redoes it whole, comments included. The entry is
+    dropped quietly; but while the ticket's `updated_at` is still the one a Zendesk safe update
+    was sent on (a timed-out `update_many` job may still run it), it waits;
+  - any other value: a later escalation superseded it; dropped and reported;
+- older than `MAX_AGE_SECONDS` (24 h): dropped and reported (a late "we passed your request
+  on" is worse than none);
+- owed by another platform user than the one signed in now: dropped and reported (the
+  connector recognises its own comments by author);
 - if the comment is on the ticket already (the request landed before the process died), it
-  is not sent again: each adapter looks among the connector's own newest comments;
-- otherwise it is sent, exactly as planned, once.
+  is not sent again: each adapter looks for a comment of its own with that text, created
+  since it became owed;
+- otherwise it is sent, exactly as planned, once. A refusal (the ticket closed meanwhile, no
+  permission) drops it, reported; anything else keeps it for the next run.
 
 Storage: one SQLite file per instance (`<state_dir>/owed/<instance>.sqlite3`, mode 0600),
 committed at each step, so a killed process loses nothing it had recorded; entries for another
@@ -35,23 +39,24 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import structlog
 
+from adapters.base import WriteResult
 from adapters.sqlite_file import PrivateFile, open_private, state_file
 
 MAX_AGE_SECONDS = 24 * 3600.0
 log = structlog.get_logger(__name__)
 
-FORMAT = "2"
+FORMAT = "3"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS owed (
     ticket TEXT NOT NULL, state TEXT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL,
     text TEXT NOT NULL, who TEXT NOT NULL, at REAL NOT NULL, confirmed INTEGER NOT NULL,
-    PRIMARY KEY (ticket, state)
+    old TEXT NOT NULL, sent TEXT NOT NULL, PRIMARY KEY (ticket, state)
 );
 """
 
@@ -72,10 +77,16 @@ class Owed:
     who: str  # the platform user the connector writes as ("": unknown)
     at: float  # when it became owed (seconds since the epoch, this host's clock)
     confirmed: bool = False  # its change is known to be on the ticket
+    old: str = ""  # the `state` value the change replaces
+    sent: str = ""  # Zendesk: the `updated_at` its safe update is sent on ("": none)
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.ticket, self.state)
+
+    @property
+    def tail(self) -> tuple[int, str, str]:
+        return (int(self.confirmed), self.old, self.sent)
 
 
 class Journal(PrivateFile):
@@ -131,10 +142,10 @@ class Journal(PrivateFile):
     def owe(self, items: Iterable[Owed]) -> bool:
         """Record comments about to be owed; False if they could not be recorded."""
         rows: list[tuple[Any, ...]] = [
-            (o.ticket, o.state, o.kind, json.dumps(o.body), o.text, o.who, o.at, int(o.confirmed))
+            (o.ticket, o.state, o.kind, json.dumps(o.body), o.text, o.who, o.at, *o.tail)
             for o in items
         ]
-        return self._do("INSERT OR REPLACE INTO owed VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        return self._do("INSERT OR REPLACE INTO owed VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def confirm(self, key: tuple[str, str]) -> None:
         """That (ticket, state) change is on the ticket; its comment could not be sent yet."""
@@ -146,28 +157,74 @@ class Journal(PrivateFile):
 
     def due(self) -> list[Owed]:
         """Every comment still owed, oldest first."""
+        return self._rows("", ())
+
+    def _rows(self, where: str, args: tuple[str, ...]) -> list[Owed]:
         with self._lock:
             db = self._open()
             if db is None:
                 return []
             try:
                 rows = db.execute(
-                    "SELECT ticket, kind, body, text, state, who, at, confirmed FROM owed"
-                    " ORDER BY at"
+                    "SELECT ticket, kind, body, text, state, who, at, confirmed, old, sent"
+                    f" FROM owed {where} ORDER BY at",
+                    args,
                 ).fetchall()
                 return [
-                    Owed(t, k, json.loads(b), x, s, w, a, bool(c))
-                    for t, k, b, x, s, w, a, c in rows
+                    Owed(t, k, json.loads(b), x, s, w, a, bool(c), o, st)
+                    for t, k, b, x, s, w, a, c, o, st in rows
                 ]
             except (sqlite3.Error, ValueError) as exc:
                 self._off(exc)
                 return []
 
+    def supersede(self, ticket: str, keep: Iterable[tuple[str, str]], replaced: str) -> bool:
+        """A write to `ticket` went in: its other entries can no longer be sent (a Zendesk
+        safe update still pending can no longer land; a comment owed there now belongs to an
+        older escalation). Forget them; True if one was owed (its change had landed: it was
+        confirmed, or the write replaced its state), so that a comment was lost."""
+        kept = set(keep)
+        others = [o for o in self._rows("WHERE ticket = ?", (ticket,)) if o.key not in kept]
+        self.paid(o.key for o in others)
+        return any(o.confirmed or (o.state and o.state == replaced) for o in others)
+
     def expired(self, item: Owed) -> bool:
         return self.clock() - item.at > MAX_AGE_SECONDS
+
+    def verdict(self, item: Owed, state: str, stamp: str, siblings: Iterable[str] = ()) -> str:
+        """What the ticket now (its `state` value, "" if none, and its `updated_at`) says of
+        an owed comment: "send" (its change is there: look for it, else send it), "wait" (its
+        change may still land), "forget" (its change never landed: drop quietly), or why it
+        is given up ("superseded", "expired"). `siblings`: the states of the ticket's other
+        entries; the ticket holding one of them means this change was re-evaluated into that
+        one (after a conflict or a timeout) and never landed itself."""
+        if item.state and state == item.state:
+            return "expired" if self.expired(item) else "send"
+        if state in siblings and not item.confirmed:
+            return "forget"
+        if state == item.old and not item.confirmed:
+            return (
+                "wait" if item.sent and stamp == item.sent and not self.expired(item) else "forget"
+            )
+        return "superseded"
 
     def close(self) -> None:
         with self._lock:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+
+
+def superseded(
+    journal: Journal, result: WriteResult, keys: Iterable[tuple[str, str]], what: str
+) -> WriteResult:
+    """`result` went in: what earlier runs owed on its ticket ends here (`Journal.supersede`);
+    a comment lost that way is said in the result."""
+    assert result.written is not None
+    replaced = result.written.tracking.get("state")
+    old = "" if replaced is None or replaced.old is None else str(replaced.old).strip()
+    if not journal.active or not journal.supersede(result.ticket, keys, old):
+        return result
+    lost = f"the {what} an earlier run owed is dropped: this change superseded it"
+    message = f"{result.message}; {lost}" if result.message else lost
+    return replace(result, comment_dropped=True, message=message)

@@ -326,8 +326,10 @@ class JiraAdapter:
             yield write_one(self, change, reevaluate)
 
     def send_owed(self) -> Iterator[WriteResult]:
-        for item in self.journal.due():
-            if (result := pay(self, item)) is not None:
+        items = self.journal.due()
+        for item in items:
+            siblings = {i.state for i in items if i.ticket == item.ticket} - {item.state}
+            if (result := pay(self, item, siblings)) is not None:
                 yield result
 
     def batch_size(self, pending: int) -> int:

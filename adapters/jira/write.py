@@ -22,7 +22,7 @@ yet, and `reevaluate` decides on the fresh ticket (None -> UNCHANGED). Then:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ from adapters.errors import (
     AuthError,
     Conflict,
     NotFound,
+    PermissionDenied,
     Rejected,
     SetupError,
     TransientError,
@@ -42,7 +43,7 @@ from adapters.jira.client import ErrorHook
 from adapters.jira.edit import Edit
 from adapters.jira.mapping import comments, comments_truncated, parse_time, user_id
 from adapters.jira.markup import body_text
-from adapters.owed import Owed
+from adapters.owed import Owed, superseded
 from rules.plan import TicketChange
 from rules.tracking import Tracking
 
@@ -79,10 +80,15 @@ def write_one(a: JiraAdapter, change: TicketChange, reevaluate: Reevaluate) -> W
     """Write one change; forget its journaled comment only once the write went in whole."""
     result = _write_one(a, change, reevaluate, p := _Progress())
     whole = result.status is WriteStatus.APPLIED and not result.comment_dropped
-    if whole or p.dropped or result.status is WriteStatus.SKIPPED:
+    refused = result.status is WriteStatus.FAILED and not p.edited and not p.rereads
+    if refused and isinstance(result.error, AdapterError) and maybe_landed(result.error):
+        refused = False
+    if whole or p.dropped or refused or result.status is WriteStatus.SKIPPED:
         a.journal.paid(p.keys)
     elif p.owed and p.written is not None:
         a.journal.confirm(p.written)
+    if result.status is WriteStatus.APPLIED and result.written is not None:
+        return superseded(a.journal, result, p.keys, "internal note")
     return result
 
 
@@ -169,7 +175,17 @@ def _owe(a: JiraAdapter, key: str, edit: Edit, change: TicketChange, p: _Progres
         raise
     except AdapterError:  # who we are only guards a later resend; the write goes on
         who = ""
-    owed = Owed(key, "note", edit.comment, edit.texts[-1], _key(change)[1], who, a.client.clock())
+    old = change.tracking.get("state")
+    owed = Owed(
+        key,
+        "note",
+        edit.comment,
+        edit.texts[-1],
+        _key(change)[1],
+        who,
+        a.client.clock(),
+        old=_normal(None if old is None else old.old),
+    )
     if a.journal.owe([owed]):
         p.keys.add(owed.key)
 
@@ -193,25 +209,25 @@ def _comment(a: JiraAdapter, key: str, edit: Edit, before: Mapping[str, Any], p:
                 return
 
 
-def pay(a: JiraAdapter, item: Owed) -> WriteResult | None:
+def pay(a: JiraAdapter, item: Owed, siblings: set[str]) -> WriteResult | None:
     """Settle a comment an earlier run owed (see `adapters.owed`): sent once, only while the
     issue carries the `state` that change wrote, and not if it is there already. None when
-    that change had not landed (nothing is owed: the engine redoes it whole)."""
+    nothing is owed (that change never landed)."""
     key = item.ticket
-    if a.journal.expired(item):
-        return _give_up(a, item, "it is more than 24 hours old")
     try:
-        me = a.myself()
-        if item.who and me is not None and item.who != me:
-            return _give_up(a, item, "it was owed by another Jira user than the one now")
         raw = a.read(key)
-        want = Tracking.parse({"state": item.state}).to_raw()["state"]
-        if not item.state or a.ticket(raw).tracking.to_raw()["state"] != want:
-            if item.confirmed:
-                return _give_up(a, item, "the issue was escalated again since")
+        state = _normal(a.ticket(raw).tracking.to_raw()["state"])
+        normal = replace(item, state=_normal(item.state))
+        verdict = a.journal.verdict(normal, state, "", {_normal(s) for s in siblings})
+        if verdict in ("forget", "wait"):
             a.journal.paid([item.key])
             return None
+        if verdict != "send":
+            return _give_up(a, item, _WHY[verdict])
         a.journal.confirm(item.key)
+        me = a.myself()
+        if item.who and me is not None and item.who != me:
+            return _give_up(a, item, _WHY["someone else"])
         if _owed_landed(a, raw, item):
             a.journal.paid([item.key])
             return WriteResult(key, WriteStatus.APPLIED, "the owed internal note had landed")
@@ -223,6 +239,8 @@ def pay(a: JiraAdapter, item: Owed) -> WriteResult | None:
         return _give_up(a, item, "the issue has reached its comment limit")
     except (AuthError, SetupError):
         raise
+    except (Rejected, PermissionDenied) as exc:
+        return _give_up(a, item, f"Jira refused it: {exc}")
     except AdapterError as exc:  # kept: the next run looks for it, then sends it
         message = f"the internal note an earlier run owed is still owed: {exc}"
         return WriteResult(
@@ -230,6 +248,20 @@ def pay(a: JiraAdapter, item: Owed) -> WriteResult | None:
         )
     a.journal.paid([item.key])
     return WriteResult(key, WriteStatus.APPLIED, "sent the internal note an earlier run owed")
+
+
+_WHY = {
+    "superseded": "the issue was escalated again since",
+    "expired": "it is more than 24 hours old",
+    "someone else": "it was owed by another Jira user than the one signed in now",
+}
+
+
+def _normal(state: object) -> str:
+    """A `state` value as the issue's field reads back (parsed and written again), "" if none."""
+    if state is None or not str(state).strip():
+        return ""
+    return Tracking.parse({"state": str(state)}).to_raw()["state"] or ""
 
 
 def _give_up(a: JiraAdapter, item: Owed, why: str) -> WriteResult:

@@ -176,7 +176,8 @@ class ZendeskAdapter:
         if items:
             self.prepare()
         for item in items:
-            if (result := self.writer.pay(item)) is not None:
+            siblings = {i.state for i in items if i.ticket == item.ticket} - {item.state}
+            if (result := self.writer.pay(item, siblings)) is not None:
                 yield result
 
     def batch_size(self, pending: int) -> int:

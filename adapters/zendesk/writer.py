@@ -28,13 +28,21 @@ from dataclasses import replace
 from typing import Any
 
 from adapters.base import Reevaluate, WriteResult, WriteStatus
-from adapters.errors import AdapterError, AuthError, Conflict, NotFound, Rejected, TransientError
+from adapters.errors import (
+    AdapterError,
+    AuthError,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    Rejected,
+    TransientError,
+)
 from adapters.http import Clock, Sleeper, maybe_landed
-from adapters.owed import Journal, Owed
+from adapters.owed import Journal, Owed, superseded
 from adapters.zendesk.client import SHOW_MANY, Client, chunks
 from adapters.zendesk.fields import FieldMap
 from adapters.zendesk.jobs import Jobs
-from adapters.zendesk.mapping import as_int, field_values
+from adapters.zendesk.mapping import as_int, field_values, parse_time
 from adapters.zendesk.payload import reply_body
 from adapters.zendesk.reader import Fresh
 from rules.plan import TicketChange
@@ -90,29 +98,31 @@ class Writer:
             else (self._single(change, reevaluate) for change in changes)
         )
         for result in results:
-            self._settle(result)
-            yield result
+            yield self._settle(result)
 
-    def _owe(self, changes: Iterable[TicketChange]) -> None:
-        """Journal the replies these changes will owe once they land (before sending them)."""
-        items = [self._owed(c, b) for c in changes if (b := reply_body(c)) is not None]
+    def _owe(self, changes: Iterable[TicketChange], stamp: str | None = None) -> None:
+        """Journal the replies these changes will owe once they land (before sending them,
+        as safe updates on `stamp`, or on the `updated_at` each change was planned on)."""
+        items = [self._owed(c, b, stamp) for c in changes if (b := reply_body(c)) is not None]
         if self.journal.owe(items):
             with self._owing_lock:
                 for item in items:
                     self._owing.setdefault(item.ticket, set()).add(item.key)
 
-    def _settle(self, result: WriteResult) -> None:
-        """Forget what this write owed only when it went in whole (or the ticket is gone);
-        mark it confirmed when the change went in and the reply did not."""
+    def _settle(self, result: WriteResult) -> WriteResult:
+        """Forget what this write owed only when it went in whole (or the ticket is gone, or
+        the write was refused); mark it confirmed when the change went in and the reply did
+        not. A write that went in also ends what earlier runs owed on the ticket."""
         with self._owing_lock:
             keys = self._owing.pop(result.ticket, set())
-        if not keys:
-            return
         whole = result.status is WriteStatus.APPLIED and not result.comment_dropped
-        if whole or result.status is WriteStatus.SKIPPED:
+        if whole or result.status is WriteStatus.SKIPPED or refused(result):
             self.journal.paid(keys)
         elif result.status is WriteStatus.APPLIED and result.written is not None:
             self.journal.confirm(_key(result.written))
+        if result.status is WriteStatus.APPLIED and result.written is not None:
+            return superseded(self.journal, result, keys, "public reply")
+        return result
 
     # --- one change ------------------------------------------------------------------------
 
@@ -184,7 +194,7 @@ class Writer:
         if new is None:
             why = f" ({error})" if error is not None else ""
             return _result(change, WriteStatus.UNCHANGED, f"nothing left to write{why}", rereads=1)
-        self._owe([new])
+        self._owe([new], stamp)
         kind, again, after = self._put(new, stamp)
         if kind == "ok":
             applied = _result(change, WriteStatus.APPLIED, written=new, rereads=1)
@@ -229,16 +239,28 @@ class Writer:
             return result
         return _dropped(result, error, self.journal.active)
 
-    def _owed(self, change: TicketChange, body: Json) -> Owed:
+    def _owed(self, change: TicketChange, body: Json, stamp: str | None) -> Owed:
         text = change.public_reply.plain() if change.public_reply else ""
         me = self.me()
         who = "" if me is None else str(me)
-        return Owed(change.ticket, "reply", body, text, _key(change)[1], who, self.clock())
+        old = change.tracking.get("state")
+        return Owed(
+            change.ticket,
+            "reply",
+            body,
+            text,
+            _key(change)[1],
+            who,
+            self.clock(),
+            old="" if old is None else _text(old.old),
+            sent=stamp or format_time(change.ticket_updated_at),
+        )
 
     def _send_reply(self, tid: int, body: Json, stamp: str | None) -> AdapterError | None:
         """One safe comment-only update, tried once more after a 409 or an uncertain answer
         unless the reply is found to have landed; the error if it did not go in."""
         error: AdapterError | None = None
+        since = self.clock()
         try:
             for _ in range(2):
                 stamp = stamp or self._stamp_of(tid)
@@ -252,7 +274,7 @@ class Writer:
                 # before the comments: a reply landing after that read moves it, so the reply
                 # sent again on it is refused rather than posted twice.
                 stamp = self._stamp_of(tid)
-                if self._reply_landed(tid):
+                if self._reply_landed(tid, body, since):
                     return None
         except AuthError:
             raise
@@ -261,14 +283,10 @@ class Writer:
         assert error is not None
         return error
 
-    def pay(self, item: Owed) -> WriteResult | None:
-        """Settle a reply an earlier run owed (see `adapters.owed`); None when its change had
-        not landed (nothing is owed: the engine redoes the change whole)."""
+    def pay(self, item: Owed, siblings: set[str]) -> WriteResult | None:
+        """Settle a reply an earlier run owed (see `adapters.owed`); None when nothing is owed
+        (its change never landed) or it waits (its change may still land)."""
         tid, me = int(item.ticket), self.me()
-        if self.journal.expired(item):
-            return self._give_up(item, "it is more than 24 hours old")
-        if item.who and me is not None and item.who != str(me):
-            return self._give_up(item, "it was owed by another Zendesk user than the one now")
         try:
             raw = self.client.ticket(tid)
         except AuthError:
@@ -277,16 +295,21 @@ class Writer:
             return self._give_up(item, "the ticket is gone")
         except AdapterError as exc:
             return _owed_failed(item, exc)
-        state = self.fields().tracking.get("state")
-        now = _text(field_values(raw).get(state)) if state else ""
-        if not item.state or now != item.state:
-            if item.confirmed:
-                return self._give_up(item, "the ticket was escalated again since")
-            self.journal.paid([item.key])
+        field = self.fields().tracking.get("state")
+        state = _text(field_values(raw).get(field)) if field else ""
+        stamp = str(raw.get("updated_at") or "")
+        verdict = self.journal.verdict(item, state, stamp, siblings)
+        if verdict in ("forget", "wait"):
+            if verdict == "forget":
+                self.journal.paid([item.key])
             return None
+        if verdict != "send":
+            return self._give_up(item, _WHY[verdict])
         self.journal.confirm(item.key)
+        if item.who and me is not None and item.who != str(me):
+            return self._give_up(item, _WHY["someone else"])
         try:
-            landed = self._reply_landed(tid)
+            landed = self._reply_landed(tid, item.body, item.at)
         except AuthError:
             raise
         except AdapterError as exc:
@@ -296,6 +319,8 @@ class Writer:
             return WriteResult(item.ticket, WriteStatus.APPLIED, "the owed public reply had landed")
         error = self._send_reply(tid, item.body, str(raw.get("updated_at") or "") or None)
         if error is not None:
+            if isinstance(error, Rejected | PermissionDenied):
+                return self._give_up(item, f"Zendesk refused it: {error}")
             return _owed_failed(item, error)
         self.journal.paid([item.key])
         message = "sent the public reply an earlier run owed"
@@ -327,14 +352,19 @@ class Writer:
     def _stamp_of(self, tid: int) -> str:
         return str(self.client.ticket(tid).get("updated_at") or "")
 
-    def _reply_landed(self, tid: int) -> bool:
-        """Is the connector's newest comment on the ticket public? The change's internal note
-        went in before the reply, so that comment is the reply, or the note if it did not land
-        (comments by others since do not matter)."""
-        me = self.me()
+    def _reply_landed(self, tid: int, body: Json, since: float) -> bool:
+        """Is this reply among the ticket's newest comments: public, by us, with its text,
+        created since `since` (less `SKEW_SECONDS` of clock skew)? Matching the text, not just
+        the author, matters: the connector's account may be a person's, who also comments."""
+        me, sent = self.me(), _words(str((body.get("comment") or {}).get("body") or ""))
         for comment in self.client.latest_comments(tid):
-            if as_int(comment.get("author_id")) == me:
-                return bool(comment.get("public"))
+            at = parse_time(comment.get("created_at"))
+            if at is not None and at.timestamp() < since - SKEW_SECONDS:
+                break  # newest first: the rest are older still
+            mine = as_int(comment.get("author_id")) == me and bool(comment.get("public"))
+            texts = (_words(str(comment.get(k) or "")) for k in ("body", "plain_body"))
+            if mine and sent in texts:
+                return True
         return False
 
     # --- many changes ------------------------------------------------------------------------
@@ -390,6 +420,7 @@ class Writer:
         only a change that went in owes its reply)."""
         bodies = {tid: b for tid in applied if (b := reply_body(by_id[tid])) is not None}
         stamps, unread = self._stamps(list(bodies))
+        started = self.clock()
         outcomes = self.jobs.run(
             {
                 tid: {**body, "safe_update": True, "updated_stamp": stamps[tid]}
@@ -400,11 +431,11 @@ class Writer:
         for tid in bodies:
             if tid not in stamps:
                 outcomes[tid] = ("failed", f"not sent: the ticket could not be re-read ({unread})")
-        for tid in bodies:
+        for tid, body in bodies.items():
             kind, text = outcomes.get(tid, ("ok", ""))
             if kind == "unknown":  # the job may have run, or may still: look, never re-send
                 try:
-                    kind = "ok" if self._reply_landed(tid) else kind
+                    kind = "ok" if self._reply_landed(tid, body, started) else kind
                 except AuthError:
                     raise
                 except AdapterError as exc:
@@ -417,6 +448,29 @@ class Writer:
             else:
                 error = AdapterError(f"ticket {tid}: public reply failed: {text}")
                 yield _dropped(result, error, self.journal.active)
+
+
+_WHY = {
+    "superseded": "the ticket was escalated again since",
+    "expired": "it is more than 24 hours old",
+    "someone else": "it was owed by another Zendesk user than the one signed in now",
+}
+#: How far a comment's `created_at` may be before this host's clock at the moment the reply
+#: was sent (clock skew), and still be that reply.
+SKEW_SECONDS = 600.0
+
+
+def refused(result: WriteResult) -> bool:
+    """The write provably did not land: refused on its first and only request."""
+    error = result.error
+    definite = isinstance(error, AdapterError) and not maybe_landed(error)
+    return result.status is WriteStatus.FAILED and result.rereads == 0 and definite
+
+
+def _words(text: str) -> list[str]:
+    """Text compared as its words, without the Markdown escapes we add (Zendesk may return
+    the body as sent, or without them in `plain_body`)."""
+    return text.replace("\\", "").split()
 
 
 def _key(change: TicketChange) -> tuple[str, str]:

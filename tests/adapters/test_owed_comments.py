@@ -12,6 +12,8 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from adapters.base import Adapter, WriteResult, WriteStatus
 from adapters.owed import MAX_AGE_SECONDS, Journal, Owed, journal_path
 from rules.engine import evaluate_ticket
@@ -336,3 +338,134 @@ def test_jira_a_retry_that_landed_behind_a_timeout_still_gets_its_note(
     assert sent.status is WriteStatus.APPLIED and "sent the internal note" in sent.message
     assert h.view(key).notes() == ["Escalated Printer on fire"]
     assert jira_send_owed(h, state) == []
+
+
+# --- what the second review found ---------------------------------------------------------------
+
+
+def test_zendesk_a_comment_by_a_person_on_the_connectors_account_is_not_the_reply(
+    zd: ZendeskHarness, tmp_path: Path
+) -> None:
+    """The connector's account may be a person's: their public comment, made after the reply
+    failed, is not the reply (the text differs), so the owed reply still goes out."""
+    state = tmp_path / "state"
+    (tid,) = zd.seed(1, priority="P1")
+    fail_the_reply(zd, tid, 503, times=99)
+    assert zd_write(zd, state).comment_owed
+    zd.emulator.faults.clear()
+    zd.time.now += 60
+    comment = {"comment": {"body": "Quick update from me", "public": True}}
+    zd.emulator.agent_edit(int(tid), comment, author=zd.emulator.me)
+    (sent,) = zd_send_owed(zd, state)
+    assert "sent the public reply" in sent.message, sent.message
+    assert zd.view(tid).replies() == ["Quick update from me", "We are on it"]
+
+
+def test_zendesk_a_landed_reply_is_found_by_its_text_after_a_note_by_the_same_account(
+    zd: ZendeskHarness, tmp_path: Path
+) -> None:
+    """The reply landed, the process died before it was settled, then a person on the
+    connector's account added an internal note: the reply is still recognised, not re-sent."""
+    state = tmp_path / "state"
+    (tid,) = zd.seed(1, priority="P1")
+    assert zd_write(zd, state).status is WriteStatus.APPLIED
+    view = zd.view(tid)
+    written = view.tracking["state"]
+    assert written is not None
+    body = {"comment": {"body": "We are on it", "public": True}}
+    entry = Owed(tid, "reply", body, "We are on it", written, str(zd.emulator.me), zd.time.clock())
+    Journal(journal_path(state, "zendesk-test"), zd.base_url, zd.time.clock).owe([entry])
+    note = {"comment": {"body": "Internal: call them back", "public": False}}
+    zd.emulator.agent_edit(int(tid), note, author=zd.emulator.me)
+    (result,) = zd_send_owed(zd, state)
+    assert "had landed" in result.message
+    assert zd.view(tid).replies() == ["We are on it"]
+
+
+def test_zendesk_an_entry_waits_while_its_safe_update_may_still_land(
+    zd: ZendeskHarness, tmp_path: Path
+) -> None:
+    """A change job that timed out may still run: while the ticket still shows the stamp its
+    safe update was sent on (and the old state), the entry waits instead of being forgotten.
+    Once the ticket moves on, that update can never land: forgotten quietly."""
+    state = tmp_path / "state"
+    (tid,) = zd.seed(1, priority="P1")
+    stamp = str(zd.emulator.tickets[int(tid)]["updated_at"])
+    body = {"comment": {"body": "We are on it", "public": True}}
+    entry = Owed(tid, "reply", body, "We are on it", "v1 c=0 w=1", "", zd.time.clock(), sent=stamp)
+    journal = Journal(journal_path(state, "zendesk-test"), zd.base_url, zd.time.clock)
+    journal.owe([entry])
+    assert zd_send_owed(zd, state) == [] and [o.key for o in journal.due()] == [entry.key]
+    zd.time.now += 60
+    zd.agent_edit(tid, add_tags=["moved-on"])
+    assert zd_send_owed(zd, state) == [] and journal.due() == []
+    assert zd.count("PUT", PUT_TICKET) == 0
+
+
+def test_an_entry_whose_change_was_replaced_by_another_is_reported(
+    zd: ZendeskHarness, tmp_path: Path
+) -> None:
+    """Neither the state the change wrote nor the one it replaced: a later escalation wrote
+    the ticket, so this reply is lost. Reported (even if no writer had confirmed it)."""
+    state = tmp_path / "state"
+    (tid,) = zd.seed(1, priority="P1")
+    assert zd_write(zd, state).status is WriteStatus.APPLIED  # the ticket now has a state
+    body = {"comment": {"body": "We are on it", "public": True}}
+    entry = Owed(tid, "reply", body, "We are on it", "v1 c=9", "", zd.time.clock(), old="")
+    Journal(journal_path(state, "zendesk-test"), zd.base_url, zd.time.clock).owe([entry])
+    (result,) = zd_send_owed(zd, state)
+    assert result.status is WriteStatus.SKIPPED and "escalated again" in result.message
+
+
+def test_zendesk_a_refusal_when_paying_drops_the_reply_reported(
+    zd: ZendeskHarness, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    (tid,) = zd.seed(1, priority="P1")
+    fail_the_reply(zd, tid, 503, times=99)
+    assert zd_write(zd, state).comment_owed
+    zd.emulator.faults.clear()
+    zd.emulator.tickets[int(tid)]["status"] = "closed"  # closed tickets refuse updates (422)
+    (result,) = zd_send_owed(zd, state)
+    assert result.status is WriteStatus.SKIPPED and "refused" in result.message, result.message
+    assert zd_send_owed(zd, state) == []
+
+
+def test_an_entry_whose_change_was_re_evaluated_into_another_is_forgotten(
+    zd: ZendeskHarness, tmp_path: Path
+) -> None:
+    """After a conflict or a timeout the writer re-evaluates and writes a new change, owed
+    under its own state. The ticket holding the new one's state means the first never landed:
+    forgotten quietly, not reported as superseded."""
+    state = tmp_path / "state"
+    (tid,) = zd.seed(1, priority="P1")
+    assert zd_write(zd, state).status is WriteStatus.APPLIED
+    written = zd.view(tid).tracking["state"]
+    assert written is not None
+    body, now = {"comment": {"body": "We are on it", "public": True}}, zd.time.clock()
+    first = Owed(tid, "reply", body, "We are on it", "v1 c=0 w=1", "", now - 1)
+    second = Owed(tid, "reply", body, "We are on it", written, str(zd.emulator.me), now)
+    Journal(journal_path(state, "zendesk-test"), zd.base_url, zd.time.clock).owe([first, second])
+    (result,) = zd_send_owed(zd, state)
+    assert "had landed" in result.message
+    assert zd_send_owed(zd, state) == []
+
+
+@pytest.mark.parametrize("confirmed", [False, True])
+def test_a_write_that_goes_in_ends_what_earlier_runs_owed_on_the_ticket(
+    zd: ZendeskHarness, tmp_path: Path, confirmed: bool
+) -> None:
+    """An entry left waiting (its safe update might still have run) is dead once a new write
+    moves the ticket on: forgotten. One whose change had landed (confirmed) is lost: said."""
+    state = tmp_path / "state"
+    (tid,) = zd.seed(1, priority="P1")
+    stamp = str(zd.emulator.tickets[int(tid)]["updated_at"])
+    body = {"comment": {"body": "We are on it", "public": True}}
+    entry = Owed(tid, "reply", body, "x", "v1 c=0 w=1", "", zd.time.clock(), confirmed, sent=stamp)
+    journal = Journal(journal_path(state, "zendesk-test"), zd.base_url, zd.time.clock)
+    journal.owe([entry])
+    result = zd_write(zd, state)
+    assert result.status is WriteStatus.APPLIED
+    assert result.comment_dropped is confirmed
+    assert ("superseded" in result.message) is confirmed
+    assert journal.due() == []
