@@ -109,6 +109,15 @@ def fail_the_reply(zd: ZendeskHarness, tid: str, status: int, times: int) -> Non
     )
 
 
+def owing_its_reply(zd: ZendeskHarness, state: Path) -> str:
+    """A P1 ticket escalated by a run whose reply PUT kept failing (503): the reply is owed."""
+    (tid,) = zd.seed(1, priority="P1")
+    fail_the_reply(zd, tid, 503, times=99)
+    assert zd_write(zd, state).comment_owed
+    zd.emulator.faults.clear()
+    return tid
+
+
 def test_zendesk_a_reply_that_failed_is_sent_by_the_next_run_once(
     zd: ZendeskHarness, tmp_path: Path
 ) -> None:
@@ -179,9 +188,7 @@ def test_zendesk_an_owed_reply_more_than_a_day_old_is_dropped(
     zd: ZendeskHarness, tmp_path: Path
 ) -> None:
     state = tmp_path / "state"
-    (tid,) = zd.seed(1, priority="P1")
-    fail_the_reply(zd, tid, 422, times=1)
-    assert zd_write(zd, state).comment_owed
+    tid = owing_its_reply(zd, state)
     zd.time.now += MAX_AGE_SECONDS + 60
     (result,) = zd_send_owed(zd, state)
     assert result.status is WriteStatus.SKIPPED and result.comment_dropped
@@ -349,10 +356,7 @@ def test_zendesk_a_comment_by_a_person_on_the_connectors_account_is_not_the_repl
     """The connector's account may be a person's: their public comment, made after the reply
     failed, is not the reply (the text differs), so the owed reply still goes out."""
     state = tmp_path / "state"
-    (tid,) = zd.seed(1, priority="P1")
-    fail_the_reply(zd, tid, 503, times=99)
-    assert zd_write(zd, state).comment_owed
-    zd.emulator.faults.clear()
+    tid = owing_its_reply(zd, state)
     zd.time.now += 60
     comment = {"comment": {"body": "Quick update from me", "public": True}}
     zd.emulator.agent_edit(int(tid), comment, author=zd.emulator.me)
@@ -421,10 +425,7 @@ def test_zendesk_a_refusal_when_paying_drops_the_reply_reported(
     zd: ZendeskHarness, tmp_path: Path
 ) -> None:
     state = tmp_path / "state"
-    (tid,) = zd.seed(1, priority="P1")
-    fail_the_reply(zd, tid, 503, times=99)
-    assert zd_write(zd, state).comment_owed
-    zd.emulator.faults.clear()
+    tid = owing_its_reply(zd, state)
     zd.emulator.tickets[int(tid)]["status"] = "closed"  # closed tickets refuse updates (422)
     (result,) = zd_send_owed(zd, state)
     assert result.status is WriteStatus.SKIPPED and "refused" in result.message, result.message
