@@ -70,7 +70,6 @@ class HistoryCache(PrivateFile):
         margin: float = MARGIN_SECONDS,
     ) -> None:
         super().__init__(path)
-        self.file = path
         self.platform, self.policy, self.margin = platform, policy, margin
         self.hits = self.misses = 0
 
@@ -81,7 +80,8 @@ class HistoryCache(PrivateFile):
             if self._db is not None or self.problem is not None:
                 return
             try:
-                self._db, _ = open_private(self.file, _SCHEMA, f"{FORMAT} {identity}", ["history"])
+                assert self.path is not None
+                self._db, _ = open_private(self.path, _SCHEMA, f"{FORMAT} {identity}", ["history"])
             except (OSError, sqlite3.Error) as exc:
                 self._off(exc)
 

@@ -195,7 +195,7 @@ def rate_limit(
 
 def _integer(value: str | None) -> int | None:
     try:
-        return int(value.strip()) if value is not None else None
+        return int(str(value).strip()) if value is not None else None
     except ValueError:
         return None
 

@@ -1,14 +1,15 @@
 """The comments a change still owes: the journal that makes a two-request change whole.
 
-A change with both an internal note and a public reply takes two write requests on both
-platforms (Zendesk takes one comment per update; a Jira JSM internal note needs its own comment
-request). The first request carries the change and its tracking fields, so once it has landed
-later runs see the escalation as done and would never send the second comment again. So the
-second request's body is written here, keyed by the ticket and the `state` tracking value the
-change writes, before the first request is sent. It is removed only on positive knowledge: the
-write went in whole (the comment too), or the ticket is gone. Anything else (the second request
-failed for good, the first was refused or its fate is unknown, the process died anywhere) leaves
-it, and the next run (`send_owed`, before it fetches) settles it, once:
+Some changes take two write requests: on Zendesk one with a note and a reply (an update takes
+one comment), on Jira one with a JSM-internal or restricted note, or any note when the edit
+already carries the reply (the note needs its own comment request). The first request carries
+the change and its tracking fields, so once it has landed later runs see the escalation as
+done and would never send the second comment again. So the second request's body is written
+here, keyed by the ticket and the `state` tracking value the change writes, before the first
+request is sent. It is removed only on positive knowledge: the write went in whole (the comment
+too), it was refused, or the ticket is gone. Anything else (the second request failed for good,
+the first one's fate is unknown, the process died anywhere) leaves it, and the next run
+(`send_owed`, before it fetches) settles it, once:
 
 - the ticket's `state` field tells whether the change landed (`verdict`):
   - it holds the value the change wrote: the change landed, the comment is owed;

@@ -88,7 +88,7 @@ def write_one(a: JiraAdapter, change: TicketChange, reevaluate: Reevaluate) -> W
     elif p.owed and p.written is not None:
         a.journal.confirm(p.written)
     if result.status is WriteStatus.APPLIED and result.written is not None:
-        return superseded(a.journal, result, p.keys, "internal note")
+        return superseded(a.journal, result, p.keys, "note")
     return result
 
 
@@ -230,7 +230,7 @@ def pay(a: JiraAdapter, item: Owed, siblings: set[str]) -> WriteResult | None:
             return _give_up(a, item, _WHY["someone else"])
         if _owed_landed(a, raw, item):
             a.journal.paid([item.key])
-            return WriteResult(key, WriteStatus.APPLIED, "the owed internal note had landed")
+            return WriteResult(key, WriteStatus.APPLIED, "the owed note had landed")
         path = a.issue_path(key) + "/comment"
         a.client.post(path, item.body, may_repeat=False, on_error=a.write_hook)
     except NotFound:
@@ -242,12 +242,12 @@ def pay(a: JiraAdapter, item: Owed, siblings: set[str]) -> WriteResult | None:
     except (Rejected, PermissionDenied) as exc:
         return _give_up(a, item, f"Jira refused it: {exc}")
     except AdapterError as exc:  # kept: the next run looks for it, then sends it
-        message = f"the internal note an earlier run owed is still owed: {exc}"
+        message = f"the note an earlier run owed is still owed: {exc}"
         return WriteResult(
             key, WriteStatus.FAILED, message, comment_dropped=True, comment_owed=True, error=exc
         )
     a.journal.paid([item.key])
-    return WriteResult(key, WriteStatus.APPLIED, "sent the internal note an earlier run owed")
+    return WriteResult(key, WriteStatus.APPLIED, "sent the note an earlier run owed")
 
 
 _WHY = {
@@ -266,7 +266,7 @@ def _normal(state: object) -> str:
 
 def _give_up(a: JiraAdapter, item: Owed, why: str) -> WriteResult:
     a.journal.paid([item.key])
-    message = f"the internal note an earlier run owed is dropped: {why}"
+    message = f"the note an earlier run owed is dropped: {why}"
     return WriteResult(item.ticket, WriteStatus.SKIPPED, message, comment_dropped=True)
 
 

@@ -177,7 +177,7 @@ class ZendeskAdapter:
             self.prepare()
         for item in items:
             siblings = {i.state for i in items if i.ticket == item.ticket} - {item.state}
-            if (result := self.writer.pay(item, siblings)) is not None:
+            if (result := self.writer.replies.pay(item, siblings)) is not None:
                 yield result
 
     def batch_size(self, pending: int) -> int:

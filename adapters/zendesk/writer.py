@@ -9,13 +9,11 @@ A write that timed out or answered 5xx (or a job that did not finish) may have l
 never re-sent blind. It is re-read before anything else: if the tracking fields already hold what
 the change wrote, it landed, and only the public reply it still owed is sent.
 
-The reply is the one thing that takes a second update (Zendesk takes one comment per update). It
-is sent after the change, as a safe update on the `updated_at` the change left, so it can land
-once only: a reply that may have landed, or that met a 409, is looked for among the ticket's
-newest comments (after reading the ticket's current stamp), and sent once more, on that stamp,
-only if it is not there. It is written to the owed-comment journal (`adapters.owed`) before the
-change is sent, and removed only once the write went in whole (or the ticket is gone): a reply
-that failed for good, or that a killed process never sent, goes out at the next run (`pay`).
+The reply is the one thing that takes a second update (Zendesk takes one comment per update):
+it is sent after the change, once (`replies`). It is written to the owed-comment journal
+(`adapters.owed`) before the change is sent, and removed only once the write went in whole
+(or was refused, or the ticket is gone): a reply that failed for good, or that a killed process
+never sent, goes out at the next run (`Replies.pay`).
 Replies sent in jobs carry `safe_update` on the `updated_at` the change left (re-read, one
 request per 100), so a job that runs late can never post a reply the next run sent meanwhile.
 """
@@ -32,28 +30,22 @@ from adapters.errors import (
     AdapterError,
     AuthError,
     Conflict,
-    NotFound,
-    PermissionDenied,
     Rejected,
-    TransientError,
 )
 from adapters.http import Clock, Sleeper, maybe_landed
 from adapters.owed import Journal, Owed, superseded
-from adapters.zendesk.client import SHOW_MANY, Client, chunks
+from adapters.zendesk.client import Client
 from adapters.zendesk.fields import FieldMap
 from adapters.zendesk.jobs import Jobs
-from adapters.zendesk.mapping import as_int, field_values, parse_time
+from adapters.zendesk.mapping import field_values
 from adapters.zendesk.payload import reply_body
 from adapters.zendesk.reader import Fresh
+from adapters.zendesk.replies import Json, Replies, Sent, put, text_of
 from rules.plan import TicketChange
 from rules.tracking import format_time
 
-Json = dict[str, Any]
 Body = Callable[[TicketChange, str | None], Json]
 Refresh = Callable[[Sequence[int]], dict[int, Fresh]]
-#: What one PUT did: ("ok" | "conflict" | "uncertain" | "gone" | "failed", the error, and the
-#: ticket's new `updated_at` when it went in).
-Sent = tuple[str, AdapterError | None, str | None]
 
 
 def _result(change: TicketChange, status: WriteStatus, message: str = "", **kw: Any) -> WriteResult:
@@ -85,6 +77,7 @@ class Writer:
         self.fields, self.me = fields, me
         self.threshold, self.journal, self.clock = threshold, journal, clock
         self.jobs = Jobs(client, sleep, in_flight, poll_seconds, job_timeout)
+        self.replies = Replies(client, fields, me, clock, journal)
         self._owing: dict[str, set[tuple[str, str]]] = {}  # journal keys per ticket, this run
         self._owing_lock = threading.Lock()
 
@@ -133,23 +126,7 @@ class Writer:
             raise
         except AdapterError as exc:
             return "failed", exc, None
-        return self._send(int(change.ticket), body)
-
-    def _send(self, tid: int, body: Json) -> Sent:
-        """One PUT. Only a write that cannot have landed was retried below (a 429, a connection
-        never made), so a 409 is someone else's edit, never our own earlier attempt."""
-        try:
-            return "ok", None, self.client.update(tid, body)
-        except AuthError:
-            raise
-        except NotFound as exc:
-            return "gone", exc, None
-        except Conflict as exc:
-            return "conflict", exc, None
-        except TransientError as exc:
-            return ("uncertain" if maybe_landed(exc) else "failed"), exc, None
-        except AdapterError as exc:
-            return "failed", exc, None
+        return put(self.client, int(change.ticket), body)
 
     def _single(self, change: TicketChange, reevaluate: Reevaluate) -> WriteResult:
         kind, error, stamp = self._put(change, None)
@@ -224,7 +201,7 @@ class Writer:
             if fid is None:
                 continue
             compared += 1
-            if _text(values.get(fid)) != _text(diff.new):
+            if text_of(values.get(fid)) != text_of(diff.new):
                 return False
         return compared > 0
 
@@ -234,7 +211,7 @@ class Writer:
         body = reply_body(change)
         if body is None:
             return result
-        error = self._send_reply(int(change.ticket), body, stamp)
+        error = self.replies.send(int(change.ticket), body, stamp)
         if error is None:
             return result
         return _dropped(result, error, self.journal.active)
@@ -252,120 +229,9 @@ class Writer:
             _key(change)[1],
             who,
             self.clock(),
-            old="" if old is None else _text(old.old),
+            old="" if old is None else text_of(old.old),
             sent=stamp or format_time(change.ticket_updated_at),
         )
-
-    def _send_reply(self, tid: int, body: Json, stamp: str | None) -> AdapterError | None:
-        """One safe comment-only update, tried once more after a 409 or an uncertain answer
-        unless the reply is found to have landed; the error if it did not go in."""
-        error: AdapterError | None = None
-        since = self.clock()
-        try:
-            for _ in range(2):
-                stamp = stamp or self._stamp_of(tid)
-                reply = {**body, "safe_update": True, "updated_stamp": stamp}
-                kind, error, _ = self._send(tid, reply)
-                if kind == "ok":
-                    return None
-                if kind not in ("conflict", "uncertain"):
-                    break
-                # It may have landed, or someone updated the ticket meanwhile. The stamp is read
-                # before the comments: a reply landing after that read moves it, so the reply
-                # sent again on it is refused rather than posted twice.
-                stamp = self._stamp_of(tid)
-                if self._reply_landed(tid, body, since):
-                    return None
-        except AuthError:
-            raise
-        except AdapterError as exc:  # the stamp or the comments could not be read
-            error = exc
-        assert error is not None
-        return error
-
-    def pay(self, item: Owed, siblings: set[str]) -> WriteResult | None:
-        """Settle a reply an earlier run owed (see `adapters.owed`); None when nothing is owed
-        (its change never landed) or it waits (its change may still land)."""
-        tid, me = int(item.ticket), self.me()
-        try:
-            raw = self.client.ticket(tid)
-        except AuthError:
-            raise
-        except NotFound:
-            return self._give_up(item, "the ticket is gone")
-        except AdapterError as exc:
-            return _owed_failed(item, exc)
-        field = self.fields().tracking.get("state")
-        state = _text(field_values(raw).get(field)) if field else ""
-        stamp = str(raw.get("updated_at") or "")
-        verdict = self.journal.verdict(item, state, stamp, siblings)
-        if verdict in ("forget", "wait"):
-            if verdict == "forget":
-                self.journal.paid([item.key])
-            return None
-        if verdict != "send":
-            return self._give_up(item, _WHY[verdict])
-        self.journal.confirm(item.key)
-        if item.who and me is not None and item.who != str(me):
-            return self._give_up(item, _WHY["someone else"])
-        try:
-            landed = self._reply_landed(tid, item.body, item.at)
-        except AuthError:
-            raise
-        except AdapterError as exc:
-            return _owed_failed(item, exc)
-        if landed:
-            self.journal.paid([item.key])
-            return WriteResult(item.ticket, WriteStatus.APPLIED, "the owed public reply had landed")
-        error = self._send_reply(tid, item.body, str(raw.get("updated_at") or "") or None)
-        if error is not None:
-            if isinstance(error, Rejected | PermissionDenied):
-                return self._give_up(item, f"Zendesk refused it: {error}")
-            return _owed_failed(item, error)
-        self.journal.paid([item.key])
-        message = "sent the public reply an earlier run owed"
-        return WriteResult(item.ticket, WriteStatus.APPLIED, message)
-
-    def _give_up(self, item: Owed, why: str) -> WriteResult:
-        self.journal.paid([item.key])
-        message = f"the public reply an earlier run owed is dropped: {why}"
-        return WriteResult(item.ticket, WriteStatus.SKIPPED, message, comment_dropped=True)
-
-    def _stamps(self, ids: Sequence[int]) -> tuple[dict[int, str], str]:
-        """Each ticket's `updated_at` now (one request per 100), and why some are missing."""
-        stamps: dict[int, str] = {}
-        problem = "gone"
-        for batch in chunks(list(ids), SHOW_MANY):
-            try:
-                page = self.client.show_many(batch, None)
-            except AuthError:
-                raise
-            except AdapterError as exc:
-                problem = str(exc)
-                continue
-            for raw in page.get("tickets") or []:
-                tid, stamp = as_int(raw.get("id")), raw.get("updated_at")
-                if tid is not None and isinstance(stamp, str):
-                    stamps[tid] = stamp
-        return stamps, problem
-
-    def _stamp_of(self, tid: int) -> str:
-        return str(self.client.ticket(tid).get("updated_at") or "")
-
-    def _reply_landed(self, tid: int, body: Json, since: float) -> bool:
-        """Is this reply among the ticket's newest comments: public, by us, with its text,
-        created since `since` (less `SKEW_SECONDS` of clock skew)? Matching the text, not just
-        the author, matters: the connector's account may be a person's, who also comments."""
-        me, sent = self.me(), _words(str((body.get("comment") or {}).get("body") or ""))
-        for comment in self.client.latest_comments(tid):
-            at = parse_time(comment.get("created_at"))
-            if at is not None and at.timestamp() < since - SKEW_SECONDS:
-                break  # newest first: the rest are older still
-            mine = as_int(comment.get("author_id")) == me and bool(comment.get("public"))
-            texts = (_words(str(comment.get(k) or "")) for k in ("body", "plain_body"))
-            if mine and sent in texts:
-                return True
-        return False
 
     # --- many changes ------------------------------------------------------------------------
 
@@ -419,7 +285,7 @@ class Writer:
         """The public replies of applied changes, in jobs of their own (after every change job:
         only a change that went in owes its reply)."""
         bodies = {tid: b for tid in applied if (b := reply_body(by_id[tid])) is not None}
-        stamps, unread = self._stamps(list(bodies))
+        stamps, unread = self.replies.stamps(list(bodies))
         started = self.clock()
         outcomes = self.jobs.run(
             {
@@ -435,7 +301,7 @@ class Writer:
             kind, text = outcomes.get(tid, ("ok", ""))
             if kind == "unknown":  # the job may have run, or may still: look, never re-send
                 try:
-                    kind = "ok" if self._reply_landed(tid, body, started) else kind
+                    kind = "ok" if self.replies.landed(tid, body, started) else kind
                 except AuthError:
                     raise
                 except AdapterError as exc:
@@ -450,16 +316,6 @@ class Writer:
                 yield _dropped(result, error, self.journal.active)
 
 
-_WHY = {
-    "superseded": "the ticket was escalated again since",
-    "expired": "it is more than 24 hours old",
-    "someone else": "it was owed by another Zendesk user than the one signed in now",
-}
-#: How far a comment's `created_at` may be before this host's clock at the moment the reply
-#: was sent (clock skew), and still be that reply.
-SKEW_SECONDS = 600.0
-
-
 def refused(result: WriteResult) -> bool:
     """The write provably did not land: refused on its first and only request."""
     error = result.error
@@ -467,20 +323,10 @@ def refused(result: WriteResult) -> bool:
     return result.status is WriteStatus.FAILED and result.rereads == 0 and definite
 
 
-def _words(text: str) -> list[str]:
-    """Text compared as its words, without the Markdown escapes we add (Zendesk may return
-    the body as sent, or without them in `plain_body`)."""
-    return text.replace("\\", "").split()
-
-
 def _key(change: TicketChange) -> tuple[str, str]:
     """The journal key of what `change` owes: its ticket and the `state` value it writes."""
     state = change.tracking.get("state")
-    return (change.ticket, "" if state is None else _text(state.new))
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value).strip()
+    return (change.ticket, "" if state is None else text_of(state.new))
 
 
 def _dropped(result: WriteResult, exc: AdapterError, owed: bool) -> WriteResult:
@@ -491,11 +337,4 @@ def _dropped(result: WriteResult, exc: AdapterError, owed: bool) -> WriteResult:
         comment_owed=owed,
         message=f"the change went in but the public reply did not: {exc}{later}",
         error=exc,
-    )
-
-
-def _owed_failed(item: Owed, exc: AdapterError) -> WriteResult:
-    message = f"the public reply an earlier run owed is still owed: {exc}"
-    return WriteResult(
-        item.ticket, WriteStatus.FAILED, message, comment_dropped=True, comment_owed=True, error=exc
     )

@@ -233,7 +233,7 @@ def test_jira_a_note_that_failed_is_sent_by_the_next_run_once(make: Make, tmp_pa
     assert h.view(key).tracking["level"] == "L2" and h.view(key).notes() == []
 
     (sent,) = jira_send_owed(h, state)
-    assert sent.status is WriteStatus.APPLIED and "sent the internal note" in sent.message
+    assert sent.status is WriteStatus.APPLIED and "sent the note" in sent.message
     assert h.view(key).notes() == ["Escalated Printer on fire"]
     (post, again) = h.sent("POST", f"/issue/{key}/comment")
     assert again.body == post.body  # exactly the body the first run meant to send
@@ -342,7 +342,7 @@ def test_jira_a_retry_that_landed_behind_a_timeout_still_gets_its_note(
     assert result.status is WriteStatus.FAILED, result.message
     assert h.view(key).tracking["level"] == "L2" and h.view(key).notes() == []
     (sent,) = jira_send_owed(h, state)
-    assert sent.status is WriteStatus.APPLIED and "sent the internal note" in sent.message
+    assert sent.status is WriteStatus.APPLIED and "sent the note" in sent.message
     assert h.view(key).notes() == ["Escalated Printer on fire"]
     assert jira_send_owed(h, state) == []
 
