@@ -17,6 +17,7 @@ from pydantic.json_schema import models_json_schema
 
 from adapters.registry import PLATFORMS, settings_model
 from connector.commands.doctor import doctor, setup
+from connector.commands.matrix import matrix_command
 from connector.commands.run import apply_command, plan, run
 from connector.config import RunSettings, load_config, read_text
 from connector.demo import demo_command
@@ -137,6 +138,7 @@ cli.add_command(apply_command)
 cli.add_command(doctor)
 cli.add_command(setup)
 cli.add_command(sandbox_group)
+cli.add_command(matrix_command)
 
 
 def _now(text: str | None) -> datetime:
