@@ -70,7 +70,10 @@ class TargetSpec:
                 end, fulfilled = min(end, f.status_since_ts), True
         paused_spans = f.spans_where(self.pause) if self.pausable else ()
         used = self.calendar.elapsed_ts(start, end, paused_spans)
-        paused = bool(paused_spans) and paused_spans[-1][1] >= f.now_ts and not fulfilled
+        # Paused while the status is a pausing one now (not merely until now: at the very
+        # instant a pause ends, which a backtest evaluates, the clock runs again).
+        now_pausing = t.status.lower() in self.pause or t.status_category.value in self.pause
+        paused = self.pausable and now_pausing and not fulfilled
         return TargetStatus(
             self.name,
             sla.name,

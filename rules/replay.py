@@ -1,0 +1,196 @@
+"""Replay a policy along one ticket's past (the core of `escalate backtest`).
+
+Input: a ticket with its full history (the ticket JSON format, rules/ticketio.py). The ticket's
+fields are its state at the end; the history says how it got there. The replay walks the
+timeline from `created_at` and evaluates the policy:
+- at every event of the history (the ticket changed: a comment, a status, a reassignment), and
+- at the exact instant a trigger would next fire if nothing else changed (`next_fire`: clocks,
+  SLA thresholds, a rule's cooldown), so trigger times are exact to the second, not rounded to
+  a polling interval.
+Each change the engine makes is applied as the connector would have written it
+(rules/apply.py) and stays on the ticket until a later event of the history sets that field
+again: the people in the history did what they did, whatever the policy would have changed
+(a backtest cannot know how they would have reacted).
+
+The state at an instant is rebuilt from the history:
+- status, priority, group and assignee: the last such event at or before the instant. Before a
+  field's first event its value is the one that event replaced, which the history does not
+  say: the replay takes the ticket's first recorded value for the whole span before it (a
+  creation audit records every initial value at `created_at`, which makes it exact).
+  Without any event for a field, its final value holds throughout (an approximation).
+- comments and the summary figures (first response, customer replies, reopens): from the
+  events up to the instant (rules.history).
+- the tracking fields start empty: the replay asks what this policy would have done, not what
+  was done.
+Nothing here reads a clock or writes anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from rules import mapping
+from rules.apply import apply_change
+from rules.engine import evaluate_ticket
+from rules.facts import Facts, ts_to_dt
+from rules.history import with_history
+from rules.model import Event, EventKind, StatusCategory, Ticket
+from rules.plan import TicketChange
+from rules.policy import Policy
+from rules.tracking import Tracking
+
+#: A ticket replays at most this many evaluations (a guard against a policy that fires forever).
+MAX_STEPS = 10_000
+_FIELDS = (EventKind.STATUS, EventKind.PRIORITY, EventKind.GROUP, EventKind.ASSIGNEE)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One change the policy would have written."""
+
+    at: datetime
+    change: TicketChange
+
+
+@dataclass(frozen=True)
+class Replay:
+    ticket: str
+    steps: tuple[Step, ...]
+    evaluations: int
+
+
+def replay(policy: Policy, ticket: Ticket, until: datetime) -> Replay:
+    """Every change `policy` would have made to `ticket` from its creation to `until`."""
+    events = tuple(sorted(ticket.history or (), key=lambda e: e.at))
+    times = sorted({e.at for e in events if ticket.created_at < e.at <= until})
+    overlay: dict[str, tuple[datetime, object]] = {}  # field -> (written at, value)
+    tracking = Tracking()
+    steps: list[Step] = []
+    at, evaluations, pending = ticket.created_at, 0, 0
+    while at <= until and evaluations < MAX_STEPS:
+        evaluations += 1
+        state = _state(policy, ticket, events, at, overlay, tracking)
+        change = evaluate_ticket(policy, state, at).change
+        if change is not None:
+            after = apply_change(policy, state, change, at)
+            tracking = after.tracking
+            for name in ("group", "assignee", "priority"):
+                if getattr(change, name) is not None:
+                    overlay[name] = (at, getattr(after, name))
+            if _visible(change):
+                steps.append(Step(at, change))
+            state = after
+        while pending < len(times) and times[pending] <= at:
+            pending += 1
+        candidates = [times[pending]] if pending < len(times) else []
+        fire = _next_fire(policy, state, at)
+        if fire is not None:
+            candidates.append(fire)
+        if not candidates:
+            break
+        at = min(candidates)
+    return Replay(ticket.id, tuple(steps), evaluations)
+
+
+def _visible(change: TicketChange) -> bool:
+    """A change someone would see: not only the bookkeeping of `sla_due` and `state`."""
+    return bool(
+        change.level_from != change.level_to
+        or change.group
+        or change.assignee
+        or change.priority
+        or change.add_tags
+        or change.remove_tags
+        or change.fields
+        or change.internal_note
+        or change.public_reply
+        or set(change.tracking) - {"sla_due", "state"}
+    )
+
+
+def _next_fire(policy: Policy, ticket: Ticket, at: datetime) -> datetime | None:
+    """The earliest instant after `at` at which some rule's trigger or a cooldown ends."""
+    facts = Facts(policy, ticket, at)
+    now = facts.now_ts
+    soonest: float | None = None
+    for rule in policy.rules:
+        if not rule.model.enabled:
+            continue
+        fire = rule.when.next_fire(facts)
+        fired = ticket.tracking.state.fired_for(rule.key(facts.level))
+        every = rule.model.repeat.every
+        if fired is not None and every is not None:
+            fire = max(fire or 0.0, fired.last.timestamp() + every)
+        if fire is not None and fire > now and (soonest is None or fire < soonest):
+            soonest = fire
+    due = facts.soonest_due  # the `sla_due` bookkeeping moves when a target is met or due
+    if due is not None and due > now and (soonest is None or due < soonest):
+        soonest = due
+    return ts_to_dt(soonest) if soonest is not None else None
+
+
+def _state(
+    policy: Policy,
+    ticket: Ticket,
+    events: Sequence[Event],
+    at: datetime,
+    overlay: dict[str, tuple[datetime, object]],
+    tracking: Tracking,
+) -> Ticket:
+    """`ticket` as it stood at `at`, with the connector's own writes since the last event of
+    each field laid over it."""
+    past = [e for e in events if e.at <= at]
+    last: dict[EventKind, Event] = {}
+    first: dict[EventKind, Event] = {}
+    for e in events:
+        if e.kind in _FIELDS:
+            first.setdefault(e.kind, e)
+            if e.at <= at:
+                last[e.kind] = e
+    field_at = {kind: e.at for kind, e in last.items()}
+
+    def value(kind: EventKind, final: object) -> object:
+        seen = last.get(kind) or first.get(kind)
+        return final if seen is None else seen.value
+
+    status_event = last.get(EventKind.STATUS) or first.get(EventKind.STATUS)
+    status, category = ticket.status, ticket.status_category
+    if status_event is not None and status_event.value:
+        status = status_event.value
+        category = status_event.category or mapping.status_category(policy, ticket.platform, status)
+    priority_raw = value(EventKind.PRIORITY, ticket.priority_raw or ticket.priority)
+    neutral, rank = mapping.priority(policy, ticket.platform, _text(priority_raw))
+    fields: dict[str, object] = {
+        "group": value(EventKind.GROUP, ticket.group),
+        "assignee": value(EventKind.ASSIGNEE, ticket.assignee),
+        "priority": neutral,
+    }
+    kinds = {"group": EventKind.GROUP, "assignee": EventKind.ASSIGNEE}
+    kinds["priority"] = EventKind.PRIORITY
+    for name, (written, ours) in overlay.items():
+        theirs = field_at.get(kinds[name])
+        if theirs is None or written >= theirs:
+            fields[name] = ours
+    if fields["priority"] != neutral:
+        rank = policy.priority_rank.get(str(fields["priority"]), rank)
+    updated = max((e.at for e in past), default=ticket.created_at)
+    state = replace(
+        ticket,
+        status=status,
+        status_category=category if isinstance(category, StatusCategory) else StatusCategory.OPEN,
+        priority=_text(fields["priority"]),
+        priority_rank=rank,
+        priority_raw=_text(priority_raw),
+        group=_text(fields["group"]),
+        assignee=_text(fields["assignee"]),
+        updated_at=max(updated, tracking.state.written_at or updated),
+        status_since=None,
+        tracking=tracking,
+    )
+    return with_history(state, past)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
