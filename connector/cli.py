@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from adapters.registry import PLATFORMS, settings_model
+from connector.commands.backtest import backtest_command
 from connector.commands.doctor import doctor, setup
 from connector.commands.matrix import matrix_command
 from connector.commands.run import apply_command, plan, run
@@ -139,6 +140,7 @@ cli.add_command(doctor)
 cli.add_command(setup)
 cli.add_command(sandbox_group)
 cli.add_command(matrix_command)
+cli.add_command(backtest_command)
 
 
 def _now(text: str | None) -> datetime:

@@ -1,0 +1,110 @@
+"""`escalate backtest` on the bundled export (connector/samples/backtest.json), whose timelines
+are hand-checked in tests/rules/test_replay.py, and an A/B compare of two thresholds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.connector.test_cli import run
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "config.example.yaml"
+EXPORT = str(ROOT / "connector" / "samples" / "backtest.json")
+
+
+def backtest(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
+    code, out, err = run(capsys, "backtest", "-c", str(EXAMPLE), "--format", "json", *argv)
+    assert code == 0, err
+    doc: dict[str, Any] = json.loads(out)
+    return doc
+
+
+def changes(doc: dict[str, Any], ticket: str) -> list[tuple[str, str, str, list[str]]]:
+    (found,) = [t for t in doc["tickets"] if t["ticket"] == ticket]
+    return [(c["at"], c["level"]["from"], c["level"]["to"], c["rules"]) for c in found["changes"]]
+
+
+def test_the_bundled_export_gives_the_hand_checked_answers(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    doc = backtest(capsys, "--tickets", EXPORT, "--until", "2026-12-31T00:00:00Z")
+    assert doc["note"] == "Backtest: nothing is written to any platform."
+    # the ladder of test_a_p1_on_the_24x7_clock, then idle-reminder every 8h (max 3)
+    assert changes(doc, "P1-LADDER") == [
+        ("2026-11-20T10:00:00Z", "L1", "L2", ["p1-unresolved-1h"]),
+        ("2026-11-20T12:00:00Z", "L2", "L2", ["not-acknowledged"]),
+        ("2026-11-20T12:12:00Z", "L2", "L2", ["resolution-at-risk"]),
+        ("2026-11-20T13:00:00Z", "L2", "L2", ["inform-director"]),
+        ("2026-11-20T14:00:00Z", "L2", "L2", ["idle-reminder"]),
+        ("2026-11-20T22:00:00Z", "L2", "L2", ["idle-reminder"]),
+        ("2026-11-21T06:00:00Z", "L2", "L2", ["idle-reminder"]),
+    ]
+    # The pause and the two holidays (test_replay). L2 raises the priority to P2, so the
+    # ticket moves to SLA p2 (follow-the-sun, Mon-Thu around the clock in New York): 2h
+    # unacknowledged after 15:00Z is 17:00Z, and 4h at L2 (and idle) is 19:00Z.
+    assert changes(doc, "P3-HOLIDAYS") == [
+        ("2026-12-28T15:00:00Z", "L1", "L2", ["resolution-at-risk"]),
+        ("2026-12-28T17:00:00Z", "L2", "L2", ["not-acknowledged"]),
+        ("2026-12-28T19:00:00Z", "L2", "L2", ["idle-reminder"]),
+        ("2026-12-29T03:00:00Z", "L2", "L2", ["idle-reminder"]),
+        ("2026-12-29T11:00:00Z", "L2", "L2", ["idle-reminder"]),
+    ]
+    # DST: 32 business hours end Wed 1 April 12:00 Berlin = 10:00Z (CEST)
+    assert changes(doc, "P3-DST")[0] == ("2026-04-01T10:00:00Z", "L1", "L2", ["resolution-at-risk"])
+    summary = doc["summary"]
+    assert summary["escalations"] == 3 and summary["by_level"] == {"L2": 3}
+    assert summary["notes"] == 17 and summary["replies"] == 1  # only p1-unresolved-1h replies
+    # (1h + 7d 6h + 5d 1h) / 3
+    assert summary["mean_seconds_to_first_escalation"] == round((1 + 174 + 121) / 3 * 3600, 1)
+    # every change on a 5-minute mark but 12:12 (acted on at 12:15): 180 s over 17 changes
+    assert summary["lateness_seconds"] == {"mean": round(180 / 17, 1), "max": 180.0}
+
+
+def test_compare_two_thresholds(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The same policy with p1-unresolved-1h at 2h instead of 1h: the P1 reaches L2 an hour
+    later, and what hangs on the escalation time moves with it."""
+    slower = tmp_path / "slower.yaml"
+    text = EXAMPLE.read_text(encoding="utf-8")
+    assert text.count("age: {over: 1h, time: calendar}") == 1
+    slower.write_text(
+        text.replace("age: {over: 1h, time: calendar}", "age: {over: 2h, time: calendar}")
+    )
+    doc = backtest(
+        capsys, "--tickets", EXPORT, "--until", "2026-11-20T13:30:00Z", "--compare", str(slower)
+    )
+    a, b = doc["summary"], doc["compare"]["summary"]
+    # by 13:30 on 20 Nov: the P1, and the DST ticket of March (the holidays one is in December)
+    assert a["escalations"] == b["escalations"] == 2
+    # the P1 an hour later, the other the same: the mean of the two, half an hour later
+    assert b["mean_seconds_to_first_escalation"] - a["mean_seconds_to_first_escalation"] == 1800
+    (diff,) = doc["compare"]["differences"]
+    assert diff["ticket"] == "P1-LADDER"
+    assert "2026-11-20T10:00:00Z L1 -> L2 p1-unresolved-1h" in diff["only_a"]
+    assert "2026-11-20T11:00:00Z L1 -> L2 p1-unresolved-1h" in diff["only_b"]
+    assert "2026-11-20T12:00:00Z L2 not-acknowledged" in diff["only_a"]  # 2h after 10:00
+    # 2h after 11:00, together with inform-director (age 4h): one change
+    assert "2026-11-20T13:00:00Z L2 not-acknowledged, inform-director" in diff["only_b"]
+    code, out, _ = run(
+        capsys, "backtest", "-c", str(EXAMPLE), "--tickets", EXPORT,
+        "--until", "2026-11-20T13:30:00Z", "--compare", str(slower),
+    )  # fmt: skip
+    assert code == 0 and out.startswith("Backtest: nothing is written to any platform.")
+    assert "Tickets where they differ: 1" in out
+
+
+def test_a_bad_export_names_the_record(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    bad = tmp_path / "export.json"
+    data = json.loads(Path(EXPORT).read_text(encoding="utf-8"))
+    data["tickets"][1]["history"][2]["at"] = "2026-12-22T09:00:00"  # no offset
+    bad.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    code, out, err = run(capsys, "backtest", "-c", str(EXAMPLE), "--tickets", str(bad))
+    assert code == 2 and out == ""
+    assert "tickets[1] (P3-HOLIDAYS).history[2].at" in err
+    code, _, err = run(
+        capsys, "backtest", "-c", str(EXAMPLE), "--tickets", EXPORT, "--until", "soon"
+    )
+    assert code == 2 and "--until" in err
