@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from statistics import mean
 from typing import Any
 
 from rules.model import Ticket
@@ -54,8 +53,11 @@ class Totals:
     by_level: Counter[str] = field(default_factory=Counter)
     by_rule: Counter[str] = field(default_factory=Counter)
     by_priority: Counter[str] = field(default_factory=Counter)
-    lateness: list[float] = field(default_factory=list)
-    to_first: list[float] = field(default_factory=list)  # creation -> first escalation, seconds
+    late_sum: float = 0.0  # lateness of every change for the polling interval, seconds
+    late_max: float = 0.0
+    changes: int = 0
+    first_sum: float = 0.0  # creation -> first escalation, seconds, over the escalated tickets
+    escalated: int = 0
 
     def add(self, result: TicketResult, interval: float) -> None:
         self.tickets += 1
@@ -65,7 +67,10 @@ class Totals:
             self.notes += change.internal_note is not None
             self.replies += change.public_reply is not None
             self.by_rule.update(change.rules)
-            self.lateness.append(late(step.at, interval))
+            lateness = late(step.at, interval)
+            self.changes += 1
+            self.late_sum += lateness
+            self.late_max = max(self.late_max, lateness)
             if move > 0:
                 self.escalations += 1
                 self.by_level[change.level_to] += 1
@@ -74,7 +79,8 @@ class Totals:
                 self.de_escalations += 1
         if result.escalations:
             first = result.escalations[0].at
-            self.to_first.append((first - result.created_at).total_seconds())
+            self.escalated += 1
+            self.first_sum += (first - result.created_at).total_seconds()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -88,11 +94,11 @@ class Totals:
             "by_rule": dict(self.by_rule.most_common()),
             "by_priority": dict(sorted(self.by_priority.items())),
             "lateness_seconds": {
-                "mean": round(mean(self.lateness), 1) if self.lateness else None,
-                "max": round(max(self.lateness), 1) if self.lateness else None,
+                "mean": round(self.late_sum / self.changes, 1) if self.changes else None,
+                "max": round(self.late_max, 1) if self.changes else None,
             },
-            "mean_seconds_to_first_escalation": round(mean(self.to_first), 1)
-            if self.to_first
+            "mean_seconds_to_first_escalation": round(self.first_sum / self.escalated, 1)
+            if self.escalated
             else None,
         }
 
@@ -105,43 +111,49 @@ def late(at: datetime, interval: float) -> float:
     return math.ceil(ts / interval) * interval - ts
 
 
+def result(policy: Policy, ticket: Ticket, until: datetime) -> TicketResult:
+    """One ticket replayed: its changes, and whether each moved it up or down the ladder."""
+    steps = replay(policy, ticket, until).steps
+    order = policy.level_index
+    moves = tuple(
+        (order[s.change.level_to] > order[s.change.level_from])
+        - (order[s.change.level_to] < order[s.change.level_from])
+        for s in steps
+    )
+    return TicketResult(ticket.id, ticket.priority, steps, ticket.created_at, moves)
+
+
 def run(
     policy: Policy, tickets: Iterable[Ticket], until: datetime, interval: float
 ) -> tuple[list[TicketResult], Totals]:
+    """Every ticket replayed, kept (for tests and small files; the command streams)."""
     results: list[TicketResult] = []
     totals = Totals()
     for ticket in tickets:
-        steps = replay(policy, ticket, until).steps
-        order = policy.level_index
-        moves = tuple(
-            (order[s.change.level_to] > order[s.change.level_from])
-            - (order[s.change.level_to] < order[s.change.level_from])
-            for s in steps
-        )
-        result = TicketResult(ticket.id, ticket.priority, steps, ticket.created_at, moves)
-        totals.add(result, interval)
-        results.append(result)
+        one = result(policy, ticket, until)
+        totals.add(one, interval)
+        results.append(one)
     return results, totals
 
 
 def compare(a: list[TicketResult], b: list[TicketResult]) -> list[dict[str, Any]]:
     """Tickets on which the two policies differ: the changes only one of them makes, by time,
     level move and rules."""
-    out: list[dict[str, Any]] = []
     theirs = {r.ticket: r for r in b}
-    for ours in a:
-        other = theirs.get(ours.ticket)
-        left = {_key(s) for s in ours.steps}
-        right = {_key(s) for s in other.steps} if other else set()
-        if left != right:
-            out.append(
-                {
-                    "ticket": ours.ticket,
-                    "only_a": [_show(k) for k in sorted(left - right)],
-                    "only_b": [_show(k) for k in sorted(right - left)],
-                }
-            )
-    return out
+    out = [difference(ours, theirs.get(ours.ticket)) for ours in a]
+    return [d for d in out if d is not None]
+
+
+def difference(ours: TicketResult, other: TicketResult | None) -> dict[str, Any] | None:
+    left = {_key(s) for s in ours.steps}
+    right = {_key(s) for s in other.steps} if other else set()
+    if left == right:
+        return None
+    return {
+        "ticket": ours.ticket,
+        "only_a": [_show(k) for k in sorted(left - right)],
+        "only_b": [_show(k) for k in sorted(right - left)],
+    }
 
 
 def _key(step: Step) -> tuple[str, str, str, tuple[str, ...]]:
@@ -162,6 +174,11 @@ def _step_json(step: Step, interval: float) -> dict[str, Any]:
         "acted_at_late_seconds": round(late(step.at, interval), 1),
         "level": {"from": c.level_from, "to": c.level_to},
         "rules": list(c.rules),
-        "actions": c.actions(),
+        # what people would have seen: the comments' text, not their parts, and no tracking
+        "actions": [
+            {k: v for k, v in action.items() if k != "parts"}
+            for action in c.actions()
+            if action["type"] != "set_tracking"
+        ],
         "reasons": [str(r) for r in c.reasons],
     }

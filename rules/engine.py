@@ -37,14 +37,17 @@ def evaluate(policy: Policy, tickets: Iterable[Ticket], now: datetime) -> Iterat
             yield Outcome(ticket.id, ticket.instance, None, skipped=reason)
 
 
-def evaluate_ticket(policy: Policy, ticket: Ticket, now: datetime) -> Outcome:
+def evaluate_ticket(
+    policy: Policy, ticket: Ticket, now: datetime, facts: Facts | None = None
+) -> Outcome:
     """Evaluate to a fixpoint: a change that makes more rules fire (a raised priority that puts
     the ticket under a stricter SLA, say) is followed within the same run, so the next run has
-    nothing left to do. Bounded by the number of levels."""
+    nothing left to do. Bounded by the number of levels. `facts`: the ticket's facts at `now`,
+    if the caller has them already (a backtest reuses them)."""
     combined: TicketChange | None = None
     fired: list[str] = []
     current = ticket
-    facts = Facts(policy, current, now)
+    facts = facts if facts is not None else Facts(policy, current, now)
     for _ in range(len(policy.levels) + 1):
         change = _step(facts, fired)
         if change is None:

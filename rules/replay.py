@@ -27,6 +27,7 @@ Nothing here reads a clock or writes anywhere.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -36,7 +37,7 @@ from rules.apply import apply_change
 from rules.engine import evaluate_ticket
 from rules.facts import Facts, ts_to_dt
 from rules.history import with_history
-from rules.model import Event, EventKind, StatusCategory, Ticket
+from rules.model import Event, EventKind, Ticket
 from rules.plan import TicketChange
 from rules.policy import Policy
 from rules.tracking import Tracking
@@ -69,10 +70,16 @@ def replay(policy: Policy, ticket: Ticket, until: datetime) -> Replay:
     tracking = Tracking()
     steps: list[Step] = []
     at, evaluations, pending = ticket.created_at, 0, 0
+    stamps = [e.at for e in events]
+    bases: dict[int, _Base] = {}
     while at <= until and evaluations < MAX_STEPS:
         evaluations += 1
-        state = _state(policy, ticket, events, at, overlay, tracking)
-        change = evaluate_ticket(policy, state, at).change
+        count = bisect_right(stamps, at)
+        if count not in bases:
+            bases[count] = _base(policy, ticket, events, count)
+        state = _state(policy, bases[count], overlay, tracking)
+        facts = Facts(policy, state, at)
+        change = evaluate_ticket(policy, state, at, facts).change
         if change is not None:
             after = apply_change(policy, state, change, at)
             tracking = after.tracking
@@ -82,10 +89,11 @@ def replay(policy: Policy, ticket: Ticket, until: datetime) -> Replay:
             if _visible(change):
                 steps.append(Step(at, change))
             state = after
+            facts = Facts(policy, state, at)
         while pending < len(times) and times[pending] <= at:
             pending += 1
         candidates = [times[pending]] if pending < len(times) else []
-        fire = _next_fire(policy, state, at)
+        fire = _next_fire(facts)
         if fire is not None:
             candidates.append(fire)
         if not candidates:
@@ -110,17 +118,18 @@ def _visible(change: TicketChange) -> bool:
     )
 
 
-def _next_fire(policy: Policy, ticket: Ticket, at: datetime) -> datetime | None:
-    """The earliest instant after `at` at which some rule's trigger or a cooldown ends."""
-    facts = Facts(policy, ticket, at)
-    now = facts.now_ts
+def _next_fire(facts: Facts) -> datetime | None:
+    """The earliest instant after now at which some rule's trigger fires or a cooldown ends."""
+    policy, ticket, now = facts.policy, facts.ticket, facts.now_ts
     soonest: float | None = None
     for rule in policy.rules:
         if not rule.model.enabled:
             continue
-        fire = rule.when.next_fire(facts)
         fired = ticket.tracking.state.fired_for(rule.key(facts.level))
         every = rule.model.repeat.every
+        if fired is not None and (every is None or fired.count >= rule.model.repeat.max):
+            continue  # done for this cycle (a reopen, which re-arms it, is an event)
+        fire = rule.when.next_fire(facts)
         if fired is not None and every is not None:
             fire = max(fire or 0.0, fired.last.timestamp() + every)
         if fire is not None and fire > now and (soonest is None or fire < soonest):
@@ -131,25 +140,24 @@ def _next_fire(policy: Policy, ticket: Ticket, at: datetime) -> datetime | None:
     return ts_to_dt(soonest) if soonest is not None else None
 
 
-def _state(
-    policy: Policy,
-    ticket: Ticket,
-    events: Sequence[Event],
-    at: datetime,
-    overlay: dict[str, tuple[datetime, object]],
-    tracking: Tracking,
-) -> Ticket:
-    """`ticket` as it stood at `at`, with the connector's own writes since the last event of
-    each field laid over it."""
-    past = [e for e in events if e.at <= at]
+@dataclass(frozen=True)
+class _Base:
+    """The ticket as its history alone made it after a number of events."""
+
+    ticket: Ticket
+    field_at: dict[EventKind, datetime]  # when each field last changed by an event so far
+
+
+def _base(policy: Policy, ticket: Ticket, events: Sequence[Event], count: int) -> _Base:
+    """`ticket` after the first `count` events (sorted by time)."""
+    past = events[:count]
     last: dict[EventKind, Event] = {}
     first: dict[EventKind, Event] = {}
-    for e in events:
+    for i, e in enumerate(events):
         if e.kind in _FIELDS:
             first.setdefault(e.kind, e)
-            if e.at <= at:
+            if i < count:
                 last[e.kind] = e
-    field_at = {kind: e.at for kind, e in last.items()}
 
     def value(kind: EventKind, final: object) -> object:
         seen = last.get(kind) or first.get(kind)
@@ -160,36 +168,47 @@ def _state(
     if status_event is not None and status_event.value:
         status = status_event.value
         category = status_event.category or mapping.status_category(policy, ticket.platform, status)
-    priority_raw = value(EventKind.PRIORITY, ticket.priority_raw or ticket.priority)
-    neutral, rank = mapping.priority(policy, ticket.platform, _text(priority_raw))
-    fields: dict[str, object] = {
-        "group": value(EventKind.GROUP, ticket.group),
-        "assignee": value(EventKind.ASSIGNEE, ticket.assignee),
-        "priority": neutral,
-    }
-    kinds = {"group": EventKind.GROUP, "assignee": EventKind.ASSIGNEE}
-    kinds["priority"] = EventKind.PRIORITY
-    for name, (written, ours) in overlay.items():
-        theirs = field_at.get(kinds[name])
-        if theirs is None or written >= theirs:
-            fields[name] = ours
-    if fields["priority"] != neutral:
-        rank = policy.priority_rank.get(str(fields["priority"]), rank)
-    updated = max((e.at for e in past), default=ticket.created_at)
+    priority_raw = _text(value(EventKind.PRIORITY, ticket.priority_raw or ticket.priority))
+    neutral, rank = mapping.priority(policy, ticket.platform, priority_raw)
     state = replace(
         ticket,
         status=status,
-        status_category=category if isinstance(category, StatusCategory) else StatusCategory.OPEN,
-        priority=_text(fields["priority"]),
+        status_category=category,
+        priority=neutral,
         priority_rank=rank,
-        priority_raw=_text(priority_raw),
-        group=_text(fields["group"]),
-        assignee=_text(fields["assignee"]),
-        updated_at=max(updated, tracking.state.written_at or updated),
+        priority_raw=priority_raw,
+        group=_text(value(EventKind.GROUP, ticket.group)),
+        assignee=_text(value(EventKind.ASSIGNEE, ticket.assignee)),
+        updated_at=max((e.at for e in past), default=ticket.created_at),
         status_since=None,
-        tracking=tracking,
+        tracking=Tracking(),
     )
-    return with_history(state, past)
+    return _Base(with_history(state, past), {kind: e.at for kind, e in last.items()})
+
+
+_KINDS = {"group": EventKind.GROUP, "assignee": EventKind.ASSIGNEE}
+_KINDS["priority"] = EventKind.PRIORITY
+
+
+def _state(
+    policy: Policy,
+    base: _Base,
+    overlay: dict[str, tuple[datetime, object]],
+    tracking: Tracking,
+) -> Ticket:
+    """The ticket of `base` with the connector's own writes since the last event of each field
+    laid over it."""
+    t = base.ticket
+    changes: dict[str, object] = {}
+    for name, (written, ours) in overlay.items():
+        theirs = base.field_at.get(_KINDS[name])
+        if theirs is None or written >= theirs:
+            changes[name] = _text(ours)
+    if "priority" in changes:
+        changes["priority_rank"] = policy.priority_rank.get(str(changes["priority"]))
+    ours_at = tracking.state.written_at
+    updated = max(t.updated_at, ours_at) if ours_at else t.updated_at
+    return replace(t, updated_at=updated, tracking=tracking, **changes)  # type: ignore[arg-type]
 
 
 def _text(value: object) -> str | None:

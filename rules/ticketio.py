@@ -79,11 +79,16 @@ class TicketRecord(Model):
 
 def read_tickets(text: str, source: str, policy: Policy) -> list[Ticket]:
     """Parse a ticket file; any bad record raises ConfigError naming it."""
+    return [to_ticket(record, policy) for record in read_records(text, source)]
+
+
+def read_records(text: str, source: str) -> list[TicketRecord]:
+    """The records of a ticket file, checked, not yet mapped by a policy (a backtest maps each
+    with two); any bad record raises ConfigError naming it."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{source}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
-    doc = _locate(text, source, data)
     base: tuple[str, ...] | None
     if isinstance(data, dict) and "tickets" in data:
         records, base = data["tickets"], ("tickets",)
@@ -93,14 +98,29 @@ def read_tickets(text: str, source: str, policy: Policy) -> list[Ticket]:
         records, base = [data], None
     if not isinstance(records, list):
         raise ConfigError(f'{source}: expected a ticket, a list of tickets or {{"tickets": [...]}}')
+    valid = _records(Located(data, source), records, base, final=False)
+    if valid is None:  # a bad record: check again with line numbers (slow on big files)
+        valid = _records(_locate(text, source, data), records, base, final=True)
+    assert valid is not None
+    return valid
+
+
+def _records(
+    doc: Located, records: list[Any], base: tuple[str, ...] | None, *, final: bool
+) -> list[TicketRecord] | None:
+    """Every record checked. A bad one: None on the first pass, which skips line numbers
+    (reading a large file as YAML for them is slow), a ConfigError listing every bad record
+    on the `final` one."""
     problems = Problems(doc)
     valid = []
     for i, _ in enumerate(records):
         record = check(TicketRecord, doc, () if base is None else (*base, i), problems)
         if record is not None:
             valid.append(record)
+    if problems.items and not final:
+        return None
     problems.raise_if_any()
-    return [to_ticket(record, policy) for record in valid]
+    return valid
 
 
 def to_ticket(r: TicketRecord, policy: Policy) -> Ticket:

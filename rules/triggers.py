@@ -53,8 +53,13 @@ class All:
         return "all of"
 
     def next_fire(self, f: Facts) -> float | None:
-        times = [n.next_fire(f) for n in self.nodes]
-        return None if any(t is None for t in times) else max(t for t in times if t is not None)
+        latest: float | None = None
+        for node in self.nodes:  # the cheap, static conditions come first: stop at "never"
+            at = node.next_fire(f)
+            if at is None:
+                return None
+            latest = at if latest is None or at > latest else latest
+        return latest
 
     def parts(self) -> Sequence[Node]:
         return self.nodes

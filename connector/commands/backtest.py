@@ -9,12 +9,11 @@ from typing import Any
 import click
 
 from connector.config import load_config, read_text
-from rules.backtest import TicketResult, Totals, compare, run
+from rules.backtest import TicketResult, Totals, difference, result
 from rules.errors import ConfigError
-from rules.model import Ticket
 from rules.plan import format_instant
 from rules.policy import Policy
-from rules.ticketio import read_tickets
+from rules.ticketio import TicketRecord, read_records, to_ticket
 from rules.tracking import parse_time
 from rules.units import format_duration, parse_duration
 
@@ -66,89 +65,117 @@ def backtest_command(
     what the policy would have done, not what was done. Offline: nothing is written anywhere.
     """
     policy = load_config(config_path).policy
-    tickets = read_tickets(read_text(tickets_path), tickets_path, policy)
-    end = _until(until, tickets)
+    other = load_config(other_path).policy if other_path is not None else None
+    records = read_records(read_text(tickets_path), tickets_path)
+    end = _until(until, records)
     try:
         step = parse_duration(interval)
     except ValueError as exc:
         raise ConfigError(f"--interval: {exc}") from None
-    results, totals = run(policy, tickets, end, step)
-    doc: dict[str, Any] = {
-        "note": NOTHING_WRITTEN,
-        "policy_hash": policy.hash,
-        "until": format_instant(end),
-        "interval_seconds": step,
-        "summary": totals.to_json(),
-        "tickets": [r.to_json(step) for r in results if r.steps],
-    }
-    other: tuple[Policy, list[TicketResult], Totals] | None = None
-    if other_path is not None:
-        other_policy = load_config(other_path).policy
-        again = read_tickets(read_text(tickets_path), tickets_path, other_policy)
-        other_results, other_totals = run(other_policy, again, end, step)
-        other = (other_policy, other_results, other_totals)
-        doc["compare"] = {
-            "policy_hash": other_policy.hash,
-            "summary": other_totals.to_json(),
-            "differences": compare(results, other_results),
+    out = _Json(policy, other, end, step) if fmt == "json" else _Text(end, step)
+    totals, other_totals, differ = Totals(), Totals(), 0
+    for record in records:  # one ticket at a time: only the totals are kept
+        ours = result(policy, to_ticket(record, policy), end)
+        totals.add(ours, step)
+        diff = None
+        if other is not None:
+            theirs = result(other, to_ticket(record, other), end)
+            other_totals.add(theirs, step)
+            diff = difference(ours, theirs)
+            differ += diff is not None
+        out.ticket(ours, diff)
+    out.finish(totals, other_totals if other is not None else None, differ)
+
+
+class _Json:
+    """The JSON document, written as it goes: the tickets first, the totals at the end."""
+
+    def __init__(self, policy: Policy, other: Policy | None, end: datetime, step: float) -> None:
+        self.step, self.first = step, True
+        head = {
+            "note": NOTHING_WRITTEN,
+            "policy_hash": policy.hash,
+            "compare_policy_hash": other.hash if other is not None else None,
+            "until": format_instant(end),
+            "interval_seconds": step,
         }
-    if fmt == "json":
-        click.echo(json.dumps(doc, indent=2))
-        return
-    click.echo(_text(doc, results, totals, step, other))
+        click.echo(json.dumps(head, indent=2)[:-2] + ',\n  "tickets": [', nl=False)
+        self.differences: list[str] = []
+
+    def ticket(self, r: TicketResult, diff: dict[str, Any] | None) -> None:
+        if diff is not None:
+            self.differences.append(json.dumps(diff))
+        if r.steps:
+            sep = "\n    " if self.first else ",\n    "
+            click.echo(sep + json.dumps(r.to_json(self.step)), nl=False)
+            self.first = False
+
+    def finish(self, totals: Totals, other: Totals | None, differ: int) -> None:
+        tail: dict[str, Any] = {"summary": totals.to_json()}
+        if other is not None:
+            tail["compare"] = {"summary": other.to_json(), "differences": []}
+        text = json.dumps(tail, indent=2)
+        if other is not None:  # the differences, one per line, as they were found
+            rows = ",\n      ".join(self.differences)
+            body = f"[\n      {rows}\n    ]" if rows else "[]"
+            text = text.replace('"differences": []', f'"differences": {body}')
+        click.echo("\n  ],\n" + text[2:])
 
 
-def _until(text: str | None, tickets: list[Ticket]) -> datetime:
+class _Text:
+    def __init__(self, end: datetime, step: float) -> None:
+        self.step = step
+        click.echo(f"{NOTHING_WRITTEN}\nReplayed up to {format_instant(end)}.\n")
+        self.differences: list[dict[str, Any]] = []
+
+    def ticket(self, r: TicketResult, diff: dict[str, Any] | None) -> None:
+        if diff is not None:
+            self.differences.append(diff)
+        if r.steps:
+            click.echo("\n".join(_ticket_lines(r)) + "\n")
+
+    def finish(self, totals: Totals, other: Totals | None, differ: int) -> None:
+        lines = _summary("Summary", totals.to_json(), self.step)
+        if other is not None:
+            lines += ["", *_summary("Summary with --compare", other.to_json(), self.step)]
+            lines += ["", f"Tickets where they differ: {differ}"]
+            for d in self.differences:
+                lines.append(f"  {d['ticket']}")
+                lines += [f"    only this policy:  {x}" for x in d["only_a"]]
+                lines += [f"    only --compare:    {x}" for x in d["only_b"]]
+        click.echo("\n".join(lines))
+
+
+def _until(text: str | None, records: list[TicketRecord]) -> datetime:
     if text is not None:
         at = parse_time(text)
         if at is None or "T" not in text:
             raise ConfigError(f"--until {text!r}: expected an ISO 8601 instant with an offset")
         return at
-    times = [t.updated_at for t in tickets]
-    times += [e.at for t in tickets for e in t.history or ()]
+    times = [r.updated_at or r.created_at for r in records]
+    times += [e.at for r in records for e in r.history or ()]
     if not times:
         raise ConfigError("the ticket file holds no ticket: nothing to replay")
     return max(times)
 
 
-def _text(
-    doc: dict[str, Any],
-    results: list[TicketResult],
-    totals: Totals,
-    interval: float,
-    other: tuple[Policy, list[TicketResult], Totals] | None,
-) -> str:
-    lines = [NOTHING_WRITTEN, f"Replayed up to {doc['until']}.", ""]
-    for result in results:
-        if not result.steps:
-            continue
-        lines.append(f"{result.ticket} ({result.priority or 'no priority'})")
-        for step in result.steps:
-            c = step.change
-            move = f"{c.level_from} -> {c.level_to}" if c.level_from != c.level_to else c.level_to
-            extras = [
-                f"group {c.group.new}" if c.group else "",
-                f"priority {c.priority.new}" if c.priority else "",
-                "note" if c.internal_note else "",
-                "reply" if c.public_reply else "",
-            ]
-            what = ", ".join(x for x in extras if x)
-            lines.append(
-                f"  {format_instant(step.at)}  {move:<22} {', '.join(c.rules)}"
-                + (f"  ({what})" if what else "")
-            )
-        lines.append("")
-    lines += _summary("Summary", totals.to_json(), interval)
-    if other is not None:
-        _, _, other_totals = other
-        lines += ["", *_summary("Summary with --compare", other_totals.to_json(), interval)]
-        diffs = doc["compare"]["differences"]
-        lines += ["", f"Tickets where they differ: {len(diffs)}"]
-        for d in diffs:
-            lines.append(f"  {d['ticket']}")
-            lines += [f"    only this policy:  {x}" for x in d["only_a"]]
-            lines += [f"    only --compare:    {x}" for x in d["only_b"]]
-    return "\n".join(lines)
+def _ticket_lines(result: TicketResult) -> list[str]:
+    lines = [f"{result.ticket} ({result.priority or 'no priority'})"]
+    for step in result.steps:
+        c = step.change
+        move = f"{c.level_from} -> {c.level_to}" if c.level_from != c.level_to else c.level_to
+        extras = [
+            f"group {c.group.new}" if c.group else "",
+            f"priority {c.priority.new}" if c.priority else "",
+            "note" if c.internal_note else "",
+            "reply" if c.public_reply else "",
+        ]
+        what = ", ".join(x for x in extras if x)
+        lines.append(
+            f"  {format_instant(step.at)}  {move:<22} {', '.join(c.rules)}"
+            + (f"  ({what})" if what else "")
+        )
+    return lines
 
 
 def _summary(title: str, s: dict[str, Any], interval: float) -> list[str]:
