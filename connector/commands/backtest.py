@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from connector.commands.common import config_option
 from connector.config import load_config, read_text
 from rules.backtest import TicketResult, Totals, difference, result
 from rules.errors import ConfigError
@@ -17,12 +18,11 @@ from rules.ticketio import TicketRecord, read_records, to_ticket
 from rules.tracking import parse_time
 from rules.units import format_duration, parse_duration
 
-CONFIG_HELP = "The configuration file: the policy and the instances (see config.example.yaml)."
 NOTHING_WRITTEN = "Backtest: nothing is written to any platform."
 
 
 @click.command(name="backtest")
-@click.option("-c", "--config", "config_path", required=True, type=click.Path(), help=CONFIG_HELP)
+@config_option
 @click.option(
     "--tickets",
     "tickets_path",

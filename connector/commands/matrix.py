@@ -6,15 +6,14 @@ from pathlib import Path
 
 import click
 
+from connector.commands.common import config_option
 from connector.config import load_config
 from connector.matrix_view import html_page, mermaid, table
 from rules.matrix import build
 
-CONFIG_HELP = "The configuration file: the policy and the instances (see config.example.yaml)."
-
 
 @click.command(name="matrix")
-@click.option("-c", "--config", "config_path", required=True, type=click.Path(), help=CONFIG_HELP)
+@config_option
 @click.option(
     "--format",
     "fmt",
