@@ -29,6 +29,7 @@ class TicketResult:
     steps: tuple[Step, ...]
     created_at: datetime
     moves: tuple[int, ...]  # per step: 1 up the ladder, -1 down, 0 the same level
+    truncated: bool = False  # the replay stopped at its step limit (rules.replay.MAX_STEPS)
 
     def to_json(self, interval: float) -> dict[str, Any]:
         return {
@@ -58,10 +59,13 @@ class Totals:
     changes: int = 0
     first_sum: float = 0.0  # creation -> first escalation, seconds, over the escalated tickets
     escalated: int = 0
+    truncated: list[str] = field(default_factory=list)
 
     def add(self, result: TicketResult, interval: float) -> None:
         self.tickets += 1
         self.changed += bool(result.steps)
+        if result.truncated:
+            self.truncated.append(result.ticket)
         for step, move in zip(result.steps, result.moves, strict=True):
             change = step.change
             self.notes += change.internal_note is not None
@@ -86,6 +90,7 @@ class Totals:
         return {
             "tickets": self.tickets,
             "tickets_changed": self.changed,
+            "truncated": self.truncated,
             "escalations": self.escalations,
             "de_escalations": self.de_escalations,
             "notes": self.notes,
@@ -113,14 +118,14 @@ def late(at: datetime, interval: float) -> float:
 
 def result(policy: Policy, ticket: Ticket, until: datetime) -> TicketResult:
     """One ticket replayed: its changes, and whether each moved it up or down the ladder."""
-    steps = replay(policy, ticket, until).steps
-    order = policy.level_index
+    done = replay(policy, ticket, until)
+    steps, order = done.steps, policy.level_index
     moves = tuple(
         (order[s.change.level_to] > order[s.change.level_from])
         - (order[s.change.level_to] < order[s.change.level_from])
         for s in steps
     )
-    return TicketResult(ticket.id, ticket.priority, steps, ticket.created_at, moves)
+    return TicketResult(ticket.id, ticket.priority, steps, ticket.created_at, moves, done.truncated)
 
 
 def run(

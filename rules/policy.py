@@ -72,7 +72,8 @@ class TargetSpec:
         used = self.calendar.elapsed_ts(start, end, paused_spans)
         # Paused while the status is a pausing one now (not merely until now: at the very
         # instant a pause ends, which a backtest evaluates, the clock runs again).
-        now_pausing = t.status.lower() in self.pause or t.status_category.value in self.pause
+        _, raw, category = f.timeline[-1]  # the same timeline the pause spans come from
+        now_pausing = raw.lower() in self.pause or category.value in self.pause
         paused = self.pausable and now_pausing and not fulfilled
         return TargetStatus(
             self.name,

@@ -8,16 +8,19 @@ timeline from `created_at` and evaluates the policy:
   SLA thresholds, a rule's cooldown), so trigger times are exact to the second, not rounded to
   a polling interval.
 Each change the engine makes is applied as the connector would have written it
-(rules/apply.py) and stays on the ticket until a later event of the history sets that field
-again: the people in the history did what they did, whatever the policy would have changed
-(a backtest cannot know how they would have reacted).
+(rules/apply.py). A new owner or priority stays until a later event of the history sets that
+field again (the people in the history did what they did, whatever the policy would have
+changed: a backtest cannot know how they would have reacted); tags and custom fields it set
+stay (a history has no events for them).
 
 The state at an instant is rebuilt from the history:
-- status, priority, group and assignee: the last such event at or before the instant. Before a
-  field's first event its value is the one that event replaced, which the history does not
-  say: the replay takes the ticket's first recorded value for the whole span before it (a
-  creation audit records every initial value at `created_at`, which makes it exact).
-  Without any event for a field, its final value holds throughout (an approximation).
+- status, priority, group and assignee: the last such event by a person (an agent, a customer,
+  the platform) at or before the instant; events by the connector are not taken as theirs.
+  Before the first status event the ticket is new, as the SLA timeline assumes. Before the
+  first event of the other fields, that event's value (the one it replaced is not in the
+  history; a creation audit records every initial value at `created_at`, which makes it
+  exact). Without any event for a field, its final value holds throughout, also where the
+  connector had set it (an approximation).
 - comments and the summary figures (first response, customer replies, reopens): from the
   events up to the instant (rules.history).
 - the tracking fields start empty: the replay asks what this policy would have done, not what
@@ -27,17 +30,18 @@ Nothing here reads a clock or writes anywhere.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
 from rules import mapping
 from rules.apply import apply_change
-from rules.engine import evaluate_ticket
+from rules.engine import current_state, evaluate_ticket
 from rules.facts import Facts, ts_to_dt
 from rules.history import with_history
-from rules.model import Event, EventKind, Ticket
+from rules.model import Actor, Event, EventKind, StatusCategory, Ticket
 from rules.plan import TicketChange
 from rules.policy import Policy
 from rules.tracking import Tracking
@@ -60,13 +64,14 @@ class Replay:
     ticket: str
     steps: tuple[Step, ...]
     evaluations: int
+    truncated: bool = False  # stopped at MAX_STEPS evaluations, before `until`
 
 
 def replay(policy: Policy, ticket: Ticket, until: datetime) -> Replay:
     """Every change `policy` would have made to `ticket` from its creation to `until`."""
     events = tuple(sorted(ticket.history or (), key=lambda e: e.at))
     times = sorted({e.at for e in events if ticket.created_at < e.at <= until})
-    overlay: dict[str, tuple[datetime, object]] = {}  # field -> (written at, value)
+    ours = _Ours()
     tracking = Tracking()
     steps: list[Step] = []
     at, evaluations, pending = ticket.created_at, 0, 0
@@ -77,15 +82,13 @@ def replay(policy: Policy, ticket: Ticket, until: datetime) -> Replay:
         count = bisect_right(stamps, at)
         if count not in bases:
             bases[count] = _base(policy, ticket, events, count)
-        state = _state(policy, bases[count], overlay, tracking)
+        state = _state(policy, bases[count], ours, tracking)
         facts = Facts(policy, state, at)
         change = evaluate_ticket(policy, state, at, facts).change
         if change is not None:
             after = apply_change(policy, state, change, at)
             tracking = after.tracking
-            for name in ("group", "assignee", "priority"):
-                if getattr(change, name) is not None:
-                    overlay[name] = (at, getattr(after, name))
+            ours.record(change, after, at)
             if _visible(change):
                 steps.append(Step(at, change))
             state = after
@@ -97,9 +100,11 @@ def replay(policy: Policy, ticket: Ticket, until: datetime) -> Replay:
         if fire is not None:
             candidates.append(fire)
         if not candidates:
-            break
-        at = min(candidates)
-    return Replay(ticket.id, tuple(steps), evaluations)
+            return Replay(ticket.id, tuple(steps), evaluations)
+        # Never the same instant twice: a fire time a float's rounding puts a hair after `at`
+        # (or on it) would otherwise be evaluated again and again.
+        at = max(min(candidates), at + _TICK)
+    return Replay(ticket.id, tuple(steps), evaluations, truncated=at <= until)
 
 
 def _visible(change: TicketChange) -> bool:
@@ -120,24 +125,26 @@ def _visible(change: TicketChange) -> bool:
 
 def _next_fire(facts: Facts) -> datetime | None:
     """The earliest instant after now at which some rule's trigger fires or a cooldown ends."""
-    policy, ticket, now = facts.policy, facts.ticket, facts.now_ts
+    policy, now = facts.policy, facts.now_ts
+    state, _ = current_state(facts)  # re-armed after a reopen, as the engine sees it
     soonest: float | None = None
     for rule in policy.rules:
         if not rule.model.enabled:
             continue
-        fired = ticket.tracking.state.fired_for(rule.key(facts.level))
+        fired = state.fired_for(rule.key(facts.level))
         every = rule.model.repeat.every
         if fired is not None and (every is None or fired.count >= rule.model.repeat.max):
             continue  # done for this cycle (a reopen, which re-arms it, is an event)
         fire = rule.when.next_fire(facts)
-        if fired is not None and every is not None:
-            fire = max(fire or 0.0, fired.last.timestamp() + every)
+        if fire is not None and fired is not None and every is not None:
+            fire = max(fire, fired.last.timestamp() + every)
         if fire is not None and fire > now and (soonest is None or fire < soonest):
             soonest = fire
     due = facts.soonest_due  # the `sla_due` bookkeeping moves when a target is met or due
     if due is not None and due > now and (soonest is None or due < soonest):
         soonest = due
-    return ts_to_dt(soonest) if soonest is not None else None
+    # up to the whole second: a threshold a float's rounding misses by a hair is then passed
+    return ts_to_dt(math.ceil(soonest)) if soonest is not None else None
 
 
 @dataclass(frozen=True)
@@ -154,7 +161,7 @@ def _base(policy: Policy, ticket: Ticket, events: Sequence[Event], count: int) -
     last: dict[EventKind, Event] = {}
     first: dict[EventKind, Event] = {}
     for i, e in enumerate(events):
-        if e.kind in _FIELDS:
+        if e.kind in _FIELDS and e.actor is not Actor.CONNECTOR:  # what people did, not us
             first.setdefault(e.kind, e)
             if i < count:
                 last[e.kind] = e
@@ -163,11 +170,13 @@ def _base(policy: Policy, ticket: Ticket, events: Sequence[Event], count: int) -
         seen = last.get(kind) or first.get(kind)
         return final if seen is None else seen.value
 
-    status_event = last.get(EventKind.STATUS) or first.get(EventKind.STATUS)
     status, category = ticket.status, ticket.status_category
+    status_event = last.get(EventKind.STATUS)
     if status_event is not None and status_event.value:
         status = status_event.value
         category = status_event.category or mapping.status_category(policy, ticket.platform, status)
+    elif EventKind.STATUS in first:  # before the first status change: new, as the SLA
+        status, category = "new", StatusCategory.NEW  # timeline assumes (rules.history)
     priority_raw = _text(value(EventKind.PRIORITY, ticket.priority_raw or ticket.priority))
     neutral, rank = mapping.priority(policy, ticket.platform, priority_raw)
     state = replace(
@@ -188,24 +197,44 @@ def _base(policy: Policy, ticket: Ticket, events: Sequence[Event], count: int) -
 
 _KINDS = {"group": EventKind.GROUP, "assignee": EventKind.ASSIGNEE}
 _KINDS["priority"] = EventKind.PRIORITY
+_TICK = timedelta(microseconds=1)
 
 
-def _state(
-    policy: Policy,
-    base: _Base,
-    overlay: dict[str, tuple[datetime, object]],
-    tracking: Tracking,
-) -> Ticket:
-    """The ticket of `base` with the connector's own writes since the last event of each field
-    laid over it."""
+@dataclass
+class _Ours:
+    """What the replayed connector wrote: owner and priority (with when, for a later event of
+    the history to win), and the tags and custom fields it set (no event in a history touches
+    those, so they stay)."""
+
+    fields: dict[str, tuple[datetime, object]] = field(default_factory=dict)
+    add_tags: set[str] = field(default_factory=set)
+    remove_tags: set[str] = field(default_factory=set)
+    custom: dict[str, object] = field(default_factory=dict)
+
+    def record(self, change: TicketChange, after: Ticket, at: datetime) -> None:
+        for name in ("group", "assignee", "priority"):
+            if getattr(change, name) is not None:
+                self.fields[name] = (at, getattr(after, name))
+        self.add_tags = (self.add_tags | set(change.add_tags)) - set(change.remove_tags)
+        self.remove_tags = (self.remove_tags | set(change.remove_tags)) - set(change.add_tags)
+        self.custom.update({name: diff.new for name, diff in change.fields.items()})
+
+
+def _state(policy: Policy, base: _Base, ours: _Ours, tracking: Tracking) -> Ticket:
+    """The ticket of `base` with the connector's own writes laid over it: an owner or priority
+    until a later event of the history sets it again, tags and custom fields for good."""
     t = base.ticket
     changes: dict[str, object] = {}
-    for name, (written, ours) in overlay.items():
+    for name, (written, value) in ours.fields.items():
         theirs = base.field_at.get(_KINDS[name])
         if theirs is None or written >= theirs:
-            changes[name] = _text(ours)
+            changes[name] = _text(value)
     if "priority" in changes:
         changes["priority_rank"] = policy.priority_rank.get(str(changes["priority"]))
+    if ours.add_tags or ours.remove_tags:
+        changes["tags"] = frozenset((t.tags | ours.add_tags) - ours.remove_tags)
+    if ours.custom:
+        changes["custom"] = {**t.custom, **ours.custom}
     ours_at = tracking.state.written_at
     updated = max(t.updated_at, ours_at) if ours_at else t.updated_at
     return replace(t, updated_at=updated, tracking=tracking, **changes)  # type: ignore[arg-type]

@@ -134,3 +134,107 @@ def test_a_persons_later_reassignment_wins_over_the_replayed_write() -> None:
     # created, 09:10, 10:00 (the escalation), 11:00 (the reassignment) and nothing after it
     # before 11:30 (not-acknowledged: the agent's reassignment acknowledged the escalation)
     assert out.evaluations == 4
+
+
+SMALL = """\
+levels:
+  - {name: L1, owner: {group: Front}}
+  - {name: L2, owner: {group: Specialists}}
+sla: [{name: all, calendar: 24x7, targets: {resolution: 100h}}]
+rules:
+RULES
+templates:
+  n: "nudge"
+"""
+
+
+def small(rules: str) -> Policy:
+    return load_policy(SMALL.replace("RULES", rules.rstrip()), "small.yaml")
+
+
+def record(history: list[dict[str, Any]], **kw: Any) -> dict[str, Any]:
+    return {
+        "id": "S1",
+        "status": "open",
+        "created_at": "2026-11-20T09:00:00Z",
+        "history": history,
+        **kw,
+    }
+
+
+def small_steps(
+    policy: Policy, rec: dict[str, Any], until: str
+) -> list[tuple[str, tuple[str, ...]]]:
+    (t,) = read_tickets(json.dumps([rec]), "t.json", policy)
+    out = replay(policy, t, at(until))
+    assert not out.truncated
+    return [(s.at.strftime("%H:%M:%S"), s.change.rules) for s in out.steps]
+
+
+def test_rules_are_re_armed_by_a_reopen_even_if_nothing_fires_then() -> None:
+    """nudge (idle 1h, once per cycle) at 10:00; solved at 11:00, reopened at 12:00 (nothing
+    fires at either): the reopen starts a new cycle, so it nudges again at 13:00."""
+    policy = small("  - {name: nudge, when: {idle: {over: 1h, time: calendar}}, then: {note: n}}")
+    history = [
+        {"at": "2026-11-20T09:00:00Z", "kind": "comment", "actor": "customer", "text": "hi"},
+        {"at": "2026-11-20T11:00:00Z", "kind": "status", "actor": "agent", "value": "solved"},
+        {"at": "2026-11-20T12:00:00Z", "kind": "status", "actor": "customer", "value": "open"},
+    ]
+    assert small_steps(policy, record(history), "2026-11-20T14:00:00Z") == [
+        ("10:00:00", ("nudge",)),
+        ("13:00:00", ("nudge",)),
+    ]
+
+
+def test_tags_the_policy_added_stay_for_the_rules_after() -> None:
+    """tag-it adds `stale` after 1h idle (10:00); go-up escalates tickets tagged `stale` aged
+    2h: at 11:00, as live."""
+    policy = small(
+        "  - {name: tag-it, when: {idle: {over: 1h, time: calendar}}, then: {add_tags: [stale]}}\n"
+        "  - name: go-up\n"
+        "    when: {label: stale, age: {over: 2h, time: calendar}}\n"
+        "    then: {escalate: L2}"
+    )
+    history = [{"at": "2026-11-20T09:00:00Z", "kind": "comment", "actor": "customer", "text": "hi"}]
+    assert small_steps(policy, record(history), "2026-11-20T12:00:00Z") == [
+        ("10:00:00", ("tag-it",)),
+        ("11:00:00", ("go-up",)),
+    ]
+
+
+def test_a_ticket_is_new_until_its_first_status_event() -> None:
+    """No status event at creation (a Jira changelog has none): new until the first one, as
+    the SLA timeline assumes, not solved from creation because it was solved in the end.
+    resolution-at-risk (80% of 40 business hours on berlin-office) fires on Thu 19 Nov at
+    11:00Z: Mon 10-18 local 8h, Tue 10h, Wed 10h, Thu 08:00 + 4h = 12:00 local."""
+    rec = {
+        "id": "J1",
+        "platform": "zendesk",
+        "status": "solved",
+        "priority": "normal",
+        "group": "Support L1",
+        "created_at": "2026-11-16T09:00:00Z",
+        "history": [
+            {"at": "2026-11-16T09:00:00Z", "kind": "comment", "actor": "customer", "text": "x"},
+            {"at": "2026-11-23T09:00:00Z", "kind": "status", "actor": "agent", "value": "solved"},
+        ],
+    }
+    (t,) = read_tickets(json.dumps([rec]), "t.json", example())
+    first = replay(example(), t, at("2026-11-30T00:00:00Z")).steps[0]
+    assert (first.at, first.change.rules) == (at("2026-11-19T11:00:00Z"), ("resolution-at-risk",))
+
+
+def test_sub_second_times_step_to_the_next_second() -> None:
+    """Jira times carry milliseconds: a threshold computed in floats may fall a hair short of
+    the instant the replay wakes at. Fire times are rounded up to the whole second, and the
+    replay never evaluates one instant twice."""
+    t = ticket(
+        "urgent",
+        "2026-11-20T09:00:00.333Z",
+        [{"at": "2026-11-20T09:10:00.250Z", "kind": "comment", "actor": "agent", "text": "Hi"}],
+    )
+    out = replay(example(), t, at("2026-11-20T12:30:00Z"))
+    assert not out.truncated and out.evaluations < 20
+    assert [(s.at.isoformat(), s.change.rules[0]) for s in out.steps][:1] == [
+        ("2026-11-20T10:00:01+00:00", "p1-unresolved-1h")
+    ]
