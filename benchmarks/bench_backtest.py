@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,13 @@ PRIORITIES = [("urgent", 2), ("high", 12), ("normal", 66), ("low", 20)]
 
 
 def export(count: int, seed: int) -> dict[str, Any]:
+    return {"tickets": list(tickets(count, seed))}
+
+
+def tickets(count: int, seed: int) -> Iterator[dict[str, Any]]:
+    """The synthetic tickets, one at a time."""
     rng = random.Random(seed)
     weights = [w for _, w in PRIORITIES]
-    tickets = []
     for i in range(count):
         created = START + timedelta(minutes=rng.randrange(0, 30 * 24 * 60))
         at = created
@@ -65,7 +70,7 @@ def export(count: int, seed: int) -> dict[str, Any]:
             history.append({"at": _t(at), "kind": "status", "actor": "agent", "value": "solved"})
             status = "solved"
         priority = rng.choices([p for p, _ in PRIORITIES], weights)[0]
-        tickets.append(
+        yield (
             {
                 "id": f"B{i}",
                 "instance": "zendesk-prod",
@@ -79,20 +84,24 @@ def export(count: int, seed: int) -> dict[str, Any]:
                 "history": history,
             }
         )
-    return {"tickets": tickets}
 
 
 def _t(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def child(count: int, seed: int) -> dict[str, Any]:
-    """In a fresh process: write the export, run the CLI, measure."""
+def child(count: int, seed: int, lines: bool) -> dict[str, Any]:
+    """In a fresh process: write the export (a JSON file, or JSON Lines), run the CLI, measure."""
     from connector.cli import main  # noqa: PLC0415 (after the fork: nothing loaded before)
 
     with tempfile.TemporaryDirectory(prefix="bench-backtest-") as tmp:
-        path = Path(tmp) / "export.json"
-        path.write_text(json.dumps(export(count, seed)), encoding="utf-8")
+        path = Path(tmp) / ("export.jsonl" if lines else "export.json")
+        with path.open("w", encoding="utf-8") as sink:
+            if lines:  # written a ticket at a time, so that the export is not held either
+                for ticket in tickets(count, seed):
+                    sink.write(json.dumps(ticket) + "\n")
+            else:
+                sink.write(json.dumps(export(count, seed)))
         size = path.stat().st_size
         out = Path(tmp) / "out.json"
         argv = ["backtest", "-c", str(ROOT / "config.example.yaml"), "--tickets", str(path),
@@ -108,8 +117,9 @@ def child(count: int, seed: int) -> dict[str, Any]:
             finally:
                 sys.stdout = saved
         wall = time.perf_counter() - started
+        # the high-water mark now, before reading the output back (that is not the command's)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
         summary = json.loads(out.read_text())["summary"]
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     return {
         "tickets": count,
         "export_mib": round(size / 2**20, 1),
@@ -125,17 +135,20 @@ def main() -> None:
     parser.add_argument("--counts", type=int, nargs="+", default=[1000, 10_000])
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--jsonl", action="store_true", help="export as JSON Lines (streamed)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        print(json.dumps(child(args.child, args.seed)))
+        print(json.dumps(child(args.child, args.seed, args.jsonl)))
         return
-    print(f"# bench_backtest: cpus {os.cpu_count()}, python {sys.version.split()[0]}")
+    shape = "JSON Lines" if args.jsonl else "one JSON document"
+    print(f"# bench_backtest: cpus {os.cpu_count()}, python {sys.version.split()[0]}, {shape}")
     print("| tickets | export MiB | wall s | changes | escalations | peak RSS MiB |")
     print("|---:|---:|---:|---:|---:|---:|")
     for _ in range(args.repeat):
         for count in args.counts:
             cmd = [sys.executable, __file__, "--child", str(count), "--seed", str(args.seed)]
+            cmd += ["--jsonl"] if args.jsonl else []
             done = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
             r = json.loads(done.stdout.strip().splitlines()[-1])
             print(

@@ -73,6 +73,11 @@ class Problems:
             raise ConfigError(_summary(self.doc.source, self.items))
 
 
+def problems_text(source: str, items: Sequence[str]) -> str:
+    """The message listing a file's problems (at most 25 shown)."""
+    return _summary(source, items)
+
+
 def _summary(source: str, items: Sequence[str]) -> str:
     count = "1 problem" if len(items) == 1 else f"{len(items)} problems"
     shown = list(items[:25]) + ([f"... and {len(items) - 25} more"] if len(items) > 25 else [])

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import click
 
 from connector.commands.common import config_option
 from connector.config import load_config, read_text
+from connector.exports import scan_lines, stream_lines
 from rules.backtest import TicketResult, Totals, difference, result
 from rules.errors import ConfigError
 from rules.plan import format_instant
@@ -27,7 +30,8 @@ NOTHING_WRITTEN = "Backtest: nothing is written to any platform."
     "tickets_path",
     required=True,
     type=click.Path(),
-    help="Past tickets with their history, in the ticket JSON format (docs/tickets.md).",
+    help="Past tickets with their history, in the ticket JSON format (docs/tickets.md);"
+    " a .jsonl file (one ticket per line) is streamed, for large exports.",
 )
 @click.option(
     "--until",
@@ -65,8 +69,15 @@ def backtest_command(
     """
     policy = load_config(config_path).policy
     other = load_config(other_path).policy if other_path is not None else None
-    records = read_records(read_text(tickets_path), tickets_path)
-    end = _until(until, records)
+    records: Iterable[TicketRecord]
+    if tickets_path.endswith(".jsonl"):  # streamed: checked in a first pass, then read again
+        newest = scan_lines(Path(tickets_path))
+        end = _until(until, [] if newest is None else [newest])
+        records = stream_lines(Path(tickets_path))
+    else:
+        listed = read_records(read_text(tickets_path), tickets_path)
+        end = _until(until, _times(listed))
+        records = listed
     try:
         step = parse_duration(interval)
     except ValueError as exc:
@@ -151,7 +162,12 @@ class _Text:
         click.echo("\n".join(lines))
 
 
-def _until(text: str | None, records: list[TicketRecord]) -> datetime:
+def _times(records: list[TicketRecord]) -> list[datetime]:
+    times = [r.updated_at or r.created_at for r in records]
+    return times + [e.at for r in records for e in r.history or ()]
+
+
+def _until(text: str | None, times: list[datetime]) -> datetime:
     if text is not None:
         try:
             at = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -163,8 +179,6 @@ def _until(text: str | None, records: list[TicketRecord]) -> datetime:
                 " such as 2026-12-01T00:00:00Z"
             )
         return at
-    times = [r.updated_at or r.created_at for r in records]
-    times += [e.at for r in records for e in r.history or ()]
     if not times:
         raise ConfigError("the ticket file holds no ticket: nothing to replay")
     return max(times)

@@ -108,3 +108,36 @@ def test_a_bad_export_names_the_record(capsys: pytest.CaptureFixture[str], tmp_p
         capsys, "backtest", "-c", str(EXAMPLE), "--tickets", EXPORT, "--until", "soon"
     )
     assert code == 2 and "--until" in err
+
+
+def as_lines(tmp_path: Path) -> Path:
+    data = json.loads(Path(EXPORT).read_text(encoding="utf-8"))
+    path = tmp_path / "export.jsonl"
+    path.write_text("\n".join(json.dumps(t) for t in data["tickets"]) + "\n\n", encoding="utf-8")
+    return path
+
+
+def test_a_json_lines_export_is_streamed_with_the_same_answers(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    until = ("--until", "2026-12-31T00:00:00Z")
+    whole = backtest(capsys, "--tickets", EXPORT, *until)
+    lines = backtest(capsys, "--tickets", str(as_lines(tmp_path)), *until)
+    assert lines == whole
+    # without --until: the newest time in the file, found by the checking pass
+    default = backtest(capsys, "--tickets", str(as_lines(tmp_path)))
+    assert default["until"] == "2026-12-22T13:00:00Z"
+
+
+def test_bad_json_lines_are_all_named(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = as_lines(tmp_path)
+    rows = path.read_text(encoding="utf-8").splitlines()
+    rows[1] = rows[1][:40]  # cut short: not JSON
+    bad = json.loads(rows[2])
+    bad["created_at"] = "2026-03-27T09:00:00"  # no offset
+    rows[2] = json.dumps(bad)
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    code, out, err = run(capsys, "backtest", "-c", str(EXAMPLE), "--tickets", str(path))
+    assert code == 2 and out == ""
+    assert f"{path}:2: not valid JSON" in err
+    assert f"{path}:3: ticket P3-DST: created_at" in err
