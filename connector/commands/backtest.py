@@ -69,6 +69,10 @@ def backtest_command(
     """
     policy = load_config(config_path).policy
     other = load_config(other_path).policy if other_path is not None else None
+    try:
+        step = parse_duration(interval)
+    except ValueError as exc:
+        raise ConfigError(f"--interval: {exc}") from None
     records: Iterable[TicketRecord]
     if tickets_path.endswith(".jsonl"):  # streamed: checked in a first pass, then read again
         newest = scan_lines(Path(tickets_path))
@@ -78,10 +82,6 @@ def backtest_command(
         listed = read_records(read_text(tickets_path), tickets_path)
         end = _until(until, _times(listed))
         records = listed
-    try:
-        step = parse_duration(interval)
-    except ValueError as exc:
-        raise ConfigError(f"--interval: {exc}") from None
     out = _Json(policy, other, end, step) if fmt == "json" else _Text(end, step)
     totals, other_totals, differ = Totals(), Totals(), 0
     for record in records:  # one ticket at a time: only the totals are kept

@@ -141,3 +141,7 @@ def test_bad_json_lines_are_all_named(capsys: pytest.CaptureFixture[str], tmp_pa
     assert code == 2 and out == ""
     assert f"{path}:2: not valid JSON" in err
     assert f"{path}:3: ticket P3-DST: created_at" in err
+    path.write_bytes(path.read_bytes() + b"\xff\xfe not text\n")
+    code, out, err = run(capsys, "backtest", "-c", str(EXAMPLE), "--tickets", str(path))
+    # every bad line at once; line 4 is the blank one the export ended with
+    assert code == 2 and "(3 problems)" in err and f"{path}:5: not UTF-8 text" in err
