@@ -10,7 +10,8 @@ it writes a synthetic export (tickets created over 30 days, each with 4 to 30 ev
 30 days: customer and agent comments, status changes including pauses, a reassignment now and
 then; priorities P1 2%, P2 12%, P3 66%, P4 20%), then runs the real CLI command in process
 (`escalate backtest -c config.example.yaml --tickets FILE --format json`, output discarded)
-and reports wall time, replay evaluations, changes, and the peak RSS of the process.
+and reports wall time, changes, escalations, the peak RSS of the process, and that of its
+largest worker with `--jobs` (0 without).
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def _t(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def child(count: int, seed: int, lines: bool) -> dict[str, Any]:
+def child(count: int, seed: int, lines: bool, jobs: int) -> dict[str, Any]:
     """In a fresh process: write the export (a JSON file, or JSON Lines), run the CLI, measure."""
     from connector.cli import main  # noqa: PLC0415 (after the fork: nothing loaded before)
 
@@ -106,6 +107,7 @@ def child(count: int, seed: int, lines: bool) -> dict[str, Any]:
         out = Path(tmp) / "out.json"
         argv = ["backtest", "-c", str(ROOT / "config.example.yaml"), "--tickets", str(path),
                 "--until", "2026-12-01T00:00:00Z", "--format", "json"]  # fmt: skip
+        argv += ["--jobs", str(jobs)]
         started = time.perf_counter()
         with out.open("w") as sink:
             saved, sys.stdout = sys.stdout, sink
@@ -119,6 +121,8 @@ def child(count: int, seed: int, lines: bool) -> dict[str, Any]:
         wall = time.perf_counter() - started
         # the high-water mark now, before reading the output back (that is not the command's)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        # the largest worker process of --jobs (they have ended by now), 0 without workers
+        workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         summary = json.loads(out.read_text())["summary"]
     return {
         "tickets": count,
@@ -127,6 +131,7 @@ def child(count: int, seed: int, lines: bool) -> dict[str, Any]:
         "changes": sum(summary["by_rule"].values()),
         "escalations": summary["escalations"],
         "peak_rss_mib": round(rss, 0),
+        "worker_rss_mib": round(workers, 0),
     }
 
 
@@ -136,24 +141,27 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--jsonl", action="store_true", help="export as JSON Lines (streamed)")
+    parser.add_argument("--jobs", type=int, default=1, help="escalate backtest --jobs")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        print(json.dumps(child(args.child, args.seed, args.jsonl)))
+        print(json.dumps(child(args.child, args.seed, args.jsonl, args.jobs)))
         return
     shape = "JSON Lines" if args.jsonl else "one JSON document"
-    print(f"# bench_backtest: cpus {os.cpu_count()}, python {sys.version.split()[0]}, {shape}")
-    print("| tickets | export MiB | wall s | changes | escalations | peak RSS MiB |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    head = f"cpus {os.cpu_count()}, python {sys.version.split()[0]}, {shape}, jobs {args.jobs}"
+    print(f"# bench_backtest: {head}")
+    print("| tickets | export MiB | wall s | changes | escalations | peak RSS MiB | worker MiB |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     for _ in range(args.repeat):
         for count in args.counts:
             cmd = [sys.executable, __file__, "--child", str(count), "--seed", str(args.seed)]
             cmd += ["--jsonl"] if args.jsonl else []
+            cmd += ["--jobs", str(args.jobs)]
             done = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
             r = json.loads(done.stdout.strip().splitlines()[-1])
             print(
                 f"| {r['tickets']:,} | {r['export_mib']} | {r['wall_s']} | {r['changes']:,} |"
-                f" {r['escalations']:,} | {r['peak_rss_mib']:.0f} |",
+                f" {r['escalations']:,} | {r['peak_rss_mib']:.0f} | {r['worker_rss_mib']:.0f} |",
                 flush=True,
             )
 

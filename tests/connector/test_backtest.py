@@ -145,3 +145,19 @@ def test_bad_json_lines_are_all_named(capsys: pytest.CaptureFixture[str], tmp_pa
     code, out, err = run(capsys, "backtest", "-c", str(EXAMPLE), "--tickets", str(path))
     # every bad line at once; line 4 is the blank one the export ended with
     assert code == 2 and "(3 problems)" in err and f"{path}:5: not UTF-8 text" in err
+
+
+def test_jobs_give_the_same_output_in_the_same_order(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """--jobs 2 replays on two processes: the document is the same as on one."""
+    slower = tmp_path / "slower.yaml"
+    text = EXAMPLE.read_text(encoding="utf-8")
+    slower.write_text(
+        text.replace("age: {over: 1h, time: calendar}", "age: {over: 2h, time: calendar}")
+    )
+    lines = str(as_lines(tmp_path))
+    common = ("--tickets", lines, "--until", "2026-12-31T00:00:00Z", "--compare", str(slower))
+    one = backtest(capsys, *common)
+    two = backtest(capsys, *common, "--jobs", "2")
+    assert two == one and one["compare"]["differences"]
