@@ -30,13 +30,17 @@ class TicketResult:
     created_at: datetime
     moves: tuple[int, ...]  # per step: 1 up the ladder, -1 down, 0 the same level
     truncated: bool = False  # the replay stopped at its step limit (rules.replay.MAX_STEPS)
+    error: str | None = None  # why the ticket could not be replayed (odd data): it is skipped
 
     def to_json(self, interval: float) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "ticket": self.ticket,
             "priority": self.priority,
             "changes": [_step_json(s, interval) for s in self.steps],
         }
+        if self.error is not None:
+            out["error"] = self.error
+        return out
 
     @property
     def escalations(self) -> list[Step]:
@@ -60,12 +64,15 @@ class Totals:
     first_sum: float = 0.0  # creation -> first escalation, seconds, over the escalated tickets
     escalated: int = 0
     truncated: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # tickets that could not be replayed
 
     def add(self, result: TicketResult, interval: float) -> None:
         self.tickets += 1
         self.changed += bool(result.steps)
         if result.truncated:
             self.truncated.append(result.ticket)
+        if result.error is not None:
+            self.failed.append(result.ticket)
         for step, move in zip(result.steps, result.moves, strict=True):
             change = step.change
             self.notes += change.internal_note is not None
@@ -91,6 +98,7 @@ class Totals:
             "tickets": self.tickets,
             "tickets_changed": self.changed,
             "truncated": self.truncated,
+            "failed": self.failed,
             "escalations": self.escalations,
             "de_escalations": self.de_escalations,
             "notes": self.notes,
@@ -118,7 +126,11 @@ def late(at: datetime, interval: float) -> float:
 
 def result(policy: Policy, ticket: Ticket, until: datetime) -> TicketResult:
     """One ticket replayed: its changes, and whether each moved it up or down the ladder."""
-    done = replay(policy, ticket, until)
+    try:
+        done = replay(policy, ticket, until)
+    except Exception as exc:  # odd data skips the ticket, never the backtest (as a live run)
+        error = f"{type(exc).__name__}: {exc}"
+        return TicketResult(ticket.id, ticket.priority, (), ticket.created_at, (), error=error)
     steps, order = done.steps, policy.level_index
     moves = tuple(
         (order[s.change.level_to] > order[s.change.level_from])

@@ -105,8 +105,12 @@ def backtest_command(
         out.ticket(ours, diff)
     out.finish(totals, other_totals if other is not None else None, differ)
     cut = sorted({*totals.truncated, *other_totals.truncated})
+    failed = sorted({*totals.failed, *other_totals.failed})
     if cut:  # the figures above miss what these tickets would have done later
         click.echo(f"warning: not replayed to the end (step limit): {', '.join(cut)}", err=True)
+    if failed:  # and what these would have done at all
+        click.echo(f"warning: could not be replayed: {', '.join(failed)}", err=True)
+    if cut or failed:
         raise click.exceptions.Exit(1)
 
 
@@ -128,7 +132,7 @@ class _Json:
     def ticket(self, r: TicketResult, diff: dict[str, Any] | None) -> None:
         if diff is not None:
             self.differences.append(json.dumps(diff))
-        if r.steps:
+        if r.steps or r.error:
             sep = "\n    " if self.first else ",\n    "
             click.echo(sep + json.dumps(r.to_json(self.step)), nl=False)
             self.first = False
@@ -154,6 +158,8 @@ class _Text:
     def ticket(self, r: TicketResult, diff: dict[str, Any] | None) -> None:
         if diff is not None:
             self.differences.append(diff)
+        if r.error is not None:
+            click.echo(f"{r.ticket}: could not be replayed: {r.error}\n")
         if r.steps:
             click.echo("\n".join(_ticket_lines(r)) + "\n")
 
@@ -229,6 +235,8 @@ def _summary(title: str, s: dict[str, Any], interval: float) -> list[str]:
             f"  polling every {format_duration(interval)} acts {_seconds(late['mean'])}"
             f" after the trigger on average, {_seconds(late['max'])} at most"
         )
+    if s["failed"]:
+        out.append(f"  could NOT be replayed (see the warning): {', '.join(s['failed'])}")
     if s["truncated"]:
         out.append(f"  NOT replayed to the end (step limit reached): {', '.join(s['truncated'])}")
     return out

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import rules.backtest
 from tests.connector.test_cli import run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -161,3 +162,27 @@ def test_jobs_give_the_same_output_in_the_same_order(
     one = backtest(capsys, *common)
     two = backtest(capsys, *common, "--jobs", "2")
     assert two == one and one["compare"]["differences"]
+
+
+def test_a_ticket_that_cannot_be_replayed_is_skipped_and_said(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Odd data that makes the replay raise skips that ticket, not the backtest (as a live run
+    skips a ticket it cannot evaluate): the others are replayed, the ticket is named, exit 1."""
+    real = rules.backtest.replay
+
+    def odd(policy: Any, ticket: Any, until: Any) -> Any:
+        if ticket.id == "P3-DST":
+            raise ValueError("odd data")
+        return real(policy, ticket, until)
+
+    monkeypatch.setattr(rules.backtest, "replay", odd)
+    argv = ("--tickets", EXPORT, "--until", "2026-12-31T00:00:00Z")
+    code, out, err = run(capsys, "backtest", "-c", str(EXAMPLE), "--format", "json", *argv)
+    assert code == 1 and "warning: could not be replayed: P3-DST" in err
+    doc = json.loads(out)
+    assert doc["summary"]["failed"] == ["P3-DST"] and doc["summary"]["escalations"] == 2
+    (failed,) = [t for t in doc["tickets"] if t["ticket"] == "P3-DST"]
+    assert failed["error"] == "ValueError: odd data" and failed["changes"] == []
+    code, out, _ = run(capsys, "backtest", "-c", str(EXAMPLE), *argv)
+    assert code == 1 and "P3-DST: could not be replayed: ValueError: odd data" in out
