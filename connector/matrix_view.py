@@ -8,7 +8,7 @@ import itertools
 import re
 from collections.abc import Sequence
 
-from rules.matrix import Matrix, Path
+from rules.matrix import Matrix, Route
 
 CLOSE = "Close & review"
 
@@ -85,7 +85,7 @@ def mermaid(m: Matrix) -> str:
     return "\n".join(out) + "\n"
 
 
-def _label(p: Path) -> str:
+def _label(p: Route) -> str:
     return f"{'down' if p.down else 'no'}: {p.rule} ({p.when})"
 
 

@@ -1,17 +1,17 @@
 """Backtest figures: what a policy would have done to past tickets (rules/replay.py), summed up.
 
-`run(policy, tickets, until, interval)` replays each ticket and returns per-ticket records and
-totals: escalations by target level, rule and priority, notes and replies, and the lateness a
-poller every `interval` seconds would have added to each change (the replay has the exact
+`result(policy, ticket, until)` replays one ticket; `Totals.add` sums the results up:
+escalations by target level, rule and priority, notes and replies, and the lateness a poller
+every `interval` seconds would have added to each change (the replay has the exact
 trigger instant; a poller acts at the first poll at or after it, polls on the multiples of
-the interval since the epoch). `compare` sets two runs side by side, ticket by ticket.
+the interval since the epoch). `difference` sets two policies' results for one ticket side by
+side.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -138,27 +138,6 @@ def result(policy: Policy, ticket: Ticket, until: datetime) -> TicketResult:
         for s in steps
     )
     return TicketResult(ticket.id, ticket.priority, steps, ticket.created_at, moves, done.truncated)
-
-
-def run(
-    policy: Policy, tickets: Iterable[Ticket], until: datetime, interval: float
-) -> tuple[list[TicketResult], Totals]:
-    """Every ticket replayed, kept (for tests and small files; the command streams)."""
-    results: list[TicketResult] = []
-    totals = Totals()
-    for ticket in tickets:
-        one = result(policy, ticket, until)
-        totals.add(one, interval)
-        results.append(one)
-    return results, totals
-
-
-def compare(a: list[TicketResult], b: list[TicketResult]) -> list[dict[str, Any]]:
-    """Tickets on which the two policies differ: the changes only one of them makes, by time,
-    level move and rules."""
-    theirs = {r.ticket: r for r in b}
-    out = [difference(ours, theirs.get(ours.ticket)) for ours in a]
-    return [d for d in out if d is not None]
 
 
 def difference(ours: TicketResult, other: TicketResult | None) -> dict[str, Any] | None:

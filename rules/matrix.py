@@ -35,7 +35,7 @@ class LevelRow:
 
 
 @dataclass(frozen=True)
-class Path:
+class Route:
     """Rule `rule` takes a ticket from level `source` to level `target` when `when` holds."""
 
     rule: str
@@ -51,7 +51,7 @@ class Matrix:
     levels: tuple[LevelRow, ...]
     functions: tuple[tuple[str, str], ...]  # (name, description)
     cells: Mapping[tuple[str, str], tuple[str, bool]]  # (function, level) -> (owner, inherited)
-    paths: tuple[Path, ...]
+    paths: tuple[Route, ...]
     requested: tuple[str, ...]  # rules that escalate to the level an agent requests
     closing: tuple[str, ...]  # rules that act on solved or closed tickets
 
@@ -67,7 +67,7 @@ def build(policy: Policy) -> Matrix:
             own = policy.matrix.get((name, level.name))
             owner = own if own is not None else level.model.owner
             cells[(name, level.name)] = (owner_text(owner), own is None)
-    paths: list[Path] = []
+    paths: list[Route] = []
     requested: list[str] = []
     closing: list[str] = []
     for rule in policy.rules:
@@ -107,7 +107,7 @@ def owner_text(owner: OwnerBase | None) -> str:
     return f"{text} ({'; '.join(overrides)})" if overrides else text
 
 
-def _paths(policy: Policy, rule: Rule) -> list[Path]:
+def _paths(policy: Policy, rule: Rule) -> list[Route]:
     actions = rule.actions
     wanted, down = actions.escalate, False
     if wanted is None and actions.de_escalate is not None:
@@ -117,7 +117,7 @@ def _paths(policy: Policy, rule: Rule) -> list[Path]:
     when = rule.model.when.model_dump(exclude_none=True, by_alias=True, mode="json")
     spec = rule.model.when.level
     text = condition_text({k: v for k, v in when.items() if k != "level"}) or "always"
-    out: list[Path] = []
+    out: list[Route] = []
     for level in policy.levels:
         if spec is not None and not _allows(spec, level.index, policy.level_index):
             continue
@@ -127,7 +127,7 @@ def _paths(policy: Policy, rule: Rule) -> list[Path]:
         to = policy.levels[target]
         approval = to.model.approval
         gate = (", ".join(approval.approvers) or "an approver") if approval and not down else ""
-        out.append(Path(rule.name, level.name, to.name, text, gate, down))
+        out.append(Route(rule.name, level.name, to.name, text, gate, down))
     return out
 
 

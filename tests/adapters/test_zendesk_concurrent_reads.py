@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,13 +32,7 @@ CHASING = "  - name: chasing\n    when: {all: [{priority: P1}, {customer_replies
 CHASING += "    then: {escalate: next}\n"
 
 
-@pytest.fixture
-def zd(tmp_path: Path) -> Iterator[ZendeskHarness]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        h = ZendeskHarness(rsps, tmp_path)
-        h.custom_policy = policy_with(CHASING)
-        yield h
-        assert h.check_spec() == len(rsps.calls)
+ZD_POLICY = policy_with(CHASING)  # the `zd` fixture (conftest) uses it
 
 
 def seed_chased(zd: ZendeskHarness, count: int) -> list[int]:

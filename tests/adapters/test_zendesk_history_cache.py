@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import sqlite3
 import stat
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import responses
 import structlog
 
 from adapters.errors import AdapterError
@@ -30,13 +28,7 @@ from tests.adapters.zendesk_harness import ZendeskHarness, policy_with
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def zd(tmp_path: Path) -> Iterator[ZendeskHarness]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        h = ZendeskHarness(rsps, tmp_path)
-        h.custom_policy = policy_with(CHASING)
-        yield h
-        assert h.check_spec() == len(rsps.calls)
+ZD_POLICY = policy_with(CHASING)  # the `zd` fixture (conftest) uses it
 
 
 def adapter(zd: ZendeskHarness, state: Path | None, **settings: object) -> ZendeskAdapter:
