@@ -19,6 +19,7 @@ from adapters.registry import PLATFORMS, settings_model
 from connector.commands.backtest import backtest_command
 from connector.commands.doctor import doctor, setup
 from connector.commands.matrix import matrix_command
+from connector.commands.report import report_command
 from connector.commands.run import apply_command, plan, run
 from connector.config import RunSettings, load_config, read_text
 from connector.demo import demo_command
@@ -141,6 +142,7 @@ cli.add_command(setup)
 cli.add_command(sandbox_group)
 cli.add_command(matrix_command)
 cli.add_command(backtest_command)
+cli.add_command(report_command)
 
 
 def _now(text: str | None) -> datetime:

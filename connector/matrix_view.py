@@ -6,8 +6,8 @@ from __future__ import annotations
 import html
 import itertools
 import re
-from collections.abc import Sequence
 
+from connector.tables import grid, html_table
 from rules.matrix import Matrix, Route
 
 CLOSE = "Close & review"
@@ -15,7 +15,7 @@ CLOSE = "Close & review"
 
 def table(m: Matrix) -> str:
     out = ["Levels", ""]
-    out += _grid(
+    out += grid(
         ["level", "description", "owner", "approval", "notify", "priority floor"],
         [
             [r.name, r.description, r.owner, r.approval, r.notify, r.priority_floor]
@@ -29,9 +29,9 @@ def table(m: Matrix) -> str:
         for name, _ in m.functions:
             cells = [m.cells[(name, level)] for level in names]
             rows.append([name, *(f"{o}*" if inherited else o for o, inherited in cells)])
-        out += _grid(["function", *names], rows)
+        out += grid(["function", *names], rows)
     out += ["", "Escalation paths", ""]
-    out += _grid(
+    out += grid(
         ["from", "to", "rule", "when", "approval"],
         [[p.source, p.target, p.rule, p.when, p.approval] for p in m.paths],
     )
@@ -40,16 +40,6 @@ def table(m: Matrix) -> str:
     if m.closing:
         out += [f"On solved or closed tickets ({CLOSE.lower()}): {', '.join(m.closing)}"]
     return "\n".join(out) + "\n"
-
-
-def _grid(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    rows = [[c or "-" for c in row] for row in rows]
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=False)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-
-    return [line(head), line(["-" * w for w in widths]), *(line(r) for r in rows)]
 
 
 def mermaid(m: Matrix) -> str:
@@ -106,7 +96,7 @@ def html_page(m: Matrix, title: str) -> str:
         "svg text{font:12px system-ui,sans-serif}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
         "<h2>Levels</h2>",
-        _html_table(
+        html_table(
             ["level", "description", "owner", "approval", "notify", "priority floor"],
             [
                 [r.name, r.description, r.owner, r.approval, r.notify, r.priority_floor]
@@ -133,7 +123,7 @@ def html_page(m: Matrix, title: str) -> str:
         ]
     parts += [
         "<h2>Escalation paths</h2>",
-        _html_table(
+        html_table(
             ["#", "from", "to", "rule", "when", "approval"],
             [
                 [str(i), p.source, p.target, p.rule, p.when, p.approval]
@@ -147,14 +137,6 @@ def html_page(m: Matrix, title: str) -> str:
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
-
-
-def _html_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c or '-')}</td>" for c in row) + "</tr>" for row in rows
-    )
-    return f"<table><tr>{th}</tr>{body}</table>"
 
 
 def _svg(m: Matrix) -> str:

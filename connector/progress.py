@@ -30,6 +30,9 @@ class Progress:
     def fetching(self, instance: str, fetched: int, changes: int) -> None:
         self._show(f"{instance}: fetched {fetched:,} tickets, {changes:,} to change")
 
+    def reading(self, instance: str, fetched: int) -> None:
+        self._show(f"{instance}: read {fetched:,} tickets")
+
     def writing(self, instance: str, done: int, total: int, failed: int) -> None:
         failures = f", {failed:,} failed" if failed else ""
         self._show(f"{instance}: written {done:,}/{total:,}{failures}", force=done == total)

@@ -19,6 +19,7 @@ from rules.merge import Firing, bookkeeping_change, escalation_target, merge
 from rules.model import Ticket
 from rules.plan import Diff, Outcome, Reason, TicketChange, combine, with_tracking
 from rules.policy import Policy, Rule
+from rules.profile import profile
 from rules.tracking import State, format_time
 from rules.triggers import Node
 
@@ -48,6 +49,7 @@ def evaluate_ticket(
     fired: list[str] = []
     current = ticket
     facts = facts if facts is not None else Facts(policy, current, now)
+    before = facts
     for _ in range(len(policy.levels) + 1):
         change = _step(facts, fired)
         if change is None:
@@ -56,6 +58,8 @@ def evaluate_ticket(
         current = apply_change(policy, current, change, now)
         facts = Facts(policy, current, now)
     combined = _track_sla_due(facts, ticket, combined)
+    if combined is not None:
+        combined = replace(combined, about=profile(before))
     return Outcome(ticket.id, ticket.instance, combined, tuple(dict.fromkeys(fired)))
 
 

@@ -52,6 +52,8 @@ class TicketChange:
     notify: tuple[str, ...] = ()
     reasons: tuple[Reason, ...] = ()
     rules: tuple[str, ...] = ()
+    #: The ticket as evaluated, before the change (rules.profile): what reports group by.
+    about: dict[str, Any] | None = field(default=None, compare=False)
 
     def actions(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -99,6 +101,7 @@ class TicketChange:
             "reasons": [str(r) for r in self.reasons],
             "rules": list(self.rules),
             "ticket_updated_at": format_instant(self.ticket_updated_at),
+            "about": self.about,
         }
 
 
@@ -144,6 +147,7 @@ def from_json(data: dict[str, Any]) -> TicketChange:
         level_to=str(data["level"]["to"]),
         reasons=tuple(_reason(str(r), rules) for r in data.get("reasons") or ()),
         rules=rules,
+        about=data.get("about") if isinstance(data.get("about"), dict) else None,
         **kw,
     )
 
@@ -207,6 +211,7 @@ def combine(first: TicketChange, second: TicketChange) -> TicketChange:
         notify=tuple(dict.fromkeys((*first.notify, *second.notify))),
         reasons=first.reasons + second.reasons,
         rules=first.rules + second.rules,
+        about=first.about,
     )
 
 

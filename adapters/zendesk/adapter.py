@@ -153,6 +153,8 @@ class ZendeskAdapter:
     def fetch(self, needs: Needs, now: datetime) -> Iterator[Ticket]:
         self.prepare()
         self.reader.needs = needs
+        self.reader.requesters = "requester" in needs.people
+        self.reader.organizations = "organization" in needs.people
         for raws in self.reader.pages():
             yield from self.reader.tickets(raws, needs, now)
         self.reader.prune()

@@ -1,0 +1,162 @@
+"""`escalate report`: escalation figures from the audit log and the live tracking fields."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from connector.commands.common import config_option, runtime, select
+from connector.config import load_config
+from connector.errors import CHANGES_FAILED
+from connector.insights.collect import Collected, read_audit
+from connector.insights.figures import figures
+from connector.insights.live import read_live
+from connector.insights.page import page
+from connector.insights.render import csv_text, text
+from rules.errors import ConfigError
+from rules.tracking import parse_time
+from rules.units import parse_duration
+
+
+@click.command(name="report")
+@config_option
+@click.option(
+    "--since",
+    default="30d",
+    show_default=True,
+    help="The window: a duration back from now (30d, 12h) or a date or instant (2026-11-01,"
+    " 2026-11-01T08:00:00+01:00; without an offset: UTC).",
+)
+@click.option(
+    "--audit",
+    "audit_paths",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Audit log files to read (repeat; .gz is read as gzip). Default: the configured audit"
+    " log and its rotated siblings (audit.jsonl.1, audit.jsonl.2.gz, ...).",
+)
+@click.option(
+    "--live/--no-live",
+    default=True,
+    show_default=True,
+    help="Also read each instance's tickets now (read-only) for the open tickets, the current"
+    " levels and SLA clocks; --no-live reads the audit log only, offline.",
+)
+@click.option(
+    "--instance",
+    "instances",
+    multiple=True,
+    metavar="NAME",
+    help="Only this instance (repeat for several; default: all).",
+)
+@click.option(
+    "--organization",
+    metavar="NAME",
+    help="Only this client's tickets, for sharing with them: no other organisation, no"
+    " instance names, no error messages.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "csv", "html"]),
+    default="text",
+    show_default=True,
+    help="html: one self-contained page with charts; csv: section,group,key,metric,value.",
+)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to this file, not stdout.")
+def report_command(
+    config_path: str,
+    since: str,
+    audit_paths: tuple[str, ...],
+    live: bool,
+    instances: tuple[str, ...],
+    organization: str | None,
+    fmt: str,
+    out: str | None,
+) -> None:
+    """Escalation figures for a window: how much escalates, how fast, and whether SLAs hold.
+
+    \b
+    Escalation rate (escalated / open), time to escalate, time in each level, SLA attainment
+    and breaches by priority, level, team, type and rule, the types that escalate most,
+    reopens after escalation, failed writes, and a daily trend. From the audit log (what was
+    written) and, with --live (the default), the tickets as they are now. Writes nothing to
+    any platform. Definitions: docs/cli.md, "report".
+
+    Exit codes: 0, 1 when an instance's live tickets could not be read (the figures then
+    leave it out), 2 on a usage or configuration error.
+    """
+    config = load_config(config_path)
+    rt = runtime()
+    now = rt.clock()
+    start = _since(since, now)
+    chosen = list(dict.fromkeys(instances))
+    unknown = [n for n in chosen if n not in config.instances]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown instance {', '.join(map(repr, unknown))}"
+            f" (configured: {', '.join(config.instances) or 'none'})",
+            param_hint="--instance",
+        )
+    paths = [Path(p) for p in audit_paths] or _rotated(config.audit_log, start)
+    if not paths and not (live and config.instances):
+        raise ConfigError(
+            f"no audit log at {config.audit_log} and nothing live to read: run `escalate run`"
+            " first, pass --audit FILE, or leave out --no-live"
+        )
+    collected = Collected()
+    read_audit(paths, start, collected, instances=set(chosen) or None)
+    if live and config.instances:
+        read_live(config, select(config, chosen), rt, collected)
+    fig = figures(collected, config.policy, since=start, now=now, organization=organization)
+    if fmt == "json":
+        body = json.dumps(fig, indent=2) + "\n"
+    elif fmt == "csv":
+        body = csv_text(fig)
+    elif fmt == "html":
+        body = page(fig)
+    else:
+        body = text(fig)
+    if out is None:
+        click.echo(body, nl=False)
+    else:
+        Path(out).write_text(body, encoding="utf-8")
+        click.echo(f"report written to {out}", err=True)
+    for name, error in collected.live_errors.items():
+        click.echo(f"warning: the live tickets of {name} could not be read: {error}", err=True)
+    if collected.live_errors:
+        raise SystemExit(CHANGES_FAILED)
+
+
+def _since(value: str, now: float) -> float:
+    try:
+        return now - parse_duration(value)
+    except ValueError:
+        pass
+    at = parse_time(value.strip())  # a date is midnight UTC; no offset means UTC
+    if at is None:
+        raise click.BadParameter(
+            f"{value!r} is neither a duration (30d) nor a date or instant (ISO 8601)",
+            param_hint="--since",
+        )
+    if at.timestamp() > now:
+        raise click.BadParameter(f"{value!r} is in the future", param_hint="--since")
+    return at.timestamp()
+
+
+def _rotated(audit_log: Path, since: float) -> list[Path]:
+    """The audit log and its rotated siblings that may hold lines since `since`, oldest first
+    (a file last written before the window starts cannot)."""
+    folder = audit_log.parent
+    if not folder.is_dir():
+        return []
+    found = [
+        p
+        for p in folder.iterdir()
+        if p.is_file()
+        and (p.name == audit_log.name or p.name.startswith(audit_log.name + "."))
+        and p.stat().st_mtime >= since
+    ]
+    return sorted(found, key=lambda p: p.stat().st_mtime)

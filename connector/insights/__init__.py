@@ -1,0 +1,1 @@
+"""`escalate report`: figures from the audit log and the live tracking fields."""

@@ -1,0 +1,41 @@
+"""A ticket's profile: the attributes and SLA clocks a report groups by, as plain JSON values.
+
+Every change carries the profile of its ticket as evaluated, before the change (`about` in the
+plan JSON and in the audit log's `decision` lines), and `escalate report` reads the same
+profile off the live tickets. So the figures are grouped by what the ticket was when the
+connector looked at it: the team that escalated it, the priority it had.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rules.facts import Facts
+from rules.tracking import format_time
+
+#: What one SLA target's clock says: met (done in time), breached (late, done or not),
+#: running (not done, not late yet), paused (not done, the clock stopped).
+SLA_STATES = ("met", "breached", "running", "paused")
+
+
+def profile(f: Facts) -> dict[str, Any]:
+    t = f.ticket
+    sla: dict[str, str] = {}
+    for name, target in f.targets.items():
+        if target.breached:
+            sla[name] = "breached"
+        elif target.fulfilled:
+            sla[name] = "met"
+        else:
+            sla[name] = "paused" if target.paused else "running"
+    return {
+        "priority": t.priority,
+        "type": t.type,
+        "team": t.group,
+        "organization": (t.organization.name or t.organization.id) if t.organization else None,
+        "created_at": format_time(t.created_at),
+        "status": t.status_category.value,
+        "reopens": t.reopens,
+        "level": f.level,
+        "sla": sla,
+    }

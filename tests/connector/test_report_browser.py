@@ -1,0 +1,92 @@
+"""The HTML report in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+CI installs Chromium (`.ci/run`) and sets ESCALATE_BROWSER_TESTS=required, so there a missing
+browser fails the test. Elsewhere it is skipped with the reason: install Debian's `chromium`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from tests.connector.platforms import Platforms, platforms
+from tests.connector.test_report import history, with_sla
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def p(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Platforms]:
+    with platforms(tmp_path, capsys) as found:
+        yield found
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    if CHROMIUM is None:
+        if os.environ.get("ESCALATE_BROWSER_TESTS") == "required":
+            pytest.fail("ESCALATE_BROWSER_TESTS=required but no chromium on PATH")
+        pytest.skip("no chromium on PATH (apt-get install chromium)")
+    with sync_playwright() as pw:
+        found = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            yield found
+        finally:
+            found.close()
+
+
+def test_the_html_report_renders_its_charts_without_errors_or_requests(
+    p: Platforms, browser: Browser
+) -> None:
+    log = p.tmp / "audit.jsonl"
+    log.write_text("\n".join(history()) + "\n")
+    target = p.tmp / "report.html"
+    config = with_sla(p.config(), l3=True)
+    args = ["report", "-c", config, "--no-live", "--audit", log, "--format", "html"]
+    assert p.invoke(*args, "--out", target).code == 0
+
+    page = browser.new_page()
+    problems: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else 0)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(target.as_uri())
+    page.wait_for_load_state("load")
+
+    assert problems == []
+    assert requests == [target.as_uri()]  # self-contained: nothing else is fetched
+    assert page.title().startswith("Escalation report: ")
+    charts = page.locator("svg.chart")
+    assert charts.count() == 4
+    for i in range(4):
+        box = charts.nth(i).bounding_box()
+        assert box is not None and box["width"] > 300 and box["height"] > 20
+    labels = [charts.nth(i).get_attribute("aria-label") for i in range(4)]
+    assert labels[0].startswith("Escalations per day (UTC)")
+    # Levels chart: L2 entered twice, L3 once: the L2 bar is twice as long as L3's.
+    levels = page.locator('svg[aria-label="Escalations into each level"] rect.bar')
+    widths = [levels.nth(i).bounding_box()["width"] for i in range(levels.count())]
+    assert len(widths) == 2 and widths[0] == pytest.approx(2 * widths[1], rel=0.01)
+    # SLA by priority: P1 met (100%), P2 breached (0%: an empty bar).
+    sla = page.locator('svg[aria-label="SLA attainment by priority"]')
+    drawn = sla.text_content() or ""
+    assert "P1" in drawn and "100.0%" in drawn and "P2" in drawn and "0.0%" in drawn
+    assert page.locator("table").count() >= 8
+    shot = page.screenshot(full_page=True, path=os.environ.get("ESCALATE_REPORT_SHOT"))
+    assert len(shot) > 10_000  # something was painted
+    page.close()
