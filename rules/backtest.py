@@ -19,6 +19,7 @@ from typing import Any
 from rules.model import Ticket
 from rules.plan import format_instant
 from rules.policy import Policy
+from rules.profile import count_verdicts, sla_cells
 from rules.replay import Step, replay
 
 
@@ -31,12 +32,14 @@ class TicketResult:
     moves: tuple[int, ...]  # per step: 1 up the ladder, -1 down, 0 the same level
     truncated: bool = False  # the replay stopped at its step limit (rules.replay.MAX_STEPS)
     error: str | None = None  # why the ticket could not be replayed (odd data): it is skipped
+    sla: dict[str, str] = field(default_factory=dict)  # SLA verdicts at the end (profile)
 
     def to_json(self, interval: float) -> dict[str, Any]:
         out: dict[str, Any] = {
             "ticket": self.ticket,
             "priority": self.priority,
             "changes": [_step_json(s, interval) for s in self.steps],
+            "sla": self.sla,
         }
         if self.error is not None:
             out["error"] = self.error
@@ -58,6 +61,12 @@ class Totals:
     by_level: Counter[str] = field(default_factory=Counter)
     by_rule: Counter[str] = field(default_factory=Counter)
     by_priority: Counter[str] = field(default_factory=Counter)
+    by_team: Counter[str] = field(default_factory=Counter)  # the team that escalated it
+    by_type: Counter[str] = field(default_factory=Counter)
+    sla: dict[str, Counter[str]] = field(default_factory=dict)  # target -> verdict counts
+    sla_by_priority: dict[str, Counter[str]] = field(default_factory=dict)
+    breached: int = 0  # tickets with a target breached by the end
+    breached_escalated: int = 0  # ... that the policy escalated (at any time)
     late_sum: float = 0.0  # lateness of every change for the polling interval, seconds
     late_max: float = 0.0
     changes: int = 0
@@ -86,8 +95,19 @@ class Totals:
                 self.escalations += 1
                 self.by_level[change.level_to] += 1
                 self.by_priority[result.priority or "none"] += 1
+                about = change.about or {}
+                self.by_team[about.get("team") or "none"] += 1
+                self.by_type[about.get("type") or "none"] += 1
             elif move < 0:
                 self.de_escalations += 1
+        for target, verdict in result.sla.items():
+            self.sla.setdefault(target, Counter())[verdict] += 1
+        count_verdicts(
+            result.sla, self.sla_by_priority.setdefault(result.priority or "none", Counter())
+        )
+        if "breached" in result.sla.values():
+            self.breached += 1
+            self.breached_escalated += bool(result.escalations)
         if result.escalations:
             first = result.escalations[0].at
             self.escalated += 1
@@ -106,6 +126,12 @@ class Totals:
             "by_level": dict(sorted(self.by_level.items())),
             "by_rule": dict(self.by_rule.most_common()),
             "by_priority": dict(sorted(self.by_priority.items())),
+            "by_team": dict(self.by_team.most_common()),
+            "by_type": dict(self.by_type.most_common()),
+            "sla": {t: sla_cells(n, t) for t, n in sorted(self.sla.items())},
+            "sla_by_priority": {p: sla_cells(n) for p, n in sorted(self.sla_by_priority.items())},
+            "breached_tickets": self.breached,
+            "breached_tickets_escalated": self.breached_escalated,
             "lateness_seconds": {
                 "mean": round(self.late_sum / self.changes, 1) if self.changes else None,
                 "max": round(self.late_max, 1) if self.changes else None,
@@ -114,6 +140,25 @@ class Totals:
             if self.escalated
             else None,
         }
+
+
+#: What --compare sets side by side: the --compare policy's figure minus this one's.
+DELTA_KEYS = (
+    "escalations",
+    "de_escalations",
+    "notes",
+    "replies",
+    "breached_tickets",
+    "breached_tickets_escalated",
+    "mean_seconds_to_first_escalation",
+)
+
+
+def delta(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, float | None]:
+    return {
+        k: None if ours[k] is None or theirs[k] is None else round(theirs[k] - ours[k], 1)
+        for k in DELTA_KEYS
+    }
 
 
 def late(at: datetime, interval: float) -> float:
@@ -137,7 +182,9 @@ def result(policy: Policy, ticket: Ticket, until: datetime) -> TicketResult:
         - (order[s.change.level_to] < order[s.change.level_from])
         for s in steps
     )
-    return TicketResult(ticket.id, ticket.priority, steps, ticket.created_at, moves, done.truncated)
+    return TicketResult(
+        ticket.id, ticket.priority, steps, ticket.created_at, moves, done.truncated, sla=done.sla
+    )
 
 
 def difference(ours: TicketResult, other: TicketResult | None) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ connector looked at it: the team that escalated it, the priority it had.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from rules.facts import Facts
@@ -16,6 +17,8 @@ from rules.tracking import format_time
 #: What one SLA target's clock says: met (done in time), breached (late, done or not),
 #: running (not done, not late yet), paused (not done, the clock stopped).
 SLA_STATES = ("met", "breached", "running", "paused")
+#: Targets whose clock is gone once met (the wait was answered): only their breaches count.
+BREACHES_ONLY = frozenset({"next_response"})
 
 
 def profile(f: Facts) -> dict[str, Any]:
@@ -39,3 +42,26 @@ def profile(f: Facts) -> dict[str, Any]:
         "level": f.level,
         "sla": sla,
     }
+
+
+def sla_cells(counts: Counter[str], target: str | None = None) -> dict[str, Any]:
+    """Verdict counts -> met, breached, running (paused included) and attainment, met /
+    (met + breached); for a breaches-only target (or a mix counted without its met ones),
+    `met` and `attainment` are None when `target` names one."""
+    met, breached = counts["met"], counts["breached"]
+    attainable = target not in BREACHES_ONLY
+    return {
+        "met": met if attainable else None,
+        "breached": breached,
+        "running": counts["running"] + counts["paused"],
+        "attainment": (round(met / (met + breached), 4) if met + breached else None)
+        if attainable
+        else None,
+    }
+
+
+def count_verdicts(sla: dict[str, str], into: Counter[str]) -> None:
+    """Add one ticket's verdicts to a mixed count (a breaches-only target's `met` left out)."""
+    for target, verdict in sla.items():
+        if verdict == "breached" or target not in BREACHES_ONLY:
+            into[verdict] += 1

@@ -44,6 +44,7 @@ from rules.history import with_history
 from rules.model import Actor, Event, EventKind, StatusCategory, Ticket
 from rules.plan import TicketChange
 from rules.policy import Policy
+from rules.profile import profile
 from rules.tracking import Tracking
 
 #: A ticket replays at most this many evaluations (a guard against a policy that fires forever).
@@ -65,6 +66,7 @@ class Replay:
     steps: tuple[Step, ...]
     evaluations: int
     truncated: bool = False  # stopped at MAX_STEPS evaluations, before `until`
+    sla: dict[str, str] = field(default_factory=dict)  # each SLA target's verdict at `until`
 
 
 def replay(policy: Policy, ticket: Ticket, until: datetime) -> Replay:
@@ -74,7 +76,7 @@ def replay(policy: Policy, ticket: Ticket, until: datetime) -> Replay:
     ours = _Ours()
     tracking = Tracking()
     steps: list[Step] = []
-    at, evaluations, pending = ticket.created_at, 0, 0
+    at, evaluations, pending, truncated = ticket.created_at, 0, 0, False
     stamps = [e.at for e in events]
     bases: dict[int, _Base] = {}
     while at <= until and evaluations < MAX_STEPS:
@@ -100,11 +102,16 @@ def replay(policy: Policy, ticket: Ticket, until: datetime) -> Replay:
         if fire is not None:
             candidates.append(fire)
         if not candidates:
-            return Replay(ticket.id, tuple(steps), evaluations)
+            break
         # Never the same instant twice: a fire time a float's rounding puts a hair after `at`
         # (or on it) would otherwise be evaluated again and again.
         at = max(min(candidates), at + _TICK)
-    return Replay(ticket.id, tuple(steps), evaluations, truncated=at <= until)
+    else:
+        truncated = at <= until
+    count = bisect_right(stamps, until)
+    base = bases[count] if count in bases else _base(policy, ticket, events, count)
+    sla = profile(Facts(policy, _state(policy, base, ours, tracking), until))["sla"]
+    return Replay(ticket.id, tuple(steps), evaluations, truncated, sla)
 
 
 def _visible(change: TicketChange) -> bool:

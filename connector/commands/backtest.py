@@ -10,11 +10,13 @@ from typing import Any
 
 import click
 
+from connector.backtest_page import HtmlOut
 from connector.commands.common import config_option
 from connector.config import load_config, read_text
 from connector.exports import scan_lines, stream_lines
+from connector.insights.render import pct
 from connector.replay_pool import replay_all
-from rules.backtest import TicketResult, Totals, difference
+from rules.backtest import TicketResult, Totals, delta, difference
 from rules.errors import ConfigError
 from rules.plan import format_instant
 from rules.policy import Policy
@@ -51,7 +53,14 @@ NOTHING_WRITTEN = "Backtest: nothing is written to any platform."
     type=click.Path(),
     help="Another configuration: replay both and show where they differ.",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "html"]),
+    default="text",
+    show_default=True,
+    help="html: one self-contained page (summary and charts first, then every change).",
+)
 @click.option(
     "--jobs",
     type=click.IntRange(1, 64),
@@ -91,7 +100,13 @@ def backtest_command(
         listed = read_records(read_text(tickets_path), tickets_path)
         end = _until(until, _times(listed))
         records = listed
-    out = _Json(policy, other, end, step) if fmt == "json" else _Text(end, step)
+    out: _Json | _Text | HtmlOut
+    if fmt == "json":
+        out = _Json(policy, other, end, step)
+    elif fmt == "html":
+        out = HtmlOut(NOTHING_WRITTEN, end, step)
+    else:
+        out = _Text(end, step)
     totals, other_totals, differ = Totals(), Totals(), 0
     started = (r for r in records if r.created_at <= end)  # not those created after the end
     paths = (config_path, other_path)
@@ -140,7 +155,12 @@ class _Json:
     def finish(self, totals: Totals, other: Totals | None, differ: int) -> None:
         tail: dict[str, Any] = {"summary": totals.to_json()}
         if other is not None:
-            tail["compare"] = {"summary": other.to_json(), "differences": []}
+            theirs = other.to_json()
+            tail["compare"] = {
+                "summary": theirs,
+                "delta": delta(tail["summary"], theirs),
+                "differences": [],
+            }
         text = json.dumps(tail, indent=2)
         if other is not None:  # the differences, one per line, as they were found
             rows = ",\n      ".join(self.differences)
@@ -166,7 +186,9 @@ class _Text:
     def finish(self, totals: Totals, other: Totals | None, differ: int) -> None:
         lines = _summary("Summary", totals.to_json(), self.step)
         if other is not None:
-            lines += ["", *_summary("Summary with --compare", other.to_json(), self.step)]
+            theirs = other.to_json()
+            lines += ["", *_summary("Summary with --compare", theirs, self.step)]
+            lines += ["", *_delta_lines(delta(totals.to_json(), theirs))]
             lines += ["", f"Tickets where they differ: {differ}"]
             for d in self.differences:
                 lines.append(f"  {d['ticket']}")
@@ -227,6 +249,18 @@ def _summary(title: str, s: dict[str, Any], interval: float) -> list[str]:
         "  by level: " + _counts(s["by_level"]),
         "  by rule: " + _counts(s["by_rule"]),
         "  by priority: " + _counts(s["by_priority"]),
+        "  by team: " + _counts(s["by_team"]),
+        "  by type: " + _counts(s["by_type"]),
+        "  SLA attainment at the end: "
+        + (
+            ", ".join(
+                f"{t} {pct(c['attainment'])} ({c['breached']} breached)"
+                for t, c in s["sla"].items()
+            )
+            or "-"
+        ),
+        f"  breached tickets: {s['breached_tickets']}, of which escalated:"
+        f" {s['breached_tickets_escalated']}",
     ]
     if first is not None:
         out.append(f"  mean time to first escalation: {format_duration(first)}")
@@ -239,6 +273,19 @@ def _summary(title: str, s: dict[str, Any], interval: float) -> list[str]:
         out.append(f"  could NOT be replayed (see the warning): {', '.join(s['failed'])}")
     if s["truncated"]:
         out.append(f"  NOT replayed to the end (step limit reached): {', '.join(s['truncated'])}")
+    return out
+
+
+def _delta_lines(d: dict[str, float | None]) -> list[str]:
+    out = ["Difference (--compare minus this policy)"]
+    for key, value in d.items():
+        if value is None:
+            shown = "-"
+        elif key.startswith("mean_seconds"):
+            shown = ("+" if value >= 0 else "") + format_duration(value)
+        else:
+            shown = f"{value:+g}"
+        out.append(f"  {key.replace('_', ' ')}: {shown}")
     return out
 
 

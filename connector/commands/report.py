@@ -100,14 +100,14 @@ def report_command(
             f" (configured: {', '.join(config.instances) or 'none'})",
             param_hint="--instance",
         )
-    paths = [Path(p) for p in audit_paths] or _rotated(config.audit_log, start)
+    paths = _oldest_first([Path(p) for p in audit_paths]) or _rotated(config.audit_log, start)
     if not paths and not (live and config.instances):
         raise ConfigError(
             f"no audit log at {config.audit_log} and nothing live to read: run `escalate run`"
             " first, pass --audit FILE, or leave out --no-live"
         )
     collected = Collected()
-    read_audit(paths, start, collected, instances=set(chosen) or None)
+    read_audit(paths, start, collected, instances=set(chosen) or None, until=now)
     if live and config.instances:
         read_live(config, select(config, chosen), rt, collected)
     fig = figures(collected, config.policy, since=start, now=now, organization=organization)
@@ -132,9 +132,13 @@ def report_command(
 
 def _since(value: str, now: float) -> float:
     try:
-        return now - parse_duration(value)
+        back = parse_duration(value)
     except ValueError:
-        pass
+        back = None
+    if back is not None:
+        if back > 3660 * 86400:
+            raise click.BadParameter(f"{value!r} is over ten years", param_hint="--since")
+        return now - back
     at = parse_time(value.strip())  # a date is midnight UTC; no offset means UTC
     if at is None:
         raise click.BadParameter(
@@ -144,6 +148,10 @@ def _since(value: str, now: float) -> float:
     if at.timestamp() > now:
         raise click.BadParameter(f"{value!r} is in the future", param_hint="--since")
     return at.timestamp()
+
+
+def _oldest_first(paths: list[Path]) -> list[Path]:
+    return sorted(paths, key=lambda p: p.stat().st_mtime if p.exists() else 0.0)
 
 
 def _rotated(audit_log: Path, since: float) -> list[Path]:

@@ -47,11 +47,14 @@ class Seen:
     replies: int = 0
     reopens: list[tuple[float, int]] = field(default_factory=list)  # (at, reopens seen)
     live: dict[str, Any] | None = None  # tracking fields, read now (--live)
+    about_at: float = float("-inf")  # when `about` was seen (files may be read in any order)
     kinds: tuple[bool, bool] = (False, False)  # the latest decision's (note, reply)
 
     def observe(self, at: float, about: Mapping[str, Any]) -> None:
-        self.about = dict(about)
-        for target, verdict in (about.get("sla") or {}).items():
+        if at >= self.about_at:
+            self.about, self.about_at = dict(about), at
+        sla = about.get("sla")
+        for target, verdict in sla.items() if isinstance(sla, dict) else ():
             if self.sla.get(target) != "breached":  # once late, late: later looks can't undo it
                 self.sla[target] = str(verdict)
         if isinstance(about.get("reopens"), int):
@@ -71,6 +74,7 @@ class Collected:
     live_instances: list[str] = field(default_factory=list)
     live_errors: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    commands: dict[str, str] = field(default_factory=dict)  # run id -> run, plan, apply
 
     def seen(self, instance: str, ticket: str) -> Seen:
         key = (instance, ticket)
@@ -89,14 +93,20 @@ class Collected:
             seen = self.seen(instance, str(record["ticket"]))
             if isinstance(record.get("about"), dict):
                 seen.observe(at, record["about"])
-            kinds = {a.get("type") for a in record.get("actions") or () if isinstance(a, dict)}
+            actions = record.get("actions")
+            listed = actions if isinstance(actions, list) else []
+            kinds = {a.get("type") for a in listed if isinstance(a, dict)}
             seen.kinds = ("internal_note" in kinds, "public_reply" in kinds)
         elif event == "write" and "ticket" in record:
             self._write(self.seen(instance, str(record["ticket"])), record, at)
         elif event == "skipped":
             self.skipped += 1
+        elif event == "run_started":
+            self.commands[str(record.get("run"))] = str(record.get("command"))
         elif event == "instance_finished":
             self.runs += 1
+            if self.commands.get(str(record.get("run"))) != "run":
+                return  # `apply` fetches nothing: its count is not the open tickets
             fetched = record.get("fetched")
             if record.get("outcome") in ("ok", "dry-run") and isinstance(fetched, int):
                 day = datetime.fromtimestamp(at, tz=UTC).date().isoformat()
@@ -115,13 +125,19 @@ class Collected:
         seen.replies += reply
         level = record.get("level")
         if isinstance(level, dict) and level.get("from") != level.get("to"):
-            rules = tuple(str(r) for r in record.get("rules") or ())
+            listed = record.get("rules")
+            rules = tuple(str(r) for r in listed) if isinstance(listed, list) else ()
             move = Move(at, str(level.get("from")), str(level.get("to")), rules, dict(seen.about))
             seen.moves.append(move)
 
 
 def read_audit(
-    paths: list[Path], since: float, into: Collected, *, instances: set[str] | None = None
+    paths: list[Path],
+    since: float,
+    into: Collected,
+    *,
+    instances: set[str] | None = None,
+    until: float = float("inf"),
 ) -> None:
     """Fold every audit line at or after `since` into `into` (of `instances` only, if given;
     run-wide lines have no instance and are left out then); `.gz` files are read as gzip."""
@@ -136,7 +152,7 @@ def read_audit(
                     at = parse_time(str(record.get("ts", "")))
                     if at is None:
                         into.bad_lines += 1
-                    elif at.timestamp() >= since and (
+                    elif since <= at.timestamp() <= until and (
                         instances is None or record.get("instance") in instances
                     ):
                         into.add(record, at.timestamp())

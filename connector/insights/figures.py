@@ -25,12 +25,11 @@ from typing import Any
 
 from connector.insights.collect import Collected, Move, Seen
 from rules.policy import Policy
+from rules.profile import count_verdicts, sla_cells
 from rules.tracking import format_time, parse_time
 
 DIMENSIONS = ("level", "priority", "team", "type", "rule", "organization")
 UNKNOWN = "(none)"
-#: Targets whose clock is gone once met (the wait was answered): only their breaches count.
-BREACHES_ONLY = frozenset({"next_response"})
 
 
 def figures(
@@ -84,7 +83,11 @@ class _View:
         self.ups = {s.key: sorted((m for m in s.moves if self._up(m)), key=_at) for s in tickets}
 
     def _up(self, m: Move) -> bool:
-        return self.index.get(m.target, -1) > self.index.get(m.source, -1)
+        return self.index.get(m.target, -1) > self.index.get(m.source, len(self.index))
+
+    def _down(self, m: Move) -> bool:
+        """Levels the policy no longer has (renamed since) count as neither up nor down."""
+        return self.index.get(m.target, len(self.index)) < self.index.get(m.source, -1)
 
     def escalated_now(self, s: Seen) -> bool:
         return bool(s.live and s.live["open"] and self.index.get(s.live["level"], 0) > 0)
@@ -97,7 +100,9 @@ class _View:
         if not ups or ups[0].source != self.first:
             return None
         created = parse_time(str(ups[0].about.get("created_at") or s.about.get("created_at")))
-        return ups[0].at - created.timestamp() if created is not None else None
+        if created is None or created.timestamp() > ups[0].at:  # odd data: no sample
+            return None
+        return ups[0].at - created.timestamp()
 
     def reopened(self, s: Seen) -> bool:
         ups = self.ups[s.key]
@@ -108,7 +113,7 @@ class _View:
 
     def totals(self) -> dict[str, Any]:
         ups = [m for s in self.tickets for m in self.ups[s.key]]
-        downs = sum(1 for s in self.tickets for m in s.moves if not self._up(m))
+        downs = sum(1 for s in self.tickets for m in s.moves if self._down(m))
         escalated = [s for s in self.tickets if self.ups[s.key]]
         open_now = sum(map(self.open_now, self.tickets))
         up_now = sum(map(self.escalated_now, self.tickets))
@@ -163,7 +168,7 @@ class _View:
         for s in self.tickets:
             for target, verdict in s.sla.items():
                 counts[target][verdict] += 1
-        return {t: _sla_cells(n, t not in BREACHES_ONLY) for t, n in sorted(counts.items())}
+        return {t: sla_cells(n, t) for t, n in sorted(counts.items())}
 
     def rows(self, dim: str) -> list[dict[str, Any]]:
         table: dict[str, dict[str, Any]] = defaultdict(_row)
@@ -180,14 +185,12 @@ class _View:
                 row["open_now"] += self.open_now(s)
                 row["escalated_now"] += self.escalated_now(s)
                 row["reopened"] += key in up_keys and self.reopened(s)
-                for target, verdict in s.sla.items():
-                    if verdict == "breached" or target not in BREACHES_ONLY:
-                        row["sla"][verdict] += 1
+                count_verdicts(s.sla, row["sla"])
         out = []
         for key, row in table.items():
             sla = row.pop("sla")
             row |= {"key": key, "escalation_rate": _ratio(row["escalated_now"], row["open_now"])}
-            row |= {f"sla_{k}": v for k, v in _sla_cells(sla).items()}
+            row |= {f"sla_{k}": v for k, v in sla_cells(sla).items()}
             out.append(row)
         return sorted(out, key=lambda r: (-r["escalations"], -r["open_now"], r["key"]))
 
@@ -216,6 +219,8 @@ def _trend(
 ) -> list[dict[str, Any]]:
     """One row per UTC day: escalations written, failed writes, and (whole-instance views only)
     the open tickets a run saw that day (the median of each instance's runs, summed)."""
+    if c.first is not None:  # from the first line in the window, not from a far `--since`
+        since = max(since, c.first)
     start = datetime.fromtimestamp(since, tz=UTC).date()
     end = datetime.fromtimestamp(now, tz=UTC).date()
     days: dict[str, dict[str, Any]] = {}
@@ -247,7 +252,7 @@ def _move_keys(dim: str, m: Move, s: Seen) -> Iterable[str]:
         return m.rules or (UNKNOWN,)
     if dim == "level":
         return (m.target,)
-    return (_key(m.about.get(dim) if m.about else s.about.get(dim)),)
+    return (_key(m.about.get(dim)),)  # no decision seen for it: (none), as documented
 
 
 def _ticket_keys(dim: str, s: Seen, up_keys: set[str]) -> Iterable[str]:
@@ -274,16 +279,6 @@ def _row() -> dict[str, Any]:
         "escalated_now": 0,
         "reopened": 0,
         "sla": Counter(),
-    }
-
-
-def _sla_cells(n: Counter[str], attainable: bool = True) -> dict[str, Any]:
-    met, breached = n["met"], n["breached"]
-    return {
-        "met": met if attainable else None,
-        "breached": breached,
-        "running": n["running"] + n["paused"],
-        "attainment": _ratio(met, met + breached) if attainable else None,
     }
 
 

@@ -113,7 +113,7 @@ TREND_HEAD = ["day (UTC)", "escalations", "open", "rate", "failed writes"]
 
 def sla_rows(fig: dict[str, Any]) -> list[list[str]]:
     return [
-        [name, _n(c["met"]), str(c["breached"]), str(c["running"]), pct(c["attainment"])]
+        [name, num(c["met"]), str(c["breached"]), str(c["running"]), pct(c["attainment"])]
         for name, c in fig["sla"].items()
     ]
 
@@ -136,7 +136,7 @@ def by_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
     ]
 
 
-def _n(value: int | None) -> str:
+def num(value: int | None) -> str:
     return "-" if value is None else str(value)
 
 
@@ -192,7 +192,7 @@ def csv_text(fig: dict[str, Any]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["section", "group", "key", "metric", "value"])
-    writer.writerows(_tidy(fig))
+    writer.writerows([_safe(c) for c in row] for row in _tidy(fig))
     return buffer.getvalue()
 
 
@@ -218,6 +218,13 @@ def _tidy(fig: dict[str, Any]) -> Iterator[list[Any]]:
     for name, value in fig["failed_writes"].items():
         if not isinstance(value, list | dict):
             yield ["failed_writes", "", "", name, value]
+
+
+def _safe(cell: Any) -> Any:
+    """A cell a spreadsheet would run as a formula (=, +, -, @ first) gets a leading quote."""
+    if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + cell
+    return cell
 
 
 def _cells(section: str, group: str, key: str, name: str, value: Any) -> Iterator[list[Any]]:

@@ -63,6 +63,26 @@ def test_the_bundled_export_gives_the_hand_checked_answers(
     assert summary["mean_seconds_to_first_escalation"] == round((1 + 174 + 121) / 3 * 3600, 1)
     # every change on a 5-minute mark but 12:12 (acted on at 12:15): 180 s over 17 changes
     assert summary["lateness_seconds"] == {"mean": round(180 / 17, 1), "max": 180.0}
+    # SLA at the end: the P1 was answered 10 min after creation (first response 15m: met), and
+    # no ticket is solved, so every resolution target (4h, or the P2 ones the escalations
+    # raise the P3s to) is long breached by 31 Dec; the P3s had no agent reply at all.
+    slas = {t["ticket"]: t["sla"] for t in doc["tickets"]}
+    assert slas["P1-LADDER"] == {"first_response": "met", "resolution": "breached"}
+    assert (
+        slas["P3-HOLIDAYS"]
+        == slas["P3-DST"]
+        == {
+            "first_response": "breached",
+            "resolution": "breached",
+        }
+    )
+    assert summary["sla"]["first_response"] == {
+        "met": 1, "breached": 2, "running": 0, "attainment": 0.3333,
+    }  # fmt: skip
+    assert summary["sla"]["resolution"]["attainment"] == 0.0
+    assert summary["sla_by_priority"]["P1"]["attainment"] == 0.5  # grouped by the export's
+    assert summary["breached_tickets"] == summary["breached_tickets_escalated"] == 3
+    assert summary["by_team"] == {"Support L1": 3}  # the team each escalation came from
 
 
 def test_compare_two_thresholds(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -82,6 +102,8 @@ def test_compare_two_thresholds(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     assert a["escalations"] == b["escalations"] == 2
     # the P1 an hour later, the other the same: the mean of the two, half an hour later
     assert b["mean_seconds_to_first_escalation"] - a["mean_seconds_to_first_escalation"] == 1800
+    assert doc["compare"]["delta"]["mean_seconds_to_first_escalation"] == 1800
+    assert doc["compare"]["delta"]["escalations"] == 0
     (diff,) = doc["compare"]["differences"]
     assert diff["ticket"] == "P1-LADDER"
     assert "2026-11-20T10:00:00Z L1 -> L2 p1-unresolved-1h" in diff["only_a"]
@@ -95,6 +117,7 @@ def test_compare_two_thresholds(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     )  # fmt: skip
     assert code == 0 and out.startswith("Backtest: nothing is written to any platform.")
     assert "Tickets where they differ: 1" in out
+    assert "  mean seconds to first escalation: +30m" in out
 
 
 def test_a_bad_export_names_the_record(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import csv
 import gzip
 import io
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -175,6 +176,7 @@ def history() -> list[str]:
     b0 = about(T0 + HOUR, priority="P1", organization="Umbrella", sla={"resolution": "running"})
     lines = [
         line(T0 - 40 * 86400, "write", instance="zd", ticket="OLD", status="failed", message="x"),
+        line(T0, "run_started", command="run"),
         *escalation(T0 + HOUR, "A", "L1", "L2", "slow", about=a0),
         *escalation(T0 + 4 * HOUR, "B", "L1", "L2", "slow", about=b0),
         *escalation(T0 + 5 * HOUR, "A", "L2", "L3", "stuck", about=a0 | {"level": "L2"}),
@@ -236,7 +238,7 @@ def test_figures_from_a_hand_written_audit_log(p: Platforms) -> None:
     assert fig["failed_writes"]["writes"] == 2 and fig["failed_writes"]["tickets"] == 1
     assert fig["failed_writes"]["messages"] == [{"message": "HTTP 422 x", "count": 2}]
     assert fig["data"]["bad_lines"] == 1  # the torn line; the old one is only out of window
-    assert fig["data"]["audit_lines"] == 11
+    assert fig["data"]["audit_lines"] == 12
     day = next(d for d in fig["trend"] if d["escalations"])
     assert (day["escalations"], day["open"], day["escalation_rate"]) == (3, 40, 0.075)
 
@@ -278,3 +280,38 @@ def test_text_csv_and_html_show_the_same_figures(p: Platforms) -> None:
     page = target.read_text()
     assert page.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 4
     assert "Content-Security-Policy" in page and "<script" not in page
+
+
+def test_odd_lines_apply_counts_and_formula_cells_are_handled(p: Platforms) -> None:
+    """Fields of the wrong type are tolerated, an `apply` run's fetched=0 is not the open
+    tickets, and a rule name a spreadsheet would run as a formula is quoted in the CSV."""
+    log = p.tmp / "audit.jsonl"
+    odd = [
+        line(T0, "run_started", run="a", command="apply"),
+        line(T0, "decision", instance="zd", ticket="X", actions=5, about={"sla": "x"}),
+        line(T0 + 1, "write", instance="zd", ticket="X", status="applied",
+             level={"from": "L1", "to": "L2"}, rules=5),
+        line(T0 + 2, "write", instance="zd", ticket="Y", status="applied",
+             level={"from": "L1", "to": "L2"}, rules=["=HYPERLINK(1)"]),
+        line(T0 + 3, "instance_finished", instance="zd", outcome="ok", fetched=0),
+    ]  # fmt: skip
+    log.write_text("\n".join(odd) + "\n")
+    fig = report(p, log)
+    assert fig["totals"]["escalations"] == 2
+    assert all(d.get("open") is None for d in fig["trend"])
+    rows = p.invoke(
+        "report", "-c", with_sla(p.config(), l3=True), "--no-live", "--audit", log,
+        "--format", "csv",
+    ).out  # fmt: skip
+    assert "by,rule,'=HYPERLINK(1),escalations,1" in rows
+
+
+def test_the_order_files_are_named_in_does_not_change_the_figures(p: Platforms) -> None:
+    lines = history()
+    old, new = p.tmp / "audit.jsonl.1", p.tmp / "audit.jsonl"
+    old.write_text("\n".join(lines[:8]) + "\n")
+    new.write_text("\n".join(lines[8:]) + "\n")
+    os.utime(old, (NOW - 5 * 86400, NOW - 5 * 86400))
+    newest_first = report(p, new, "--audit", str(old))
+    assert newest_first["sla"]["resolution"]["attainment"] == 0.5
+    assert newest_first == report(p, old, "--audit", str(new))

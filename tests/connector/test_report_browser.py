@@ -90,3 +90,38 @@ def test_the_html_report_renders_its_charts_without_errors_or_requests(
     shot = page.screenshot(full_page=True, path=os.environ.get("ESCALATE_REPORT_SHOT"))
     assert len(shot) > 10_000  # something was painted
     page.close()
+
+
+def test_the_backtest_page_puts_its_summary_first_and_loads_nothing(
+    p: Platforms, browser: Browser, tmp_path: Path
+) -> None:
+    root = Path(__file__).resolve().parents[2]
+    slower = tmp_path / "slower.yaml"
+    text = (root / "config.example.yaml").read_text(encoding="utf-8")
+    slower.write_text(
+        text.replace("age: {over: 1h, time: calendar}", "age: {over: 2h, time: calendar}")
+    )
+    result = p.invoke(
+        "backtest", "-c", root / "config.example.yaml",
+        "--tickets", root / "connector/samples/backtest.json",
+        "--until", "2026-12-31T00:00:00Z", "--compare", slower, "--format", "html",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    target = tmp_path / "backtest.html"
+    target.write_text(result.out)
+    page = browser.new_page()
+    problems: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else 0)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(target.as_uri())
+    assert problems == [] and requests == [target.as_uri()]
+    summary = page.locator("h2", has_text="Summary").first.bounding_box()
+    changes = page.locator("h2", has_text="Changes, ticket by ticket").bounding_box()
+    assert summary is not None and changes is not None and summary["y"] < changes["y"]
+    assert page.locator("svg.chart").count() == 6  # level, team, rule; for both policies
+    assert page.locator("h2", has_text="Tickets where they differ: 1").count() == 1
+    # 17 changes by the policy itself, one row each
+    assert page.locator("section >> nth=0").locator("tr").count() == 1 + 17
+    page.close()
