@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 import structlog
@@ -85,3 +86,12 @@ def finish(
     except OSError as exc:  # the run is done; say so loudly, but do not hide its summary
         log.error("metrics_not_written", path=str(target), error=exc.strerror)
     audit.event("run_finished", exit_code=code, instances=outcomes)
+
+
+def emit(body: str, out: str | None, what: str) -> None:
+    """A command's result to stdout, or to the file `--out` names (said on stderr)."""
+    if out is None:
+        click.echo(body, nl=False)
+    else:
+        Path(out).write_text(body, encoding="utf-8")
+        click.echo(f"{what} written to {out}", err=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from connector.commands.common import config_option
+from connector.commands.common import config_option, emit
 from connector.config import load_config
 from connector.matrix_view import html_page, mermaid, table
 from rules.matrix import build
@@ -43,8 +43,4 @@ def matrix_command(config_path: str, fmt: str, out: str | None) -> None:
         text = html_page(m, f"Escalation matrix: {Path(config_path).name}")
     else:
         text = table(m)
-    if out is None:
-        click.echo(text, nl=False)
-    else:
-        Path(out).write_text(text, encoding="utf-8")
-        click.echo(f"matrix written to {out}", err=True)
+    emit(text, out, "matrix")

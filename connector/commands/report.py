@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from connector.commands.common import config_option, runtime, select
+from connector.commands.common import config_option, emit, runtime, select
 from connector.config import load_config
 from connector.errors import CHANGES_FAILED
 from connector.insights.collect import Collected, read_audit
@@ -119,11 +119,7 @@ def report_command(
         body = page(fig)
     else:
         body = text(fig)
-    if out is None:
-        click.echo(body, nl=False)
-    else:
-        Path(out).write_text(body, encoding="utf-8")
-        click.echo(f"report written to {out}", err=True)
+    emit(body, out, "report")
     for name, error in collected.live_errors.items():
         click.echo(f"warning: the live tickets of {name} could not be read: {error}", err=True)
     if collected.live_errors:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.connector.platforms import Platforms, platforms
 from tests.connector.test_report import history, with_sla
@@ -33,6 +33,19 @@ FLAGS = [
 def p(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Platforms]:
     with platforms(tmp_path, capsys) as found:
         yield found
+
+
+def open_page(browser: Browser, target: Path) -> tuple[Page, list[str], list[str]]:
+    """The page at `target`, with the console errors and warnings, page errors and requests
+    it made while loading."""
+    page = browser.new_page()
+    problems: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else 0)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(target.as_uri())
+    return page, problems, requests
 
 
 @pytest.fixture
@@ -59,13 +72,7 @@ def test_the_html_report_renders_its_charts_without_errors_or_requests(
     args = ["report", "-c", config, "--no-live", "--audit", log, "--format", "html"]
     assert p.invoke(*args, "--out", target).code == 0
 
-    page = browser.new_page()
-    problems: list[str] = []
-    requests: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else 0)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("request", lambda r: requests.append(r.url))
-    page.goto(target.as_uri())
+    page, problems, requests = open_page(browser, target)
     page.wait_for_load_state("load")
 
     assert problems == []
@@ -109,13 +116,7 @@ def test_the_backtest_page_puts_its_summary_first_and_loads_nothing(
     assert result.code == 0, result.err
     target = tmp_path / "backtest.html"
     target.write_text(result.out)
-    page = browser.new_page()
-    problems: list[str] = []
-    requests: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else 0)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("request", lambda r: requests.append(r.url))
-    page.goto(target.as_uri())
+    page, problems, requests = open_page(browser, target)
     assert problems == [] and requests == [target.as_uri()]
     summary = page.locator("h2", has_text="Summary").first.bounding_box()
     changes = page.locator("h2", has_text="Changes, ticket by ticket").bounding_box()
