@@ -119,6 +119,7 @@ class _View:
         up_now = sum(map(self.escalated_now, self.tickets))
         live = any(s.live for s in self.tickets)
         tte = [t for s in self.tickets if (t := self.to_escalate(s)) is not None]
+        reopened = sum(map(self.reopened, escalated))
         return {
             "escalations": len(ups),
             "de_escalations": downs,
@@ -129,8 +130,8 @@ class _View:
             "escalated_now": up_now if live else None,
             "escalation_rate": _ratio(up_now, open_now) if live else None,
             "time_to_escalate": _stats(tte),
-            "reopened_after_escalation": sum(map(self.reopened, escalated)),
-            "reopen_rate": _ratio(sum(map(self.reopened, escalated)), len(escalated)),
+            "reopened_after_escalation": reopened,
+            "reopen_rate": _ratio(reopened, len(escalated)),
         }
 
     def levels(self, names: list[str]) -> list[dict[str, Any]]:

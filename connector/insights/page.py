@@ -34,15 +34,7 @@ def page(fig: dict[str, Any]) -> str:
         f"<title>{e(title)}</title><style>{STYLE}</style></head><body>",
         f"<h1>{e(title)}</h1>",
     ]
-    data = fig.get("data")
-    if data is not None:
-        live = ", ".join(fig["scope"]["instances"]) if fig["scope"]["live"] else "not read"
-        parts.append(
-            f'<p class="note">From {data["audit_lines"]} audit lines ({data["bad_lines"]}'
-            f" unreadable) of {data['runs']} instance runs; live tickets: {e(live)}.</p>"
-        )
-        for name, error in fig["scope"]["live_errors"].items():
-            parts.append(f'<p class="note">Live tickets of {e(name)} not read: {e(error)}</p>')
+    parts += [f'<p class="note">{e(line)}</p>' for line in render.provenance(fig)]
     parts.append(
         "<dl>"
         + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in render.summary_lines(fig))

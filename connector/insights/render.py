@@ -39,12 +39,13 @@ def pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
 
 
-def duration(stats: dict[str, Any]) -> str:
+def duration(stats: dict[str, Any], legend: str = "") -> str:
+    """Median / p90 (count) of a statistics record; `legend` says so after it."""
     if not stats["count"]:
         return "-"
     return (
         f"{format_duration(stats['median_s'])} / {format_duration(stats['p90_s'])}"
-        f" ({stats['count']})"
+        f" ({stats['count']})" + (f": {legend}" if legend else "")
     )
 
 
@@ -69,7 +70,7 @@ def summary_lines(fig: dict[str, Any]) -> list[tuple[str, str]]:
             if t["open_now"] is not None
             else "- (needs the live tickets: --live)",
         ),
-        ("time to escalate", _stats_text(t["time_to_escalate"])),
+        ("time to escalate", duration(t["time_to_escalate"], "median / p90 (tickets)")),
         (
             "reopened after escalation",
             f"{t['reopened_after_escalation']} of {t['tickets_escalated']}"
@@ -82,15 +83,6 @@ def summary_lines(fig: dict[str, Any]) -> list[tuple[str, str]]:
         ),
     ]
     return lines
-
-
-def _stats_text(stats: dict[str, Any]) -> str:
-    if not stats["count"]:
-        return "-"
-    return (
-        f"median {format_duration(stats['median_s'])}, p90 {format_duration(stats['p90_s'])}"
-        f" ({stats['count']} tickets)"
-    )
 
 
 def level_rows(fig: dict[str, Any]) -> list[list[str]]:
@@ -155,20 +147,27 @@ def trend_rows(fig: dict[str, Any], *, active_only: bool = False) -> list[list[s
     ]
 
 
+def provenance(fig: dict[str, Any]) -> list[str]:
+    """Where the figures come from, and what could not be read (not in the per-client view)."""
+    data = fig.get("data")
+    if data is None:
+        return []
+    live = ", ".join(fig["scope"]["instances"]) if fig["scope"]["live"] else "not read"
+    out = [
+        f"From {data['audit_lines']} audit lines ({data['bad_lines']} unreadable) of"
+        f" {data['runs']} instance runs; live tickets: {live}."
+    ]
+    out += [
+        f"warning: live tickets of {n} not read: {e}"
+        for n, e in fig["scope"]["live_errors"].items()
+    ]
+    return out + [f"warning: {w}" for w in data["warnings"]]
+
+
 def text(fig: dict[str, Any]) -> str:
     out = [title(fig), ""]
-    data = fig.get("data")
-    if data is not None:
-        live = ", ".join(fig["scope"]["instances"]) if fig["scope"]["live"] else "not read"
-        out.append(
-            f"From {data['audit_lines']} audit lines ({data['bad_lines']} unreadable) of"
-            f" {data['runs']} instance runs; live tickets: {live}."
-        )
-        out += [
-            f"warning: live tickets of {n}: {e}" for n, e in fig["scope"]["live_errors"].items()
-        ]
-        out += [f"warning: {w}" for w in data["warnings"]]
-        out.append("")
+    notes = provenance(fig)
+    out += [*notes, ""] if notes else []
     width = max(len(k) for k, _ in summary_lines(fig))
     out += [f"{k.ljust(width)}  {v}" for k, v in summary_lines(fig)]
     out += ["", "Levels (time in level: median / p90, tickets)", ""]
