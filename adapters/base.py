@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 
 from adapters.http import RequestStats
+from adapters.past import Window
 from rules.model import Ticket
 from rules.needs import Needs
 from rules.plan import TicketChange
@@ -133,6 +134,12 @@ class Adapter(Protocol):
         """Every ticket in scope, with the history `needs` asks for."""
         ...
 
+    def past(self, window: Window) -> Iterator[Ticket]:
+        """Every ticket of the history scope that was open at some time in `window`, each with
+        its whole history (status, priority, group and assignee changes, every comment), for
+        `escalate backtest --instance`. Read-only; all pages or an AdapterError."""
+        ...
+
     def reread(self, ticket_id: str) -> Ticket:
         """One ticket, fresh from the platform (NotFound when gone)."""
         ...
@@ -179,6 +186,9 @@ class InstanceSettings(Model):
     platform: str
     url: str
     scope: str | None = None
+    #: The tickets `escalate backtest --instance` reads (a platform query, open and done ones;
+    #: the window's terms are added). Default: `scope` without its status terms (adapters/past.py).
+    history_scope: str | None = None
     #: Tracking fields by logical name -> platform field title; overrides `platforms.<p>.fields`.
     fields: dict[str, str] = {}
     budget: BudgetSettings = BudgetSettings()

@@ -22,34 +22,39 @@ _policies: tuple[Policy, Policy | None] | None = None  # in each worker process
 
 def replay_all(
     records: Iterable[TicketRecord],
-    end: datetime,
+    window: tuple[datetime | None, datetime],
     policies: tuple[Policy, Policy | None],
     paths: tuple[str, str | None],
     jobs: int,
 ) -> Iterator[Pair]:
-    """Each record replayed with the policy (and the --compare one), in order. With `jobs` > 1
-    the work runs on that many processes, each loading the configurations from `paths`."""
+    """Each record replayed with the policy (and the --compare one) up to the window's end, in
+    order, keeping the changes from its start (None: all). With `jobs` > 1 the work runs on
+    that many processes, each loading the configurations from `paths`."""
     if jobs <= 1:
-        yield from _replay(records, end, policies)
+        yield from _replay(records, window, policies)
         return
     with ProcessPoolExecutor(jobs, initializer=_load, initargs=paths) as pool:
-        window: deque[Future[list[Pair]]] = deque()
+        inflight: deque[Future[list[Pair]]] = deque()
         todo = iter(records)
         while chunk := list(islice(todo, CHUNK)):
-            window.append(pool.submit(_work, chunk, end))
-            if len(window) >= jobs * 4:
-                yield from window.popleft().result()
-        while window:
-            yield from window.popleft().result()
+            inflight.append(pool.submit(_work, chunk, window))
+            if len(inflight) >= jobs * 4:
+                yield from inflight.popleft().result()
+        while inflight:
+            yield from inflight.popleft().result()
 
 
 def _replay(
-    records: Iterable[TicketRecord], end: datetime, policies: tuple[Policy, Policy | None]
+    records: Iterable[TicketRecord],
+    window: tuple[datetime | None, datetime],
+    policies: tuple[Policy, Policy | None],
 ) -> Iterator[Pair]:
-    policy, other = policies
+    (start, end), (policy, other) = window, policies
     for record in records:
-        ours = result(policy, to_ticket(record, policy), end)
-        theirs = result(other, to_ticket(record, other), end) if other is not None else None
+        ours = result(policy, to_ticket(record, policy), end, start)
+        theirs = None
+        if other is not None:
+            theirs = result(other, to_ticket(record, other), end, start)
         yield ours, theirs
 
 
@@ -59,6 +64,6 @@ def _load(config_path: str, other_path: str | None) -> None:
     _policies = (load_config(config_path).policy, other)
 
 
-def _work(records: list[TicketRecord], end: datetime) -> list[Pair]:
+def _work(records: list[TicketRecord], window: tuple[datetime | None, datetime]) -> list[Pair]:
     assert _policies is not None
-    return list(_replay(records, end, _policies))
+    return list(_replay(records, window, _policies))

@@ -1,6 +1,6 @@
 """Backtest figures: what a policy would have done to past tickets (rules/replay.py), summed up.
 
-`result(policy, ticket, until)` replays one ticket; `Totals.add` sums the results up:
+`result(policy, ticket, until, since)` replays one ticket; `Totals.add` sums the results up:
 escalations by target level, rule and priority, notes and replies, and the lateness a poller
 every `interval` seconds would have added to each change (the replay has the exact
 trigger instant; a poller acts at the first poll at or after it, polls on the multiples of
@@ -169,14 +169,20 @@ def late(at: datetime, interval: float) -> float:
     return math.ceil(ts / interval) * interval - ts
 
 
-def result(policy: Policy, ticket: Ticket, until: datetime) -> TicketResult:
-    """One ticket replayed: its changes, and whether each moved it up or down the ladder."""
+def result(
+    policy: Policy, ticket: Ticket, until: datetime, since: datetime | None = None
+) -> TicketResult:
+    """One ticket replayed: its changes, and whether each moved it up or down the ladder.
+    With `since`, the changes before it are replayed (they make the state at `since`) but
+    left out of the result."""
     try:
         done = replay(policy, ticket, until)
     except Exception as exc:  # odd data skips the ticket, never the backtest (as a live run)
         error = f"{type(exc).__name__}: {exc}"
         return TicketResult(ticket.id, ticket.priority, (), ticket.created_at, (), error=error)
     steps, order = done.steps, policy.level_index
+    if since is not None:
+        steps = tuple(s for s in steps if s.at >= since)
     moves = tuple(
         (order[s.change.level_to] > order[s.change.level_from])
         - (order[s.change.level_to] < order[s.change.level_from])

@@ -180,6 +180,69 @@ def to_ticket(r: TicketRecord, policy: Policy) -> Ticket:
     )
 
 
+#: The summary figures a record carries only without history (with it, they are derived).
+_SUMMARY = (
+    "first_response_at",
+    "last_agent_reply_at",
+    "awaiting_reply_since",
+    "customer_replies",
+    "reopens",
+    "last_customer_comment",
+    "last_activity_at",
+    "last_ack_at",
+)
+
+
+def to_record(ticket: Ticket) -> TicketRecord:
+    """A ticket read from a platform, in this format, to replay later (`escalate backtest
+    --instance`, `--save`): its raw priority (each policy maps it), its statuses with the
+    categories they had, its history. Not its tracking fields: a backtest starts them empty.
+    Comment text is kept only where the engine reads it (public customer comments)."""
+    found: dict[str, Any] = {
+        "id": ticket.id,
+        "instance": ticket.instance,
+        "platform": ticket.platform,
+        "url": ticket.url,
+        "title": ticket.title,
+        "status": ticket.status,
+        "status_category": ticket.status_category,
+        "priority": ticket.priority_raw,
+        "type": ticket.type,
+        "group": ticket.group,
+        "assignee": ticket.assignee,
+        "tags": sorted(ticket.tags),
+        "components": list(ticket.components),
+        "custom": dict(ticket.custom),
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at,
+        "status_since": ticket.status_since,
+    }
+    if ticket.requester is not None:
+        p = ticket.requester
+        found["requester"] = PersonRecord(id=p.id, name=p.name, email=p.email)
+    if ticket.organization is not None:
+        o = ticket.organization
+        found["organization"] = OrgRecord(id=o.id, name=o.name, tags=sorted(o.tags))
+    if ticket.history is None:
+        found |= {name: getattr(ticket, name) for name in _SUMMARY}
+    else:
+        found["history"] = [_event_record(e) for e in ticket.history]
+    return TicketRecord(**found)
+
+
+def _event_record(e: Event) -> EventRecord:
+    read = e.kind is EventKind.COMMENT and e.actor is Actor.CUSTOMER and e.public
+    return EventRecord(
+        at=e.at,
+        kind=e.kind,
+        actor=e.actor,
+        value=e.value,
+        category=e.category,
+        public=e.public,
+        text=e.text if read else None,
+    )
+
+
 _EVENTS = TypeAdapter(list[EventRecord])
 
 

@@ -33,10 +33,18 @@ from adapters.jira.fields import (
     screen_problems,
     setup_error,
 )
-from adapters.jira.mapping import Context, People, comments_truncated, to_ticket
+from adapters.jira.mapping import (
+    Context,
+    People,
+    comments_truncated,
+    to_ticket,
+    with_comments,
+)
+from adapters.jira.past import read_past
 from adapters.jira.settings import Settings
 from adapters.jira.write import pay, write_hook, write_one
 from adapters.owed import Journal
+from adapters.past import Window
 from rules.model import Ticket
 from rules.needs import Needs, needs
 from rules.plan import TicketChange
@@ -251,11 +259,13 @@ class JiraAdapter:
         if pending:
             yield from self._bulk_history(pending, ctx, needs, now)
 
+    def past(self, window: Window) -> Iterator[Ticket]:
+        return read_past(self, window)
+
     def _bulk_history(
         self, issues: list[dict[str, Any]], ctx: Context, needs: Needs, now: datetime
     ) -> Iterator[Ticket]:
-        fids = [*HISTORY_FIELD_IDS, *([ctx.group.id] if ctx.group else [])]
-        logs = reads.changelogs(self.client, [str(i["id"]) for i in issues], fids)
+        logs = reads.changelogs(self.client, [str(i["id"]) for i in issues], self.history_ids())
         for issue in issues:
             yield self._with_history(issue, ctx, needs, now, logs.get(str(issue["id"]), []))
 
@@ -268,16 +278,26 @@ class JiraAdapter:
         log: Sequence[Mapping[str, Any]] | None,
     ) -> Ticket:
         if log is None:  # Data Center: the search expanded the changelog
-            block = issue.get("changelog") or {}
-            log = block.get("histories") or []
-            if int(block.get("total") or 0) > len(log):
-                self._approx("changelog truncated")
+            log = self.expanded_log(issue)
         if comments_truncated(issue):
             if needs.wants_events(to_ticket(issue, ctx), now):
-                issue = _with_comments(issue, reads.issue_comments(self.client, issue["key"]))
+                issue = with_comments(issue, reads.issue_comments(self.client, issue["key"]))
             else:
                 self._approx("comments truncated")
         return to_ticket(issue, ctx, log)
+
+    def history_ids(self) -> list[str]:
+        """The fields whose changelog entries make a history (the bulk fetch takes 10)."""
+        group = self.resolved.group
+        return [*HISTORY_FIELD_IDS, *([group.id] if group else [])]
+
+    def expanded_log(self, issue: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        """Data Center: the changelog the search expanded (counted when it was truncated)."""
+        block = issue.get("changelog") or {}
+        log: list[Mapping[str, Any]] = block.get("histories") or []
+        if int(block.get("total") or 0) > len(log):
+            self._approx("changelog truncated")
+        return log
 
     def _approx(self, what: str) -> None:
         self.approximate[what] = self.approximate.get(what, 0) + 1
@@ -301,11 +321,7 @@ class JiraAdapter:
         if history and self.cloud:
             block = raw.get("changelog") or {}
             if int(block.get("total") or 0) > len(block.get("histories") or ()):
-                fids = [
-                    *HISTORY_FIELD_IDS,
-                    *([self.resolved.group.id] if self.resolved.group else []),
-                ]
-                logs = reads.changelogs(self.client, [str(raw["id"])], fids)
+                logs = reads.changelogs(self.client, [str(raw["id"])], self.history_ids())
                 raw["changelog"] = {"histories": logs.get(str(raw["id"]), [])}
         return raw
 
@@ -415,9 +431,3 @@ class JiraAdapter:
     def close(self) -> None:
         self.client.close()
         self.journal.close()
-
-
-def _with_comments(issue: dict[str, Any], all_comments: list[Mapping[str, Any]]) -> dict[str, Any]:
-    fields = dict(issue.get("fields") or {})
-    fields["comment"] = {"comments": all_comments, "total": len(all_comments)}
-    return {**issue, "fields": fields}

@@ -16,7 +16,7 @@ description), as on Zendesk, so that `summarise` treats the first reply the same
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -177,6 +177,7 @@ def history(
                 text=body_text(description) if description else None,
             )
         )
+    first: dict[EventKind, tuple[datetime, Event]] = {}  # each field's earliest change
     for entry in histories:
         at = parse_time(entry.get("created"))
         if at is None:
@@ -186,6 +187,15 @@ def history(
             event = _change(item, at, actor, ctx)
             if event is not None:
                 events.append(event)
+                known = "fromString" in item and (
+                    event.kind is not EventKind.STATUS or item["from"]
+                )
+                if known and (event.kind not in first or at < first[event.kind][0]):
+                    initial = _change(item, at, Actor.SYSTEM, ctx, "from")
+                    assert initial is not None  # the same field as `event`
+                    first[event.kind] = (at, initial)
+    if created is not None:  # what each changed field held at creation (its first "from")
+        events += [replace(e, at=created) for _, e in first.values()]
     for comment in comments(issue):
         at = parse_time(comment.get("created"))
         if at is None:
@@ -202,9 +212,12 @@ def history(
     return events
 
 
-def _change(item: Mapping[str, Any], at: datetime, actor: Actor, ctx: Context) -> Event | None:
+def _change(
+    item: Mapping[str, Any], at: datetime, actor: Actor, ctx: Context, side: str = "to"
+) -> Event | None:
+    """The event of one changelog item: the value it set (`side` "to"), or replaced ("from")."""
     fid = str(item.get("fieldId") or item.get("field") or "")
-    value = item.get("toString")
+    value = item.get(f"{side}String")
     if ctx.group is not None and fid in (ctx.group.id, ctx.group.name):
         return Event(at=at, kind=EventKind.GROUP, actor=actor, value=value)
     kind = HISTORY_FIELDS.get(fid)
@@ -213,7 +226,7 @@ def _change(item: Mapping[str, Any], at: datetime, actor: Actor, ctx: Context) -
     category = None
     if kind is EventKind.STATUS:
         name = str(value or "")
-        key = ctx.statuses.get(str(item.get("to") or "")) or ctx.statuses.get(name)
+        key = ctx.statuses.get(str(item.get(side) or "")) or ctx.statuses.get(name)
         category = ctx.category(name, key)
     return Event(at=at, kind=kind, actor=actor, value=value, category=category)
 
@@ -221,6 +234,13 @@ def _change(item: Mapping[str, Any], at: datetime, actor: Actor, ctx: Context) -
 def comments(issue: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     block = (issue.get("fields") or {}).get("comment") or {}
     return list(block.get("comments") or ()) if isinstance(block, Mapping) else []
+
+
+def with_comments(issue: Mapping[str, Any], comments: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """`issue` with all its `comments` in place of the ones its search result carried."""
+    fields = dict(issue.get("fields") or {})
+    fields["comment"] = {"comments": comments, "total": len(comments)}
+    return {**issue, "fields": fields}
 
 
 def comments_truncated(issue: Mapping[str, Any]) -> bool:

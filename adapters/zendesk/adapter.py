@@ -11,11 +11,13 @@ from adapters.errors import AuthError, NotFound, TransientError
 from adapters.history_cache import HistoryCache
 from adapters.http import Clock, RequestStats, Sleeper
 from adapters.owed import Journal
+from adapters.past import Window
 from adapters.zendesk import doctor
 from adapters.zendesk import queue as queues
 from adapters.zendesk.client import Client
 from adapters.zendesk.fields import FieldMap, create_missing, resolve, setup_error
 from adapters.zendesk.mapping import Directory, as_int
+from adapters.zendesk.past import read_past
 from adapters.zendesk.payload import update_body
 from adapters.zendesk.reader import Fresh, Reader
 from adapters.zendesk.settings import Settings
@@ -158,6 +160,9 @@ class ZendeskAdapter:
         for raws in self.reader.pages():
             yield from self.reader.tickets(raws, needs, now)
         self.reader.prune()
+
+    def past(self, window: Window) -> Iterator[Ticket]:
+        return read_past(self, window)
 
     def reread(self, ticket_id: str) -> Ticket:
         self.prepare()

@@ -97,9 +97,10 @@ class Reader:
 
     # --- tickets -----------------------------------------------------------------------------
 
-    def pages(self) -> Iterator[list[Json]]:
-        """Every page of the scope; a page that fails after retries raises."""
-        query = export_query(self.settings.scope)
+    def pages(self, search: str | None = None) -> Iterator[list[Json]]:
+        """Every page of the scope (or of `search`, another query); a page that fails after
+        retries raises."""
+        query = export_query(self.settings.scope if search is None else search)
         cursor: str | None = None
         seen: set[int] = set()
         while True:
@@ -120,7 +121,8 @@ class Reader:
                 )
             yield raws
             if not meta["has_more"]:
-                self.seen = seen
+                if search is None:  # the scope, read whole: what `prune` keeps
+                    self.seen = seen
                 return
             after = meta.get("after_cursor")
             if not isinstance(after, str) or not after or after == cursor:

@@ -1,20 +1,26 @@
-"""`escalate backtest`: replay a policy on past tickets from an export file, offline."""
+"""`escalate backtest`: replay a policy on past tickets, from an export file or read from an
+instance in bulk (connector/past.py). Nothing is written to any platform."""
 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterable
-from datetime import datetime
+from contextlib import ExitStack
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
+from adapters.past import Window
 from connector.backtest_page import HtmlOut
-from connector.commands.common import config_option
+from connector.commands.common import config_option, runtime, select
 from connector.config import load_config, read_text
 from connector.exports import scan_lines, stream_lines
 from connector.insights.render import pct
+from connector.logs import configure
+from connector.past import Read, read_past
 from connector.replay_pool import replay_all
 from rules.backtest import TicketResult, Totals, delta, difference
 from rules.errors import ConfigError
@@ -31,15 +37,38 @@ NOTHING_WRITTEN = "Backtest: nothing is written to any platform."
 @click.option(
     "--tickets",
     "tickets_path",
-    required=True,
     type=click.Path(),
     help="Past tickets with their history, in the ticket JSON format (docs/tickets.md);"
     " a .jsonl file (one ticket per line) is streamed, for large exports.",
 )
 @click.option(
+    "--instance",
+    help="Instead of a file: read the past tickets of this configured instance (read-only),"
+    " those open at some time between --from and --to, each with its whole history.",
+)
+@click.option(
+    "--from",
+    "start_text",
+    metavar="DATE",
+    help="Start of the window: a date (00:00 UTC) or an ISO 8601 instant with an offset."
+    " Changes before it are replayed (they make the state it starts with) but not listed or"
+    " counted. Required with --instance.",
+)
+@click.option(
+    "--to",
     "--until",
-    help="Replay up to this instant (ISO 8601 with an offset). Default: the newest event or"
-    " update in the file.",
+    "until",
+    metavar="DATE",
+    help="Replay up to this instant: a date (the end of that day, UTC) or an ISO 8601 instant"
+    " with an offset. Required with --instance; with --tickets, the newest event or update in"
+    " the file by default.",
+)
+@click.option(
+    "--save",
+    "save_path",
+    type=click.Path(),
+    help="With --instance: keep the tickets read in this .jsonl file (the ticket format), to"
+    " replay them again with --tickets without reading the platform.",
 )
 @click.option(
     "--interval",
@@ -70,8 +99,11 @@ NOTHING_WRITTEN = "Backtest: nothing is written to any platform."
 )
 def backtest_command(
     config_path: str,
-    tickets_path: str,
+    tickets_path: str | None,
+    instance: str | None,
+    start_text: str | None,
     until: str | None,
+    save_path: str | None,
     interval: str,
     other_path: str | None,
     fmt: str,
@@ -80,37 +112,90 @@ def backtest_command(
     """Replay the policy on past tickets: what it would have done, when, and to whom.
 
     \b
-    Each ticket's timeline is rebuilt from its history, and the policy is evaluated at every
-    event and at the exact instant each trigger would fire (with the real calendars, pauses,
-    holidays and DST), not only at polling times. The tracking fields start empty: this is
-    what the policy would have done, not what was done. Offline: nothing is written anywhere.
+    The tickets come from an export file (--tickets) or straight from an instance (--instance
+    with --from and --to: every ticket open at some time in that window, read in bulk with its
+    whole history before anything is replayed). Each ticket's timeline is rebuilt from its
+    history, and the policy is evaluated at every event and at the exact instant each trigger
+    would fire (with the real calendars, pauses, holidays and DST), not only at polling
+    times. The tracking fields start empty: this is what the policy would have done, not what
+    was done. Nothing is written to any platform.
     """
-    policy = load_config(config_path).policy
+    if (tickets_path is None) == (instance is None):
+        raise click.UsageError("give --tickets FILE or --instance NAME (with --from and --to)")
+    if save_path is not None and (instance is None or not save_path.endswith(".jsonl")):
+        raise click.BadParameter(
+            "a .jsonl file, with --instance (it keeps the tickets read)", param_hint="--save"
+        )
+    configure()  # the adapters' log lines go to stderr, never into the output
+    config = load_config(config_path)
+    policy = config.policy
     other = load_config(other_path).policy if other_path is not None else None
     try:
         step = parse_duration(interval)
     except ValueError as exc:
         raise ConfigError(f"--interval: {exc}") from None
-    records: Iterable[TicketRecord]
-    if tickets_path.endswith(".jsonl"):  # streamed: checked in a first pass, then read again
-        newest = scan_lines(Path(tickets_path))
-        end = _until(until, [] if newest is None else [newest])
-        records = stream_lines(Path(tickets_path))
-    else:
-        listed = read_records(read_text(tickets_path), tickets_path)
-        end = _until(until, _times(listed))
-        records = listed
+    start = _instant(start_text, "--from", end_of_day=False) if start_text else None
+    with ExitStack() as stack:
+        source: dict[str, Any] = {}
+        records: Iterable[TicketRecord]
+        if instance is not None:
+            if start is None or until is None:
+                raise click.UsageError("--instance needs --from and --to (the window to read)")
+            end = _instant(until, "--to/--until", end_of_day=True)
+            window = _window(start, end)
+            select(config, [instance])
+            if save_path is None:  # a spool file, gone with the command
+                spool = stack.enter_context(tempfile.TemporaryDirectory(prefix="escalate-"))
+                path = Path(spool) / "tickets.jsonl"
+            else:
+                path = Path(save_path)
+            read = read_past(config, instance, window, path, runtime())
+            source = _source(read, window, save_path)
+            click.echo(_describe(source), err=True)
+            records = stream_lines(path)
+        else:
+            assert tickets_path is not None
+            records, end = _from_file(tickets_path, until)
+            if start is not None:
+                _window(start, end)
+        policies = (policy, other)
+        paths = (config_path, other_path)
+        _replay(paths, policies, records, (start, end), step, fmt, jobs, source)
+
+
+def _from_file(path: str, until: str | None) -> tuple[Iterable[TicketRecord], datetime]:
+    """The file's records (a .jsonl one streamed, after a first pass checks it) and the end."""
+    if path.endswith(".jsonl"):
+        newest = scan_lines(Path(path))
+        end = _end(until, [] if newest is None else [newest])
+        return stream_lines(Path(path)), end
+    listed = read_records(read_text(path), path)
+    return listed, _end(until, _times(listed))
+
+
+def _replay(
+    paths: tuple[str, str | None],
+    policies: tuple[Policy, Policy | None],
+    records: Iterable[TicketRecord],
+    window: tuple[datetime | None, datetime],
+    step: float,
+    fmt: str,
+    jobs: int,
+    source: dict[str, Any],
+) -> None:
+    policy, other = policies
+    end = window[1]
     out: _Json | _Text | HtmlOut
     if fmt == "json":
-        out = _Json(policy, other, end, step)
+        out = _Json(policy, other, window, step, source)
     elif fmt == "html":
-        out = HtmlOut(NOTHING_WRITTEN, end, step)
+        note = " ".join(x for x in (NOTHING_WRITTEN, _describe(source)) if x)
+        out = HtmlOut(note, end, step)
     else:
-        out = _Text(end, step)
+        out = _Text(window, step, source)
     totals, other_totals, differ = Totals(), Totals(), 0
     started = (r for r in records if r.created_at <= end)  # not those created after the end
-    paths = (config_path, other_path)
-    for ours, theirs in replay_all(started, end, (policy, other), paths, jobs):
+    for ours, theirs in replay_all(started, window, policies, paths, jobs):
         totals.add(ours, step)  # one ticket at a time: only the totals are kept
         diff = None
         if theirs is not None:
@@ -129,18 +214,59 @@ def backtest_command(
         raise click.exceptions.Exit(1)
 
 
+def _source(read: Read, window: Window, saved: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "instance": read.instance,
+        "from": format_instant(window.start),
+        "to": format_instant(window.end),
+        "tickets_read": read.tickets,
+        "requests": read.requests,
+    }
+    if read.approximate:  # e.g. a Data Center changelog the search cut short
+        out["approximate"] = read.approximate
+    if saved is not None:
+        out["saved_to"] = saved
+    return out
+
+
+def _describe(source: dict[str, Any]) -> str:
+    if not source:
+        return ""
+    text = (
+        f"Read {source['tickets_read']:,} tickets of {source['instance']} open at some time"
+        f" from {source['from']} to {source['to']} ({source['requests']:,} requests)."
+    )
+    if source.get("approximate"):
+        cut = ", ".join(f"{what}: {n}" for what, n in source["approximate"].items())
+        text += f" Histories known to be incomplete ({cut}): those replays are approximate."
+    if source.get("saved_to"):
+        text += f" Saved to {source['saved_to']}: replay it again with --tickets."
+    return text
+
+
 class _Json:
     """The JSON document, written as it goes: the tickets first, the totals at the end."""
 
-    def __init__(self, policy: Policy, other: Policy | None, end: datetime, step: float) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        other: Policy | None,
+        window: tuple[datetime | None, datetime],
+        step: float,
+        source: dict[str, Any],
+    ) -> None:
         self.step, self.first = step, True
-        head = {
+        start, end = window
+        head: dict[str, Any] = {
             "note": NOTHING_WRITTEN,
             "policy_hash": policy.hash,
             "compare_policy_hash": other.hash if other is not None else None,
+            "from": format_instant(start) if start is not None else None,
             "until": format_instant(end),
             "interval_seconds": step,
         }
+        if source:
+            head["source"] = source
         click.echo(json.dumps(head, indent=2)[:-2] + ',\n  "tickets": [', nl=False)
         self.differences: list[str] = []
 
@@ -170,9 +296,16 @@ class _Json:
 
 
 class _Text:
-    def __init__(self, end: datetime, step: float) -> None:
+    def __init__(
+        self, window: tuple[datetime | None, datetime], step: float, source: dict[str, Any]
+    ) -> None:
         self.step = step
-        click.echo(f"{NOTHING_WRITTEN}\nReplayed up to {format_instant(end)}.\n")
+        start, end = window
+        since = f", changes from {format_instant(start)} on" if start is not None else ""
+        lines = [NOTHING_WRITTEN, f"Replayed up to {format_instant(end)}{since}."]
+        if source:
+            lines.append(_describe(source))
+        click.echo("\n".join(lines) + "\n")
         self.differences: list[dict[str, Any]] = []
 
     def ticket(self, r: TicketResult, diff: dict[str, Any] | None) -> None:
@@ -202,21 +335,39 @@ def _times(records: list[TicketRecord]) -> list[datetime]:
     return times + [e.at for r in records for e in r.history or ()]
 
 
-def _until(text: str | None, times: list[datetime]) -> datetime:
+def _end(text: str | None, times: list[datetime]) -> datetime:
     if text is not None:
-        try:
-            at = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            at = None
-        if at is None or at.tzinfo is None or "T" not in text:
-            raise ConfigError(
-                f"--until {text!r}: expected an ISO 8601 instant with an offset,"
-                " such as 2026-12-01T00:00:00Z"
-            )
-        return at
+        return _instant(text, "--to/--until", end_of_day=True)
     if not times:
         raise ConfigError("the ticket file holds no ticket: nothing to replay")
     return max(times)
+
+
+def _instant(text: str, option: str, *, end_of_day: bool) -> datetime:
+    """An ISO 8601 instant with an offset, or a date: its start (or, for the end of a window,
+    the start of the next day), in UTC."""
+    try:
+        if len(text) == 10:
+            day = datetime.combine(date.fromisoformat(text), time(), UTC)
+            return day + timedelta(days=1) if end_of_day else day
+        at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None or "T" not in text:
+        raise ConfigError(
+            f"{option} {text!r}: expected a date such as 2026-10-01 or an ISO 8601 instant"
+            " with an offset, such as 2026-12-01T00:00:00Z"
+        )
+    return at
+
+
+def _window(start: datetime, end: datetime) -> Window:
+    if start > end:
+        raise ConfigError(
+            f"--from {format_instant(start)} is after the end {format_instant(end)}: nothing to"
+            " replay"
+        )
+    return Window(start, end)
 
 
 def _ticket_lines(result: TicketResult) -> list[str]:

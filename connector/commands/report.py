@@ -15,6 +15,7 @@ from connector.insights.figures import figures
 from connector.insights.live import read_live
 from connector.insights.page import page
 from connector.insights.render import csv_text, text
+from connector.logs import configure
 from rules.errors import ConfigError
 from rules.tracking import parse_time
 from rules.units import parse_duration
@@ -88,6 +89,7 @@ def report_command(
     Exit codes: 0, 1 when an instance's live tickets could not be read (the figures then
     leave it out), 2 on a usage or configuration error.
     """
+    configure()  # the adapters' log lines go to stderr, never into the report
     config = load_config(config_path)
     rt = runtime()
     now = rt.clock()

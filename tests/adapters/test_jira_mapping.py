@@ -164,6 +164,47 @@ def test_history_marks_who_did_what() -> None:
     assert t.status_since == datetime(2026, 3, 2, 8, 7, tzinfo=UTC)
 
 
+def test_history_starts_with_what_each_changed_field_held_at_creation() -> None:
+    """A changelog item says what it replaced: the earliest one per field gives the value at
+    creation, as a system event then (Zendesk's creation audit says the same), so a replay
+    knows the priority before the first change instead of assuming the changed one."""
+    log = [
+        {
+            "author": AGENT,
+            "created": "2026-03-02T08:30:00.000+0000",
+            "items": [
+                {"fieldId": "priority", "fromString": "Highest", "toString": "High"},
+                {
+                    "fieldId": "status",
+                    "from": "3",
+                    "fromString": "Done",
+                    "to": "1",
+                    "toString": "Open",
+                },
+            ],
+        },
+        {
+            "author": AGENT,
+            "created": "2026-03-02T08:05:00.000+0000",  # earlier, though listed later
+            "items": [
+                {"fieldId": "priority", "fromString": "Medium", "toString": "Highest"},
+                {"fieldId": "assignee", "fromString": None, "toString": "Ann"},
+                {"fieldId": "status", "from": "1", "fromString": "Open", "to": "3"},
+            ],
+        },
+    ]
+    raw = issue(comment={"comments": [], "total": 0})
+    t = to_ticket(raw, ctx(statuses={"3": "done", "1": "new"}), log)
+    assert t.history is not None
+    created = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+    initial = {e.kind: e for e in t.history if e.at == created and e.actor is Actor.SYSTEM}
+    assert initial[EventKind.PRIORITY].value == "Medium"
+    assert initial[EventKind.ASSIGNEE].value is None  # unassigned at creation
+    assert initial[EventKind.STATUS].value == "Open"
+    assert initial[EventKind.STATUS].category is StatusCategory.OPEN  # Jira's "new" key
+    assert t.reopens == 1  # Done -> Open at 08:30; the initial Open is not a reopen
+
+
 @pytest.mark.parametrize(
     ("user", "actor"),
     [

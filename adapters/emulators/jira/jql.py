@@ -1,6 +1,8 @@
 """The JQL the emulator understands, answering anything else with Jira's 400 message.
 
-- Clauses joined by AND, with parentheses: `field op value`.
+- Clauses joined by AND and OR (AND binds tighter), with parentheses: `field op value`.
+- `created` and `updated`: `=`, `!=`, `<`, `<=`, `>`, `>=` against "yyyy-MM-dd" or
+  "yyyy-MM-dd HH:mm" (or with slashes), in the user's time zone, which is UTC here.
 - System fields statusCategory, status, project, priority, labels, key: `=`, `!=`, `in`,
   `not in`.
 - Custom fields, by name (quoted when it has spaces) or `cf[10050]`: `is EMPTY`, `is not EMPTY`;
@@ -14,12 +16,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from adapters.emulators.jira.wire import Issue, string
 
 Test = Callable[[Issue], bool]
-_TOKEN = re.compile(r'\s*("(?:[^"\\]|\\.)*"|\(|\)|!=|!~|=|~|,|[^\s()=!~,"]+)')
+_TOKEN = re.compile(r'\s*("(?:[^"\\]|\\.)*"|\(|\)|!=|!~|<=|>=|<|>|=|~|,|[^\s()=!~,"<>]+)')
 SYSTEM: dict[str, Callable[[Issue], set[str]]] = {
     "statuscategory": lambda i: {
         i.fields["status"]["statusCategory"]["name"].lower(),
@@ -75,8 +78,9 @@ def _tokens(text: str) -> list[str]:
 
 
 def _expression(tokens: list[str], fields: list[Any]) -> Test:
-    """AND-joined terms; a parenthesised group is one term."""
-    tests: list[Test] = []
+    """Terms joined by AND and OR (AND binds tighter); a parenthesised group is one term."""
+    groups: list[list[Test]] = [[]]
+    tests = groups[0]
     while tokens:
         if tokens[0] == "(":
             close = _closing(tokens)
@@ -88,11 +92,17 @@ def _expression(tokens: list[str], fields: list[Any]) -> Test:
             tests.append(_clause(tokens[:cut], fields))
             tokens = tokens[cut:]
         if tokens:
-            if tokens[0].lower() != "and":
+            if tokens[0].lower() == "or":
+                tests = []
+                groups.append(tests)
+            elif tokens[0].lower() != "and":
                 raise ValueError(f"Error in the JQL Query: {tokens[0]!r} is not supported here")
             tokens = tokens[1:]
-    if len(tests) == 1:
-        return tests[0]
+    alls = [g[0] if len(g) == 1 else _all(g) for g in groups]
+    return alls[0] if len(alls) == 1 else (lambda i: any(t(i) for t in alls))
+
+
+def _all(tests: list[Test]) -> Test:
     return lambda i: all(t(i) for t in tests)
 
 
@@ -120,6 +130,8 @@ def _clause(tokens: list[str], fields: list[Any]) -> Test:
     else:
         op, rest = words[0], tokens[2:]
     values = {v.strip('"').lower() for v in rest if v not in ("(", ")", ",")}
+    if name.lower() in ("created", "updated"):
+        return _when(name.lower(), op, rest)
     system = SYSTEM.get(name.lower())
     if system is not None:
         if op not in ("=", "!=", "in", "not in"):
@@ -147,6 +159,31 @@ def _clause(tokens: list[str], fields: list[Any]) -> Test:
     if op in ("=", "in"):
         return lambda i: value(i) in values
     return lambda i: value(i) != "" and value(i) not in values
+
+
+_COMPARE: dict[str, Callable[[datetime, datetime], bool]] = {
+    "=": datetime.__eq__,
+    "!=": datetime.__ne__,
+    "<": datetime.__lt__,
+    "<=": datetime.__le__,
+    ">": datetime.__gt__,
+    ">=": datetime.__ge__,
+}
+
+
+def _when(name: str, op: str, rest: list[str]) -> Test:
+    if op not in _COMPARE or len(rest) != 1:
+        raise ValueError(f"The operator '{op}' is not supported by the '{name}' field.")
+    text = rest[0].strip('"').replace("/", "-")
+    try:
+        bound = datetime.fromisoformat(text).replace(tzinfo=UTC)
+    except ValueError:
+        raise ValueError(
+            f"Date value '{rest[0]}' for field '{name}' is invalid. Valid formats include:"
+            " 'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd'"
+        ) from None
+    test = _COMPARE[op]
+    return lambda i: test(datetime.strptime(str(i.fields[name]), "%Y-%m-%dT%H:%M:%S.%f%z"), bound)
 
 
 def _field_id(name: str, fields: list[Any]) -> str:

@@ -1,8 +1,9 @@
 """Finding tickets: the search export (cursor pages of up to 1,000, the type in `filter[type]`
 only) and the plain search (offset pages, never past 1,000 results), over a small query language:
-`status`, `priority` (with `:`, `<`, `>`, `<=`, `>=`), `tags`/`tag` and `group` (with `:`), each
-optionally negated with `-`. Anything else is refused, so a test cannot pass on a query the
-emulator silently ignored."""
+`status`, `priority` (with `:`, `<`, `>`, `<=`, `>=`), `created` and `updated` (the same, on a
+date `YYYY-MM-DD`, compared with the UTC day, or an ISO 8601 instant), `tags`/`tag` and `group`
+(with `:`), each optionally negated with `-`. Anything else is refused, so a test cannot pass
+on a query the emulator silently ignored."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import base64
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime
 
 from adapters.emulators.zendesk.wire import PRIORITIES, STATUSES, Json, Refused
 
@@ -78,7 +80,7 @@ def matching(tickets: Iterable[Json], groups: Mapping[int, Json], query: str) ->
     if "".join("".join(m) for m in terms).replace(" ", "") != query.replace(" ", ""):
         raise Refused(400, {"error": "invalid", "description": f"unsupported: {query!r}"})
     for _, key, op, _ in terms:
-        if key not in ("status", "priority", "tags", "tag", "group") or (
+        if key not in ("status", "priority", "created", "updated", "tags", "tag", "group") or (
             key in ("tags", "tag", "group") and op != ":"
         ):
             raise Refused(400, {"error": "invalid", "description": f"unsupported: {key}{op}"})
@@ -94,8 +96,21 @@ def _term(
         have = order.index(ticket[key]) if ticket[key] in order else -1
         want = order.index(value) if value in order else -1
         hit = _ORDER[op](have, want)
+    elif key in ("created", "updated"):
+        hit = _when(ticket[f"{key}_at"], value, op)
     elif key in ("tags", "tag"):
         hit = value in ticket["tags"]
     else:  # group
         hit = groups.get(ticket["group_id"] or -1, {}).get("name") == value
     return hit != bool(neg)
+
+
+def _when(stamp: str, value: str, op: str) -> bool:
+    """A ticket's time against a date (its UTC day) or an instant, as Zendesk's search does."""
+    at = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    if len(value) == 10:
+        have, want = at.astimezone(UTC).date().toordinal(), date.fromisoformat(value).toordinal()
+    else:
+        bound = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        have, want = int(at.timestamp()), int(bound.timestamp())
+    return _ORDER[op](have, want)

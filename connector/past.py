@@ -1,0 +1,55 @@
+"""`escalate backtest --instance`: an instance's past tickets, read whole into a JSON Lines file
+of the ticket format (docs/tickets.md) before anything is replayed. All or nothing, as every
+read: the file is written under a `.part` name and only takes its own once every ticket is in,
+so a read that fails leaves no file that looks complete. The replay then streams the file as
+it streams any `.jsonl` export, so memory stays flat however many tickets the window holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+from adapters.errors import AdapterError
+from adapters.past import Window
+from connector.config import Config
+from connector.runner import Runtime, open_adapter
+from rules.ticketio import to_record
+
+
+@dataclass(frozen=True)
+class Read:
+    instance: str
+    tickets: int
+    requests: int
+    approximate: dict[str, int] = field(default_factory=dict)
+
+
+def read_past(config: Config, name: str, window: Window, path: Path, runtime: Runtime) -> Read:
+    """Write every ticket `name` had open in `window` to `path`, one record per line."""
+    part = path.with_name(path.name + ".part")
+    adapter = open_adapter(config, name, runtime)
+    count, done = 0, False
+    try:
+        adapter.fields()
+        with part.open("w", encoding="utf-8") as sink:
+            for ticket in adapter.past(window):
+                sink.write(to_record(ticket).model_dump_json(exclude_none=True) + "\n")
+                count += 1
+                runtime.progress.reading(name, count)
+        part.replace(path)
+        done = True
+    except AdapterError:
+        click.echo(
+            f"error: the past tickets of {name} could not be read; nothing was replayed", err=True
+        )
+        raise
+    finally:
+        runtime.progress.finish()
+        if not done:
+            part.unlink(missing_ok=True)
+        requests = adapter.stats.total
+        approximate = dict(getattr(adapter, "approximate", {}))
+        adapter.close()
+    return Read(name, count, requests, approximate)

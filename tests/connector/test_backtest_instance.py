@@ -1,0 +1,177 @@
+"""`escalate backtest --instance NAME --from --to`: past tickets read in bulk from the emulated
+platforms (each with its whole history), replayed with known answers, and written nowhere.
+
+The same history on both platforms (the contract policy: a P1 at L1 goes to L2 at once):
+- A: created 22 Feb 10:00 as P3, raised to P1 by an agent at 12:00, solved on the 23rd. In the
+  window; the replay escalates it at 12:00:00 exactly (not at creation: the history says it
+  was P3 until then).
+- B: a P1 created and solved on 10-11 Feb: done before the window, not read.
+- C: a P3 created 10 Feb and untouched since, still open: read, nothing to do.
+- E: a P1 created 18 Feb, still open: read; its escalation (18 Feb) is before --from, so it is
+  replayed but not counted.
+- D: a P1 created 2 Mar 05:00, after --to (the end of 1 Mar): the search's day margin finds it,
+  the exact filter leaves it out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.emulators.zendesk.api import Fault
+from tests.connector.platforms import NOW, Platforms, platforms
+
+WINDOW = ("--from", "2026-02-20", "--to", "2026-03-01")
+
+
+@pytest.fixture
+def p(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Platforms]:
+    with platforms(tmp_path, capsys) as found:
+        yield found
+
+
+def at(day: int, hour: int, month: int = 2) -> float:
+    return datetime(2026, month, day, hour, tzinfo=UTC).timestamp()
+
+
+def zendesk_history(p: Platforms) -> dict[str, str]:
+    zd = p.zendesk
+    p.time.now = at(10, 9)
+    b = zd.add_ticket(priority="urgent", group="Support L1")
+    c = zd.add_ticket(priority="normal", group="Support L1")
+    p.time.now = at(11, 9)
+    zd.agent_edit(b, {"status": "solved"})
+    p.time.now = at(18, 9)
+    e = zd.add_ticket(priority="urgent", group="Support L1")
+    p.time.now = at(22, 10)
+    a = zd.add_ticket(priority="normal", group="Support L1")
+    p.time.now = at(22, 12)
+    zd.agent_edit(a, {"priority": "urgent"})
+    p.time.now = at(23, 9)
+    zd.agent_edit(a, {"status": "solved"})
+    p.time.now = at(2, 5, month=3)
+    d = zd.add_ticket(priority="urgent", group="Support L1")
+    p.time.now = NOW
+    return {"A": str(a), "B": str(b), "C": str(c), "D": str(d), "E": str(e)}
+
+
+def jira_history(p: Platforms) -> dict[str, str]:
+    jira = p.jira
+    p.time.now = at(10, 9)
+    b = jira.create_issue("SUP", priority="Highest")
+    c = jira.create_issue("SUP", priority="Medium")
+    p.time.now = at(11, 9)
+    jira.edit(b, status="Done")
+    p.time.now = at(18, 9)
+    e = jira.create_issue("SUP", priority="Highest")
+    p.time.now = at(22, 10)
+    a = jira.create_issue("SUP", priority="Medium")
+    p.time.now = at(22, 12)
+    jira.edit(a, priority="Highest")
+    p.time.now = at(23, 9)
+    jira.edit(a, status="Done")
+    p.time.now = at(2, 5, month=3)
+    d = jira.create_issue("SUP", priority="Highest")
+    p.time.now = NOW
+    return {"A": a, "B": b, "C": c, "D": d, "E": e}
+
+
+HISTORIES = {"zendesk": zendesk_history, "jira": jira_history}
+
+
+def snapshot(p: Platforms, platform: str) -> str:
+    """Everything the platform holds, to show the backtest changed none of it."""
+    if platform == "zendesk":
+        zd = p.zendesk
+        return json.dumps([zd.tickets, zd.audits, zd.comments], sort_keys=True, default=str)
+    issues = {k: (i.fields, i.changelog, i.comments) for k, i in p.jira.issues.items()}
+    return json.dumps(issues, sort_keys=True, default=str)
+
+
+def backtest(p: Platforms, *args: str | Path) -> dict[str, Any]:
+    result = p.invoke("backtest", "-c", p.config(), "--format", "json", *args)
+    assert result.code == 0, result.err
+    doc: dict[str, Any] = json.loads(result.out)
+    return doc
+
+
+@pytest.mark.parametrize("platform", ["zendesk", "jira"])
+def test_the_window_is_read_whole_and_replayed_exactly(p: Platforms, platform: str) -> None:
+    ids = HISTORIES[platform](p)
+    before = snapshot(p, platform)
+    saved = p.tmp / "past.jsonl"
+
+    doc = backtest(p, "--instance", platform, *WINDOW, "--save", saved)
+
+    assert snapshot(p, platform) == before  # read-only: nothing written, nothing moved
+    assert doc["note"] == "Backtest: nothing is written to any platform."
+    source = doc["source"]
+    assert source["tickets_read"] == 3 and source["requests"] > 0
+    assert (source["from"], source["to"]) == ("2026-02-20T00:00:00Z", "2026-03-02T00:00:00Z")
+    read = [json.loads(line)["id"] for line in saved.read_text().splitlines()]
+    assert sorted(read) == sorted([ids["A"], ids["C"], ids["E"]])  # not B (done before), not D
+    assert not list(p.tmp.glob("*.part"))
+    # A escalated when the agent raised it to P1, to the second; E's escalation is before --from.
+    assert [t["ticket"] for t in doc["tickets"]] == [ids["A"]]
+    (change,) = doc["tickets"][0]["changes"]
+    assert change["at"] == "2026-02-22T12:00:00Z"
+    assert change["level"] == {"from": "L1", "to": "L2"} and change["rules"] == ["p1-to-l2"]
+    s = doc["summary"]
+    assert (s["tickets"], s["escalations"], s["by_level"]) == (3, 1, {"L2": 1})
+    assert s["notes"] == 1 and s["replies"] == 1
+
+    # The saved file replays to the same answer offline, and without --from E counts too.
+    again = backtest(p, "--tickets", saved, *WINDOW)
+    assert again["tickets"] == doc["tickets"] and again["summary"] == doc["summary"]
+    whole = backtest(p, "--tickets", saved, "--to", "2026-03-01")
+    assert whole["from"] is None and whole["summary"]["escalations"] == 2
+    (e_change,) = next(t for t in whole["tickets"] if t["ticket"] == ids["E"])["changes"]
+    assert e_change["at"] == "2026-02-18T09:00:00Z"
+
+
+def test_text_output_says_what_was_read(p: Platforms) -> None:
+    zendesk_history(p)
+    result = p.invoke("backtest", "-c", p.config(), "--instance", "zendesk", *WINDOW)
+    assert result.code == 0, result.err
+    assert result.out.startswith("Backtest: nothing is written to any platform.")
+    assert "changes from 2026-02-20T00:00:00Z on" in result.out
+    assert "Read 3 tickets of zendesk open at some time from 2026-02-20" in result.out
+    assert "Read 3 tickets of zendesk" in result.err  # also said where progress goes
+    assert "2026-02-22T12:00:00Z  L1 -> L2" in result.out
+
+
+def test_a_read_that_fails_replays_nothing_and_leaves_no_file(p: Platforms) -> None:
+    zendesk_history(p)
+    p.zendesk.faults.append(Fault("GET", re.compile(r"/audits"), 500, times=1000))
+    saved = p.tmp / "past.jsonl"
+    config = p.config()
+    result = p.invoke("backtest", "-c", config, "--instance", "zendesk", *WINDOW, "--save", saved)
+    assert result.code == 1
+    assert result.out == ""
+    assert "the past tickets of zendesk could not be read; nothing was replayed" in result.err
+    assert not saved.exists() and not list(p.tmp.glob("*.part"))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "give --tickets FILE or --instance NAME"),
+        (("--instance", "zendesk", "--tickets", "x.json"), "give --tickets FILE or --instance"),
+        (("--instance", "zendesk", "--to", "2026-03-01"), "--instance needs --from and --to"),
+        (("--instance", "nowhere", *WINDOW), "unknown instance 'nowhere'"),
+        (("--instance", "zendesk", *WINDOW, "--save", "x.json"), "a .jsonl file"),
+        (("--instance", "zendesk", "--from", "2026-03-05", "--to", "2026-03-01"), "is after"),
+        (("--instance", "zendesk", "--from", "yesterday", "--to", "2026-03-01"), "--from"),
+    ],
+)
+def test_usage_errors_say_what_to_give(p: Platforms, args: tuple[str, ...], message: str) -> None:
+    result = p.invoke("backtest", "-c", p.config(), *args)
+    assert result.code == 2
+    assert message in result.err
+    assert p.taps["zendesk"].writes == 0
