@@ -141,7 +141,13 @@ def backtest_command(
         if instance is not None:
             if start is None or until is None:
                 raise click.UsageError("--instance needs --from and --to (the window to read)")
+            rt = runtime()
             end = _instant(until, "--to/--until", end_of_day=True)
+            if end > rt.now():  # history ends now: later trigger times are not history yet
+                end = rt.now().replace(microsecond=0)
+                click.echo(
+                    f"--to is in the future: replaying up to now, {format_instant(end)}", err=True
+                )
             window = _window(start, end)
             select(config, [instance])
             if save_path is None:  # a spool file, gone with the command
@@ -149,7 +155,7 @@ def backtest_command(
                 path = Path(spool) / "tickets.jsonl"
             else:
                 path = Path(save_path)
-            read = read_past(config, instance, window, path, runtime())
+            read = read_past(config, instance, window, path, rt)
             source = _source(read, window, save_path)
             click.echo(_describe(source), err=True)
             records = stream_lines(path)

@@ -175,3 +175,17 @@ def test_usage_errors_say_what_to_give(p: Platforms, args: tuple[str, ...], mess
     assert result.code == 2
     assert message in result.err
     assert p.taps["zendesk"].writes == 0
+
+
+def test_a_window_ending_after_now_is_replayed_up_to_now(p: Platforms) -> None:
+    ids = zendesk_history(p)
+    result = p.invoke(
+        "backtest", "-c", p.config(), "--instance", "zendesk", "--format", "json",
+        "--from", "2026-02-20", "--to", "2026-03-31",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert "--to is in the future: replaying up to now, 2026-03-02T10:00:00Z" in result.err
+    doc = json.loads(result.out)
+    assert doc["until"] == doc["source"]["to"] == "2026-03-02T10:00:00Z"
+    assert doc["source"]["tickets_read"] == 4  # D (created 2 Mar 05:00) is in the window now
+    assert ids["D"] in [t["ticket"] for t in doc["tickets"]]
