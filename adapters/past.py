@@ -13,10 +13,12 @@ wants the ones solved since, too); `status_terms` finds those terms on both plat
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from rules.history import status_timeline
 from rules.model import Ticket
 
 #: Words of a scope that filter by status: a backtest's default scope leaves them out.
@@ -39,18 +41,34 @@ class Window:
     @property
     def first_day(self) -> str:
         """The day before `start` (YYYY-MM-DD): updated on or after it, in any time zone."""
-        return (self.start - timedelta(days=1)).date().isoformat()
+        return (self.start.astimezone(UTC) - timedelta(days=1)).date().isoformat()
 
     @property
     def after_day(self) -> str:
         """Two days after `end`'s date (YYYY-MM-DD): created before it, in any time zone."""
-        return (self.end + timedelta(days=2)).date().isoformat()
+        return (self.end.astimezone(UTC) + timedelta(days=2)).date().isoformat()
 
     def holds(self, ticket: Ticket) -> bool:
-        """The ticket was open at some time in the window (see the module's docstring)."""
+        """The ticket may have been open at some time in the window, from its fields alone (see
+        the module's docstring): what a platform's search can ask. `open_in` decides."""
         if ticket.created_at > self.end:
             return False
         return ticket.updated_at >= self.start or not ticket.status_category.done
+
+    def open_in(self, ticket: Ticket) -> bool:
+        """The ticket was open at some time in the window, from its status history: a ticket
+        solved before the window and closed (or commented on) during it was done throughout."""
+        if not self.holds(ticket):
+            return False
+        if ticket.history is None:
+            return True
+        spans = status_timeline(ticket)
+        start, end = self.start.timestamp(), self.end.timestamp()
+        for n, (since, _, category) in enumerate(spans):
+            until = spans[n + 1][0] if n + 1 < len(spans) else math.inf
+            if since <= end and until > start and not category.done:
+                return True
+        return False
 
 
 def status_terms(text: str) -> bool:

@@ -6,6 +6,7 @@ it streams any `.jsonl` export, so memory stays flat however many tickets the wi
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,8 +34,12 @@ def read_past(config: Config, name: str, window: Window, path: Path, runtime: Ru
     count, done = 0, False
     try:
         adapter.fields()
-        with part.open("w", encoding="utf-8") as sink:
+        # Customer text and addresses: readable by this user only, as the state files are.
+        handle = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(handle, "w", encoding="utf-8") as sink:
             for ticket in adapter.past(window):
+                if not window.open_in(ticket):  # e.g. solved before, closed during the window
+                    continue
                 sink.write(to_record(ticket).model_dump_json(exclude_none=True) + "\n")
                 count += 1
                 runtime.progress.reading(name, count)

@@ -193,11 +193,12 @@ _SUMMARY = (
 )
 
 
-def to_record(ticket: Ticket) -> TicketRecord:
+def to_record(ticket: Ticket, *, tracking: bool = False, text: bool = False) -> TicketRecord:
     """A ticket read from a platform, in this format, to replay later (`escalate backtest
     --instance`, `--save`): its raw priority (each policy maps it), its statuses with the
-    categories they had, its history. Not its tracking fields: a backtest starts them empty.
-    Comment text is kept only where the engine reads it (public customer comments)."""
+    categories they had, its history. Its tracking fields only with `tracking` (a backtest
+    starts them empty); comment text only where the engine reads it (public customer
+    comments), or all of it with `text`."""
     found: dict[str, Any] = {
         "id": ticket.id,
         "instance": ticket.instance,
@@ -223,15 +224,17 @@ def to_record(ticket: Ticket) -> TicketRecord:
     if ticket.organization is not None:
         o = ticket.organization
         found["organization"] = OrgRecord(id=o.id, name=o.name, tags=sorted(o.tags))
+    if tracking:
+        found["tracking"] = ticket.tracking.to_raw()
     if ticket.history is None:
         found |= {name: getattr(ticket, name) for name in _SUMMARY}
     else:
-        found["history"] = [_event_record(e) for e in ticket.history]
+        found["history"] = [_event_record(e, text) for e in ticket.history]
     return TicketRecord(**found)
 
 
-def _event_record(e: Event) -> EventRecord:
-    read = e.kind is EventKind.COMMENT and e.actor is Actor.CUSTOMER and e.public
+def _event_record(e: Event, text: bool) -> EventRecord:
+    read = text or (e.kind is EventKind.COMMENT and e.actor is Actor.CUSTOMER and e.public)
     return EventRecord(
         at=e.at,
         kind=e.kind,

@@ -114,4 +114,4 @@ def _whole(adapter: JiraAdapter, issues: list[dict[str, Any]], ctx: Context) -> 
         if comments_truncated(raw):
             issue = with_comments(raw, reads.issue_comments(adapter.client, str(raw["key"])))
         log = logs.get(str(raw["id"]), []) if logs is not None else adapter.expanded_log(raw)
-        yield to_ticket(issue, ctx, log)
+        yield to_ticket(issue, ctx, log, initial=True)

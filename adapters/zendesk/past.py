@@ -6,14 +6,15 @@ open" takes two search exports, and a ticket both find is kept once:
 - the history scope with `created<<after_day> updated>=<first_day>`;
 - the history scope with `created<<after_day> status<solved`.
 Each ticket's history is its audits (`tickets/{id}/audits`, 100 a page, `history_concurrency`
-tickets at a time, through the history cache when there is one), which hold every field change
-from the creation audit on and every comment with its author. Their authors are looked up with
-`users/show_many` per 100 unknown ones.
+tickets at a time; not through the history cache, which keeps only the last customer comment's
+text), which hold every field change from the creation audit on and every comment with its
+author. Authors, requesters and organisations are looked up with `users/show_many` and
+`organizations/show_many` per 100 unknown ones.
 
 Why audits and not the incremental ticket-events export: that export streams every event of
 the whole account from a start time, so a ticket created before the window needs the stream
 from its creation, and it is limited to 10 requests a minute; the audits cost one request per
-ticket (500 a minute) for exactly the tickets in the window, and the cache spares those kept.
+ticket (500 a minute) for exactly the tickets in the window.
 Archived tickets (closed over 120 days ago) are not in search results, so they are not read.
 """
 
@@ -40,9 +41,9 @@ def history_queries(history_scope: str | None, scope: str, window: Window) -> li
     """The two search-export queries (without `type:ticket`) for the tickets of `window`."""
     base = export_query(history_scope if history_scope is not None else without_status(scope))
     created = f"created<{window.after_day}"
-    return [
-        f"{base} {created} updated>={window.first_day}".strip(),
+    return [  # open ones first: one solved meanwhile has a new updated_at, so the second finds it
         f"{base} {created} status<solved".strip(),
+        f"{base} {created} updated>={window.first_day}".strip(),
     ]
 
 
@@ -54,7 +55,12 @@ def without_status(scope: str) -> str:
 def read_past(adapter: ZendeskAdapter, window: Window) -> Iterator[Ticket]:
     """Every ticket open at some time in `window`, with the events of all its audits."""
     adapter.prepare()
-    settings, reader = adapter.settings, adapter.reader
+    settings = adapter.settings
+    # Not through the history cache: it keeps the text of the last customer comment only (a
+    # replay reads each one as it was), and a backtest writes no state. People are read
+    # whatever the policy needs, so a --compare policy finds its requesters and organisations.
+    reader = Reader(adapter.client, adapter.policy, settings, adapter.instance, adapter.directory)
+    reader.requesters = reader.organizations = True
     now = datetime.fromtimestamp(adapter.clock(), UTC)
     seen: set[int] = set()
     for query in history_queries(settings.history_scope, settings.scope, window):
@@ -70,9 +76,9 @@ def read_past(adapter: ZendeskAdapter, window: Window) -> Iterator[Ticket]:
 
 def whole(reader: Reader, raws: Sequence[Json], window: Window, now: datetime) -> list[Ticket]:
     """The tickets of `raws` open at some time in `window`, each with its whole history."""
-    reader.learn_people(raws)
     inside = [(raw, t) for raw in raws if window.holds(t := reader.map(raw, None))]
     if not inside:
         return []
+    reader.learn_people([raw for raw, _ in inside])
     events = reader.histories(inside, now)
     return [reader.map(raw, None, events[t.id]) for raw, t in inside]

@@ -30,6 +30,7 @@ from rules.ticketio import TicketRecord, read_records
 from rules.units import format_duration, parse_duration
 
 NOTHING_WRITTEN = "Backtest: nothing is written to any platform."
+ARCHIVED = timedelta(days=120)  # Zendesk archives tickets closed this long ago
 
 
 @click.command(name="backtest")
@@ -155,6 +156,14 @@ def backtest_command(
                 path = Path(spool) / "tickets.jsonl"
             else:
                 path = Path(save_path)
+                if not path.parent.is_dir():
+                    raise click.BadParameter(f"no directory {path.parent}", param_hint="--save")
+            if config.instances[instance].platform == "zendesk" and rt.now() - start > ARCHIVED:
+                click.echo(
+                    "note: Zendesk archives tickets closed over 120 days ago, and its search does"
+                    " not find them: they are not in this backtest",
+                    err=True,
+                )
             read = read_past(config, instance, window, path, rt)
             source = _source(read, window, save_path)
             click.echo(_describe(source), err=True)

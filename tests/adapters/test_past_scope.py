@@ -4,7 +4,7 @@ platforms' past modules): the history scope, the window's terms and the exact fi
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -19,6 +19,7 @@ from rules.model import StatusCategory, Ticket
 START = datetime(2026, 2, 20, tzinfo=UTC)
 END = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
 WINDOW = Window(START, END)
+EAST = timezone(timedelta(hours=14))
 
 
 @pytest.mark.parametrize(
@@ -74,10 +75,13 @@ def test_zendesk_scope_without_its_status_terms() -> None:
     scope = 'status:open tags:vip -status:pending group:"Tier 1"'
     assert zendesk_without_status(scope) == 'tags:vip group:"Tier 1"'
     assert history_queries(None, "type:ticket status<solved", WINDOW) == [
+        "created<2026-03-03 status<solved",  # first: one solved meanwhile is in the next
         "created<2026-03-03 updated>=2026-02-19",
-        "created<2026-03-03 status<solved",
     ]
     assert history_queries("tags:vip", "ignored", WINDOW)[0].startswith("tags:vip created<")
+    # Days in UTC, whatever offset the window was given in.
+    late = Window(datetime(2026, 2, 20, 23, tzinfo=UTC), END).start.astimezone(EAST)
+    assert Window(late, END).first_day == "2026-02-19"
 
 
 def ticket(created: datetime, updated: datetime, category: StatusCategory) -> Ticket:

@@ -5,7 +5,8 @@ The same history on both platforms (the contract policy: a P1 at L1 goes to L2 a
 - A: created 22 Feb 10:00 as P3, raised to P1 by an agent at 12:00, solved on the 23rd. In the
   window; the replay escalates it at 12:00:00 exactly (not at creation: the history says it
   was P3 until then).
-- B: a P1 created and solved on 10-11 Feb: done before the window, not read.
+- B: a P1 created and solved on 10-11 Feb, then closed (Zendesk) or labelled (Jira) on the
+  21st: updated in the window but done throughout it, so not read.
 - C: a P3 created 10 Feb and untouched since, still open: read, nothing to do.
 - E: a P1 created 18 Feb, still open: read; its escalation (18 Feb) is before --from, so it is
   replayed but not counted.
@@ -49,6 +50,8 @@ def zendesk_history(p: Platforms) -> dict[str, str]:
     zd.agent_edit(b, {"status": "solved"})
     p.time.now = at(18, 9)
     e = zd.add_ticket(priority="urgent", group="Support L1")
+    p.time.now = at(21, 9)  # closed during the window, but done throughout it: not read
+    zd.agent_edit(b, {"status": "closed"})
     p.time.now = at(22, 10)
     a = zd.add_ticket(priority="normal", group="Support L1")
     p.time.now = at(22, 12)
@@ -70,6 +73,8 @@ def jira_history(p: Platforms) -> dict[str, str]:
     jira.edit(b, status="Done")
     p.time.now = at(18, 9)
     e = jira.create_issue("SUP", priority="Highest")
+    p.time.now = at(21, 9)  # edited during the window, but done throughout it: not read
+    jira.edit(b, add_labels=["late"])
     p.time.now = at(22, 10)
     a = jira.create_issue("SUP", priority="Medium")
     p.time.now = at(22, 12)
@@ -117,6 +122,7 @@ def test_the_window_is_read_whole_and_replayed_exactly(p: Platforms, platform: s
     read = [json.loads(line)["id"] for line in saved.read_text().splitlines()]
     assert sorted(read) == sorted([ids["A"], ids["C"], ids["E"]])  # not B (done before), not D
     assert not list(p.tmp.glob("*.part"))
+    assert saved.stat().st_mode & 0o777 == 0o600  # customer text: this user's only
     # A escalated when the agent raised it to P1, to the second; E's escalation is before --from.
     assert [t["ticket"] for t in doc["tickets"]] == [ids["A"]]
     (change,) = doc["tickets"][0]["changes"]
@@ -166,6 +172,7 @@ def test_a_read_that_fails_replays_nothing_and_leaves_no_file(p: Platforms) -> N
         (("--instance", "zendesk", "--to", "2026-03-01"), "--instance needs --from and --to"),
         (("--instance", "nowhere", *WINDOW), "unknown instance 'nowhere'"),
         (("--instance", "zendesk", *WINDOW, "--save", "x.json"), "a .jsonl file"),
+        (("--instance", "zendesk", *WINDOW, "--save", "/no/such/dir/x.jsonl"), "no directory"),
         (("--instance", "zendesk", "--from", "2026-03-05", "--to", "2026-03-01"), "is after"),
         (("--instance", "zendesk", "--from", "yesterday", "--to", "2026-03-01"), "--from"),
     ],

@@ -56,6 +56,7 @@ from typing import Any
 import pytest
 import yaml
 
+from rules import ticketio
 from rules.apply import apply_change
 from rules.engine import evaluate_ticket
 from rules.model import Ticket
@@ -168,60 +169,8 @@ def yaml_to_json(record: dict[str, Any]) -> str:
 
 def to_record(ticket: Ticket) -> dict[str, Any]:
     """A Ticket back to the ticket JSON format (summary figures are re-derived from history)."""
-    record: dict[str, Any] = {
-        "id": ticket.id,
-        "instance": ticket.instance,
-        "platform": ticket.platform,
-        "url": ticket.url,
-        "title": ticket.title,
-        "status": ticket.status,
-        "status_category": ticket.status_category.value,
-        "priority": ticket.priority,
-        "type": ticket.type,
-        "group": ticket.group,
-        "assignee": ticket.assignee,
-        "tags": sorted(ticket.tags),
-        "components": list(ticket.components),
-        "custom": dict(ticket.custom),
-        "created_at": format_time(ticket.created_at),
-        "updated_at": format_time(ticket.updated_at),
-        "tracking": ticket.tracking.to_raw(),
-    }
-    if ticket.requester is not None:
-        r = ticket.requester
-        record["requester"] = {"id": r.id, "name": r.name, "email": r.email}
-    if ticket.organization is not None:
-        o = ticket.organization
-        record["organization"] = {"id": o.id, "name": o.name, "tags": sorted(o.tags)}
-    if ticket.last_ack_at is not None:
-        record["last_ack_at"] = format_time(ticket.last_ack_at)
-    if ticket.history is not None:
-        record["history"] = [
-            {
-                "at": format_time(e.at),
-                "kind": e.kind.value,
-                "actor": e.actor.value,
-                "value": e.value,
-                "category": e.category.value if e.category else None,
-                "public": e.public,
-                "text": e.text,
-            }
-            for e in ticket.history
-        ]
-    else:
-        for name in (
-            "status_since",
-            "first_response_at",
-            "last_agent_reply_at",
-            "awaiting_reply_since",
-            "last_activity_at",
-        ):
-            value = getattr(ticket, name)
-            record[name] = format_time(value) if value is not None else None
-        record["customer_replies"] = ticket.customer_replies
-        record["reopens"] = ticket.reopens
-        record["last_customer_comment"] = ticket.last_customer_comment
-    return record
+    record = ticketio.to_record(ticket, tracking=True, text=True)
+    return record.model_dump(mode="json", exclude_unset=True)
 
 
 def patch(ticket: Ticket, update: dict[str, Any], policy: Policy, source: str) -> Ticket:
