@@ -40,7 +40,9 @@ def read_past(config: Config, name: str, window: Window, path: Path, runtime: Ru
             for ticket in adapter.past(window):
                 if not window.open_in(ticket):  # e.g. solved before, closed during the window
                     continue
-                sink.write(to_record(ticket).model_dump_json(exclude_none=True) + "\n")
+                sink.write(
+                    to_record(ticket).model_dump_json(exclude_none=True, exclude_unset=True) + "\n"
+                )
                 count += 1
                 runtime.progress.reading(name, count)
         part.replace(path)

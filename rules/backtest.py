@@ -33,6 +33,8 @@ class TicketResult:
     truncated: bool = False  # the replay stopped at its step limit (rules.replay.MAX_STEPS)
     error: str | None = None  # why the ticket could not be replayed (odd data): it is skipped
     sla: dict[str, str] = field(default_factory=dict)  # SLA verdicts at the end (profile)
+    #: The first escalation of the whole replay, also when it is before `since` (left out).
+    first_escalation: datetime | None = None
 
     def to_json(self, interval: float) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -107,10 +109,10 @@ class Totals:
         )
         if "breached" in result.sla.values():
             self.breached += 1
-            self.breached_escalated += bool(result.escalations)
-        if result.escalations:
-            first = result.escalations[0].at
-            self.escalated += 1
+            self.breached_escalated += result.first_escalation is not None  # at any time
+        first = result.first_escalation
+        if first is not None and result.escalations and result.escalations[0].at == first:
+            self.escalated += 1  # first escalated in the window (not before --from)
             self.first_sum += (first - result.created_at).total_seconds()
 
     def to_json(self) -> dict[str, Any]:
@@ -181,15 +183,24 @@ def result(
         error = f"{type(exc).__name__}: {exc}"
         return TicketResult(ticket.id, ticket.priority, (), ticket.created_at, (), error=error)
     steps, order = done.steps, policy.level_index
-    if since is not None:
-        steps = tuple(s for s in steps if s.at >= since)
     moves = tuple(
         (order[s.change.level_to] > order[s.change.level_from])
         - (order[s.change.level_to] < order[s.change.level_from])
         for s in steps
     )
+    first = next((s.at for s, move in zip(steps, moves, strict=True) if move > 0), None)
+    if since is not None:
+        kept = [n for n, s in enumerate(steps) if s.at >= since]
+        steps, moves = tuple(steps[n] for n in kept), tuple(moves[n] for n in kept)
     return TicketResult(
-        ticket.id, ticket.priority, steps, ticket.created_at, moves, done.truncated, sla=done.sla
+        ticket.id,
+        ticket.priority,
+        steps,
+        ticket.created_at,
+        moves,
+        done.truncated,
+        sla=done.sla,
+        first_escalation=first,
     )
 
 

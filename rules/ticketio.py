@@ -137,9 +137,9 @@ def to_ticket(r: TicketRecord, policy: Policy) -> Ticket:
             return explicit[name]
         return derived.get(name, default)
 
+    # The record's category is the platform's word; the policy's own mapping goes first, as
+    # on a live read, so two policies replaying one file (--compare) each map statuses.
     category = mapping.status_category(policy, r.platform, r.status, r.status_category)
-    if r.status_category is not None:
-        category = r.status_category
     neutral, rank = mapping.priority(policy, r.platform, r.priority)
     return Ticket(
         id=r.id,
@@ -266,10 +266,11 @@ def events_from_json(text: str, platform: str, policy: Policy) -> tuple[Event, .
 
 
 def _event(e: EventRecord, platform: str, policy: Policy) -> Event:
-    """A history event; a status change without a category is mapped like a ticket status."""
+    """A history event; a status change is mapped like a ticket status (its category, if
+    given, is the fallback)."""
     category = e.category
-    if e.kind is EventKind.STATUS and category is None and e.value:
-        category = mapping.status_category(policy, platform, e.value)
+    if e.kind is EventKind.STATUS and e.value:
+        category = mapping.status_category(policy, platform, e.value, e.category)
     return Event(e.at, e.kind, e.actor, e.value, e.public, e.text, category)
 
 

@@ -94,7 +94,8 @@ def read_past(adapter: JiraAdapter, window: Window) -> Iterator[Ticket]:
     fields = adapter.fetch_fields(history=True)
     expand = None if adapter.cloud else "changelog"
     pending: list[dict[str, Any]] = []
-    for page in reads.search(adapter.client, jql, fields, settings.page_size, expand):
+    pages = reads.search(adapter.client, jql, fields, settings.page_size, expand, grows=True)
+    for page in pages:
         pending += [issue for issue in page if window.holds(to_ticket(issue, ctx))]
         if not adapter.cloud or len(pending) >= reads.BULK_CHANGELOG_ISSUES:
             yield from _whole(adapter, pending, ctx)

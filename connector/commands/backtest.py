@@ -24,6 +24,7 @@ from connector.past import Read, read_past
 from connector.replay_pool import replay_all
 from rules.backtest import TicketResult, Totals, delta, difference
 from rules.errors import ConfigError
+from rules.needs import needs
 from rules.plan import format_instant
 from rules.policy import Policy
 from rules.ticketio import TicketRecord, read_records
@@ -164,6 +165,12 @@ def backtest_command(
                     " not find them: they are not in this backtest",
                     err=True,
                 )
+            if other is not None and (extra := _fields_only_in(other, policy)):
+                click.echo(
+                    f"warning: --compare reads custom fields this policy does not ({extra}):"
+                    " they are read as this policy's fields only, so they are empty there",
+                    err=True,
+                )
             read = read_past(config, instance, window, path, rt)
             source = _source(read, window, save_path)
             click.echo(_describe(source), err=True)
@@ -176,6 +183,10 @@ def backtest_command(
         policies = (policy, other)
         paths = (config_path, other_path)
         _replay(paths, policies, records, (start, end), step, fmt, jobs, source)
+
+
+def _fields_only_in(other: Policy, policy: Policy) -> str:
+    return ", ".join(sorted(needs(other).custom_fields - needs(policy).custom_fields))
 
 
 def _from_file(path: str, until: str | None) -> tuple[Iterable[TicketRecord], datetime]:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from adapters.emulators.zendesk.api import Fault
 from tests.connector.platforms import NOW, Platforms, platforms
@@ -196,3 +197,25 @@ def test_a_window_ending_after_now_is_replayed_up_to_now(p: Platforms) -> None:
     assert doc["until"] == doc["source"]["to"] == "2026-03-02T10:00:00Z"
     assert doc["source"]["tickets_read"] == 4  # D (created 2 Mar 05:00) is in the window now
     assert ids["D"] in [t["ticket"] for t in doc["tickets"]]
+
+
+def test_escalations_before_from_still_count_as_escalated_for_breaches(p: Platforms) -> None:
+    """With a resolution target (P1 1 h, others 8 h) all three tickets end breached. E was
+    escalated before --from: its change is not listed, but it was escalated, and its time to a
+    first escalation is not taken from a later one."""
+    zendesk_history(p)
+    config = p.config()
+    doc = yaml.safe_load(config.read_text())
+    doc["sla"] = [
+        {"name": "p1", "match": {"priority": "P1"}, "targets": {"resolution": "1h"}},
+        {"name": "rest", "targets": {"resolution": "8h"}},
+    ]
+    config.write_text(yaml.safe_dump(doc, sort_keys=False))
+    result = p.invoke(
+        "backtest", "-c", config, "--instance", "zendesk", *WINDOW, "--format", "json"
+    )
+    assert result.code == 0, result.err
+    s = json.loads(result.out)["summary"]
+    assert s["escalations"] == 1 and s["breached_tickets"] == 3
+    assert s["breached_tickets_escalated"] == 2  # A in the window, E before it
+    assert s["mean_seconds_to_first_escalation"] == 7200  # A: 2 h; E's was before --from
