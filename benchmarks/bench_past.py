@@ -10,7 +10,9 @@ emulator's log, which must agree with the adapter's own count), and wall time. T
 fails if a budget is broken:
 - Zendesk: ceil(N / 1000) search export pages for the tickets updated in the window and
   ceil(O / 1000) for the O still open (page size 1,000), one audits page per ticket in the
-  window, and a constant (token, users/me, ticket fields, groups, people);
+  window, users/show_many per 100 requesters (each ticket has its own here) plus at most one
+  author look-up per page, and a constant
+  (token, users/me, ticket fields, groups);
 - Jira Cloud: ceil(N / 100) search pages, ceil(N / 1000) changelog bulk fetches, a constant.
 Memory is not measured here (the emulator shares the process); the reads keep at most one
 search page (Zendesk, 1,000 tickets) or 1,000 issues (Jira, a bulk-fetch chunk) at a time.
@@ -75,6 +77,8 @@ def _zendesk_kind(path: str) -> str:
         return "search"
     if path.endswith("/audits"):
         return "history"
+    if path.endswith(("/users/show_many", "/organizations/show_many")):
+        return "people"
     return "setup"
 
 
@@ -129,6 +133,9 @@ def budget(platform: str, n: int, c: Counter[str]) -> list[str]:
     else:
         want = {"search": math.ceil(n / 100), "history": math.ceil(n / 1000)}
     problems = [f"{k} {c[k]} != {v}" for k, v in want.items() if c[k] != v]
+    # Every ticket has its own requester here; authors are looked up once per page at most.
+    if c["people"] > math.ceil(n / 100) + c["search"]:
+        problems.append(f"people {c['people']} > ceil(N / 100) + search pages")
     if c["setup"] > 8:
         problems.append(f"setup {c['setup']} > 8")
     return problems
@@ -138,8 +145,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--counts", type=int, nargs="+", default=[1000, 10_000])
     args = parser.parse_args()
-    print("| platform | N | read | search | history | setup | total | seconds |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| platform | N | read | search | history | people | setup | total | seconds |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     failures = []
     for n in args.counts:
         for name, fn in (("zendesk", zendesk), ("jira-cloud", jira)):
@@ -149,7 +156,8 @@ def main() -> None:
             failures += [f"{name} N={n}: {p}" for p in budget(name.split("-")[0], n, c)]
             total = sum(c.values())
             print(
-                f"| {name} | {n:,} | {read:,} | {c['search']} | {c['history']:,} | {c['setup']}"
+                f"| {name} | {n:,} | {read:,} | {c['search']} | {c['history']:,} | {c['people']}"
+                f" | {c['setup']}"
                 f" | {total:,} | {seconds:.1f} |"
             )
     if failures:
