@@ -8,7 +8,7 @@ Data Center: expanded in the search pages, no extra request); each change costs 
 write requests (one edit, one comment request for a JSM internal note), plus one counted
 re-read (GET /issue/{key}) just before writing and one editmeta per project per run.
 
-The adapter runs against the in-process emulator (adapters/emulators/jira/) through
+The adapter runs against the in-process emulator (emulators/jira/) through
 `responses`: no network, no sleeping. Counts come from the emulator's request log (every
 request that reached "Jira"); the adapter's own RequestStats must agree, and the script fails
 if they do not or if a budget is broken. The policy is the contract policy: one rule (P1 ->

@@ -11,7 +11,7 @@ one PUT per change plus one for its public reply (E <= 50), or ceil(E / 100) upd
 for the changes and as many for the replies, polled together (E > 50): one show_many a round
 for up to `jobs_in_flight` (10) jobs, and the emulator finishes a job at its first poll.
 
-The adapter runs against the in-process emulator (adapters/emulators/zendesk/) through
+The adapter runs against the in-process emulator (emulators/zendesk/) through
 `responses`: no network, no sleeping. Counts come from the emulator's request log (every request
 that reached "Zendesk"); the adapter's own RequestStats must agree, and the script fails if they
 do not or if a budget is broken. The policy is the contract policy (P1 -> escalate to L2, with a

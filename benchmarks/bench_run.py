@@ -57,10 +57,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from adapters.emulators.jira import JiraEmulator  # noqa: E402
-from adapters.emulators.zendesk import ZendeskEmulator  # noqa: E402
 from connector.sandbox import INSTANCES, Sandbox  # noqa: E402
 from connector.sandbox.catalog import instant  # noqa: E402
+from emulators.jira import JiraEmulator  # noqa: E402
+from emulators.zendesk import ZendeskEmulator  # noqa: E402
 from rules.engine import evaluate  # noqa: E402
 
 WRITE_BUDGET = {"zendesk": 1.01, "jira-cloud": 2.0, "jira-dc": 2.0}

@@ -18,9 +18,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from adapters.emulators.jira import JiraEmulator
-from adapters.emulators.server import EmulatorServer
-from adapters.emulators.zendesk import ZendeskEmulator
 from connector.config import load_config, read_text
 from connector.sandbox.config import (
     example_path,
@@ -33,6 +30,10 @@ from connector.sandbox.jira import JiraWorld
 from connector.sandbox.mix import DUE_SHARE, mix
 from connector.sandbox.script import Frozen, Spec
 from connector.sandbox.zendesk import ZendeskWorld
+from emulators.http import Answer, Request
+from emulators.jira import JiraEmulator
+from emulators.server import EmulatorServer
+from emulators.zendesk import ZendeskEmulator
 from rules.policy import Policy
 
 #: Sandbox platform -> the instance name the demo config gives it.
@@ -52,16 +53,9 @@ class _Deferred:
     def __init__(self) -> None:
         self.target: Emulator | None = None
 
-    def handle(
-        self,
-        method: str,
-        path: str,
-        query: dict[str, list[str]],
-        headers: dict[str, str],
-        body: bytes | None,
-    ) -> tuple[int, dict[str, str], bytes]:
+    def handle(self, request: Request) -> Answer:
         assert self.target is not None, "the sandbox serves only once it is seeded"
-        return self.target.handle(method, path, query, headers, body)
+        return self.target.handle(request)
 
 
 class Sandbox:

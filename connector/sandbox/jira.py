@@ -10,14 +10,14 @@ import hashlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from adapters.emulators.jira import JiraEmulator, Request
-from adapters.emulators.jira import writes as jira_writes
 from adapters.errors import Rejected
 from adapters.jira.edit import EditContext, ProjectMeta, build
 from adapters.jira.fields import Catalog, Field
 from adapters.jira.mapping import Context, People, to_ticket
 from connector.sandbox import catalog
 from connector.sandbox.script import Frozen, Spec, Step
+from emulators.jira import Call, JiraEmulator
+from emulators.jira import writes as jira_writes
 from rules.engine import evaluate_ticket
 from rules.mapping import platform_priority
 from rules.model import Ticket
@@ -228,13 +228,13 @@ class JiraWorld:
         path = f"/rest/api/{3 if self.v3 else 2}/issue/{key}"
         if edit.put is not None:
             status, _, body = jira_writes.put_issue(
-                self.emu, Request("PUT", path, {}, edit.put), issue, self.v3
+                self.emu, Call("PUT", path, {}, edit.put), issue, self.v3
             )
             if status >= 300:
                 raise RuntimeError(f"sandbox seeding: {key}: edit refused: {body!r}")
         if edit.comment is not None:
             status, _, body = jira_writes.post_comment(
-                self.emu, Request("POST", f"{path}/comment", {}, edit.comment), issue, self.v3
+                self.emu, Call("POST", f"{path}/comment", {}, edit.comment), issue, self.v3
             )
             if status >= 300:
                 raise RuntimeError(f"sandbox seeding: {key}: comment refused: {body!r}")

@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from adapters.emulators.zendesk import ZendeskEmulator
 from adapters.zendesk.fields import FieldMap, resolve
 from adapters.zendesk.mapping import Directory, ticket_from_json
 from adapters.zendesk.payload import reply_body, update_body
 from connector.sandbox import catalog
 from connector.sandbox.script import ORGS, Frozen, Spec, Step
+from emulators.zendesk import ZendeskEmulator
 from rules.engine import evaluate_ticket
 from rules.mapping import platform_priority
 from rules.model import Ticket

@@ -8,22 +8,20 @@ clock and sleeper (sleeping advances the clock; nothing really sleeps).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-import requests
 import responses
 
-from adapters.emulators.jira import JiraEmulator, LandedTimeout, Request, adf_text
 from adapters.jira import JiraAdapter, Settings, build
+from emulators.jira import Call, JiraEmulator, adf_text
 from rules.policy import Policy
 from tests.adapters.contract import View, contract_policy
 from tests.adapters.fakes import FakeTime as _FakeTime
 from tests.adapters.openapi_check import SpecChecker
+from tests.emulation import bind
 
 CLOUD_URL = "https://acme.atlassian.net"
 DC_URL = "https://jira.example.com"
@@ -44,28 +42,6 @@ GROUP_FIELD = "Support team"
 class FakeTime(_FakeTime):
     def __init__(self, start: float = NOW - 7200) -> None:
         super().__init__(start)
-
-
-def bind(rsps: responses.RequestsMock, emulator: JiraEmulator) -> None:
-    """Answer every request to the emulator's site from the emulator."""
-
-    def callback(request: requests.PreparedRequest) -> tuple[int, dict[str, str], bytes]:
-        parts = urlsplit(str(request.url))
-        body = request.body.encode() if isinstance(request.body, str) else request.body
-        try:
-            return emulator.handle(
-                request.method or "GET",
-                parts.path,
-                parse_qs(parts.query, keep_blank_values=True),
-                dict(request.headers),
-                body,
-            )
-        except LandedTimeout as exc:
-            raise requests.exceptions.ReadTimeout(str(exc)) from None
-
-    pattern = re.compile(re.escape(emulator.base_url) + r"/.*")
-    for method in ("GET", "POST", "PUT", "DELETE"):
-        rsps.add_callback(method, pattern, callback=callback)
 
 
 def make_emulator(flavour: str, clock: Any, url: str | None = None, **kw: Any) -> JiraEmulator:
@@ -91,7 +67,7 @@ class JiraHarness:
         self.rsps = rsps
         self.emulator = make_emulator(flavour, self.time.clock, **emulator)
         self.url = self.emulator.base_url
-        bind(rsps, self.emulator)
+        bind(rsps, self.emulator, self.emulator.base_url)
         tmp_path.mkdir(parents=True, exist_ok=True)
         self.token = tmp_path / "jira-token"
         self.token.write_text("s3cret-token-value\n")
@@ -221,7 +197,7 @@ class JiraHarness:
         calls = [c for c in self.rsps.calls if str(c.request.url).startswith(self.url + "/")]
         return SpecChecker("jira-cloud.json", self.url).check_calls(calls)
 
-    def sent(self, method: str, path_part: str) -> list[Request]:
+    def sent(self, method: str, path_part: str) -> list[Call]:
         """The requests sent with this method whose path contains `path_part`."""
         return self.emulator.requests(method, path_part)
 
@@ -246,7 +222,7 @@ def harnesses(tmp_path: Path) -> Iterator[Make]:
             h.check_spec()
 
 
-def later_page(r: Request) -> bool:
+def later_page(r: Call) -> bool:
     """A search request for a page other than the first."""
     if r.path.endswith("/search/jql"):
         token = (r.body or {}).get("nextPageToken") or r.query.get("nextPageToken")

@@ -11,9 +11,10 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from adapters.emulators.jira import JiraEmulator
-from adapters.emulators.jira.jql import query
-from adapters.emulators.server import EmulatorServer
+from emulators.http import Request
+from emulators.jira import JiraEmulator
+from emulators.jira.jql import query
+from emulators.server import EmulatorServer
 from tests.adapters.test_emulator_server import Echo
 
 BASE = "https://acme.atlassian.net"
@@ -58,7 +59,7 @@ def test_an_injected_timeout_drops_only_its_own_connection() -> None:
 
 def bulkfetch(emu: JiraEmulator, refs: list[object]) -> dict[str, list[str]]:
     body = json.dumps({"issueIdsOrKeys": refs, "fieldIds": ["priority"]}).encode()
-    status, _, raw = emu.handle("POST", "/rest/api/3/changelog/bulkfetch", {}, BASIC, body)
+    status, _, raw = emu.handle(Request("POST", "/rest/api/3/changelog/bulkfetch", {}, BASIC, body))
     assert status == 200
     logs = json.loads(raw)["issueChangeLogs"]
     return {
@@ -98,7 +99,7 @@ def test_jql_order_is_kept_for_ties_and_follows_the_order_by() -> None:
 
 def call(emu: JiraEmulator, method: str, path: str, body: object = None) -> tuple[int, object]:
     raw = json.dumps(body).encode() if body is not None else None
-    status, _, out = emu.handle(method, path, {}, BASIC if emu.cloud else BEARER, raw)
+    status, _, out = emu.handle(Request(method, path, {}, BASIC if emu.cloud else BEARER, raw))
     return status, json.loads(out) if out else None
 
 

@@ -7,31 +7,22 @@ import json
 import pytest
 import requests
 
-from adapters.emulators.server import EmulatorServer
+from emulators.http import Answer, EmulatedTimeout, Request
+from emulators.server import EmulatorServer
 
 
 class Echo:
     def __init__(self) -> None:
         self.seen: list[tuple[str, str, dict[str, list[str]], bytes | None]] = []
 
-    def handle(
-        self,
-        method: str,
-        path: str,
-        query: dict[str, list[str]],
-        headers: dict[str, str],
-        body: bytes | None,
-    ) -> tuple[int, dict[str, str], bytes]:
+    def handle(self, request: Request) -> Answer:
+        method, path, query, body = request.method, request.path, request.query, request.body
         self.seen.append((method, path, query, body))
         if path == "/hang":
-            raise HangTimeout("injected")
+            raise EmulatedTimeout("injected")
         if path == "/boom":
             raise ValueError("bad state")
         return 201, {"Content-Type": "application/json"}, json.dumps({"ok": True}).encode()
-
-
-class HangTimeout(Exception):
-    pass
 
 
 def test_requests_reach_the_emulator_and_answers_come_back() -> None:

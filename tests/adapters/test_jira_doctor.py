@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.base import Check
+from emulators.http import Request
 from rules.policy import load_policy
 from tests.adapters.contract import CONTRACT_POLICY
 from tests.adapters.jira_harness import JiraHarness, Make
@@ -249,7 +250,9 @@ def test_an_enforced_cloud_limit_answers_429_with_jiras_headers(make: Make) -> N
     h = make("cloud")
     h.emulator.rate_limit, h.emulator.enforce_rate_limit = 2, True
     auth = {"Authorization": "Basic eDp5"}
-    answers = [h.emulator.handle("GET", "/rest/api/3/myself", {}, auth, None) for _ in range(3)]
+    answers = [
+        h.emulator.handle(Request("GET", "/rest/api/3/myself", {}, auth, None)) for _ in range(3)
+    ]
     assert [status for status, _, _ in answers] == [200, 200, 429]
     assert answers[1][1]["X-RateLimit-NearLimit"] == "true"
     headers = answers[2][1]

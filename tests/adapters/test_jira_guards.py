@@ -10,9 +10,9 @@ import pytest
 from pydantic import ValidationError
 
 from adapters.base import WriteStatus
-from adapters.emulators.jira import Request
 from adapters.errors import AdapterError, SetupError
 from adapters.jira import Settings
+from emulators.jira import Call
 from rules.engine import evaluate_ticket
 from rules.needs import needs
 from tests.adapters.jira_harness import JiraHarness, Make
@@ -102,7 +102,7 @@ def test_a_landed_note_is_found_when_the_issue_shows_only_some_comments(
     for text in ("one", "two", "three"):
         h.emulator.add_comment(key, text)
 
-    def note(r: Request) -> bool:
+    def note(r: Call) -> bool:
         return r.method == "POST" and r.path.endswith(f"/issue/{key}/comment")
 
     def a_second_later() -> None:

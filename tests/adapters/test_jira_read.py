@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from adapters.emulators.jira import Request
 from adapters.errors import AdapterError, Gone, SetupError
+from emulators.http import Request
+from emulators.jira import Call
 from rules.model import Actor, EventKind
 from rules.needs import needs
 from rules.policy import Policy, load_policy
@@ -138,7 +139,7 @@ def test_dc_pages_with_start_at_and_checks_the_total(make: Make) -> None:
     assert starts == [0, 60, 120, 180, 240]
 
 
-def parse_qs_one(r: Request, name: str) -> str:
+def parse_qs_one(r: Call, name: str) -> str:
     return r.query[name][0]
 
 
@@ -146,21 +147,23 @@ def test_dc_short_page_is_refused_not_taken_as_the_end(make: Make) -> None:
     h = make("dc")
     h.seed(250)
 
-    def second_page(r: Request) -> bool:
+    def second_page(r: Call) -> bool:
         return r.path.endswith("/search") and r.query.get("startAt") == ["100"]
 
     # What Jira answers for page 2, with one issue missing (permissions or a reindex).
     _, _, body = h.emulator.handle(
-        "GET",
-        "/rest/api/2/search",
-        {
-            "jql": ["statusCategory != Done ORDER BY key ASC"],
-            "startAt": ["100"],
-            "maxResults": ["100"],
-            "fields": ["summary"],
-        },
-        {"Authorization": "Bearer x"},
-        None,
+        Request(
+            "GET",
+            "/rest/api/2/search",
+            {
+                "jql": ["statusCategory != Done ORDER BY key ASC"],
+                "startAt": ["100"],
+                "maxResults": ["100"],
+                "fields": ["summary"],
+            },
+            {"Authorization": "Bearer x"},
+            None,
+        )
     )
     page = json.loads(body)
     del page["issues"][17]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.base import FieldStatus, Queue
-from adapters.emulators.jira.jql import query
+from emulators.jira.jql import query
 from tests.adapters.jira_harness import JiraHarness, Make
 
 JQL = (

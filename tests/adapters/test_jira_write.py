@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from adapters.base import WriteResult, WriteStatus
-from adapters.emulators.jira import SCREEN_ERROR, Request
 from adapters.errors import AuthError, SetupError
 from adapters.jira import JiraAdapter
+from emulators.jira import SCREEN_ERROR, Call
 from rules.engine import evaluate_ticket
 from rules.model import Ticket
 from rules.needs import needs
@@ -45,7 +45,7 @@ def reads(h: JiraHarness, key: str) -> int:
     return sum(1 for r in h.emulator.log if r.method == "GET" and r.path.endswith(f"/{key}"))
 
 
-def on_issue(method: str, key: str, suffix: str = "") -> Callable[[Request], bool]:
+def on_issue(method: str, key: str, suffix: str = "") -> Callable[[Call], bool]:
     return lambda r: r.method == method and r.path.endswith(f"/issue/{key}{suffix}")
 
 

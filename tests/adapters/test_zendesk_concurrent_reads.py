@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -24,6 +24,7 @@ from adapters.zendesk.session import ClientCredentials
 from rules.model import Ticket
 from rules.needs import needs
 from tests.adapters.zendesk_harness import ZendeskHarness, policy_with
+from tests.emulation import request_of
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 AUDITS = r"^/api/v2/tickets/\d+/audits$"
@@ -69,20 +70,9 @@ def rebind(zd: ZendeskHarness, gate: threading.Barrier | None, seen: list[int]) 
                 seen.append(inflight[0])
             if gate is not None and not gate.broken and len(seen) <= gate.parties:
                 gate.wait(timeout=10)
-        body = request.body
         try:
             with lock:
-                return zd.emulator.handle(
-                    request.method or "GET",
-                    parts.path,
-                    parse_qs(parts.query, keep_blank_values=True),
-                    {k: str(v) for k, v in request.headers.items()},
-                    body.encode()
-                    if isinstance(body, str)
-                    else body
-                    if isinstance(body, bytes)
-                    else None,
-                )
+                return zd.emulator.handle(request_of(request))
         finally:
             if audits:
                 with lock:

@@ -13,7 +13,8 @@ import pytest
 import requests
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
-from adapters.emulators.zendesk import ZendeskEmulator
+from emulators.http import Request
+from emulators.zendesk import ZendeskEmulator
 from rules.engine import evaluate_ticket
 from rules.needs import needs
 from tests.adapters.zendesk_harness import BASE_URL, ZendeskHarness, policy_with, spec_checker
@@ -73,11 +74,13 @@ def test_answers_match_the_published_response_schemas(zd: ZendeskHarness) -> Non
 
 def handle(zd: ZendeskEmulator, method: str, path: str, body: Any = None, **query: str) -> Any:
     status, _, payload = zd.handle(
-        method,
-        path,
-        {k: [v] for k, v in query.items()},
-        TOKEN,
-        json.dumps(body).encode() if body is not None else None,
+        Request(
+            method,
+            path,
+            {k: [v] for k, v in query.items()},
+            TOKEN,
+            json.dumps(body).encode() if body is not None else None,
+        )
     )
     return status, json.loads(payload)
 
@@ -209,22 +212,24 @@ def test_credentials_are_checked_and_tokens_expire() -> None:
     clock = [NOW.timestamp()]
     e = ZendeskEmulator(clock=lambda: clock[0], token_lifetime=300)
     e.clients["c"] = ("s", e.me)
-    assert e.handle("GET", "/api/v2/users/me", {}, {}, None)[0] == 401
+    assert e.handle(Request("GET", "/api/v2/users/me", {}, {}, None))[0] == 401
     status, _, body = e.handle(
-        "POST",
-        "/oauth/tokens",
-        {},
-        {},
-        json.dumps(
-            {"grant_type": "client_credentials", "client_id": "c", "client_secret": "s"}
-        ).encode(),
+        Request(
+            "POST",
+            "/oauth/tokens",
+            {},
+            {},
+            json.dumps(
+                {"grant_type": "client_credentials", "client_id": "c", "client_secret": "s"}
+            ).encode(),
+        )
     )
     token = json.loads(body)
     assert status == 201 and token["expires_in"] == 300
     bearer = {"Authorization": f"Bearer {token['access_token']}"}
-    assert e.handle("GET", "/api/v2/users/me", {}, bearer, None)[0] == 200
+    assert e.handle(Request("GET", "/api/v2/users/me", {}, bearer, None))[0] == 200
     clock[0] += 300
-    assert e.handle("GET", "/api/v2/users/me", {}, bearer, None)[0] == 401
+    assert e.handle(Request("GET", "/api/v2/users/me", {}, bearer, None))[0] == 401
 
 
 def test_an_integer_field_refuses_text_naming_the_field(emu: ZendeskEmulator) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from adapters.base import FieldStatus, Queue
 from adapters.zendesk.queue import view_body
+from emulators.http import Request
 from tests.adapters.zendesk_harness import BASE_URL, ZendeskHarness
 
 DEFINITION = (
@@ -143,7 +144,9 @@ def test_the_emulator_refuses_views_zendesk_would_refuse(
     change(body["view"])  # type: ignore[operator]
     zd.emulator.bearer["t"] = (zd.emulator.me, None)  # an admin's OAuth token
     status, _, raw = zd.emulator.handle(
-        "POST", "/api/v2/views", {}, {"Authorization": "Bearer t"}, json.dumps(body).encode()
+        Request(
+            "POST", "/api/v2/views", {}, {"Authorization": "Bearer t"}, json.dumps(body).encode()
+        )
     )
     assert status == 422 and description in raw.decode()
     assert not zd.emulator.views

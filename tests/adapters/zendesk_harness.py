@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-import requests
 import responses
 
-from adapters.emulators.zendesk import EmulatedTimeout, ZendeskEmulator
 from adapters.zendesk import Settings, ZendeskAdapter, build
+from emulators.zendesk import ZendeskEmulator
 from rules.policy import Policy, load_policy
 from tests.adapters.contract import CONTRACT_POLICY, TRACKED, View, contract_policy
 from tests.adapters.fakes import FakeTime as _FakeTime
 from tests.adapters.openapi_check import SpecChecker
+from tests.emulation import bind
 
 BASE_URL = "https://acme.zendesk.com"
 NOW = 1772445600.0  # 2026-03-02T10:00:00Z, the contract's NOW
@@ -49,32 +47,6 @@ DOCUMENTED_PARAMS = ("page[size]", "page[after]", "include", "sort")
 class FakeTime(_FakeTime):
     def __init__(self, start: float = NOW - 7200) -> None:
         super().__init__(start)
-
-
-def bind(rsps: responses.RequestsMock, emulator: ZendeskEmulator) -> None:
-    """Answer every request to the emulator's account from the emulator."""
-
-    prefix = urlsplit(emulator.base_url).path  # a proxy or sandbox may serve under a path
-    lock = threading.Lock()  # the emulator is a plain object; history reads come concurrently
-
-    def callback(request: requests.PreparedRequest) -> tuple[int, dict[str, str], bytes]:
-        parts = urlsplit(str(request.url))
-        body = request.body.encode() if isinstance(request.body, str) else request.body
-        try:
-            with lock:
-                return emulator.handle(
-                    request.method or "GET",
-                    parts.path.removeprefix(prefix),
-                    parse_qs(parts.query, keep_blank_values=True),
-                    dict(request.headers),
-                    body,
-                )
-        except EmulatedTimeout as exc:
-            raise requests.exceptions.ReadTimeout(str(exc)) from None
-
-    pattern = re.compile(re.escape(emulator.base_url) + r"/.*")
-    for method in ("GET", "POST", "PUT", "DELETE"):
-        rsps.add_callback(method, pattern, callback=callback)
 
 
 def spec_checker(base_url: str = BASE_URL) -> SpecChecker:
@@ -110,7 +82,7 @@ class ZendeskHarness:
         self.secret = tmp_path / "zendesk-client-secret"
         self.secret.write_text(CLIENT_SECRET + "\n")
         self.custom_policy: Policy | None = None
-        bind(rsps, self.emulator)
+        bind(rsps, self.emulator, self.emulator.base_url)
 
     def count(self, method: str, path: str) -> int:
         """Requests sent so far whose path matches the regular expression `path`."""

@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 import yaml
 
-from adapters.emulators.jira import JiraEmulator
-from adapters.emulators.server import EmulatorServer
-from adapters.emulators.zendesk import ZendeskEmulator
 from connector.cli import main
 from connector.progress import Progress
 from connector.runner import Runtime
+from emulators.http import Answer, Request
+from emulators.jira import JiraEmulator
+from emulators.server import EmulatorServer
+from emulators.zendesk import ZendeskEmulator
 from tests.adapters.contract import CONTRACT_POLICY
 from tests.adapters.fakes import FakeTime
 from tests.adapters.jira_harness import make_emulator
@@ -39,15 +40,9 @@ class Tap:
         self.after_write: Callable[[str, str], None] | None = None
         self.writes = 0
 
-    def handle(
-        self,
-        method: str,
-        path: str,
-        query: dict[str, list[str]],
-        headers: dict[str, str],
-        body: bytes | None,
-    ) -> tuple[int, dict[str, str], bytes]:
-        answer = self.emulator.handle(method, path, query, headers, body)
+    def handle(self, request: Request) -> Answer:
+        answer = self.emulator.handle(request)
+        method, path = request.method, request.path
         if method in ("PUT", "POST") and answer[0] < 300 and "/oauth/" not in path:
             self.writes += 1
             if self.after_write is not None:

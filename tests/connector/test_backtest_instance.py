@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
-from adapters.emulators.zendesk.api import Fault
+from emulators.zendesk.api import Fault
 from tests.connector.platforms import NOW, Platforms, platforms
 
 WINDOW = ("--from", "2026-02-20", "--to", "2026-03-01")

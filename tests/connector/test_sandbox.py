@@ -15,7 +15,6 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from adapters.emulators.server import EmulatorServer
 from adapters.registry import package
 from connector.config import load_config
 from connector.sandbox import INSTANCES, Sandbox, due, snapshot
@@ -23,6 +22,7 @@ from connector.sandbox.box import CLIENT_ID, JIRA_EMAIL
 from connector.sandbox.cli import sandbox_group
 from connector.sandbox.config import example_path
 from connector.sandbox.mix import mix
+from emulators.server import EmulatorServer
 from rules.engine import evaluate
 from rules.model import Ticket
 from rules.needs import needs

@@ -25,8 +25,6 @@ from typing import Any
 import pytest
 import yaml
 
-from adapters.emulators.jira import JiraEmulator, Request, adf_text
-from adapters.emulators.zendesk import ZendeskEmulator
 from connector.cli import main
 from connector.progress import Progress
 from connector.runner import Runtime
@@ -35,6 +33,8 @@ from connector.sandbox.box import JIRA_EMAIL
 from connector.sandbox.catalog import instant
 from connector.sandbox.jira import JiraWorld
 from connector.sandbox.zendesk import ZendeskWorld
+from emulators.jira import Call, JiraEmulator, adf_text
+from emulators.zendesk import ZendeskEmulator
 from rules.engine import evaluate
 from rules.plan import TicketChange
 from tests.adapters.fakes import FakeTime
@@ -205,17 +205,17 @@ class Box:
                 assert secret not in text, f"{what} leaked: {text[:300]}"
 
 
-def put(key: str) -> Callable[[Request], bool]:
+def put(key: str) -> Callable[[Call], bool]:
     """A Jira fault predicate: the edit of issue `key`."""
     return lambda r: r.method == "PUT" and r.path.endswith(f"/issue/{key}")
 
 
-def comment(key: str) -> Callable[[Request], bool]:
+def comment(key: str) -> Callable[[Call], bool]:
     """A Jira fault predicate: a comment posted on issue `key`."""
     return lambda r: r.method == "POST" and r.path.endswith(f"/issue/{key}/comment")
 
 
-def read(key: str) -> Callable[[Request], bool]:
+def read(key: str) -> Callable[[Call], bool]:
     """A Jira fault predicate: the read of issue `key` (the re-read before an edit)."""
     return lambda r: r.method == "GET" and r.path.endswith(f"/issue/{key}")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.emulators.jira import Request, adf_text
+from emulators.jira import Call, adf_text
 from tests.connector.platforms import Platforms, platforms
 from tests.connector.test_run import jira_level, zendesk_notes
 
@@ -158,9 +158,9 @@ def test_a_conflict_that_makes_the_change_moot(p: Platforms) -> None:
 
 
 def test_request_predicate_type_is_the_emulators(p: Platforms) -> None:
-    """Guard for the lambdas above: Jira faults see the emulator's Request record."""
-    seen: list[Request] = []
+    """Guard for the lambdas above: Jira faults see the emulator's Call record."""
+    seen: list[Call] = []
     p.jira.fail(lambda r: seen.append(r) or False, 500)
     p.p1(1, "jira")
     p.invoke("run", "-c", p.config(), "--instance", "jira")
-    assert seen and all(isinstance(r, Request) for r in seen)
+    assert seen and all(isinstance(r, Call) for r in seen)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.emulators.jira import JiraEmulator, Request
-from adapters.emulators.zendesk import Fault, ZendeskEmulator
+from emulators.jira import Call, JiraEmulator
+from emulators.zendesk import Fault, ZendeskEmulator
 from tests.e2e.sandboxes import (
     CLOUD,
     DC,
@@ -74,11 +74,11 @@ def nth(n: int) -> Callable[[Query], bool]:
     return holds
 
 
-def anything(r: Request) -> bool:
+def anything(r: Call) -> bool:
     return True
 
 
-def search(r: Request) -> bool:
+def search(r: Call) -> bool:
     return "/search" in r.path
 
 
@@ -87,12 +87,12 @@ def hits(emu: ZendeskEmulator | JiraEmulator) -> int:
     return sum(10**6 - f.times for f in emu.faults if f.times > 1000)
 
 
-def first_tries(n: int, where: Callable[[Request], bool] = anything) -> Callable[[Request], bool]:
+def first_tries(n: int, where: Callable[[Call], bool] = anything) -> Callable[[Call], bool]:
     """A Jira fault predicate: the first `n` tries of every distinct request (method, path,
     body) matching `where`; later tries go through."""
     seen: dict[str, int] = {}
 
-    def refuse(r: Request) -> bool:
+    def refuse(r: Call) -> bool:
         if not where(r):
             return False
         key = f"{r.method} {r.path} {r.body!r}"

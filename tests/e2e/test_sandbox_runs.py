@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from adapters.emulators.jira import JiraEmulator
-from adapters.emulators.zendesk import ZendeskEmulator
 from connector.sandbox.jira import JiraWorld
 from connector.sandbox.zendesk import ZendeskWorld
+from emulators.jira import JiraEmulator
+from emulators.zendesk import ZendeskEmulator
 from tests.e2e.sandboxes import (
     CLOUD,
     DC,

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from adapters.emulators.jira.jql import query
-from adapters.emulators.jira.wire import Answer, Json, Request, answer, one
+from emulators.http import Answer
+from emulators.jira.jql import query
+from emulators.jira.wire import Call, Json, answer, one
 
 if TYPE_CHECKING:
-    from adapters.emulators.jira.site import Site
+    from emulators.jira.site import Site
 
 #: Every permission the emulated connector account holds unless a test takes some away.
 PERMISSIONS = frozenset(
@@ -45,7 +46,7 @@ PROJECT_PERMISSIONS = {
 }
 
 
-def my_permissions(site: Site, r: Request) -> Answer:
+def my_permissions(site: Site, r: Call) -> Answer:
     keys = [k for k in (one(r.query, "permissions") or "").split(",") if k]
     if not keys and site.cloud:
         return answer(400, {"errorMessages": ["The 'permissions' parameter is required."]})
@@ -70,7 +71,7 @@ def my_permissions(site: Site, r: Request) -> Answer:
     return answer(200, {"permissions": out})
 
 
-def create_filter(site: Site, r: Request, v3: bool) -> Answer:
+def create_filter(site: Site, r: Call, v3: bool) -> Answer:
     body = r.body if isinstance(r.body, dict) else {}
     name, jql = str(body.get("name") or "").strip(), str(body.get("jql") or "")
     if not name:
@@ -98,7 +99,7 @@ def create_filter(site: Site, r: Request, v3: bool) -> Answer:
     return answer(200, filter_json(site, site.filters[fid], v3))
 
 
-def search_filters(site: Site, r: Request, v3: bool) -> Answer:
+def search_filters(site: Site, r: Call, v3: bool) -> Answer:
     if not site.cloud:
         return answer(404, {"errorMessages": ["null for uri: .../filter/search"]})
     wanted = (one(r.query, "filterName") or "").casefold()
@@ -125,7 +126,7 @@ def search_filters(site: Site, r: Request, v3: bool) -> Answer:
     )
 
 
-def favourite_filters(site: Site, r: Request, v3: bool) -> Answer:
+def favourite_filters(site: Site, r: Call, v3: bool) -> Answer:
     mine = [f for f in site.filters.values() if f["favourite"] and f["owner"] == site.myself]
     return answer(200, [filter_json(site, f, v3) for f in mine])
 

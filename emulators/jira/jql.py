@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.emulators.jira.wire import Issue, string
+from emulators.jira.wire import Issue, string
 
 Test = Callable[[Issue], bool]
 _TOKEN = re.compile(r'\s*("(?:[^"\\]|\\.)*"|\(|\)|!=|!~|<=|>=|<|>|=|~|,|[^\s()=!~,"<>]+)')

@@ -1,8 +1,8 @@
 """A stateful in-process Jira, Cloud or Data Center, answering like the REST API does.
 
-`JiraEmulator.handle(method, path, query, headers, body) -> (status, headers, body)` is pure
+`JiraEmulator.handle(Request) -> (status, headers, body)` (`emulators.http`) is pure
 code: no sockets, no `responses`, and time comes from the injected `clock`. Bind it to
-`responses` (tests) or to `adapters.emulators.server.EmulatorServer` (end-to-end runs).
+`responses` (tests) or to `emulators.server.EmulatorServer` (end-to-end runs).
 
 What it models (payload shapes from the API reference and the OpenAPI examples):
 - serverInfo (`deploymentType` Cloud or Server), myself, field (GET/POST), status, user (exact
@@ -32,7 +32,7 @@ What it models (payload shapes from the API reference and the OpenAPI examples):
 Fault injection (`fail`, `timeout_after_landing`, `timeout_before_landing`, `before`,
 `conflict`): a given answer for the next N requests matching a predicate (any status, headers
 and body, a Retry-After in seconds or as an HTTP date), "apply the write then raise
-`LandedTimeout`" (the binding turns it into a read timeout), "lose the request, then time out",
+`EmulatedTimeout`" (the binding turns it into a read timeout), "lose the request, then time out",
 and "run a person's edit just before the next matching request lands".
 
 Modules: `site` (the state, what people do in the UI, the JSON Jira shows of it), `api` (faults,
@@ -41,24 +41,17 @@ filters, permissions), `access` (credentials, rate-limit headers), `jql` (the JQ
 `wire` (constants, records, JSON helpers).
 """
 
-from adapters.emulators.jira.api import JiraEmulator
-from adapters.emulators.jira.wire import (
-    SCREEN_ERROR,
-    Fault,
-    Issue,
-    LandedTimeout,
-    Request,
-    adf_text,
-    is_adf,
-)
+from emulators.http import EmulatedTimeout
+from emulators.jira.api import JiraEmulator
+from emulators.jira.wire import SCREEN_ERROR, Call, Fault, Issue, adf_text, is_adf
 
 __all__ = [
     "SCREEN_ERROR",
+    "Call",
+    "EmulatedTimeout",
     "Fault",
     "Issue",
     "JiraEmulator",
-    "LandedTimeout",
-    "Request",
     "adf_text",
     "is_adf",
 ]

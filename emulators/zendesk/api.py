@@ -10,11 +10,10 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from adapters.emulators.zendesk import search, views
-from adapters.emulators.zendesk.account import CONTRACT_FIELDS, Account
-from adapters.emulators.zendesk.wire import (
-    Answer,
-    EmulatedTimeout,
+from emulators.http import Answer, EmulatedTimeout, Request
+from emulators.zendesk import search, views
+from emulators.zendesk.account import CONTRACT_FIELDS, Account
+from emulators.zendesk.wire import (
     Json,
     Refused,
     answer,
@@ -115,15 +114,9 @@ class ZendeskEmulator(Account):
         """`count` requests by others (agents, other apps) in the current minute."""
         self._window.extend([self.clock()] * count)
 
-    def handle(
-        self,
-        method: str,
-        path: str,
-        query: dict[str, list[str]],
-        headers: dict[str, str],
-        body: bytes | None,
-    ) -> Answer:
+    def handle(self, request: Request) -> Answer:
         """One request; every answer carries the rate-limit headers Zendesk sends."""
+        method, path, query = request.method, request.path, request.query
         now = self.clock()
         while self._window and self._window[0] <= now - 60.0:
             self._window.popleft()
@@ -141,7 +134,7 @@ class ZendeskEmulator(Account):
             self.log.append((method.upper(), path.removesuffix(".json")))
             refused = {"error": "TooManyRequests", "description": "Rate limit exceeded"}
             return answer(429, refused, {**limits, "Retry-After": str(max(1, reset))})
-        status, out, data = self._answer(method, path, query, headers, body)
+        status, out, data = self._answer(method, path, query, request.headers, request.body)
         taken = {k.lower() for k in out}  # a fault's own headers win
         return status, out | {k: v for k, v in limits.items() if k.lower() not in taken}, data
 

@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 
-from adapters.emulators.zendesk.wire import (
+from emulators.zendesk.wire import (
     FIELD_TYPES,
     PRIORITIES,
     Json,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from adapters.emulators.zendesk.wire import Json, Refused, cursor_page, invalid, stamp
+from emulators.zendesk.wire import Json, Refused, cursor_page, invalid, stamp
 
 ANCHORS = frozenset({"status", "type", "group_id", "assignee_id", "requester_id"})
 SYSTEM = {

@@ -1,8 +1,8 @@
 """Serve an emulator over real HTTP on the loopback interface.
 
-The emulators answer `handle(method, path, query, headers, body) -> (status, headers, body)`;
-this wraps one in a threaded `http.server` so the real CLI (sandbox demo, end-to-end tests) can
-talk to it exactly as it talks to the platform.
+The emulators answer `handle(Request) -> (status, headers, body)` (`emulators.http`); this wraps
+one in a threaded `http.server` so the real CLI (sandbox demo, end-to-end tests) can talk to it
+exactly as it talks to the platform.
 """
 
 from __future__ import annotations
@@ -11,19 +11,9 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
-
-class Emulator(Protocol):
-    def handle(
-        self,
-        method: str,
-        path: str,
-        query: dict[str, list[str]],
-        headers: dict[str, str],
-        body: bytes | None,
-    ) -> tuple[int, dict[str, str], bytes]: ...
+from emulators.http import EmulatedTimeout, Emulator, Request
 
 
 class EmulatorServer:
@@ -64,17 +54,19 @@ class EmulatorServer:
                 try:
                     with lock:  # the emulators are plain objects, not thread-safe
                         status, headers, payload = emulator.handle(
-                            self.command,
-                            parts.path,
-                            parse_qs(parts.query, keep_blank_values=True),
-                            dict(self.headers.items()),
-                            body,
+                            Request(
+                                self.command,
+                                parts.path,
+                                parse_qs(parts.query, keep_blank_values=True),
+                                dict(self.headers.items()),
+                                body,
+                            )
                         )
+                except EmulatedTimeout:
+                    # An injected timeout: hang up without answering, as a dead proxy would.
+                    self.close_connection = True
+                    return
                 except Exception as exc:
-                    if type(exc).__name__.endswith("Timeout"):
-                        # An injected timeout: hang up without answering, as a dead proxy would.
-                        self.close_connection = True
-                        return
                     status, headers = 500, {"Content-Type": "text/plain"}
                     payload = f"emulator error: {type(exc).__name__}: {exc}".encode()
                 self.send_response(status)

@@ -5,21 +5,12 @@ visibility)."""
 
 from __future__ import annotations
 
-from adapters.emulators.jira.site import Site
-from adapters.emulators.jira.wire import (
-    DATETIME,
-    KINDS,
-    SCREEN_ERROR,
-    Answer,
-    Issue,
-    Json,
-    Request,
-    answer,
-    is_adf,
-)
+from emulators.http import Answer
+from emulators.jira.site import Site
+from emulators.jira.wire import DATETIME, KINDS, SCREEN_ERROR, Call, Issue, Json, answer, is_adf
 
 
-def create_field(site: Site, r: Request, v3: bool) -> Answer:
+def create_field(site: Site, r: Call, v3: bool) -> Answer:
     body = r.body or {}
     plugin = str(body.get("type", ""))
     kind = next((k for k, (_, p) in KINDS.items() if p == plugin), None)
@@ -29,7 +20,7 @@ def create_field(site: Site, r: Request, v3: bool) -> Answer:
     return answer(201, next(f for f in site.fields if f["id"] == fid))
 
 
-def put_issue(site: Site, r: Request, issue: Issue, v3: bool) -> Answer:
+def put_issue(site: Site, r: Call, issue: Issue, v3: bool) -> Answer:
     body = r.body if isinstance(r.body, dict) else {}
     editable = site.screens[issue.project]
     errors: dict[str, str] = {}
@@ -69,7 +60,7 @@ def put_issue(site: Site, r: Request, issue: Issue, v3: bool) -> Answer:
     return 204, {}, b""
 
 
-def assign(site: Site, r: Request, issue: Issue, v3: bool) -> Answer:
+def assign(site: Site, r: Call, issue: Issue, v3: bool) -> Answer:
     """PUT /issue/{key}/assignee: `accountId` on Cloud, `name` on Data Center; null unassigns."""
     body = r.body if isinstance(r.body, dict) else {}
     ref = body.get("accountId" if site.cloud else "name")
@@ -81,7 +72,7 @@ def assign(site: Site, r: Request, issue: Issue, v3: bool) -> Answer:
     return 204, {}, b""
 
 
-def post_comment(site: Site, r: Request, issue: Issue, v3: bool) -> Answer:
+def post_comment(site: Site, r: Call, issue: Issue, v3: bool) -> Answer:
     body = r.body if isinstance(r.body, dict) else {}
     text = body.get("body")
     if not (is_adf(text) if v3 else isinstance(text, str)):

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 
-from adapters.emulators.zendesk.wire import PRIORITIES, STATUSES, Json, Refused
+from emulators.zendesk.wire import PRIORITIES, STATUSES, Json, Refused
 
 _TERM = re.compile(r'(-?)(\w+)(<=|>=|:|<|>)("[^"]*"|\S+)')
 _ORDER: dict[str, Callable[[int, int], bool]] = {

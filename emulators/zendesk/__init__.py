@@ -4,7 +4,7 @@ published OpenAPI document and the API reference), with faults on demand.
 
     zd = ZendeskEmulator(clock=fake.clock)
     tid = zd.add_ticket(subject="Printer on fire", priority="urgent", group="Support L1")
-    status, headers, body = zd.handle("GET", "/api/v2/tickets/1.json", {}, auth_headers, None)
+    status, headers, body = zd.handle(Request("GET", "/api/v2/tickets/1.json", headers=auth))
 
 What it enforces, as Zendesk does: authentication (API token, OAuth bearer, client-credentials
 tokens that expire), `safe_update` (409 UpdateConflict when `updated_stamp` is not the ticket's
@@ -38,8 +38,8 @@ search), `views`, `api` (sign-in, routing, jobs, faults, rate limit), `wire` (an
 pagination).
 """
 
-from adapters.emulators.zendesk.account import CONTRACT_FIELDS, Account
-from adapters.emulators.zendesk.api import Fault, ZendeskEmulator
-from adapters.emulators.zendesk.wire import EmulatedTimeout
+from emulators.http import EmulatedTimeout
+from emulators.zendesk.account import CONTRACT_FIELDS, Account
+from emulators.zendesk.api import Fault, ZendeskEmulator
 
 __all__ = ["CONTRACT_FIELDS", "Account", "EmulatedTimeout", "Fault", "ZendeskEmulator"]

@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from adapters.emulators.jira.site import Site
+    from emulators.jira.site import Site
 
 
 def signed_in(site: Site, auth: str) -> bool:

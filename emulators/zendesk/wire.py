@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from emulators.http import Answer
+
 Json = dict[str, Any]
-Answer = tuple[int, dict[str, str], bytes]
 STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
 PRIORITIES = ("low", "normal", "high", "urgent")
 FIELD_TYPES = frozenset(
@@ -26,10 +27,6 @@ FIELD_TYPES = frozenset(
         "multiselect",
     }
 )
-
-
-class EmulatedTimeout(Exception):
-    """The client must now see a timeout (the request may or may not have been applied)."""
 
 
 class Refused(Exception):

@@ -8,30 +8,21 @@ from collections.abc import Callable
 from email.utils import formatdate
 from functools import partial
 
-from adapters.emulators.jira import access, filters, writes
-from adapters.emulators.jira.jql import query
-from adapters.emulators.jira.site import Site
-from adapters.emulators.jira.wire import (
-    Answer,
-    Fault,
-    Issue,
-    Json,
-    LandedTimeout,
-    Request,
-    answer,
-    one,
-    request_args,
-)
+from emulators.http import Answer, EmulatedTimeout, Request
+from emulators.jira import access, filters, writes
+from emulators.jira.jql import query
+from emulators.jira.site import Site
+from emulators.jira.wire import Call, Fault, Issue, Json, answer, one, request_args
 
 
 class JiraEmulator(Site):
-    """`handle(method, path, query, headers, body) -> (status, headers, body)`, plus faults."""
+    """`handle(Request) -> (status, headers, body)`, plus faults."""
 
     # --- faults -------------------------------------------------------------------------------
 
     def fail(
         self,
-        when: Callable[[Request], bool],
+        when: Callable[[Call], bool],
         status: int,
         *,
         times: int = 1,
@@ -46,14 +37,14 @@ class JiraEmulator(Site):
             Fault(when, times, status, retry_after, http_date, body, headers=dict(headers or {}))
         )
 
-    def timeout_after_landing(self, when: Callable[[Request], bool], times: int = 1) -> None:
+    def timeout_after_landing(self, when: Callable[[Call], bool], times: int = 1) -> None:
         self.faults.append(Fault(when, times, kind="timeout"))
 
-    def timeout_before_landing(self, when: Callable[[Request], bool], times: int = 1) -> None:
+    def timeout_before_landing(self, when: Callable[[Call], bool], times: int = 1) -> None:
         """The request is lost: nothing is applied, and the client sees a timeout."""
         self.faults.append(Fault(when, times, kind="lost"))
 
-    def before(self, when: Callable[[Request], bool], action: Callable[[], None]) -> None:
+    def before(self, when: Callable[[Call], bool], action: Callable[[], None]) -> None:
         """Run `action` (a person's edit) just before the next matching request lands."""
         self.faults.append(Fault(when, 1, kind="before", action=action))
 
@@ -61,7 +52,7 @@ class JiraEmulator(Site):
         """Run `action` just before the next request about issue `key` lands."""
         self.before(lambda r: f"/issue/{key}" in r.path, action)
 
-    def requests(self, method: str | None = None, path: str | None = None) -> list[Request]:
+    def requests(self, method: str | None = None, path: str | None = None) -> list[Call]:
         return [
             r
             for r in self.log
@@ -70,21 +61,14 @@ class JiraEmulator(Site):
 
     # --- the HTTP surface ---------------------------------------------------------------------
 
-    def handle(
-        self,
-        method: str,
-        path: str,
-        query: dict[str, list[str]],
-        headers: dict[str, str],
-        body: bytes | None,
-    ) -> Answer:
+    def handle(self, sent: Request) -> Answer:
         try:
-            data = json.loads(body) if body else None
+            data = json.loads(sent.body) if sent.body else None
         except ValueError:
             return answer(400, {"errorMessages": ["Invalid JSON"], "errors": {}})
-        request = Request(method.upper(), path, query, data)
+        request = Call(sent.method.upper(), sent.path, sent.query, data)
         self.log.append(request)
-        auth = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+        auth = {k.lower(): v for k, v in sent.headers.items()}.get("authorization", "")
         if not access.signed_in(self, auth):
             refused = {"errorMessages": ["You are not authenticated. Authentication required."]}
             return answer(401, refused, {"X-Seraph-LoginReason": "AUTHENTICATED_FAILED"})
@@ -110,7 +94,7 @@ class JiraEmulator(Site):
         """`count` requests by others (people, other apps) in the current minute."""
         self.window.extend([self.clock()] * count)
 
-    def _answer(self, request: Request) -> Answer:
+    def _answer(self, request: Call) -> Answer:
         method, path = request.method, request.path
         timeout = False
         for fault in list(self.faults):
@@ -122,12 +106,12 @@ class JiraEmulator(Site):
             elif fault.kind == "timeout":
                 timeout = True
             elif fault.kind == "lost":
-                raise LandedTimeout(f"{method} {path} was lost (not applied), then timed out")
+                raise EmulatedTimeout(f"{method} {path} was lost (not applied), then timed out")
             else:
                 return self._fault(fault)
         result = self._route(request)
         if timeout and result[0] < 300:
-            raise LandedTimeout(f"{method} {path} landed, then timed out")
+            raise EmulatedTimeout(f"{method} {path} landed, then timed out")
         return result
 
     def _fault(self, fault: Fault) -> Answer:
@@ -143,7 +127,7 @@ class JiraEmulator(Site):
         body = fault.body or {"errorMessages": [f"emulated {fault.status}"], "errors": {}}
         return answer(fault.status, body, headers)
 
-    def _route(self, r: Request) -> Answer:
+    def _route(self, r: Call) -> Answer:
         m = re.fullmatch(r"/rest/api/(2|3|latest)(/.*)", r.path)
         if not m or (m.group(1) == "3" and not self.cloud):
             return answer(404, {"errorMessages": ["Not found"]})
@@ -162,7 +146,7 @@ class JiraEmulator(Site):
                     },
                 )
             sub = issue_m.group(2) or ""
-            handlers: dict[tuple[str, str], Callable[[Request, Issue, bool], Answer]] = {
+            handlers: dict[tuple[str, str], Callable[[Call, Issue, bool], Answer]] = {
                 ("GET", ""): self._get_issue,
                 ("PUT", ""): partial(writes.put_issue, self),
                 ("GET", "/editmeta"): self._editmeta,
@@ -172,7 +156,7 @@ class JiraEmulator(Site):
             }
             handler = handlers.get((r.method, sub))
             return handler(r, issue, v3) if handler else answer(405, {})
-        simple: dict[tuple[str, str], Callable[[Request, bool], Answer]] = {
+        simple: dict[tuple[str, str], Callable[[Call, bool], Answer]] = {
             ("GET", "/serverInfo"): self._server_info,
             ("GET", "/myself"): lambda r, v3: answer(200, self.users[self.myself]),
             ("GET", "/field"): lambda r, v3: answer(200, self.fields),
@@ -197,7 +181,7 @@ class JiraEmulator(Site):
 
     # --- read endpoints -----------------------------------------------------------------------
 
-    def _server_info(self, r: Request, v3: bool) -> Answer:
+    def _server_info(self, r: Call, v3: bool) -> Answer:
         if self.cloud:
             info = {
                 "deploymentType": "Cloud",
@@ -210,22 +194,22 @@ class JiraEmulator(Site):
             200, info | {"baseUrl": self.base_url, "serverTitle": "Jira", "buildNumber": 100}
         )
 
-    def _list_statuses(self, r: Request, v3: bool) -> Answer:
+    def _list_statuses(self, r: Call, v3: bool) -> Answer:
         return answer(200, [self.status_json(name) for name in self.statuses])
 
-    def _get_user(self, r: Request, v3: bool) -> Answer:
+    def _get_user(self, r: Call, v3: bool) -> Answer:
         uid = one(r.query, "accountId" if self.cloud else "username")
         user = self.users.get(uid or "")
         if user is None:
             return answer(404, {"errorMessages": [f"User {uid!r} does not exist."]})
         return answer(200, user)
 
-    def _user_search(self, r: Request, v3: bool) -> Answer:
+    def _user_search(self, r: Call, v3: bool) -> Answer:
         text = (one(r.query, "query") or one(r.query, "username") or "").lower()
         found = [u for u in self.users.values() if text in json.dumps(u).lower()]
         return answer(200, found)
 
-    def _search_jql(self, r: Request, v3: bool) -> Answer:
+    def _search_jql(self, r: Call, v3: bool) -> Answer:
         if not self.cloud:
             return answer(404, {"errorMessages": ["null for uri: .../search/jql"]})
         args = request_args(r)
@@ -255,7 +239,7 @@ class JiraEmulator(Site):
             body["nextPageToken"] = f"{snap}:{start + size}"
         return answer(200, body)
 
-    def _search_old(self, r: Request, v3: bool) -> Answer:
+    def _search_old(self, r: Call, v3: bool) -> Answer:
         if self.cloud:
             return answer(
                 410,
@@ -287,7 +271,7 @@ class JiraEmulator(Site):
         """GET /priority: every priority of the site."""
         return [self.priority_json(p["name"]) | {"description": p["name"]} for p in self.priorities]
 
-    def _priority_search(self, r: Request, v3: bool) -> Answer:
+    def _priority_search(self, r: Call, v3: bool) -> Answer:
         if not self.cloud:
             return answer(404, {"errorMessages": ["null for uri: .../priority/search"]})
         start, size = int(one(r.query, "startAt") or 0), int(one(r.query, "maxResults") or 50)
@@ -298,10 +282,10 @@ class JiraEmulator(Site):
             page | {"isLast": start + size >= len(values), "values": values[start : start + size]},
         )
 
-    def _get_issue(self, r: Request, issue: Issue, v3: bool) -> Answer:
+    def _get_issue(self, r: Call, issue: Issue, v3: bool) -> Answer:
         return answer(200, self.issue_json(issue, request_args(r), v3, search=False))
 
-    def _get_comments(self, r: Request, issue: Issue, v3: bool) -> Answer:
+    def _get_comments(self, r: Call, issue: Issue, v3: bool) -> Answer:
         start = int(one(r.query, "startAt") or 0)
         size = int(one(r.query, "maxResults") or 100)
         values = [self.comment_json(c, v3) for c in issue.comments[start : start + size]]
@@ -315,7 +299,7 @@ class JiraEmulator(Site):
             },
         )
 
-    def _editmeta(self, r: Request, issue: Issue, v3: bool) -> Answer:
+    def _editmeta(self, r: Call, issue: Issue, v3: bool) -> Answer:
         out = {}
         for f in self.fields:
             fid = f["id"]
@@ -344,7 +328,7 @@ class JiraEmulator(Site):
             out[fid] = meta
         return answer(200, {"fields": out})
 
-    def _bulk_changelog(self, r: Request, v3: bool) -> Answer:
+    def _bulk_changelog(self, r: Call, v3: bool) -> Answer:
         if not self.cloud:
             return answer(404, {})
         body = r.body or {}

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulators.http import Answer
+
 CF = "com.atlassian.jira.plugin.system.customfieldtypes:"
 CATEGORY_NAMES = {"new": "To Do", "indeterminate": "In Progress", "done": "Done"}
 SCREEN_ERROR = "Field '{0}' cannot be set. It is not on the appropriate screen, or unknown."
@@ -21,15 +23,12 @@ KINDS = {  # kind -> (schema type, plugin type)
     "group": ("group", CF + "grouppicker"),
 }
 Json = Any
-Answer = tuple[int, dict[str, str], bytes]
-
-
-class LandedTimeout(Exception):
-    """The client must now see a read timeout (the write was applied, unless it was "lost")."""
 
 
 @dataclass
-class Request:
+class Call:
+    """A request as the emulator logs and routes it: its JSON body parsed."""
+
     method: str
     path: str
     query: dict[str, list[str]]
@@ -38,7 +37,7 @@ class Request:
 
 @dataclass
 class Fault:
-    when: Callable[[Request], bool]
+    when: Callable[[Call], bool]
     times: int
     status: int = 0
     retry_after: float | None = None
@@ -137,7 +136,7 @@ def one(query: dict[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-def request_args(r: Request) -> dict[str, Json]:
+def request_args(r: Call) -> dict[str, Json]:
     """A request's parameters, from the query string (GET) or the JSON body (POST)."""
     if r.method == "POST" and isinstance(r.body, dict):
         args = dict(r.body)

@@ -7,15 +7,15 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 
-from adapters.emulators.jira.filters import PERMISSIONS
-from adapters.emulators.jira.wire import (
+from emulators.jira.filters import PERMISSIONS
+from emulators.jira.wire import (
     CATEGORY_NAMES,
     KINDS,
     READ_ONLY,
+    Call,
     Fault,
     Issue,
     Json,
-    Request,
     adf_text,
     as_adf,
     ident,
@@ -48,7 +48,7 @@ class Site:
         #: documented, and keeping the oldest is the harder case for a client.
         self.search_comment_limit = search_comment_limit
         self.issue_comment_limit = issue_comment_limit
-        self.log: list[Request] = []  # every request received, in order
+        self.log: list[Call] = []  # every request received, in order
         self.faults: list[Fault] = []  # pending faults (see JiraEmulator.fail)
         self._snapshots: dict[str, list[str]] = {}  # search/jql result lists by token prefix
         self._keys_by_id: dict[str, str] = {}  # issue id -> key, rebuilt on a miss (`find`)
