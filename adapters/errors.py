@@ -20,6 +20,11 @@ class TransientError(AdapterError):
         self.retry_after = retry_after
 
 
+class MaybeLanded(TransientError):
+    """A write that may have gone in: it timed out after it was sent, or the platform (or a
+    proxy in front of it) answered 5xx. Never re-sent blind: the ticket is re-read first."""
+
+
 class AuthError(AdapterError):
     """401: the credentials are wrong or expired; the instance is aborted."""
 
@@ -34,6 +39,11 @@ class NotFound(AdapterError):
 
 class Rejected(AdapterError):
     """400/422: the platform refused the values; the message names the field."""
+
+
+class CommentLimit(Rejected):
+    """The ticket has as many comments as the platform allows (Jira's 413): the comments are
+    dropped, the rest of the change is written."""
 
 
 class Conflict(AdapterError):

@@ -21,7 +21,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -43,6 +43,7 @@ from adapters.errors import (
     AuthError,
     Conflict,
     Gone,
+    MaybeLanded,
     NotFound,
     PermissionDenied,
     Rejected,
@@ -240,14 +241,10 @@ def error_for(
 
 
 def timeout_error(what: str, exc: Exception, *, sent: bool) -> TransientError:
-    """A timeout or dropped connection; `sent` means the request may have landed."""
-    err = TransientError(f"{what}: {type(exc).__name__}: {mask(str(exc))}")
-    err.maybe_landed = sent  # type: ignore[attr-defined]
-    return err
-
-
-def maybe_landed(exc: BaseException) -> bool:
-    return bool(getattr(exc, "maybe_landed", False))
+    """A timeout or dropped connection; `sent` (a write that reached the platform) makes it
+    `MaybeLanded`."""
+    kind = MaybeLanded if sent else TransientError
+    return kind(f"{what}: {type(exc).__name__}: {mask(str(exc))}")
 
 
 class RetryBudgetExceeded(TransientError):
@@ -270,7 +267,6 @@ class Retrier:
         self.attempts = attempts
         self.remaining = retry_seconds
         self.base, self.cap = base, cap
-        self.retries = 0
         self._lock = threading.Lock()  # one budget for the instance's writer threads
 
     def call(self, fn: Callable[[], T], *, may_repeat: bool = True) -> T:
@@ -280,7 +276,7 @@ class Retrier:
         def retryable(exc: BaseException) -> bool:
             if not isinstance(exc, TransientError):
                 return False
-            return may_repeat or not maybe_landed(exc)
+            return may_repeat or not isinstance(exc, MaybeLanded)
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
@@ -298,7 +294,6 @@ class Retrier:
             seconds = state.next_action.sleep if state.next_action else 0.0
             with self._lock:
                 self.remaining -= seconds
-                self.retries += 1
             tries[0] += 1
 
         retrying = Retrying(
@@ -319,7 +314,3 @@ class Retrier:
                     retry_after=exc.retry_after,
                 ) from exc
             raise
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

@@ -41,12 +41,13 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import structlog
 
-from adapters.base import WriteResult
+from adapters.results import WriteResult
 from adapters.sqlite_file import PrivateFile, open_private, state_file
 
 MAX_AGE_SECONDS = 24 * 3600.0
@@ -60,6 +61,16 @@ CREATE TABLE IF NOT EXISTS owed (
     old TEXT NOT NULL, sent TEXT NOT NULL, PRIMARY KEY (ticket, state)
 );
 """
+
+
+class Verdict(Enum):
+    """What the ticket now says of an owed comment (`Journal.verdict`)."""
+
+    SEND = "its change is there: look for the comment, else send it"
+    WAIT = "its change may still land"
+    FORGET = "its change never landed: drop it quietly"
+    SUPERSEDED = "the ticket was escalated again since"
+    EXPIRED = "it is more than 24 hours old"
 
 
 def journal_path(state_dir: Path, instance: str) -> Path:
@@ -192,22 +203,19 @@ class Journal(PrivateFile):
     def expired(self, item: Owed) -> bool:
         return self.clock() - item.at > MAX_AGE_SECONDS
 
-    def verdict(self, item: Owed, state: str, stamp: str, siblings: Iterable[str] = ()) -> str:
+    def verdict(self, item: Owed, state: str, stamp: str, siblings: Iterable[str] = ()) -> Verdict:
         """What the ticket now (its `state` value, "" if none, and its `updated_at`) says of
-        an owed comment: "send" (its change is there: look for it, else send it), "wait" (its
-        change may still land), "forget" (its change never landed: drop quietly), or why it
-        is given up ("superseded", "expired"). `siblings`: the states of the ticket's other
-        entries; the ticket holding one of them means this change was re-evaluated into that
-        one (after a conflict or a timeout) and never landed itself."""
+        an owed comment. `siblings`: the states of the ticket's other entries; the ticket
+        holding one of them means this change was re-evaluated into that one (after a
+        conflict or a timeout) and never landed itself."""
         if item.state and state == item.state:
-            return "expired" if self.expired(item) else "send"
+            return Verdict.EXPIRED if self.expired(item) else Verdict.SEND
         if state in siblings and not item.confirmed:
-            return "forget"
+            return Verdict.FORGET
         if state == item.old and not item.confirmed:
-            return (
-                "wait" if item.sent and stamp == item.sent and not self.expired(item) else "forget"
-            )
-        return "superseded"
+            pending = item.sent and stamp == item.sent and not self.expired(item)
+            return Verdict.WAIT if pending else Verdict.FORGET
+        return Verdict.SUPERSEDED
 
     def close(self) -> None:
         with self._lock:

@@ -238,7 +238,7 @@ def one_run(box: Sandbox, platform: str, config: Path, conc: int, kind: str) -> 
     assert box.policy is not None
     now = instant(time.time())
     due_after = sum(
-        1 for o in evaluate(box.policy, box.worlds[instance].tickets(), now) if o.change is not None
+        1 for o in evaluate(box.policy, box.tickets(instance), now) if o.change is not None
     )
     fetch_s = (evaluated - spawned) if evaluated else 0.0
     if code != 0:
@@ -282,7 +282,7 @@ def run_naive(args: argparse.Namespace, platform: str, count: int) -> Measure:
                       platforms=[platform], due_share=0.10)  # fmt: skip
         with box:
             assert box.policy is not None
-            outcomes = evaluate(box.policy, box.worlds[instance].tickets(), instant(time.time()))
+            outcomes = evaluate(box.policy, box.tickets(instance), instant(time.time()))
             changes = [o.change.to_json() for o in outcomes if o.change is not None]
             plan = box.directory / "plan.json"
             plan.write_text(json.dumps(changes), encoding="utf-8")

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from adapters.base import WriteResult
+from adapters.results import WriteResult
 from adapters.secrets import mask_all
 from rules.errors import ConfigError
 from rules.plan import TicketChange

@@ -15,7 +15,7 @@ import click
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from adapters.registry import PLATFORMS, settings_model
+from adapters.registry import settings_model
 from connector.commands.backtest import backtest_command
 from connector.commands.doctor import doctor, setup
 from connector.commands.matrix import matrix_command
@@ -29,6 +29,7 @@ from connector.sandbox.cli import sandbox_group
 from rules.errors import ConfigError
 from rules.explain import explain, render_text
 from rules.lint import lint
+from rules.platforms import PLATFORMS
 from rules.schema import PolicyModel
 from rules.ticketio import read_tickets
 from rules.tracking import parse_time

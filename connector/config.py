@@ -5,15 +5,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.base import InstanceSettings
 from adapters.registry import settings_model
 from adapters.secrets import SecretRef
+from adapters.settings import InstanceSettings
 from rules.errors import ConfigError
 from rules.loader import Problems, check, load_yaml
+from rules.platforms import PlatformName
 from rules.policy import Policy, compile_policy
 from rules.schema import Model
 
@@ -23,7 +24,7 @@ class _Platform(Model):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    platform: Literal["jira", "zendesk"]
+    platform: PlatformName
 
 
 class RunSettings(Model):

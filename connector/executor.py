@@ -20,8 +20,9 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 import structlog
 
-from adapters.base import Adapter, Reevaluate, WriteResult, WriteStatus
 from adapters.errors import AuthError, SetupError
+from adapters.protocol import Adapter, Reevaluate
+from adapters.results import WriteResult, WriteStatus
 from rules.plan import TicketChange
 
 OnResult = Callable[[WriteResult], None]

@@ -6,8 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.base import WriteResult, WriteStatus
 from adapters.errors import AuthError, SetupError
+from adapters.results import WriteResult, WriteStatus
 from connector.errors import BUG, CHANGES_FAILED, OK, USAGE
 from rules.errors import EscalationError
 from rules.plan import Summary, TicketChange

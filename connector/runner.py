@@ -17,9 +17,10 @@ from datetime import UTC, datetime
 
 import structlog
 
-from adapters.base import Adapter, Reevaluate, WriteResult, WriteStatus
 from adapters.errors import AdapterError, AuthError, SetupError
-from adapters.registry import package
+from adapters.protocol import Adapter, Reevaluate
+from adapters.registry import platform
+from adapters.results import WriteResult, WriteStatus
 from connector.audit import AuditLog
 from connector.config import Config
 from connector.executor import execute
@@ -55,7 +56,7 @@ class Options:
 
 def open_adapter(config: Config, name: str, runtime: Runtime) -> Adapter:
     settings = config.instances[name]
-    adapter: Adapter = package(settings.platform).build(
+    return platform(settings.platform).build(
         name,
         settings,
         config.policy,
@@ -63,7 +64,6 @@ def open_adapter(config: Config, name: str, runtime: Runtime) -> Adapter:
         sleep=runtime.sleep,
         state_dir=config.state_dir,
     )
-    return adapter
 
 
 def _guarded(

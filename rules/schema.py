@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from rules.platforms import PlatformName
 from rules.tracking import TRACKING_FIELDS
 from rules.units import parse_duration, parse_percent
 
@@ -372,7 +373,7 @@ class PolicyModel(Model):
     matrix: dict[str, dict[str, Owner]] = {}
     rules: list[RuleModel] = []
     templates: dict[Name, str] = {}
-    platforms: dict[Literal["jira", "zendesk"], PlatformModel] = {}
+    platforms: dict[PlatformName, PlatformModel] = {}
     instances: dict[str, Any] = {}
     run: dict[str, Any] = {}  # the connector's settings, checked by connector/config.py
 

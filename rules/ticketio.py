@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import AwareDatetime, Field, TypeAdapter
 
@@ -18,6 +18,7 @@ from rules.errors import ConfigError
 from rules.history import summarise
 from rules.loader import Located, Problems, check, load_yaml
 from rules.model import Actor, Event, EventKind, Organization, Person, StatusCategory, Ticket
+from rules.platforms import PlatformName
 from rules.policy import Policy
 from rules.schema import Model
 from rules.tracking import Tracking
@@ -48,7 +49,7 @@ class EventRecord(Model):
 class TicketRecord(Model):
     id: str
     instance: str = "file"
-    platform: Literal["jira", "zendesk"] = "zendesk"
+    platform: PlatformName = "zendesk"
     url: str = ""
     title: str = ""
     status: str

@@ -1,53 +1,54 @@
-"""The Jira adapter (Cloud and Data Center): `Settings` and `build` for adapters.registry.
+"""The Jira adapter (Cloud and Data Center; the flavour comes from serverInfo). See docs/jira.md.
 
-Modules: `settings` (instance config), `client` (the jira client, our transport, retries,
-error mapping), `fetch` (paged search and bulk history), `mapping` (JSON -> Ticket, pure),
-`fields` (field discovery and value formats), `markup` (ADF and wiki), `edit` (change ->
-request bodies), `write` (the write protocol), `doctor` (`escalate doctor`'s checks), `queue`
-(the saved filter `escalate setup` makes), `adapter` (the Adapter itself). See docs/jira.md.
+Modules, each one role (the Zendesk adapter has the same names for the same roles):
+`settings` (instance config), `client` (the jira client, our transport, retries, error
+mapping), `search` (paged search, bulk changelogs, comments), `lookups` (what a run looks up
+once: fields, our account, statuses, edit screens, users), `read` (issues as tickets),
+`mapping` (JSON -> Ticket, pure), `fields` (field discovery and value formats), `markup` (ADF
+and wiki), `jql` (literals, ORDER BY), `body` (change -> request bodies), `write` (its part of
+the write protocol), `doctor`, `queue` (the saved filter `escalate setup` makes), `past`
+(backtests), `adapter` (the Adapter and `build`).
+
+Importing this package loads the settings model only; the jira library is imported when an
+instance is built.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import requests
-
-from adapters.jira.adapter import JiraAdapter
-from adapters.jira.client import JiraClient
 from adapters.jira.settings import Settings
-from adapters.owed import Journal, journal_path
-from rules.policy import Policy
+from adapters.settings import InstanceSettings
 
-__all__ = ["JiraAdapter", "Settings", "build"]
+if TYPE_CHECKING:  # the types only: importing them would load requests
+    from adapters.http import Clock, Sleeper
+    from adapters.protocol import Adapter
+    from rules.policy import Policy
 
-if TYPE_CHECKING:
-    from adapters.base import Adapter
-
-    _keeps_the_protocol: type[Adapter] = JiraAdapter
+__all__ = ["PLATFORM", "Settings"]
 
 
-def build(
-    name: str,
-    settings: Settings,
-    policy: Policy,
-    *,
-    clock: Callable[[], float] = time.time,
-    sleep: Callable[[float], None] = time.sleep,
-    session: requests.Session | None = None,
-    state_dir: Path | None = None,
-) -> JiraAdapter:
-    """The adapter for one instance; no request is sent until it is used.
+class JiraPlatform:
+    name = "jira"
 
-    `session` is accepted for the registry's common signature but not used: the jira client
-    builds its own session, on which our transport is mounted (adapters.http.mount). With a
-    `state_dir`, the comments a change still owes are kept there (`adapters.owed`); no history
-    cache is kept, as Jira's search returns histories in bulk.
-    """
-    del session
-    owed = journal_path(state_dir, name) if state_dir is not None else None
-    client = JiraClient(settings, clock=clock, sleep=sleep)
-    return JiraAdapter(name, settings, policy, client, Journal(owed, settings.url, clock))
+    def settings_model(self) -> type[InstanceSettings]:
+        return Settings
+
+    def build(
+        self,
+        instance: str,
+        settings: InstanceSettings,
+        policy: Policy,
+        *,
+        clock: Clock,
+        sleep: Sleeper,
+        state_dir: Path | None = None,
+    ) -> Adapter:
+        from adapters.jira.adapter import build  # noqa: PLC0415  (the jira library, on use)
+
+        assert isinstance(settings, Settings)
+        return build(instance, settings, policy, clock=clock, sleep=sleep, state_dir=state_dir)
+
+
+PLATFORM = JiraPlatform()

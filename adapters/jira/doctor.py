@@ -8,101 +8,88 @@ and the rate limit left, read from the headers of the checks' own answers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
-from adapters.base import Check
+from adapters.doctor import (
+    Checks,
+    low,
+    owner_assignees,
+    owner_groups,
+    owners,
+    sentence,
+    sets_priority,
+)
 from adapters.errors import AdapterError, AuthError, Rejected
+from adapters.jira.body import ProjectMeta
 from adapters.jira.client import RateLimit
-from adapters.jira.edit import ProjectMeta
 from adapters.jira.fields import screen_problems
+from adapters.jira.lookups import Lookups
 from adapters.jira.settings import CloudAuth
+from adapters.results import Check
 from rules.errors import EscalationError
 from rules.mapping import platform_priority
 from rules.policy import Policy
-from rules.schema import OwnerBase
 
-if TYPE_CHECKING:
-    from adapters.jira.adapter import JiraAdapter
-
-LOW_RATE = 0.10
 PERMISSIONS = "Project settings → Permissions (the project's permission scheme)"
 
 
-def check(a: JiraAdapter) -> list[Check]:
+def check(look: Lookups) -> list[Check]:
     try:
-        flavour = a.client.flavour
+        flavour = look.client.flavour
     except AuthError as exc:
-        reached = Check("connection", True, f"Jira answered at {a.settings.url}")
-        return [reached, Check("credentials", False, f"{exc} {_auth_fix(a)}")]
+        reached = Check("connection", True, f"Jira answered at {look.settings.url}")
+        return [reached, Check("credentials", False, f"{exc} {_auth_fix(look)}")]
     except (AdapterError, EscalationError) as exc:
         return [Check("connection", False, str(exc))]
-    api = "REST API v3, ADF comments" if a.cloud else "REST API v2, wiki comments"
-    version = ".".join(str(v) for v in a.client.version)
+    api = "REST API v3, ADF comments" if look.cloud else "REST API v2, wiki comments"
+    version = ".".join(str(v) for v in look.client.version)
     out = [Check("connection", True, f"Jira {flavour.value} {version} ({api})")]
     try:
-        me = a.client.get(f"{a.client.api}/myself") or {}
+        me = look.client.get(f"{look.client.api}/myself") or {}
     except AdapterError as exc:
-        fix = f" {_auth_fix(a)}" if isinstance(exc, AuthError) else ""
+        fix = f" {_auth_fix(look)}" if isinstance(exc, AuthError) else ""
         return [*out, Check("credentials", False, f"{exc}{fix}")]
     out.append(Check("credentials", True, f"signed in as {me.get('displayName', '?')}"))
 
-    def step(name: str, fn: Callable[[], Check | None]) -> bool:
-        try:
-            found = fn()
-        except (AdapterError, EscalationError) as exc:
-            out.append(Check(name, False, str(exc)))
-            return False
-        if found is not None:
-            out.append(found)
-        return found is None or found.ok
-
-    scoped = step("scope", lambda: _scope(a))
-    step("permissions", lambda: _permissions(a) if scoped else None)
-    fields = step("fields", lambda: _fields(a))
+    checks = Checks(out)
+    step = checks.step
+    scoped = step("scope", lambda: _scope(look))
+    step("permissions", lambda: _permissions(look) if scoped else None)
+    fields = step("fields", lambda: _fields(look))
     for needed in ("state", "level"):
-        if needed not in a.titles:
+        if needed not in look.titles:
             detail = f"no field mapped for {needed}: map it under platforms.jira.fields"
-            out.append(Check(f"tracking.{needed}", False, detail))
+            checks.add(Check(f"tracking.{needed}", False, detail))
     metas: dict[str, ProjectMeta] = {}
     if scoped and fields:
-        step("edit screens", lambda: _screens(a, metas))
-    step("priorities", lambda: _priorities(a, metas))
+        step("edit screens", lambda: _screens(look, metas))
+    step("priorities", lambda: _priorities(look, metas))
     if fields:
-        step("groups", lambda: _groups(a, metas))
-    step("assignees", lambda: _assignees(a))
-    out.append(rate_check(a.client.rate, a.cloud))
-    return out
+        step("groups", lambda: _groups(look, metas))
+    step("assignees", lambda: _assignees(look))
+    checks.add(rate_check(look.client.rate, look.cloud))
+    return checks.found
 
 
-def _auth_fix(a: JiraAdapter) -> str:
-    if isinstance(a.settings.auth, CloudAuth):
+def _auth_fix(look: Lookups) -> str:
+    if isinstance(look.settings.auth, CloudAuth):
         return (
             "Fix: make a new API token (id.atlassian.com → Security → API tokens) for the"
-            f" account {a.settings.auth.email} and store it where"
-            f" instances.{a.instance}.auth.api_token points."
+            f" account {look.settings.auth.email} and store it where"
+            f" instances.{look.instance}.auth.api_token points."
         )
     return (
         "Fix: make a new personal access token (your Jira profile → Personal Access Tokens)"
-        f" and store it where instances.{a.instance}.auth.personal_access_token points."
+        f" and store it where instances.{look.instance}.auth.personal_access_token points."
     )
 
 
-def _scope(a: JiraAdapter) -> Check:
+def _scope(look: Lookups) -> Check:
     try:
-        projects = sorted(a.sample())
+        projects = sorted(look.sample())
     except Rejected as exc:
-        fix = f"Fix: correct the JQL in instances.{a.instance}.scope."
+        fix = f"Fix: correct the JQL in instances.{look.instance}.scope."
         return Check("scope", False, f"{sentence(exc)} {fix}")
     found = f"its first page has tickets in {', '.join(projects)}" if projects else ""
-    return Check("scope", True, f"valid JQL: {a.settings.jql!r}; {found or 'no ticket now'}")
-
-
-def owners(policy: Policy, instance: str) -> list[OwnerBase]:
-    """Every owner the policy can assign on this instance (its per-instance override wins)."""
-    found = [lv.model.owner for lv in policy.levels] + list(policy.matrix.values())
-    found += [rule.actions.assign for rule in policy.rules]
-    return [o.instances.get(instance, o) for o in found if o is not None]
+    return Check("scope", True, f"valid JQL: {look.settings.jql!r}; {found or 'no ticket now'}")
 
 
 def needed_permissions(policy: Policy, instance: str) -> list[str]:
@@ -115,13 +102,15 @@ def needed_permissions(policy: Policy, instance: str) -> list[str]:
     return keys
 
 
-def _permissions(a: JiraAdapter) -> Check:
-    keys = needed_permissions(a.policy, a.instance)
-    projects: list[str | None] = list(a.sample()) or [None]
+def _permissions(look: Lookups) -> Check:
+    keys = needed_permissions(look.policy, look.instance)
+    projects: list[str | None] = list(look.sample()) or [None]
     missing: dict[str, list[str]] = {}
     for project in projects:
         params = {"permissions": ",".join(keys)} | ({"projectKey": project} if project else {})
-        held = (a.client.get(f"{a.client.api}/mypermissions", params) or {}).get("permissions")
+        held = (look.client.get(f"{look.client.api}/mypermissions", params) or {}).get(
+            "permissions"
+        )
         for key in keys:
             if not ((held or {}).get(key) or {}).get("havePermission"):
                 missing.setdefault(key, []).append(project or "every project")
@@ -137,22 +126,22 @@ def _permissions(a: JiraAdapter) -> Check:
     return Check("permissions", True, f"{', '.join(keys)} in {where}")
 
 
-def _fields(a: JiraAdapter) -> Check:
-    a.fields()  # SetupError names every unusable field and the fix
-    group = a.resolved.group
+def _fields(look: Lookups) -> Check:
+    look.fields()  # SetupError names every unusable field and the fix
+    group = look.resolved.group
     extra = f" and the group field {group.name!r}" if group else ""
-    detail = f"{len(a.resolved.tracking)} tracking fields{extra}, each with a writable type"
+    detail = f"{len(look.resolved.tracking)} tracking fields{extra}, each with a writable type"
     return Check("fields", True, detail)
 
 
-def _screens(a: JiraAdapter, metas: dict[str, ProjectMeta]) -> Check:
+def _screens(look: Lookups, metas: dict[str, ProjectMeta]) -> Check:
     """The fields we write are on the edit screen: editmeta of one issue per project of the
     scope's first page (an approximation: screens can differ per issue type)."""
-    r = a.resolved
+    r = look.resolved
     wanted = [*r.tracking.values(), *([r.group] if r.group else [])]
     problems: list[str] = []
-    for project, (key, _) in sorted(a.sample().items()):
-        metas[project] = a.project_meta(key, project, check=False)
+    for project, (key, _) in sorted(look.sample().items()):
+        metas[project] = look.project_meta(key, project, check=False)
         problems += screen_problems(metas[project].editable, wanted, project)
     if problems:
         return Check("edit screens", False, "; ".join(problems))
@@ -161,12 +150,14 @@ def _screens(a: JiraAdapter, metas: dict[str, ProjectMeta]) -> Check:
     return Check("edit screens", True, f"every field we write is editable in {', '.join(metas)}")
 
 
-def _priorities(a: JiraAdapter, metas: dict[str, ProjectMeta]) -> Check:
-    names = list(a.policy.platforms["jira"].priorities)
-    have = {p.casefold() for p in _site_priorities(a)}
+def _priorities(look: Lookups, metas: dict[str, ProjectMeta]) -> Check:
+    names = list(look.policy.platforms["jira"].priorities)
+    have = {p.casefold() for p in _site_priorities(look)}
     problems = [f"Jira has no priority {n!r}" for n in names if n.casefold() not in have]
-    if _sets_priority(a.policy):
-        written = dict.fromkeys(platform_priority(a.policy, "jira", p) for p in a.policy.priorities)
+    if sets_priority(look.policy):
+        written = dict.fromkeys(
+            platform_priority(look.policy, "jira", p) for p in look.policy.priorities
+        )
         for meta in metas.values():
             for name in written:
                 try:
@@ -179,28 +170,23 @@ def _priorities(a: JiraAdapter, metas: dict[str, ProjectMeta]) -> Check:
     return Check("priorities", True, f"{', '.join(names)} exist")
 
 
-def _site_priorities(a: JiraAdapter) -> list[str]:
-    if not a.cloud:
-        return [str(p.get("name")) for p in a.client.get(f"{a.client.api}/priority") or []]
+def _site_priorities(look: Lookups) -> list[str]:
+    if not look.cloud:
+        return [str(p.get("name")) for p in look.client.get(f"{look.client.api}/priority") or []]
     names: list[str] = []
     for page in range(20):
         params = {"startAt": str(page * 50), "maxResults": "50"}
-        found = a.client.get(f"{a.client.api}/priority/search", params) or {}
+        found = look.client.get(f"{look.client.api}/priority/search", params) or {}
         names += [str(p.get("name")) for p in found.get("values") or []]
         if found.get("isLast", True):
             return names
     return names
 
 
-def _sets_priority(policy: Policy) -> bool:
-    rules = any(rule.actions.priority is not None for rule in policy.rules)
-    return rules or any(lv.model.priority_at_least for lv in policy.levels)
-
-
-def _groups(a: JiraAdapter, metas: dict[str, ProjectMeta]) -> Check | None:
+def _groups(look: Lookups, metas: dict[str, ProjectMeta]) -> Check | None:
     """Owner groups are options of the group field (where it is a select list)."""
-    fd = a.resolved.group
-    groups = list(dict.fromkeys(o.group for o in owners(a.policy, a.instance) if o.group))
+    fd = look.resolved.group
+    groups = owner_groups(look.policy, look.instance)
     if fd is None or not groups:
         return None
     if fd.kind not in ("option", "options"):
@@ -218,14 +204,14 @@ def _groups(a: JiraAdapter, metas: dict[str, ProjectMeta]) -> Check | None:
     return Check("groups", True, f"every owner group is an option of {fd.describe()}")
 
 
-def _assignees(a: JiraAdapter) -> Check:
-    wanted = list(dict.fromkeys(o.assignee for o in owners(a.policy, a.instance) if o.assignee))
+def _assignees(look: Lookups) -> Check:
+    wanted = owner_assignees(look.policy, look.instance)
     if not wanted:
         return Check("assignees", True, "the policy names no assignee")
     problems = []
     for who in wanted:
         try:
-            a.user_ref(who)
+            look.user_ref(who)
         except Rejected as exc:
             problems.append(str(exc))
     if problems:
@@ -238,16 +224,10 @@ def rate_check(rate: RateLimit, cloud: bool) -> Check:
     fix = "Fix: lower budget.requests_per_minute or run the connector less often."
     if rate.limit is not None and rate.remaining is not None:
         detail = f"{rate.remaining} of {rate.limit} requests left"
-        if rate.limit and rate.remaining < LOW_RATE * rate.limit:
+        if low(rate.limit, rate.remaining):
             return Check("rate limit", False, f"{detail}. {fix}")
         return Check("rate limit", True, detail)
     if rate.near:
         return Check("rate limit", False, f"Jira says under 20% of the rate limit is left. {fix}")
     why = "Jira Cloud reports it only near the limit" if cloud else "no limit configured"
     return Check("rate limit", True, f"not reported ({why})")
-
-
-def sentence(text: object) -> str:
-    """`text` ending with one full stop (platform messages often bring their own)."""
-    out = str(text).rstrip()
-    return out if out.endswith((".", "!", "?")) else out + "."

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC
 from typing import Any
 
-from adapters.base import FieldStatus
 from adapters.errors import Rejected, SetupError
 from adapters.jira.markup import adf, adf_text
+from adapters.results import FieldStatus
 from rules.markup import Rendered
 from rules.tracking import parse_time
 

@@ -10,16 +10,13 @@ search: the account's favourite filters, so it is created as a favourite), never
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from adapters.base import Queue
-from adapters.errors import AdapterError, PermissionDenied, Rejected, TransientError
-from adapters.http import maybe_landed
-from adapters.jira.doctor import sentence
-
-if TYPE_CHECKING:
-    from adapters.jira.adapter import JiraAdapter
+from adapters.doctor import sentence
+from adapters.errors import AdapterError, MaybeLanded, PermissionDenied, Rejected
+from adapters.jira.jql import quoted, split_order
+from adapters.jira.lookups import Lookups
+from adapters.results import Queue
 
 Json = dict[str, Any]
 TITLE = "Escalated tickets"
@@ -27,34 +24,29 @@ PAGES = 20  # filter search pages of 50 read at most
 OWNER_KEYS = ("accountId", "name", "key")
 
 
-def quoted(text: str) -> str:
-    """A JQL string literal (field names with spaces, values)."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def jql(a: JiraAdapter) -> str:
-    catalog = a.catalog()
-    level_title = a.titles.get("level", "Escalation level")
+def jql(look: Lookups) -> str:
+    catalog = look.catalog()
+    level_title = look.titles.get("level", "Escalation level")
     level, _ = catalog.lookup(level_title)
-    sla, _ = catalog.lookup(a.titles["sla_due"]) if "sla_due" in a.titles else (None, "")
+    sla, _ = catalog.lookup(look.titles["sla_due"]) if "sla_due" in look.titles else (None, "")
     name = quoted(level.name if level else level_title)
-    first = quoted(a.policy.levels[0].name)
-    scope = re.sub(r"\s+order\s+by\s+.*$", "", a.settings.jql, flags=re.I | re.S).strip()
+    first = quoted(look.policy.levels[0].name)
+    scope = split_order(look.settings.jql)[0].strip()
     text = level is None or level.kind in ("string", "textarea")
     exclude = f"{name} !~ {first}" if text else f"{name} != {first}"
     order = f"{quoted(sla.name)} ASC" if sla is not None else "created ASC"
     return f"({scope}) AND {name} is not EMPTY AND {exclude} ORDER BY {order}"
 
 
-def queue(a: JiraAdapter, *, create: bool) -> Queue:
+def queue(look: Lookups, *, create: bool) -> Queue:
     """Find the filter by name; with `create`, create it once. Problems go in `problem`."""
     try:
-        shows = jql(a)
-        found = _find(a)
+        shows = jql(look)
+        found = _find(look)
     except AdapterError as exc:
         return Queue("filter", TITLE, None, problem=str(exc))
     if found is not None or not create:
-        return _queue(a, found, shows, created=False)
+        return _queue(look, found, shows, created=False)
     body: Json = {
         "name": TITLE,
         "description": "Tickets the escalation connector escalated, soonest SLA due first.",
@@ -62,19 +54,19 @@ def queue(a: JiraAdapter, *, create: bool) -> Queue:
         "favourite": True,
     }
     try:
-        projects = [{"type": "project", "project": {"id": p}} for _, p in a.sample().values()]
+        projects = [{"type": "project", "project": {"id": p}} for _, p in look.sample().values()]
         body["sharePermissions"] = projects
-        made = a.client.post(f"{a.client.api}/filter", body, may_repeat=False)
-    except TransientError as exc:
-        again = _find(a) if maybe_landed(exc) else None
+        made = look.client.post(f"{look.client.api}/filter", body, may_repeat=False)
+    except MaybeLanded as exc:
+        again = _find(look)
         if again is None:
             return Queue("filter", TITLE, None, definition=shows, problem=str(exc))
         made = again
     except (PermissionDenied, Rejected) as exc:
-        return Queue("filter", TITLE, None, definition=shows, problem=_problem(a, exc, shows))
+        return Queue("filter", TITLE, None, definition=shows, problem=_problem(look, exc, shows))
     except AdapterError as exc:
         return Queue("filter", TITLE, None, definition=shows, problem=str(exc))
-    out = _queue(a, made, shows, created=True)
+    out = _queue(look, made, shows, created=True)
     if not projects:
         note = "shared with nobody yet (no ticket in scope to learn the projects from): share"
         note += " it in Jira (Filters → Escalated tickets → Details → Edit permissions)"
@@ -82,20 +74,20 @@ def queue(a: JiraAdapter, *, create: bool) -> Queue:
     return out
 
 
-def _find(a: JiraAdapter) -> Json | None:
+def _find(look: Lookups) -> Json | None:
     """Ours first (owned by the connector's account), else anyone's of that exact name."""
-    if a.cloud:
+    if look.cloud:
         found: list[Json] = []
         params = {"filterName": TITLE, "isSubstringMatch": "true", "expand": "jql,owner"}
         for page in range(PAGES):
-            answer = a.client.get(f"{a.client.api}/filter/search", params | _at(page)) or {}
+            answer = look.client.get(f"{look.client.api}/filter/search", params | _at(page)) or {}
             found += [f for f in answer.get("values") or [] if isinstance(f, dict)]
             if answer.get("isLast", True):
                 break
     else:
-        found = list(a.client.get(f"{a.client.api}/filter/favourite") or [])
+        found = list(look.client.get(f"{look.client.api}/filter/favourite") or [])
     named = [f for f in found if f.get("name") == TITLE]
-    me = a.myself()
+    me = look.myself()
     mine = [f for f in named if me in ((f.get("owner") or {}).get(k) for k in OWNER_KEYS)]
     return next(iter(mine or named), None)
 
@@ -104,7 +96,7 @@ def _at(page: int) -> dict[str, str]:
     return {"startAt": str(page * 50), "maxResults": "50"}
 
 
-def _queue(a: JiraAdapter, found: Json | None, shows: str, *, created: bool) -> Queue:
+def _queue(look: Lookups, found: Json | None, shows: str, *, created: bool) -> Queue:
     if found is None:
         return Queue("filter", TITLE, None, definition=shows)
     fid = str(found.get("id"))
@@ -112,16 +104,16 @@ def _queue(a: JiraAdapter, found: Json | None, shows: str, *, created: bool) -> 
         "filter",
         TITLE,
         fid,
-        url=f"{a.settings.url}/issues/?filter={fid}",
+        url=f"{look.settings.url}/issues/?filter={fid}",
         definition=str(found.get("jql") or shows),
         created=created,
     )
 
 
-def _problem(a: JiraAdapter, exc: AdapterError, shows: str) -> str:
+def _problem(look: Lookups, exc: AdapterError, shows: str) -> str:
     by_hand = f"or create the filter by hand (Filters → Create filter) with this JQL: {shows}"
     text = str(exc)
-    if "same name already exists" in text and not a.cloud:
+    if "same name already exists" in text and not look.cloud:
         return (
             f"{sentence(text)} A filter called {TITLE!r} exists but is not among the connector"
             f" account's favourite filters, where Data Center lets it look: star it, {by_hand}"

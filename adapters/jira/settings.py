@@ -18,8 +18,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from adapters.base import InstanceSettings
 from adapters.secrets import SecretRef
+from adapters.settings import InstanceSettings
 from rules.schema import Model
 
 DEFAULT_SCOPE = "statusCategory != Done"

@@ -1,339 +1,206 @@
-"""Writing one change: re-read, re-evaluate, one edit, at most one comment request.
+"""Jira's part of the write protocol (`adapters.writer`, `adapters.payment`).
 
-Jira has no compare-and-set, so every write starts with `GET /issue/{key}` (a counted read):
-it sees a human's concurrent edit and what Cloud's eventually consistent search had not shown
-yet, and `reevaluate` decides on the fresh ticket (None -> UNCHANGED). Then:
-- 409 (a conflicting update): re-read, re-evaluate, and try once more.
-- A write that may have landed (a read timeout, or 500/502/504 from Jira or a proxy): re-read
-  first. If our tracking values (or, for a comment, a new comment with our text) are there, it
-  landed and is not repeated; otherwise re-evaluate and try once more. Comments are never
-  posted twice.
-- 413 (the issue's comment limit): the comments are dropped, the rest is written
-  (`comment_dropped`).
-- A separate comment request is written to the owed-comment journal (`adapters.owed`) before
-  the edit, and removed only once the write went in whole (or the issue is gone, or its comment
-  limit is reached): a comment that failed for good after its edit, or that a killed process
-  never sent, goes out at the next run (`pay`).
-- 400 "not on the appropriate screen" -> SetupError (naming the field and the fix); 401 ->
-  AuthError; 410 -> Gone: these abort the instance, every further write would fail the same way.
-- 404 -> SKIPPED; other refusals -> FAILED with Jira's message; the other changes go on.
+Jira has no compare-and-set, so every write starts with `GET /issue/{key}` (`reads_first`): it
+sees a human's concurrent edit and what Cloud's eventually consistent search had not shown
+yet. A change is one edit (`PUT /issue/{key}`) and, for an internal note that needs its own
+request (`adapters.jira.body`), one `POST /issue/{key}/comment`: the second comment, journaled
+before the edit. Jira-specific answers:
+- an edit or comment that may have landed (a read timeout, 500/502/504 from Jira or a proxy):
+  it landed if its comment is new on the re-read issue, or else all its tracking values are;
+- 413, the issue's comment limit: the comments are dropped, the rest is written;
+- 400 "not on the appropriate screen" -> SetupError naming the field and the fix.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from adapters.base import Reevaluate, WriteResult, WriteStatus
 from adapters.errors import (
     AdapterError,
     AuthError,
-    Conflict,
-    NotFound,
-    PermissionDenied,
-    Rejected,
+    CommentLimit,
+    MaybeLanded,
     SetupError,
-    TransientError,
 )
-from adapters.http import maybe_landed
-from adapters.jira import fetch as reads
+from adapters.jira import search
+from adapters.jira.body import Edit, EditContext, build
 from adapters.jira.client import ErrorHook
-from adapters.jira.edit import Edit
+from adapters.jira.lookups import Lookups
 from adapters.jira.mapping import comments, comments_truncated, parse_time, user_id
 from adapters.jira.markup import body_text
-from adapters.owed import Owed, superseded
+from adapters.jira.read import Reader
+from adapters.outcomes import Draft, Fresh, Outcome, Sent, classify
+from adapters.owed import Journal, Owed
+from adapters.payment import Peek
+from adapters.writer import Second
 from rules.plan import TicketChange
 from rules.tracking import Tracking
 
-if TYPE_CHECKING:
-    from adapters.jira.adapter import JiraAdapter
-
 SCREEN = "appropriate screen"
-
-
-class CommentLimit(Rejected):
-    """413: the issue has as many comments as Jira allows."""
-
-
 #: How far a Jira `created` may be before this host's clock at the moment a comment became owed
 #: (clock skew), and still be that comment.
 SKEW_SECONDS = 600.0
 
 
-@dataclass
-class _Progress:
-    rereads: int = 0
-    dropped: bool = False  # the comments, at the issue's comment limit (413)
-    edited: bool = False
-    keys: set[tuple[str, str]] = field(default_factory=set)  # journaled by this write
-    written: tuple[str, str] | None = None  # the key of the change whose edit went in
+class Writer:
+    """The backend and the debtor for one Jira instance."""
+
+    reads_first = True
+    second_name = second_kind = "note"
+    platform_name = "Jira"
+
+    def __init__(self, lookups: Lookups, reader: Reader, journal: Journal) -> None:
+        self.lookups, self.reader, self.journal = lookups, reader, journal
+        self.client = lookups.client
+        self.clock = lookups.client.clock
+        self._hook: ErrorHook | None = None
 
     @property
-    def owed(self) -> bool:
-        """The edit went in and its journaled comment did not."""
-        return self.edited and self.written in self.keys
+    def hook(self) -> ErrorHook:
+        if self._hook is None:
+            self._hook = write_hook({f.id: f.name for f in self.lookups.catalog().fields})
+        return self._hook
 
+    def reread(self, ticket: str) -> Fresh:
+        return self.reader.fresh(ticket)
 
-def write_one(a: JiraAdapter, change: TicketChange, reevaluate: Reevaluate) -> WriteResult:
-    """Write one change; forget its journaled comment only once the write went in whole."""
-    result = _write_one(a, change, reevaluate, p := _Progress())
-    whole = result.status is WriteStatus.APPLIED and not result.comment_dropped
-    refused = result.status is WriteStatus.FAILED and not p.edited and not p.rereads
-    if refused and isinstance(result.error, AdapterError) and maybe_landed(result.error):
-        refused = False
-    if whole or p.dropped or refused or result.status is WriteStatus.SKIPPED:
-        a.journal.paid(p.keys)
-    elif p.owed and p.written is not None:
-        a.journal.confirm(p.written)
-    if result.status is WriteStatus.APPLIED and result.written is not None:
-        return superseded(a.journal, result, p.keys, "note")
-    return result
+    def draft(self, change: TicketChange, basis: Fresh | None) -> Draft[Edit]:
+        assert basis is not None, "a Jira write starts with a re-read"
+        edit = build(change, self._context(change, basis.raw))
+        two = edit.put is not None and edit.comment is not None
+        second = edit.comment if two else None
+        return Draft(change, edit, second, edit.texts[-1] if two else "", None, basis)
 
-
-def _write_one(
-    a: JiraAdapter, change: TicketChange, reevaluate: Reevaluate, p: _Progress
-) -> WriteResult:
-    key = change.ticket
-    try:
-        return _write(a, change, reevaluate, p)
-    except NotFound as exc:
-        return WriteResult(key, WriteStatus.SKIPPED, str(exc), rereads=p.rereads, error=exc)
-    except (AuthError, SetupError):
-        raise
-    except AdapterError as exc:
-        done = "the edit was written, the comment was not: " if p.edited else ""
-        owed = p.owed and a.journal.active
-        later = "; it is owed: the next run sends it" if owed else ""
-        return WriteResult(
-            key,
-            WriteStatus.FAILED,
-            done + str(exc) + later,
-            comment_dropped=p.edited,
-            comment_owed=owed,
-            rereads=p.rereads,
-            error=exc,
+    def _context(self, change: TicketChange, raw: Mapping[str, Any]) -> EditContext:
+        project = (raw.get("fields") or {}).get("project") or {}
+        r, settings = self.lookups.resolved, self.lookups.settings
+        meta = self.lookups.project_meta(
+            str(raw.get("key") or change.ticket), str(project.get("key") or "")
+        )
+        return EditContext(
+            cloud=self.lookups.cloud,
+            policy=self.lookups.policy,
+            tracking=r.tracking,
+            group=r.group,
+            custom=r.custom,
+            meta=meta,
+            user_ref=self.lookups.user_ref,
+            jsm=settings.jsm_internal_comments,
+            visibility=settings.note_visibility,
+            service_desk=project.get("projectTypeKey") == "service_desk",
         )
 
+    def send(self, draft: Draft[Edit]) -> Outcome:
+        edit, path = draft.body, self.lookups.path(draft.change.ticket)
+        if edit.put is not None:
+            return classify(lambda: self._request("PUT", path, edit.put))
+        if edit.comment is not None:  # a note alone: the comment is the only request
+            return classify(lambda: self._request("POST", f"{path}/comment", edit.comment))
+        return Sent()
 
-def _write(
-    a: JiraAdapter, change: TicketChange, reevaluate: Reevaluate, p: _Progress
-) -> WriteResult:
-    key = change.ticket
-    raw = a.read(key)
-    current = reevaluate(a.ticket(raw))
-    if current is None:
-        return WriteResult(key, WriteStatus.UNCHANGED, "nothing left to do on the fresh ticket")
-    edit, retried = a.edit(current, raw), False
-    _owe(a, key, edit, current, p)
-    while edit.put is not None:
-        try:
-            a.client.put(a.issue_path(key), edit.put, may_repeat=False, on_error=a.write_hook)
-            break
-        except CommentLimit:
-            if not edit.put_comments:
-                raise
-            edit, p.dropped = edit.without_comments(), True
-        except (Conflict, TransientError) as exc:
-            if retried or (isinstance(exc, TransientError) and not maybe_landed(exc)):
-                raise
-            retried, p.rereads = True, p.rereads + 1
-            fresh = a.read(key)
-            if isinstance(exc, TransientError) and _landed(a, edit, current, raw, fresh):
-                break
-            raw, after = fresh, reevaluate(a.ticket(fresh))
-            if after is None:
-                message = f"re-read after {_kind(exc)}: nothing left to do"
-                return WriteResult(key, WriteStatus.UNCHANGED, message, rereads=p.rereads)
-            current = after
-            edit = a.edit(current, raw)
-            edit = edit.without_comments() if p.dropped else edit
-            _owe(a, key, edit, current, p)
-    p.edited = edit.put is not None
-    p.written = _key(current) if p.edited else None
-    if edit.comment is not None and not p.dropped:
-        _comment(a, key, edit, raw, p)
-    message = "the issue's comment limit is reached: comments dropped" if p.dropped else ""
-    return WriteResult(
-        key,
-        WriteStatus.APPLIED,
-        message,
-        written=current,
-        comment_dropped=p.dropped,
-        rereads=p.rereads,
-    )
+    def _request(self, method: str, path: str, body: Any) -> None:
+        self.client.request(method, path, body=body, may_repeat=False, on_error=self.hook)
 
-
-def _owe(a: JiraAdapter, key: str, edit: Edit, change: TicketChange, p: _Progress) -> None:
-    """Journal the separate comment of an edit about to be sent (it is the second request)."""
-    if edit.comment is None or edit.put is None or not a.journal.active:
-        return
-    try:
-        who = a.myself() or ""
-    except AuthError:
-        raise
-    except AdapterError:  # who we are only guards a later resend; the write goes on
-        who = ""
-    old = change.tracking.get("state")
-    owed = Owed(
-        key,
-        "note",
-        edit.comment,
-        edit.texts[-1],
-        _key(change)[1],
-        who,
-        a.client.clock(),
-        old=_normal(None if old is None else old.old),
-    )
-    if a.journal.owe([owed]):
-        p.keys.add(owed.key)
-
-
-def _comment(a: JiraAdapter, key: str, edit: Edit, before: Mapping[str, Any], p: _Progress) -> None:
-    """Post the separate comment once; after an uncertain timeout, only if it did not land."""
-    assert edit.comment is not None
-    path = a.issue_path(key) + "/comment"
-    for attempt in range(2):
-        try:
-            a.client.post(path, edit.comment, may_repeat=False, on_error=a.write_hook)
-            return
-        except CommentLimit:
-            p.dropped = True
-            return
-        except TransientError as exc:
-            if attempt or not maybe_landed(exc):
-                raise
-            p.rereads += 1
-            if _new_comment(a, before, a.read(key), edit.texts[-1]):
-                return
-
-
-def pay(a: JiraAdapter, item: Owed, siblings: set[str]) -> WriteResult | None:
-    """Settle a comment an earlier run owed (see `adapters.owed`): sent once, only while the
-    issue carries the `state` that change wrote, and not if it is there already. None when
-    nothing is owed (that change never landed)."""
-    key = item.ticket
-    try:
-        raw = a.read(key)
-        state = _normal(a.ticket(raw).tracking.to_raw()["state"])
-        normal = replace(item, state=_normal(item.state))
-        verdict = a.journal.verdict(normal, state, "", {_normal(s) for s in siblings})
-        if verdict in ("forget", "wait"):
-            a.journal.paid([item.key])
+    def without_comments(self, draft: Draft[Edit]) -> Draft[Edit] | None:
+        if not draft.body.put_comments:
             return None
-        if verdict != "send":
-            return _give_up(a, item, _WHY[verdict])
-        a.journal.confirm(item.key)
-        me = a.myself()
-        if item.who and me is not None and item.who != me:
-            return _give_up(a, item, _WHY["someone else"])
-        if _owed_landed(a, raw, item):
-            a.journal.paid([item.key])
-            return WriteResult(key, WriteStatus.APPLIED, "the owed note had landed")
-        path = a.issue_path(key) + "/comment"
-        a.client.post(path, item.body, may_repeat=False, on_error=a.write_hook)
-    except NotFound:
-        return _give_up(a, item, "the issue is gone")
-    except CommentLimit:
-        return _give_up(a, item, "the issue has reached its comment limit")
-    except (AuthError, SetupError):
-        raise
-    except (Rejected, PermissionDenied) as exc:
-        return _give_up(a, item, f"Jira refused it: {exc}")
-    except AdapterError as exc:  # kept: the next run looks for it, then sends it
-        message = f"the note an earlier run owed is still owed: {exc}"
-        return WriteResult(
-            key, WriteStatus.FAILED, message, comment_dropped=True, comment_owed=True, error=exc
-        )
-    a.journal.paid([item.key])
-    return WriteResult(key, WriteStatus.APPLIED, "sent the note an earlier run owed")
+        return replace(draft, body=draft.body.without_comments(), second=None, second_text="")
 
-
-_WHY = {
-    "superseded": "the issue was escalated again since",
-    "expired": "it is more than 24 hours old",
-    "someone else": "it was owed by another Jira user than the one signed in now",
-}
-
-
-def _normal(state: object) -> str:
-    """A `state` value as the issue's field reads back (parsed and written again), "" if none."""
-    if state is None or not str(state).strip():
-        return ""
-    return Tracking.parse({"state": str(state)}).to_raw()["state"] or ""
-
-
-def _give_up(a: JiraAdapter, item: Owed, why: str) -> WriteResult:
-    a.journal.paid([item.key])
-    message = f"the note an earlier run owed is dropped: {why}"
-    return WriteResult(item.ticket, WriteStatus.SKIPPED, message, comment_dropped=True)
-
-
-def _owed_landed(a: JiraAdapter, raw: Mapping[str, Any], item: Owed) -> bool:
-    """A comment of ours with the owed text, created since it became owed (less the skew)."""
-    listed = comments(raw)
-    if comments_truncated(raw):
-        listed = reads.issue_comments(a.client, str(raw.get("key")))
-    since = datetime.fromtimestamp(item.at - SKEW_SECONDS, tz=UTC)
-    me = a.myself()
-    return any(
-        _created_after(c, since)
-        and (me is None or user_id(c.get("author")) == me)
-        and _same(body_text(c.get("body")), item.text)
-        for c in listed
-    )
-
-
-def _landed(
-    a: JiraAdapter,
-    edit: Edit,
-    change: TicketChange,
-    before: Mapping[str, Any],
-    fresh: Mapping[str, Any],
-) -> bool:
-    """Whether the edit that timed out is on the fresh issue: its comment is there (whatever
-    else a person changed since), or else all its tracking values are."""
-    if edit.put_comments and _new_comment(a, before, fresh, edit.texts[0]):
-        return True
-    mapped = [n for n in change.tracking if n in a.resolved.tracking]
-    if mapped:
-        have = a.ticket(fresh).tracking.to_raw()
-        want = Tracking.parse({n: change.tracking[n].new for n in mapped}).to_raw()
+    def landed(self, draft: Draft[Edit], fresh: Fresh) -> bool:
+        """Its comment is new on the fresh issue (whatever else a person changed since), or
+        else all its tracking values are there. An edit with neither is idempotent."""
+        edit, before = draft.body, draft.basis.raw if draft.basis else {}
+        carried = edit.texts[0] if edit.put_comments or edit.put is None else None
+        if carried is not None and self._new_comment(before, fresh.raw, carried):
+            return True
+        mapped = [n for n in draft.change.tracking if n in self.lookups.resolved.tracking]
+        if not mapped or edit.put is None:
+            return False
+        have = fresh.ticket.tracking.to_raw()
+        want = Tracking.parse({n: draft.change.tracking[n].new for n in mapped}).to_raw()
         return all(have[n] == want[n] for n in mapped)
-    return False  # an edit without comments is idempotent: re-evaluating and repeating is safe
 
+    def send_second(self, draft: Draft[Edit], sent: Sent) -> Second:
+        """Post the note once; after an uncertain answer, only if it did not land."""
+        assert draft.second is not None
+        path = self.lookups.path(draft.change.ticket) + "/comment"
+        before = draft.basis.raw if draft.basis else {}
+        rereads = 0
+        try:
+            for attempt in range(2):
+                try:
+                    self._request("POST", path, draft.second)
+                    return Second(rereads=rereads)
+                except MaybeLanded:
+                    if attempt:
+                        raise
+                rereads += 1
+                fresh = self.reader.read(draft.change.ticket)
+                if self._new_comment(before, fresh, draft.second_text):
+                    return Second(rereads=rereads)
+        except (AuthError, SetupError):
+            raise
+        except AdapterError as exc:
+            return Second(exc, rereads)
+        raise AssertionError("unreachable")  # pragma: no cover
 
-def _new_comment(
-    a: JiraAdapter, before: Mapping[str, Any], fresh: Mapping[str, Any], text: str
-) -> bool:
-    """A comment by us with this text that was not there before the write.
+    def _new_comment(self, before: Mapping[str, Any], fresh: Mapping[str, Any], text: str) -> bool:
+        """A comment by us with this text that was not there before the write. An issue's
+        `comment` field may hold only part of its comments (`total` says so): then the fresh
+        list is read in full, and, when `before` was partial too, only comments created after
+        its `updated` count as new (an older comment of ours with the same text is not)."""
+        old = {str(c.get("id")) for c in comments(before)}
+        since = None
+        if comments_truncated(before):
+            since = parse_time((before.get("fields") or {}).get("updated"))
+        return any(str(c.get("id")) not in old for c in self._ours(fresh, text, since))
 
-    An issue's `comment` field may hold only part of its comments (`total` says so): then the
-    fresh list is read in full, and, when `before` was partial too, only comments created
-    after its `updated` count as new (an older comment of ours with the same text is not).
-    """
-    listed = comments(fresh)
-    if comments_truncated(fresh):
-        listed = reads.issue_comments(a.client, str(fresh.get("key")))
-    old = {str(c.get("id")) for c in comments(before)}
-    since = None
-    if comments_truncated(before):
-        since = parse_time((before.get("fields") or {}).get("updated"))
-    me = a.myself()
-    return any(
-        str(c.get("id")) not in old
-        and _created_after(c, since)
-        and (me is None or user_id(c.get("author")) == me)
-        and _same(body_text(c.get("body")), text)
-        for c in listed
-    )
+    def _ours(
+        self, raw: Mapping[str, Any], text: str, since: datetime | None
+    ) -> list[Mapping[str, Any]]:
+        """The issue's comments by us with `text`, created after `since`."""
+        listed = comments(raw)
+        if comments_truncated(raw):
+            listed = search.issue_comments(self.client, str(raw.get("key")))
+        me = self.lookups.myself()
+        return [
+            c
+            for c in listed
+            if _created_after(c, since)
+            and (me is None or user_id(c.get("author")) == me)
+            and _same(body_text(c.get("body")), text)
+        ]
 
+    def who(self) -> str:
+        try:
+            return self.lookups.myself() or ""
+        except AuthError:
+            raise
+        except AdapterError:  # who we are only guards a later resend; the write goes on
+            return ""
 
-def _key(change: TicketChange) -> tuple[str, str]:
-    """The journal key of what `change` owes: its issue and the `state` value it writes."""
-    state = change.tracking.get("state")
-    return (change.ticket, "" if state is None or state.new is None else str(state.new))
+    def normal(self, state: object) -> str:
+        """A `state` value as the issue's field reads back (parsed and written again)."""
+        if state is None or not str(state).strip():
+            return ""
+        return Tracking.parse({"state": str(state)}).to_raw()["state"] or ""
+
+    # --- paying what earlier runs owe --------------------------------------------------------
+
+    def peek(self, ticket: str) -> Peek:
+        raw = self.reader.read(ticket)
+        state = self.normal(self.reader.ticket(raw).tracking.to_raw()["state"])
+        return Peek(state, "", raw)
+
+    def owed_landed(self, item: Owed, peek: Peek) -> bool:
+        since = datetime.fromtimestamp(item.at - SKEW_SECONDS, tz=UTC)
+        return bool(self._ours(peek.raw, item.text, since))
+
+    def send_owed(self, item: Owed, peek: Peek) -> None:
+        self._request("POST", self.lookups.path(item.ticket) + "/comment", item.body)
 
 
 def _created_after(comment: Mapping[str, Any], since: datetime | None) -> bool:
@@ -363,13 +230,7 @@ def write_hook(names: Mapping[str, str]) -> ErrorHook:
         if status == 413:
             return CommentLimit("Jira answered 413: the issue has reached its comment limit")
         if status in (500, 502, 504):  # from Jira or a proxy: the write may have landed
-            err = TransientError(f"the write answered {status}; it may have landed")
-            err.maybe_landed = True  # type: ignore[attr-defined]
-            return err
+            return MaybeLanded(f"the write answered {status}; it may have landed")
         return None
 
     return hook
-
-
-def _kind(exc: Exception) -> str:
-    return "a conflict (409)" if isinstance(exc, Conflict) else "an uncertain timeout"

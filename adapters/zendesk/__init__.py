@@ -1,97 +1,54 @@
 """The Zendesk adapter (docs/zendesk.md).
 
-`build(name, settings, policy, clock=..., sleep=...)` resolves the credentials, builds the one
-session (our transport: no urllib3 retries, pacing, request counting) and the zenpy client on
-it, and returns the adapter. No request is sent until the adapter is used.
+Modules, each one role (the Jira adapter has the same names for the same roles): `settings`
+(instance config), `session` (the one HTTP session: credentials, errors, zenpy's URLs),
+`client` (every call, retried), `lookups` (what a run looks up once: who we are, fields,
+groups, people), `read` (tickets by search export, history in bulk), `mapping` (JSON -> Ticket,
+pure), `fields` (field discovery and creation), `body` (change -> request body), `write` (its
+part of the write protocol), `jobs` (update_many), `replies` (the second comment), `doctor`,
+`queue` (the view `escalate setup` makes), `past` (backtests), `adapter` (the Adapter and
+`build`).
+
+Importing this package loads the settings model only; zenpy is imported when an instance is
+built.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import requests
+from adapters.settings import InstanceSettings
+from adapters.zendesk.settings import Settings
 
-from adapters.history_cache import HistoryCache, cache_path
-from adapters.http import Budget, RequestStats, Retrier, mount
-from adapters.owed import Journal, journal_path
-from adapters.zendesk.adapter import ZendeskAdapter
-from adapters.zendesk.client import Client
-from adapters.zendesk.session import (
-    ClientCredentials,
-    Credentials,
-    StaticCredentials,
-    ZendeskSession,
-)
-from adapters.zendesk.settings import (
-    ApiTokenAuth,
-    ClientCredentialsAuth,
-    OAuthTokenAuth,
-    Settings,
-)
-from rules.policy import Policy
+if TYPE_CHECKING:  # the types only: importing them would load requests
+    from adapters.http import Clock, Sleeper
+    from adapters.protocol import Adapter
+    from rules.policy import Policy
 
-__all__ = ["Settings", "ZendeskAdapter", "build"]
+__all__ = ["PLATFORM", "Settings"]
 
 
-def build(
-    name: str,
-    settings: Settings,
-    policy: Policy,
-    *,
-    clock: Callable[[], float] = time.time,
-    sleep: Callable[[float], None] = time.sleep,
-    session: requests.Session | None = None,
-    state_dir: Path | None = None,
-) -> ZendeskAdapter:
-    """The adapter for one instance; `session` (tests, proxies) lends its proxies and headers;
-    with a `state_dir`, ticket histories are kept there between runs (`history_cache`), and so
-    are the public replies a change still owes (`adapters.owed`)."""
-    ours = ZendeskSession(settings.url, clock, (settings.timeout.connect, settings.timeout.read))
-    if session is not None:
-        ours.proxies.update(session.proxies)
-        ours.headers.update({k: v for k, v in session.headers.items() if k != "Authorization"})
-        ours.trust_env = session.trust_env
-    stats = RequestStats()
-    mount(ours, Budget(settings.budget.requests_per_minute, clock, sleep), stats)
-    ours.credentials = _credentials(name, settings, ours, clock)
-    retrier = Retrier(
-        sleep, attempts=settings.budget.attempts, retry_seconds=settings.budget.retry_seconds
-    )
-    client = Client(ours, retrier)
-    cache = None
-    if state_dir is not None and settings.history_cache:
-        cache = HistoryCache(cache_path(state_dir, name), platform="zendesk", policy=policy)
-    owed = journal_path(state_dir, name) if state_dir is not None else None
-    return ZendeskAdapter(
-        name,
-        settings,
-        policy,
-        client,
-        clock=clock,
-        sleep=sleep,
-        stats=stats,
-        cache=cache,
-        journal=Journal(owed, settings.url, clock),
-    )
+class ZendeskPlatform:
+    name = "zendesk"
+
+    def settings_model(self) -> type[InstanceSettings]:
+        return Settings
+
+    def build(
+        self,
+        instance: str,
+        settings: InstanceSettings,
+        policy: Policy,
+        *,
+        clock: Clock,
+        sleep: Sleeper,
+        state_dir: Path | None = None,
+    ) -> Adapter:
+        from adapters.zendesk.adapter import build  # noqa: PLC0415  (zenpy, on use)
+
+        assert isinstance(settings, Settings)
+        return build(instance, settings, policy, clock=clock, sleep=sleep, state_dir=state_dir)
 
 
-def _credentials(
-    name: str, settings: Settings, session: ZendeskSession, clock: Callable[[], float]
-) -> Credentials:
-    auth = settings.auth
-    where = f"instances.{name}.auth"
-    if isinstance(auth, ClientCredentialsAuth):
-        return ClientCredentials(
-            auth.client_id,
-            auth.client_secret.resolve(f"{where}.client_secret"),
-            auth.scope,
-            auth.expires_in,
-            clock,
-            session.post_unsigned,
-        )
-    if isinstance(auth, OAuthTokenAuth):
-        return StaticCredentials.bearer(auth.token.resolve(f"{where}.token"))
-    assert isinstance(auth, ApiTokenAuth)
-    return StaticCredentials.api_token(auth.email, auth.token.resolve(f"{where}.token"))
+PLATFORM = ZendeskPlatform()

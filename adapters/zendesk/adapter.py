@@ -1,33 +1,47 @@
-"""The Zendesk adapter: the `Adapter` protocol over the reader, the writer and the fields."""
+"""The Zendesk adapter: the `Adapter` protocol, composed of the per-run lookups (`lookups`), the
+reader (`read`), the write protocol's backend (`write`), `doctor`, `queue` and `past`; and
+`build`, which resolves the credentials, makes the one session every request goes through
+(ours: no urllib3 retries, pacing, request counting) and the zenpy client on it. No request is
+sent until the adapter is used."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
-from typing import Any
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
 
-from adapters.base import Check, FieldStatus, Queue, Reevaluate, WriteResult
-from adapters.errors import AuthError, NotFound, TransientError
-from adapters.history_cache import HistoryCache
-from adapters.http import Clock, RequestStats, Sleeper
-from adapters.owed import Journal
+import requests
+
+from adapters.history_cache import HistoryCache, cache_path
+from adapters.http import Budget, RequestStats, Retrier, mount
+from adapters.owed import Journal, journal_path
 from adapters.past import Window
-from adapters.zendesk import doctor
-from adapters.zendesk import queue as queues
+from adapters.payment import pay_all
+from adapters.protocol import Reevaluate
+from adapters.results import Check, FieldStatus, Queue, WriteResult
+from adapters.writer import write_many, write_one
+from adapters.zendesk import doctor, past, queue
 from adapters.zendesk.client import Client
-from adapters.zendesk.fields import FieldMap, create_missing, resolve, setup_error
-from adapters.zendesk.mapping import Directory, as_int
-from adapters.zendesk.past import read_past
-from adapters.zendesk.payload import update_body
-from adapters.zendesk.reader import Fresh, Reader
-from adapters.zendesk.settings import Settings
-from adapters.zendesk.writer import Writer
+from adapters.zendesk.lookups import Lookups
+from adapters.zendesk.read import Reader
+from adapters.zendesk.session import (
+    ClientCredentials,
+    Credentials,
+    StaticCredentials,
+    ZendeskSession,
+)
+from adapters.zendesk.settings import (
+    ApiTokenAuth,
+    ClientCredentialsAuth,
+    OAuthTokenAuth,
+    Settings,
+)
+from adapters.zendesk.write import Writer
 from rules.model import Ticket
-from rules.needs import Needs, needs
+from rules.needs import Needs
 from rules.plan import TicketChange
 from rules.policy import Policy
-
-Json = dict[str, Any]
 
 
 class ZendeskAdapter:
@@ -35,161 +49,64 @@ class ZendeskAdapter:
 
     def __init__(
         self,
-        name: str,
+        instance: str,
         settings: Settings,
         policy: Policy,
         client: Client,
         *,
-        clock: Clock,
-        sleep: Sleeper,
         stats: RequestStats,
         cache: HistoryCache | None = None,
         journal: Journal | None = None,
     ) -> None:
-        self.instance = name
-        self.settings, self.policy, self.client = settings, policy, client
-        self.clock = clock
+        self.instance, self.settings, self.client = instance, settings, client
         self.stats = stats
-        self.directory = Directory()
         self.cache = cache
-        self.journal = journal or Journal(None, settings.url, clock)
-        self.reader = Reader(client, policy, settings, name, self.directory, cache)
-        self._fields: FieldMap | None = None
-        self._me: Json | None = None
-        self._groups = False
-        self.writer = Writer(
-            client,
-            self._body,
-            self._fresh,
-            self._fieldmap,
-            lambda: self.directory.me,
-            sleep,
-            self.journal,
-            clock,
-            threshold=settings.batch_threshold,
-            in_flight=settings.jobs_in_flight,
-            poll_seconds=settings.job_poll_seconds,
-            job_timeout=settings.job_timeout_seconds,
-        )
+        self.journal = journal or Journal(None, settings.url, client.session.clock)
+        self.lookups = Lookups(instance, settings, policy, client, cache)
+        self.reader = Reader(self.lookups)
+        self.writer = Writer(self.lookups, self.reader, self.journal)
 
-    # --- once per run ----------------------------------------------------------------------
-
-    def whoami(self) -> Json:
-        if self._me is None:
-            me = self.client.me()
-            uid = as_int(me.get("id"))
-            if uid is None:
-                raise AuthError(
-                    "GET /api/v2/users/me: signed in as an anonymous user; check the credentials"
-                )
-            self._me = me
-            self.directory.me = uid
-            self.directory.users[uid] = me
-            if self.cache is not None:  # kept histories hold who "we" were: one per identity
-                self.cache.open(f"{self.settings.url} user {uid}")
-        return self._me
-
-    def prepare(self) -> None:
-        self.whoami()
-        self.load_groups()
-        self._fieldmap()
-
-    def load_groups(self) -> None:
-        if not self._groups:
-            for group in self.client.groups():
-                if (gid := as_int(group.get("id"))) is not None:
-                    self.directory.groups[gid] = str(group.get("name"))
-            self._groups = True
-
-    def _fieldmap(self) -> FieldMap:
-        if self._fields is None:
-            self.fields()
-        assert self._fields is not None
-        return self._fields
-
-    # --- the protocol ------------------------------------------------------------------------
+    @property
+    def approximate(self) -> dict[str, int]:
+        return {}  # Zendesk's audits are whole: nothing is approximate
 
     def fields(self, *, create: bool = False) -> list[FieldStatus]:
-        """Resolve tracking and policy fields by title; SetupError names every unusable one."""
-        tracking = self.tracking_titles()
-        custom = sorted(needs(self.policy).custom_fields)
-        statuses, fmap = resolve(self.client.ticket_fields(), tracking, custom)
-        if create and any(s.problem == "missing" and s.name in tracking for s in statuses):
-            made = create_missing(statuses, tracking, self._create_field)
-            created = {s.name for s in made if s.created}
-            statuses, fmap = resolve(self.client.ticket_fields(), tracking, custom)
-            statuses = [
-                FieldStatus(s.name, s.title, s.id, s.problem, created=s.name in created)
-                for s in statuses
-            ]
-        setup_error(statuses, self.instance, custom)
-        self._fields = fmap
-        self.directory.tracking = dict(fmap.tracking)
-        self.directory.custom = dict(fmap.custom)
-        session = self.client.session
-        session.field_titles = dict(fmap.titles)
-        return statuses
-
-    def tracking_titles(self) -> dict[str, str]:
-        """Tracking fields by logical name -> title: the policy's, then the instance's."""
-        platform = self.policy.platforms.get("zendesk")
-        return {**(platform.fields if platform is not None else {}), **self.settings.fields}
-
-    def _create_field(self, body: Json) -> Json:
-        try:
-            return self.client.create_field(body)
-        except TransientError:
-            return {}  # it may have been created: the fields are listed again afterwards
+        return self.lookups.fields(create=create)
 
     def inspect_fields(self) -> list[FieldStatus]:
-        """The tracking and policy fields, each with its problem (if any); never raises."""
-        custom = sorted(needs(self.policy).custom_fields)
-        return resolve(self.client.ticket_fields(), self.tracking_titles(), custom)[0]
+        return self.lookups.inspect_fields()
 
     def queue(self, *, create: bool = False) -> Queue:
-        return queues.queue(self, create=create)
+        return queue.queue(self.lookups, create=create)
 
     def check(self) -> list[Check]:
-        return doctor.check(self)
+        return doctor.check(self.lookups)
 
     def fetch(self, needs: Needs, now: datetime) -> Iterator[Ticket]:
-        self.prepare()
-        self.reader.needs = needs
-        self.reader.requesters = "requester" in needs.people
-        self.reader.organizations = "organization" in needs.people
-        for raws in self.reader.pages():
-            yield from self.reader.tickets(raws, needs, now)
-        self.reader.prune()
+        return self.reader.fetch(needs, now)
 
     def past(self, window: Window) -> Iterator[Ticket]:
-        return read_past(self, window)
+        return past.read_past(self.reader, window)
 
     def reread(self, ticket_id: str) -> Ticket:
-        self.prepare()
-        tid = int(ticket_id)
-        found = self._fresh([tid]).get(tid)
-        if found is None:
-            raise NotFound(f"ticket {ticket_id} is gone")
-        return found[1]
+        return self.writer.reread(ticket_id).ticket
 
     def write(
         self, changes: Sequence[TicketChange], reevaluate: Reevaluate
     ) -> Iterator[WriteResult]:
-        self.prepare()
-        yield from self.writer.write(changes, reevaluate)
+        self.lookups.prepare()
+        if len(changes) > self.settings.batch_threshold:
+            yield from write_many(self.writer, changes, reevaluate)
+        else:
+            for change in changes:
+                yield write_one(self.writer, change, reevaluate)
 
     def send_owed(self) -> Iterator[WriteResult]:
-        items = self.journal.due()
-        if items:
-            self.prepare()
-        for item in items:
-            siblings = {i.state for i in items if i.ticket == item.ticket} - {item.state}
-            if (result := self.writer.replies.pay(item, siblings)) is not None:
-                yield result
+        return pay_all(self.writer)
 
     def batch_size(self, pending: int) -> int:
-        """Above the threshold, all of them in one call: the writer packs them into
-        update_many jobs of 100; below it, one PUT per call, run concurrently."""
+        """Above the threshold, all of them in one call: they go in update_many jobs of 100;
+        below it, one PUT per call, run concurrently."""
         return pending if pending > self.settings.batch_threshold else 1
 
     def close(self) -> None:
@@ -198,18 +115,62 @@ class ZendeskAdapter:
             self.cache.close()
         self.journal.close()
 
-    # --- for the writer ----------------------------------------------------------------------
 
-    def _body(self, change: TicketChange, stamp: str | None) -> Json:
-        return update_body(
-            change,
-            policy=self.policy,
-            fields=self._fieldmap(),
-            directory=self.directory,
-            users=self.settings.users,
-            stamp=stamp,
+def build(
+    name: str,
+    settings: Settings,
+    policy: Policy,
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+    session: requests.Session | None = None,
+    state_dir: Path | None = None,
+) -> ZendeskAdapter:
+    """The adapter for one instance; `session` (tests, proxies) lends its proxies and headers;
+    with a `state_dir`, ticket histories are kept there between runs (`history_cache`), and so
+    are the public replies a change still owes (`adapters.owed`)."""
+    ours = ZendeskSession(settings.url, clock, (settings.timeout.connect, settings.timeout.read))
+    if session is not None:
+        ours.proxies.update(session.proxies)
+        ours.headers.update({k: v for k, v in session.headers.items() if k != "Authorization"})
+        ours.trust_env = session.trust_env
+    stats = RequestStats()
+    mount(ours, Budget(settings.budget.requests_per_minute, clock, sleep), stats)
+    ours.credentials = _credentials(name, settings, ours, clock)
+    retrier = Retrier(
+        sleep, attempts=settings.budget.attempts, retry_seconds=settings.budget.retry_seconds
+    )
+    client = Client(ours, retrier)
+    cache = None
+    if state_dir is not None and settings.history_cache:
+        cache = HistoryCache(cache_path(state_dir, name), platform="zendesk", policy=policy)
+    owed = journal_path(state_dir, name) if state_dir is not None else None
+    return ZendeskAdapter(
+        name,
+        settings,
+        policy,
+        client,
+        stats=stats,
+        cache=cache,
+        journal=Journal(owed, settings.url, clock),
+    )
+
+
+def _credentials(
+    name: str, settings: Settings, session: ZendeskSession, clock: Callable[[], float]
+) -> Credentials:
+    auth = settings.auth
+    where = f"instances.{name}.auth"
+    if isinstance(auth, ClientCredentialsAuth):
+        return ClientCredentials(
+            auth.client_id,
+            auth.client_secret.resolve(f"{where}.client_secret"),
+            auth.scope,
+            auth.expires_in,
+            clock,
+            session.post_unsigned,
         )
-
-    def _fresh(self, ids: Sequence[int]) -> dict[int, Fresh]:
-        now = datetime.fromtimestamp(self.clock(), tz=UTC)
-        return self.reader.fresh(ids, now)
+    if isinstance(auth, OAuthTokenAuth):
+        return StaticCredentials.bearer(auth.token.resolve(f"{where}.token"))
+    assert isinstance(auth, ApiTokenAuth)
+    return StaticCredentials.api_token(auth.email, auth.token.resolve(f"{where}.token"))

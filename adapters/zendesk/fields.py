@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.base import FieldStatus
 from adapters.errors import SetupError
+from adapters.results import FieldStatus
 from adapters.zendesk.mapping import as_int
 
 Json = dict[str, Any]

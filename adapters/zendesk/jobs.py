@@ -6,10 +6,10 @@ Every unfinished job is polled with one `GET /api/v2/job_statuses/show_many?ids=
 first (after `FIRST_POLL` seconds), then twice as long each round up to `poll_seconds`. The
 schedule starts over when new jobs were submitted, so a new job is looked at soon too.
 
-Each ticket's outcome is ("ok" | "conflict" | "gone" | "failed" | "unknown", message): a
-submission that may have landed, a job whose poll failed, that vanished or that did not finish
-within `timeout` seconds of its submission (counted in the sleeps between polls) is "unknown",
-for the writer to re-read; it is never submitted again.
+Each ticket's outcome is typed (`adapters.outcomes`): a submission that may have landed, a job
+whose poll failed, that vanished or that did not finish within `timeout` seconds of its
+submission (counted in the sleeps between polls) is `Uncertain`, for the write protocol to
+re-read; it is never submitted again.
 """
 
 from __future__ import annotations
@@ -18,32 +18,36 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.errors import AdapterError, AuthError, TransientError
-from adapters.http import Sleeper, maybe_landed
+from adapters.errors import AdapterError, AuthError, Conflict, MaybeLanded, NotFound, Rejected
+from adapters.http import Sleeper
+from adapters.outcomes import Conflicted, Failed, Gone, Outcome, Sent, Uncertain
 from adapters.zendesk.client import JOB_SIZE, Client, chunks
 from adapters.zendesk.mapping import as_int
 
 Json = dict[str, Any]
-Outcome = tuple[str, str]
 FIRST_POLL = 0.5  # seconds before the first poll of newly submitted jobs
 DONE = ("completed", "failed")
 SLACK = 1e-9  # seconds: what summing float sleeps may leave short of a deadline
 
 
-def kind_of(item: Mapping[str, Any] | None) -> Outcome:
-    """A job result: ("ok" | "conflict" | "gone" | "failed" | "unknown", message)."""
+def outcome_of(tid: int, item: Mapping[str, Any] | None) -> Outcome:
+    """What a finished job's result says of one ticket."""
     if item is None:
-        return "unknown", "missing from the job's results"
+        return Uncertain(MaybeLanded(f"ticket {tid}: missing from the job's results"))
     if item.get("success") is True:
-        return "ok", ""
+        return Sent()
     parts = [item.get(k) for k in ("error", "errors", "details", "status")]
     text = "; ".join(str(p) for p in parts if p)
     lowered = text.lower()
     if "conflict" in lowered or "safe update" in lowered or "outdated" in lowered:
-        return "conflict", text
+        return Conflicted(Conflict(f"ticket {tid}: changed meanwhile ({text})"))
     if "notfound" in lowered or "not found" in lowered or "not_found" in lowered:
-        return "gone", text
-    return "failed", text or "the job reported a failure"
+        return Gone(NotFound(f"ticket {tid}: {text}"))
+    return failed(tid, text or "the job reported a failure")
+
+
+def failed(tid: int, text: str) -> Failed:
+    return Failed(Rejected(f"ticket {tid}: update_many refused it: {text}"))
 
 
 @dataclass
@@ -77,7 +81,7 @@ class Jobs:
                 self._submit({tid: bodies[tid] for tid in tickets}, running, out)
             for job_id in [j for j, job in running.items() if job.waited >= self.timeout - SLACK]:
                 note = f"job {job_id} did not finish within {self.timeout:g}s"
-                _settle(running.pop(job_id).tickets, ("unknown", note), out)
+                _unknown(running.pop(job_id).tickets, note, out)
             if not running:
                 continue
             # Never past a job's deadline: its last poll comes when its time is up.
@@ -97,23 +101,23 @@ class Jobs:
             job = self.client.update_many(bodies)
         except AuthError:
             raise
-        except TransientError as exc:
-            _settle(tickets, ("unknown" if maybe_landed(exc) else "failed", str(exc)), out)
+        except MaybeLanded as exc:
+            _unknown(tickets, str(exc), out)
             return
         except AdapterError as exc:
-            _settle(tickets, ("failed", str(exc)), out)
+            out.update((tid, failed(tid, str(exc))) for tid in tickets)
             return
         job_id = str(job.get("id") or "")
         if job.get("status") in DONE:
             _finish(tickets, job, out)
         elif not job_id:
-            _settle(tickets, ("unknown", "the job status has no id"), out)
+            _unknown(tickets, "the job status has no id", out)
         else:
             running[job_id] = _Running(tickets)
 
     def _poll(self, running: dict[str, _Running], out: dict[int, Outcome]) -> None:
         """One show_many for every unfinished job. If it fails, each job is polled alone this
-        round: a job whose own poll fails is "unknown", the others keep being polled."""
+        round: a job whose own poll fails is uncertain, the others keep being polled."""
         ids = list(running)
         try:
             found = {str(j.get("id")): j for j in self.client.job_statuses(ids)}
@@ -127,18 +131,18 @@ class Jobs:
                 except AuthError:
                     raise
                 except AdapterError as exc:
-                    _settle(running.pop(job_id).tickets, ("unknown", str(exc)), out)
+                    _unknown(running.pop(job_id).tickets, str(exc), out)
         for job_id in list(running):
             job = found.get(job_id)
             if job is None:  # Zendesk leaves out ids it does not know (job data lasts a day)
                 note = f"job {job_id} is no longer known to Zendesk"
-                _settle(running.pop(job_id).tickets, ("unknown", note), out)
+                _unknown(running.pop(job_id).tickets, note, out)
             elif job.get("status") in DONE:
                 _finish(running.pop(job_id).tickets, job, out)
 
 
 def _finish(tickets: Sequence[int], status: Mapping[str, Any], out: dict[int, Outcome]) -> None:
-    """A finished job: each ticket's outcome from its result (none: "unknown")."""
+    """A finished job: each ticket's outcome from its result (none: uncertain)."""
     results = status.get("results")
     items = {
         as_int(r.get("id")): r
@@ -146,9 +150,10 @@ def _finish(tickets: Sequence[int], status: Mapping[str, Any], out: dict[int, Ou
         if isinstance(r, dict)
     }
     for tid in tickets:
-        out[tid] = kind_of(items.get(tid))
+        out[tid] = outcome_of(tid, items.get(tid))
 
 
-def _settle(tickets: Sequence[int], outcome: Outcome, out: dict[int, Outcome]) -> None:
+def _unknown(tickets: Sequence[int], why: str, out: dict[int, Outcome]) -> None:
+    """The job may have run, or may still: each ticket is re-read, never submitted again."""
     for tid in tickets:
-        out[tid] = outcome
+        out[tid] = Uncertain(MaybeLanded(why))

@@ -1,7 +1,8 @@
 """Zendesk JSON -> the neutral `Ticket`: pure functions, tested with plain dicts.
 
-`Directory` holds what one run has looked up (groups, users, organisations, field ids), so a
-ticket maps without a request of its own.
+`Context` holds what the mapping needs besides the ticket JSON (the policy, the field ids, and
+`People`: the groups, users and organisations one run has looked up, in bulk), so a ticket maps
+without a request of its own.
 """
 
 from __future__ import annotations
@@ -29,14 +30,13 @@ _CHANGE_KINDS = {
 
 
 @dataclass
-class Directory:
-    """Per-run lookups, filled in bulk (never one request per ticket)."""
+class People:
+    """Groups, users and organisations looked up in one run, in bulk (never one request per
+    ticket), and our own user id."""
 
     groups: dict[int, str] = field(default_factory=dict)
     users: dict[int, Json] = field(default_factory=dict)
     organizations: dict[int, Json] = field(default_factory=dict)
-    tracking: dict[str, int] = field(default_factory=dict)  # logical name -> field id
-    custom: dict[str, int] = field(default_factory=dict)  # policy field name -> field id
     me: int | None = None
 
     def group_id(self, name: str) -> int | None:
@@ -55,6 +55,18 @@ class Directory:
             if lowered in names:
                 return uid
         return None
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything the mapping needs besides the ticket itself."""
+
+    instance: str
+    base_url: str
+    policy: Policy
+    people: People
+    tracking: Mapping[str, int] = field(default_factory=dict)  # logical name -> field id
+    custom: Mapping[str, int] = field(default_factory=dict)  # policy field name -> field id
 
 
 def parse_time(value: object) -> datetime | None:
@@ -101,19 +113,17 @@ def assignee_text(user_id: int | None, users: Mapping[int, Json]) -> str | None:
     return str(user.get("email") or user.get("name") or user_id)
 
 
-def ticket_from_json(
+def to_ticket(
     raw: Mapping[str, Any],
+    ctx: Context,
     *,
-    policy: Policy,
-    instance: str,
-    base_url: str,
-    directory: Directory,
     metrics: Mapping[str, Any] | None = None,
     audits: Iterable[Mapping[str, Any]] | None = None,
     events: Sequence[Event] | None = None,
 ) -> Ticket:
     """The neutral ticket; `metrics` (a metric set), `audits` or the `events` mapped from them
     add the history figures."""
+    policy, people = ctx.policy, ctx.people
     tid = as_int(raw.get("id"))
     created = parse_time(raw.get("created_at"))
     if tid is None or created is None:
@@ -124,13 +134,13 @@ def ticket_from_json(
     neutral, rank = priority(policy, PLATFORM, raw_priority)
     values = field_values(raw)
     org_id = as_int(raw.get("organization_id"))
-    org = directory.organizations.get(org_id, {}) if org_id is not None else {}
+    org = people.organizations.get(org_id, {}) if org_id is not None else {}
     requester_id = as_int(raw.get("requester_id"))
     ticket = Ticket(
         id=str(tid),
-        instance=instance,
+        instance=ctx.instance,
         platform=PLATFORM,
-        url=f"{base_url}/agent/tickets/{tid}",
+        url=f"{ctx.base_url}/agent/tickets/{tid}",
         title=str(raw.get("subject") or raw.get("raw_subject") or ""),
         status=status,
         status_category=status_category(policy, PLATFORM, status),
@@ -138,22 +148,20 @@ def ticket_from_json(
         priority_rank=rank,
         priority_raw=raw_priority,
         type=raw.get("type") if isinstance(raw.get("type"), str) else None,
-        group=directory.groups.get(as_int(raw.get("group_id")) or -1),
-        assignee=assignee_text(as_int(raw.get("assignee_id")), directory.users),
-        requester=person(requester_id, directory.users),
+        group=people.groups.get(as_int(raw.get("group_id")) or -1),
+        assignee=assignee_text(as_int(raw.get("assignee_id")), people.users),
+        requester=person(requester_id, people.users),
         organization=Organization(str(org_id), org.get("name"), frozenset(org.get("tags") or ()))
         if org_id is not None
         else None,
         tags=frozenset(str(t) for t in raw.get("tags") or ()),
-        custom={name: values.get(fid) for name, fid in directory.custom.items()},
+        custom={name: values.get(fid) for name, fid in ctx.custom.items()},
         created_at=created,
         updated_at=updated,
-        tracking=Tracking.parse(
-            {name: values.get(fid) for name, fid in directory.tracking.items()}
-        ),
+        tracking=Tracking.parse({name: values.get(fid) for name, fid in ctx.tracking.items()}),
     )
     if audits is not None:
-        events = events_from_audits(audits, policy, directory, requester_id)
+        events = events_from_audits(audits, policy, people, requester_id)
     if events is not None:
         return with_history(ticket, events)
     if metrics is not None:
@@ -184,23 +192,23 @@ def summary_from_metrics(
     return out
 
 
-def actor_of(author: int | None, via: object, directory: Directory, requester: int | None) -> Actor:
+def actor_of(author: int | None, via: object, people: People, requester: int | None) -> Actor:
     if isinstance(via, dict) and via.get("channel") == "rule":
         return Actor.SYSTEM
     if author is None or author < 0:
         return Actor.SYSTEM
-    if directory.me is not None and author == directory.me:
+    if people.me is not None and author == people.me:
         return Actor.CONNECTOR
     if author == requester:
         return Actor.CUSTOMER
-    role = directory.users.get(author, {}).get("role")
+    role = people.users.get(author, {}).get("role")
     return Actor.CUSTOMER if role == "end-user" else Actor.AGENT
 
 
 def events_from_audits(
     audits: Iterable[Mapping[str, Any]],
     policy: Policy,
-    directory: Directory,
+    people: People,
     requester: int | None,
 ) -> list[Event]:
     """Comments and status/assignee/group/priority changes; our own marked CONNECTOR."""
@@ -217,7 +225,7 @@ def events_from_audits(
             if kind in ("Comment", "VoiceComment"):
                 author = as_int(item.get("author_id"))
                 actor = actor_of(
-                    author if author is not None else audit_author, None, directory, requester
+                    author if author is not None else audit_author, None, people, requester
                 )
                 text = item.get("body") if isinstance(item.get("body"), str) else None
                 events.append(
@@ -225,7 +233,7 @@ def events_from_audits(
                 )
             elif kind in ("Change", "Create") and item.get("field_name") in _CHANGE_KINDS:
                 name = str(item["field_name"])
-                actor = actor_of(audit_author, item.get("via"), directory, requester)
+                actor = actor_of(audit_author, item.get("via"), people, requester)
                 value = None if item.get("value") is None else str(item.get("value"))
                 category: StatusCategory | None = None
                 if name == "status" and value:

@@ -23,15 +23,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from adapters.past import Window
 from adapters.zendesk.mapping import as_int
-from adapters.zendesk.reader import Json, Reader, export_query
+from adapters.zendesk.read import Json, Reader, export_query
 from rules.model import Ticket
 
-if TYPE_CHECKING:
-    from adapters.zendesk.adapter import ZendeskAdapter
+#: A backtest reads every ticket's requester and organisation, whatever the policy reads, so a
+#: --compare policy finds them too.
+EVERYONE = frozenset({"requester", "organization"})
 
 _TERM = re.compile(r'-?\w+(?:<=|>=|:|<|>)(?:"[^"]*"|\S+)|"[^"]*"|\S+')
 _STATUS = re.compile(r"-?status(?:<=|>=|:|<|>)", re.IGNORECASE)
@@ -52,16 +52,14 @@ def without_status(scope: str) -> str:
     return " ".join(t for t in _TERM.findall(scope) if not _STATUS.match(t))
 
 
-def read_past(adapter: ZendeskAdapter, window: Window) -> Iterator[Ticket]:
-    """Every ticket open at some time in `window`, with the events of all its audits."""
-    adapter.prepare()
-    settings = adapter.settings
-    # Not through the history cache: it keeps the text of the last customer comment only (a
-    # replay reads each one as it was), and a backtest writes no state. People are read
-    # whatever the policy needs, so a --compare policy finds its requesters and organisations.
-    reader = Reader(adapter.client, adapter.policy, settings, adapter.instance, adapter.directory)
-    reader.requesters = reader.organizations = True
-    now = datetime.fromtimestamp(adapter.clock(), UTC)
+def read_past(reader: Reader, window: Window) -> Iterator[Ticket]:
+    """Every ticket open at some time in `window`, with the events of all its audits.
+
+    Not through the history cache: it keeps the text of the last customer comment only (a
+    replay reads each one as it was), and a backtest writes no state."""
+    reader.lookups.prepare()
+    settings = reader.settings
+    now = datetime.fromtimestamp(reader.client.session.clock(), UTC)
     seen: set[int] = set()
     for query in history_queries(settings.history_scope, settings.scope, window):
         for raws in reader.pages(query):
@@ -79,6 +77,6 @@ def whole(reader: Reader, raws: Sequence[Json], window: Window, now: datetime) -
     inside = [(raw, t) for raw in raws if window.holds(t := reader.map(raw, None))]
     if not inside:
         return []
-    reader.learn_people([raw for raw, _ in inside])
-    events = reader.histories(inside, now)
+    reader.learn_people([raw for raw, _ in inside], EVERYONE)
+    events = reader.histories(inside, now, cached=False)
     return [reader.map(raw, None, events[t.id]) for raw, t in inside]

@@ -10,17 +10,14 @@ created only when missing (a shared view needs an admin: a 403 is reported, not 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from adapters.base import Queue
-from adapters.errors import AdapterError, PermissionDenied, TransientError
-from adapters.http import maybe_landed
-from adapters.zendesk.doctor import sentence
+from adapters.doctor import sentence
+from adapters.errors import AdapterError, MaybeLanded, PermissionDenied
+from adapters.results import Queue
 from adapters.zendesk.fields import resolve
+from adapters.zendesk.lookups import Lookups
 from adapters.zendesk.mapping import as_int
-
-if TYPE_CHECKING:
-    from adapters.zendesk.adapter import ZendeskAdapter
 
 Json = dict[str, Any]
 TITLE = "Escalated tickets"
@@ -56,46 +53,44 @@ def definition(titles: Mapping[str, str], first_level: str) -> str:
     return f"status < solved AND {level!r} is present AND {level!r} is not {first_level!r}; {order}"
 
 
-def queue(a: ZendeskAdapter, *, create: bool) -> Queue:
+def queue(look: Lookups, *, create: bool) -> Queue:
     """Find the view by title; with `create`, create it once. Problems go in `Queue.problem`."""
-    titles = a.tracking_titles()
-    first = a.policy.levels[0].name
+    titles = look.titles
+    first = look.policy.levels[0].name
     shows = definition(titles, first)
     try:
-        found = _find(a)
+        found = _find(look)
     except AdapterError as exc:
         return Queue("view", TITLE, None, definition=shows, problem=_problem("GET", exc, shows))
     if found is not None:
-        return _queue(a, found, created=False, shows=_shown(found))
+        return _queue(look, found, created=False, shows=_shown(found))
     if not create:
         return Queue("view", TITLE, None, definition=shows)
-    _, fmap = resolve(a.client.ticket_fields(), titles, [])
+    _, fmap = resolve(look.client.ticket_fields(), titles, [])
     level_id = fmap.tracking.get("level")
     if level_id is None:
         problem = f"the tracking field {titles.get('level', 'level')!r} is not usable yet:"
         problem += " create the tracking fields first (escalate setup does)"
         return Queue("view", TITLE, None, definition=shows, problem=problem)
     try:
-        made = a.client.create_view(view_body(level_id, first, fmap.tracking.get("sla_due")))
-    except TransientError as exc:
-        if not maybe_landed(exc):
-            return Queue("view", TITLE, None, definition=shows, problem=str(exc))
-        again = _find(a)  # it may have been created before the answer was lost
+        made = look.client.create_view(view_body(level_id, first, fmap.tracking.get("sla_due")))
+    except MaybeLanded as exc:
+        again = _find(look)  # it may have been created before the answer was lost
         if again is None:
             return Queue("view", TITLE, None, definition=shows, problem=str(exc))
-        return _queue(a, again, created=True, shows=shows)
+        return _queue(look, again, created=True, shows=shows)
     except AdapterError as exc:
         return Queue("view", TITLE, None, definition=shows, problem=_problem("POST", exc, shows))
-    return _queue(a, made.get("view") or {}, created=True, shows=shows)
+    return _queue(look, made.get("view") or {}, created=True, shows=shows)
 
 
-def _find(a: ZendeskAdapter) -> Json | None:
-    views = [v for v in a.client.views() if v.get("title") == TITLE]
+def _find(look: Lookups) -> Json | None:
+    views = [v for v in look.client.views() if v.get("title") == TITLE]
     active = [v for v in views if v.get("active") is not False]
     return next(iter(active or views), None)
 
 
-def _queue(a: ZendeskAdapter, view: Json, *, created: bool, shows: str) -> Queue:
+def _queue(look: Lookups, view: Json, *, created: bool, shows: str) -> Queue:
     vid = as_int(view.get("id"))
     problem = ""
     if view.get("active") is False:
@@ -104,7 +99,7 @@ def _queue(a: ZendeskAdapter, view: Json, *, created: bool, shows: str) -> Queue
         "view",
         TITLE,
         str(vid) if vid is not None else None,
-        url=f"{a.settings.url}/agent/filters/{vid}" if vid is not None else None,
+        url=f"{look.settings.url}/agent/filters/{vid}" if vid is not None else None,
         definition=shows,
         created=created,
         problem=problem,

@@ -1,5 +1,5 @@
-"""Public replies on Zendesk: sent as safe comment-only updates, recognised once they landed,
-and the replies an earlier run owed (`adapters.owed`) settled at the next run (`pay`).
+"""Public replies on Zendesk, the second comment of a change: sent as safe comment-only
+updates, and recognised once they landed.
 
 A reply is the one thing that takes a second update (Zendesk takes one comment per update):
 `send` puts it as a safe update on the `updated_at` its change left, so it can land once only.
@@ -13,56 +13,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from adapters.base import WriteResult, WriteStatus
-from adapters.errors import (
-    AdapterError,
-    AuthError,
-    Conflict,
-    NotFound,
-    PermissionDenied,
-    Rejected,
-    TransientError,
-)
-from adapters.http import Clock, maybe_landed
-from adapters.owed import Journal, Owed
+from adapters.errors import AdapterError, AuthError
+from adapters.http import Clock
+from adapters.outcomes import Conflicted, Sent, Uncertain, classify
 from adapters.zendesk.client import SHOW_MANY, Client, chunks
-from adapters.zendesk.fields import FieldMap
-from adapters.zendesk.mapping import as_int, field_values, parse_time
+from adapters.zendesk.mapping import as_int, parse_time
 
 Json = dict[str, Any]
-#: What one PUT did: ("ok" | "conflict" | "uncertain" | "gone" | "failed", the error, and the
-#: ticket's new `updated_at` when it went in).
-Sent = tuple[str, AdapterError | None, str | None]
-
-
-def put(client: Client, tid: int, body: Json) -> Sent:
-    """One PUT. Only a write that cannot have landed was retried below (a 429, a connection
-    never made), so a 409 is someone else's edit, never our own earlier attempt."""
-    try:
-        return "ok", None, client.update(tid, body)
-    except AuthError:
-        raise
-    except NotFound as exc:
-        return "gone", exc, None
-    except Conflict as exc:
-        return "conflict", exc, None
-    except TransientError as exc:
-        return ("uncertain" if maybe_landed(exc) else "failed"), exc, None
-    except AdapterError as exc:
-        return "failed", exc, None
 
 
 class Replies:
-    def __init__(
-        self,
-        client: Client,
-        fields: Callable[[], FieldMap],
-        me: Callable[[], int | None],
-        clock: Clock,
-        journal: Journal,
-    ) -> None:
-        self.client, self.fields, self.me, self.clock = client, fields, me, clock
-        self.journal = journal
+    def __init__(self, client: Client, me: Callable[[], int | None], clock: Clock) -> None:
+        self.client, self.me, self.clock = client, me, clock
 
     def send(self, tid: int, body: Json, stamp: str | None) -> AdapterError | None:
         """One safe comment-only update, tried once more after a 409 or an uncertain answer
@@ -73,10 +35,11 @@ class Replies:
             for _ in range(2):
                 stamp = stamp or self.stamp_of(tid)
                 reply = {**body, "safe_update": True, "updated_stamp": stamp}
-                kind, error, _ = put(self.client, tid, reply)
-                if kind == "ok":
+                outcome = classify(lambda: self.client.update(tid, reply))  # noqa: B023
+                if isinstance(outcome, Sent):
                     return None
-                if kind not in ("conflict", "uncertain"):
+                error = outcome.error
+                if not isinstance(outcome, Conflicted | Uncertain):
                     break
                 # It may have landed, or someone updated the ticket meanwhile. The stamp is read
                 # before the comments: a reply landing after that read moves it, so the reply
@@ -90,54 +53,6 @@ class Replies:
             error = exc
         assert error is not None
         return error
-
-    def pay(self, item: Owed, siblings: set[str]) -> WriteResult | None:
-        """Settle a reply an earlier run owed (see `adapters.owed`); None when nothing is owed
-        (its change never landed) or it waits (its change may still land)."""
-        tid, me = int(item.ticket), self.me()
-        try:
-            raw = self.client.ticket(tid)
-        except AuthError:
-            raise
-        except NotFound:
-            return self._give_up(item, "the ticket is gone")
-        except AdapterError as exc:
-            return _owed_failed(item, exc)
-        field = self.fields().tracking.get("state")
-        state = text_of(field_values(raw).get(field)) if field else ""
-        stamp = str(raw.get("updated_at") or "")
-        verdict = self.journal.verdict(item, state, stamp, siblings)
-        if verdict in ("forget", "wait"):
-            if verdict == "forget":
-                self.journal.paid([item.key])
-            return None
-        if verdict != "send":
-            return self._give_up(item, _WHY[verdict])
-        self.journal.confirm(item.key)
-        if item.who and me is not None and item.who != str(me):
-            return self._give_up(item, _WHY["someone else"])
-        try:
-            landed = self.landed(tid, item.body, item.at)
-        except AuthError:
-            raise
-        except AdapterError as exc:
-            return _owed_failed(item, exc)
-        if landed:
-            self.journal.paid([item.key])
-            return WriteResult(item.ticket, WriteStatus.APPLIED, "the owed public reply had landed")
-        error = self.send(tid, item.body, str(raw.get("updated_at") or "") or None)
-        if error is not None:
-            if isinstance(error, Rejected | PermissionDenied):
-                return self._give_up(item, f"Zendesk refused it: {error}")
-            return _owed_failed(item, error)
-        self.journal.paid([item.key])
-        message = "sent the public reply an earlier run owed"
-        return WriteResult(item.ticket, WriteStatus.APPLIED, message)
-
-    def _give_up(self, item: Owed, why: str) -> WriteResult:
-        self.journal.paid([item.key])
-        message = f"the public reply an earlier run owed is dropped: {why}"
-        return WriteResult(item.ticket, WriteStatus.SKIPPED, message, comment_dropped=True)
 
     def stamps(self, ids: Sequence[int]) -> tuple[dict[int, str], str]:
         """Each ticket's `updated_at` now (one request per 100), and why some are missing."""
@@ -176,11 +91,6 @@ class Replies:
         return False
 
 
-_WHY = {
-    "superseded": "the ticket was escalated again since",
-    "expired": "it is more than 24 hours old",
-    "someone else": "it was owed by another Zendesk user than the one signed in now",
-}
 #: How far a comment's `created_at` may be before this host's clock at the moment the reply
 #: was sent (clock skew), and still be that reply.
 SKEW_SECONDS = 600.0
@@ -190,14 +100,3 @@ def _words(text: str) -> list[str]:
     """Text compared as its words, without the Markdown escapes we add (Zendesk may return
     the body as sent, or without them in `plain_body`)."""
     return text.replace("\\", "").split()
-
-
-def text_of(value: object) -> str:
-    return "" if value is None else str(value).strip()
-
-
-def _owed_failed(item: Owed, exc: AdapterError) -> WriteResult:
-    message = f"the public reply an earlier run owed is still owed: {exc}"
-    return WriteResult(
-        item.ticket, WriteStatus.FAILED, message, comment_dropped=True, comment_owed=True, error=exc
-    )

@@ -5,8 +5,8 @@ zenpy is handed this session (`Zenpy(session=...)`), so:
   it (zenpy would otherwise sleep for real on a 429), and `adapters.http.mount` removes urllib3's
   retries, so a PUT is never re-sent behind our back;
 - a 5xx answer to a write says nothing about whether the write went in (a gateway can time out
-  after Zendesk applied it), so it is marked as one that may have landed, like a timeout: the
-  retry policy then never re-sends it, and the writer re-reads first;
+  after Zendesk applied it), so it is a `MaybeLanded` error, like a timeout after sending: the
+  retry policy never re-sends it, and the write protocol re-reads first;
 - credentials are ours: an `Authorization` header per request, an OAuth client-credentials
   token renewed shortly before it expires and once after a 401;
 - zenpy builds `https://<subdomain>.<domain>/api/v2/...` URLs, so it is given a placeholder host
@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from adapters.errors import AdapterError, AuthError, TransientError
+from adapters.errors import AdapterError, AuthError, MaybeLanded, TransientError
 from adapters.http import Clock, error_for, rate_limit, timeout_error
 from adapters.secrets import Secret, mask, register
 
@@ -221,7 +221,7 @@ class ZendeskSession(requests.Session):
         try:
             return super().request(method, url, *args, **kw)
         except (requests.Timeout, requests.ConnectionError) as exc:
-            raise timeout_error(what, exc, sent=_sent(exc)) from None
+            raise timeout_error(what, exc, sent=_sent(exc) and method not in READS) from None
 
     def error(self, response: requests.Response, what: str) -> AdapterError:
         detail = _detail(response, self.field_titles)
@@ -232,7 +232,7 @@ class ZendeskSession(requests.Session):
             and response.status_code >= 500
             and method not in READS
         ):
-            error.maybe_landed = True  # type: ignore[attr-defined]  # as adapters.http marks it
+            return MaybeLanded(str(error), retry_after=error.retry_after)
         return error
 
 

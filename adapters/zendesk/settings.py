@@ -10,8 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from adapters.base import InstanceSettings
 from adapters.secrets import SecretRef
+from adapters.settings import InstanceSettings
 from rules.schema import Model
 
 DEFAULT_SCOPE = "type:ticket status<solved"

@@ -6,8 +6,9 @@ import sys
 
 import click
 
-from adapters.base import Adapter, FieldStatus, Queue
 from adapters.errors import AdapterError, AuthError
+from adapters.protocol import Adapter
+from adapters.results import FieldStatus, Queue
 from connector.commands.common import config_option, instance_option, runtime, select
 from connector.config import load_config
 from connector.errors import CHANGES_FAILED, OK, USAGE

@@ -9,8 +9,8 @@ from typing import Any
 
 import structlog
 
-from adapters.base import Adapter
 from adapters.errors import AdapterError
+from adapters.protocol import Adapter
 from connector.config import Config
 from connector.insights.collect import Collected
 from connector.runner import Runtime, open_adapter

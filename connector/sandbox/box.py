@@ -5,6 +5,10 @@
         box.config_path        # escalate.yaml: load it with connector.config.load_config
         box.urls["jira-dc"]    # http://127.0.0.1:<port>
         box.emulators["zendesk-prod"].tickets   # the platform's state, to inspect
+        box.tickets("jira-dc")                  # the tickets as a run reads them
+
+The servers run from the start: seeding writes each past connector run through the real
+adapter, over HTTP, as `escalate run` does (`connection`).
 
 Only the secret in each instance's file is accepted: a wrong one gets the platform's 401.
 """
@@ -18,7 +22,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from connector.config import load_config, read_text
+from connector.config import Config, load_config, read_text
+from connector.sandbox.catalog import instant
 from connector.sandbox.config import (
     example_path,
     example_scopes,
@@ -26,6 +31,7 @@ from connector.sandbox.config import (
     with_instances,
     write_secret,
 )
+from connector.sandbox.connection import PastRuns, read_tickets
 from connector.sandbox.jira import JiraWorld
 from connector.sandbox.mix import DUE_SHARE, mix
 from connector.sandbox.script import Frozen, Spec
@@ -34,6 +40,7 @@ from emulators.http import Answer, Request
 from emulators.jira import JiraEmulator
 from emulators.server import EmulatorServer
 from emulators.zendesk import ZendeskEmulator
+from rules.model import Ticket
 from rules.policy import Policy
 
 #: Sandbox platform -> the instance name the demo config gives it.
@@ -54,7 +61,7 @@ class _Deferred:
         self.target: Emulator | None = None
 
     def handle(self, request: Request) -> Answer:
-        assert self.target is not None, "the sandbox serves only once it is seeded"
+        assert self.target is not None, "the sandbox serves an emulator once it is made"
         return self.target.handle(request)
 
 
@@ -88,6 +95,7 @@ class Sandbox:
         self.ticket_ids: dict[str, list[str]] = {}
         self.specs: list[Spec] = []
         self.policy: Policy | None = None
+        self.config: Config | None = None
         self.seeded_in = 0.0  # seconds spent seeding, all platforms
         self._servers: list[EmulatorServer] = []
 
@@ -122,18 +130,21 @@ class Sandbox:
             path = self.directory / f"{instance}.{SECRET_FILES[platform]}"
             self.secret_files[instance] = write_secret(path, self.secrets[instance])
         self._write_config()
-        self.policy = policy = load_config(self.config_path).policy
+        self.config = config = load_config(self.config_path)
+        self.policy = config.policy
         now = self.clock()
         started = time.perf_counter()
         self.specs = mix(self.count, seed=self.seed, now=now, due_share=self.due_share)
+        for server in self._servers:  # seeding talks to them; at full speed
+            server.latency = 0.0
+            server.__enter__()
         for platform in self.platforms:
             instance = INSTANCES[platform]
-            emulator, world = self._seed(platform, instance, policy, now)
-            slots[instance].target = emulator
+            emulator, world = self._seed(platform, instance, config, now, slots[instance])
             self.emulators[instance], self.worlds[instance] = emulator, world
-        self.seeded_in = time.perf_counter() - started
         for server in self._servers:
-            server.__enter__()
+            server.latency = self.latency
+        self.seeded_in = time.perf_counter() - started
 
     def stop(self) -> None:
         for server in self._servers:
@@ -162,7 +173,7 @@ class Sandbox:
         self.config_path.write_text(with_instances(text, instances), encoding="utf-8")
 
     def _seed(
-        self, platform: str, instance: str, policy: Policy, now: float
+        self, platform: str, instance: str, config: Config, now: float, slot: _Deferred
     ) -> tuple[Emulator, World]:
         """A seeded emulator whose clock is the sandbox's once seeding is done."""
         frozen = Frozen(now)
@@ -172,7 +183,7 @@ class Sandbox:
         if platform == "zendesk":
             emulator = ZendeskEmulator(clock=frozen, base_url=url, fields=(), groups=())
             emulator.clients[CLIENT_ID] = (secret, emulator.me)
-            world = ZendeskWorld(emulator, policy, instance)
+            world = ZendeskWorld(emulator, config.policy, instance)
         else:
             flavour = "cloud" if platform == "jira-cloud" else "dc"
             emulator = JiraEmulator(flavour=flavour, base_url=url, clock=frozen)
@@ -180,8 +191,25 @@ class Sandbox:
                 emulator.api_tokens[JIRA_EMAIL] = secret
             else:
                 emulator.pats.add(secret)
-            world = JiraWorld(emulator, policy, instance)
+            world = JiraWorld(emulator, config.policy, instance)
+        slot.target = emulator
         world.prepare()
-        self.ticket_ids[instance] = world.seed(self.specs, frozen)
+        runs = PastRuns(config, instance, frozen)
+
+        def past(ticket: str) -> None:
+            runs.run(ticket, instant(frozen()))
+
+        try:
+            self.ticket_ids[instance] = world.seed(self.specs, frozen, past)
+        finally:
+            runs.close()
         emulator.clock = self.clock
+        emulator.forget_traffic()
         return emulator, world
+
+    def tickets(self, instance: str, now: float | None = None) -> list[Ticket]:
+        """The instance's tickets as a run at `now` (default: the sandbox clock) reads them:
+        the real adapter over HTTP, with the history the policy needs."""
+        assert self.config is not None, "the sandbox is not started"
+        at = instant(self.clock() if now is None else now)
+        return read_tickets(self.config, instance, self.clock, at)

@@ -1,13 +1,13 @@
-"""What agents would see in their queues, read straight from the emulators' state: for the
-demo's before/after table and the end-to-end tests' invariants (`due` after a clean run must be
-empty; the connector's comments per ticket show a note was never posted twice)."""
+"""What agents would see in their queues, read straight from the emulators' state (`snapshot`),
+and what a run would still change (`due`, read through the real adapters): for the demo's
+before/after table and the end-to-end tests' invariants (`due` after a clean run must be empty;
+the connector's comments per ticket show a note was never posted twice)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from adapters.jira.fields import text_of
 from connector.sandbox.catalog import instant
 from connector.sandbox.jira import JiraWorld
 from connector.sandbox.zendesk import ZendeskWorld
@@ -40,13 +40,13 @@ def snapshot(sandbox: Sandbox) -> dict[str, list[Row]]:
 
 
 def due(sandbox: Sandbox, now: float | None = None) -> dict[str, list[str]]:
-    """The tickets the policy would change at `now` (default: the sandbox clock), evaluated
-    on the tickets as the adapters map them, with their full history."""
-    at = instant(sandbox.clock() if now is None else now)
+    """The tickets a run at `now` (default: the sandbox clock) would change: the tickets as
+    the real adapters read them, evaluated."""
+    at = sandbox.clock() if now is None else now
     assert sandbox.policy is not None, "the sandbox is not started"
     out: dict[str, list[str]] = {}
-    for instance, world in sandbox.worlds.items():
-        outcomes = evaluate(sandbox.policy, world.tickets(), at)
+    for instance in sandbox.worlds:
+        outcomes = evaluate(sandbox.policy, sandbox.tickets(instance, at), instant(at))
         out[instance] = [o.ticket for o in outcomes if o.change is not None]
     return out
 
@@ -59,7 +59,7 @@ def _zendesk(world: ZendeskWorld) -> list[Row]:
         values = {c["id"]: c["value"] for c in raw["custom_fields"]}
 
         def field(logical: str, values: dict[int, object] = values) -> str | None:
-            fid = world.fmap.tracking.get(logical)
+            fid = world.tracking.get(logical)
             value = values.get(fid) if fid is not None else None
             return None if value in (None, "") else str(value)
 
@@ -99,11 +99,11 @@ def _jira(world: JiraWorld) -> list[Row]:
         fields = emu.issues[key].fields
 
         def value(logical: str, fields: dict[str, object] = fields) -> str | None:
-            fd = world.tracking.get(logical)
-            return text_of(fields.get(fd.id)) if fd is not None else None
+            fid = world.tracking.get(logical)
+            return _text(fields.get(fid)) if fid is not None else None
 
         ours = [c for c in emu.issues[key].comments if c["author"] is me or c["author"] == me]
-        group = text_of(fields.get(world.group.id)) if world.group is not None else None
+        group = _text(fields.get(world.group)) if world.group is not None else None
         priority = fields.get("priority")
         rows.append(
             Row(
@@ -118,3 +118,10 @@ def _jira(world: JiraWorld) -> list[Row]:
             )
         )
     return rows
+
+
+def _text(value: object) -> str | None:
+    """A Jira field value as agents read it: an option by its value, text as it is."""
+    if isinstance(value, dict):
+        value = value.get("value") or value.get("name")
+    return None if value in (None, "") else str(value)

@@ -1,8 +1,7 @@
 """Seeding the Jira emulator (Cloud or Data Center): the tracking and policy fields, the
 "Support team" select list, two JSM projects, agents and customers, then each ticket's script
-replayed at its own times. A past connector run maps the issue with the adapter's own mapping,
-evaluates the policy and writes the adapter's own edit and comment bodies as the connector
-account, so tracking values are exactly what a real run would have left."""
+replayed at its own times. A past connector run is the real adapter's (`connection`), as the
+connector account, so tracking values are exactly what a real run would have left."""
 
 from __future__ import annotations
 
@@ -10,18 +9,14 @@ import hashlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from adapters.errors import Rejected
-from adapters.jira.edit import EditContext, ProjectMeta, build
-from adapters.jira.fields import Catalog, Field
-from adapters.jira.mapping import Context, People, to_ticket
 from connector.sandbox import catalog
 from connector.sandbox.script import Frozen, Spec, Step
-from emulators.jira import Call, JiraEmulator
-from emulators.jira import writes as jira_writes
-from rules.engine import evaluate_ticket
+from emulators.jira import JiraEmulator
 from rules.mapping import platform_priority
-from rules.model import Ticket
 from rules.policy import Policy
+
+#: A past connector run on one issue, at the clock's instant.
+PastRun = Callable[[str], None]
 
 PLATFORM = "jira"
 GROUP_FIELD = "Support team"
@@ -44,7 +39,7 @@ def account_id(email: str) -> str:
 
 
 class JiraWorld:
-    """One seeded Jira site, and the connector's view of its issues."""
+    """One seeded Jira site."""
 
     def __init__(self, emu: JiraEmulator, policy: Policy, instance: str) -> None:
         self.emu, self.policy, self.instance = emu, policy, instance
@@ -53,10 +48,8 @@ class JiraWorld:
         )
         self.users: dict[str, str] = {}  # e-mail -> accountId (Cloud) or username (DC)
         self.agents: list[str] = []
-        self.tracking: dict[str, Field] = {}
-        self.custom: dict[str, Field] = {}
-        self.group: Field | None = None
-        self.v3 = emu.cloud  # the adapter speaks API v3 on Cloud, v2 on Data Center
+        self.tracking: dict[str, str] = {}  # logical name -> field id
+        self.group: str | None = None  # the group field's id
 
     # --- the site ----------------------------------------------------------------------------
 
@@ -82,14 +75,9 @@ class JiraWorld:
             self.agents.append(self._user(name, f"{local}@{AGENT_DOMAIN}", "atlassian"))
         for email in catalog.people(self.policy):
             self._user(catalog.display_name(email), email, "atlassian")
-        fields = Catalog(emu.fields)
-        for logical, title in self.titles.items():
-            if (found := fields.find(title)) is not None:
-                self.tracking[logical] = found
-        for name in catalog.custom_fields(self.policy):
-            if (found := fields.find(name)) is not None:
-                self.custom[name] = found
-        self.group = fields.find(GROUP_FIELD)
+        ids = {str(f["name"]): str(f["id"]) for f in emu.fields}
+        self.tracking = {n: ids[t] for n, t in self.titles.items() if t in ids}
+        self.group = ids.get(GROUP_FIELD)
 
     def _user(self, name: str, email: str, kind: str) -> str:
         uid = self.users.get(email)
@@ -111,7 +99,9 @@ class JiraWorld:
             return None
         return {"self": "", "value": value, "id": str(10100 + options.index(value))}
 
-    def seed(self, specs: Iterable[Spec], clock: Frozen) -> list[str]:
+    def seed(self, specs: Iterable[Spec], clock: Frozen, past: PastRun) -> list[str]:
+        """Create the issues and replay their scripts (the emulator's clock must be `clock`);
+        `past` writes what a connector run at that moment wrote."""
         keys = []
         for n, spec in enumerate(specs):
             clock.t = spec.created
@@ -119,7 +109,7 @@ class JiraWorld:
             agent = self.agents[n % len(self.agents)]
             for step in spec.steps:
                 clock.t = step.at
-                self._step(key, step, agent, clock)
+                self._step(key, step, agent, past)
             keys.append(key)
         return keys
 
@@ -150,9 +140,9 @@ class JiraWorld:
             description=spec.title,
         )
 
-    def _step(self, key: str, step: Step, agent: str, clock: Frozen) -> None:
+    def _step(self, key: str, step: Step, agent: str, past: PastRun) -> None:
         if step.actor == "connector":
-            self.connector_run(key, clock)
+            past(key)
             return
         issue = self.emu.issues[key]
         reporter = issue.fields["reporter"]
@@ -165,7 +155,7 @@ class JiraWorld:
             values["Assignee"] = self.emu.users[agent]
         for logical, value in (("request", step.request), ("approved_by", step.approved_by)):
             if value is not None and logical in self.tracking:
-                values[self.tracking[logical].name] = value
+                values[self.titles[logical]] = value
         status = STATUSES[step.status] if step.status else None
         if status == issue.fields["status"]["name"]:
             status = None
@@ -176,81 +166,3 @@ class JiraWorld:
             self.emu.edit(key, by=by, priority=priority, status=status, values=values)
         if step.comment is not None:
             self.emu.add_comment(key, step.comment, by=by, internal=not step.public)
-
-    # --- the connector's view ----------------------------------------------------------------
-
-    def context(self) -> Context:
-        statuses = {}
-        for name, (sid, category) in self.emu.statuses.items():
-            statuses[sid] = statuses[name] = category
-        return Context(
-            instance=self.instance,
-            base_url=self.emu.base_url,
-            policy=self.policy,
-            tracking=self.tracking,
-            group=self.group,
-            custom=self.custom,
-            people=People(self.emu.myself),
-            statuses=statuses,
-        )
-
-    def neutral(self, key: str, ctx: Context | None = None) -> Ticket:
-        """The issue as the adapter maps it, with its full history (changelog, comments)."""
-        issue = self.emu.issues[key]
-        raw = self.emu.issue_json(issue, {"fields": "*all"}, self.v3, search=True)
-        return to_ticket(raw, ctx or self.context(), issue.changelog)
-
-    def tickets(self) -> list[Ticket]:
-        ctx = self.context()
-        return [self.neutral(key, ctx) for key in self.emu.issues]
-
-    def connector_run(self, key: str, clock: Callable[[], float]) -> None:
-        """What one connector run at `clock()` would have written to this issue."""
-        outcome = evaluate_ticket(self.policy, self.neutral(key), catalog.instant(clock()))
-        change = outcome.change
-        if change is None:
-            return
-        issue = self.emu.issues[key]
-        edit = build(
-            change,
-            EditContext(
-                cloud=self.emu.cloud,
-                policy=self.policy,
-                tracking=self.tracking,
-                group=self.group,
-                custom=self.custom,
-                meta=self._meta(issue.project),
-                user_ref=self._user_ref,
-                jsm=True,
-                service_desk=self.emu.project_types.get(issue.project) == "service_desk",
-            ),
-        )
-        path = f"/rest/api/{3 if self.v3 else 2}/issue/{key}"
-        if edit.put is not None:
-            status, _, body = jira_writes.put_issue(
-                self.emu, Call("PUT", path, {}, edit.put), issue, self.v3
-            )
-            if status >= 300:
-                raise RuntimeError(f"sandbox seeding: {key}: edit refused: {body!r}")
-        if edit.comment is not None:
-            status, _, body = jira_writes.post_comment(
-                self.emu, Call("POST", f"{path}/comment", {}, edit.comment), issue, self.v3
-            )
-            if status >= 300:
-                raise RuntimeError(f"sandbox seeding: {key}: comment refused: {body!r}")
-
-    def _meta(self, project: str) -> ProjectMeta:
-        """The project's edit screen as editmeta shows it (allowed priorities and options)."""
-        editable: dict[str, Any] = {}
-        for fid in self.emu.screens[project]:
-            allowed = [{"value": v} for v in self.emu.options.get(fid, [])]
-            editable[fid] = {"allowedValues": allowed} if allowed else {}
-        names = self.emu.project_priorities.get(project) or [p["name"] for p in self.emu.priorities]
-        editable["priority"] = {"allowedValues": [self.emu.priority_json(n) for n in names]}
-        return ProjectMeta(project, editable)
-
-    def _user_ref(self, who: str) -> dict[str, str]:
-        uid = self.users.get(who)
-        if uid is None:
-            raise Rejected(f"sandbox: no Jira user {who!r}")
-        return {"accountId" if self.emu.cloud else "name": uid}

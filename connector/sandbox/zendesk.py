@@ -1,6 +1,5 @@
 """Seeding the Zendesk emulator: fields, groups, agents, organisations, then each ticket's
-script replayed at its own times. A past connector run maps the ticket with the adapter's own
-mapping, evaluates the policy and writes the change with the adapter's own request bodies,
+script replayed at its own times. A past connector run is the real adapter's (`connection`),
 as the connector account, so tracking values are exactly what a real run would have left."""
 
 from __future__ import annotations
@@ -8,23 +7,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from adapters.zendesk.fields import FieldMap, resolve
-from adapters.zendesk.mapping import Directory, ticket_from_json
-from adapters.zendesk.payload import reply_body, update_body
 from connector.sandbox import catalog
 from connector.sandbox.script import ORGS, Frozen, Spec, Step
 from emulators.zendesk import ZendeskEmulator
-from rules.engine import evaluate_ticket
 from rules.mapping import platform_priority
-from rules.model import Ticket
 from rules.policy import Policy
 
 PLATFORM = "zendesk"
 AGENT_DOMAIN = "acme.example"
+#: A past connector run on one ticket, at the clock's instant.
+PastRun = Callable[[str], None]
 
 
 class ZendeskWorld:
-    """One seeded Zendesk account, and the connector's view of its tickets."""
+    """One seeded Zendesk account."""
 
     def __init__(self, emu: ZendeskEmulator, policy: Policy, instance: str) -> None:
         self.emu, self.policy, self.instance = emu, policy, instance
@@ -35,8 +31,8 @@ class ZendeskWorld:
         self.orgs: dict[str, int] = {}
         self.agents: list[int] = []
         self.people: dict[str, int] = {}
-        self.directory = Directory()
-        self.fmap = FieldMap()
+        self.tracking: dict[str, int] = {}  # logical name -> field id
+        self.custom: dict[str, int] = {}  # policy field title -> field id
 
     # --- the account -------------------------------------------------------------------------
 
@@ -62,20 +58,13 @@ class ZendeskWorld:
             self.people[email] = emu.add_user(catalog.display_name(email), email, "agent")
         for org, (_, tags) in ORGS.items():
             self.orgs[org] = emu.add_organization(org, tags)
-        _, self.fmap = resolve(
-            list(emu.fields.values()), self.titles, catalog.custom_fields(self.policy)
-        )
-        self.directory = Directory(
-            groups={gid: g["name"] for gid, g in emu.groups.items()},
-            users=emu.users,
-            organizations=emu.organizations,
-            tracking=self.fmap.tracking,
-            custom=self.fmap.custom,
-            me=emu.me,
-        )
+        ids = {str(f["title"]): fid for fid, f in emu.fields.items()}
+        self.tracking = {n: ids[t] for n, t in self.titles.items() if t in ids}
+        self.custom = {n: ids[n] for n in catalog.custom_fields(self.policy) if n in ids}
 
-    def seed(self, specs: Iterable[Spec], clock: Frozen) -> list[str]:
-        """Create the tickets and replay their scripts (the emulator's clock must be `clock`)."""
+    def seed(self, specs: Iterable[Spec], clock: Frozen, past: PastRun) -> list[str]:
+        """Create the tickets and replay their scripts (the emulator's clock must be `clock`);
+        `past` writes what a connector run at that moment wrote."""
         ids = []
         for n, spec in enumerate(specs):
             clock.t = spec.created
@@ -83,7 +72,7 @@ class ZendeskWorld:
             agent = self.agents[n % len(self.agents)]
             for step in spec.steps:
                 clock.t = step.at
-                self._step(tid, step, agent, clock)
+                self._step(tid, step, agent, past)
             ids.append(str(tid))
         return ids
 
@@ -94,9 +83,9 @@ class ZendeskWorld:
             requester = self.emu.add_user(customer.name, customer.email)
             self.customers[customer.email] = requester
         fields: dict[str, object] = {}
-        if spec.area and catalog.AREA_FIELD in self.fmap.custom:
+        if spec.area and catalog.AREA_FIELD in self.custom:
             fields[catalog.AREA_FIELD] = spec.area
-        if spec.ask_manager and catalog.FLAG_FIELD in self.fmap.custom:
+        if spec.ask_manager and catalog.FLAG_FIELD in self.custom:
             fields[catalog.FLAG_FIELD] = True
         return self.emu.add_ticket(
             subject=spec.title,
@@ -113,9 +102,9 @@ class ZendeskWorld:
     def _priority(self, neutral: str) -> str:
         return platform_priority(self.policy, PLATFORM, neutral).lower()
 
-    def _step(self, tid: int, step: Step, agent: int, clock: Frozen) -> None:
+    def _step(self, tid: int, step: Step, agent: int, past: PastRun) -> None:
         if step.actor == "connector":
-            self.connector_run(tid, clock)
+            past(str(tid))
             return
         changes: dict[str, Any] = {}
         if step.comment is not None:
@@ -128,9 +117,9 @@ class ZendeskWorld:
             changes["assignee_id"] = agent
         values = {"request": step.request, "approved_by": step.approved_by}
         custom = [
-            {"id": self.fmap.tracking[name], "value": value}
+            {"id": self.tracking[name], "value": value}
             for name, value in values.items()
-            if value is not None and name in self.fmap.tracking
+            if value is not None and name in self.tracking
         ]
         if custom:
             changes["custom_fields"] = custom
@@ -139,33 +128,3 @@ class ZendeskWorld:
             "approver": self.people.get(step.approved_by or "", agent),
         }.get(step.actor, agent)
         self.emu.agent_edit(tid, changes, author)
-
-    # --- the connector's view ----------------------------------------------------------------
-
-    def neutral(self, tid: int) -> Ticket:
-        """The ticket as the adapter maps it, with its full history (audits)."""
-        return ticket_from_json(
-            self.emu.tickets[tid],
-            policy=self.policy,
-            instance=self.instance,
-            base_url=self.emu.base_url,
-            directory=self.directory,
-            audits=self.emu.audits[tid],
-        )
-
-    def tickets(self) -> list[Ticket]:
-        return [self.neutral(tid) for tid in sorted(self.emu.tickets)]
-
-    def connector_run(self, tid: int, clock: Callable[[], float]) -> None:
-        """What one connector run at `clock()` would have written to this ticket."""
-        outcome = evaluate_ticket(self.policy, self.neutral(tid), catalog.instant(clock()))
-        change = outcome.change
-        if change is None:
-            return
-        body = update_body(
-            change, policy=self.policy, fields=self.fmap, directory=self.directory, users={}
-        )
-        self.emu.update(tid, body, self.emu.me, queued=None)
-        reply = reply_body(change)
-        if reply is not None:
-            self.emu.update(tid, reply, self.emu.me, queued=None)

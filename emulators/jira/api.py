@@ -90,6 +90,12 @@ class JiraEmulator(Site):
             issue = self.issues.get(key) if key is not None else None
         return issue
 
+    def forget_traffic(self) -> None:
+        """Forget the requests received so far (the log and the rate-limit window): a sandbox
+        after seeding starts as a platform nobody has called yet."""
+        self.log.clear()
+        self.window.clear()
+
     def spend_rate_limit(self, count: int) -> None:
         """`count` requests by others (people, other apps) in the current minute."""
         self.window.extend([self.clock()] * count)

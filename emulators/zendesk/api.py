@@ -110,6 +110,12 @@ class ZendeskEmulator(Account):
 
     # --- HTTP ----------------------------------------------------------------------------------
 
+    def forget_traffic(self) -> None:
+        """Forget the requests received so far (the log and the rate-limit window): a sandbox
+        after seeding starts as an account nobody has called yet."""
+        self.log.clear()
+        self._window.clear()
+
     def spend_rate_limit(self, count: int) -> None:
         """`count` requests by others (agents, other apps) in the current minute."""
         self._window.extend([self.clock()] * count)

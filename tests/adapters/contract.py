@@ -15,8 +15,9 @@ from typing import Any, ClassVar, Protocol
 
 import pytest
 
-from adapters.base import Adapter, Reevaluate, WriteResult, WriteStatus
 from adapters.errors import AdapterError
+from adapters.protocol import Adapter, Reevaluate
+from adapters.results import WriteResult, WriteStatus
 from rules.engine import evaluate_ticket
 from rules.model import Ticket
 from rules.needs import needs

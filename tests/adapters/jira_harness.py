@@ -15,7 +15,8 @@ from typing import Any
 
 import responses
 
-from adapters.jira import JiraAdapter, Settings, build
+from adapters.jira.adapter import JiraAdapter, build
+from adapters.jira.settings import Settings
 from emulators.jira import Call, JiraEmulator, adf_text
 from rules.policy import Policy
 from tests.adapters.contract import View, contract_policy

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.base import Check
+from adapters.results import Check
 from emulators.http import Request
 from rules.policy import load_policy
 from tests.adapters.contract import CONTRACT_POLICY

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from adapters.base import WriteStatus
 from adapters.errors import AdapterError, SetupError
 from adapters.jira import Settings
+from adapters.results import WriteStatus
 from emulators.jira import Call
 from rules.engine import evaluate_ticket
 from rules.needs import needs

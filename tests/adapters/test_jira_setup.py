@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.base import FieldStatus, Queue
+from adapters.results import FieldStatus, Queue
 from emulators.jira.jql import query
 from tests.adapters.jira_harness import JiraHarness, Make
 

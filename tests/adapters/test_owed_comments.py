@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from adapters.base import Adapter, WriteResult, WriteStatus
 from adapters.owed import MAX_AGE_SECONDS, Journal, Owed, journal_path
+from adapters.protocol import Adapter
+from adapters.results import WriteResult, WriteStatus
 from rules.engine import evaluate_ticket
 from rules.needs import needs
 from tests.adapters.jira_harness import JiraHarness, Make
@@ -228,7 +229,7 @@ def test_jira_a_note_that_failed_is_sent_by_the_next_run_once(make: Make, tmp_pa
     (key,) = h.seed(1, priority="P1")
     h.emulator.fail(on_issue("POST", key, "/comment"), 403)
     result = jira_run(h, adapter=h.adapter(state_dir=state))[key]
-    assert result.status is WriteStatus.FAILED and result.comment_owed
+    assert result.status is WriteStatus.APPLIED and result.comment_owed
     assert result.message.endswith("it is owed: the next run sends it")
     assert h.view(key).tracking["level"] == "L2" and h.view(key).notes() == []
 

@@ -19,7 +19,7 @@ import requests
 import responses
 
 from adapters.errors import AdapterError, PermissionDenied
-from adapters.zendesk.reader import each
+from adapters.zendesk.read import each
 from adapters.zendesk.session import ClientCredentials
 from rules.model import Ticket
 from rules.needs import needs

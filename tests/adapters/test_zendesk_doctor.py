@@ -5,7 +5,7 @@ The emulator answers every request (validated against the OpenAPI document); not
 
 from __future__ import annotations
 
-from adapters.base import Check
+from adapters.results import Check
 from rules.policy import load_policy
 from tests.adapters.contract import CONTRACT_POLICY
 from tests.adapters.zendesk_harness import ZendeskHarness

@@ -18,7 +18,7 @@ import structlog
 
 from adapters.errors import AdapterError
 from adapters.history_cache import HistoryCache, cache_path
-from adapters.zendesk import ZendeskAdapter, build
+from adapters.zendesk.adapter import ZendeskAdapter, build
 from rules.history import summarise, without_unread_text
 from rules.model import Actor, Event, EventKind, StatusCategory, Ticket
 from rules.needs import needs

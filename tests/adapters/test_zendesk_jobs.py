@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from adapters.base import WriteStatus
 from adapters.errors import AuthError, Rejected
+from adapters.results import WriteStatus
 from tests.adapters.test_zendesk_write import JOB_POLL, JOB_POLLS, PUT_TICKET, bodies, plan, write
 from tests.adapters.zendesk_harness import ZendeskHarness
 

@@ -8,14 +8,15 @@ from typing import Any
 import pytest
 
 from adapters.errors import Rejected
+from adapters.zendesk.body import reply_body, update_body
 from adapters.zendesk.fields import FieldMap
 from adapters.zendesk.mapping import (
-    Directory,
+    Context,
+    People,
     events_from_audits,
     summary_from_metrics,
-    ticket_from_json,
+    to_ticket,
 )
-from adapters.zendesk.payload import reply_body, update_body
 from rules.engine import evaluate_ticket
 from rules.model import Actor, EventKind, StatusCategory, Ticket
 from rules.plan import TicketChange
@@ -28,8 +29,8 @@ BASE = "https://acme.zendesk.com"
 ME, AGENT, CUSTOMER, CC = 900, 901, 902, 903
 
 
-def directory() -> Directory:
-    return Directory(
+def people() -> People:
+    return People(
         groups={11: "Support L1", 12: "Support L2"},
         users={
             ME: {"id": ME, "name": "Bot", "email": "bot@acme.example", "role": "admin"},
@@ -43,10 +44,13 @@ def directory() -> Directory:
             CC: {"id": CC, "name": "Cc", "email": "cc@bank.example", "role": "end-user"},
         },
         organizations={77: {"id": 77, "name": "Big Bank", "tags": ["vip"]}},
-        tracking={"level": 501, "count": 502, "state": 503, "escalated_at": 504, "rule": 505},
-        custom={"Product": 601},
         me=ME,
     )
+
+
+def context(policy: Policy | None = None) -> Context:
+    tracking = {"level": 501, "count": 502, "state": 503, "escalated_at": 504, "rule": 505}
+    return Context("zd", BASE, policy or contract_policy(), people(), tracking, {"Product": 601})
 
 
 FIELDS = FieldMap(
@@ -86,13 +90,7 @@ def raw(**overrides: Any) -> dict[str, Any]:
 
 
 def ticket(policy: Policy | None = None, **overrides: Any) -> Ticket:
-    return ticket_from_json(
-        raw(**overrides),
-        policy=policy or contract_policy(),
-        instance="zd",
-        base_url=BASE,
-        directory=directory(),
-    )
+    return to_ticket(raw(**overrides), context(policy))
 
 
 def change(policy: Policy, **overrides: Any) -> TicketChange:
@@ -102,7 +100,7 @@ def change(policy: Policy, **overrides: Any) -> TicketChange:
 
 
 def body(policy: Policy, made: TicketChange, users: dict[str, int] | None = None) -> dict[str, Any]:
-    return update_body(made, policy=policy, fields=FIELDS, directory=directory(), users=users or {})
+    return update_body(made, policy=policy, fields=FIELDS, people=people(), users=users or {})
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -208,7 +206,7 @@ def test_audits_become_events_with_who_did_them() -> None:
             ],
         },
     ]
-    events = events_from_audits(audits, contract_policy(), directory(), CUSTOMER)
+    events = events_from_audits(audits, contract_policy(), people(), CUSTOMER)
     kinds = [(e.kind, e.actor, e.value) for e in events]
     assert kinds == [
         (EventKind.STATUS, Actor.CUSTOMER, "new"),
@@ -221,14 +219,7 @@ def test_audits_become_events_with_who_did_them() -> None:
     ]
     assert events[2].category is StatusCategory.SOLVED
     assert not events[5].public and events[5].text == "Escalated"
-    with_history = ticket_from_json(
-        raw(),
-        policy=contract_policy(),
-        instance="zd",
-        base_url=BASE,
-        directory=directory(),
-        audits=audits,
-    )
+    with_history = to_ticket(raw(), context(), audits=audits)
     assert with_history.reopens == 1 and with_history.customer_replies == 1
     assert with_history.last_customer_comment == "me too"
 

@@ -14,8 +14,8 @@ import pydantic
 import pytest
 import responses
 
-from adapters.base import WriteStatus
 from adapters.errors import AuthError, PermissionDenied
+from adapters.results import WriteStatus
 from adapters.zendesk import Settings
 from rules.engine import evaluate_ticket
 from rules.model import Ticket

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from adapters.base import FieldStatus, Queue
+from adapters.results import FieldStatus, Queue
 from adapters.zendesk.queue import view_body
 from emulators.http import Request
 from tests.adapters.zendesk_harness import BASE_URL, ZendeskHarness

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from adapters.base import WriteResult, WriteStatus
 from adapters.errors import AuthError, Conflict, PermissionDenied, Rejected
+from adapters.results import WriteResult, WriteStatus
 from rules.engine import evaluate_ticket
 from rules.needs import needs
 from rules.plan import TicketChange

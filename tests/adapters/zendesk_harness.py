@@ -16,7 +16,8 @@ from typing import Any
 
 import responses
 
-from adapters.zendesk import Settings, ZendeskAdapter, build
+from adapters.zendesk.adapter import ZendeskAdapter, build
+from adapters.zendesk.settings import Settings
 from emulators.zendesk import ZendeskEmulator
 from rules.policy import Policy, load_policy
 from tests.adapters.contract import CONTRACT_POLICY, TRACKED, View, contract_policy

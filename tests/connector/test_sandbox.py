@@ -15,7 +15,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from adapters.registry import package
+from adapters.registry import platform
 from connector.config import load_config
 from connector.sandbox import INSTANCES, Sandbox, due, snapshot
 from connector.sandbox.box import CLIENT_ID, JIRA_EMAIL
@@ -60,7 +60,7 @@ def fetched(box: Sandbox) -> dict[str, list[Ticket]]:
     now = datetime.fromtimestamp(NOW, UTC)
     out: dict[str, list[Ticket]] = {}
     for name, settings in config.instances.items():
-        adapter = package(settings.platform).build(
+        adapter = platform(settings.platform).build(
             name, settings, config.policy, clock=frozen(), sleep=lambda s: None
         )
         try:

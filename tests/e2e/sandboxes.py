@@ -66,11 +66,11 @@ def reached(box: Sandbox) -> State:
     """Every ticket's tracking level, count and rule, and its connector comments."""
     rows = snapshot(box)
     out: State = {}
-    for name, world in box.worlds.items():
+    for name in box.worlds:
         comments = {r.ticket: (r.notes, r.replies) for r in rows[name]}
         out[name] = {
             t.id: Reached(t.tracking.level, t.tracking.count, t.tracking.rule, *comments[t.id])
-            for t in world.tickets()
+            for t in box.tickets(name)
         }
     return out
 
@@ -147,7 +147,7 @@ class Box:
     def planned(self, name: str) -> dict[str, TicketChange]:
         """The changes the policy makes at the sandbox clock, by ticket (the engine's view)."""
         assert self.sandbox.policy is not None
-        tickets = self.sandbox.worlds[name].tickets()
+        tickets = self.sandbox.tickets(name)
         outcomes = evaluate(self.sandbox.policy, tickets, instant(self.time.clock()))
         return {o.ticket: o.change for o in outcomes if o.change is not None}
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from adapters.errors import Rejected
 from adapters.zendesk.fields import FieldMap
-from adapters.zendesk.mapping import Directory, as_int
+from adapters.zendesk.mapping import People, as_int
 from rules.mapping import platform_priority
 from rules.markup import ESCAPERS, Rendered
 from rules.plan import TicketChange
@@ -33,18 +33,18 @@ def render(text: Rendered) -> str:
     return text.render(ESCAPERS["markdown"])
 
 
-def _group(change: TicketChange, directory: Directory) -> int | None:
+def _group(change: TicketChange, people: People) -> int | None:
     assert change.group is not None
     name = change.group.new
     if name is None:
         return None
-    gid = directory.group_id(str(name))
+    gid = people.group_id(str(name))
     if gid is None:
         raise Rejected(f"ticket {change.ticket}: no Zendesk group named {name!r} (group_id)")
     return gid
 
 
-def _assignee(who: object, directory: Directory, users: Mapping[str, int]) -> Json:
+def _assignee(who: object, people: People, users: Mapping[str, int]) -> Json:
     if who is None:
         return {"assignee_id": None}
     text = str(who).strip()
@@ -53,7 +53,7 @@ def _assignee(who: object, directory: Directory, users: Mapping[str, int]) -> Js
     mapped = users.get(text, next((v for k, v in users.items() if k.lower() == text.lower()), None))
     if mapped is not None:
         return {"assignee_id": mapped}
-    known = directory.agent_id(text)
+    known = people.agent_id(text)
     if known is not None:
         return {"assignee_id": known}
     if "@" in text:
@@ -85,13 +85,11 @@ def custom_fields(change: TicketChange, fields: FieldMap) -> list[Json]:
     return out
 
 
-def _followers(
-    notify: tuple[str, ...], directory: Directory, users: Mapping[str, int]
-) -> list[Json]:
+def _followers(notify: tuple[str, ...], people: People, users: Mapping[str, int]) -> list[Json]:
     """People to notify who are agents we can name: they follow the ticket from now on."""
     out: list[Json] = []
     for who in notify:
-        uid = users.get(who) or directory.agent_id(who)
+        uid = users.get(who) or people.agent_id(who)
         if uid is not None:
             out.append({"user_id": str(uid), "action": "put"})
         elif "@" in who:
@@ -112,16 +110,16 @@ def update_body(
     *,
     policy: Policy,
     fields: FieldMap,
-    directory: Directory,
+    people: People,
     users: Mapping[str, int],
     stamp: str | None = None,
 ) -> Json:
     """Everything of `change` but a public reply that has to wait for a second update."""
     body: Json = {}
     if change.group is not None:
-        body["group_id"] = _group(change, directory)
+        body["group_id"] = _group(change, people)
     if change.assignee is not None:
-        body.update(_assignee(change.assignee.new, directory, users))
+        body.update(_assignee(change.assignee.new, people, users))
     if change.priority is not None and change.priority.new is not None:
         name = platform_priority(policy, "zendesk", str(change.priority.new)).lower()
         if name not in PRIORITIES:
@@ -138,7 +136,7 @@ def update_body(
     values = custom_fields(change, fields)
     if values:
         body["custom_fields"] = values
-    followers = _followers(change.notify, directory, users)
+    followers = _followers(change.notify, people, users)
     if followers:
         body["followers"] = followers
     note = note_text(change)

@@ -1,4 +1,4 @@
-"""Reading candidates page by page, and their history in bulk.
+"""The read requests: issues page by page, their changelogs in bulk, one issue's comments.
 
 - Cloud: `POST /rest/api/3/search/jql`, paged with `nextPageToken` (absent, with `isLast`, on the
   last page; there is no total). The old `/search` answers 410 on Cloud.
@@ -18,15 +18,11 @@ from typing import Any
 
 from adapters.errors import AdapterError
 from adapters.jira.client import Flavour, JiraClient
+from adapters.jira.jql import ordered
 
 MAX_PAGES = 10_000
 BULK_CHANGELOG_ISSUES = 1000
 BULK_CHANGELOG_FIELDS = 10
-
-
-def ordered(jql: str) -> str:
-    """Stable paging needs a total order; keep the admin's ORDER BY if there is one."""
-    return jql if "order by" in jql.lower() else f"{jql} ORDER BY key ASC"
 
 
 def search(

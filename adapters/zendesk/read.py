@@ -22,23 +22,16 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from adapters.errors import AdapterError, NotFound
-from adapters.history_cache import HistoryCache
-from adapters.zendesk.client import SHOW_MANY, Client, chunks
-from adapters.zendesk.mapping import (
-    Directory,
-    as_int,
-    author_ids,
-    events_from_audits,
-    ticket_from_json,
-)
-from adapters.zendesk.settings import Settings
+from adapters.outcomes import Fresh
+from adapters.zendesk.client import SHOW_MANY, chunks
+from adapters.zendesk.lookups import Lookups
+from adapters.zendesk.mapping import as_int, author_ids, events_from_audits, to_ticket
 from rules.model import Event, Ticket
 from rules.needs import Needs
 from rules.needs import needs as needs_of
-from rules.policy import Policy
+from rules.tracking import format_time
 
 Json = dict[str, Any]
-Fresh = tuple[Json, Ticket]
 A = TypeVar("A")
 R = TypeVar("R")
 
@@ -50,50 +43,28 @@ def export_query(scope: str) -> str:
 
 
 class Reader:
-    def __init__(
-        self,
-        client: Client,
-        policy: Policy,
-        settings: Settings,
-        instance: str,
-        directory: Directory,
-        cache: HistoryCache | None = None,
-    ) -> None:
-        self.client, self.policy, self.settings = client, policy, settings
-        self.instance = instance
-        self.directory = directory
-        self.cache = cache
+    def __init__(self, lookups: Lookups) -> None:
+        self.lookups, self.client = lookups, lookups.client
+        self.settings, self.policy = lookups.settings, lookups.policy
+        self.needs = needs_of(lookups.policy)
         self.seen: set[int] = set()  # every ticket of the last complete `pages()`
-        people = needs_of(policy).people
-        self.requesters = "requester" in people
-        self.organizations = "organization" in people
-        self.needs: Needs | None = None  # as the last fetch asked, for re-reads
 
-    # --- people ------------------------------------------------------------------------------
+    def fetch(self, wanted: Needs, now: datetime) -> Iterator[Ticket]:
+        """Every ticket in scope, each once; a page that fails raises (act on nothing)."""
+        self.lookups.prepare()
+        for raws in self.pages():
+            yield from self.tickets(raws, wanted, now)
+        self.prune()
 
-    def learn_users(self, ids: set[int]) -> None:
-        missing = {i for i in ids if i > 0 and i not in self.directory.users}
-        for user in self.client.users(missing):
-            if (uid := as_int(user.get("id"))) is not None:
-                self.directory.users[uid] = user
-        for uid in missing - set(self.directory.users):
-            self.directory.users[uid] = {"id": uid}  # deleted or invisible: do not ask again
-
-    def learn_people(self, raws: Sequence[Mapping[str, Any]]) -> None:
-        users: set[int] = set()
-        orgs: set[int] = set()
-        for raw in raws:
-            keys = ("assignee_id", "requester_id") if self.requesters else ("assignee_id",)
-            users.update(i for k in keys if (i := as_int(raw.get(k))) is not None)
-            if self.organizations and (org := as_int(raw.get("organization_id"))) is not None:
-                orgs.add(org)
-        self.learn_users(users)
-        missing = orgs - set(self.directory.organizations)
-        for org_json in self.client.organizations(missing):
-            if (oid := as_int(org_json.get("id"))) is not None:
-                self.directory.organizations[oid] = org_json
-        for oid in missing - set(self.directory.organizations):
-            self.directory.organizations[oid] = {"id": oid}
+    def learn_people(self, raws: Sequence[Mapping[str, Any]], people: frozenset[str]) -> None:
+        """The assignees, and the requesters and organisations where `people` names them."""
+        requesters, organizations = "requester" in people, "organization" in people
+        keys = ("assignee_id", "requester_id") if requesters else ("assignee_id",)
+        users = {i for raw in raws for k in keys if (i := as_int(raw.get(k))) is not None}
+        self.lookups.learn_users(users)
+        if organizations:
+            orgs = {o for raw in raws if (o := as_int(raw.get("organization_id"))) is not None}
+            self.lookups.learn_organizations(orgs)
 
     # --- tickets -----------------------------------------------------------------------------
 
@@ -135,13 +106,13 @@ class Reader:
     def tickets(
         self,
         raws: Sequence[Json],
-        needs: Needs | None,
+        wanted: Needs,
         now: datetime,
         metrics: dict[int, Json] | None = None,
     ) -> list[Ticket]:
-        """Map one page (or a re-read batch), with the history `needs` asks for."""
-        self.learn_people(raws)
-        history = needs.history if needs is not None else None
+        """Map one page (or a re-read batch), with the history `wanted` asks for."""
+        self.learn_people(raws, wanted.people)
+        history = wanted.history
         if metrics is None:
             metrics = {}
             if history is not None:
@@ -150,7 +121,7 @@ class Reader:
         want_events: list[tuple[Json, Ticket]] = []
         for raw in raws:
             ticket = self.map(raw, metrics.get(as_int(raw.get("id")) or -1))
-            if history == "events" and needs is not None and needs.wants_events(ticket, now):
+            if history == "events" and wanted.wants_events(ticket, now):
                 want_events.append((raw, ticket))
             else:
                 out.append(ticket)
@@ -160,13 +131,15 @@ class Reader:
         return out
 
     def histories(
-        self, tickets: Sequence[tuple[Json, Ticket]], now: datetime
+        self, tickets: Sequence[tuple[Json, Ticket]], now: datetime, *, cached: bool = True
     ) -> dict[str, Sequence[Event]]:
-        """Each ticket's history events: kept ones still valid, the others read (and kept)."""
+        """Each ticket's history events: kept ones still valid, the others read (and kept),
+        or, not `cached`, all read and none kept."""
         stamps = {t.id: s for raw, t in tickets if isinstance(s := raw.get("updated_at"), str)}
         found: dict[str, Sequence[Event]] = {}
-        if self.cache is not None and stamps:
-            found.update(self.cache.get(stamps))
+        cache = self.lookups.cache if cached else None
+        if cache is not None and stamps:
+            found.update(cache.get(stamps))
         missing = [(raw, t) for raw, t in tickets if t.id not in found]
         if not missing:
             return found
@@ -174,21 +147,22 @@ class Reader:
         authors: set[int] = set()
         for raw, t in missing:  # the requester is a customer without asking
             authors |= author_ids(audits[t.id]) - {as_int(raw.get("requester_id")) or 0}
-        self.learn_users(authors)
+        self.lookups.learn_users(authors)
         read: list[tuple[str, str, datetime, Sequence[Event]]] = []
+        people = self.lookups.people
         for raw, t in missing:
             requester = as_int(raw.get("requester_id"))
-            found[t.id] = events_from_audits(audits[t.id], self.policy, self.directory, requester)
+            found[t.id] = events_from_audits(audits[t.id], self.policy, people, requester)
             if t.id in stamps:
                 read.append((t.id, stamps[t.id], t.updated_at, found[t.id]))
-        if self.cache is not None:
-            self.cache.put(read, now)
+        if cache is not None:
+            cache.put(read, now)
         return found
 
     def prune(self) -> None:
         """After a complete fetch: forget the kept histories of tickets out of scope."""
-        if self.cache is not None and self.seen:
-            self.cache.prune({str(t) for t in self.seen})
+        if self.lookups.cache is not None and self.seen:
+            self.lookups.cache.prune({str(t) for t in self.seen})
 
     def audits(self, ids: Sequence[int]) -> dict[str, list[Json]]:
         """Each ticket's audits, `history_concurrency` tickets at a time."""
@@ -201,15 +175,7 @@ class Reader:
         metrics: Mapping[str, Any] | None,
         events: Sequence[Event] | None = None,
     ) -> Ticket:
-        return ticket_from_json(
-            raw,
-            policy=self.policy,
-            instance=self.instance,
-            base_url=self.settings.url,
-            directory=self.directory,
-            metrics=metrics,
-            events=events,
-        )
+        return to_ticket(raw, self.lookups.context(), metrics=metrics, events=events)
 
     def metric_sets(self, ids: Sequence[int]) -> dict[int, Json]:
         def page(batch: Sequence[int]) -> Json:
@@ -222,9 +188,10 @@ class Reader:
         return out
 
     def fresh(self, ids: Sequence[int], now: datetime) -> dict[int, Fresh]:
-        """Re-read tickets (raw and mapped, with the history of the last fetch); gone ones are
+        """Re-read tickets (raw and mapped, with the history the policy needs); gone ones are
         left out."""
-        history = self.needs.history if self.needs is not None else None
+        self.lookups.prepare()
+        history = self.needs.history
         raws: list[Json] = []
         metrics: dict[int, Json] = {}
         if len(ids) == 1 and history is None:
@@ -242,7 +209,7 @@ class Reader:
         for raw in raws:
             tid = as_int(raw.get("id"))
             if tid is not None and tid in mapped:
-                out[tid] = (raw, mapped[tid])
+                out[tid] = Fresh(raw, mapped[tid], format_time(mapped[tid].updated_at))
         return out
 
 

@@ -1,0 +1,153 @@
+"""Reading issues as neutral tickets: the scope page by page with the history the policy needs,
+and one issue fresh before it is written.
+
+History costs, for N issues: none when the policy reads no history; else, on Cloud one
+`changelog/bulkfetch` per 1,000 issues (status, assignee, priority, the group field), on Data
+Center the search's own `expand=changelog`; and the comments of an issue whose search result
+cut them short, only where the policy would look at its events (`Needs.wants_events`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from adapters.errors import AdapterError
+from adapters.jira import search
+from adapters.jira.lookups import Lookups
+from adapters.jira.mapping import Context, comments_truncated, to_ticket, with_comments
+from adapters.outcomes import Fresh
+from rules.model import Ticket
+from rules.needs import Needs, needs
+
+Json = dict[str, Any]
+SYSTEM_FIELDS = (
+    "summary",
+    "status",
+    "priority",
+    "labels",
+    "assignee",
+    "reporter",
+    "created",
+    "updated",
+    "statuscategorychangedate",
+    "issuetype",
+    "components",
+    "project",
+)
+HISTORY_FIELD_IDS = ("status", "assignee", "priority")
+
+
+class Reader:
+    def __init__(self, lookups: Lookups) -> None:
+        self.lookups, self.client = lookups, lookups.client
+        self.needs = needs(lookups.policy)
+        #: What could only be read approximately, by what (e.g. "changelog truncated").
+        self.approximate: dict[str, int] = {}
+
+    def fields(self, *, history: bool) -> list[str]:
+        r = self.lookups.resolved
+        ids = [*SYSTEM_FIELDS, *(f.id for f in r.tracking.values())]
+        ids += [f.id for f in r.custom.values()]
+        if r.group is not None:
+            ids.append(r.group.id)
+        if history:
+            ids += ["comment", "description"]
+        return list(dict.fromkeys(ids))
+
+    def history_ids(self) -> list[str]:
+        """The fields whose changelog entries make a history (the bulk fetch takes 10)."""
+        group = self.lookups.resolved.group
+        return [*HISTORY_FIELD_IDS, *([group.id] if group else [])]
+
+    # --- the scope --------------------------------------------------------------------------
+
+    def fetch(self, wanted: Needs, now: datetime) -> Iterator[Ticket]:
+        """Every issue in scope, each once; any failure raises (the caller acts on nothing)."""
+        history = wanted.history is not None
+        ctx = self.lookups.context(history=history)
+        cloud = self.lookups.cloud
+        expand = "changelog" if history and not cloud else None
+        pending: list[Json] = []
+        size, jql = self.lookups.settings.page_size, self.lookups.settings.jql
+        for page in search.search(self.client, jql, self.fields(history=history), size, expand):
+            if not history:
+                yield from (to_ticket(issue, ctx) for issue in page)
+            elif not cloud:
+                yield from (self._with_history(i, ctx, wanted, now, None) for i in page)
+            else:
+                pending += page
+                if len(pending) >= search.BULK_CHANGELOG_ISSUES:
+                    yield from self._bulk_history(pending, ctx, wanted, now)
+                    pending = []
+        if pending:
+            yield from self._bulk_history(pending, ctx, wanted, now)
+
+    def _bulk_history(
+        self, issues: list[Json], ctx: Context, wanted: Needs, now: datetime
+    ) -> Iterator[Ticket]:
+        ids = [str(i["id"]) for i in issues]
+        logs = search.changelogs(self.client, ids, self.history_ids())
+        for issue in issues:
+            yield self._with_history(issue, ctx, wanted, now, logs.get(str(issue["id"]), []))
+
+    def _with_history(
+        self,
+        issue: Json,
+        ctx: Context,
+        wanted: Needs,
+        now: datetime,
+        log: Sequence[Mapping[str, Any]] | None,
+    ) -> Ticket:
+        if log is None:  # Data Center: the search expanded the changelog
+            log = self.expanded_log(issue)
+        if comments_truncated(issue):
+            if wanted.wants_events(to_ticket(issue, ctx), now):
+                issue = with_comments(issue, search.issue_comments(self.client, issue["key"]))
+            else:
+                self.count("comments truncated")
+        return to_ticket(issue, ctx, log)
+
+    def expanded_log(self, issue: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        """Data Center: the changelog the search expanded (counted when it was truncated)."""
+        block = issue.get("changelog") or {}
+        log: list[Mapping[str, Any]] = block.get("histories") or []
+        if int(block.get("total") or 0) > len(log):
+            self.count("changelog truncated")
+        return log
+
+    def count(self, what: str) -> None:
+        self.approximate[what] = self.approximate.get(what, 0) + 1
+
+    # --- one issue --------------------------------------------------------------------------
+
+    def read(self, key: str) -> Json:
+        """The issue now, with comments (and its changelog when the policy reads history)."""
+        history = self.needs.history is not None
+        fields = dict.fromkeys([*self.fields(history=history), "comment"])
+        params = {"fields": ",".join(fields)}
+        if history:
+            params["expand"] = "changelog"
+        path = self.lookups.path(key)
+        raw = self.client.get(path, params)
+        if not (isinstance(raw, dict) and raw.get("key") and isinstance(raw.get("fields"), dict)):
+            raise AdapterError(
+                f"GET {path} answered without an issue (key and fields); nothing is written to it"
+            )
+        if history and self.lookups.cloud:
+            block = raw.get("changelog") or {}
+            if int(block.get("total") or 0) > len(block.get("histories") or ()):
+                logs = search.changelogs(self.client, [str(raw["id"])], self.history_ids())
+                raw["changelog"] = {"histories": logs.get(str(raw["id"]), [])}
+        return raw
+
+    def ticket(self, raw: Mapping[str, Any]) -> Ticket:
+        history = self.needs.history is not None
+        log = (raw.get("changelog") or {}).get("histories") or [] if history else None
+        return to_ticket(raw, self.lookups.context(history=history), log)
+
+    def fresh(self, key: str) -> Fresh:
+        """The issue now, raw and mapped (NotFound when gone)."""
+        raw = self.read(key)
+        return Fresh(raw, self.ticket(raw))
