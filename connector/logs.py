@@ -55,6 +55,8 @@ def configure(
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.DEBUG if verbose else logging.INFO if as_json and not quiet else logging.WARNING
         ),
-        logger_factory=structlog.PrintLoggerFactory(out),
+        # sys.stderr as it is when a line is logged, unless a stream was given: a test harness
+        # or a daemon may swap it after logging was configured.
+        logger_factory=lambda *_: structlog.PrintLogger(stream or sys.stderr),
         cache_logger_on_first_use=False,
     )

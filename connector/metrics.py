@@ -16,7 +16,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
 
-from connector.report import InstanceRun
+from connector.report import InstanceRun, RunOutcome
 
 LABELS = ("instance", "platform")
 
@@ -28,7 +28,7 @@ def _status_file(state_dir: Path, instance: str) -> Path:
 def last_success(state_dir: Path, run: InstanceRun, finished: float) -> float | None:
     """Record a successful run; the time of the last one (this or an earlier run)."""
     path = _status_file(state_dir, run.name)
-    if run.outcome == "ok" and succeeded(run):
+    if run.outcome is RunOutcome.OK and succeeded(run):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"last_success": finished}))
         return finished
@@ -41,7 +41,7 @@ def last_success(state_dir: Path, run: InstanceRun, finished: float) -> float | 
 
 def succeeded(run: InstanceRun) -> bool:
     """Everything it had to do is done (a dry run counts for the gauge, not for last success)."""
-    return run.outcome in ("ok", "dry-run") and not (
+    return run.outcome in (RunOutcome.OK, RunOutcome.DRY_RUN) and not (
         run.failed or run.stale or run.dropped or run.owed_trouble
     )
 
@@ -73,7 +73,7 @@ def write_metrics(
         written = {r.ticket: r.written for r in run.results if r.written is not None}
         counted: Counter[tuple[str, str]] = Counter()
         for change in run.changes:
-            done = written.get(change.ticket, change if run.outcome == "dry-run" else None)
+            done = written.get(change.ticket, change if run.outcome is RunOutcome.DRY_RUN else None)
             if done is not None and done.level_to != done.level_from:
                 counted[(done.level_to, ",".join(done.rules) or "approval")] += 1
         for (level, rule), n in counted.items():

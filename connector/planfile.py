@@ -13,7 +13,7 @@ from typing import Any
 
 from adapters.secrets import mask, mask_all
 from connector.config import read_text
-from connector.report import InstanceRun
+from connector.report import InstanceRun, RunOutcome
 from rules.errors import ConfigError
 from rules.mapping import platform_priority
 from rules.plan import Summary, TicketChange, from_json
@@ -43,7 +43,9 @@ def plan_json(
         "policy_hash": policy_hash,
         "instances": {run.name: run.to_json() for run in runs},
         # An instance whose read failed has only part of its changes: none of them is kept.
-        "changes": [c.to_json() for run in runs if run.outcome == "dry-run" for c in run.changes],
+        "changes": [
+            c.to_json() for run in runs if run.outcome is RunOutcome.DRY_RUN for c in run.changes
+        ],
         "summary": total.to_json(),
     }
 
@@ -86,7 +88,7 @@ def load_plan(path: str) -> tuple[dict[str, Any], list[TicketChange]]:
 def render_text(runs: list[InstanceRun], policy: Policy) -> str:
     out: list[str] = []
     for run in runs:
-        if run.outcome != "dry-run":
+        if run.outcome is not RunOutcome.DRY_RUN:
             continue  # aborted: the summary line says why
         for change in run.changes:
             out.extend(change_lines(change, policy))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from adapters.errors import AuthError, SetupError
@@ -13,6 +14,17 @@ from rules.errors import EscalationError
 from rules.plan import Summary, TicketChange
 
 
+class RunOutcome(StrEnum):
+    """How one instance's run ended (the value is what summaries, the audit log and the plan
+    file say)."""
+
+    OK = "ok"
+    DRY_RUN = "dry-run"  # read and evaluated, nothing written (plan, run --dry-run)
+    REFUSED = "refused"  # the storm guard: more changes than max_changes, none written
+    LOCKED = "locked"  # another run holds the instance's lock
+    ABORTED = "aborted"  # credentials, setup or a read failed; `error` says which
+
+
 @dataclass
 class InstanceRun:
     name: str
@@ -20,8 +32,7 @@ class InstanceRun:
     summary: Summary = field(default_factory=Summary)
     changes: list[TicketChange] = field(default_factory=list)
     results: list[WriteResult] = field(default_factory=list)
-    #: "ok", "dry-run", "refused" (storm guard), "locked", "aborted" (see `error`)
-    outcome: str = "ok"
+    outcome: RunOutcome = RunOutcome.OK
     error: str = ""
     fatal: BaseException | None = None
     requests: int = 0
@@ -90,14 +101,14 @@ def exit_code(runs: list[InstanceRun], *, locked_is_done: bool = True) -> int:
     instance is done for `run` (the run holding the lock does it), not for `apply`."""
     code = OK
     for run in runs:
-        if run.outcome == "locked" and not locked_is_done:
+        if run.outcome is RunOutcome.LOCKED and not locked_is_done:
             code = max(code, CHANGES_FAILED)
         if run.bugs or _is_bug(run.fatal):
             return BUG
         if isinstance(run.fatal, AuthError | SetupError):
             code = max(code, USAGE)
         elif (
-            run.outcome in ("refused", "aborted")
+            run.outcome in (RunOutcome.REFUSED, RunOutcome.ABORTED)
             or run.failed
             or run.stale
             or run.dropped
@@ -113,11 +124,11 @@ def summary_lines(runs: list[InstanceRun], *, writes: bool) -> list[str]:
     for run in runs:
         j = run.to_json()
         head = f"{run.name} ({run.platform}): "
-        if run.outcome in ("locked", "aborted"):
+        if run.outcome in (RunOutcome.LOCKED, RunOutcome.ABORTED):
             lines.append(head + f"{run.outcome}: {run.error}{_owed_text(j, run)}")
             continue
         text = f"fetched {j['fetched']}, matched {j['matched']}, {j['changes']} to change"
-        if run.outcome == "refused":
+        if run.outcome is RunOutcome.REFUSED:
             text += f"; REFUSED: {run.error}"
         elif writes:
             text += f", applied {j['applied']}"

@@ -26,7 +26,7 @@ from connector.config import Config
 from connector.executor import execute
 from connector.lock import InstanceLock, Locked
 from connector.progress import Progress
-from connector.report import InstanceRun
+from connector.report import InstanceRun, RunOutcome
 from rules.engine import evaluate, evaluate_ticket
 from rules.model import Ticket
 from rules.needs import needs
@@ -37,11 +37,13 @@ log = structlog.get_logger("connector.runner")
 
 @dataclass
 class Runtime:
-    """What a run takes from the outside world; tests inject a fake clock and sleeper."""
+    """What a run takes from the outside world; tests inject a fake clock and sleeper, and may
+    connect instances to in-memory platforms (`adapters.memory`) instead of their own."""
 
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     progress: Progress = field(default_factory=Progress)
+    connect: Callable[[Config, str], Adapter] | None = None
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), tz=UTC)
@@ -55,6 +57,8 @@ class Options:
 
 
 def open_adapter(config: Config, name: str, runtime: Runtime) -> Adapter:
+    if runtime.connect is not None:
+        return runtime.connect(config, name)
     settings = config.instances[name]
     return platform(settings.platform).build(
         name,
@@ -77,19 +81,23 @@ def _guarded(
         adapter = open_adapter(config, name, runtime)
         body(adapter, run)
     except (AuthError, SetupError) as exc:
-        run.outcome, run.error, run.fatal = "aborted", str(exc), exc
+        run.outcome, run.error, run.fatal = RunOutcome.ABORTED, str(exc), exc
     except AdapterError as exc:  # the fetch failed: the executor keeps write errors per ticket
-        run.outcome, run.error, run.fatal = "aborted", f"{exc} (no change was written)", exc
+        run.outcome, run.error, run.fatal = (
+            RunOutcome.ABORTED,
+            f"{exc} (no change was written)",
+            exc,
+        )
     except Exception as exc:  # a bug, or a secret gone since the start: the next instance runs
         log.exception("instance_crashed", instance=name)
-        run.outcome, run.error, run.fatal = "aborted", f"{type(exc).__name__}: {exc}", exc
+        run.outcome, run.error, run.fatal = RunOutcome.ABORTED, f"{type(exc).__name__}: {exc}", exc
     finally:
         runtime.progress.finish()
         if adapter is not None:
             run.requests = adapter.stats.total
             adapter.close()
         run.seconds = runtime.clock() - started
-    if run.outcome == "aborted":
+    if run.outcome is RunOutcome.ABORTED:
         log.error("instance_aborted", instance=name, error=run.error)
     return run
 
@@ -203,7 +211,7 @@ def run_instance(
             _send_owed(adapter, run, audit)
         _plan(adapter, config, runtime, run, audit, dry_run=options.dry_run)
         if options.max_changes and len(run.changes) > options.max_changes:
-            run.outcome = "refused"
+            run.outcome = RunOutcome.REFUSED
             run.error = (
                 f"{len(run.changes)} tickets would change, more than max_changes ="
                 f" {options.max_changes}; no change was written. Check the plan"
@@ -217,7 +225,7 @@ def run_instance(
             )
             return
         if options.dry_run:
-            run.outcome = "dry-run"
+            run.outcome = RunOutcome.DRY_RUN
             return
         _write(adapter, run.changes, reevaluate, runtime, run, audit, options.concurrency, relabel)
 
@@ -236,7 +244,9 @@ def _locked(
             run = _guarded(config, name, runtime, body)
     except Locked as exc:
         log.warning("instance_locked", instance=name, error=str(exc))
-        run = InstanceRun(name, config.instances[name].platform, outcome="locked", error=str(exc))
+        run = InstanceRun(
+            name, config.instances[name].platform, outcome=RunOutcome.LOCKED, error=str(exc)
+        )
     audit.event("instance_finished", instance=name, **run.to_json())
     return run
 
@@ -249,8 +259,8 @@ def plan_instance(config: Config, name: str, runtime: Runtime, audit: AuditLog) 
         runtime,
         lambda adapter, r: _plan(adapter, config, runtime, r, audit, dry_run=True),
     )
-    if run.outcome == "ok":
-        run.outcome = "dry-run"
+    if run.outcome is RunOutcome.OK:
+        run.outcome = RunOutcome.DRY_RUN
     return run
 
 

@@ -11,6 +11,7 @@ import socket
 from typing import Any
 
 import pytest
+import structlog
 
 
 class NetworkBlocked(RuntimeError):
@@ -56,3 +57,9 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     monkeypatch.setattr(socket, "create_connection", create_connection)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging() -> None:
+    """Each test starts with structlog's defaults (a CLI run configures it for the process)."""
+    structlog.reset_defaults()

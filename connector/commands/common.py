@@ -13,7 +13,7 @@ import structlog
 from connector.audit import AuditLog
 from connector.config import Config, check_secrets
 from connector.metrics import last_success, write_metrics
-from connector.report import InstanceRun
+from connector.report import InstanceRun, RunOutcome
 from connector.runner import Runtime
 from rules.errors import ConfigError
 
@@ -73,7 +73,7 @@ def finish(
     outcomes = {run.name: run.outcome for run in runs}
     finished = rt.clock()
     # A run skipped for the lock did nothing: the metrics of the run holding it stand.
-    runs = [run for run in runs if run.outcome != "locked"]
+    runs = [run for run in runs if run.outcome is not RunOutcome.LOCKED]
     successes = {run.name: last_success(config.state_dir, run, finished) for run in runs}
     target = config.metrics_file
     try:
