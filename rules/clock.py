@@ -2,12 +2,10 @@
 
 Definition. A UTC instant t is *working time* for a calendar iff, converting t to the
 calendar's IANA zone (zoneinfo), its local date d is not a holiday and its local
-wall-clock time falls inside a weekly shift. Shifts are given per weekday
-(0=Monday..6=Sunday) as (start, end) pairs of ``datetime.time``; ``end=None`` means 24:00.
-If ``end < start`` the shift crosses midnight (``end == start`` is rejected): it covers
-[start, 24:00) on weekday w and [00:00, end) on weekday w+1 (mod 7). The holiday test uses
-the local date of each instant itself, so the after-midnight part of a crossing shift is
-dropped when the *next* date is a holiday. DST follows from the definition: a
+wall-clock time falls inside a weekly shift. The shifts and holidays, in local terms, are
+`rules.schedule`'s (a shift may cross midnight). The holiday test uses the local date of
+each instant itself, so the after-midnight part of a crossing shift is dropped when the
+*next* date is a holiday. DST follows from the definition: a
 spring-forward gap contains no working time (those local times never occur), and in a
 fall-back overlap the repeated local hour counts twice when it lies inside a shift (both
 UTC instants map to local times in the shift).
@@ -27,10 +25,20 @@ offset changes that cancel out within one local day are not seen (tzdata has non
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, time
-from typing import Any, NamedTuple, Protocol
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import NamedTuple, Protocol
 from zoneinfo import ZoneInfo
+
+from rules.schedule import (
+    DAY,
+    HolidaySource,
+    Spans,
+    Week,
+    union_spans,
+    weekday_ranges,
+    weekly_working_seconds,
+)
 
 __all__ = ["HORIZON", "AlwaysOn", "BusinessCalendar", "Calendar", "HolidaySource"]
 __all__ += ["weekly_working_seconds"]
@@ -38,15 +46,12 @@ __all__ += ["weekly_working_seconds"]
 HORIZON: float = 3 * 366 * 86400.0
 """add() gives up (returns None) when the deadline would be more than this many seconds away."""
 
-_DAY = 86400
 _EPOCH_ORD = date(1970, 1, 1).toordinal()
 _CHUNK = 64  # days built per table extension
 _INF = float("inf")
 
-Spans = Sequence[tuple[float, float]]
 DtSpans = Sequence[tuple[datetime, datetime]]
 Ivs = tuple[tuple[float, float], ...]
-Week = Mapping[int, Sequence[tuple[time, time | None]]]
 
 
 class Calendar(Protocol):
@@ -88,21 +93,6 @@ def _spans(exclude: DtSpans) -> list[tuple[float, float]]:
     return [(_ts(a), _ts(b)) for a, b in exclude]
 
 
-def _merge(spans: Spans, lo: float, hi: float) -> list[tuple[float, float]]:
-    """Union of `spans` clipped to [lo, hi], as sorted disjoint non-touching spans."""
-    out: list[tuple[float, float]] = []
-    for sa, sb in sorted(spans):  # clipping after sorting keeps the order
-        a, b = (sa if sa > lo else lo), (sb if sb < hi else hi)
-        if a >= b:
-            continue
-        if out and a <= out[-1][1]:
-            if b > out[-1][1]:
-                out[-1] = (out[-1][0], b)
-        else:
-            out.append((a, b))
-    return out
-
-
 class _Clock:
     """Shared elapsed/add logic on top of W(t) (cumulative working seconds) and its inverse."""
 
@@ -125,7 +115,7 @@ class _Clock:
         self._cover(start, end)
         w = self._w
         r = w(end) - w(start)
-        for a, b in _merge(exclude, start, end) if exclude else ():
+        for a, b in union_spans(exclude, start, end) if exclude else ():
             r -= w(b) - w(a)
         return r
 
@@ -137,7 +127,7 @@ class _Clock:
         self._cover(start, start)
         w, p, rem = self._w, start, seconds
         wp = w(p)
-        for a, b in _merge(exclude, start, _INF) if exclude else ():
+        for a, b in union_spans(exclude, start, _INF) if exclude else ():
             t = self._inv(wp + rem, p, limit)
             if t is None or t <= a:
                 return t
@@ -200,85 +190,6 @@ class AlwaysOn(_Clock):
         return []
 
 
-class HolidaySource:
-    """Which local dates are holidays: a `holidays` country/subdivision plus explicit dates."""
-
-    def __init__(
-        self,
-        country: str | None = None,
-        subdiv: str | None = None,
-        dates: Iterable[date] = (),
-        names: Mapping[date, str] | None = None,
-    ) -> None:
-        self.country = country
-        self.subdiv = subdiv
-        self._names: dict[date, str] = dict(names or {})
-        self._explicit = set(dates) | set(self._names)
-        self._years: dict[int, dict[date, str]] = {}
-        self._lib: Any = None
-        for d in self._explicit:
-            if isinstance(d, datetime) or not isinstance(d, date):
-                raise ValueError(f"explicit holiday {d!r} must be a date")
-        if subdiv is not None and country is None:
-            raise ValueError(f"holiday subdivision {subdiv!r} given without a country")
-        if country is not None:
-            import holidays  # noqa: PLC0415 (lazy: the package is slow to import)
-
-            self._lib = holidays
-            try:
-                holidays.country_holidays(country, subdiv=subdiv)
-            except NotImplementedError as e:
-                where = country if subdiv is None else f"{country}/{subdiv}"
-                raise ValueError(f"unknown holiday country/subdivision {where!r}: {e}") from e
-
-    def name(self, day: date) -> str | None:
-        """The holiday's name, or None if `day` is not a holiday."""
-        if day in self._names:
-            return self._names[day]
-        if self.country is not None:
-            year = self._years.get(day.year)
-            if year is None:
-                lib = self._lib.country_holidays(self.country, subdiv=self.subdiv, years=day.year)
-                year = self._years[day.year] = {d: str(n) for d, n in lib.items()}
-            if day in year:
-                return year[day]
-        return "holiday" if day in self._explicit else None
-
-
-def _secs(t: time) -> float:
-    return t.hour * 3600 + t.minute * 60 + t.second + t.microsecond / 1e6
-
-
-def _pieces(week: Week) -> list[list[tuple[float, float]]]:
-    """Per weekday, the sorted disjoint local-day second ranges covered by shifts."""
-    days: list[list[tuple[float, float]]] = [[] for _ in range(7)]
-    for wd, shifts in week.items():
-        if not isinstance(wd, int) or not 0 <= wd <= 6:
-            raise ValueError(f"weekday {wd!r} must be an int 0 (Monday) .. 6 (Sunday)")
-        for start, end in shifts:
-            if start.tzinfo is not None or (end is not None and end.tzinfo is not None):
-                raise ValueError(f"shift times must be naive local times, got {start}-{end}")
-            s = _secs(start)
-            if end is None:
-                days[wd].append((s, _DAY))
-                continue
-            e = _secs(end)
-            if e == s:
-                raise ValueError(f"shift {start}-{end} on weekday {wd} is empty (end == start)")
-            if e > s:
-                days[wd].append((s, e))
-            else:
-                days[wd].append((s, _DAY))
-                if e > 0:
-                    days[(wd + 1) % 7].append((0.0, e))
-    return [[(float(a), float(b)) for a, b in _merge(d, 0.0, _DAY)] for d in days]
-
-
-def weekly_working_seconds(week: Week) -> float:
-    """Nominal working seconds per week, ignoring DST and holidays."""
-    return sum(b - a for day in _pieces(week) for a, b in day)
-
-
 class _Table(NamedTuple):
     """Snapshot of a calendar's day table (replaced whole when extended)."""
 
@@ -298,7 +209,7 @@ class BusinessCalendar(_Clock):
             raise ValueError(f"unknown time zone {tz!r}") from e
         self.name = name
         self.holidays = holidays
-        self._pieces = _pieces(week)
+        self._pieces = weekday_ranges(week)
         self._hol: dict[int, bool] = {}  # date ordinal -> is a holiday
         self._tab = _Table([_INF], [0.0], [], [])
         self._first = 0  # ordinal of the local date of table day 0
@@ -320,9 +231,9 @@ class BusinessCalendar(_Clock):
     def _segment(self, sa: int, sb: int, o: int, out: list[tuple[float, float]]) -> None:
         """Append the working intervals of UTC [sa, sb), throughout which the offset is `o`."""
         la, lb = sa + o, sb + o  # local "naive epoch" seconds
-        dn = la // _DAY
-        while dn * _DAY < lb:
-            base = dn * _DAY
+        dn = la // DAY
+        while dn * DAY < lb:
+            base = dn * DAY
             if not self._is_holiday(_EPOCH_ORD + dn):
                 for ps, pe in self._pieces[(dn + 3) % 7]:  # 1970-01-01 was a Thursday
                     x, y = max(la, base + ps), min(lb, base + pe)
@@ -373,7 +284,7 @@ class BusinessCalendar(_Clock):
             self._first = datetime.fromtimestamp(lo, self.zone).toordinal()
             tab = self._tab = _Table([float(self._midnight(self._first))], [0.0], [], [])
         while tab.starts[0] > lo:
-            k = max(_CHUNK, int((tab.starts[0] - lo) // _DAY) + 2)
+            k = max(_CHUNK, int((tab.starts[0] - lo) // DAY) + 2)
             starts, ivs, trans = self._build(self._first - k, self._first)
             cum = [tab.cum[0]]  # prefix sums run backwards from the old first day
             for iv in reversed(ivs):
@@ -384,7 +295,7 @@ class BusinessCalendar(_Clock):
             )
             self._first -= k
         while hi >= tab.starts[-1]:
-            k = max(_CHUNK, int((hi - tab.starts[-1]) // _DAY) + 2)
+            k = max(_CHUNK, int((hi - tab.starts[-1]) // DAY) + 2)
             first = self._first + len(tab.ivs)
             starts, ivs, trans = self._build(first, first + k)
             cum = list(tab.cum)

@@ -21,9 +21,73 @@ def template_context(
     awaiting: Level | None = None,
 ) -> dict[str, Any]:
     """Variables for one rule's template; `awaiting` is a level still waiting for approval."""
-    t, policy = f.ticket, f.policy
-    entered = awaiting or policy.levels[target]
+    t = f.ticket
+    return {
+        "ticket": _ticket_vars(f),
+        "level": _level_vars(f, awaiting or f.policy.levels[target], owner, awaiting),
+        "rule": {"name": rule.name, "description": rule.model.description},
+        "reasons": reasons,
+        "sla": _sla_vars(f),
+        "escalation": {
+            "count": t.tracking.count,
+            "escalated_at": format_time(t.tracking.escalated_at)
+            if t.tracking.escalated_at
+            else None,
+            "approved_by": approved_by,
+        },
+        "notify": list(rule.actions.notify),
+        "now": format_time(f.now),
+    }
+
+
+def _ticket_vars(f: Facts) -> dict[str, Any]:
+    t = f.ticket
+    return {
+        "id": t.id,
+        "key": t.id,
+        "url": t.url,
+        "title": t.title,
+        "status": t.status,
+        "status_category": t.status_category.value,
+        "priority": t.priority,
+        "type": t.type,
+        "group": t.group,
+        "assignee": t.assignee,
+        "requester": {
+            "name": t.requester.name if t.requester else None,
+            "email": t.requester.email if t.requester else None,
+        },
+        "organization": t.organization.name if t.organization else None,
+        "tags": sorted(t.tags),
+        "components": list(t.components),
+        "created_at": format_time(t.created_at),
+        "age": format_duration(f.now_ts - t.created_at.timestamp()),
+        "reopens": t.reopens,
+        "customer_replies": t.customer_replies,
+    }
+
+
+def _level_vars(
+    f: Facts, entered: Level, owner: OwnerBase | None, awaiting: Level | None
+) -> dict[str, Any]:
+    """The level the ticket enters (or awaits approval for), and who owns it there."""
+    t = f.ticket
     approval = entered.model.approval
+    return {
+        "from": f.level,
+        "to": entered.name,
+        "name": entered.name,
+        "description": entered.model.description,
+        "owner": {"group": owner.group, "assignee": owner.assignee} if owner else None,
+        "previous_owner": {"group": t.group, "assignee": t.assignee},
+        "awaiting_approval": awaiting is not None,
+        "approvers": list(approval.approvers) if approval else [],
+    }
+
+
+def _sla_vars(f: Facts) -> dict[str, Any]:
+    """The ticket's SLA policy, its next deadline, and the targets not yet fulfilled."""
+    due = f.soonest_due
     targets = [
         {
             "name": s.target,
@@ -37,55 +101,8 @@ def template_context(
         for s in f.targets.values()
         if not s.fulfilled
     ]
-    due = f.soonest_due
     return {
-        "ticket": {
-            "id": t.id,
-            "key": t.id,
-            "url": t.url,
-            "title": t.title,
-            "status": t.status,
-            "status_category": t.status_category.value,
-            "priority": t.priority,
-            "type": t.type,
-            "group": t.group,
-            "assignee": t.assignee,
-            "requester": {
-                "name": t.requester.name if t.requester else None,
-                "email": t.requester.email if t.requester else None,
-            },
-            "organization": t.organization.name if t.organization else None,
-            "tags": sorted(t.tags),
-            "components": list(t.components),
-            "created_at": format_time(t.created_at),
-            "age": format_duration(f.now_ts - t.created_at.timestamp()),
-            "reopens": t.reopens,
-            "customer_replies": t.customer_replies,
-        },
-        "level": {
-            "from": f.level,
-            "to": entered.name,
-            "name": entered.name,
-            "description": entered.model.description,
-            "owner": {"group": owner.group, "assignee": owner.assignee} if owner else None,
-            "previous_owner": {"group": t.group, "assignee": t.assignee},
-            "awaiting_approval": awaiting is not None,
-            "approvers": list(approval.approvers) if approval else [],
-        },
-        "rule": {"name": rule.name, "description": rule.model.description},
-        "reasons": reasons,
-        "sla": {
-            "policy": f.sla.name if f.sla else None,
-            "next_due": format_time(ts_to_dt(due)) if due is not None else None,
-            "targets": targets,
-        },
-        "escalation": {
-            "count": t.tracking.count,
-            "escalated_at": format_time(t.tracking.escalated_at)
-            if t.tracking.escalated_at
-            else None,
-            "approved_by": approved_by,
-        },
-        "notify": list(rule.actions.notify),
-        "now": format_time(f.now),
+        "policy": f.sla.name if f.sla else None,
+        "next_due": format_time(ts_to_dt(due)) if due is not None else None,
+        "targets": targets,
     }

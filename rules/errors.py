@@ -12,7 +12,3 @@ class EscalationError(Exception):
 
 class ConfigError(EscalationError):
     """A user-fixable problem in the configuration, policy or an input file (exit code 2)."""
-
-
-class TicketDataError(EscalationError):
-    """A ticket record that cannot be turned into the neutral model (the record is skipped)."""

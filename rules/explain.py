@@ -115,48 +115,67 @@ def _target(f: Facts, t: TargetStatus) -> dict[str, Any]:
 
 
 def render_text(data: dict[str, Any]) -> str:
-    t = data["ticket"]
+    """`explain` data as text for a person: ticket, SLA, rules, change and next trigger."""
+    nxt = data["next_trigger"]
     lines = [
-        f"Ticket {t['id']} ({t['instance']}) at {data['now']}: {t['status']}, "
+        *_render_ticket(data["ticket"], data["now"]),
+        "",
+        *_render_sla(data["sla"]),
+        "",
+        *_render_rules(data["rules"]),
+        "",
+        *_render_change(data["change"]),
+        "",
+        f"Next trigger: {nxt['rule']} at {nxt['at']}" if nxt else "Next trigger: none scheduled",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _render_ticket(t: dict[str, Any], now: str) -> list[str]:
+    lines = [
+        f"Ticket {t['id']} ({t['instance']}) at {now}: {t['status']}, "
         f"priority {t['priority'] or 'none'}, level {t['level']}",
     ]
     if t["state_unreadable"]:
         lines.append("  ! the state tracking field could not be read; treated as empty")
     if t["rearmed"]:
         lines.append("  reopened since the last run: a new cycle starts, rules may fire again")
-    sla = data["sla"]
-    lines.append("")
+    return lines
+
+
+def _render_sla(sla: dict[str, Any] | None) -> list[str]:
     if sla is None:
-        lines.append("SLA: no SLA policy covers this ticket")
-    else:
-        lines.append(f"SLA policy {sla['policy']}:")
-        for target in sla["targets"]:
-            state = (
-                "fulfilled" if target["fulfilled"] else "paused" if target["paused"] else "running"
-            )
-            lines.append(
-                f"  {target['target']}: {target['used']} of {target['goal']} used "
-                f"({target['used_percent']}%), {target['remaining']} left, {state}"
-                + (f", due {target['due']}" if target["due"] else "")
-                + (" BREACHED" if target["breached"] and not target["fulfilled"] else "")
-            )
-            clock = target["clock"]
-            lines.append(
-                f"    clock: {clock['working_minutes']} working minutes on {target['calendar']} "
-                f"since {clock['since']}"
-            )
-            for span in clock["paused_spans"]:
-                lines.append(
-                    f"    paused {span['from']} -> {span['to']} "
-                    f"({span['working_minutes_excluded']} working minutes excluded)"
-                )
-            for holiday in clock["holidays"]:
-                lines.append(f"    holiday: {holiday}")
-            for change in clock["dst_changes"]:
-                lines.append(f"    DST change: {change}")
-    lines.append("")
-    lines.append("Rules:")
-    for rule in data["rules"]:
+        return ["SLA: no SLA policy covers this ticket"]
+    lines = [f"SLA policy {sla['policy']}:"]
+    for target in sla["targets"]:
+        lines.extend(_render_target(target))
+    return lines
+
+
+def _render_target(target: dict[str, Any]) -> list[str]:
+    """One SLA target: its figures, then how its clock was measured."""
+    state = "fulfilled" if target["fulfilled"] else "paused" if target["paused"] else "running"
+    clock = target["clock"]
+    return [
+        f"  {target['target']}: {target['used']} of {target['goal']} used "
+        f"({target['used_percent']}%), {target['remaining']} left, {state}"
+        + (f", due {target['due']}" if target["due"] else "")
+        + (" BREACHED" if target["breached"] and not target["fulfilled"] else ""),
+        f"    clock: {clock['working_minutes']} working minutes on {target['calendar']} "
+        f"since {clock['since']}",
+        *(
+            f"    paused {span['from']} -> {span['to']} "
+            f"({span['working_minutes_excluded']} working minutes excluded)"
+            for span in clock["paused_spans"]
+        ),
+        *(f"    holiday: {holiday}" for holiday in clock["holidays"]),
+        *(f"    DST change: {change}" for change in clock["dst_changes"]),
+    ]
+
+
+def _render_rules(rules: list[dict[str, Any]]) -> list[str]:
+    lines = ["Rules:"]
+    for rule in rules:
         lines.append(f"  [{rule['status']}] {rule['rule']}")
         _render_tree(rule["when"], lines, "      ")
         if "unless" in rule:
@@ -167,34 +186,34 @@ def render_text(data: dict[str, Any]) -> str:
             lines.append(f"      fired {fb['count']}x before, last at {fb['last']}")
         if "next_fire" in rule:
             lines.append(f"      would fire at {rule['next_fire']} if nothing else changes")
-    lines.append("")
-    change = data["change"]
+    return lines
+
+
+def _render_change(change: dict[str, Any] | None) -> list[str]:
     if change is None:
-        lines.append("Change: none")
-    else:
-        level = change["level"]
-        moved = level["from"] != level["to"]
-        lines.append(
-            f"Change: level {level['from']} -> {level['to']}"
-            if moved
-            else f"Change: level stays {level['from']}"
-        )
-        for action in change["actions"]:
-            kind = action["type"]
-            if kind in ("internal_note", "public_reply"):
-                lines.append(f"  {kind}:")
-                lines.extend(f"    | {line}" for line in action["body"].splitlines())
-                if action.get("notify"):
-                    lines.append(f"    notify: {', '.join(action['notify'])}")
-            else:
-                rest = {k: v for k, v in action.items() if k != "type"}
-                lines.append(f"  {kind}: " + ", ".join(f"{k}={v!r}" for k, v in rest.items()))
-    nxt = data["next_trigger"]
-    lines.append("")
-    lines.append(
-        f"Next trigger: {nxt['rule']} at {nxt['at']}" if nxt else "Next trigger: none scheduled"
-    )
-    return "\n".join(lines) + "\n"
+        return ["Change: none"]
+    level = change["level"]
+    moved = level["from"] != level["to"]
+    lines = [
+        f"Change: level {level['from']} -> {level['to']}"
+        if moved
+        else f"Change: level stays {level['from']}"
+    ]
+    for action in change["actions"]:
+        lines.extend(_render_action(action))
+    return lines
+
+
+def _render_action(action: dict[str, Any]) -> list[str]:
+    """A comment with its body quoted line by line; any other action as key=value pairs."""
+    kind = action["type"]
+    if kind not in ("internal_note", "public_reply"):
+        rest = {k: v for k, v in action.items() if k != "type"}
+        return [f"  {kind}: " + ", ".join(f"{k}={v!r}" for k, v in rest.items())]
+    lines = [f"  {kind}:", *(f"    | {line}" for line in action["body"].splitlines())]
+    if action.get("notify"):
+        lines.append(f"    notify: {', '.join(action['notify'])}")
+    return lines
 
 
 def _render_tree(node: dict[str, Any], lines: list[str], indent: str) -> None:

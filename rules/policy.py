@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -149,41 +150,83 @@ def load_policy(text: str, source: str = "<policy>") -> Policy:
 
 
 def compile_policy(doc: Located) -> Policy:
+    """Compile a parsed policy; every problem found raises one ConfigError listing them all."""
     model = validate(PolicyModel, doc)
     problems = Problems(doc)
-    priorities = tuple(model.priorities)
-    ranks = {name: i + 1 for i, name in enumerate(priorities)}
     levels = tuple(Level(lv.name, i, lv) for i, lv in enumerate(model.levels))
-    level_index = {lv.name: lv.index for lv in levels}
-    _check_unique(problems, ("levels",), [lv.name for lv in model.levels], "level")
+    _check_unique(problems, ("levels",), [lv.name for lv in levels], "level")
     _check_unique(problems, ("rules",), [r.name for r in model.rules], "rule")
-    calendars = _calendars(model, problems)
-    scope = Scope(problems, ranks, level_index, set(calendars))
-    _check_name(problems, ("defaults", "calendar"), model.defaults.calendar, calendars, "calendar")
+    calendars = _compile_calendars(model, problems)
+    ranks = {name: i + 1 for i, name in enumerate(model.priorities)}
+    scope = Scope(problems, ranks, {lv.name: lv.index for lv in levels}, set(calendars))
+    slas = _compile_slas(model, calendars, scope)
+    functions, matrix = _compile_functions(model, scope)
+    templates = Templates(model.templates, problems)
+    rules = _compile_rules(model, templates, scope)
+    _check_level_priorities(model, scope)
+    platforms = _compile_platforms(model, scope)
+    problems.raise_if_any()
+    return Policy(
+        source=doc.source,
+        hash=_hash(model),
+        model=model,
+        priorities=tuple(model.priorities),
+        priority_rank=ranks,
+        levels=levels,
+        level_index=scope.levels,
+        calendars=calendars,
+        slas=slas,
+        functions=functions,
+        matrix=matrix,
+        rules=rules,
+        templates=templates,
+        platforms=platforms,
+        doc=doc,
+    )
+
+
+def _compile_slas(
+    model: PolicyModel, calendars: dict[str, Calendar], scope: Scope
+) -> tuple[SlaPolicy, ...]:
+    """The SLA policies, in order; one with a problem is left out (the policy fails anyway)."""
     slas = []
     for i, sla in enumerate(model.sla):
         path: Path = ("sla", i)
         cal_name = sla.calendar or model.defaults.calendar
-        if not _check_name(problems, (*path, "calendar"), cal_name, calendars, "calendar"):
+        if not _check_name(scope.problems, (*path, "calendar"), cal_name, calendars, "calendar"):
             continue
-        targets: dict[str, TargetSpec] = {}
-        for tname, target in sla.targets.items():
-            tcal = target.calendar or cal_name
-            mode = target.time or sla.time or model.defaults.time
-            _check_name(
-                problems, (*path, "targets", tname, "calendar"), tcal, calendars, "calendar"
-            )
-            calendar = calendars.get(tcal, calendars["24x7"]) if mode == "business" else AlwaysOn()
-            pause = frozenset(s.lower() for s in sla.pause) | {"solved", "closed"}
-            targets[tname] = TargetSpec(tname, target.within, calendar, target.pausable, pause)
+        targets = _compile_targets(model, i, cal_name, calendars, scope.problems)
         if sla.match is not None and _uses(sla.match, "sla"):
-            problems.add(
+            scope.problems.add(
                 (*path, "match"),
                 "an SLA policy's match cannot use an sla trigger (the SLA would depend on itself)",
             )
             continue
         match = compile_condition(sla.match, scope, (*path, "match")) if sla.match else None
         slas.append(SlaPolicy(sla.name, match, calendars[cal_name], targets))
+    return tuple(slas)
+
+
+def _compile_targets(
+    model: PolicyModel, i: int, cal_name: str, calendars: dict[str, Calendar], problems: Problems
+) -> dict[str, TargetSpec]:
+    """SLA `i`'s targets, each on its own calendar or the SLA's (24x7 in calendar time)."""
+    sla, path = model.sla[i], ("sla", i, "targets")
+    pause = frozenset(s.lower() for s in sla.pause) | {"solved", "closed"}
+    targets: dict[str, TargetSpec] = {}
+    for tname, target in sla.targets.items():
+        tcal = target.calendar or cal_name
+        mode = target.time or sla.time or model.defaults.time
+        _check_name(problems, (*path, tname, "calendar"), tcal, calendars, "calendar")
+        calendar = calendars.get(tcal, calendars["24x7"]) if mode == "business" else AlwaysOn()
+        targets[tname] = TargetSpec(tname, target.within, calendar, target.pausable, pause)
+    return targets
+
+
+def _compile_functions(
+    model: PolicyModel, scope: Scope
+) -> tuple[tuple[tuple[str, Node], ...], dict[tuple[str, str], Owner]]:
+    """The functions' match conditions, and the matrix: (function, level) -> owner."""
     functions = tuple(
         (name, compile_condition(fn.match, scope, ("functions", name, "match")))
         for name, fn in model.functions.items()
@@ -191,11 +234,15 @@ def compile_policy(doc: Located) -> Policy:
     matrix = {}
     for fname, row in model.matrix.items():
         if fname not in model.functions:
-            _unknown(problems, ("matrix", fname), "function", fname, model.functions)
+            _unknown(scope.problems, ("matrix", fname), "function", fname, model.functions)
         for lname, owner in row.items():
-            _check_name(problems, ("matrix", fname, lname), lname, level_index, "level")
+            _check_name(scope.problems, ("matrix", fname, lname), lname, scope.levels, "level")
             matrix[(fname, lname)] = owner
-    templates = Templates(model.templates, problems)
+    return functions, matrix
+
+
+def _compile_rules(model: PolicyModel, templates: Templates, scope: Scope) -> tuple[Rule, ...]:
+    """The rules in policy order; a rule acts on solved tickets only if it names such a status."""
     done = {"solved", "closed"} | {
         raw.lower()
         for platform in model.platforms.values()
@@ -207,48 +254,35 @@ def compile_policy(doc: Located) -> Policy:
         path = ("rules", i)
         when = compile_condition(rule.when, scope, (*path, "when"))
         unless = compile_condition(rule.unless, scope, (*path, "unless")) if rule.unless else None
-        _check_actions(rule.then, (*path, "then"), problems, level_index, ranks, templates)
+        _check_actions(rule.then, (*path, "then"), scope, templates)
         rules.append(Rule(rule.name, i, rule, when, unless, _names_done(rule.when, done)))
+    return tuple(rules)
+
+
+def _check_level_priorities(model: PolicyModel, scope: Scope) -> None:
     for i, lv in enumerate(model.levels):
         if lv.priority_at_least is not None:
-            _check_name(
-                problems,
-                ("levels", i, "priority_at_least"),
-                lv.priority_at_least,
-                ranks,
-                "priority",
-            )
+            path = ("levels", i, "priority_at_least")
+            _check_name(scope.problems, path, lv.priority_at_least, scope.priorities, "priority")
+
+
+def _compile_platforms(model: PolicyModel, scope: Scope) -> dict[str, PlatformModel]:
+    """The built-in platforms, overridden by the configured ones."""
     platforms: dict[str, PlatformModel] = dict(DEFAULT_PLATFORMS)
     for pname, platform in model.platforms.items():
         # configuring fields alone keeps the built-in priorities
         default = {"priorities": DEFAULT_PLATFORMS[pname].priorities}
         platforms[pname] = platform if platform.priorities else platform.model_copy(update=default)
-    for pname, platform in model.platforms.items():
         for raw, neutral in platform.priorities.items():
-            _check_name(
-                problems, ("platforms", pname, "priorities", raw), neutral, ranks, "priority"
-            )
-    problems.raise_if_any()
-    canonical = json.dumps(
-        model.model_dump(mode="json", exclude={"instances", "run"}), sort_keys=True
-    )
-    return Policy(
-        source=doc.source,
-        hash=hashlib.sha256(canonical.encode()).hexdigest()[:12],
-        model=model,
-        priorities=priorities,
-        priority_rank=ranks,
-        levels=levels,
-        level_index=level_index,
-        calendars=calendars,
-        slas=tuple(slas),
-        functions=functions,
-        matrix=matrix,
-        rules=tuple(rules),
-        templates=templates,
-        platforms=platforms,
-        doc=doc,
-    )
+            path = ("platforms", pname, "priorities", raw)
+            _check_name(scope.problems, path, neutral, scope.priorities, "priority")
+    return platforms
+
+
+def _hash(model: PolicyModel) -> str:
+    """What the policy says, runtime settings aside: a plan records which policy made it."""
+    data = model.model_dump(mode="json", exclude={"instances", "run"})
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def _uses(cond: Condition, key: str) -> bool:
@@ -268,38 +302,28 @@ def _names_done(cond: Condition, done: set[str]) -> bool:
     return any(_names_done(c, done) for c in (*(cond.all or ()), *(cond.any or ())))
 
 
-def _calendars(model: PolicyModel, problems: Problems) -> dict[str, Calendar]:
+def _compile_calendars(model: PolicyModel, problems: Problems) -> dict[str, Calendar]:
+    """The built-in 24x7 calendar and every configured one that builds; the default exists."""
     calendars: dict[str, Calendar] = {"24x7": AlwaysOn()}
     for name, cal in model.calendars.items():
-        built = _calendar(name, cal, problems)
+        built = _compile_calendar(name, cal, problems)
         if built is not None:
             calendars[name] = built
+    _check_name(problems, ("defaults", "calendar"), model.defaults.calendar, calendars, "calendar")
     return calendars
 
 
-def _calendar(name: str, cal: CalendarModel, problems: Problems) -> Calendar | None:
+def _compile_calendar(name: str, cal: CalendarModel, problems: Problems) -> Calendar | None:
     path: Path = ("calendars", name)
-    week: dict[int, list[tuple[Any, Any]]] = {d: [] for d in range(7)}
+    week: dict[int, list[tuple[time, time | None]]] = {d: [] for d in range(7)}
     for days, shifts in cal.hours.items():
         try:
-            numbers = parse_days(days)
-            for shift in shifts:
-                start_text, sep, end_text = shift.partition("-")
-                if not sep:
-                    raise ValueError(f"expected a shift such as 09:00-17:00, got {shift!r}")
-                try:
-                    start, end = parse_clock(start_text), parse_clock(end_text)
-                except ValueError:
-                    raise ValueError(
-                        f"expected a shift such as 09:00-17:00, got {shift!r}"
-                    ) from None
-                if start is None:
-                    raise ValueError(f"a shift cannot start at 24:00 ({shift!r})")
-                for day in numbers:
-                    week[day].append((start, end))
+            numbers, parsed = parse_days(days), [_parse_shift(shift) for shift in shifts]
         except ValueError as exc:
             problems.add((*path, "hours", days), str(exc))
             return None
+        for day in numbers:
+            week[day].extend(parsed)
     try:
         ZoneInfo(cal.timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -325,14 +349,22 @@ def _calendar(name: str, cal: CalendarModel, problems: Problems) -> Calendar | N
         return None
 
 
-def _check_actions(
-    then: ActionsModel,
-    path: Path,
-    problems: Problems,
-    levels: dict[str, int],
-    ranks: dict[str, int],
-    templates: Templates,
-) -> None:
+def _parse_shift(shift: str) -> tuple[time, time | None]:
+    """'09:00-17:00' -> (09:00, 17:00); an end of 24:00 is None."""
+    start_text, sep, end_text = shift.partition("-")
+    if not sep:
+        raise ValueError(f"expected a shift such as 09:00-17:00, got {shift!r}")
+    try:
+        start, end = parse_clock(start_text), parse_clock(end_text)
+    except ValueError:
+        raise ValueError(f"expected a shift such as 09:00-17:00, got {shift!r}") from None
+    if start is None:
+        raise ValueError(f"a shift cannot start at 24:00 ({shift!r})")
+    return start, end
+
+
+def _check_actions(then: ActionsModel, path: Path, scope: Scope, templates: Templates) -> None:
+    problems, levels, ranks = scope.problems, scope.levels, scope.priorities
     special = {"next", "requested"}
     if then.escalate and then.escalate not in special:
         _check_name(problems, (*path, "escalate"), then.escalate, [*levels, *special], "level")

@@ -14,14 +14,12 @@ from typing import Any
 from rules.facts import Facts
 from rules.tracking import format_time
 
-#: What one SLA target's clock says: met (done in time), breached (late, done or not),
-#: running (not done, not late yet), paused (not done, the clock stopped).
-SLA_STATES = ("met", "breached", "running", "paused")
 #: Targets whose clock is gone once met (the wait was answered): only their breaches count.
 BREACHES_ONLY = frozenset({"next_response"})
 
 
 def profile(f: Facts) -> dict[str, Any]:
+    """The report's grouping keys; each SLA target is met, breached, running or paused."""
     t = f.ticket
     sla: dict[str, str] = {}
     for name, target in f.targets.items():
