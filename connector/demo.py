@@ -22,7 +22,6 @@ import click
 from connector.audit import AuditLog
 from connector.commands.common import runtime
 from connector.config import Config, load_config
-from connector.logs import configure
 from connector.report import InstanceRun, exit_code, summary_lines
 from connector.runner import Options, Runtime, plan_instance, run_instance
 from connector.sandbox import Sandbox
@@ -56,7 +55,6 @@ def demo_command(tickets: int, seed: int, directory: str | None, rows: int, fmt:
     Seeds the sandbox platforms, runs `plan`, then `run`, then `run` again (which changes
     nothing), through the real adapters over HTTP, and prints each queue before and after.
     """
-    configure(quiet=True)
     rt = runtime()
     if directory is not None:
         code = _demo(Path(directory), tickets, seed, rows, fmt, rt, kept=True)

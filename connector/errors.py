@@ -2,19 +2,21 @@
 
     EscalationError                      rules/errors.py
     ├── ConfigError          exit 2      config, policy or input file problem (user-fixable)
-    ├── TicketDataError                  one ticket's data is unusable: that ticket is skipped
-    └── AdapterError                     adapters/errors.py
+    └── AdapterError                     adapters/errors.py: a platform call failed
         ├── TransientError               429/503/5xx/timeouts: retried with tenacity
+        │   └── MaybeLanded              a write that may have gone in: re-read, never re-sent
         ├── AuthError        exit 2      401: the instance is aborted
         ├── PermissionDenied             403
         ├── NotFound                     404: the ticket is skipped
-        ├── Rejected                     400/422
+        ├── Rejected                     400/422: the platform refused the values
+        │   └── CommentLimit             the ticket's comment limit: written without comments
         ├── Conflict                     409: re-read and re-evaluated once
         └── SetupError       exit 2      a tracking field missing or not on the edit screen
             └── Gone         exit 2      410: the platform removed the endpoint
 
 Exit codes: 0 all good, 1 some ticket changes failed, 2 config/policy/usage error,
 3 an unexpected error (a bug: please report it with the traceback).
+`code_for` maps one error; `connector.report.exit_code` the runs of a command, with it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from rules.errors import ConfigError, EscalationError
 OK, CHANGES_FAILED, USAGE, BUG = 0, 1, 2, 3
 
 
-def exit_code(exc: BaseException) -> int:
+def code_for(exc: BaseException) -> int:
+    """The exit code an error earns: 2 the user must fix something, 1 the work failed, 3 a bug."""
     if isinstance(exc, ConfigError | AuthError | SetupError):
         return USAGE
     if isinstance(exc, EscalationError):

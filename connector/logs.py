@@ -27,15 +27,10 @@ def mask_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMap
 
 
 def configure(
-    *,
-    json: bool | None = None,
-    verbose: bool = False,
-    quiet: bool = False,
-    stream: TextIO | None = None,
+    *, json: bool | None = None, quiet: bool = False, stream: TextIO | None = None
 ) -> None:
     """JSON when `json` (default: when `stream` is not a terminal); info level (warnings on a
-    terminal, where the progress line says the rest), debug with `verbose`, warnings with
-    `quiet`."""
+    terminal, where the progress line says the rest), warnings with `quiet`."""
     out = stream or sys.stderr
     as_json = (not out.isatty()) if json is None else json
     renderer: Any = (
@@ -53,7 +48,7 @@ def configure(
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
-            logging.DEBUG if verbose else logging.INFO if as_json and not quiet else logging.WARNING
+            logging.INFO if as_json and not quiet else logging.WARNING
         ),
         # sys.stderr as it is when a line is logged, unless a stream was given: a test harness
         # or a daemon may swap it after logging was configured.

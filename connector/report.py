@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from adapters.errors import AuthError, SetupError
 from adapters.results import WriteResult, WriteStatus
-from connector.errors import BUG, CHANGES_FAILED, OK, USAGE
+from connector.errors import BUG, CHANGES_FAILED, OK, code_for
 from rules.errors import EscalationError
 from rules.plan import Summary, TicketChange
 
@@ -101,19 +100,13 @@ def exit_code(runs: list[InstanceRun], *, locked_is_done: bool = True) -> int:
     instance is done for `run` (the run holding the lock does it), not for `apply`."""
     code = OK
     for run in runs:
-        if run.outcome is RunOutcome.LOCKED and not locked_is_done:
-            code = max(code, CHANGES_FAILED)
-        if run.bugs or _is_bug(run.fatal):
+        if run.bugs:
             return BUG
-        if isinstance(run.fatal, AuthError | SetupError):
-            code = max(code, USAGE)
-        elif (
-            run.outcome in (RunOutcome.REFUSED, RunOutcome.ABORTED)
-            or run.failed
-            or run.stale
-            or run.dropped
-            or run.owed_trouble
-        ):
+        if run.fatal is not None:
+            code = max(code, code_for(run.fatal))
+        undone = run.outcome in (RunOutcome.REFUSED, RunOutcome.ABORTED)
+        locked = run.outcome is RunOutcome.LOCKED and not locked_is_done
+        if undone or locked or run.failed or run.stale or run.dropped or run.owed_trouble:
             code = max(code, CHANGES_FAILED)
     return code
 

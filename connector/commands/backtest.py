@@ -15,11 +15,11 @@ import click
 
 from adapters.past import Window
 from connector.backtest_page import HtmlOut
-from connector.commands.common import config_option, runtime, select
+from connector.commands.common import runtime, select
+from connector.commands.options import config_option
 from connector.config import load_config, read_text
 from connector.exports import scan_lines, stream_lines
 from connector.insights.render import pct
-from connector.logs import configure
 from connector.past import Read, read_past
 from connector.replay_pool import replay_all
 from rules.backtest import TicketResult, Totals, delta, difference
@@ -35,7 +35,7 @@ ARCHIVED = timedelta(days=120)  # Zendesk archives tickets closed this long ago
 
 
 @click.command(name="backtest")
-@config_option
+@config_option()
 @click.option(
     "--tickets",
     "tickets_path",
@@ -128,7 +128,6 @@ def backtest_command(
         raise click.BadParameter(
             "a .jsonl file, with --instance (it keeps the tickets read)", param_hint="--save"
         )
-    configure()  # the adapters' log lines go to stderr, never into the output
     config = load_config(config_path)
     policy = config.policy
     other = load_config(other_path).policy if other_path is not None else None

@@ -18,17 +18,6 @@ from connector.runner import Runtime
 from rules.errors import ConfigError
 
 log = structlog.get_logger("connector.cli")
-CONFIG_HELP = "The configuration file: the policy and the instances (see config.example.yaml)."
-config_option = click.option(
-    "-c", "--config", "config_path", required=True, type=click.Path(), help=CONFIG_HELP
-)
-instance_option = click.option(
-    "--instance",
-    "instances",
-    multiple=True,
-    metavar="NAME",
-    help="Only this instance (repeat for several; default: every instance in the file).",
-)
 
 
 def runtime() -> Runtime:

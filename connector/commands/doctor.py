@@ -9,16 +9,16 @@ import click
 from adapters.errors import AdapterError, AuthError
 from adapters.protocol import Adapter
 from adapters.results import FieldStatus, Queue
-from connector.commands.common import config_option, instance_option, runtime, select
+from connector.commands.common import runtime, select
+from connector.commands.options import config_option, instance_option
 from connector.config import load_config
 from connector.errors import CHANGES_FAILED, OK, USAGE
-from connector.logs import configure
 from connector.runner import open_adapter
 from rules.tracking import TRACKING_FIELDS
 
 
 @click.command()
-@config_option
+@config_option()
 @instance_option
 def doctor(config_path: str, instances: tuple[str, ...]) -> None:
     """Check each instance online, and say how to fix each problem.
@@ -31,7 +31,6 @@ def doctor(config_path: str, instances: tuple[str, ...]) -> None:
     """
     config = load_config(config_path)
     names = select(config, instances)
-    configure()
     rt = runtime()
     failed = 0
     for name in names:
@@ -53,7 +52,7 @@ def doctor(config_path: str, instances: tuple[str, ...]) -> None:
 
 
 @click.command()
-@config_option
+@config_option()
 @instance_option
 @click.option("--yes", is_flag=True, help="Create without asking (for scripts).")
 def setup(config_path: str, instances: tuple[str, ...], yes: bool) -> None:
@@ -67,7 +66,6 @@ def setup(config_path: str, instances: tuple[str, ...], yes: bool) -> None:
     """
     config = load_config(config_path)
     names = select(config, instances)
-    configure()
     rt = runtime()
     adapters = {name: open_adapter(config, name, rt) for name in names}
     try:

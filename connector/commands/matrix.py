@@ -6,14 +6,15 @@ from pathlib import Path
 
 import click
 
-from connector.commands.common import config_option, emit
+from connector.commands.common import emit
+from connector.commands.options import config_option
 from connector.config import load_config
 from connector.matrix_view import html_page, mermaid, table
 from rules.matrix import build
 
 
 @click.command(name="matrix")
-@config_option
+@config_option()
 @click.option(
     "--format",
     "fmt",

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from connector.commands.common import config_option, emit, runtime, select
+from connector.commands.common import emit, runtime, select
+from connector.commands.options import config_option
 from connector.config import load_config
 from connector.errors import CHANGES_FAILED
 from connector.insights.collect import Collected, read_audit
@@ -15,14 +16,13 @@ from connector.insights.figures import figures
 from connector.insights.live import read_live
 from connector.insights.page import page
 from connector.insights.render import csv_text, text
-from connector.logs import configure
 from rules.errors import ConfigError
 from rules.tracking import parse_time
 from rules.units import parse_duration
 
 
 @click.command(name="report")
-@config_option
+@config_option()
 @click.option(
     "--since",
     default="30d",
@@ -89,7 +89,6 @@ def report_command(
     Exit codes: 0, 1 when an instance's live tickets could not be read (the figures then
     leave it out), 2 on a usage or configuration error.
     """
-    configure()  # the adapters' log lines go to stderr, never into the report
     config = load_config(config_path)
     rt = runtime()
     now = rt.clock()

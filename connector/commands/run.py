@@ -7,16 +7,9 @@ from pathlib import Path
 import click
 import structlog
 
-from connector.commands.common import (
-    audit_log,
-    config_option,
-    finish,
-    instance_option,
-    runtime,
-    select,
-)
+from connector.commands.common import audit_log, finish, runtime, select
+from connector.commands.options import config_option, instance_option
 from connector.config import Config, check_secrets, load_config
-from connector.logs import configure
 from connector.planfile import dumps, load_plan, plan_json, render_text
 from connector.report import InstanceRun, exit_code, summary_lines
 from connector.runner import Options, Runtime, apply_instance, plan_instance, run_instance
@@ -28,7 +21,7 @@ log = structlog.get_logger("connector.cli")
 
 
 @click.command()
-@config_option
+@config_option()
 @instance_option
 @click.option("--dry-run", is_flag=True, help="Fetch and evaluate, write nothing.")
 @click.option(
@@ -68,7 +61,6 @@ def run(
         raise click.BadParameter(str(exc), param_hint="--interval") from None
     config = load_config(config_path)
     names = select(config, instances)
-    configure()
     rt = runtime()
     guard = 0 if force else (config.run.max_changes if max_changes is None else max_changes)
     options = Options(dry_run=dry_run, max_changes=guard, concurrency=config.run.concurrency)
@@ -95,7 +87,7 @@ def _once(config: Config, names: list[str], rt: Runtime, options: Options) -> in
 
 
 @click.command()
-@config_option
+@config_option()
 @instance_option
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
@@ -114,7 +106,6 @@ def plan(config_path: str, instances: tuple[str, ...], fmt: str, out: str | None
     """
     config = load_config(config_path)
     names = select(config, instances)
-    configure()
     rt = runtime()
     with audit_log(config, rt, "plan", instances=names) as audit:
         generated = rt.now()
@@ -139,13 +130,7 @@ def plan(config_path: str, instances: tuple[str, ...], fmt: str, out: str | None
 
 @click.command(name="apply")
 @click.argument("plan_path", metavar="PLAN.json", type=click.Path())
-@click.option(
-    "-c",
-    "--config",
-    "config_path",
-    type=click.Path(),
-    help="The configuration (default: the one the plan was made from).",
-)
+@config_option(required=False, help="The configuration (default: the one the plan was made from).")
 def apply_command(plan_path: str, config_path: str | None) -> None:
     """Write exactly the changes of a saved plan (`escalate plan --out PLAN.json`).
 
@@ -166,7 +151,6 @@ def apply_command(plan_path: str, config_path: str | None) -> None:
             raise ConfigError(f"{plan_path}: instance {change.instance!r} is not in {config.path}")
         by_instance.setdefault(change.instance, []).append(change)
     check_secrets(config, list(by_instance))
-    configure()
     rt = runtime()
     runs: list[InstanceRun] = []
     with audit_log(config, rt, "apply", plan=plan_path) as audit:

@@ -1,0 +1,117 @@
+"""The offline commands: `validate`, `explain` and `schema`. They read files and print; they
+touch no network and import no platform client library."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from adapters.registry import settings_model
+from connector.commands.options import config_option
+from connector.config import RunSettings, load_config, read_text
+from rules.errors import ConfigError
+from rules.explain import explain, render_text
+from rules.lint import lint
+from rules.platforms import PLATFORMS
+from rules.schema import PolicyModel
+from rules.ticketio import read_tickets
+from rules.tracking import parse_time
+
+
+@click.command()
+@config_option()
+@click.option("--strict", is_flag=True, help="Treat lint warnings as errors (exit 2), e.g. in CI.")
+def validate(config_path: str, strict: bool) -> None:
+    """Check a configuration offline: schema, references, templates, then lint warnings.
+
+    Touches no network. Exits 0 if the policy is valid (warnings are printed but do not fail
+    unless --strict), 2 with every problem listed if not.
+    """
+    config = load_config(config_path)
+    policy = config.policy
+    warnings = lint(policy)
+    click.echo(
+        f"{config_path}: valid (policy {policy.hash}: {len(policy.levels)} levels, "
+        f"{len(policy.rules)} rules, {len(policy.slas)} SLA policies, "
+        f"{len(config.instances)} instances)"
+    )
+    for warning in warnings:
+        click.echo(f"warning: {warning}")
+    if warnings and strict:
+        raise ConfigError(f"{len(warnings)} lint warning(s) and --strict was given")
+
+
+@click.command(name="explain")
+@config_option()
+@click.option(
+    "--ticket",
+    "ticket_path",
+    required=True,
+    type=click.Path(),
+    help='A ticket JSON file (docs/tickets.md): one ticket, a list, or {"tickets": [...]}.',
+)
+@click.option("--now", "now_text", help="Evaluate at this instant (ISO 8601; default: now).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def explain_command(config_path: str, ticket_path: str, now_text: str | None, fmt: str) -> None:
+    """Show, rule by rule, what the policy would do to a ticket and why.
+
+    Prints each rule's trigger tree with what was measured, the SLA clock accounting (working
+    minutes, paused spans, holidays, DST changes), the resulting change exactly as a run would
+    write it, and when the next trigger would fire. Offline: nothing is written anywhere.
+    """
+    policy = load_config(config_path).policy
+    now = _now(now_text)
+    tickets = read_tickets(read_text(ticket_path), ticket_path, policy)
+    reports = [explain(policy, ticket, now) for ticket in tickets]
+    if fmt == "json":
+        payload: Any = reports[0] if len(reports) == 1 else reports
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        click.echo("\n".join(render_text(r) for r in reports), nl=False)
+
+
+@click.command()
+def schema() -> None:
+    """Print the JSON Schema of the configuration file (for editor completion).
+
+    Covers the policy, each platform's instance settings (chosen by `platform`) and the `run`
+    section. Point your editor's YAML language server at it, e.g. with a first line
+    `# yaml-language-server: $schema=policy.schema.json`.
+    """
+    click.echo(json.dumps(config_schema(), indent=2))
+
+
+def config_schema() -> dict[str, Any]:
+    platforms = [settings_model(p) for p in PLATFORMS]
+    models: list[type[BaseModel]] = [PolicyModel, *platforms, RunSettings]
+    refs, top = models_json_schema([(m, "validation") for m in models], by_alias=True)
+    doc: dict[str, Any] = dict(top["$defs"].pop("PolicyModel"))
+    doc["$defs"] = top["$defs"]
+    doc["title"] = "escalation-connector configuration"
+    props = doc["properties"]
+    props["instances"] = {
+        "type": "object",
+        "description": "Connected instances by name (docs/adapters.md).",
+        "additionalProperties": {"anyOf": [refs[(m, "validation")] for m in platforms]},
+    }
+    props["run"] = refs[(RunSettings, "validation")]
+    return doc
+
+
+def _now(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    value = parse_time(text)
+    if value is None:
+        raise click.BadParameter(
+            f"expected an ISO 8601 time such as 2026-11-20T10:00:00Z, got {text!r}",
+            param_hint="--now",
+        )
+    return value

@@ -1,0 +1,27 @@
+"""The options several commands share, spelled once (click only: cheap to import)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+CONFIG_HELP = "The configuration file: the policy and the instances (see config.example.yaml)."
+
+
+def config_option(*, required: bool = True, help: str = CONFIG_HELP) -> Callable[[F], F]:
+    """`-c/--config FILE`, passed as `config_path`."""
+    return click.option(
+        "-c", "--config", "config_path", required=required, type=click.Path(), help=help
+    )
+
+
+instance_option = click.option(
+    "--instance",
+    "instances",
+    multiple=True,
+    metavar="NAME",
+    help="Only this instance (repeat for several; default: every instance in the file).",
+)
