@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
+from requests.adapters import BaseAdapter, HTTPAdapter
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -136,17 +136,23 @@ class Budget:
 
 class Transport(HTTPAdapter):
     """Never retries; paces to the budget (and holds every thread back after a 429); counts
-    what it sends."""
+    what it sends. `inner` carries the requests where something else should (an emulator in
+    process, for the sandbox and tests); by default they go over the network."""
 
-    def __init__(self, budget: Budget | None, stats: RequestStats) -> None:
+    def __init__(
+        self, budget: Budget | None, stats: RequestStats, inner: BaseAdapter | None = None
+    ) -> None:
         super().__init__(max_retries=Retry(total=0, connect=0, read=0, redirect=0, status=0))
-        self.budget, self.stats = budget, stats
+        self.budget, self.stats, self.inner = budget, stats, inner
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
         if self.budget is not None:
             self.budget.acquire()
         self.stats.record(request.method or "GET", str(request.url))
-        response = super().send(request, *args, **kwargs)
+        if self.inner is not None:
+            response = self.inner.send(request, *args, **kwargs)
+        else:
+            response = super().send(request, *args, **kwargs)
         if response.status_code == 429 and self.budget is not None:
             wait = retry_after(response.headers, self.budget.clock())
             if wait:
@@ -154,9 +160,14 @@ class Transport(HTTPAdapter):
         return response
 
 
-def mount(session: requests.Session, budget: Budget | None, stats: RequestStats) -> None:
+def mount(
+    session: requests.Session,
+    budget: Budget | None,
+    stats: RequestStats,
+    inner: BaseAdapter | None = None,
+) -> None:
     """Replace every transport of `session` with ours; TLS verification stays on."""
-    transport = Transport(budget, stats)
+    transport = Transport(budget, stats, inner)
     session.adapters.clear()
     session.mount("https://", transport)
     session.mount("http://", transport)

@@ -15,6 +15,8 @@ from adapters.zendesk import PLATFORM as ZENDESK
 from rules.platforms import PLATFORMS
 
 if TYPE_CHECKING:
+    from requests.adapters import BaseAdapter
+
     from adapters.http import Clock, Sleeper
     from adapters.protocol import Adapter
     from rules.policy import Policy
@@ -36,9 +38,12 @@ class Platform(Protocol):
         clock: Clock,
         sleep: Sleeper,
         state_dir: Path | None = None,
+        transport: BaseAdapter | None = None,
     ) -> Adapter:
         """The adapter for one instance of this platform (`settings` from its own model). No
-        request is sent until it is used."""
+        request is sent until it is used. `state_dir`: where the instance's journal and caches
+        live (None: nothing is kept); `transport`: what carries the requests under the
+        adapter's own transport (an emulator in process; default: the network)."""
         ...
 
 

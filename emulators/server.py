@@ -35,7 +35,8 @@ class EmulatorServer:
     ) -> None:
         self.emulator = emulator
         self.latency, self.sleep = latency, sleep
-        lock = threading.Lock()
+        #: Held while the emulator answers: one request at a time, whoever sends it.
+        self.lock = lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from requests.adapters import BaseAdapter
+
 from adapters.http import RequestStats
 from adapters.jira import doctor, past, queue
 from adapters.jira.client import JiraClient
@@ -96,10 +98,12 @@ def build(
     clock: Callable[[], float],
     sleep: Callable[[float], None],
     state_dir: Path | None = None,
+    transport: BaseAdapter | None = None,
 ) -> JiraAdapter:
     """The adapter for one instance; no request is sent until it is used. With a `state_dir`,
     the comments a change still owes are kept there (`adapters.owed`); no history cache is
-    kept, as Jira's search returns histories in bulk."""
+    kept, as Jira's search returns histories in bulk. `transport` carries the requests under
+    ours (an emulator in process; default: the network)."""
     owed = journal_path(state_dir, name) if state_dir is not None else None
-    client = JiraClient(settings, clock=clock, sleep=sleep)
+    client = JiraClient(settings, clock=clock, sleep=sleep, transport=transport)
     return JiraAdapter(name, settings, policy, client, Journal(owed, settings.url, clock))

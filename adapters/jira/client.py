@@ -1,10 +1,11 @@
 """The wire: one `jira.JIRA` per run, its transports replaced by ours, every call retried by us.
 
-- `JIRA(..., max_retries=0, timeout=(connect, read), get_server_info=True)`: the constructor's
-  serverInfo call detects the flavour (deploymentType "Cloud" or anything else: Data Center),
-  never the URL. With `max_retries=0` jira's ResilientSession tries once and never reaches its
-  own retry code (which sleeps up to 60 s and crashes on an HTTP-date Retry-After); our
-  `Transport` (no urllib3 retries, pacing, counting) is then mounted on its session.
+- `JIRA(..., max_retries=0, timeout=(connect, read), get_server_info=False)` sends nothing;
+  our `Transport` (no urllib3 retries, pacing, counting) is mounted on its session, and our
+  own serverInfo request then detects the flavour (deploymentType "Cloud" or anything else:
+  Data Center), never the URL. With `max_retries=0` jira's ResilientSession tries once and
+  never reaches its own retry code (which sleeps up to 60 s and crashes on an HTTP-date
+  Retry-After).
 - Every call goes through `adapters.http.Retrier`: 429/503/5xx and dropped connections are
   retried honouring Retry-After (seconds or HTTP date); a write that may have landed (a read
   timeout) is raised to the caller, which re-reads before trying again.
@@ -29,6 +30,7 @@ from typing import Any
 
 import requests
 from jira import JIRA, JIRAError
+from requests.adapters import BaseAdapter
 
 from adapters.errors import AdapterError, AuthError, Gone, Rejected, SetupError
 from adapters.http import (
@@ -81,7 +83,14 @@ class RateLimit:
 class JiraClient:
     """Builds the jira client on first use (no I/O before that) and sends our requests."""
 
-    def __init__(self, settings: Settings, *, clock: Clock, sleep: Sleeper) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock,
+        sleep: Sleeper,
+        transport: BaseAdapter | None = None,
+    ) -> None:
         self.settings = settings
         self.base = settings.url
         self.clock = clock
@@ -93,6 +102,7 @@ class JiraClient:
             attempts=settings.budget.attempts,
             retry_seconds=settings.budget.retry_seconds,
         )
+        self.transport = transport
         self._jira: JIRA | None = None
         self.deployment: str | None = None
         self.version: tuple[int, ...] = ()
@@ -101,8 +111,14 @@ class JiraClient:
 
     @property
     def jira(self) -> JIRA:
+        """The jira client, connected on first use: serverInfo tells the flavour."""
         if self._jira is None:
-            self._jira = self.retrier.call(self._connect)
+            self._jira = self._client()
+            try:
+                self._server_info()
+            except BaseException:
+                self._jira = None
+                raise
         return self._jira
 
     @property
@@ -115,55 +131,46 @@ class JiraClient:
         """The REST prefix we speak: v3 on Cloud, v2 on Data Center."""
         return "/rest/api/3" if self.flavour is Flavour.CLOUD else "/rest/api/2"
 
-    def _connect(self) -> JIRA:
+    def _client(self) -> JIRA:
+        """The jira client with its retries off and our transport mounted; no request yet."""
         auth = self.settings.auth
         timeout = (self.settings.timeout.connect, self.settings.timeout.read)
-        what = "GET /rest/api/2/serverInfo"
-        # The constructor's serverInfo call goes out before our transport is mounted: pace and
-        # count it here so that budgets and request counts include it.
-        self.budget.acquire()
-        self.stats.record("GET", self.base + "/rest/api/2/serverInfo")
-        try:
-            if isinstance(auth, CloudAuth):
-                secret = auth.api_token.resolve("auth.api_token")
-                # The Basic header carries base64(email:token): mask that form too, should a
-                # proxy or an error page echo the header back.
-                register(b64encode(f"{auth.email}:{secret.reveal()}".encode()).decode())
-                client = JIRA(
-                    self.base,
-                    basic_auth=(auth.email, secret.reveal()),
-                    max_retries=0,
-                    timeout=timeout,
-                    get_server_info=True,
-                )
-            else:
-                secret = auth.personal_access_token.resolve("auth.personal_access_token")
-                client = JIRA(
-                    self.base,
-                    token_auth=secret.reveal(),
-                    max_retries=0,
-                    timeout=timeout,
-                    get_server_info=True,
-                )
-        except JIRAError as exc:
-            raise self._translate(exc, what, None) from None
-        except requests.RequestException as exc:
-            raise timeout_error(what, exc, sent=False) from None
-        except (KeyError, TypeError, ValueError) as exc:  # not JSON, or no versionNumbers
-            raise SetupError(
-                f"{what} did not answer like Jira ({type(exc).__name__}: {mask(str(exc))});"
-                " check that the instance URL is the site's base URL"
-            ) from None
+        if isinstance(auth, CloudAuth):
+            secret = auth.api_token.resolve("auth.api_token")
+            # The Basic header carries base64(email:token): mask that form too, should a proxy
+            # or an error page echo the header back.
+            register(b64encode(f"{auth.email}:{secret.reveal()}".encode()).decode())
+            basic = (auth.email, secret.reveal())
+            client = JIRA(
+                self.base, basic_auth=basic, max_retries=0, timeout=timeout, get_server_info=False
+            )
+        else:
+            token = auth.personal_access_token.resolve("auth.personal_access_token").reveal()
+            client = JIRA(
+                self.base, token_auth=token, max_retries=0, timeout=timeout, get_server_info=False
+            )
         session = client._session
         if session.max_retries != 0:  # a jira release that ignores max_retries=0
             raise SetupError(
                 f"the jira library kept max_retries={session.max_retries}: its own retries"
                 " (which resend POSTs) must be off; pin jira 3.10.x"
             )
-        mount(session, self.budget, self.stats)
-        self.deployment = client.deploymentType
-        self.version = tuple(getattr(client, "_version", ()))
+        mount(session, self.budget, self.stats, self.transport)
         return client
+
+    def _server_info(self) -> None:
+        """The deployment type and version: retried, paced and counted like every request."""
+        what = "GET /rest/api/2/serverInfo"
+        fix = "check that the instance URL is the site's base URL"
+        try:
+            info = self.request("GET", "/rest/api/2/serverInfo")
+        except Rejected as exc:  # not JSON: a login page, a proxy's
+            raise SetupError(f"{what} did not answer like Jira ({exc}); {fix}") from None
+        versions = info.get("versionNumbers") if isinstance(info, dict) else None
+        if not isinstance(versions, list) or not all(isinstance(v, int) for v in versions):
+            raise SetupError(f"{what} did not answer like Jira (no versionNumbers); {fix}")
+        self.deployment = info.get("deploymentType")
+        self.version = tuple(versions)
 
     def close(self) -> None:
         if self._jira is not None:

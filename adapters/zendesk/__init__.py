@@ -22,6 +22,8 @@ from adapters.settings import InstanceSettings
 from adapters.zendesk.settings import Settings
 
 if TYPE_CHECKING:  # the types only: importing them would load requests
+    from requests.adapters import BaseAdapter
+
     from adapters.http import Clock, Sleeper
     from adapters.protocol import Adapter
     from rules.policy import Policy
@@ -44,11 +46,20 @@ class ZendeskPlatform:
         clock: Clock,
         sleep: Sleeper,
         state_dir: Path | None = None,
+        transport: BaseAdapter | None = None,
     ) -> Adapter:
         from adapters.zendesk.adapter import build  # noqa: PLC0415  (zenpy, on use)
 
         assert isinstance(settings, Settings)
-        return build(instance, settings, policy, clock=clock, sleep=sleep, state_dir=state_dir)
+        return build(
+            instance,
+            settings,
+            policy,
+            clock=clock,
+            sleep=sleep,
+            state_dir=state_dir,
+            transport=transport,
+        )
 
 
 PLATFORM = ZendeskPlatform()

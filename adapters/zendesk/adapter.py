@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import requests
+from requests.adapters import BaseAdapter
 
 from adapters.history_cache import HistoryCache, cache_path
 from adapters.http import Budget, RequestStats, Retrier, mount
@@ -125,17 +126,19 @@ def build(
     sleep: Callable[[float], None] = time.sleep,
     session: requests.Session | None = None,
     state_dir: Path | None = None,
+    transport: BaseAdapter | None = None,
 ) -> ZendeskAdapter:
     """The adapter for one instance; `session` (tests, proxies) lends its proxies and headers;
     with a `state_dir`, ticket histories are kept there between runs (`history_cache`), and so
-    are the public replies a change still owes (`adapters.owed`)."""
+    are the public replies a change still owes (`adapters.owed`); `transport` carries the
+    requests under ours (an emulator in process; default: the network)."""
     ours = ZendeskSession(settings.url, clock, (settings.timeout.connect, settings.timeout.read))
     if session is not None:
         ours.proxies.update(session.proxies)
         ours.headers.update({k: v for k, v in session.headers.items() if k != "Authorization"})
         ours.trust_env = session.trust_env
     stats = RequestStats()
-    mount(ours, Budget(settings.budget.requests_per_minute, clock, sleep), stats)
+    mount(ours, Budget(settings.budget.requests_per_minute, clock, sleep), stats, transport)
     ours.credentials = _credentials(name, settings, ours, clock)
     retrier = Retrier(
         sleep, attempts=settings.budget.attempts, retry_seconds=settings.budget.retry_seconds

@@ -6,7 +6,8 @@ run benchmark).
 Modules: `script` (a ticket's neutral script: who did what, when), `archetypes` (the kinds of
 ticket, each due or quiet at `now`), `mix` (their proportions, deterministic per seed),
 `catalog` (what the policy names: groups, people, fields), `zendesk` and `jira` (seeding each
-emulator; past connector runs through the adapters' own mapping and request bodies), `config`
+emulator), `connection` (the real adapters on the emulators, in process: past connector runs
+while seeding, and the tickets as a run reads them), `config`
 (secret files and escalate.yaml), `box` (the `Sandbox` context manager), `inspect` (queues as
 agents see them, and what is still due), `cli` (`escalate sandbox serve`).
 """

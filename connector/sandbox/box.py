@@ -7,8 +7,9 @@
         box.emulators["zendesk-prod"].tickets   # the platform's state, to inspect
         box.tickets("jira-dc")                  # the tickets as a run reads them
 
-The servers run from the start: seeding writes each past connector run through the real
-adapter, over HTTP, as `escalate run` does (`connection`).
+Seeding writes each past connector run through the real adapter, as `escalate run` does, with
+the emulator in process under its transport (`connection`); the servers then serve the
+seeded emulators over HTTP.
 
 Only the secret in each instance's file is accepted: a wrong one gets the platform's 401.
 """
@@ -16,6 +17,7 @@ Only the secret in each instance's file is accepted: a wrong one gets the platfo
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -39,6 +41,7 @@ from connector.sandbox.zendesk import ZendeskWorld
 from emulators.http import Answer, Request
 from emulators.jira import JiraEmulator
 from emulators.server import EmulatorServer
+from emulators.transport import InProcess
 from emulators.zendesk import ZendeskEmulator
 from rules.model import Ticket
 from rules.policy import Policy
@@ -98,6 +101,7 @@ class Sandbox:
         self.config: Config | None = None
         self.seeded_in = 0.0  # seconds spent seeding, all platforms
         self._servers: list[EmulatorServer] = []
+        self._locks: dict[str, threading.Lock] = {}  # each emulator's: in process as over HTTP
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -125,6 +129,7 @@ class Sandbox:
             slots[instance] = _Deferred()
             server = EmulatorServer(slots[instance], latency=self.latency)
             self._servers.append(server)
+            self._locks[instance] = server.lock
             self.urls[instance] = server.url
             self.secrets[instance] = f"sbx_{secrets.token_urlsafe(24)}"
             path = self.directory / f"{instance}.{SECRET_FILES[platform]}"
@@ -135,16 +140,13 @@ class Sandbox:
         now = self.clock()
         started = time.perf_counter()
         self.specs = mix(self.count, seed=self.seed, now=now, due_share=self.due_share)
-        for server in self._servers:  # seeding talks to them; at full speed
-            server.latency = 0.0
-            server.__enter__()
         for platform in self.platforms:
             instance = INSTANCES[platform]
             emulator, world = self._seed(platform, instance, config, now, slots[instance])
             self.emulators[instance], self.worlds[instance] = emulator, world
-        for server in self._servers:
-            server.latency = self.latency
         self.seeded_in = time.perf_counter() - started
+        for server in self._servers:
+            server.__enter__()
 
     def stop(self) -> None:
         for server in self._servers:
@@ -194,7 +196,7 @@ class Sandbox:
             world = JiraWorld(emulator, config.policy, instance)
         slot.target = emulator
         world.prepare()
-        runs = PastRuns(config, instance, frozen)
+        runs = PastRuns(config, instance, InProcess(emulator, self._locks[instance]), frozen)
 
         def past(ticket: str) -> None:
             runs.run(ticket, instant(frozen()))
@@ -212,4 +214,5 @@ class Sandbox:
         the real adapter over HTTP, with the history the policy needs."""
         assert self.config is not None, "the sandbox is not started"
         at = instant(self.clock() if now is None else now)
-        return read_tickets(self.config, instance, self.clock, at)
+        under = InProcess(self.emulators[instance], self._locks[instance])
+        return read_tickets(self.config, instance, under, self.clock, at, self.directory / ".view")

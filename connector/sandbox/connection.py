@@ -1,13 +1,20 @@
-"""The real adapters on the sandbox's platforms, over HTTP, as `escalate run` uses them: seeding
-writes each past connector run through them (so tracking values and comments are exactly what
-a real run leaves), and the demo and tests read the tickets through them, as a run sees them.
-They keep no state (no state directory): seeding never touches a journal or a cache.
+"""The real adapters on the sandbox's platforms, as `escalate run` uses them, with the emulator
+under their transport in process (`emulators.transport`: no socket, everything above it real):
+seeding writes each past connector run through them (so tracking values and comments are
+exactly what a real run leaves), and the demo and tests read the tickets through them, as a
+run sees them.
+Seeding keeps no state (no state directory): it never touches a journal or a cache. Reads keep
+the history cache a run keeps, in a state directory of their own (`view`), so reading the same
+tickets again costs what a second run costs: the histories of the tickets updated since.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
+
+from requests.adapters import BaseAdapter
 
 from adapters.protocol import Syncing
 from adapters.registry import platform
@@ -25,19 +32,30 @@ def _idle(seconds: float) -> None:
     """The sandbox's platforms never ask a seeding run to wait."""
 
 
-def connect(config: Config, instance: str, clock: Clock) -> Syncing:
-    """The adapter `escalate run` would build for `instance`, without a state directory."""
+def connect(
+    config: Config, instance: str, under: BaseAdapter, clock: Clock, view: Path | None = None
+) -> Syncing:
+    """The adapter `escalate run` would build for `instance`, over the transport `under`,
+    keeping its state in `view`."""
     settings = config.instances[instance]
     adapter = platform(settings.platform).build(
-        instance, settings, config.policy, clock=clock, sleep=_idle, state_dir=None
+        instance,
+        settings,
+        config.policy,
+        clock=clock,
+        sleep=_idle,
+        state_dir=view,
+        transport=under,
     )
     adapter.fields()
     return adapter
 
 
-def read_tickets(config: Config, instance: str, clock: Clock, now: datetime) -> list[Ticket]:
+def read_tickets(
+    config: Config, instance: str, under: BaseAdapter, clock: Clock, now: datetime, view: Path
+) -> list[Ticket]:
     """Every ticket in the instance's scope, with the history the policy needs at `now`."""
-    adapter = connect(config, instance, clock)
+    adapter = connect(config, instance, under, clock, view)
     try:
         return list(adapter.fetch(needs(config.policy), now))
     finally:
@@ -48,9 +66,9 @@ class PastRuns:
     """Connector runs in the past: at the clock's instant, one ticket re-read, evaluated and
     written through the real adapter."""
 
-    def __init__(self, config: Config, instance: str, clock: Clock) -> None:
+    def __init__(self, config: Config, instance: str, under: BaseAdapter, clock: Clock) -> None:
         self.policy, self.clock = config.policy, clock
-        self.adapter = connect(config, instance, clock)
+        self.adapter = connect(config, instance, under, clock)
 
     def run(self, ticket: str, now: datetime) -> None:
         def evaluate(fresh: Ticket) -> TicketChange | None:
