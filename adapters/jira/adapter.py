@@ -16,7 +16,7 @@ from adapters.jira.client import JiraClient
 from adapters.jira.lookups import Lookups
 from adapters.jira.read import Reader
 from adapters.jira.settings import Settings
-from adapters.jira.write import Writer
+from adapters.jira.write import Backend
 from adapters.owed import Journal, journal_path
 from adapters.past import Window
 from adapters.payment import pay_all
@@ -45,7 +45,7 @@ class JiraAdapter:
         self.journal = journal or Journal(None, settings.url, client.clock)
         self.lookups = Lookups(instance, settings, policy, client)
         self.reader = Reader(self.lookups)
-        self.writer = Writer(self.lookups, self.reader, self.journal)
+        self.backend = Backend(self.lookups, self.reader, self.journal)
 
     @property
     def approximate(self) -> dict[str, int]:
@@ -76,10 +76,10 @@ class JiraAdapter:
         self, changes: Sequence[TicketChange], reevaluate: Reevaluate
     ) -> Iterator[WriteResult]:
         for change in changes:
-            yield write_one(self.writer, change, reevaluate)
+            yield write_one(self.backend, change, reevaluate)
 
     def send_owed(self) -> Iterator[WriteResult]:
-        return pay_all(self.writer)
+        return pay_all(self.backend)
 
     def batch_size(self, pending: int) -> int:
         """Jira has no bulk edit that keeps our promises: one issue per call."""

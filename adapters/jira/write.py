@@ -45,7 +45,7 @@ SCREEN = "appropriate screen"
 SKEW_SECONDS = 600.0
 
 
-class Writer:
+class Backend:
     """The backend and the debtor for one Jira instance."""
 
     reads_first = True

@@ -12,7 +12,7 @@ from adapters.errors import SetupError
 from adapters.http import Retrier, Sleeper
 from adapters.memory.read import PLATFORM, Reader
 from adapters.memory.store import Store
-from adapters.memory.write import Writer
+from adapters.memory.write import Backend
 from adapters.owed import Journal
 from adapters.past import Window
 from adapters.payment import pay_all
@@ -45,7 +45,7 @@ class MemoryAdapter:
         self.reader = Reader(instance, store, policy, Retrier(sleep), page_size)
         self.stats = self.reader.stats
         self.journal = journal or Journal(None, f"memory:{instance}", store.clock)
-        self.writer = Writer(self.reader, self.journal)
+        self.backend = Backend(self.reader, self.journal)
 
     @property
     def approximate(self) -> dict[str, int]:
@@ -97,10 +97,10 @@ class MemoryAdapter:
         self, changes: Sequence[TicketChange], reevaluate: Reevaluate
     ) -> Iterator[WriteResult]:
         for change in changes:
-            yield write_one(self.writer, change, reevaluate)
+            yield write_one(self.backend, change, reevaluate)
 
     def send_owed(self) -> Iterator[WriteResult]:
-        return pay_all(self.writer)
+        return pay_all(self.backend)
 
     def batch_size(self, pending: int) -> int:
         return 1

@@ -18,7 +18,7 @@ from rules.tracking import Tracking
 Body = dict[str, Any]
 
 
-class Writer:
+class Backend:
     reads_first = False
     second_name = second_kind = "comment"
     platform_name = "the in-memory platform"

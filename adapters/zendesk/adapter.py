@@ -38,7 +38,7 @@ from adapters.zendesk.settings import (
     OAuthTokenAuth,
     Settings,
 )
-from adapters.zendesk.write import Writer
+from adapters.zendesk.write import Backend
 from rules.model import Ticket
 from rules.needs import Needs
 from rules.plan import TicketChange
@@ -65,7 +65,7 @@ class ZendeskAdapter:
         self.journal = journal or Journal(None, settings.url, client.session.clock)
         self.lookups = Lookups(instance, settings, policy, client, cache)
         self.reader = Reader(self.lookups)
-        self.writer = Writer(self.lookups, self.reader, self.journal)
+        self.backend = Backend(self.lookups, self.reader, self.journal)
 
     @property
     def approximate(self) -> dict[str, int]:
@@ -90,20 +90,20 @@ class ZendeskAdapter:
         return past.read_past(self.reader, window)
 
     def reread(self, ticket_id: str) -> Ticket:
-        return self.writer.reread(ticket_id).ticket
+        return self.backend.reread(ticket_id).ticket
 
     def write(
         self, changes: Sequence[TicketChange], reevaluate: Reevaluate
     ) -> Iterator[WriteResult]:
         self.lookups.prepare()
         if len(changes) > self.settings.batch_threshold:
-            yield from write_many(self.writer, changes, reevaluate)
+            yield from write_many(self.backend, changes, reevaluate)
         else:
             for change in changes:
-                yield write_one(self.writer, change, reevaluate)
+                yield write_one(self.backend, change, reevaluate)
 
     def send_owed(self) -> Iterator[WriteResult]:
-        return pay_all(self.writer)
+        return pay_all(self.backend)
 
     def batch_size(self, pending: int) -> int:
         """Above the threshold, all of them in one call: they go in update_many jobs of 100;

@@ -35,7 +35,7 @@ from rules.tracking import format_time
 Json = dict[str, Any]
 
 
-class Writer:
+class Backend:
     """The backend, the batch backend and the debtor for one Zendesk account."""
 
     reads_first = False
