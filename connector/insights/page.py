@@ -25,6 +25,18 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
 def page(fig: dict[str, Any]) -> str:
+    """The whole page: summary and trend first, then levels, SLAs, breakdowns and failures."""
+    parts = _head(fig)
+    parts += _trend(fig)
+    parts += _levels(fig)
+    parts += _sla(fig)
+    parts += _breakdowns(fig)
+    parts += _failures(fig)
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _head(fig: dict[str, Any]) -> list[str]:
     e = html.escape
     title = render.title(fig)
     parts = [
@@ -40,8 +52,11 @@ def page(fig: dict[str, Any]) -> str:
         + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in render.summary_lines(fig))
         + "</dl>"
     )
-    parts += _trend(fig)
-    parts += [
+    return parts
+
+
+def _levels(fig: dict[str, Any]) -> list[str]:
+    return [
         "<h2>Levels</h2>",
         hbars(
             "Escalations into each level",
@@ -51,8 +66,11 @@ def page(fig: dict[str, Any]) -> str:
             ],
         ),
         html_table(render.LEVEL_HEAD, render.level_rows(fig), numeric=4),
-        "<h2>SLA attainment</h2>",
     ]
+
+
+def _sla(fig: dict[str, Any]) -> list[str]:
+    parts = ["<h2>SLA attainment</h2>"]
     if fig["sla"]:
         parts.append(html_table(render.SLA_HEAD, render.sla_rows(fig), numeric=4))
     else:
@@ -72,8 +90,14 @@ def page(fig: dict[str, Any]) -> str:
             percent=True,
         )
     )
+    return parts
+
+
+def _breakdowns(fig: dict[str, Any]) -> list[str]:
+    """A table per dimension (priority, team, ...); the team's also as a bar chart."""
+    parts = []
     for dim, rows in fig["by"].items():
-        parts.append(f"<h2>{e(render.BY_TITLES[dim])}</h2>")
+        parts.append(f"<h2>{html.escape(render.BY_TITLES[dim])}</h2>")
         if dim == "team":
             parts.append(
                 hbars(
@@ -82,9 +106,7 @@ def page(fig: dict[str, Any]) -> str:
                 )
             )
         parts.append(html_table([dim, *render.BY_HEAD[1:]], render.by_rows(rows), numeric=9))
-    parts += _failures(fig)
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+    return parts
 
 
 def _trend(fig: dict[str, Any]) -> list[str]:

@@ -21,19 +21,6 @@ from emulators.jira.wire import Call, Json, answer, one
 if TYPE_CHECKING:
     from emulators.jira.site import Site
 
-#: Every permission the emulated connector account holds unless a test takes some away.
-PERMISSIONS = frozenset(
-    {
-        "BROWSE_PROJECTS",
-        "EDIT_ISSUES",
-        "ADD_COMMENTS",
-        "ASSIGN_ISSUES",
-        "ASSIGNABLE_USER",
-        "TRANSITION_ISSUES",
-        "CREATE_ISSUES",
-        "CREATE_SHARED_OBJECTS",
-    }
-)
 PROJECT_PERMISSIONS = {
     "BROWSE_PROJECTS": ("10", "Browse Projects"),
     "EDIT_ISSUES": ("12", "Edit Issues"),

@@ -7,11 +7,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 
-from emulators.jira.filters import PERMISSIONS
 from emulators.jira.wire import (
     CATEGORY_NAMES,
     KINDS,
+    PERMISSIONS,
+    PRIORITY_NAMES,
     READ_ONLY,
+    STATUSES,
+    SYSTEM_FIELDS,
     Call,
     Fault,
     Issue,
@@ -21,6 +24,7 @@ from emulators.jira.wire import (
     ident,
     stamp,
     string,
+    system_field,
 )
 
 
@@ -38,11 +42,8 @@ class Site:
         search_comment_limit: int | None = None,
         issue_comment_limit: int | None = None,
     ) -> None:
-        self.cloud = flavour == "cloud"
-        self.base_url = base_url.rstrip("/")
-        self.clock = clock
-        self.page_limit = page_limit
-        self.comment_limit = comment_limit
+        self.cloud, self.base_url = flavour == "cloud", base_url.rstrip("/")
+        self.clock, self.page_limit, self.comment_limit = clock, page_limit, comment_limit
         #: How many comments the `comment` field of a search hit / of GET issue shows (the
         #: oldest; `total` still counts all). Cloud caps both; which end it keeps is not
         #: documented, and keeping the oldest is the harder case for a client.
@@ -53,21 +54,13 @@ class Site:
         self._snapshots: dict[str, list[str]] = {}  # search/jql result lists by token prefix
         self._keys_by_id: dict[str, str] = {}  # issue id -> key, rebuilt on a miss (`find`)
         self.users: dict[str, Json] = {}
-        self.fields: list[Json] = []
+        self.fields: list[Json] = [system_field(fid) for fid in SYSTEM_FIELDS]
         self.options: dict[str, list[str]] = {}
         self.screens: dict[str, set[str]] = {}
-        self.priorities = [
-            {"id": str(i), "name": n}
-            for i, n in enumerate(["Highest", "High", "Medium", "Low", "Lowest"], 1)
-        ]
+        self.priorities = [{"id": str(i), "name": n} for i, n in enumerate(PRIORITY_NAMES, 1)]
         self.project_priorities: dict[str, list[str]] = {}
         self.project_types: dict[str, str] = {}
-        self.statuses = {
-            "Open": ("1", "new"),
-            "In Progress": ("3", "indeterminate"),
-            "Waiting for customer": ("10001", "indeterminate"),
-            "Done": ("10002", "done"),
-        }
+        self.statuses = dict(STATUSES)
         self.issues: dict[str, Issue] = {}
         self.filters: dict[str, Json] = {}  # saved filters by id
         #: What the connector's account may do (mypermissions; sharing filters).
@@ -84,19 +77,17 @@ class Site:
         self._numbers: dict[str, int] = {}
         self._next_comment = 19999  # the first comment is 20000
         self._next_field = 10050
+        self._add_contract_users()
+
+    # --- setup, and what agents do ------------------------------------------------------------
+
+    def _add_contract_users(self) -> None:
+        """The accounts the contract tests act as: the connector, an agent, a customer."""
         self.myself = self.add_user("connector", "Escalation Bot", "bot@example.com")
         self.agent = self.add_user("agent", "Ann Agent", "ann@example.com")
         self.customer = self.add_user(
             "customer", "Cy Customer", "cy@customer.test", account_type="customer"
         )
-        for name in ("summary", "status", "priority", "labels", "assignee", "reporter"):
-            self._system(name)
-        for name in ("created", "updated", "statuscategorychangedate", "issuetype"):
-            self._system(name)
-        for name in ("components", "project", "comment", "description"):
-            self._system(name)
-
-    # --- setup, and what agents do ------------------------------------------------------------
 
     def add_user(self, uid: str, name: str, email: str, *, account_type: str = "atlassian") -> str:
         user: dict[str, Json]
@@ -280,36 +271,14 @@ class Site:
     # --- rendering ----------------------------------------------------------------------------
 
     def issue_json(self, issue: Issue, args: dict[str, Json], v3: bool, search: bool) -> Json:
-        requested = [f for f in str(args.get("fields") or "").split(",") if f]
-        if not requested:
-            requested = ["id"] if search and self.cloud else ["*all"]
-        names = [f["id"] for f in self.fields]
-        wanted = names if "*all" in requested or "*navigable" in requested else requested
-        fields = {}
-        for fid in wanted:
-            if fid not in names:
-                continue
-            value = issue.fields.get(fid)
-            if fid == "comment":
-                shown = issue.comments
-                limit = self.search_comment_limit if search else self.issue_comment_limit
-                if limit is not None:
-                    shown = shown[:limit]
-                value = {
-                    "comments": [self.comment_json(c, v3) for c in shown],
-                    "maxResults": len(shown),
-                    "total": len(issue.comments),
-                    "startAt": 0,
-                }
-            elif v3 and isinstance(value, str) and (fid == "description" or self.is_textarea(fid)):
-                value = as_adf(value)
-            fields[fid] = value
+        """An issue as GET issue or a search hit shows it: the fields asked for (a search on
+        Cloud: only the id unless some are), and its changelog when expanded."""
         out: Json = {
             "expand": "renderedFields,names,schema,operations,editmeta,changelog",
             "id": issue.id,
             "self": f"{self.base_url}/rest/api/2/issue/{issue.id}",
             "key": issue.key,
-            "fields": fields,
+            "fields": self._fields_json(issue, args, v3, search),
         }
         if "changelog" in str(args.get("expand") or ""):
             histories = list(reversed(issue.changelog))
@@ -322,6 +291,35 @@ class Site:
                 "histories": histories,
             }
         return out
+
+    def _fields_json(self, issue: Issue, args: dict[str, Json], v3: bool, search: bool) -> Json:
+        requested = [f for f in str(args.get("fields") or "").split(",") if f]
+        if not requested:
+            requested = ["id"] if search and self.cloud else ["*all"]
+        names = [f["id"] for f in self.fields]
+        wanted = names if "*all" in requested or "*navigable" in requested else requested
+        return {fid: self._field_json(issue, fid, v3, search) for fid in wanted if fid in names}
+
+    def _field_json(self, issue: Issue, fid: str, v3: bool, search: bool) -> Json:
+        """One field's value: the comments as a page, rich text as ADF on v3."""
+        value = issue.fields.get(fid)
+        if fid == "comment":
+            return self._comment_page(issue, v3, search)
+        if v3 and isinstance(value, str) and (fid == "description" or self.is_textarea(fid)):
+            return as_adf(value)
+        return value
+
+    def _comment_page(self, issue: Issue, v3: bool, search: bool) -> Json:
+        shown = issue.comments
+        limit = self.search_comment_limit if search else self.issue_comment_limit
+        if limit is not None:
+            shown = shown[:limit]
+        return {
+            "comments": [self.comment_json(c, v3) for c in shown],
+            "maxResults": len(shown),
+            "total": len(issue.comments),
+            "startAt": 0,
+        }
 
     def comment_json(self, c: dict[str, Json], v3: bool) -> Json:
         body = c["body"]
@@ -368,41 +366,6 @@ class Site:
 
     def allowed_priorities(self, issue: Issue) -> list[str]:
         return self.project_priorities.get(issue.project) or [p["name"] for p in self.priorities]
-
-    def _system(self, fid: str) -> None:
-        types = {
-            "summary": "string",
-            "description": "string",
-            "labels": "array",
-            "components": "array",
-            "assignee": "user",
-            "reporter": "user",
-            "comment": "comments-page",
-            "issuetype": "issuetype",
-            "project": "project",
-            "status": "status",
-            "priority": "priority",
-        }
-        schema: Json = {"type": types.get(fid, "datetime"), "system": fid}
-        if fid in ("labels", "components"):
-            schema["items"] = "string" if fid == "labels" else "component"
-        title = {
-            "statuscategorychangedate": "Status Category Changed",
-            "issuetype": "Issue Type",
-        }.get(fid, fid.capitalize())
-        self.fields.append(
-            {
-                "id": fid,
-                "key": fid,
-                "name": title,
-                "custom": False,
-                "orderable": fid not in READ_ONLY,
-                "navigable": True,
-                "searchable": True,
-                "clauseNames": [fid],
-                "schema": schema,
-            }
-        )
 
     def now(self) -> str:
         return stamp(self.clock())

@@ -1,4 +1,5 @@
-"""The wire: the emulator's constants, request and fault records, and JSON helpers."""
+"""The wire: the emulator's constants (system fields, statuses, priorities, permissions),
+request and fault records, and JSON helpers."""
 
 from __future__ import annotations
 
@@ -23,6 +24,67 @@ KINDS = {  # kind -> (schema type, plugin type)
     "group": ("group", CF + "grouppicker"),
 }
 Json = Any
+#: Every permission the emulated connector account holds unless a test takes some away.
+PERMISSIONS = frozenset(
+    {
+        "BROWSE_PROJECTS",
+        "EDIT_ISSUES",
+        "ADD_COMMENTS",
+        "ASSIGN_ISSUES",
+        "ASSIGNABLE_USER",
+        "TRANSITION_ISSUES",
+        "CREATE_ISSUES",
+        "CREATE_SHARED_OBJECTS",
+    }
+)
+PRIORITY_NAMES = ("Highest", "High", "Medium", "Low", "Lowest")
+STATUSES = {  # name -> (id, status category)
+    "Open": ("1", "new"),
+    "In Progress": ("3", "indeterminate"),
+    "Waiting for customer": ("10001", "indeterminate"),
+    "Done": ("10002", "done"),
+}
+READ_ONLY = {
+    "created",
+    "updated",
+    "statuscategorychangedate",
+    "status",
+    "project",
+    "comment",
+    "reporter",
+    "issuetype",
+}
+#: The system fields every site has, in the order GET /field lists them.
+SYSTEM_FIELDS = (
+    "summary",
+    "status",
+    "priority",
+    "labels",
+    "assignee",
+    "reporter",
+    "created",
+    "updated",
+    "statuscategorychangedate",
+    "issuetype",
+    "components",
+    "project",
+    "comment",
+    "description",
+)
+SYSTEM_TYPES = {  # field id -> schema type; the others are datetimes
+    "summary": "string",
+    "description": "string",
+    "labels": "array",
+    "components": "array",
+    "assignee": "user",
+    "reporter": "user",
+    "comment": "comments-page",
+    "issuetype": "issuetype",
+    "project": "project",
+    "status": "status",
+    "priority": "priority",
+}
+SYSTEM_TITLES = {"statuscategorychangedate": "Status Category Changed", "issuetype": "Issue Type"}
 
 
 @dataclass
@@ -94,16 +156,6 @@ def stamp(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}+0000"
 
 
-READ_ONLY = {
-    "created",
-    "updated",
-    "statuscategorychangedate",
-    "status",
-    "project",
-    "comment",
-    "reporter",
-    "issuetype",
-}
 DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{4}")
 
 
@@ -147,3 +199,21 @@ def request_args(r: Call) -> dict[str, Json]:
     if "fields" in r.query:
         args["fields"] = ",".join(r.query["fields"])
     return args
+
+
+def system_field(fid: str) -> Json:
+    """A system field as GET /field shows it."""
+    schema: Json = {"type": SYSTEM_TYPES.get(fid, "datetime"), "system": fid}
+    if fid in ("labels", "components"):
+        schema["items"] = "string" if fid == "labels" else "component"
+    return {
+        "id": fid,
+        "key": fid,
+        "name": SYSTEM_TITLES.get(fid, fid.capitalize()),
+        "custom": False,
+        "orderable": fid not in READ_ONLY,
+        "navigable": True,
+        "searchable": True,
+        "clauseNames": [fid],
+        "schema": schema,
+    }

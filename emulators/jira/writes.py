@@ -5,6 +5,8 @@ visibility)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from emulators.http import Answer
 from emulators.jira.site import Site
 from emulators.jira.wire import DATETIME, KINDS, SCREEN_ERROR, Call, Issue, Json, answer, is_adf
@@ -88,22 +90,10 @@ def post_comment(site: Site, r: Call, issue: Issue, v3: bool) -> Answer:
 
 
 def value_of(site: Site, fid: str, value: Json, issue: Issue, v3: bool) -> Json:
-    if fid == "priority":
-        allowed = site.allowed_priorities(issue)
-        by_id = {p["id"]: p["name"] for p in site.priorities}
-        name = value.get("name") or by_id.get(str(value.get("id")))
-        if name not in allowed:
-            raise ValueError("The priority selected is invalid.")
-        return site.priority_json(name)
-    if fid == "assignee":
-        if value is None:
-            return None
-        uid = value.get("accountId" if site.cloud else "name")
-        if uid not in site.users:
-            raise ValueError(f"User '{uid}' does not exist.")
-        return site.users[uid]
-    if fid == "summary":
-        return str(value)
+    """The value an edit stores in field `fid`; ValueError with Jira's message if invalid."""
+    system = SYSTEM_VALUES.get(fid)
+    if system is not None:
+        return system(site, value, issue)
     spec = next(f for f in site.fields if f["id"] == fid)["schema"]
     kind = spec["type"]
     if value is None:
@@ -112,21 +102,82 @@ def value_of(site: Site, fid: str, value: Json, issue: Issue, v3: bool) -> Json:
         if not is_adf(value):
             raise ValueError("Operation value must be an Atlassian Document (see ADF).")
         return value
-    if kind == "string" and isinstance(value, str):
+    check = CUSTOM_VALUES.get(kind)
+    if check is None:
+        raise ValueError(f"Operation value must be a {kind}")
+    return check(site, fid, value)
+
+
+def _priority(site: Site, value: Json, issue: Issue) -> Json:
+    allowed = site.allowed_priorities(issue)
+    by_id = {p["id"]: p["name"] for p in site.priorities}
+    name = value.get("name") or by_id.get(str(value.get("id")))
+    if name not in allowed:
+        raise ValueError("The priority selected is invalid.")
+    return site.priority_json(name)
+
+
+def _assignee(site: Site, value: Json, issue: Issue) -> Json:
+    if value is None:
+        return None
+    uid = value.get("accountId" if site.cloud else "name")
+    if uid not in site.users:
+        raise ValueError(f"User '{uid}' does not exist.")
+    return site.users[uid]
+
+
+def _summary(site: Site, value: Json, issue: Issue) -> Json:
+    return str(value)
+
+
+def _string(site: Site, fid: str, value: Json) -> Json:
+    if isinstance(value, str):
         return value
-    if kind == "number" and isinstance(value, int | float) and not isinstance(value, bool):
+    raise ValueError("Operation value must be a string")
+
+
+def _number(site: Site, fid: str, value: Json) -> Json:
+    if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
-    if kind == "datetime" and isinstance(value, str) and DATETIME.fullmatch(value):
+    raise ValueError("Operation value must be a number")
+
+
+def _datetime(site: Site, fid: str, value: Json) -> Json:
+    if isinstance(value, str) and DATETIME.fullmatch(value):
         return value
-    if kind == "option" and isinstance(value, dict):
-        options = site.options.get(fid, [])
-        if value.get("value") in options:
-            return {
-                "self": "",
-                "value": value["value"],
-                "id": str(10100 + options.index(value["value"])),
-            }
-        raise ValueError(f"Option value '{value.get('value')}' is not valid")
-    if kind == "group" and isinstance(value, dict) and value.get("name"):
+    raise ValueError("Operation value must be a datetime")
+
+
+def _option(site: Site, fid: str, value: Json) -> Json:
+    if not isinstance(value, dict):
+        raise ValueError("Operation value must be a option")
+    options = site.options.get(fid, [])
+    if value.get("value") in options:
+        return {
+            "self": "",
+            "value": value["value"],
+            "id": str(10100 + options.index(value["value"])),
+        }
+    raise ValueError(f"Option value '{value.get('value')}' is not valid")
+
+
+def _group(site: Site, fid: str, value: Json) -> Json:
+    if isinstance(value, dict) and value.get("name"):
         return {"name": value["name"]}
-    raise ValueError(f"Operation value must be a {kind}")
+    raise ValueError("Operation value must be a group")
+
+
+#: The system fields an edit may set, each with its own rules.
+SYSTEM_VALUES: dict[str, Callable[[Site, Json, Issue], Json]] = {
+    "priority": _priority,
+    "assignee": _assignee,
+    "summary": _summary,
+}
+#: Custom (and other) fields by schema type: what a value of that type must be.
+CUSTOM_VALUES: dict[str, Callable[[Site, str, Json], Json]] = {
+    "string": _string,
+    "number": _number,
+    "datetime": _datetime,
+    "option": _option,
+    "group": _group,
+}

@@ -237,22 +237,30 @@ class Account:
         for hook in self.hooks.pop(tid, []):
             hook()
         ticket = self.ticket(tid)
-        if ticket["status"] == "closed":
-            raise invalid("", status=[{"description": "Status: closed prevents ticket update"}])
-        given = changes.get("updated_stamp")
-        if changes.get("safe_update") and given is None and queued is None:
-            raise Refused(400, {"error": "InvalidValue", "description": "updated_stamp missing"})
-        # A job item without a stamp is checked against the queue time: always passes here.
-        if given is not None and seconds(given) != seconds(ticket["updated_at"]):
-            raise Refused(
-                409,
-                {
-                    "error": "UpdateConflict",
-                    "description": "Safe Update prevented the update due to outdated ticket"
-                    " data. Please fetch the latest ticket data and try again.",
-                },
-            )
+        _check_current(ticket, changes, queued)
         new = dict(ticket)
+        self._assign(new, changes)
+        if "priority" in changes:
+            if changes["priority"] not in (*PRIORITIES, None):
+                raise invalid("", priority=[{"description": "Priority: is invalid"}])
+            new["priority"] = changes["priority"]
+        if "status" in changes:
+            new["status"] = changes["status"]
+        new["tags"] = _tags_after(ticket["tags"], changes)
+        new["custom_fields"] = self._fields_after(ticket, changes.get("custom_fields") or [])
+        comment = _comment_of(changes)
+        events = [
+            {"type": "Change", "field_name": k, "value": new[k], "previous_value": ticket[k]}
+            for k in ("status", "priority", "group_id", "assignee_id")
+            if new[k] != ticket[k]
+        ]
+        if events or comment or new != ticket:
+            new["updated_at"] = self._stamp(max(self.clock(), seconds(ticket["updated_at"]) + 1))
+        self.tickets[tid] = new
+        return self._audit(tid, user, events, new["updated_at"], comment=comment)
+
+    def _assign(self, new: Json, changes: Json) -> None:
+        """The group and the assignee (an agent, by id or by e-mail), checked."""
         if "group_id" in changes:
             if changes["group_id"] is not None and changes["group_id"] not in self.groups:
                 raise invalid("", group=[{"description": "Group: is invalid"}])
@@ -266,31 +274,6 @@ class Account:
             if who is not None and self.users.get(who, {}).get("role") not in ("agent", "admin"):
                 raise invalid("", assignee=[{"description": "Assignee: is not an agent"}])
             new["assignee_id"] = who
-        if "priority" in changes:
-            if changes["priority"] not in (*PRIORITIES, None):
-                raise invalid("", priority=[{"description": "Priority: is invalid"}])
-            new["priority"] = changes["priority"]
-        if "status" in changes:
-            new["status"] = changes["status"]
-        tags = list(changes["tags"]) if "tags" in changes else list(ticket["tags"])
-        tags += [t for t in changes.get("additional_tags") or () if t not in tags]
-        new["tags"] = [t for t in tags if t not in set(changes.get("remove_tags") or ())]
-        new["custom_fields"] = self._fields_after(ticket, changes.get("custom_fields") or [])
-        comment = changes.get("comment")
-        if comment is not None and not (comment.get("body") or comment.get("html_body")):
-            raise invalid("", comment=[{"description": "Comment: body is required"}])
-        events = [
-            {"type": "Change", "field_name": k, "value": new[k], "previous_value": ticket[k]}
-            for k in ("status", "priority", "group_id", "assignee_id")
-            if new[k] != ticket[k]
-        ]
-        if events or comment or new != ticket:
-            new["updated_at"] = self._stamp(max(self.clock(), seconds(ticket["updated_at"]) + 1))
-        self.tickets[tid] = new
-        text = None
-        if comment is not None:
-            text = (comment.get("body") or comment.get("html_body"), comment.get("public", True))
-        return self._audit(tid, user, events, new["updated_at"], comment=text)
 
     def _fields_after(self, ticket: Json, updates: list[Json]) -> list[Json]:
         values = {c["id"]: c["value"] for c in ticket["custom_fields"]}
@@ -359,3 +342,39 @@ class Account:
         fid = self.add_field(str(spec["title"]), str(spec["type"]))
         self.fields[fid]["description"] = str(spec.get("description") or "")
         return self.fields[fid]
+
+
+def _tags_after(tags: list[str], changes: Json) -> list[str]:
+    """`tags` replaces them all; `additional_tags` and `remove_tags` edit them."""
+    after = list(changes["tags"]) if "tags" in changes else list(tags)
+    after += [t for t in changes.get("additional_tags") or () if t not in after]
+    return [t for t in after if t not in set(changes.get("remove_tags") or ())]
+
+
+def _comment_of(changes: Json) -> tuple[str, bool] | None:
+    """The update's comment as (body, public), refused if it has no body."""
+    comment = changes.get("comment")
+    if comment is None:
+        return None
+    if not (comment.get("body") or comment.get("html_body")):
+        raise invalid("", comment=[{"description": "Comment: body is required"}])
+    return comment.get("body") or comment.get("html_body"), comment.get("public", True)
+
+
+def _check_current(ticket: Json, changes: Json, queued: str | None) -> None:
+    """Refuse an update of a closed ticket, or a safe update of an outdated one."""
+    if ticket["status"] == "closed":
+        raise invalid("", status=[{"description": "Status: closed prevents ticket update"}])
+    given = changes.get("updated_stamp")
+    if changes.get("safe_update") and given is None and queued is None:
+        raise Refused(400, {"error": "InvalidValue", "description": "updated_stamp missing"})
+    # A job item without a stamp is checked against the queue time: always passes here.
+    if given is not None and seconds(given) != seconds(ticket["updated_at"]):
+        raise Refused(
+            409,
+            {
+                "error": "UpdateConflict",
+                "description": "Safe Update prevented the update due to outdated ticket"
+                " data. Please fetch the latest ticket data and try again.",
+            },
+        )

@@ -23,6 +23,18 @@ from emulators.zendesk.wire import (
 )
 
 
+@dataclass(frozen=True)
+class Asked:
+    """A call to /api/v2 as a route sees it: the path's parts after it, the query's last
+    values, the numeric ids in the path, the JSON body, and the signed-in user."""
+
+    parts: list[str]
+    q: dict[str, str]
+    ids: list[int]
+    data: Json
+    user: int
+
+
 @dataclass
 class Fault:
     method: str
@@ -216,61 +228,37 @@ class ZendeskEmulator(Account):
         self, method: str, path: str, query: Mapping[str, list[str]], data: Json, user: int
     ) -> Json:
         parts = path.strip("/").split("/")[2:]  # after api/v2
-        q = {k: v[-1] for k, v in query.items()}
         key = (method, *("{id}" if p.isdigit() else p for p in parts))
+        q = {k: v[-1] for k, v in query.items()}
         ids = [int(p) for p in parts if p.isdigit()]
-        if key == ("GET", "users", "me"):
-            return {"user": self.users[user]}
-        if key == ("GET", "users", "search"):
-            return self._search_users(q)
-        if key == ("GET", "views"):
-            return views.list_views(self.views, q)
-        if key == ("POST", "views"):
-            role = str(self.users[user]["role"])
-            view = views.create_view(
-                data, self.fields, role, self._next(), self.base_url, self.clock()
-            )
-            self.views[view["id"]] = view
-            return {"view": view}
-        if key == ("GET", "users", "show_many"):
-            return show_many("users", self.users, q)
-        if key == ("GET", "organizations", "show_many"):
-            return show_many("organizations", self.organizations, q)
-        if key == ("GET", "groups"):
-            groups = sorted(self.groups.values(), key=lambda g: g["id"])
-            return {"groups": groups, "meta": {"has_more": False, "after_cursor": None}}
-        if key == ("GET", "ticket_fields"):
-            fields = list(self.fields.values())
-            return {"ticket_fields": fields, "next_page": None, "previous_page": None}
-        if key == ("POST", "ticket_fields"):
-            return {"ticket_field": self.create_field(data.get("ticket_field") or {})}
-        if key == ("GET", "search", "export"):
-            return search.export(self.tickets.values(), self.groups, q, self.base_url)
-        if key == ("GET", "search"):
-            return search.search(self.tickets.values(), self.groups, q)
-        if key == ("GET", "tickets", "show_many"):
-            return self._show_tickets(q)
-        if key == ("GET", "tickets", "{id}"):
-            return {"ticket": self.ticket(ids[0])}
-        if key == ("PUT", "tickets", "{id}"):
-            changes = data.get("ticket")
-            if not isinstance(changes, dict):
-                raise Refused(400, {"error": "InvalidValue", "description": "ticket missing"})
-            audit = self.update(ids[0], changes, user, queued=None)
-            return {"ticket": self.tickets[ids[0]], "audit": audit}
-        if key == ("PUT", "tickets", "update_many"):
-            return {"job_status": self._job(data, q, user)}
-        if key == ("GET", "job_statuses", "show_many"):
-            wanted = [i for i in q.get("ids", "").split(",") if i.strip()]
-            # Ids it does not know (or no longer: job data lasts a day) are left out.
-            return {"job_statuses": [self._poll(i) for i in wanted if i in self.jobs]}
+        route = ROUTES.get(key)
+        if route is not None:
+            return route(self, Asked(parts, q, ids, data, user))
         if key[:2] == ("GET", "job_statuses"):
             return {"job_status": self._poll(parts[-1])}
-        if key in (("GET", "tickets", "{id}", "comments"), ("GET", "tickets", "{id}", "audits")):
-            self.ticket(ids[0])
-            items = (self.comments if parts[-1] == "comments" else self.audits)[ids[0]]
-            return cursor_page(parts[-1], items, q, 100)
         raise Refused(404, {"error": "InvalidEndpoint", "description": "Not found"})
+
+    def _create_view(self, asked: Asked) -> Json:
+        role = str(self.users[asked.user]["role"])
+        view = views.create_view(
+            asked.data, self.fields, role, self._next(), self.base_url, self.clock()
+        )
+        self.views[view["id"]] = view
+        return {"view": view}
+
+    def _put_ticket(self, asked: Asked) -> Json:
+        changes = asked.data.get("ticket")
+        if not isinstance(changes, dict):
+            raise Refused(400, {"error": "InvalidValue", "description": "ticket missing"})
+        audit = self.update(asked.ids[0], changes, asked.user, queued=None)
+        return {"ticket": self.tickets[asked.ids[0]], "audit": audit}
+
+    def _ticket_items(self, asked: Asked) -> Json:
+        """A ticket's comments or audits, a cursor page at a time."""
+        self.ticket(asked.ids[0])
+        kind = asked.parts[-1]
+        items = (self.comments if kind == "comments" else self.audits)[asked.ids[0]]
+        return cursor_page(kind, items, asked.q, 100)
 
     def _search_users(self, q: Mapping[str, str]) -> Json:
         """`query=email:<address>` matches the address exactly; other text, names and e-mails."""
@@ -350,6 +338,11 @@ class ZendeskEmulator(Account):
             "results": job["results"] if done else None,
         }
 
+    def _poll_many(self, q: Mapping[str, str]) -> Json:
+        """Ids it does not know (or no longer: job data lasts a day) are left out."""
+        wanted = [i for i in q.get("ids", "").split(",") if i.strip()]
+        return {"job_statuses": [self._poll(i) for i in wanted if i in self.jobs]}
+
     def _poll(self, job_id: str) -> Json:
         """One look at a job (alone or in a show_many): it completes at its `job_polls`th."""
         if job_id not in self.jobs:
@@ -357,3 +350,39 @@ class ZendeskEmulator(Account):
         self.jobs[job_id]["polls"] += 1
         done = self.jobs[job_id]["polls"] >= self.job_polls
         return self._job_json(job_id, "completed" if done else "working")
+
+
+#: The endpoints by (method, *path parts after /api/v2), numeric parts as "{id}".
+ROUTES: dict[tuple[str, ...], Callable[[ZendeskEmulator, Asked], Json]] = {
+    ("GET", "users", "me"): lambda z, a: {"user": z.users[a.user]},
+    ("GET", "users", "search"): lambda z, a: z._search_users(a.q),
+    ("GET", "views"): lambda z, a: views.list_views(z.views, a.q),
+    ("POST", "views"): lambda z, a: z._create_view(a),
+    ("GET", "users", "show_many"): lambda z, a: show_many("users", z.users, a.q),
+    ("GET", "organizations", "show_many"): (
+        lambda z, a: show_many("organizations", z.organizations, a.q)
+    ),
+    ("GET", "groups"): lambda z, a: {
+        "groups": sorted(z.groups.values(), key=lambda g: g["id"]),
+        "meta": {"has_more": False, "after_cursor": None},
+    },
+    ("GET", "ticket_fields"): lambda z, a: {
+        "ticket_fields": list(z.fields.values()),
+        "next_page": None,
+        "previous_page": None,
+    },
+    ("POST", "ticket_fields"): (
+        lambda z, a: {"ticket_field": z.create_field(a.data.get("ticket_field") or {})}
+    ),
+    ("GET", "search", "export"): (
+        lambda z, a: search.export(z.tickets.values(), z.groups, a.q, z.base_url)
+    ),
+    ("GET", "search"): lambda z, a: search.search(z.tickets.values(), z.groups, a.q),
+    ("GET", "tickets", "show_many"): lambda z, a: z._show_tickets(a.q),
+    ("GET", "tickets", "{id}"): lambda z, a: {"ticket": z.ticket(a.ids[0])},
+    ("PUT", "tickets", "{id}"): lambda z, a: z._put_ticket(a),
+    ("PUT", "tickets", "update_many"): lambda z, a: {"job_status": z._job(a.data, a.q, a.user)},
+    ("GET", "job_statuses", "show_many"): lambda z, a: z._poll_many(a.q),
+    ("GET", "tickets", "{id}", "comments"): lambda z, a: z._ticket_items(a),
+    ("GET", "tickets", "{id}", "audits"): lambda z, a: z._ticket_items(a),
+}
