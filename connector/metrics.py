@@ -16,6 +16,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
 
+from adapters.results import WriteStatus
 from connector.report import InstanceRun, RunOutcome
 
 LABELS = ("instance", "platform")
@@ -78,9 +79,9 @@ def write_metrics(
                 counted[(done.level_to, ",".join(done.rules) or "approval")] += 1
         for (level, rule), n in counted.items():
             escalations.labels(*base, level, rule).set(n)
-        statuses = Counter(r.status.value for r in run.results)
-        for status in ("applied", "unchanged", "skipped", "failed"):
-            changes.labels(*base, status).set(statuses.get(status, 0))
+        statuses = Counter(r.status for r in run.results)
+        for status in WriteStatus:
+            changes.labels(*base, status.value).set(statuses[status])
         fetched.labels(*base).set(run.summary.evaluated)
         failures.labels(*base).set(run.failed)
         requests.labels(*base).set(run.requests)

@@ -70,7 +70,7 @@ class InstanceRun:
         return sum(1 for r in (*self.results, *self.owed) if _is_bug(r.error))
 
     def to_json(self) -> dict[str, Any]:
-        statuses = Counter(r.status.value for r in self.results)
+        statuses = Counter(r.status for r in self.results)
         return {
             "platform": self.platform,
             "outcome": self.outcome,
@@ -78,13 +78,13 @@ class InstanceRun:
             "fetched": self.summary.evaluated,
             "matched": self.summary.matched,
             "changes": len(self.changes),
-            "applied": statuses.get("applied", 0),
-            "unchanged": statuses.get("unchanged", 0),
-            "failed": statuses.get("failed", 0),
+            "applied": statuses[WriteStatus.APPLIED],
+            "unchanged": statuses[WriteStatus.UNCHANGED],
+            "failed": statuses[WriteStatus.FAILED],
             "comments_dropped": self.dropped,
             "comments_owed": sum(1 for r in self.results if r.comment_owed),
             "owed_from_earlier": self.owed_counts,
-            "skipped": statuses.get("skipped", 0) + self.summary.skipped,
+            "skipped": statuses[WriteStatus.SKIPPED] + self.summary.skipped,
             "stale": len(self.stale),
             "requests": self.requests,
             "seconds": round(self.seconds, 3),

@@ -18,6 +18,7 @@ from rules.clock import AlwaysOn, BusinessCalendar, Calendar, HolidaySource
 from rules.conditions import Scope, compile_condition
 from rules.facts import Facts, TargetStatus
 from rules.loader import Located, Path, Problems, load_yaml, unknown_name, validate
+from rules.platforms import DEFAULT_PRIORITIES
 from rules.schema import (
     ActionsModel,
     CalendarModel,
@@ -34,14 +35,7 @@ from rules.tracking import rule_key
 from rules.triggers import Node
 from rules.units import parse_clock, parse_days
 
-DEFAULT_PLATFORMS = {
-    "zendesk": PlatformModel(
-        priorities={"urgent": "P1", "high": "P2", "normal": "P3", "low": "P4"},
-    ),
-    "jira": PlatformModel(
-        priorities={"Highest": "P1", "High": "P2", "Medium": "P3", "Low": "P4", "Lowest": "P4"},
-    ),
-}
+DEFAULT_PLATFORMS = {name: PlatformModel(priorities=p) for name, p in DEFAULT_PRIORITIES.items()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from connector.report import RunOutcome
 from rules.errors import ConfigError
 from rules.tracking import parse_time
 
@@ -108,7 +109,9 @@ class Collected:
             if self.commands.get(str(record.get("run"))) != "run":
                 return  # `apply` fetches nothing: its count is not the open tickets
             fetched = record.get("fetched")
-            if record.get("outcome") in ("ok", "dry-run") and isinstance(fetched, int):
+            if record.get("outcome") in (RunOutcome.OK, RunOutcome.DRY_RUN) and isinstance(
+                fetched, int
+            ):
                 day = datetime.fromtimestamp(at, tz=UTC).date().isoformat()
                 self.open_by_day.setdefault((day, instance), []).append(fetched)
 
