@@ -6,7 +6,6 @@ model only; its client library is imported by `build`, when an instance of it is
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from adapters.jira import PLATFORM as JIRA
@@ -15,9 +14,7 @@ from adapters.zendesk import PLATFORM as ZENDESK
 from rules.platforms import PLATFORMS
 
 if TYPE_CHECKING:
-    from requests.adapters import BaseAdapter
-
-    from adapters.http import Clock, Sleeper
+    from adapters.package import Wiring
     from adapters.protocol import Adapter
     from rules.policy import Policy
 
@@ -30,20 +27,11 @@ class Platform(Protocol):
         ...
 
     def build(
-        self,
-        instance: str,
-        settings: InstanceSettings,
-        policy: Policy,
-        *,
-        clock: Clock,
-        sleep: Sleeper,
-        state_dir: Path | None = None,
-        transport: BaseAdapter | None = None,
+        self, instance: str, settings: InstanceSettings, policy: Policy, wiring: Wiring
     ) -> Adapter:
-        """The adapter for one instance of this platform (`settings` from its own model). No
-        request is sent until it is used. `state_dir`: where the instance's journal and caches
-        live (None: nothing is kept); `transport`: what carries the requests under the
-        adapter's own transport (an emulator in process; default: the network)."""
+        """The adapter for one instance of this platform (`settings` from its own model),
+        wired to its surroundings (`adapters.package.Wiring`). No request is sent until it is
+        used."""
         ...
 
 

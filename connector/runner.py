@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import structlog
 
 from adapters.errors import AdapterError, AuthError, SetupError
+from adapters.package import Wiring
 from adapters.protocol import Adapter, Reevaluate
 from adapters.registry import platform
 from adapters.results import WriteResult, WriteStatus
@@ -60,14 +61,8 @@ def open_adapter(config: Config, name: str, runtime: Runtime) -> Adapter:
     if runtime.connect is not None:
         return runtime.connect(config, name)
     settings = config.instances[name]
-    return platform(settings.platform).build(
-        name,
-        settings,
-        config.policy,
-        clock=runtime.clock,
-        sleep=runtime.sleep,
-        state_dir=config.state_dir,
-    )
+    wiring = Wiring(runtime.clock, runtime.sleep, config.state_dir)
+    return platform(settings.platform).build(name, settings, config.policy, wiring)
 
 
 def _guarded(

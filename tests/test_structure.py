@@ -138,6 +138,17 @@ def test_platform_packages_do_not_know_each_other() -> None:
     assert crossing == registry
 
 
+def test_the_connector_uses_no_platform_package() -> None:
+    """The application, the sandbox included, goes through the registry and the shared
+    protocol; a platform's modules are its own business."""
+    reaching = [
+        f"{e.source} -> {e.target}"
+        for e in graph()
+        if e.source.startswith("connector") and e.target.startswith(PLATFORMS)
+    ]
+    assert reaching == []
+
+
 def test_the_checker_sees_a_cycle_and_an_upward_import() -> None:
     """The checks above could fail: a made-up graph with both faults is caught."""
     made_up = [

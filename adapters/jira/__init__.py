@@ -15,51 +15,16 @@ instance is built.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
-
 from adapters.jira.settings import Settings
-from adapters.settings import InstanceSettings
-
-if TYPE_CHECKING:  # the types only: importing them would load requests
-    from requests.adapters import BaseAdapter
-
-    from adapters.http import Clock, Sleeper
-    from adapters.protocol import Adapter
-    from rules.policy import Policy
+from adapters.package import Builder, Package
 
 __all__ = ["PLATFORM", "Settings"]
 
 
-class JiraPlatform:
-    name = "jira"
+def _builder() -> Builder[Settings]:
+    from adapters.jira.adapter import build  # noqa: PLC0415  (the jira library, on use)
 
-    def settings_model(self) -> type[InstanceSettings]:
-        return Settings
-
-    def build(
-        self,
-        instance: str,
-        settings: InstanceSettings,
-        policy: Policy,
-        *,
-        clock: Clock,
-        sleep: Sleeper,
-        state_dir: Path | None = None,
-        transport: BaseAdapter | None = None,
-    ) -> Adapter:
-        from adapters.jira.adapter import build  # noqa: PLC0415  (the jira library, on use)
-
-        assert isinstance(settings, Settings)
-        return build(
-            instance,
-            settings,
-            policy,
-            clock=clock,
-            sleep=sleep,
-            state_dir=state_dir,
-            transport=transport,
-        )
+    return build
 
 
-PLATFORM = JiraPlatform()
+PLATFORM = Package("jira", Settings, _builder)

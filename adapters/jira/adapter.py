@@ -4,11 +4,8 @@ lookups (`lookups`), the reader (`read`), the write protocol's backend (`write`)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
-from pathlib import Path
-
-from requests.adapters import BaseAdapter
 
 from adapters.http import RequestStats
 from adapters.jira import doctor, past, queue
@@ -18,6 +15,7 @@ from adapters.jira.read import Reader
 from adapters.jira.settings import Settings
 from adapters.jira.write import Backend
 from adapters.owed import Journal, journal_path
+from adapters.package import Wiring
 from adapters.past import Window
 from adapters.payment import pay_all
 from adapters.protocol import Reevaluate
@@ -90,20 +88,12 @@ class JiraAdapter:
         self.journal.close()
 
 
-def build(
-    name: str,
-    settings: Settings,
-    policy: Policy,
-    *,
-    clock: Callable[[], float],
-    sleep: Callable[[float], None],
-    state_dir: Path | None = None,
-    transport: BaseAdapter | None = None,
-) -> JiraAdapter:
-    """The adapter for one instance; no request is sent until it is used. With a `state_dir`,
-    the comments a change still owes are kept there (`adapters.owed`); no history cache is
-    kept, as Jira's search returns histories in bulk. `transport` carries the requests under
-    ours (an emulator in process; default: the network)."""
-    owed = journal_path(state_dir, name) if state_dir is not None else None
-    client = JiraClient(settings, clock=clock, sleep=sleep, transport=transport)
-    return JiraAdapter(name, settings, policy, client, Journal(owed, settings.url, clock))
+def build(name: str, settings: Settings, policy: Policy, wiring: Wiring) -> JiraAdapter:
+    """The adapter for one instance; no request is sent until it is used. With a state
+    directory, the comments a change still owes are kept there (`adapters.owed`); no history
+    cache is kept, as Jira's search returns histories in bulk."""
+    owed = journal_path(wiring.state_dir, name) if wiring.state_dir is not None else None
+    client = JiraClient(
+        settings, clock=wiring.clock, sleep=wiring.sleep, transport=wiring.transport
+    )
+    return JiraAdapter(name, settings, policy, client, Journal(owed, settings.url, wiring.clock))

@@ -6,17 +6,13 @@ sent until the adapter is used."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
-from pathlib import Path
-
-import requests
-from requests.adapters import BaseAdapter
 
 from adapters.history_cache import HistoryCache, cache_path
-from adapters.http import Budget, RequestStats, Retrier, mount
+from adapters.http import Budget, Clock, RequestStats, Retrier, mount
 from adapters.owed import Journal, journal_path
+from adapters.package import Wiring
 from adapters.past import Window
 from adapters.payment import pay_all
 from adapters.protocol import Reevaluate
@@ -117,28 +113,15 @@ class ZendeskAdapter:
         self.journal.close()
 
 
-def build(
-    name: str,
-    settings: Settings,
-    policy: Policy,
-    *,
-    clock: Callable[[], float] = time.time,
-    sleep: Callable[[float], None] = time.sleep,
-    session: requests.Session | None = None,
-    state_dir: Path | None = None,
-    transport: BaseAdapter | None = None,
-) -> ZendeskAdapter:
-    """The adapter for one instance; `session` (tests, proxies) lends its proxies and headers;
-    with a `state_dir`, ticket histories are kept there between runs (`history_cache`), and so
-    are the public replies a change still owes (`adapters.owed`); `transport` carries the
-    requests under ours (an emulator in process; default: the network)."""
+def build(name: str, settings: Settings, policy: Policy, wiring: Wiring) -> ZendeskAdapter:
+    """The adapter for one instance; no request is sent until it is used. With a state
+    directory, ticket histories are kept there between runs (`history_cache`), and so are the
+    public replies a change still owes (`adapters.owed`)."""
+    clock, sleep, state_dir = wiring.clock, wiring.sleep, wiring.state_dir
     ours = ZendeskSession(settings.url, clock, (settings.timeout.connect, settings.timeout.read))
-    if session is not None:
-        ours.proxies.update(session.proxies)
-        ours.headers.update({k: v for k, v in session.headers.items() if k != "Authorization"})
-        ours.trust_env = session.trust_env
     stats = RequestStats()
-    mount(ours, Budget(settings.budget.requests_per_minute, clock, sleep), stats, transport)
+    budget = Budget(settings.budget.requests_per_minute, clock, sleep)
+    mount(ours, budget, stats, wiring.transport)
     ours.credentials = _credentials(name, settings, ours, clock)
     retrier = Retrier(
         sleep, attempts=settings.budget.attempts, retry_seconds=settings.budget.retry_seconds
@@ -148,19 +131,12 @@ def build(
     if state_dir is not None and settings.history_cache:
         cache = HistoryCache(cache_path(state_dir, name), platform="zendesk", policy=policy)
     owed = journal_path(state_dir, name) if state_dir is not None else None
-    return ZendeskAdapter(
-        name,
-        settings,
-        policy,
-        client,
-        stats=stats,
-        cache=cache,
-        journal=Journal(owed, settings.url, clock),
-    )
+    journal = Journal(owed, settings.url, clock)
+    return ZendeskAdapter(name, settings, policy, client, stats=stats, cache=cache, journal=journal)
 
 
 def _credentials(
-    name: str, settings: Settings, session: ZendeskSession, clock: Callable[[], float]
+    name: str, settings: Settings, session: ZendeskSession, clock: Clock
 ) -> Credentials:
     auth = settings.auth
     where = f"instances.{name}.auth"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from requests.adapters import BaseAdapter
 
+from adapters.package import Wiring
 from adapters.protocol import Syncing
 from adapters.registry import platform
 from adapters.results import WriteStatus
@@ -38,15 +39,8 @@ def connect(
     """The adapter `escalate run` would build for `instance`, over the transport `under`,
     keeping its state in `view`."""
     settings = config.instances[instance]
-    adapter = platform(settings.platform).build(
-        instance,
-        settings,
-        config.policy,
-        clock=clock,
-        sleep=_idle,
-        state_dir=view,
-        transport=under,
-    )
+    wiring = Wiring(clock, _idle, state_dir=view, transport=under)
+    adapter = platform(settings.platform).build(instance, settings, config.policy, wiring)
     adapter.fields()
     return adapter
 

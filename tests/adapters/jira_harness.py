@@ -17,6 +17,7 @@ import responses
 
 from adapters.jira.adapter import JiraAdapter, build
 from adapters.jira.settings import Settings
+from adapters.package import Wiring
 from emulators.jira import Call, JiraEmulator, adf_text
 from rules.policy import Policy
 from tests.adapters.contract import View, contract_policy
@@ -100,9 +101,7 @@ class JiraHarness:
             "contract",
             self.settings(**settings),
             policy or self.policy(),
-            clock=self.time.clock,
-            sleep=self.time.sleep,
-            state_dir=state_dir,
+            Wiring(self.time.clock, self.time.sleep, state_dir),
         )
 
     def seed(

@@ -18,6 +18,7 @@ import structlog
 
 from adapters.errors import AdapterError
 from adapters.history_cache import HistoryCache, cache_path
+from adapters.package import Wiring
 from adapters.zendesk.adapter import ZendeskAdapter, build
 from rules.history import summarise, without_unread_text
 from rules.model import Actor, Event, EventKind, StatusCategory, Ticket
@@ -36,9 +37,7 @@ def adapter(zd: ZendeskHarness, state: Path | None, **settings: object) -> Zende
         "zendesk-test",
         zd.settings(**{"page_size": 100, **settings}),
         zd.policy(),
-        clock=zd.time.clock,
-        sleep=zd.time.sleep,
-        state_dir=state,
+        Wiring(zd.time.clock, zd.time.sleep, state),
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import responses
 
+from adapters.package import Wiring
 from adapters.zendesk.adapter import ZendeskAdapter, build
 from adapters.zendesk.settings import Settings
 from emulators.zendesk import ZendeskEmulator
@@ -113,9 +114,7 @@ class ZendeskHarness:
             "zendesk-test",
             self.settings(**settings),
             self.policy(),
-            clock=self.time.clock,
-            sleep=self.time.sleep,
-            state_dir=state_dir,
+            Wiring(self.time.clock, self.time.sleep, state_dir),
         )
 
     def seed(

@@ -15,6 +15,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
+from adapters.package import Wiring
 from adapters.registry import platform
 from connector.config import load_config
 from connector.sandbox import INSTANCES, Sandbox, due, snapshot
@@ -60,9 +61,8 @@ def fetched(box: Sandbox) -> dict[str, list[Ticket]]:
     now = datetime.fromtimestamp(NOW, UTC)
     out: dict[str, list[Ticket]] = {}
     for name, settings in config.instances.items():
-        adapter = platform(settings.platform).build(
-            name, settings, config.policy, clock=frozen(), sleep=lambda s: None
-        )
+        wiring = Wiring(frozen(), lambda s: None)
+        adapter = platform(settings.platform).build(name, settings, config.policy, wiring)
         try:
             adapter.fields()
             out[name] = list(adapter.fetch(needs(config.policy), now))
