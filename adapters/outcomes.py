@@ -37,23 +37,26 @@ class Sent:
 
 
 @dataclass(frozen=True, slots=True)
-class Conflicted:
+class _Not:
+    """A request that did not (or may not have) gone in, and the error that says so."""
+
     error: AdapterError
 
 
-@dataclass(frozen=True, slots=True)
-class Uncertain:
-    error: AdapterError
+class Conflicted(_Not):
+    __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Gone:
-    error: AdapterError
+class Uncertain(_Not):
+    __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Failed:
-    error: AdapterError
+class Gone(_Not):
+    __slots__ = ()
+
+
+class Failed(_Not):
+    __slots__ = ()
 
 
 Outcome = Sent | Conflicted | Uncertain | Gone | Failed

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from adapters.memory.adapter import build
+from adapters.memory.adapter import MemoryAdapter
 from adapters.memory.store import Store
 from adapters.protocol import Adapter
 from rules.model import Actor
@@ -35,7 +35,7 @@ class MemoryHarness:
 
     def adapter(self, **settings: Any) -> Adapter:
         kw = {"page_size": self.page_size, **settings}
-        return build("memory", self.store, self._policy, sleep=self.time.sleep, **kw)
+        return MemoryAdapter("memory", self.store, self._policy, sleep=self.time.sleep, **kw)
 
     def seed(
         self,

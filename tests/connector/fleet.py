@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from adapters.memory.adapter import build
+from adapters.memory.adapter import MemoryAdapter
 from adapters.memory.store import Store
 from adapters.owed import Journal, journal_path
 from adapters.protocol import Adapter
@@ -72,7 +72,9 @@ class Fleet:
 
     def connect(self, config: Config, name: str) -> Adapter:
         journal = Journal(journal_path(config.state_dir, name), name, self.time.clock)
-        return build(name, self.stores[name], config.policy, sleep=self.time.sleep, journal=journal)
+        return MemoryAdapter(
+            name, self.stores[name], config.policy, sleep=self.time.sleep, journal=journal
+        )
 
     def invoke(self, *args: str | Path) -> Result:
         self.capsys.readouterr()
