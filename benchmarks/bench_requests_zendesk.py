@@ -113,6 +113,9 @@ def expected(n: int, e: int, history: str) -> Counter[str]:
         jobs = math.ceil(e / 100)  # for the changes, and as many for the replies
         out["update_many"] = 2 * jobs
         out["job poll"] = 2 * math.ceil(jobs / 10)  # one show_many per 10 jobs in flight
+        # Each reply job is a safe update on the updated_at its change left: re-read first,
+        # 100 tickets a tickets/show_many (counted with the history reads, the same endpoint).
+        out["history"] += jobs
     return out
 
 
