@@ -1,5 +1,6 @@
-"""What one write request did, as types: the write protocol (`adapters.writer`) decides on these,
-never on strings or on attributes patched onto exceptions.
+"""The values the write protocol (`adapters.writer`) passes around: what one write request did
+(typed: the protocol decides on these, never on strings or on attributes patched onto
+exceptions), a ticket as just read (`Fresh`), and a change as the platform's requests (`Draft`).
 
     Sent        it went in (`stamp`: the ticket's version after it, where the platform says)
     Conflicted  someone changed the ticket since it was read (a 409): re-read, re-evaluate

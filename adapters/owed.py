@@ -41,7 +41,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,7 @@ CREATE TABLE IF NOT EXISTS owed (
 """
 
 
-class Verdict(Enum):
+class Verdict(StrEnum):
     """What the ticket now says of an owed comment (`Journal.verdict`)."""
 
     SEND = "its change is there: look for the comment, else send it"

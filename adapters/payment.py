@@ -50,7 +50,10 @@ class Debtor(Protocol):
         """The ticket now (NotFound when gone)."""
         ...
 
-    def who(self) -> str: ...
+    def me(self) -> str:
+        """The platform user signed in now ("" when the platform cannot say); an error when
+        it could not be read (the comment then stays owed)."""
+        ...
 
     def normal(self, state: object) -> str: ...
 
@@ -87,7 +90,7 @@ def pay(debtor: Debtor, item: Owed, siblings: set[str]) -> WriteResult | None:
         if verdict is not Verdict.SEND:
             return _give_up(debtor, item, verdict.value)
         journal.confirm(item.key)
-        me = debtor.who()
+        me = debtor.me()
         if item.who and me and item.who != me:
             why = f"it was owed by another {debtor.platform_name} user than the one signed in now"
             return _give_up(debtor, item, why)

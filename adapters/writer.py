@@ -22,9 +22,9 @@ bulk, then recover and settle each ticket the same way.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, ParamSpec, Protocol, TypeVar
 
 from adapters.errors import AdapterError, AuthError, CommentLimit, MaybeLanded, NotFound, SetupError
 from adapters.http import Clock
@@ -35,12 +35,14 @@ from adapters.results import WriteResult, WriteStatus
 from rules.plan import TicketChange
 
 B = TypeVar("B")
+P = ParamSpec("P")
 LIMIT = "the ticket's comment limit is reached: comments dropped"
 
 
 @dataclass(frozen=True, slots=True)
-class Second:
-    """What sending a second comment did: `error` if it did not go in, and re-reads spent."""
+class SecondComment:
+    """What sending a change's second comment did: `error` if it did not go in, and the
+    re-reads it took."""
 
     error: AdapterError | None = None
     rereads: int = 0
@@ -78,7 +80,7 @@ class Backend(Protocol[B]):
         """Whether the first request of `draft`, which may have landed, is on `fresh`."""
         ...
 
-    def send_second(self, draft: Draft[B], sent: Sent) -> Second:
+    def send_second(self, draft: Draft[B], sent: Sent) -> SecondComment:
         """The second comment, after the first request went in; never posted twice."""
         ...
 
@@ -94,7 +96,9 @@ class Backend(Protocol[B]):
 class Batch(Backend[B], Protocol):
     """A backend that also writes many tickets in one job (Zendesk's update_many)."""
 
-    def send_many(self, drafts: Sequence[Draft[B]]) -> dict[str, Outcome]: ...
+    def send_many(self, drafts: Sequence[Draft[B]]) -> dict[str, Outcome]:
+        """Every draft's first request, in the platform's jobs; each ticket's outcome."""
+        ...
 
     def reread_many(self, tickets: Sequence[str]) -> dict[str, Fresh]:
         """The tickets now; gone ones are left out."""
@@ -125,21 +129,30 @@ class _Write(Generic[B]):
     dropped: bool = False  # the comments, at the ticket's comment limit
     keys: set[tuple[str, str]] = field(default_factory=set)
 
-    def result(self, status: WriteStatus, message: str = "", **kw: Any) -> WriteResult:
-        return WriteResult(self.ticket, status, message, rereads=self.rereads, **kw)
+    def result(
+        self,
+        status: WriteStatus,
+        message: str = "",
+        *,
+        written: TicketChange | None = None,
+        error: AdapterError | None = None,
+    ) -> WriteResult:
+        return WriteResult(
+            self.ticket, status, message, written=written, rereads=self.rereads, error=error
+        )
 
     def failed(self, error: AdapterError, why: str = "") -> WriteResult:
         message = f"{error}; {why}" if why else str(error)
         return self.result(WriteStatus.FAILED, message, error=error)
 
-    def owe(self, draft: Draft[B]) -> None:
-        """Journal the second comment of a two-request change, before the first is sent."""
-        journal = self.backend.journal
-        if draft.second is None or not journal.active:
-            return
+    def owed(self, draft: Draft[B]) -> Owed | None:
+        """What the draft's second comment owes once its first request lands (None: no
+        second comment, or no journal)."""
+        if draft.second is None or not self.backend.journal.active:
+            return None
         change = draft.change
         old = change.tracking.get("state")
-        item = Owed(
+        return Owed(
             change.ticket,
             self.backend.second_kind,
             draft.second,
@@ -150,7 +163,11 @@ class _Write(Generic[B]):
             old=self.backend.normal(None if old is None else old.old),
             sent=draft.stamp or "",
         )
-        if journal.owe([item]):
+
+    def owe(self, draft: Draft[B]) -> None:
+        """Journal the second comment of a two-request change, before the first is sent."""
+        item = self.owed(draft)
+        if item is not None and self.backend.journal.owe([item]):
             self.keys.add(item.key)
 
     def start(self, change: TicketChange, reevaluate: Reevaluate) -> WriteResult:
@@ -179,17 +196,17 @@ class _Write(Generic[B]):
         self, draft: Draft[B], outcome: Outcome, reevaluate: Reevaluate, *, retried: bool = False
     ) -> WriteResult:
         if not isinstance(outcome, Conflicted | Uncertain):
-            return self.end(draft, outcome)
+            return self.finish(draft, outcome)
         if not retried:
             return self.recover(draft, outcome, reevaluate, None)
         if isinstance(outcome, Conflicted):
             return self.failed(outcome.error, "changed again meanwhile; the next run re-reads it")
         return self.failed(outcome.error, "it may have landed; the next run reads whether it did")
 
-    def end(self, draft: Draft[B], outcome: Sent | Gone | Failed) -> WriteResult:
+    def finish(self, draft: Draft[B], outcome: Sent | Gone | Failed) -> WriteResult:
         match outcome:
             case Sent():
-                return self.second(draft, outcome)
+                return self.went_in(draft, outcome)
             case Gone(error):
                 return self.result(WriteStatus.SKIPPED, str(error), error=error)
             case Failed(error):
@@ -207,7 +224,7 @@ class _Write(Generic[B]):
         if fresh is None:
             fresh = self.backend.reread(self.ticket)
         if isinstance(outcome, Uncertain) and self.backend.landed(draft, fresh):
-            return self.second(draft, Sent(fresh.stamp), "the write had landed")
+            return self.went_in(draft, Sent(fresh.stamp), "the write had landed")
         change = reevaluate(fresh.ticket)
         if change is None:
             return self.result(WriteStatus.UNCHANGED, f"nothing left to write ({outcome.error})")
@@ -217,7 +234,7 @@ class _Write(Generic[B]):
         self.owe(again)
         return self.after(again, self.first(again), reevaluate, retried=True)
 
-    def second(self, draft: Draft[B], sent: Sent, message: str = "") -> WriteResult:
+    def went_in(self, draft: Draft[B], sent: Sent, message: str = "") -> WriteResult:
         """The change went in: its second comment, if any, then the result."""
         if self.dropped:
             message = LIMIT
@@ -226,9 +243,9 @@ class _Write(Generic[B]):
             return replace(written, comment_dropped=self.dropped)
         got = self.backend.send_second(draft, sent)
         self.rereads += got.rereads
-        return self.applied(replace(written, rereads=self.rereads), got.error)
+        return self.with_second(replace(written, rereads=self.rereads), got.error)
 
-    def applied(self, result: WriteResult, error: AdapterError | None) -> WriteResult:
+    def with_second(self, result: WriteResult, error: AdapterError | None) -> WriteResult:
         """`result`, with what a second comment that did not go in means for it."""
         if error is None:
             return result
@@ -253,8 +270,8 @@ class _Write(Generic[B]):
         in also ends what earlier runs owed on the ticket."""
         journal = self.backend.journal
         applied = result.status is WriteStatus.APPLIED
-        whole = applied and not result.comment_owed
-        if result.status is WriteStatus.SKIPPED or whole or refused(result):
+        settled = applied and not result.comment_owed  # went in whole, or its comment given up
+        if result.status is WriteStatus.SKIPPED or settled or refused(result):
             journal.paid(self.keys)
         elif applied and result.written is not None:
             journal.confirm(state_key(result.written))
@@ -269,10 +286,12 @@ def refused(result: WriteResult) -> bool:
     return result.status is WriteStatus.FAILED and result.rereads == 0 and definite
 
 
-def guarded(w: _Write[B], step: Any, *args: Any) -> WriteResult:
+def guarded(
+    w: _Write[B], step: Callable[P, WriteResult], *args: P.args, **kwargs: P.kwargs
+) -> WriteResult:
     """Run one step of `w`; what stops one ticket becomes its result, then the journal settles."""
     try:
-        result: WriteResult = step(*args)
+        result = step(*args, **kwargs)
     except (AuthError, SetupError):
         raise
     except NotFound as exc:
@@ -298,20 +317,22 @@ def write_many(
         w = writes[change.ticket]
         try:
             drafts[change.ticket] = backend.draft(change, None)
-        except AuthError:
+        except (AuthError, SetupError):
             raise
         except AdapterError as exc:
             yield w.settle(w.failed(exc))
-            continue
-        w.owe(drafts[change.ticket])
+    owed = [o for d in drafts.values() if (o := writes[d.change.ticket].owed(d)) is not None]
+    if backend.journal.owe(owed):  # the whole batch in one commit
+        for item in owed:
+            writes[item.ticket].keys.add(item.key)
     outcomes = backend.send_many(list(drafts.values()))
-    yield from _sent(backend, writes, drafts, outcomes)
+    yield from _first_results(backend, writes, drafts, outcomes)
     again = {t: o for t, o in outcomes.items() if isinstance(o, Conflicted | Uncertain)}
     if not again:
         return
     try:
         fresh = backend.reread_many(list(again))
-    except AuthError:
+    except (AuthError, SetupError):
         raise
     except AdapterError as exc:
         for ticket in again:
@@ -327,7 +348,7 @@ def write_many(
             yield guarded(w, w.recover, drafts[ticket], outcome, reevaluate, found)
 
 
-def _sent(
+def _first_results(
     backend: Batch[B],
     writes: Mapping[str, _Write[B]],
     drafts: Mapping[str, Draft[B]],
@@ -339,7 +360,7 @@ def _sent(
     for draft in went:
         w = writes[draft.change.ticket]
         applied = w.result(WriteStatus.APPLIED, written=draft.change)
-        yield w.settle(w.applied(applied, errors.get(draft.change.ticket)))
+        yield w.settle(w.with_second(applied, errors.get(draft.change.ticket)))
     for ticket, outcome in outcomes.items():
         if isinstance(outcome, Gone | Failed):
-            yield writes[ticket].settle(writes[ticket].end(drafts[ticket], outcome))
+            yield writes[ticket].settle(writes[ticket].finish(drafts[ticket], outcome))

@@ -4,7 +4,8 @@
     ├── ConfigError          exit 2      config, policy or input file problem (user-fixable)
     └── AdapterError                     adapters/errors.py: a platform call failed
         ├── TransientError               429/503/5xx/timeouts: retried with tenacity
-        │   └── MaybeLanded              a write that may have gone in: re-read, never re-sent
+        │   ├── MaybeLanded              a write that may have gone in: re-read, never re-sent
+        │   └── RetryBudgetExceeded      the retries gave up (attempts or seconds spent)
         ├── AuthError        exit 2      401: the instance is aborted
         ├── PermissionDenied             403
         ├── NotFound                     404: the ticket is skipped

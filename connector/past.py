@@ -57,6 +57,6 @@ def read_past(config: Config, name: str, window: Window, path: Path, runtime: Ru
         if not done:
             part.unlink(missing_ok=True)
         requests = adapter.stats.total
-        approximate = dict(getattr(adapter, "approximate", {}))
+        approximate = dict(adapter.approximate)
         adapter.close()
     return Read(name, count, requests, approximate)

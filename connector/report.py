@@ -96,8 +96,9 @@ def _is_bug(error: BaseException | None) -> bool:
 
 
 def exit_code(runs: list[InstanceRun], *, locked_is_done: bool = True) -> int:
-    """3 a bug, else 2 credentials or setup, else 1 anything not done, else 0. A locked
-    instance is done for `run` (the run holding the lock does it), not for `apply`."""
+    """3 a bug, else 2 what stopped an instance was the user's to fix (configuration,
+    credentials, setup: `code_for`), else 1 anything not done, else 0. A locked instance is
+    done for `run` (the run holding the lock does it), not for `apply`."""
     code = OK
     for run in runs:
         if run.bugs:

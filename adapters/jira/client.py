@@ -22,6 +22,7 @@ Center in v2 (wiki markup, escaped).
 from __future__ import annotations
 
 import json
+import threading
 from base64 import b64encode
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -47,8 +48,9 @@ from adapters.http import (
 from adapters.jira.settings import CloudAuth, Settings
 from adapters.secrets import mask, register
 
-#: Maps (status, error body) to a more specific error than the generic one, or None.
-ErrorHook = Callable[[int, Mapping[str, Any]], AdapterError | None]
+#: Maps (status, error body, the request as "METHOD /path") to a more specific error than the
+#: generic one, or None.
+ErrorHook = Callable[[int, Mapping[str, Any], str], AdapterError | None]
 
 #: Removed endpoints and what replaced them (CHANGE-2046).
 REPLACEMENTS = {
@@ -103,6 +105,7 @@ class JiraClient:
             retry_seconds=settings.budget.retry_seconds,
         )
         self.transport = transport
+        self._connecting = threading.Lock()
         self._jira: JIRA | None = None
         self.deployment: str | None = None
         self.version: tuple[int, ...] = ()
@@ -111,14 +114,13 @@ class JiraClient:
 
     @property
     def jira(self) -> JIRA:
-        """The jira client, connected on first use: serverInfo tells the flavour."""
-        if self._jira is None:
-            self._jira = self._client()
-            try:
-                self._server_info()
-            except BaseException:
-                self._jira = None
-                raise
+        """The jira client, connected on first use (serverInfo tells the flavour); threads
+        starting together connect once, and none sees it before the flavour is known."""
+        with self._connecting:
+            if self._jira is None:
+                client = self._client()
+                self._server_info(client._session)
+                self._jira = client
         return self._jira
 
     @property
@@ -158,14 +160,14 @@ class JiraClient:
         mount(session, self.budget, self.stats, self.transport)
         return client
 
-    def _server_info(self) -> None:
+    def _server_info(self, session: requests.Session) -> None:
         """The deployment type and version: retried, paced and counted like every request."""
         what = "GET /rest/api/2/serverInfo"
         fix = "check that the instance URL is the site's base URL"
         try:
-            info = self.request("GET", "/rest/api/2/serverInfo")
-        except Rejected as exc:  # not JSON: a login page, a proxy's
-            raise SetupError(f"{what} did not answer like Jira ({exc}); {fix}") from None
+            info = self._send(session, "GET", "/rest/api/2/serverInfo")
+        except Rejected:  # not JSON: a login page, a proxy's
+            raise SetupError(f"{what} did not answer like Jira (not JSON); {fix}") from None
         versions = info.get("versionNumbers") if isinstance(info, dict) else None
         if not isinstance(versions, list) or not all(isinstance(v, int) for v in versions):
             raise SetupError(f"{what} did not answer like Jira (no versionNumbers); {fix}")
@@ -200,6 +202,18 @@ class JiraClient:
     ) -> Any:
         """The decoded JSON answer (None for 204). `path` starts with /rest/."""
         session = self.jira._session
+        return self._send(session, method, path, params, body, may_repeat, on_error)
+
+    def _send(
+        self,
+        session: requests.Session,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        may_repeat: bool = True,
+        on_error: ErrorHook | None = None,
+    ) -> Any:
         url = self.base + path
         what = f"{method} {path}"
         data = None if body is None else json.dumps(body)
@@ -247,7 +261,7 @@ class JiraClient:
         if response is not None:
             self.rate.observe(response.headers)
         if hook is not None:
-            specific = hook(status, body)
+            specific = hook(status, body, what)
             if specific is not None:
                 return specific
         detail = _detail(body) or (exc.text or "")

@@ -143,11 +143,13 @@ class Lookups:
         return self._myself[0]
 
     def statuses(self) -> dict[str, str]:
+        """Status id and name -> category key, read once (built whole, then published)."""
         if not self._statuses:
+            found: dict[str, str] = {}
             for s in self.client.get(f"{self.client.api}/status") or []:
                 key = str((s.get("statusCategory") or {}).get("key") or "")
-                self._statuses[str(s.get("id"))] = key
-                self._statuses[str(s.get("name"))] = key
+                found[str(s.get("id"))] = found[str(s.get("name"))] = key
+            self._statuses = found
         return self._statuses
 
     def context(self, *, history: bool) -> Context:

@@ -35,7 +35,7 @@ from adapters.jira.read import Reader
 from adapters.outcomes import Draft, Fresh, Outcome, Sent, classify
 from adapters.owed import Journal, Owed
 from adapters.payment import Peek
-from adapters.writer import Second
+from adapters.writer import SecondComment
 from rules.plan import TicketChange
 from rules.tracking import Tracking
 
@@ -123,7 +123,7 @@ class Backend:
         want = Tracking.parse({n: draft.change.tracking[n].new for n in mapped}).to_raw()
         return all(have[n] == want[n] for n in mapped)
 
-    def send_second(self, draft: Draft[Edit], sent: Sent) -> Second:
+    def send_second(self, draft: Draft[Edit], sent: Sent) -> SecondComment:
         """Post the note once; after an uncertain answer, only if it did not land."""
         assert draft.second is not None
         path = self.lookups.path(draft.change.ticket) + "/comment"
@@ -133,18 +133,18 @@ class Backend:
             for attempt in range(2):
                 try:
                     self._request("POST", path, draft.second)
-                    return Second(rereads=rereads)
+                    return SecondComment(rereads=rereads)
                 except MaybeLanded:
                     if attempt:
                         raise
                 rereads += 1
                 fresh = self.reader.read(draft.change.ticket)
                 if self._new_comment(before, fresh, draft.second_text):
-                    return Second(rereads=rereads)
+                    return SecondComment(rereads=rereads)
         except (AuthError, SetupError):
             raise
         except AdapterError as exc:
-            return Second(exc, rereads)
+            return SecondComment(exc, rereads)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _new_comment(self, before: Mapping[str, Any], fresh: Mapping[str, Any], text: str) -> bool:
@@ -176,11 +176,14 @@ class Backend:
 
     def who(self) -> str:
         try:
-            return self.lookups.myself() or ""
+            return self.me()
         except AuthError:
             raise
         except AdapterError:  # who we are only guards a later resend; the write goes on
             return ""
+
+    def me(self) -> str:
+        return self.lookups.myself() or ""
 
     def normal(self, state: object) -> str:
         """A `state` value as the issue's field reads back (parsed and written again)."""
@@ -216,7 +219,7 @@ def _same(a: str, b: str) -> bool:
 def write_hook(names: Mapping[str, str]) -> ErrorHook:
     """Specific errors for a write: the screen error, the comment limit, uncertain 5xx."""
 
-    def hook(status: int, body: Mapping[str, Any]) -> AdapterError | None:
+    def hook(status: int, body: Mapping[str, Any], what: str) -> AdapterError | None:
         errors = body.get("errors") or {}
         if status == 400 and isinstance(errors, Mapping):
             off = [fid for fid, msg in errors.items() if SCREEN in str(msg)]
@@ -228,9 +231,9 @@ def write_hook(names: Mapping[str, str]) -> ErrorHook:
                     " created by `escalate setup` is on no screen until you add it)"
                 )
         if status == 413:
-            return CommentLimit("Jira answered 413: the issue has reached its comment limit")
+            return CommentLimit(f"{what} answered 413: the issue has reached its comment limit")
         if status in (500, 502, 504):  # from Jira or a proxy: the write may have landed
-            return MaybeLanded(f"the write answered {status}; it may have landed")
+            return MaybeLanded(f"{what} answered {status}")
         return None
 
     return hook

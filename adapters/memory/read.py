@@ -5,6 +5,7 @@ retry policy as the real platforms' (`adapters.http.Retrier`), on the injected s
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -29,9 +30,13 @@ class Reader:
         self.stats = RequestStats()
 
     def call(self, method: str, fn: Callable[..., T], *args: Any) -> T:
-        """One request: counted, and retried where it cannot have landed."""
-        self.stats.counts[f"{method} /memory"] += 1
-        return self.retrier.call(lambda: fn(*args), may_repeat=method == "GET")
+        """One request, counted at each try, and retried where it cannot have landed."""
+
+        def once() -> T:
+            self.stats.record(method, "memory:/tickets")
+            return fn(*args)
+
+        return self.retrier.call(once, may_repeat=method == "GET")
 
     def fetch(self) -> Iterator[Ticket]:
         cursor: int | None = 0
@@ -41,7 +46,7 @@ class Reader:
 
     def fresh(self, ticket: str) -> Fresh:
         record = self.call("GET", self.store.get, ticket)
-        return Fresh({"record": record}, self.ticket(record), str(record.updated))
+        return Fresh(asdict(record), self.ticket(record), str(record.updated))
 
     def ticket(self, r: Record) -> Ticket:
         tracking = {n: v for n, v in r.fields.items() if n in TRACKING_FIELDS}

@@ -9,13 +9,17 @@ on a stale version (409, as Zendesk's `safe_update` does), a ticket that is gone
 it does not have (422). Each call is one request, counted by method.
 
 Faults on demand stand in for the network (`fail`): every page after the first fails, the next
-request is rate limited, a write lands and then times out, a person's edit races ours.
+request is rate limited, a write is refused, a write lands and then times out, a person's edit
+races ours. With `comments_per_update=1` it takes one comment per update, as Zendesk does, so a
+change with a note and a reply takes two updates (and the owed-comment journal is exercised).
+Thread-safe: one request at a time, as the emulators answer.
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -57,6 +61,7 @@ class _Fault:
     ticket: str | None
     times: int
     action: Callable[[], None] | None = None
+    skip: int = 0  # matching requests that pass before it strikes
 
 
 class Store:
@@ -64,13 +69,21 @@ class Store:
 
     me = "connector"
 
-    def __init__(self, clock: Clock, fields: Iterable[str] = TRACKING_FIELDS) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        fields: Iterable[str] = TRACKING_FIELDS,
+        *,
+        comments_per_update: int | None = None,
+    ) -> None:
         self.clock = clock
         self.tickets: dict[str, Record] = {}
         self.fields = set(fields)
+        self.comments_per_update = comments_per_update
         self.calls: Counter[str] = Counter()
         self.faults: list[_Fault] = []
         self._ids = itertools.count(1)
+        self._lock = threading.RLock()  # a person's edit may run inside one of our writes
 
     # --- what people do ----------------------------------------------------------------------
 
@@ -84,26 +97,28 @@ class Store:
         tags: Iterable[str] = (),
         fields: Mapping[str, object] | None = None,
     ) -> str:
-        tid = str(next(self._ids))
-        now = round(self.clock(), 3)
-        self.tickets[tid] = Record(
-            tid, title, status, priority, group, now, now, tags=set(tags), fields=dict(fields or {})
-        )
-        return tid
+        with self._lock:
+            tid, now = str(next(self._ids)), round(self.clock(), 3)
+            record = Record(tid, title, status, priority, group, now, now, tags=set(tags))
+            record.fields.update(fields or {})
+            self.tickets[tid] = record
+            return tid
 
     def edit(self, ticket: str, actor: Actor = Actor.AGENT, **changes: Any) -> None:
         """A person's edit: `status`, `priority`, `group`, `assignee`, `add_tags`, `fields`."""
-        record = self.tickets[ticket]
-        for name in ("status", "priority", "group", "assignee"):
-            if name in changes and changes[name] != getattr(record, name):
-                self._record(record, name, changes[name], actor)
-                setattr(record, name, changes[name])
-        record.tags |= set(changes.get("add_tags", ()))
-        record.fields.update(changes.get("fields", {}))
-        self._touch(record)
+        with self._lock:
+            record = self.tickets[ticket]
+            for name in ("status", "priority", "group", "assignee"):
+                if name in changes and changes[name] != getattr(record, name):
+                    self._record(record, name, changes[name], actor)
+                    setattr(record, name, changes[name])
+            record.tags |= set(changes.get("add_tags", ()))
+            record.fields.update(changes.get("fields", {}))
+            self._touch(record)
 
     def delete(self, ticket: str) -> None:
-        del self.tickets[ticket]
+        with self._lock:
+            del self.tickets[ticket]
 
     def fail(
         self,
@@ -112,46 +127,61 @@ class Store:
         ticket: str | None = None,
         times: int = 1,
         action: Callable[[], None] | None = None,
+        skip: int = 0,
     ) -> None:
         """`page_error`, `rate_limited`, `refuse` (a write to `ticket`: 422),
         `timeout_after_landing` (a write to `ticket`), or `before_write` (run `action`, a
-        person's edit, just before our next write to `ticket` lands)."""
-        self.faults.append(_Fault(kind, ticket, times, action))
+        person's edit, just before our next write to `ticket` lands); the first `skip`
+        matching requests pass."""
+        self.faults.append(_Fault(kind, ticket, times, action, skip))
 
     # --- the API: one request each ---------------------------------------------------------
 
     def page(self, cursor: int, size: int) -> tuple[list[Record], int | None]:
         """Open tickets in id order from `cursor`, and the next cursor (None: the last page)."""
-        self._call("GET", page=cursor > 0)
-        open_ = [r for r in self.tickets.values() if not r.done]
-        chunk = open_[cursor : cursor + size]
-        more = cursor + size < len(open_)
-        return [copy.deepcopy(r) for r in chunk], (cursor + size if more else None)
+        with self._lock:
+            self._call("GET", page=cursor > 0)
+            open_ = [r for r in self.tickets.values() if not r.done]
+            chunk = open_[cursor : cursor + size]
+            more = cursor + size < len(open_)
+            return [copy.deepcopy(r) for r in chunk], (cursor + size if more else None)
 
     def get(self, ticket: str) -> Record:
-        self._call("GET")
-        if ticket not in self.tickets:
-            raise NotFound(f"GET /tickets/{ticket} answered 404: not found")
-        return copy.deepcopy(self.tickets[ticket])
+        with self._lock:
+            self._call("GET")
+            if ticket not in self.tickets:
+                raise NotFound(f"GET /tickets/{ticket} answered 404: not found")
+            return copy.deepcopy(self.tickets[ticket])
 
     def update(self, ticket: str, version: float, change: Mapping[str, Any]) -> float:
         """Apply `change` if the ticket is still at `version`; its new version."""
-        self._call("PUT", ticket=ticket)
-        for fault in self._due("before_write", ticket):
-            assert fault.action is not None
-            fault.action()
+        with self._lock:
+            self._call("PUT", ticket=ticket)
+            for fault in self._due("before_write", ticket):
+                assert fault.action is not None
+                fault.action()
+            record = self._check(ticket, version, change)
+            self._apply(record, change)
+            if self._due("timeout_after_landing", ticket):
+                raise MaybeLanded(f"PUT /tickets/{ticket}: ReadTimeout after it was sent")
+            return record.updated
+
+    # --- inside ----------------------------------------------------------------------------
+
+    def _check(self, ticket: str, version: float, change: Mapping[str, Any]) -> Record:
+        """The ticket to update, if the update is one it takes (404, 409, 422 otherwise)."""
         record = self.tickets.get(ticket)
         if record is None:
             raise NotFound(f"PUT /tickets/{ticket} answered 404: not found")
         if record.updated != round(version, 3):
             raise Conflict(f"PUT /tickets/{ticket} answered 409: changed by someone else")
-        unknown = set(change.get("fields", {})) - self.fields
+        unknown = sorted(set(change.get("fields", {})) - self.fields)
+        most = self.comments_per_update
+        if most is not None and len(change.get("comments", ())) > most:
+            unknown.append(f"more than {most} comment in one update")
         if unknown or self._due("refuse", ticket):
-            raise Rejected(f"PUT /tickets/{ticket} answered 422: refused {sorted(unknown)}")
-        self._apply(record, change)
-        if self._due("timeout_after_landing", ticket):
-            raise MaybeLanded(f"PUT /tickets/{ticket}: ReadTimeout after it was sent")
-        return record.updated
+            raise Rejected(f"PUT /tickets/{ticket} answered 422: refused {unknown}")
+        return record
 
     # --- inside ----------------------------------------------------------------------------
 
@@ -169,6 +199,9 @@ class Store:
             if f.kind == kind and f.times > 0 and (f.ticket is None or f.ticket == ticket)
         ]
         for fault in found[:1]:
+            if fault.skip:
+                fault.skip -= 1
+                return []
             fault.times -= 1
         return found[:1]
 

@@ -18,7 +18,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.errors import AdapterError, AuthError, Conflict, MaybeLanded, NotFound, Rejected
+from adapters.errors import (
+    AdapterError,
+    AuthError,
+    Conflict,
+    MaybeLanded,
+    NotFound,
+    Rejected,
+    SetupError,
+)
 from adapters.http import Sleeper
 from adapters.outcomes import Conflicted, Failed, Gone, Outcome, Sent, Uncertain
 from adapters.zendesk.client import JOB_SIZE, Client, chunks
@@ -99,7 +107,7 @@ class Jobs:
         tickets = list(bodies)
         try:
             job = self.client.update_many(bodies)
-        except AuthError:
+        except (AuthError, SetupError):
             raise
         except MaybeLanded as exc:
             _unknown(tickets, str(exc), out)
@@ -121,14 +129,14 @@ class Jobs:
         ids = list(running)
         try:
             found = {str(j.get("id")): j for j in self.client.job_statuses(ids)}
-        except AuthError:
+        except (AuthError, SetupError):
             raise
         except AdapterError:
             found = {}
             for job_id in ids:
                 try:
                     found[job_id] = self.client.job_status(job_id)
-                except AuthError:
+                except (AuthError, SetupError):
                     raise
                 except AdapterError as exc:
                     _unknown(running.pop(job_id).tickets, str(exc), out)

@@ -1,7 +1,8 @@
 """What one run looks up once, and only when first needed: who the connector is signed in as
 (`users/me`), the ticket fields (tracking and policy fields resolved by title), the groups, and
 the people met while reading (users and organisations, in bulk). Safe to share between writer
-and history threads.
+and history threads: each lookup is made once (people met by two threads at once may be looked
+up by both; the answers are the same).
 """
 
 from __future__ import annotations

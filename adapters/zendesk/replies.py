@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from adapters.errors import AdapterError, AuthError
+from adapters.errors import AdapterError, AuthError, SetupError
 from adapters.http import Clock
 from adapters.outcomes import Conflicted, Sent, Uncertain, classify
 from adapters.zendesk.client import SHOW_MANY, Client, chunks
@@ -47,7 +47,7 @@ class Replies:
                 stamp = self.stamp_of(tid)
                 if self.landed(tid, body, since):
                     return None
-        except AuthError:
+        except (AuthError, SetupError):
             raise
         except AdapterError as exc:  # the stamp or the comments could not be read
             error = exc
@@ -61,7 +61,7 @@ class Replies:
         for batch in chunks(list(ids), SHOW_MANY):
             try:
                 page = self.client.show_many(batch, None)
-            except AuthError:
+            except (AuthError, SetupError):
                 raise
             except AdapterError as exc:
                 problem = str(exc)

@@ -18,11 +18,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.errors import AdapterError, AuthError, NotFound
+from adapters.errors import AdapterError, AuthError, NotFound, SetupError
 from adapters.outcomes import Draft, Fresh, Outcome, Sent, Uncertain, classify
 from adapters.owed import Journal, Owed
 from adapters.payment import Peek
-from adapters.writer import Second, text_of
+from adapters.writer import SecondComment, text_of
 from adapters.zendesk.body import reply_body, update_body
 from adapters.zendesk.jobs import Jobs
 from adapters.zendesk.lookups import Lookups
@@ -89,13 +89,16 @@ class Backend:
         compared = [(ids[n], d.new) for n, d in draft.change.tracking.items() if n in ids]
         return bool(compared) and all(text_of(values.get(f)) == text_of(v) for f, v in compared)
 
-    def send_second(self, draft: Draft[Json], sent: Sent) -> Second:
+    def send_second(self, draft: Draft[Json], sent: Sent) -> SecondComment:
         assert draft.second is not None
-        return Second(self.replies.send(int(draft.change.ticket), draft.second, sent.stamp))
+        return SecondComment(self.replies.send(int(draft.change.ticket), draft.second, sent.stamp))
 
     def who(self) -> str:
-        me = self.lookups.people.me
-        return "" if me is None else str(me)
+        return self.me()
+
+    def me(self) -> str:
+        self.lookups.whoami()
+        return str(self.lookups.people.me)
 
     def normal(self, state: object) -> str:
         return text_of(state)
@@ -127,8 +130,8 @@ class Backend:
         errors: dict[str, AdapterError] = {}
         for tid, body in bodies.items():
             if tid not in stamps:
-                why = f"not sent: the ticket could not be re-read ({unread})"
-                errors[str(tid)] = AdapterError(f"ticket {tid}: public reply failed: {why}")
+                why = f"ticket {tid}: not sent: the ticket could not be re-read ({unread})"
+                errors[str(tid)] = AdapterError(why)
                 continue
             error = self._reply_outcome(tid, body, outcomes.get(tid, Sent()), started)
             if error is not None:
@@ -142,16 +145,15 @@ class Backend:
         sent again."""
         if isinstance(outcome, Sent):
             return None
-        error = outcome.error
-        if isinstance(outcome, Uncertain):
-            try:
-                if self.replies.landed(tid, body, started):
-                    return None
-            except AuthError:
-                raise
-            except AdapterError as exc:
-                error = AdapterError(f"{error}; {exc}")
-        return AdapterError(f"ticket {tid}: public reply failed: {error}")
+        if not isinstance(outcome, Uncertain):
+            return outcome.error  # it names the ticket and what the job said
+        try:
+            landed = self.replies.landed(tid, body, started)
+        except (AuthError, SetupError):
+            raise
+        except AdapterError as exc:
+            return AdapterError(f"ticket {tid}: {outcome.error}; looking for it: {exc}")
+        return None if landed else AdapterError(f"ticket {tid}: {outcome.error}")
 
     # --- paying what earlier runs owe --------------------------------------------------------
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from adapters.results import WriteStatus
 from connector.report import RunOutcome
 from rules.errors import ConfigError
 from rules.tracking import parse_time
@@ -117,10 +118,10 @@ class Collected:
 
     def _write(self, seen: Seen, record: Mapping[str, Any], at: float) -> None:
         status = record.get("status")
-        if status == "failed":
+        if status == WriteStatus.FAILED:
             seen.failed.append((at, str(record.get("message") or "")))
             return
-        if status != "applied":
+        if status != WriteStatus.APPLIED:
             return
         seen.dropped += bool(record.get("comment_dropped")) and not record.get("comment_owed")
         note, reply = seen.kinds

@@ -21,9 +21,9 @@ class MemoryHarness:
     platform = "memory"
     page_size = 5
 
-    def __init__(self) -> None:
+    def __init__(self, comments_per_update: int | None = None) -> None:
         self.time = FakeTime(NOW - 7200)
-        self.store = Store(self.time.clock)
+        self.store = Store(self.time.clock, comments_per_update=comments_per_update)
         self._policy = contract_policy()
 
     @property

@@ -9,9 +9,11 @@ from tests.adapters.contract import AdapterContract
 from tests.adapters.memory_harness import MemoryHarness
 
 
-@pytest.fixture
-def harness() -> MemoryHarness:
-    return MemoryHarness()
+@pytest.fixture(params=[None, 1], ids=["any-comments", "one-comment-per-update"])
+def harness(request: pytest.FixtureRequest) -> MemoryHarness:
+    """Also as a platform that takes one comment per update (as Zendesk): a note and a reply
+    then take two updates, the second one journaled."""
+    return MemoryHarness(request.param)
 
 
 class TestMemoryContract(AdapterContract):

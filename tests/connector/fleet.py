@@ -101,6 +101,12 @@ class Fleet:
 
 
 @contextlib.contextmanager
-def fleet(tmp: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Fleet]:
+def fleet(
+    tmp: Path, capsys: pytest.CaptureFixture[str], comments_per_update: int | None = None
+) -> Iterator[Fleet]:
+    """`comments_per_update=1`: the platforms take one comment per update (as Zendesk)."""
     time = FakeTime(NOW)
-    yield Fleet(time, tmp, capsys, {name: Store(time.clock) for name in INSTANCES})
+    stores = {
+        name: Store(time.clock, comments_per_update=comments_per_update) for name in INSTANCES
+    }
+    yield Fleet(time, tmp, capsys, stores)

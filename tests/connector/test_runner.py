@@ -203,3 +203,27 @@ def test_a_missing_tracking_field_aborts_that_instance_only(f: Fleet) -> None:
         result.out
     )
     assert f.notes(zd[0]) == [] and f.level(keys[0], "jira") == "L2"
+
+
+def test_a_reply_that_failed_is_owed_and_the_next_run_sends_it_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On a platform that takes one comment per update, the reply is a second update: when it
+    fails, the change still stands, the reply is journaled, and the next run sends it before
+    it reads anything, once."""
+    with fleet(tmp_path, capsys, comments_per_update=1) as f:
+        (tid,) = f.p1(1)
+        f.stores["zendesk"].fail("refuse", ticket=tid, skip=1)  # the change passes, not its reply
+        config = f.config()
+        first = f.invoke("run", "-c", config, "--instance", "zendesk")
+        assert first.code == 1, first.out
+        assert "applied 1 (1 without a comment)" in first.out
+        assert "comments owed to the next run 1" in first.out
+        assert f.level(tid) == "L2" and f.notes(tid) == [(False, "Escalated Printer on fire")]
+        second = f.invoke("run", "-c", config, "--instance", "zendesk")
+        assert second.code == 0, second.out
+        assert "owed comments from earlier runs: sent 1" in second.out
+        assert "0 to change" in second.out
+        assert f.notes(tid) == [(False, "Escalated Printer on fire"), (True, "We are on it")]
+        third = f.invoke("run", "-c", config, "--instance", "zendesk")
+        assert "owed comments" not in third.out and len(f.notes(tid)) == 2
