@@ -115,11 +115,35 @@ class Edit:
 
 def build(change: TicketChange, ctx: EditContext) -> Edit:
     """The requests for `change`; Rejected when a value cannot be written here."""
+    fields = {**_tracking(change, ctx), **_values(change, ctx)}
+    update: dict[str, list[dict[str, Any]]] = {}
+    labels = [{"add": t} for t in change.add_tags] + [{"remove": t} for t in change.remove_tags]
+    if labels:
+        update["labels"] = labels
+    inline, comment = _comments(change, ctx)
+    if inline:
+        update["comment"] = [{"add": {"body": b}} for b in inline]
+    texts = [body_text(b) for b in inline] + ([body_text(comment["body"])] if comment else [])
+    put: dict[str, Any] = {}
+    if fields:
+        put["fields"] = fields
+    if update:
+        put["update"] = update
+    return Edit(put=put or None, comment=comment, texts=tuple(texts))
+
+
+def _tracking(change: TicketChange, ctx: EditContext) -> dict[str, Any]:
+    """The tracking fields the instance maps (the others are not stored: fields() says which)."""
+    return {
+        fd.id: to_jira(fd, diff.new, cloud=ctx.cloud)
+        for name, diff in change.tracking.items()
+        if (fd := ctx.tracking.get(name)) is not None
+    }
+
+
+def _values(change: TicketChange, ctx: EditContext) -> dict[str, Any]:
+    """The group, the policy's custom fields, the priority and the assignee."""
     fields: dict[str, Any] = {}
-    for name, diff in change.tracking.items():
-        fd = ctx.tracking.get(name)
-        if fd is not None:  # unmapped tracking fields are not stored (fields() says which)
-            fields[fd.id] = to_jira(fd, diff.new, cloud=ctx.cloud)
     if change.group is not None:
         fields.update(_group(change.group.new, ctx))
     for name, diff in change.fields.items():
@@ -135,38 +159,28 @@ def build(change: TicketChange, ctx: EditContext) -> Edit:
     if change.assignee is not None:
         new = change.assignee.new
         fields["assignee"] = None if new is None else ctx.user_ref(str(new))
-    update: dict[str, list[dict[str, Any]]] = {}
-    labels = [{"add": t} for t in change.add_tags] + [{"remove": t} for t in change.remove_tags]
-    if labels:
-        update["labels"] = labels
+    return fields
+
+
+def _comments(change: TicketChange, ctx: EditContext) -> tuple[list[Any], dict[str, Any] | None]:
+    """The comment bodies the edit carries, and the note's own request where it needs one
+    (JSM internal, restricted, or a reply already in the edit)."""
     inline: list[Any] = []
-    comment: dict[str, Any] | None = None
     if change.public_reply is not None:
         inline.append(ctx.body(change.public_reply))
     note = change.internal_note
-    if note is not None:
-        body = ctx.body(note)
-        internal = ctx.jsm or ctx.service_desk
-        if internal or ctx.visibility is not None or inline:
-            comment = {"body": body}
-            if internal:
-                comment["properties"] = INTERNAL
-            if ctx.visibility is not None:
-                comment["visibility"] = {
-                    "type": ctx.visibility.type,
-                    "value": ctx.visibility.value,
-                }
-        else:
-            inline.append(body)
-    if inline:
-        update["comment"] = [{"add": {"body": b}} for b in inline]
-    texts = [body_text(b) for b in inline] + ([body_text(comment["body"])] if comment else [])
-    put: dict[str, Any] = {}
-    if fields:
-        put["fields"] = fields
-    if update:
-        put["update"] = update
-    return Edit(put=put or None, comment=comment, texts=tuple(texts))
+    if note is None:
+        return inline, None
+    body = ctx.body(note)
+    internal = ctx.jsm or ctx.service_desk
+    if not (internal or ctx.visibility is not None or inline):
+        return [*inline, body], None
+    comment: dict[str, Any] = {"body": body}
+    if internal:
+        comment["properties"] = INTERNAL
+    if ctx.visibility is not None:
+        comment["visibility"] = {"type": ctx.visibility.type, "value": ctx.visibility.value}
+    return inline, comment
 
 
 def _group(name: object, ctx: EditContext) -> dict[str, Any]:
