@@ -165,7 +165,7 @@ class JiraClient:
         what = "GET /rest/api/2/serverInfo"
         fix = "check that the instance URL is the site's base URL"
         try:
-            info = self._send(session, "GET", "/rest/api/2/serverInfo")
+            info = self.request("GET", "/rest/api/2/serverInfo", session=session)
         except Rejected:  # not JSON: a login page, a proxy's
             raise SetupError(f"{what} did not answer like Jira (not JSON); {fix}") from None
         versions = info.get("versionNumbers") if isinstance(info, dict) else None
@@ -199,21 +199,11 @@ class JiraClient:
         body: Any = None,
         may_repeat: bool = True,
         on_error: ErrorHook | None = None,
+        session: requests.Session | None = None,
     ) -> Any:
-        """The decoded JSON answer (None for 204). `path` starts with /rest/."""
-        session = self.jira._session
-        return self._send(session, method, path, params, body, may_repeat, on_error)
-
-    def _send(
-        self,
-        session: requests.Session,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None = None,
-        body: Any = None,
-        may_repeat: bool = True,
-        on_error: ErrorHook | None = None,
-    ) -> Any:
+        """The decoded JSON answer (None for 204). `path` starts with /rest/. `session`: the
+        client's own, given only while connecting (before the client is published)."""
+        session = session or self.jira._session
         url = self.base + path
         what = f"{method} {path}"
         data = None if body is None else json.dumps(body)
