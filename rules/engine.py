@@ -59,7 +59,7 @@ def evaluate_ticket(
         facts = Facts(policy, current, now)
     combined = _track_sla_due(facts, ticket, combined)
     if combined is not None:
-        combined = replace(combined, about=profile(before))
+        combined = replace(combined, about=profile(before), tags_read=ticket.tags)
     return Outcome(ticket.id, ticket.instance, combined, tuple(dict.fromkeys(fired)))
 
 

@@ -52,6 +52,10 @@ class TicketChange:
     notify: tuple[str, ...] = ()
     reasons: tuple[Reason, ...] = ()
     rules: tuple[str, ...] = ()
+    #: The ticket's tags as read when the change was planned (None: not known, e.g. a plan
+    #: saved by an earlier version): a platform that can only set the whole tag list (Zendesk's
+    #: single update) writes these plus `add_tags` minus `remove_tags`.
+    tags_read: frozenset[str] | None = field(default=None, compare=False)
     #: The ticket as evaluated, before the change (rules.profile): what reports group by.
     about: dict[str, Any] | None = field(default=None, compare=False)
 
@@ -101,6 +105,7 @@ class TicketChange:
             "reasons": [str(r) for r in self.reasons],
             "rules": list(self.rules),
             "ticket_updated_at": format_instant(self.ticket_updated_at),
+            "tags_read": None if self.tags_read is None else sorted(self.tags_read),
             "about": self.about,
         }
 
@@ -137,6 +142,7 @@ def from_json(data: dict[str, Any]) -> TicketChange:
     if updated is None:
         raise ValueError(f"ticket_updated_at is not a time: {data['ticket_updated_at']!r}")
     rules = tuple(str(r) for r in data.get("rules") or ())
+    read = data.get("tags_read")
     return TicketChange(
         instance=str(data["instance"]),
         ticket=str(data["ticket"]),
@@ -148,6 +154,7 @@ def from_json(data: dict[str, Any]) -> TicketChange:
         reasons=tuple(_reason(str(r), rules) for r in data.get("reasons") or ()),
         rules=rules,
         about=data.get("about") if isinstance(data.get("about"), dict) else None,
+        tags_read=frozenset(str(t) for t in read) if isinstance(read, list) else None,
         **kw,
     )
 
@@ -211,6 +218,7 @@ def combine(first: TicketChange, second: TicketChange) -> TicketChange:
         notify=tuple(dict.fromkeys((*first.notify, *second.notify))),
         reasons=first.reasons + second.reasons,
         rules=first.rules + second.rules,
+        tags_read=first.tags_read,
         about=first.about,
     )
 

@@ -1,7 +1,11 @@
 """A `TicketChange` -> the body of `PUT /api/v2/tickets/{id}` (pure, tested with plain values).
 
-- Tags go as `additional_tags` / `remove_tags`, never as `tags` (which replaces the whole list
-  and would drop tags agents, triggers and drop-down fields set).
+- Tags: the single update (`PUT /tickets/{id}`) takes only the whole list, `tags` (Zendesk
+  documents `additional_tags` / `remove_tags` for `update_many` alone and ignores them, with a
+  200, on a single update). So it sends the tags the change was planned on (or just re-read),
+  plus its additions, minus its removals, with the option tags of the drop-down fields it
+  changes swapped; `safe_update` makes it a 409 if anyone changed the tags since. An
+  `update_many` job item (`job_item`) keeps `additional_tags` / `remove_tags`.
 - Every comment says `public` explicitly (Zendesk otherwise repeats the ticket's first choice).
 - Comments are sent as `body` in Zendesk markdown, ticket text escaped with
   `ESCAPERS["markdown"]` (which also HTML-escapes), so a ticket title cannot become a link,
@@ -13,7 +17,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from adapters.errors import Rejected
@@ -27,6 +31,8 @@ from rules.tracking import format_time
 
 Json = dict[str, Any]
 PRIORITIES = frozenset({"urgent", "high", "normal", "low"})
+#: Field types whose values are option tags, kept in the ticket's tags by Zendesk.
+OPTION_TYPES = frozenset({"tagger", "multiselect"})
 
 
 def render(text: Rendered) -> str:
@@ -85,6 +91,34 @@ def custom_fields(change: TicketChange, fields: FieldMap) -> list[Json]:
     return out
 
 
+def _option_tags(value: object) -> set[str]:
+    if isinstance(value, list | tuple | set | frozenset):
+        return {str(v) for v in value if v}
+    return {str(value)} if value else set()
+
+
+def whole_tags(change: TicketChange, read: Collection[str], fields: FieldMap) -> list[str]:
+    """The ticket's tag list after `change`, from the tags `read` before it: additions in,
+    removals out, and a drop-down field's old option tag swapped for its new one (Zendesk keeps
+    them in the tags, and a whole list without them would clear the field)."""
+    tags = set(read)
+    for name, diff in change.fields.items():
+        fid = fields.custom.get(name)
+        if fid is not None and fields.types.get(fid) in OPTION_TYPES:
+            tags = (tags - _option_tags(diff.old)) | _option_tags(diff.new)
+    return sorted((tags | set(change.add_tags)) - set(change.remove_tags))
+
+
+def job_item(body: Json, change: TicketChange) -> Json:
+    """A single update's body as an `update_many` item: tags as the edits, which jobs take."""
+    item = {k: v for k, v in body.items() if k != "tags"}
+    if change.add_tags:
+        item["additional_tags"] = list(change.add_tags)
+    if change.remove_tags:
+        item["remove_tags"] = list(change.remove_tags)
+    return item
+
+
 def _followers(notify: tuple[str, ...], people: People, users: Mapping[str, int]) -> list[Json]:
     """People to notify who are agents we can name: they follow the ticket from now on."""
     out: list[Json] = []
@@ -112,9 +146,11 @@ def update_body(
     fields: FieldMap,
     people: People,
     users: Mapping[str, int],
+    tags: Collection[str] | None = None,
     stamp: str | None = None,
 ) -> Json:
-    """Everything of `change` but a public reply that has to wait for a second update."""
+    """Everything of `change` but a public reply that has to wait for a second update. `tags`:
+    the ticket's tags the change is written on (needed when it edits tags)."""
     body: Json = {}
     if change.group is not None:
         body["group_id"] = _group(change, people)
@@ -129,10 +165,10 @@ def update_body(
                 " platforms.zendesk.priorities"
             )
         body["priority"] = name
-    if change.add_tags:
-        body["additional_tags"] = list(change.add_tags)
-    if change.remove_tags:
-        body["remove_tags"] = list(change.remove_tags)
+    if change.add_tags or change.remove_tags:
+        if tags is None:
+            raise ValueError(f"ticket {change.ticket}: its tags are needed to edit them")
+        body["tags"] = whole_tags(change, tags, fields)
     values = custom_fields(change, fields)
     if values:
         body["custom_fields"] = values

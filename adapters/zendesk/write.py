@@ -23,7 +23,7 @@ from adapters.outcomes import Draft, Fresh, Outcome, Sent, Uncertain, classify
 from adapters.owed import Journal, Owed
 from adapters.payment import Peek
 from adapters.writer import SecondComment, text_of
-from adapters.zendesk.body import reply_body, update_body
+from adapters.zendesk.body import job_item, reply_body, update_body
 from adapters.zendesk.jobs import Jobs
 from adapters.zendesk.lookups import Lookups
 from adapters.zendesk.mapping import field_values
@@ -70,11 +70,24 @@ class Backend:
             fields=self.lookups.fieldmap(),
             people=self.lookups.people,
             users=self.lookups.settings.users,
+            tags=self._tags(change, basis),
             stamp=stamp,
         )
         second = reply_body(change)
         text = change.public_reply.plain() if second and change.public_reply else ""
         return Draft(change, body, second, text, stamp, basis)
+
+    def _tags(self, change: TicketChange, basis: Fresh | None) -> list[str] | None:
+        """The tags `change` is written on: the re-read ticket's, else the ones it was planned
+        on, else (a plan saved without them) read now; still sent on the planned stamp, so a
+        ticket edited since is a 409 either way."""
+        if not (change.add_tags or change.remove_tags):
+            return None
+        if basis is not None:
+            return [str(t) for t in basis.raw.get("tags") or ()]
+        if change.tags_read is not None:
+            return list(change.tags_read)
+        return [str(t) for t in self.reread(change.ticket).raw.get("tags") or ()]
 
     def send(self, draft: Draft[Json]) -> Outcome:
         return classify(lambda: self.client.update(int(draft.change.ticket), draft.body))
@@ -106,7 +119,7 @@ class Backend:
     # --- many tickets ----------------------------------------------------------------------
 
     def send_many(self, drafts: Sequence[Draft[Json]]) -> dict[str, Outcome]:
-        outcomes = self.jobs.run({int(d.change.ticket): d.body for d in drafts})
+        outcomes = self.jobs.run({int(d.change.ticket): job_item(d.body, d.change) for d in drafts})
         return {str(tid): outcome for tid, outcome in outcomes.items()}
 
     def reread_many(self, tickets: Sequence[str]) -> dict[str, Fresh]:

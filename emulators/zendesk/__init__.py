@@ -8,7 +8,9 @@ published OpenAPI document and the API reference), with faults on demand.
 
 What it enforces, as Zendesk does: authentication (API token, OAuth bearer, client-credentials
 tokens that expire), `safe_update` (409 UpdateConflict when `updated_stamp` is not the ticket's
-`updated_at`), `tags` replacing the tag list while `additional_tags`/`remove_tags` do not, one
+`updated_at`; any `safe_update` value, `false` included, counts as on), `tags` replacing the
+tag list, `additional_tags`/`remove_tags` editing it in `update_many` items but silently ignored
+on a single update (documented for update_many only; unknown attributes get a 200), one
 comment per update with `public` defaulting to true, 422 RecordInvalid naming the custom field,
 404 RecordNotFound, at most 100 tickets per `update_many` job and per `show_many`, 1,000 per
 search export page, `type:` refused in the export query, and the plain search's 1,000-result cap.

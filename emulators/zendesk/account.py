@@ -179,8 +179,9 @@ class Account:
         self.tickets.pop(ticket_id, None)
 
     def agent_edit(self, ticket_id: int, changes: Json, author: int | None = None) -> None:
-        """A human's update (same rules as the API, no safe_update)."""
-        self.update(ticket_id, dict(changes), author or self.agent, queued=None)
+        """A human's update (same rules as the API, no safe_update); `additional_tags` /
+        `remove_tags` stand for tags typed into or removed from the tag box."""
+        self.update(ticket_id, dict(changes), author or self.agent, queued=None, bulk=True)
 
     def before_write(self, ticket_id: int, fn: Callable[[], None]) -> None:
         self.hooks.setdefault(ticket_id, []).append(fn)
@@ -231,11 +232,17 @@ class Account:
 
     # --- writing -------------------------------------------------------------------------------
 
-    def update(self, tid: int, changes: Json, user: int, queued: str | None) -> Json:
+    def update(
+        self, tid: int, changes: Json, user: int, queued: str | None, *, bulk: bool = False
+    ) -> Json:
         """Validate everything, then apply everything (or nothing), with an audit. `queued` is
-        the queue time of an update_many job (its items are always safe updates)."""
+        the queue time of an update_many job (its items are always safe updates). A single
+        update (`bulk` false) silently ignores `additional_tags` / `remove_tags`, as Zendesk
+        does: they are documented for update_many only, and unknown attributes are ignored."""
         for hook in self.hooks.pop(tid, []):
             hook()
+        if not bulk:
+            changes = {k: v for k, v in changes.items() if k not in BULK_ONLY}
         ticket = self.ticket(tid)
         _check_current(ticket, changes, queued)
         new = dict(ticket)
@@ -249,11 +256,7 @@ class Account:
         new["tags"] = _tags_after(ticket["tags"], changes)
         new["custom_fields"] = self._fields_after(ticket, changes.get("custom_fields") or [])
         comment = _comment_of(changes)
-        events = [
-            {"type": "Change", "field_name": k, "value": new[k], "previous_value": ticket[k]}
-            for k in ("status", "priority", "group_id", "assignee_id")
-            if new[k] != ticket[k]
-        ]
+        events = _change_events(ticket, new)
         if events or comment or new != ticket:
             new["updated_at"] = self._stamp(max(self.clock(), seconds(ticket["updated_at"]) + 1))
         self.tickets[tid] = new
@@ -344,6 +347,31 @@ class Account:
         return self.fields[fid]
 
 
+BULK_ONLY = ("additional_tags", "remove_tags")
+
+
+def _change_events(old: Json, new: Json) -> list[Json]:
+    """The audit's Change events: a field by name, the tags as lists, a custom field by its id
+    (as Zendesk writes them: `field_name` is the id as text)."""
+    events = [
+        {"type": "Change", "field_name": k, "value": new[k], "previous_value": old[k]}
+        for k in ("status", "priority", "group_id", "assignee_id", "tags")
+        if new[k] != old[k]
+    ]
+    before = {c["id"]: c["value"] for c in old["custom_fields"]}
+    for item in new["custom_fields"]:
+        if item["value"] != before.get(item["id"]):
+            events.append(
+                {
+                    "type": "Change",
+                    "field_name": str(item["id"]),
+                    "value": item["value"],
+                    "previous_value": before.get(item["id"]),
+                }
+            )
+    return events
+
+
 def _tags_after(tags: list[str], changes: Json) -> list[str]:
     """`tags` replaces them all; `additional_tags` and `remove_tags` edit them."""
     after = list(changes["tags"]) if "tags" in changes else list(tags)
@@ -366,10 +394,12 @@ def _check_current(ticket: Json, changes: Json, queued: str | None) -> None:
     if ticket["status"] == "closed":
         raise invalid("", status=[{"description": "Status: closed prevents ticket update"}])
     given = changes.get("updated_stamp")
-    if changes.get("safe_update") and given is None and queued is None:
+    # Zendesk takes any `safe_update` value, false included, as true: only its absence is off.
+    if "safe_update" in changes and given is None and queued is None:
         raise Refused(400, {"error": "InvalidValue", "description": "updated_stamp missing"})
     # A job item without a stamp is checked against the queue time: always passes here.
-    if given is not None and seconds(given) != seconds(ticket["updated_at"]):
+    moved = given is not None and seconds(given) != seconds(ticket["updated_at"])
+    if "safe_update" in changes and moved:
         raise Refused(
             409,
             {

@@ -301,7 +301,8 @@ class ZendeskEmulator(Account):
         for entry in entries:
             tid = entry.get("id")
             try:
-                self.update(int(tid), {k: v for k, v in entry.items() if k != "id"}, user, queued)
+                item = {k: v for k, v in entry.items() if k != "id"}
+                self.update(int(tid), item, user, queued, bulk=True)
                 results.append(
                     {"id": tid, "action": "update", "success": True, "status": "Updated"}
                 )

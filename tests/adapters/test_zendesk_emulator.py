@@ -92,25 +92,44 @@ def emu() -> ZendeskEmulator:
     return e
 
 
-def test_tags_replace_but_additional_tags_add(emu: ZendeskEmulator) -> None:
+def test_a_single_update_ignores_tag_edits_but_tags_replace(emu: ZendeskEmulator) -> None:
+    """Zendesk documents `additional_tags`/`remove_tags` for update_many only: a single update
+    answers 200 and leaves the tags alone; `tags` replaces the list."""
     tid = emu.add_ticket(tags=["a", "b"])
     stamp = emu.tickets[tid]["updated_at"]
+    edits = {"additional_tags": ["c"], "remove_tags": ["a"]}
     status, _ = handle(
         emu,
         "PUT",
         f"/api/v2/tickets/{tid}.json",
-        {
-            "ticket": {
-                "additional_tags": ["c"],
-                "remove_tags": ["a"],
-                "safe_update": True,
-                "updated_stamp": stamp,
-            }
-        },
+        {"ticket": {**edits, "safe_update": True, "updated_stamp": stamp}},
     )
-    assert status == 200 and emu.tickets[tid]["tags"] == ["b", "c"]
+    assert status == 200 and emu.tickets[tid]["tags"] == ["a", "b"]
     handle(emu, "PUT", f"/api/v2/tickets/{tid}", {"ticket": {"tags": ["x"]}})
     assert emu.tickets[tid]["tags"] == ["x"]
+    status, _ = handle(
+        emu,
+        "PUT",
+        "/api/v2/tickets/update_many.json",
+        {"tickets": [{"id": tid, "additional_tags": ["y"], "remove_tags": ["x"]}]},
+    )
+    assert status == 200 and emu.tickets[tid]["tags"] == ["y"]
+    tag_events = [e for a in emu.audits[tid] for e in a["events"] if e.get("field_name") == "tags"]
+    assert [e["value"] for e in tag_events] == [["x"], ["y"]]
+
+
+def test_safe_update_false_is_still_a_safe_update(emu: ZendeskEmulator) -> None:
+    """Zendesk takes any `safe_update` value as true: only leaving the key out turns it off."""
+    tid = emu.add_ticket()
+    stale = emu.tickets[tid]["updated_at"]
+    handle(emu, "PUT", f"/api/v2/tickets/{tid}", {"ticket": {"priority": "high"}})
+    status, _ = handle(
+        emu,
+        "PUT",
+        f"/api/v2/tickets/{tid}",
+        {"ticket": {"priority": "low", "safe_update": False, "updated_stamp": stale}},
+    )
+    assert status == 409 and emu.tickets[tid]["priority"] == "high"
 
 
 def test_safe_update_refuses_a_stale_stamp_and_time_moves_on(emu: ZendeskEmulator) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from adapters.errors import Rejected
-from adapters.zendesk.body import reply_body, update_body
+from adapters.zendesk.body import job_item, reply_body, update_body, whole_tags
 from adapters.zendesk.fields import FieldMap
 from adapters.zendesk.mapping import (
     Context,
@@ -19,7 +19,7 @@ from adapters.zendesk.mapping import (
 )
 from rules.engine import evaluate_ticket
 from rules.model import Actor, EventKind, StatusCategory, Ticket
-from rules.plan import TicketChange
+from rules.plan import Diff, TicketChange
 from rules.policy import Policy, load_policy
 from tests.adapters.contract import contract_policy
 from tests.adapters.zendesk_harness import policy_with
@@ -100,7 +100,14 @@ def change(policy: Policy, **overrides: Any) -> TicketChange:
 
 
 def body(policy: Policy, made: TicketChange, users: dict[str, int] | None = None) -> dict[str, Any]:
-    return update_body(made, policy=policy, fields=FIELDS, people=people(), users=users or {})
+    return update_body(
+        made,
+        policy=policy,
+        fields=FIELDS,
+        people=people(),
+        users=users or {},
+        tags=made.tags_read,
+    )
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -232,12 +239,37 @@ def test_an_escalation_becomes_one_update_body() -> None:
     made = change(policy, assignee_id=None)
     out = body(policy, made)
     assert out["group_id"] == 12
-    assert out["additional_tags"] == ["escalated"] and "tags" not in out
+    # the whole list, as read plus the addition: a single update ignores `additional_tags`
+    assert made.tags_read == {"enterprise", "other_tag"}
+    assert out["tags"] == ["enterprise", "escalated", "other_tag"]
+    assert "additional_tags" not in out and "remove_tags" not in out
+    item = job_item(out, made)  # an update_many item edits the tags instead
+    assert item["additional_tags"] == ["escalated"] and "tags" not in item
     assert out["comment"] == {"body": "Escalated Help, my printer is on fire\\!", "public": False}
     values = {f["id"]: f["value"] for f in out["custom_fields"]}
     assert values[501] == "L2" and values[502] == 1 and values[505] == "p1-to-l2"
     assert out["safe_update"] is True and out["updated_stamp"] == "2026-03-02T09:00:00Z"
     assert reply_body(made) == {"comment": {"body": "We are on it", "public": True}}
+
+
+def test_whole_tags_swap_a_drop_down_fields_option_tag() -> None:
+    fields = FieldMap(custom={"Area": 701, "Team": 702}, types={701: "tagger", 702: "text"})
+    made = TicketChange(
+        instance="z",
+        ticket="1",
+        platform="zendesk",
+        url="",
+        ticket_updated_at=NOW,
+        level_from="L1",
+        level_to="L1",
+        add_tags=("escalated",),
+        remove_tags=("triage",),
+        fields={"Area": Diff("area_billing", "area_checkout"), "Team": Diff("a", "b")},
+    )
+    read = ["area_billing", "triage", "vip", "a"]
+    assert whole_tags(made, read, fields) == ["a", "area_checkout", "escalated", "vip"]
+    with pytest.raises(ValueError, match="tags are needed"):
+        update_body(made, policy=contract_policy(), fields=fields, people=people(), users={})
 
 
 def test_an_unknown_group_is_refused_by_name() -> None:

@@ -6,6 +6,7 @@ is validated against the OpenAPI document.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,7 +64,8 @@ def test_one_put_carries_the_change_and_a_second_only_the_reply(zd: ZendeskHarne
     first, second = (b["ticket"] for b in bodies(zd))
     emu = zd.emulator
     assert first["group_id"] == emu.group_id("Support L2")
-    assert first["additional_tags"] == ["escalated"]
+    # the whole list (a single update ignores `additional_tags`), safe on the stamp it read
+    assert first["tags"] == ["escalated", "network", "vip"] and "additional_tags" not in first
     assert first["comment"] == {"body": "Escalated Printer on fire", "public": False}
     assert first["safe_update"] is True and first["updated_stamp"] == updated_at
     fields = {f["id"]: f["value"] for f in first["custom_fields"]}
@@ -78,9 +80,31 @@ def test_one_put_carries_the_change_and_a_second_only_the_reply(zd: ZendeskHarne
         "safe_update": True,
         "updated_stamp": after_change,
     }
-    assert all("tags" not in b["ticket"] for b in bodies(zd)), "tags are never replaced"
     assert zd.view(tid).tags == {"vip", "network", "escalated"}
     assert zd.count("PUT", PUT_TICKET) == 2
+
+
+def test_an_agents_tag_added_after_the_plan_survives_our_whole_tag_list(
+    zd: ZendeskHarness,
+) -> None:
+    """The list we send is the one we read: an agent's tag typed in between makes it a 409,
+    and the re-read list (with their tag) is the one written."""
+    (tid,) = zd.seed(1, priority="P1", tags=["vip"])
+    adapter, changes = plan(zd)
+    zd.emulator.before_write(int(tid), lambda: zd.agent_edit(tid, add_tags=["customer-called"]))
+    result = write(adapter, zd.policy(), changes)[tid]
+    assert result.status is WriteStatus.APPLIED and result.rereads == 1
+    assert zd.view(tid).tags == {"vip", "customer-called", "escalated"}
+
+
+def test_a_plan_saved_without_its_tags_reads_them_first(zd: ZendeskHarness) -> None:
+    (tid,) = zd.seed(1, priority="P1", tags=["vip"])
+    adapter, changes = plan(zd)
+    old = [replace(c, tags_read=None) for c in changes]  # a plan from an earlier version
+    zd.agent_edit(tid, add_tags=["customer-called"])  # and the ticket moved since
+    result = write(adapter, zd.policy(), old)[tid]
+    assert result.status is WriteStatus.APPLIED
+    assert zd.view(tid).tags == {"vip", "customer-called", "escalated"}
 
 
 def test_a_reply_without_a_note_goes_in_the_one_put(zd: ZendeskHarness) -> None:
