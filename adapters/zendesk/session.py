@@ -12,12 +12,16 @@ zenpy is handed this session (`Zenpy(session=...)`), so:
 - zenpy builds `https://<subdomain>.<domain>/api/v2/...` URLs, so it is given a placeholder host
   that is rebased here onto the configured base URL (a sandbox, a proxy, 127.0.0.1:8080); zenpy
   recognises its responses by that host, so a response's request URL is shown to it rebased back.
+  zenpy's environment switches `ZENPY_FORCE_SCHEME` and `ZENPY_FORCE_NETLOC` (read on every URL
+  it builds) change only that placeholder: its URLs are rebased all the same, so the connector
+  talks to its configured URL whatever they say.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -32,7 +36,8 @@ from adapters.secrets import Secret, mask, register
 
 PLACEHOLDER_SUBDOMAIN = "connector"
 PLACEHOLDER_DOMAIN = "zendesk.invalid"
-PLACEHOLDER = f"https://{PLACEHOLDER_SUBDOMAIN}.{PLACEHOLDER_DOMAIN}"
+PLACEHOLDER_HOST = f"{PLACEHOLDER_SUBDOMAIN}.{PLACEHOLDER_DOMAIN}"
+PLACEHOLDER = f"https://{PLACEHOLDER_HOST}"
 REFRESH_MARGIN = 60.0  # renew an access token this many seconds before it expires
 TOKEN_PATH = "/oauth/tokens"
 READS = frozenset({"GET", "HEAD"})
@@ -136,6 +141,16 @@ class ClientCredentials:
         self.obtained += 1
 
 
+def zenpy_origin(url: str) -> str | None:
+    """`scheme://host` of a URL zenpy built on the placeholder (whatever scheme and host its
+    `ZENPY_FORCE_SCHEME` / `ZENPY_FORCE_NETLOC` switches put there), else None."""
+    parts = urlsplit(url)
+    forced = os.environ.get("ZENPY_FORCE_NETLOC")
+    if parts.netloc == PLACEHOLDER_HOST or (forced and parts.netloc == forced):
+        return f"{parts.scheme}://{parts.netloc}"
+    return None
+
+
 class ZendeskSession(requests.Session):
     """A requests session that raises our errors, signs requests and rebases zenpy's URLs."""
 
@@ -154,25 +169,28 @@ class ZendeskSession(requests.Session):
         self.rate_limit: tuple[int, int] | None = None
 
     def rebase(self, url: str) -> str:
-        if url.startswith(PLACEHOLDER):
-            return self.base_url + url[len(PLACEHOLDER) :]
+        origin = zenpy_origin(url)
+        if origin is not None:
+            return self.base_url + url[len(origin) :]
         if url.startswith("/"):
             return self.base_url + url
         return url
 
-    def _as_built(self, response: requests.Response) -> None:
+    def _as_built(self, response: requests.Response, built: str | None) -> None:
         """Show zenpy the request URL in the form it built (its response handlers match it)."""
         url = str(response.request.url or "")
-        if url.startswith(self.base_url + "/"):
+        if built is not None and url.startswith(self.base_url + "/"):
             shown = response.request.copy()  # the request as sent stays untouched
-            shown.url = PLACEHOLDER + url[len(self.base_url) :]
+            shown.url = built + url[len(self.base_url) :]
             response.request = shown
 
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:
         method = method.decode() if isinstance(method, bytes) else method
-        url = self.rebase(url.decode() if isinstance(url, bytes) else url)
+        url = url.decode() if isinstance(url, bytes) else url
+        built = zenpy_origin(url)
+        url = self.rebase(url)
         what = f"{method.upper()} {urlsplit(url).path}"
         kwargs.setdefault("timeout", self.timeout)
         headers = dict(kwargs.pop("headers", None) or {})
@@ -184,7 +202,7 @@ class ZendeskSession(requests.Session):
                 continue
             if response.status_code >= 400:
                 raise self.error(response, what)
-            self._as_built(response)
+            self._as_built(response, built)
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -268,3 +268,24 @@ def test_the_timeouts_go_with_every_request(zd: ZendeskHarness) -> None:
     sent = {str(c.request.method) for c in zd.rsps.calls}
     assert sent == {"GET", "POST", "PUT"}  # zenpy's calls, ours and the token request
     assert all(c.request.req_kwargs["timeout"] == (3.0, 20.0) for c in zd.rsps.calls)
+
+
+# --- zenpy's environment switches ----------------------------------------------------------------
+
+
+def test_zenpys_force_scheme_and_netloc_cannot_redirect_the_connector(
+    zd: ZendeskHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """zenpy reads ZENPY_FORCE_SCHEME / ZENPY_FORCE_NETLOC on every URL it builds (some proxy
+    set-ups export them): every request still goes to the configured URL, and zenpy still
+    recognises the answers (groups and users come through its calls)."""
+    ids = zd.seed(2, priority="P1")
+    monkeypatch.setenv("ZENPY_FORCE_SCHEME", "http")
+    monkeypatch.setenv("ZENPY_FORCE_NETLOC", "elsewhere.example:8080")
+    adapter = zd.adapter()
+    tickets = list(adapter.fetch(needs(zd.policy()), NOW))
+    assert sorted(t.id for t in tickets) == sorted(ids)
+    assert all(t.group for t in tickets)  # the group names came through zenpy's groups call
+    assert zd.count("GET", r"/groups$") == 1
+    urls = [str(c.request.url) for c in zd.rsps.calls]
+    assert urls and all(u.startswith(zd.base_url + "/") for u in urls)
