@@ -12,6 +12,10 @@ Requests for N tickets in scope (page size P, at most 1,000):
   current `updated_at` (adapters/history_cache.py), plus `users/show_many` per 100 unknown
   authors. With the cache, a run reads the audits of the tickets updated since the last run.
 History requests (metric sets and audits) run `history_concurrency` at a time, page by page.
+
+A page of `show_many` asked for metric sets that comes back without them (a proxy or an account
+plan that strips sideloads) is logged once per run (`metric_sets_missing`): without them SLA
+pauses, first response and reopens are not known for those tickets.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import datetime
 from typing import Any, TypeVar
+
+import structlog
 
 from adapters.errors import AdapterError, NotFound
 from adapters.outcomes import Fresh
@@ -34,6 +40,7 @@ from rules.tracking import format_time
 Json = dict[str, Any]
 A = TypeVar("A")
 R = TypeVar("R")
+log = structlog.get_logger(__name__)
 
 
 def export_query(scope: str) -> str:
@@ -48,6 +55,7 @@ class Reader:
         self.settings, self.policy = lookups.settings, lookups.policy
         self.needs = needs_of(lookups.policy)
         self.seen: set[int] = set()  # every ticket of the last complete `pages()`
+        self.warned = False  # metric sets missing: said once per run
 
     def fetch(self, wanted: Needs, now: datetime) -> Iterator[Ticket]:
         """Every ticket in scope, each once; a page that fails raises (act on nothing)."""
@@ -184,8 +192,25 @@ class Reader:
         out: dict[int, Json] = {}
         batches = list(chunks(list(ids), SHOW_MANY))
         for found in each(page, batches, self.settings.history_concurrency):
-            out.update(_metrics(found))
+            out.update(self.sideloaded(found))
         return out
+
+    def sideloaded(self, page: Mapping[str, Any]) -> dict[int, Json]:
+        """The page's metric sets by ticket id; tickets left without one are warned of, once."""
+        found = _metrics(page)
+        tickets = [tid for t in page.get("tickets") or [] if (tid := as_int(t.get("id")))]
+        missing = [tid for tid in tickets if tid not in found]
+        if missing and not self.warned:
+            self.warned = True
+            log.warning(
+                "metric_sets_missing",
+                instance=self.lookups.instance,
+                tickets=len(missing),
+                example=missing[0],
+                effect="SLA pauses, first response and reopens are not known for these tickets;"
+                " check that nothing between the connector and Zendesk strips sideloads",
+            )
+        return found
 
     def fresh(self, ids: Sequence[int], now: datetime) -> dict[int, Fresh]:
         """Re-read tickets (raw and mapped, with the history the policy needs); gone ones are
@@ -203,7 +228,8 @@ class Reader:
             for batch in chunks(list(ids), SHOW_MANY):
                 page = self.client.show_many(batch, "metric_sets" if history else None)
                 raws += [t for t in page.get("tickets") or [] if isinstance(t, dict)]
-                metrics.update(_metrics(page))
+                if history:
+                    metrics.update(self.sideloaded(page))
         mapped = {int(t.id): t for t in self.tickets(raws, self.needs, now, metrics)}
         out: dict[int, Fresh] = {}
         for raw in raws:

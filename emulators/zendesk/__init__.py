@@ -27,11 +27,12 @@ answer (`X-Rate-Limit`/`X-Rate-Limit-Remaining` and `ratelimit-*`): `rate_limit`
 minute (default 700), counted over the last 60 s of the emulator clock; `spend_rate_limit(n)`
 stands for other clients' requests; `enforce_rate_limit = True` answers 429 past the limit.
 
-Faults: `fail(method, path_regex, status, times, headers, body, when, after_landing)` answers a
-status (with `after_landing`, after applying the request: a gateway error on a write that went
-in); `timeout_after_landing(method, path_regex)` applies the request and then raises
-`EmulatedTimeout` (the `responses` binding turns it into `requests.ReadTimeout`; an HTTP server
-should drop the connection), `timeout_before_landing` raises it without applying;
+Faults: `strip_sideloads = True` answers `show_many` without the metric sets asked for (a proxy or
+plan that strips sideloads); `fail(method, path_regex, status, times, headers, body, when,
+after_landing)` answers a status (with `after_landing`, after applying the request: a gateway error
+on a write that went in); `timeout_after_landing(method, path_regex)` applies the request and then
+raises `EmulatedTimeout` (the `responses` binding turns it into `requests.ReadTimeout`; an HTTP
+server should drop the connection), `timeout_before_landing` raises it without applying;
 `before_write(ticket_id, fn)` runs `fn` just before the next write to that ticket lands (a human
 edit racing the connector).
 

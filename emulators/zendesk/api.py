@@ -72,6 +72,8 @@ class ZendeskEmulator(Account):
         self.rate_limit = rate_limit
         #: Answer 429 once the limit is used up (off by default: tests use frozen clocks).
         self.enforce_rate_limit = False
+        #: Answer show_many without the sideloads asked for (a proxy that strips them).
+        self.strip_sideloads = False
         self._window: deque[float] = deque()
 
     # --- faults --------------------------------------------------------------------------------
@@ -275,7 +277,7 @@ class ZendeskEmulator(Account):
 
     def _show_tickets(self, q: Mapping[str, str]) -> Json:
         out = show_many("tickets", self.tickets, q)
-        if "metric_sets" in q.get("include", "").split(","):
+        if "metric_sets" in q.get("include", "").split(",") and not self.strip_sideloads:
             out["metric_sets"] = [self.metrics(t) for t in out["tickets"]]
         return out
 

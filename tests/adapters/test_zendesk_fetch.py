@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+import structlog
 
 from adapters.errors import AdapterError
 from rules.model import Actor, EventKind, Ticket
@@ -158,6 +159,20 @@ def test_summary_history_comes_in_bulk_from_metric_sets(zd: ZendeskHarness) -> N
     assert tickets[str(reopened)].reopens == 1
     assert tickets[str(reopened)].status_since is not None
     assert tickets[ids[0]].reopens == 0 and tickets[ids[0]].history is None
+
+
+def test_metric_sets_stripped_from_the_sideload_are_warned_of_once(zd: ZendeskHarness) -> None:
+    zd.custom_policy = policy_with(
+        "  - name: reopened\n    when: {reopens: {at_least: 1}}\n    then: {escalate: next}\n"
+    )
+    ids = zd.seed(250)
+    zd.emulator.strip_sideloads = True
+    with structlog.testing.capture_logs() as logs:
+        tickets = fetch(zd, page_size=100)
+    assert set(tickets) == set(ids)  # the run goes on, degraded
+    warned = [e for e in logs if e["event"] == "metric_sets_missing"]
+    assert len(warned) == 1 and warned[0]["log_level"] == "warning"
+    assert warned[0]["tickets"] == 100 and "SLA pauses" in warned[0]["effect"]
 
 
 def test_events_are_read_only_for_tickets_a_history_rule_could_fire_on(
