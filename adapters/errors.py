@@ -25,6 +25,12 @@ class MaybeLanded(TransientError):
     proxy in front of it) answered 5xx. Never re-sent blind: the ticket is re-read first."""
 
 
+class Unreachable(AdapterError):
+    """The platform could not be reached at all: the connection was refused, the host name
+    does not resolve, its TLS certificate could not be verified, or the proxy failed. Not
+    retried (waiting does not fix these); the message names the host and what to check."""
+
+
 class AuthError(AdapterError):
     """401: the credentials are wrong or expired; the instance is aborted."""
 

@@ -9,7 +9,7 @@
   within the instance's `retry_seconds`. A request that may have landed (a timeout after the
   request was sent) is not retried here: the adapter re-reads the ticket first.
 - `error_for(...)` maps an HTTP status to the project's error tree with a message that says
-  what to fix.
+  what to fix; `adapters.network` does the same for a connection that could not be made.
 
 Clock and sleeper are injected, so tests never sleep.
 """

@@ -6,6 +6,7 @@
         ├── TransientError               429/503/5xx/timeouts: retried with tenacity
         │   ├── MaybeLanded              a write that may have gone in: re-read, never re-sent
         │   └── RetryBudgetExceeded      the retries gave up (attempts or seconds spent)
+        ├── Unreachable      exit 1      refused, DNS, TLS, proxy: not retried (adapters/network.py)
         ├── AuthError        exit 2      401: the instance is aborted
         ├── PermissionDenied             403
         ├── NotFound                     404: the ticket is skipped

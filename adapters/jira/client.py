@@ -6,9 +6,10 @@
   Data Center), never the URL. With `max_retries=0` jira's ResilientSession tries once and
   never reaches its own retry code (which sleeps up to 60 s and crashes on an HTTP-date
   Retry-After).
-- Every call goes through `adapters.http.Retrier`: 429/503/5xx and dropped connections are
-  retried honouring Retry-After (seconds or HTTP date); a write that may have landed (a read
-  timeout) is raised to the caller, which re-reads before trying again.
+- Every call goes through `adapters.http.Retrier`: 429/503/5xx, timeouts and dropped
+  connections are retried honouring Retry-After (seconds or HTTP date); a write that may have
+  landed (a read timeout) is raised to the caller, which re-reads before trying again. A Jira
+  that cannot be reached at all (refused, DNS, TLS, proxy) fails at once (`adapters.network`).
 - Redirects are not followed (requests would resend a redirected PUT or POST as a GET): a 3xx
   is a SetupError naming its target.
 - We send requests through the client's session ourselves rather than through jira's helpers,
@@ -46,6 +47,7 @@ from adapters.http import (
     timeout_error,
 )
 from adapters.jira.settings import CloudAuth, Settings
+from adapters.network import connection_error
 from adapters.secrets import mask, register
 
 #: Maps (status, error body, the request as "METHOD /path") to a more specific error than the
@@ -220,8 +222,9 @@ class JiraClient:
             except requests.ConnectTimeout as exc:
                 raise timeout_error(what, exc, sent=False) from None
             except requests.RequestException as exc:
-                # A read timeout or a connection dropped mid-request: a write may have landed.
-                raise timeout_error(what, exc, sent=method != "GET") from None
+                # Refused, unresolved, TLS or proxy: Unreachable, at once. A read timeout or a
+                # connection dropped mid-request: retried, but a write may have landed.
+                raise connection_error(what, url, exc, sent=method != "GET") from None
             self.rate.observe(response.headers)
             _check_login(response, what)
             if 300 <= response.status_code < 400:

@@ -17,7 +17,8 @@ gets in the way:
   the create form (`all`, `output`); `users/search`: one exact e-mail lookup for `doctor`.
 
 Reads are retried on transient errors. Writes are retried only when they cannot have landed (a
-429, a connection never made); a timeout or a 5xx is raised for the writer to re-read first.
+429, a connect timeout); a timeout or a 5xx is raised for the writer to re-read first. A Zendesk
+that cannot be reached at all (refused, DNS, TLS, proxy) is not retried (`adapters.network`).
 """
 
 from __future__ import annotations

@@ -1,14 +1,23 @@
 """`escalate doctor` for Zendesk: each check says what it found or how to fix it; never raises.
 
-The checks, in order: credentials, permissions (agent or admin; admin only for setup), fields,
-groups, assignees, priorities, scope, and the rate limit left, read from the headers of the
-checks' own answers (no extra request).
+The checks, in order: connection (shown only when Zendesk cannot be reached or does not answer
+like Zendesk: the message names the host and what to check, not the credentials), credentials,
+permissions (agent or admin; admin only for setup), fields, groups, assignees, priorities,
+scope, and the rate limit left, read from the headers of the checks' own answers (no extra
+request).
 """
 
 from __future__ import annotations
 
 from adapters.doctor import Checks, low, owner_assignees, owner_groups, sentence, sets_priority
-from adapters.errors import AdapterError, Rejected
+from adapters.errors import (
+    AdapterError,
+    AuthError,
+    PermissionDenied,
+    Rejected,
+    TransientError,
+    Unreachable,
+)
 from adapters.results import Check
 from adapters.zendesk.lookups import Lookups
 from adapters.zendesk.mapping import AGENT_ROLES, as_int
@@ -23,8 +32,14 @@ PRIORITIES = ("urgent", "high", "normal", "low")  # Zendesk's fixed priority val
 def check(look: Lookups) -> list[Check]:
     try:
         me = look.whoami()
-    except AdapterError as exc:
-        return [Check("credentials", False, f"{exc} {_auth_fix(look)}")]
+    except (AuthError, PermissionDenied) as exc:
+        return [Check("credentials", False, f"{sentence(exc)} {_auth_fix(look)}")]
+    except (Unreachable, TransientError) as exc:  # the message says what to check
+        return [Check("connection", False, str(exc))]
+    except AdapterError as exc:  # a 404 or a page that is not Zendesk's: not the credentials
+        fix = "Fix: set the instance's url to the account's base URL"
+        fix += " (https://SUBDOMAIN.zendesk.com)."
+        return [Check("connection", False, f"{sentence(exc)} {fix}")]
     checks = Checks(
         [Check("credentials", True, f"signed in as {me.get('name')} <{me.get('email')}>")]
     )

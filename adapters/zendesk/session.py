@@ -31,7 +31,8 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from adapters.errors import AdapterError, AuthError, MaybeLanded, TransientError
-from adapters.http import Clock, error_for, rate_limit, timeout_error
+from adapters.http import Clock, error_for, rate_limit
+from adapters.network import connection_error
 from adapters.secrets import Secret, mask, register
 
 PLACEHOLDER_SUBDOMAIN = "connector"
@@ -214,13 +215,17 @@ class ZendeskSession(requests.Session):
         """A request without our Authorization header (the OAuth token request itself)."""
         url = self.base_url + path
         what = f"POST {path}"
-        prepared = requests.Request("POST", url, json=dict(body)).prepare()
         try:
-            response = self.send(prepared, timeout=self.timeout)
+            # requests.Session.request, not send(): only it applies the environment's settings
+            # (REQUESTS_CA_BUNDLE, proxies). A redirect is not followed: it would re-send the
+            # client secret to wherever it points.
+            response = requests.Session.request(
+                self, "POST", url, json=dict(body), timeout=self.timeout, allow_redirects=False
+            )
         except (requests.Timeout, requests.ConnectionError) as exc:
             # Asking for a token again is harmless: never "may have landed", so the request it
             # was signing is retried rather than treated as a write that may have gone in.
-            raise timeout_error(what, exc, sent=False) from None
+            raise connection_error(what, url, exc, sent=False) from None
         if response.status_code in (400, 401, 403):
             raise AuthError(
                 f"{what} answered {response.status_code}: the OAuth client was refused"
@@ -239,7 +244,8 @@ class ZendeskSession(requests.Session):
         try:
             return super().request(method, url, *args, **kw)
         except (requests.Timeout, requests.ConnectionError) as exc:
-            raise timeout_error(what, exc, sent=_sent(exc) and method not in READS) from None
+            sent = _sent(exc) and method not in READS
+            raise connection_error(what, url, exc, sent=sent) from None
 
     def error(self, response: requests.Response, what: str) -> AdapterError:
         detail = _detail(response, self.field_titles)
