@@ -36,7 +36,8 @@ def apply_change(
         tags=(ticket.tags | set(change.add_tags)) - set(change.remove_tags),
         custom=custom,
         updated_at=at,
-        tracking=Tracking.parse(raw),
+        tracking=(tracking := Tracking.parse(raw)),
+        approval=ticket.approval if tracking.approved_by else None,
     )
 
 

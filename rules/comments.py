@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rules.approval_notes import CALLS, approval_notes, data
 from rules.context import template_context
 from rules.escalation import Decision, escalation_target
 from rules.facts import Facts
 from rules.markup import Rendered
-from rules.policy import Level, Rule
-from rules.schema import OwnerBase
+from rules.policy import Rule
 from rules.tracking import State
 
 
@@ -33,12 +33,12 @@ def compose_comments(f: Facts, state: State, d: Decision) -> Comments:
     """The internal note, public reply and notify list; a stale request only leaves a note."""
     stale = stale_requests(f, d.ordered)
     live = [r for r in d.ordered if r not in stale]
-    notes = [*_stale_note(f, stale), *_rule_notes(f, d, live), *_approval_notes(f, state, d)]
+    notes = [*_stale_note(f, stale), *_rule_notes(f, d, live), *approval_notes(f, state, d)]
     notify = notify_list(d, live)
     if notify and not notes:
         notes.append(
             Rendered.literal("Escalation notice: ")
-            + _data("; ".join(str(fi.reason) for fi in d.firings))
+            + data("; ".join(str(fi.reason) for fi in d.firings))
         )
     return Comments(_join(notes), _reply(f, d, live), notify)
 
@@ -54,14 +54,16 @@ def stale_requests(f: Facts, ordered: Sequence[Rule]) -> tuple[Rule, ...]:
 
 
 def notify_list(d: Decision, live: Sequence[Rule]) -> tuple[str, ...]:
-    """The live rules' people, then the entered level's, then a pending approval's."""
+    """The live rules' people, then the entered level's, then the approvers of a request made,
+    reminded or timed out now."""
     notify: dict[str, None] = {}
     for rule in live:
         notify.update(dict.fromkeys(rule.actions.notify))
     if d.entered is not None:
         notify.update(dict.fromkeys(d.entered.model.notify))
-    if d.move.awaiting is not None:
-        approval = d.move.awaiting.model.approval
+    asking = d.move.awaiting or (d.move.pending if d.move.nudge in CALLS else None)
+    if asking is not None:
+        approval = asking.model.approval
         assert approval is not None
         notify.update(dict.fromkeys((*approval.approvers, *approval.notify)))
     return tuple(notify)
@@ -73,9 +75,9 @@ def _stale_note(f: Facts, stale: Sequence[Rule]) -> list[Rendered]:
         return []
     return [
         Rendered.literal("Escalation request ")
-        + _data(repr(request))
+        + data(repr(request))
         + Rendered.literal(" cleared: the ticket is already at ")
-        + _data(f.level)
+        + data(f.level)
         + Rendered.literal(".")
     ]
 
@@ -89,18 +91,6 @@ def _rule_notes(f: Facts, d: Decision, live: Sequence[Rule]) -> list[Rendered]:
         if note and note not in rendered:
             rendered.add(note)
             notes.append(_render(f, d, rule, note))
-    return notes
-
-
-def _approval_notes(f: Facts, state: State, d: Decision) -> list[Rendered]:
-    """A note for an approval that lets the ticket move, and one asking for a new approval."""
-    policy, move = f.policy, d.move
-    notes: list[Rendered] = []
-    if d.entered is not None and move.approved_by:
-        approved = policy.levels[policy.level_index.get(state.awaiting or "", move.target)]
-        notes.append(_approved_note(approved, move.approved_by, d.owner))
-    if move.awaiting is not None:
-        notes.append(_approval_note(move.awaiting, move.awaiting_rule))
     return notes
 
 
@@ -119,37 +109,6 @@ def _render(f: Facts, d: Decision, rule: Rule, template: str) -> Rendered:
         f, move.target, d.owner, rule, move.approved_by, reasons, move.awaiting
     )
     return f.policy.templates.render(template, context)
-
-
-def _approval_note(level: Level, rule: Rule | None) -> Rendered:
-    approval = level.model.approval
-    assert approval is not None
-    who = ", ".join(approval.approvers) or "an approver"
-    return (
-        Rendered.literal("Escalation to ")
-        + _data(level.name)
-        + Rendered.literal(" is awaiting approval by ")
-        + _data(who)
-        + Rendered.literal(" (rule ")
-        + _data(rule.name if rule else "?")
-        + Rendered.literal("). Set the escalation approval field to your name to approve.")
-    )
-
-
-def _approved_note(level: Level, who: str, owner: OwnerBase | None) -> Rendered:
-    to = ", ".join(x for x in (owner.group, owner.assignee) if x) if owner else ""
-    return (
-        Rendered.literal("Escalation to ")
-        + _data(level.name)
-        + Rendered.literal(" approved by ")
-        + _data(who)
-        + (Rendered.literal(", now owned by ") + _data(to) if to else Rendered.literal(""))
-        + Rendered.literal(".")
-    )
-
-
-def _data(text: str) -> Rendered:
-    return Rendered(((True, text),))
 
 
 def _join(notes: list[Rendered]) -> Rendered | None:

@@ -82,6 +82,7 @@ def _level_vars(
         "previous_owner": {"group": t.group, "assignee": t.assignee},
         "awaiting_approval": awaiting is not None,
         "approvers": list(approval.approvers) if approval else [],
+        "approver_groups": list(approval.groups) if approval else [],
     }
 
 

@@ -1,10 +1,11 @@
 """The level decision behind a merge: where the ticket goes, in what rule order, who owns it.
 
-The highest level any rule that fired asks for wins (ties: the first rule in policy order). A
-level with an approval gate waits: its approval is requested once (recorded in `state`), and
-the ticket moves on a later run, once an approver has put their name in the approval field
-(anyone's name, if the level lists no approvers). A de-escalation applies only when nothing
-moves the ticket. The winning rule comes first in merge order, then policy order.
+The highest level any rule that fired asks for wins (ties: the first rule in policy order). A level
+with an approval gate waits: its approval is requested once (recorded in `state`), and the ticket
+moves on a later run, once the platform's record says an allowed approver set the approval field
+(`rules.approval`); a value anyone else typed is refused. A pending request may be reminded or time
+out. A de-escalation applies only when nothing moves the ticket. The winning rule comes first in
+merge order, then policy order.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rules.approval import Nudge, nudge, verify
 from rules.facts import Facts
 from rules.plan import Reason
 from rules.policy import Level, Policy, Rule
@@ -33,9 +35,15 @@ class Move:
 
     target: int
     rule: Rule | None = None
+    #: The approver of the pending level, as the platform recorded them (verified).
     approved_by: str | None = None
     awaiting: Level | None = None
     awaiting_rule: Rule | None = None
+    #: The level whose approval was pending when the run started, and what this run says
+    #: about it: why the approval field's value does not count, a reminder or a timeout.
+    pending: Level | None = None
+    refused: str | None = None
+    nudge: Nudge | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +73,7 @@ def decide(f: Facts, state: State, firings: list[Firing]) -> Decision | None:
         return None
     policy = f.policy
     move = decide_level(policy, f, state, firings)
-    if not firings and move.target == f.level_index:
+    if not firings and move.target == f.level_index and not (move.refused or move.nudge):
         return None
     entered = policy.levels[move.target] if move.target != f.level_index else None
     winner = move.rule
@@ -90,23 +98,31 @@ def escalation_target(policy: Policy, f: Facts, rule: Rule) -> int | None:
     return policy.level_index[wanted]
 
 
-def _approver_ok(level: Level, who: str | None) -> bool:
-    if not who or level.model.approval is None:
-        return False
-    approvers = {a.lower() for a in level.model.approval.approvers}
-    return not approvers or who.lower() in approvers
+def _gate(f: Facts, state: State, move: Move) -> int | None:
+    """The pending approval's level, if this run lets the ticket in (approved, or timed out
+    with `then: enter`); notes on `move` what the run says about the request."""
+    policy = f.policy
+    pending = policy.level_index.get(state.awaiting or "")
+    if pending is None or pending <= f.level_index or f.done:
+        return None
+    level = move.pending = policy.levels[pending]
+    verdict = verify(level, f.ticket)
+    if verdict is not None and verdict.approved:
+        move.approved_by = verdict.who
+        return pending
+    if verdict is not None:
+        move.refused = verdict.why
+    move.nudge = nudge(level, state, f.now)
+    return pending if move.nudge is Nudge.TIMEOUT_ENTER else None
 
 
 def decide_level(policy: Policy, f: Facts, state: State, firings: list[Firing]) -> Move:
     """Where the ticket goes: the highest reachable level; gated levels wait for approval."""
     current = f.level_index
     move = Move(current)
-    who = f.ticket.tracking.approved_by
-    pending = policy.level_index.get(state.awaiting or "")
-    approved: int | None = None
-    ready = pending is not None and pending > current and not f.done
-    if ready and pending is not None and _approver_ok(policy.levels[pending], who):
-        approved = move.target = pending
+    approved = _gate(f, state, move)
+    if approved is not None:
+        move.target = approved
     gated: tuple[int, Rule] | None = None
     for firing in firings:
         target = escalation_target(policy, f, firing.rule)
@@ -117,8 +133,6 @@ def decide_level(policy: Policy, f: Facts, state: State, firings: list[Firing]) 
                 gated = (target, firing.rule)
         elif target > move.target or (target == move.target and move.rule is None):
             move.target, move.rule = target, firing.rule
-    if approved is not None and move.target >= approved:
-        move.approved_by = who
     new_gate = gated is not None and gated[0] > move.target
     if gated is not None and new_gate and state.awaiting != policy.levels[gated[0]].name:
         move.awaiting, move.awaiting_rule = policy.levels[gated[0]], gated[1]

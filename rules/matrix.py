@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rules.approval import gate_text
 from rules.policy import Level, Policy, Rule
 from rules.schema import OwnerBase, RankSpec
 from rules.units import format_duration
@@ -86,7 +87,7 @@ def build(policy: Policy) -> Matrix:
 
 def _level_row(level: Level) -> LevelRow:
     model = level.model
-    approval = ", ".join(model.approval.approvers) or "an approver" if model.approval else ""
+    approval = gate_text(model.approval) if model.approval else ""
     return LevelRow(
         name=level.name,
         description=model.description or "",
@@ -126,7 +127,7 @@ def _paths(policy: Policy, rule: Rule) -> list[Route]:
             continue  # nothing to escalate to from here (or, for down, nothing below)
         to = policy.levels[target]
         approval = to.model.approval
-        gate = (", ".join(approval.approvers) or "an approver") if approval and not down else ""
+        gate = gate_text(approval) if approval and not down else ""
         out.append(Route(rule.name, level.name, to.name, text, gate, down))
     return out
 

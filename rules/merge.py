@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from rules.approval import Nudge, requesting_rule
 from rules.comments import Comments, compose_comments
 from rules.escalation import (
     Decision,
@@ -32,7 +33,7 @@ from rules.model import Ticket
 from rules.plan import Diff, Reason, TicketChange
 from rules.policy import Level, Policy, Rule
 from rules.schema import OwnerBase
-from rules.tracking import State, format_time
+from rules.tracking import State, format_time, rule_key
 from rules.units import format_duration
 
 # The merge steps, and the level decision (rules.escalation) that callers import from here.
@@ -206,15 +207,32 @@ def advance_state(f: Facts, state: State, d: Decision) -> State:
     new = state
     for fi in d.firings:
         new = new.with_fired(fi.rule.key(f.level), f.now)
-    awaiting = d.move.awaiting
-    return replace(
+    new = replace(
         new,
         written_at=f.now,
         activity_at=ts_to_dt(f.activity_ts),
         reopens_seen=max(f.ticket.reopens, new.reopens_seen),
         solved_seen=f.ticket.status_category.done,
-        awaiting=(awaiting.name if awaiting else None) if awaiting or d.moved else state.awaiting,
     )
+    return _advance_request(f, new, d.move, d.moved)
+
+
+def _advance_request(f: Facts, state: State, move: Move, moved: bool) -> State:
+    """The pending approval request: a new one, one ended by a move, one reminded or noted."""
+    if move.awaiting is not None:
+        asker = rule_key(move.awaiting_rule.name) if move.awaiting_rule else None
+        return replace(
+            state.without_request(), awaiting=move.awaiting.name, asked_at=f.now, asked_by=asker
+        )
+    if moved:
+        return state.without_request()
+    if state.awaiting and state.asked_at is None:  # asked before requests were timed
+        state = replace(state, asked_at=f.now)
+    if move.nudge is Nudge.REMIND:
+        return replace(state, reminded_at=f.now)
+    if move.nudge is Nudge.TIMEOUT_NOTIFY:
+        return replace(state, timeout_noted=True)
+    return state
 
 
 def diff_tracking(f: Facts, new_state: State, d: Decision, outcome: str | None) -> dict[str, Diff]:
@@ -225,12 +243,12 @@ def diff_tracking(f: Facts, new_state: State, d: Decision, outcome: str | None) 
         updates.update(
             level=f.policy.levels[move.target].name,
             escalated_at=format_time(f.now),
-            rule=move.rule.name if move.rule else (tracking.rule or "approval"),
+            rule=move.rule.name if move.rule else _asker(f, d),
             count=str(tracking.count + (move.target > f.level_index)),
         )
     if tracking.request and (d.moved or move.awaiting or d.consumes_request):
         updates["request"] = None
-    if move.approved_by:
+    if tracking.approved_by and (move.approved_by or move.refused or d.moved):
         updates["approved_by"] = None
     if outcome:
         updates["outcome"] = outcome
@@ -238,11 +256,23 @@ def diff_tracking(f: Facts, new_state: State, d: Decision, outcome: str | None) 
     return {k: Diff(old[k], v) for k, v in updates.items() if old[k] != v}
 
 
+def _asker(f: Facts, d: Decision) -> str:
+    """The `rule` field of a move no rule made this run: the rule that asked for the approval
+    it waited for."""
+    tracking = f.ticket.tracking
+    return requesting_rule(f.policy, tracking.state) or tracking.rule or "approval"
+
+
 def list_reasons(d: Decision, rearmed: bool) -> tuple[Reason, ...]:
-    """Why the change happens: each firing, then a granted approval and a re-armed cycle."""
+    """Why the change happens: each firing, then the approval's part and a re-armed cycle."""
     why = [fi.reason for fi in d.firings]
-    if d.move.approved_by:
-        why.append(Reason("approval", f"approved by {d.move.approved_by}"))
+    move = d.move
+    if move.approved_by:
+        why.append(Reason("approval", f"approved by {move.approved_by}"))
+    if move.refused:
+        why.append(Reason("approval", f"refused: {move.refused}"))
+    if move.nudge is not None and move.pending is not None:
+        why.append(Reason("approval", f"{move.nudge.describe()} for {move.pending.name}"))
     if rearmed:
         why.append(Reason("re-arm", "reopened since the last run: a new cycle starts"))
     return tuple(why)

@@ -81,6 +81,23 @@ class Organization:
     tags: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """Who set the approval field (`approved_by`), as the platform's own record says: the
+    author of the Zendesk audit or Jira changelog entry that put its current value there. The
+    adapter looks it up only when the field is not empty. `by` is empty when no record names
+    anyone (the value was there before any record, or set by the system): never an approval.
+
+    `names`: every way an approver list may name that person (user id, account id, username,
+    display name, e-mail), lower-cased. `groups`: the policy's approver groups they are a
+    member of, lower-cased, as the platform lists the members."""
+
+    by: str
+    names: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+    at: datetime | None = None
+
+
 _EMPTY: Mapping[str, object] = MappingProxyType({})
 
 
@@ -124,6 +141,8 @@ class Ticket:
     last_ack_at: datetime | None = None
     history: tuple[Event, ...] | None = None
     tracking: Tracking = field(default_factory=Tracking)
+    #: Who set the approval field, when it is set and the adapter looked (None: not looked up).
+    approval: Approval | None = None
 
     def __post_init__(self) -> None:
         for name in ("created_at", "updated_at"):

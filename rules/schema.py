@@ -58,6 +58,19 @@ def _scalar_text(value: object) -> object:
 StrList = Annotated[list[str], BeforeValidator(_listify, json_schema_input_type=str | list[str])]
 
 
+def _names(value: object) -> object:
+    """A list of people or groups: text only, so a stray number is an error, not a name."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError(
+            f"expected a list of names, e-mails or ids, as text (quote a numeric id:"
+            f' ["12345"]), got {value!r}'
+        )
+    return [v.strip() for v in value]
+
+
+NameList = Annotated[list[str], BeforeValidator(_names, json_schema_input_type=list[str])]
+
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -237,9 +250,27 @@ class Owner(OwnerBase):
     instances: dict[str, OwnerBase] = {}
 
 
+class ApprovalTimeoutModel(Model):
+    """What happens when no one approves within `after` (calendar time from the request)."""
+
+    after: Duration
+    then: Literal["enter", "notify"] = "notify"
+
+
 class ApprovalModel(Model):
-    approvers: StrList = []
+    approvers: NameList = []
+    groups: NameList = []
     notify: StrList = []
+    remind_every: Duration | None = None
+    timeout: ApprovalTimeoutModel | None = None
+
+    @model_validator(mode="after")
+    def _positive(self) -> ApprovalModel:
+        if self.remind_every is not None and self.remind_every <= 0:
+            raise ValueError("remind_every must be longer than 0")
+        if self.timeout is not None and self.timeout.after <= 0:
+            raise ValueError("timeout.after must be longer than 0")
+        return self
 
 
 class LevelModel(Model):

@@ -94,7 +94,12 @@ def sample_contexts() -> list[tuple[str, dict[str, Any]]]:
         components=[],
         requester={"name": None, "email": None},
     )
-    bare["level"].update(owner=None, previous_owner={"group": None, "assignee": None}, approvers=[])
+    bare["level"].update(
+        owner=None,
+        previous_owner={"group": None, "assignee": None},
+        approvers=[],
+        approver_groups=[],
+    )
     bare["sla"] = {"policy": None, "next_due": None, "targets": []}
     bare["escalation"].update(escalated_at=None)
     bare["notify"], bare["reasons"] = [], []
@@ -143,6 +148,7 @@ def sample_context() -> dict[str, Any]:
             "previous_owner": {"group": "Support L1", "assignee": "sam@example.com"},
             "awaiting_approval": False,
             "approvers": ["manager@example.com"],
+            "approver_groups": ["support-managers"],
         },
         "rule": {"name": "p1-resolution", "description": "P1 unresolved after 1 hour"},
         "reasons": ["resolution (p1): 104% used, -3m left"],

@@ -17,7 +17,16 @@ from rules import mapping
 from rules.errors import ConfigError
 from rules.history import summarise
 from rules.loader import Located, Problems, check, load_yaml
-from rules.model import Actor, Event, EventKind, Organization, Person, StatusCategory, Ticket
+from rules.model import (
+    Actor,
+    Approval,
+    Event,
+    EventKind,
+    Organization,
+    Person,
+    StatusCategory,
+    Ticket,
+)
 from rules.platforms import PlatformName
 from rules.policy import Policy
 from rules.schema import Model
@@ -44,6 +53,15 @@ class EventRecord(Model):
     category: StatusCategory | None = None
     public: bool = True
     text: str | None = None
+
+
+class ApprovalRecord(Model):
+    """Who set the approval field, as the platform recorded it (see `rules.model.Approval`)."""
+
+    by: str
+    names: list[str] = []
+    groups: list[str] = []
+    at: AwareDatetime | None = None
 
 
 class TicketRecord(Model):
@@ -75,6 +93,7 @@ class TicketRecord(Model):
     last_activity_at: AwareDatetime | None = None
     last_ack_at: AwareDatetime | None = None
     tracking: dict[str, Any] = {}
+    approval: ApprovalRecord | None = None
     history: list[EventRecord] | None = None
 
 
@@ -178,7 +197,17 @@ def to_ticket(r: TicketRecord, policy: Policy) -> Ticket:
         last_ack_at=r.last_ack_at,
         history=events,
         tracking=Tracking.parse(r.tracking),
+        approval=_approval(r.approval),
     )
+
+
+def _approval(r: ApprovalRecord | None) -> Approval | None:
+    """The record's approval; its `by` counts as one of its names."""
+    if r is None:
+        return None
+    names = frozenset(n.strip().lower() for n in (r.by, *r.names) if n.strip())
+    groups = frozenset(g.strip().lower() for g in r.groups if g.strip())
+    return Approval(r.by, names, groups, r.at)
 
 
 #: The summary figures a record carries only without history (with it, they are derived).
@@ -227,6 +256,10 @@ def to_record(ticket: Ticket, *, tracking: bool = False, text: bool = False) -> 
         found["organization"] = OrgRecord(id=o.id, name=o.name, tags=sorted(o.tags))
     if tracking:
         found["tracking"] = ticket.tracking.to_raw()
+        if (a := ticket.approval) is not None:
+            found["approval"] = ApprovalRecord(
+                by=a.by, names=sorted(a.names), groups=sorted(a.groups), at=a.at
+            )
     if ticket.history is None:
         found |= {name: getattr(ticket, name) for name in _SUMMARY}
     else:

@@ -3,7 +3,8 @@
 The `state` field holds what already fired, so evaluation is idempotent from the ticket alone.
 It must fit a 255-character single-line text field (Jira's limit), so it is terse:
 
-    v1 c=<cycle> w=<written> h=<activity> a=<awaiting level> r=<reopens seen> s=<solved seen>
+    v1 c=<cycle> w=<written> h=<activity> a=<awaiting level> q=<asked at> k=<asking rule key>
+       m=<reminded at> t=<timeout noted> r=<reopens seen> s=<solved seen>
        f=<key>:<count>:<last>,...
 
 Times are whole minutes since the Unix epoch in base 36. A key is the first 6 hex digits of
@@ -72,6 +73,12 @@ class State:
     written_at: datetime | None = None
     activity_at: datetime | None = None
     awaiting: str | None = None
+    #: When the pending approval was asked for, by which rule (its key), when last reminded,
+    #: and whether its timeout was noted (rules.approval).
+    asked_at: datetime | None = None
+    asked_by: str | None = None
+    reminded_at: datetime | None = None
+    timeout_noted: bool = False
     reopens_seen: int = 0
     solved_seen: bool = False
     fired: tuple[Fired, ...] = ()
@@ -99,6 +106,7 @@ class State:
             head.append(f"h={_to_minutes(self.activity_at)}")
         if self.awaiting:
             head.append(f"a={self.awaiting}")
+            head += self._asked()
         if self.reopens_seen:
             head.append(f"r={self.reopens_seen}")
         if self.solved_seen:
@@ -110,6 +118,23 @@ class State:
             if len(text) <= STATE_LIMIT or not fired:
                 return text
             fired = fired[1:]
+
+    def _asked(self) -> list[str]:
+        out = [f"q={_to_minutes(self.asked_at)}"] if self.asked_at else []
+        out += [f"k={self.asked_by}"] if self.asked_by else []
+        out += [f"m={_to_minutes(self.reminded_at)}"] if self.reminded_at else []
+        return out + (["t=1"] if self.timeout_noted else [])
+
+    def without_request(self) -> State:
+        """No approval pending any more."""
+        return replace(
+            self,
+            awaiting=None,
+            asked_at=None,
+            asked_by=None,
+            reminded_at=None,
+            timeout_noted=False,
+        )
 
     @classmethod
     def parse(cls, text: str | None) -> State:
@@ -135,6 +160,10 @@ class State:
             written_at=_from_minutes(values["w"]) if "w" in values else None,
             activity_at=_from_minutes(values["h"]) if "h" in values else None,
             awaiting=values.get("a") or None,
+            asked_at=_from_minutes(values["q"]) if "q" in values else None,
+            asked_by=values.get("k") or None,
+            reminded_at=_from_minutes(values["m"]) if "m" in values else None,
+            timeout_noted=values.get("t") == "1",
             reopens_seen=int(values.get("r", "0")),
             solved_seen=values.get("s") == "1",
             fired=tuple(fired),

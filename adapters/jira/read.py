@@ -4,17 +4,21 @@ and one issue fresh before it is written.
 History costs, for N issues: none when the policy reads no history; else, on Cloud one
 `changelog/bulkfetch` per 1,000 issues (status, assignee, priority, the group field), on Data
 Center the search's own `expand=changelog`; and the comments of an issue whose search result
-cut them short, only where the policy would look at its events (`Needs.wants_events`).
+cut them short, only where the policy would look at its events (`Needs.wants_events`). An issue
+whose approval field holds a value: its changelog, and once per run the members of the policy's
+approver groups (`adapters.jira.approvals`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from adapters.errors import AdapterError
 from adapters.jira import search
+from adapters.jira.approvals import Approvals
 from adapters.jira.lookups import Lookups
 from adapters.jira.mapping import Context, comments_truncated, to_ticket, with_comments
 from adapters.outcomes import Fresh
@@ -45,6 +49,7 @@ class Reader:
         self.needs = needs(lookups.policy)
         #: What could only be read approximately, by what (e.g. "changelog truncated").
         self.approximate: dict[str, int] = {}
+        self.approvals = Approvals(lookups)
 
     def fields(self, *, history: bool) -> list[str]:
         r = self.lookups.resolved
@@ -73,7 +78,7 @@ class Reader:
         size, jql = self.lookups.settings.page_size, self.lookups.settings.jql
         for page in search.search(self.client, jql, self.fields(history=history), size, expand):
             if not history:
-                yield from (to_ticket(issue, ctx) for issue in page)
+                yield from (self.approved(issue, to_ticket(issue, ctx)) for issue in page)
             elif not cloud:
                 yield from (self._with_history(i, ctx, wanted, now, None) for i in page)
             else:
@@ -107,7 +112,14 @@ class Reader:
                 issue = with_comments(issue, search.issue_comments(self.client, issue["key"]))
             else:
                 self.count("comments truncated")
-        return to_ticket(issue, ctx, log)
+        return self.approved(issue, to_ticket(issue, ctx, log))
+
+    def approved(self, issue: Mapping[str, Any], ticket: Ticket) -> Ticket:
+        """The ticket, with who set its approval field when it holds a value (its changelog)."""
+        value = ticket.tracking.approved_by
+        if not value:
+            return ticket
+        return replace(ticket, approval=self.approvals.record(str(issue["key"]), value))
 
     def expanded_log(self, issue: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         """Data Center: the changelog the search expanded (counted when it was truncated)."""
@@ -145,7 +157,7 @@ class Reader:
     def ticket(self, raw: Mapping[str, Any]) -> Ticket:
         history = self.needs.history is not None
         log = (raw.get("changelog") or {}).get("histories") or [] if history else None
-        return to_ticket(raw, self.lookups.context(history=history), log)
+        return self.approved(raw, to_ticket(raw, self.lookups.context(history=history), log))
 
     def fresh(self, key: str) -> Fresh:
         """The issue now, raw and mapped (NotFound when gone)."""

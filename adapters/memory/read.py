@@ -5,7 +5,7 @@ retry policy as the real platforms' (`adapters.http.Retrier`), on the injected s
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -13,7 +13,7 @@ from adapters.http import RequestStats, Retrier
 from adapters.memory.store import Record, Store
 from adapters.outcomes import Fresh
 from rules.history import with_history
-from rules.model import StatusCategory, Ticket
+from rules.model import Approval, StatusCategory, Ticket
 from rules.policy import Policy
 from rules.tracking import TRACKING_FIELDS, Tracking
 
@@ -68,4 +68,12 @@ class Reader:
             updated_at=datetime.fromtimestamp(r.updated, UTC),
             tracking=Tracking.parse(tracking),
         )
+        if ticket.tracking.approved_by:
+            ticket = replace(ticket, approval=self.approval(r))
         return with_history(ticket, r.events)
+
+    def approval(self, r: Record) -> Approval:
+        """Who set the approval field, as the store recorded it (its groups read in place)."""
+        who = r.setters.get("approved_by", "")
+        groups = frozenset(g.lower() for g, people in self.store.groups.items() if who in people)
+        return Approval(who, frozenset({who.lower()}) if who else frozenset(), groups)

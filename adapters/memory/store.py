@@ -47,6 +47,8 @@ class Record:
     assignee: str | None = None
     tags: set[str] = field(default_factory=set)
     fields: dict[str, object] = field(default_factory=dict)
+    #: Who set each field last (the platform's record of it: an audit, a changelog).
+    setters: dict[str, str] = field(default_factory=dict)
     comments: list[tuple[bool, str, Actor]] = field(default_factory=list)  # public, text, who
     events: list[Event] = field(default_factory=list)
 
@@ -82,6 +84,8 @@ class Store:
         self.comments_per_update = comments_per_update
         self.calls: Counter[str] = Counter()
         self.faults: list[_Fault] = []
+        #: Group name -> its members (people, as `edit(by=...)` names them).
+        self.groups: dict[str, set[str]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.RLock()  # a person's edit may run inside one of our writes
 
@@ -104,8 +108,11 @@ class Store:
             self.tickets[tid] = record
             return tid
 
-    def edit(self, ticket: str, actor: Actor = Actor.AGENT, **changes: Any) -> None:
-        """A person's edit: `status`, `priority`, `group`, `assignee`, `add_tags`, `fields`."""
+    def edit(
+        self, ticket: str, actor: Actor = Actor.AGENT, *, by: str = "agent", **changes: Any
+    ) -> None:
+        """A person's edit: `status`, `priority`, `group`, `assignee`, `add_tags`, `fields`;
+        `by` names the person (recorded as who set the fields)."""
         with self._lock:
             record = self.tickets[ticket]
             for name in ("status", "priority", "group", "assignee"):
@@ -114,6 +121,7 @@ class Store:
                     setattr(record, name, changes[name])
             record.tags |= set(changes.get("add_tags", ()))
             record.fields.update(changes.get("fields", {}))
+            record.setters.update(dict.fromkeys(changes.get("fields", {}), by))
             self._touch(record)
 
     def delete(self, ticket: str) -> None:
@@ -213,6 +221,7 @@ class Store:
         record.tags |= set(change.get("add_tags", ()))
         record.tags -= set(change.get("remove_tags", ()))
         record.fields.update(change.get("fields", {}))
+        record.setters.update(dict.fromkeys(change.get("fields", {}), self.me))
         for public, text in change.get("comments", ()):
             record.comments.append((public, text, Actor.CONNECTOR))
             record.events.append(

@@ -195,13 +195,24 @@ class Client:
         return [c for c in page.get("comments") or [] if isinstance(c, dict)]
 
     def audits(self, ticket_id: int) -> list[Json]:
+        return self._cursor(f"/api/v2/tickets/{ticket_id}/audits", "audits", AUDIT_PAGE)
+
+    def group_members(self, group_id: int) -> list[int]:
+        """The user ids of a group's members (List Memberships, 100 a page)."""
+        path = f"/api/v2/groups/{group_id}/memberships"
+        found = self._cursor(path, "group_memberships", 100)
+        return [
+            uid for m in found if (uid := m.get("user_id")) is not None and isinstance(uid, int)
+        ]
+
+    def _cursor(self, path: str, key: str, size: int) -> list[Json]:
+        """Every item of a cursor-paginated list, oldest first."""
         out: list[Json] = []
-        params = {"page[size]": str(AUDIT_PAGE)}
-        path = f"/api/v2/tickets/{ticket_id}/audits"
+        params = {"page[size]": str(size)}
         while True:
             query = dict(params)
             page = self._read(lambda: self._get(path, query))  # noqa: B023
-            out += [a for a in page.get("audits") or [] if isinstance(a, dict)]
+            out += [a for a in page.get(key) or [] if isinstance(a, dict)]
             meta = page.get("meta") or {}
             cursor = meta.get("after_cursor")
             if not meta.get("has_more") or not cursor:

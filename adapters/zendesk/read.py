@@ -7,6 +7,8 @@ Requests for N tickets in scope (page size P, at most 1,000):
   requesters too, and `organizations/show_many` per 100 organisations, only when the policy
   reads them (`requester`, `requester_domain`, `organization`, `organization_tag`);
 - history "summary": `tickets/show_many?include=metric_sets` per 100 tickets;
+- a ticket whose approval field holds a value: its audits, and once per run the members of the
+  policy's approver groups (`adapters.zendesk.approvals`);
 - history "events": besides the summary, `tickets/{id}/audits` (100 audits a page) for each
   ticket where `needs.wants_events` holds and whose history is not in the cache as of its
   current `updated_at` (adapters/history_cache.py), plus `users/show_many` per 100 unknown
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -29,6 +32,7 @@ import structlog
 
 from adapters.errors import AdapterError, NotFound
 from adapters.outcomes import Fresh
+from adapters.zendesk.approvals import Approvals
 from adapters.zendesk.client import SHOW_MANY, chunks
 from adapters.zendesk.lookups import Lookups
 from adapters.zendesk.mapping import as_int, author_ids, events_from_audits, to_ticket
@@ -56,6 +60,7 @@ class Reader:
         self.needs = needs_of(lookups.policy)
         self.seen: set[int] = set()  # every ticket of the last complete `pages()`
         self.warned = False  # metric sets missing: said once per run
+        self.approvals = Approvals(lookups)
 
     def fetch(self, wanted: Needs, now: datetime) -> Iterator[Ticket]:
         """Every ticket in scope, each once; a page that fails raises (act on nothing)."""
@@ -136,7 +141,19 @@ class Reader:
         if want_events:
             events = self.histories(want_events, now)
             out += [self.map(raw, None, events[t.id]) for raw, t in want_events]
-        return out
+        return self.with_approvals(raws, out)
+
+    def with_approvals(self, raws: Sequence[Json], tickets: list[Ticket]) -> list[Ticket]:
+        """Each ticket whose approval field holds a value, with who set it (its audits)."""
+        if not any(t.tracking.approved_by for t in tickets):
+            return tickets
+        by_id = {str(raw.get("id")): raw for raw in raws}
+        return [
+            replace(t, approval=self.approvals.record(by_id[t.id]))
+            if t.tracking.approved_by and t.id in by_id
+            else t
+            for t in tickets
+        ]
 
     def histories(
         self, tickets: Sequence[tuple[Json, Ticket]], now: datetime, *, cached: bool = True

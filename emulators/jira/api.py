@@ -139,7 +139,7 @@ class JiraEmulator(Site):
             return answer(404, {"errorMessages": ["Not found"]})
         version, rest = m.group(1), m.group(2)
         v3 = version == "3"
-        issue_m = re.fullmatch(r"/issue/([^/]+)(/editmeta|/comment|/assignee)?", rest)
+        issue_m = re.fullmatch(r"/issue/([^/]+)(/editmeta|/comment|/assignee|/changelog)?", rest)
         if issue_m:
             issue = self.find(issue_m.group(1))
             if issue is None:
@@ -157,6 +157,7 @@ class JiraEmulator(Site):
                 ("PUT", ""): partial(writes.put_issue, self),
                 ("GET", "/editmeta"): self._editmeta,
                 ("GET", "/comment"): self._get_comments,
+                ("GET", "/changelog"): self._get_changelog,
                 ("POST", "/comment"): partial(writes.post_comment, self),
                 ("PUT", "/assignee"): partial(writes.assign, self),
             }
@@ -170,6 +171,7 @@ class JiraEmulator(Site):
             ("GET", "/status"): self._list_statuses,
             ("GET", "/user"): self._get_user,
             ("GET", "/user/search"): self._user_search,
+            ("GET", "/group/member"): self._group_members,
             ("GET", "/search/jql"): self._search_jql,
             ("POST", "/search/jql"): self._search_jql,
             ("GET", "/search"): self._search_old,
@@ -209,6 +211,20 @@ class JiraEmulator(Site):
         if user is None:
             return answer(404, {"errorMessages": [f"User {uid!r} does not exist."]})
         return answer(200, user)
+
+    def _group_members(self, r: Call, v3: bool) -> Answer:
+        """A group's active members, a page at a time (`groupname`; Cloud also takes
+        `groupId`, not modelled): 404 for a group that does not exist."""
+        name = one(r.query, "groupname") or ""
+        if name not in self.groups:
+            return answer(404, {"errorMessages": [f"Group '{name}' does not exist."]})
+        start = int(one(r.query, "startAt") or 0)
+        size = min(int(one(r.query, "maxResults") or 50), 50)
+        members = [self.users[u] for u in self.groups[name]]
+        page = members[start : start + size]
+        last = start + size >= len(members)
+        body = {"startAt": start, "maxResults": size, "total": len(members), "isLast": last}
+        return answer(200, body | {"values": page})
 
     def _user_search(self, r: Call, v3: bool) -> Answer:
         text = (one(r.query, "query") or one(r.query, "username") or "").lower()
@@ -304,6 +320,15 @@ class JiraEmulator(Site):
                 "comments": values,
             },
         )
+
+    def _get_changelog(self, r: Call, issue: Issue, v3: bool) -> Answer:
+        """The paginated changelog, oldest first (Cloud and Data Center)."""
+        start = int(one(r.query, "startAt") or 0)
+        size = min(int(one(r.query, "maxResults") or 100), 100)
+        values = issue.changelog[start : start + size]
+        total = len(issue.changelog)
+        body = {"startAt": start, "maxResults": size, "total": total, "values": values}
+        return answer(200, body | {"isLast": start + size >= total})
 
     def _editmeta(self, r: Call, issue: Issue, v3: bool) -> Answer:
         out = {}

@@ -54,6 +54,8 @@ class Site:
         self._snapshots: dict[str, list[str]] = {}  # search/jql result lists by token prefix
         self._keys_by_id: dict[str, str] = {}  # issue id -> key, rebuilt on a miss (`find`)
         self.users: dict[str, Json] = {}
+        #: Group name -> the ids of its members (group/member).
+        self.groups: dict[str, list[str]] = {}
         self.fields: list[Json] = [system_field(fid) for fid in SYSTEM_FIELDS]
         self.options: dict[str, list[str]] = {}
         self.screens: dict[str, set[str]] = {}
@@ -101,6 +103,12 @@ class Site:
         )
         self.users[uid] = user
         return uid
+
+    def add_member(self, group: str, uid: str) -> None:
+        """Put a user in a group (the group is created on first use)."""
+        members = self.groups.setdefault(group, [])
+        if uid not in members:
+            members.append(uid)
 
     def add_field(
         self, name: str, kind: str = "text", *, options: Iterable[str] = (), screen: bool = True

@@ -46,6 +46,8 @@ class Account:
         self.tickets: dict[int, Json] = {}
         self.comments: dict[int, list[Json]] = {}
         self.audits: dict[int, list[Json]] = {}
+        #: Group id -> the ids of the agents in it (GET groups/{id}/memberships).
+        self.members: dict[int, list[int]] = {}
         #: Run just before the next update of a ticket lands (a human edit racing the connector).
         self.hooks: dict[int, list[Callable[[], None]]] = {}
         self.me = self.add_user("Escalation Bot", "bot@acme.example", "admin")
@@ -82,6 +84,28 @@ class Account:
         gid = self._next()
         self.groups[gid] = {"id": gid, "name": name, "deleted": False, "created_at": self._stamp()}
         return gid
+
+    def add_member(self, group: str, user: int) -> None:
+        """Put an agent in a group (Admin Center > Team members)."""
+        members = self.members.setdefault(self.group_id(group), [])
+        if user not in members:
+            members.append(user)
+
+    def memberships(self, group_id: int) -> list[Json]:
+        """A group's memberships, as List Memberships returns them (404 for no such group)."""
+        if group_id not in self.groups:
+            raise not_found()
+        return [
+            {
+                "id": group_id * 1000 + n,
+                "user_id": uid,
+                "group_id": group_id,
+                "default": False,
+                "created_at": self._stamp(),
+                "updated_at": self._stamp(),
+            }
+            for n, uid in enumerate(self.members.get(group_id, []))
+        ]
 
     def add_organization(self, name: str, tags: Iterable[str] = ()) -> int:
         oid = self._next()

@@ -388,4 +388,7 @@ ROUTES: dict[tuple[str, ...], Callable[[ZendeskEmulator, Asked], Json]] = {
     ("GET", "job_statuses", "show_many"): lambda z, a: z._poll_many(a.q),
     ("GET", "tickets", "{id}", "comments"): lambda z, a: z._ticket_items(a),
     ("GET", "tickets", "{id}", "audits"): lambda z, a: z._ticket_items(a),
+    ("GET", "groups", "{id}", "memberships"): (
+        lambda z, a: cursor_page("group_memberships", z.memberships(a.ids[0]), a.q, 100)
+    ),
 }

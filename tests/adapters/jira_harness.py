@@ -39,6 +39,7 @@ TRACKING = {
 TO_JIRA = {"P1": "Highest", "P2": "High", "P3": "Medium", "P4": "Low"}
 FROM_JIRA = {v: k for k, v in TO_JIRA.items()}
 GROUP_FIELD = "Support team"
+APPROVAL_FIELD = "Escalation approved by"
 
 
 class FakeTime(_FakeTime):
@@ -73,6 +74,7 @@ class JiraHarness:
         tmp_path.mkdir(parents=True, exist_ok=True)
         self.token = tmp_path / "jira-token"
         self.token.write_text("s3cret-token-value\n")
+        self.custom_policy: Policy | None = None
 
     def settings(self, **overrides: Any) -> Settings:
         secret = {"file": str(self.token)}
@@ -92,7 +94,29 @@ class JiraHarness:
         return Settings.model_validate(base | overrides)
 
     def policy(self) -> Policy:
-        return contract_policy()
+        return self.custom_policy or contract_policy()
+
+    def use_approvals(self, policy: Policy) -> None:
+        if not any(f["name"] == APPROVAL_FIELD for f in self.emulator.fields):
+            self.emulator.add_field(APPROVAL_FIELD, "text")
+        self.custom_policy = policy
+
+    def person(self, email: str) -> str:
+        """The user with this e-mail (created on first use): an account id on Cloud, a
+        username on Data Center."""
+        e = self.emulator
+        found = next((uid for uid, u in e.users.items() if u["emailAddress"] == email), None)
+        return (
+            found
+            if found is not None
+            else e.add_user(email.split("@", maxsplit=1)[0], email, email)
+        )
+
+    def approve(self, ticket_id: str, value: str, *, by: str) -> None:
+        self.emulator.edit(ticket_id, by=self.person(by), values={APPROVAL_FIELD: value})
+
+    def in_group(self, group: str, person: str) -> None:
+        self.emulator.add_member(group, self.person(person))
 
     def adapter(
         self, policy: Policy | None = None, *, state_dir: Path | None = None, **settings: Any

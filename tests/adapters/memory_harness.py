@@ -33,6 +33,15 @@ class MemoryHarness:
     def policy(self) -> Policy:
         return self._policy
 
+    def use_approvals(self, policy: Policy) -> None:
+        self._policy = policy  # the store keeps every tracking field, approved_by included
+
+    def approve(self, ticket_id: str, value: str, *, by: str) -> None:
+        self.store.edit(ticket_id, Actor.AGENT, by=by, fields={"approved_by": value})
+
+    def in_group(self, group: str, person: str) -> None:
+        self.store.groups.setdefault(group, set()).add(person)
+
     def adapter(self, **settings: Any) -> Adapter:
         kw = {"page_size": self.page_size, **settings}
         return MemoryAdapter("memory", self.store, self._policy, sleep=self.time.sleep, **kw)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import responses
 
-from tests.adapters.contract import AdapterContract
+from tests.adapters.approval_contract import ApprovalContract
 from tests.adapters.jira_harness import JiraHarness
 
 
@@ -24,5 +24,5 @@ def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JiraHarn
         assert h.check_spec() == len(rsps.calls)
 
 
-class TestJiraContract(AdapterContract):
+class TestJiraContract(ApprovalContract):
     pass

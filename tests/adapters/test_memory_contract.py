@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.adapters.contract import AdapterContract
+from tests.adapters.approval_contract import ApprovalContract
 from tests.adapters.memory_harness import MemoryHarness
 
 
@@ -16,5 +16,5 @@ def harness(request: pytest.FixtureRequest) -> MemoryHarness:
     return MemoryHarness(request.param)
 
 
-class TestMemoryContract(AdapterContract):
+class TestMemoryContract(ApprovalContract):
     pass

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.adapters.contract import AdapterContract
+from tests.adapters.approval_contract import ApprovalContract
 from tests.adapters.zendesk_harness import ZendeskHarness
 
 
@@ -16,5 +16,5 @@ def harness(zd: ZendeskHarness) -> ZendeskHarness:
     return zd
 
 
-class TestZendeskContract(AdapterContract):
+class TestZendeskContract(ApprovalContract):
     pass

@@ -72,6 +72,9 @@ def check_tags(url: str, sent: dict[str, Any]) -> None:
         assert "tags" not in item, f"tags replaced wholesale in a job: {url}"
 
 
+APPROVAL_FIELD = "Escalation approved by"
+
+
 class ZendeskHarness:
     platform = "zendesk"
     page_size = 50
@@ -162,6 +165,32 @@ class ZendeskHarness:
         if group is not None:
             changes["group_id"] = self.emulator.group_id(group)
         self.emulator.agent_edit(int(ticket_id), changes)
+
+    def use_approvals(self, policy: Policy) -> None:
+        if not any(f["title"] == APPROVAL_FIELD for f in self.emulator.fields.values()):
+            self.emulator.add_field(APPROVAL_FIELD)
+        self.custom_policy = policy
+
+    def person(self, email: str) -> int:
+        """The agent with this e-mail (created on first use)."""
+        zd = self.emulator
+        found = next((uid for uid, u in zd.users.items() if u["email"] == email), None)
+        return (
+            found
+            if found is not None
+            else zd.add_user(email.split("@", maxsplit=1)[0], email, "agent")
+        )
+
+    def approve(self, ticket_id: str, value: str, *, by: str) -> None:
+        self.time.now += 1
+        fid = self.emulator.field_id(APPROVAL_FIELD)
+        change = {"custom_fields": [{"id": fid, "value": value}]}
+        self.emulator.agent_edit(int(ticket_id), change, author=self.person(by))
+
+    def in_group(self, group: str, person: str) -> None:
+        if not any(g["name"] == group for g in self.emulator.groups.values()):
+            self.emulator.add_group(group)
+        self.emulator.add_member(group, self.person(person))
 
     def view(self, ticket_id: str) -> View:
         zd = self.emulator

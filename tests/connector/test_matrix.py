@@ -29,7 +29,7 @@ def test_the_example_policys_matrix() -> None:
     l2, l3 = m.levels[1], m.levels[2]
     assert l2.owner == "Support L2 Specialists (jira-cloud: support-l2)"
     assert l2.priority_floor == "P2"
-    assert l3.approval == "maria.manager@example.com, support-managers"
+    assert l3.approval == "maria.manager@example.com, group support-managers"
     assert m.cells[("network", "L2")] == ("Network Support", False)
     assert m.cells[("billing", "L3")] == ("Payments Engineering", False)
     assert m.cells[("billing", "L1")] == ("Support L1", True)  # the level's own owner

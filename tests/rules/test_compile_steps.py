@@ -165,6 +165,7 @@ def test_template_context_keeps_its_key_order() -> None:
         "previous_owner",
         "awaiting_approval",
         "approvers",
+        "approver_groups",
     ]
     assert list(ctx["sla"]) == ["policy", "next_due", "targets"]
     assert list(ctx["ticket"])[:3] == ["id", "key", "url"]

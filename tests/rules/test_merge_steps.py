@@ -7,6 +7,7 @@ of the notify list and of the notes.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,7 @@ from rules.engine import evaluate_ticket
 from rules.escalation import Decision, Firing, decide
 from rules.facts import Facts
 from rules.merge import edit_tags_and_fields, reassign
-from rules.model import StatusCategory, Ticket
+from rules.model import Approval, StatusCategory, Ticket
 from rules.plan import Diff, Reason, TicketChange
 from rules.policy import Policy, load_policy
 from rules.schema import OwnerBase
@@ -204,13 +205,13 @@ def test_notes_and_notify_list_order() -> None:
     assert comments.internal_note is not None
     assert comments.internal_note.plain() == (
         "note B\n\nnote A\n\nEscalation to L3 is awaiting approval by Boss (rule up). "
-        "Set the escalation approval field to your name to approve."
+        "Set the escalation approval field to approve: who sets it is what counts."
     )
 
 
 def test_a_granted_approval_moves_the_ticket_and_says_who_owns_it() -> None:
     p = policy([])
-    t = at_l2(approved_by="boss")
+    t = replace(at_l2(approved_by="ok"), approval=Approval("Boss (boss@x)", frozenset({"boss"})))
     f = Facts(p, t, NOW)
     d = decide(f, State(awaiting="L3"), [])
     assert d is not None and d.entered is not None and d.entered.name == "L3"
@@ -218,5 +219,5 @@ def test_a_granted_approval_moves_the_ticket_and_says_who_owns_it() -> None:
     assert comments.notify == ()
     assert comments.internal_note is not None
     assert comments.internal_note.plain() == (
-        "Escalation to L3 approved by boss, now owned by Engineering."
+        "Escalation to L3 approved by Boss (boss@x), now owned by Engineering."
     )

@@ -10,6 +10,7 @@ operation to OPERATIONS:
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from pathlib import Path
@@ -37,6 +38,7 @@ OPERATIONS: dict[str, tuple[str, dict[str, list[str]]]] = {
             "/api/v2/job_statuses/show_many": ["get"],
             "/api/v2/ticket_fields": ["get", "post"],
             "/api/v2/groups": ["get"],
+            "/api/v2/group_memberships": ["get"],
             "/api/v2/users": ["get"],
             "/api/v2/users/me": ["get"],
             "/api/v2/users/show_many": ["get"],
@@ -62,6 +64,7 @@ OPERATIONS: dict[str, tuple[str, dict[str, list[str]]]] = {
             "/rest/api/3/field": ["get", "post"],
             "/rest/api/3/priority/search": ["get"],
             "/rest/api/3/user/search": ["get"],
+            "/rest/api/3/group/member": ["get"],
             "/rest/api/3/user/assignable/search": ["get"],
             "/rest/api/3/user": ["get"],
             "/rest/api/3/status": ["get"],
@@ -205,6 +208,13 @@ def _zendesk_errata(doc: dict[str, Any]) -> None:
             },
         },
     }
+    # List Memberships is published under /api/v2/group_memberships with the `group_id` and
+    # `user_id` path parameters of its two sibling paths; the reference ("List Memberships")
+    # documents GET /api/v2/groups/{group_id}/memberships, the one the connector calls.
+    listing = copy.deepcopy(doc["paths"]["/api/v2/group_memberships"]["get"])
+    listing["parameters"] = [{"$ref": "#/components/parameters/GroupId"}]
+    listing["operationId"] = "ListGroupMembershipsOfGroup"
+    doc["paths"]["/api/v2/groups/{group_id}/memberships"] = {"get": listing}
     doc["paths"]["/api/v2/views"]["post"]["requestBody"] = {
         "required": True,
         "content": {

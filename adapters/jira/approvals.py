@@ -1,0 +1,115 @@
+"""Who set an issue's approval field, from Jira's own record (`rules.approval`).
+
+For an issue whose approval field holds a value: its changelog (`issue/{key}/changelog`, 100
+entries a page, oldest first, on Cloud and Data Center), the newest entry that set that field
+(by `fieldId`, or by name where Data Center leaves the id out) to the value it holds now; that
+entry's author is who approved. The members of every group an approval names are listed once
+per run (`group/member`, 50 a page), so a group approver costs one request per group and run,
+not one per issue. A value no entry set names no one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from adapters.errors import AdapterError, NotFound
+from adapters.jira.client import JiraClient
+from adapters.jira.lookups import Lookups
+from adapters.jira.mapping import parse_time
+from rules.approval import approver_groups, display
+from rules.model import Approval
+
+Json = dict[str, Any]
+MAX_PAGES = 1000
+ID_KEYS = ("accountId", "name", "key")  # Cloud: accountId; Data Center: username and key
+
+
+class Approvals:
+    """The approval records of one run's issues, with the approver groups' members cached."""
+
+    def __init__(self, lookups: Lookups) -> None:
+        self.lookups, self.client = lookups, lookups.client
+        self._members: dict[str, frozenset[str]] | None = None
+
+    def record(self, key: str, value: str) -> Approval:
+        """Who set the approval field of issue `key` to `value`."""
+        field = self.lookups.resolved.tracking.get("approved_by")
+        if field is None:
+            return Approval("")
+        entry = last_setter(changelog(self.client, key), field.id, field.name, value)
+        if entry is None:
+            return Approval("")
+        author: Mapping[str, Any] = entry.get("author") or {}
+        ids = identities(author)
+        if not ids:
+            return Approval("")
+        name, email = author.get("displayName"), author.get("emailAddress")
+        names = ids | {str(n).lower() for n in (name, email) if n}
+        groups = frozenset(g.lower() for g, members in self.members().items() if ids & members)
+        who = display(name, email, next(iter(sorted(ids))))
+        return Approval(who, frozenset(names), groups, parse_time(entry.get("created")))
+
+    def members(self) -> dict[str, frozenset[str]]:
+        """The members' identities of every approver group the site has (once a run)."""
+        if self._members is None:
+            self._members = {}
+            for group in approver_groups(self.lookups.policy):
+                try:
+                    found = group_members(self.client, group)
+                except NotFound:
+                    continue  # a missing group is `doctor`'s to report
+                self._members[group] = frozenset(i for user in found for i in identities(user))
+        return self._members
+
+
+def identities(user: Mapping[str, Any]) -> set[str]:
+    """The ids an approver list may use for a Jira user (account id, username, user key)."""
+    return {str(user[k]).lower() for k in ID_KEYS if user.get(k)}
+
+
+def changelog(client: JiraClient, key: str) -> list[Mapping[str, Any]]:
+    """Every changelog entry of an issue, oldest first."""
+    path = f"{client.api}/issue/{key}/changelog"
+    out: list[Mapping[str, Any]] = []
+    for _ in range(MAX_PAGES):
+        page = client.get(path, {"startAt": len(out), "maxResults": 100}) or {}
+        values = page.get("values") or []
+        out.extend(values)
+        if not values or page.get("isLast", True) or len(out) >= int(page.get("total") or 0):
+            return out
+    raise AdapterError(f"GET {path}: more than {MAX_PAGES} pages")
+
+
+def group_members(client: JiraClient, group: str) -> list[Mapping[str, Any]]:
+    """Every active member of a group (NotFound: no such group)."""
+    path = f"{client.api}/group/member"
+    out: list[Mapping[str, Any]] = []
+    for _ in range(MAX_PAGES):
+        params = {"groupname": group, "startAt": len(out), "maxResults": 50}
+        page = client.get(path, params) or {}
+        values = page.get("values") or []
+        out.extend(values)
+        if not values or page.get("isLast", True):
+            return out
+    raise AdapterError(f"GET {path}: more than {MAX_PAGES} pages")
+
+
+def last_setter(
+    entries: Sequence[Mapping[str, Any]], field_id: str, field_name: str, value: str
+) -> Mapping[str, Any] | None:
+    """The newest entry that set the field to `value` (None if its newest setting is another
+    value, or none did)."""
+    for entry in reversed(entries):
+        for item in _items(entry.get("items") or ()):
+            if item.get("fieldId") != field_id and not (
+                item.get("fieldId") is None and item.get("field") == field_name
+            ):
+                continue
+            same = str(item.get("toString") or "").strip() == value.strip()
+            return entry if same else None
+    return None
+
+
+def _items(items: Iterable[Any]) -> Iterable[Mapping[str, Any]]:
+    return (i for i in items if isinstance(i, Mapping))

@@ -1,0 +1,132 @@
+"""Approval gates: who may approve a level, whether the platform's own record says they did,
+and when a request that no one answers is reminded or times out.
+
+A typed name is not an approval. An approval counts only when the record of who set the
+approval field (`Ticket.approval`: the Zendesk audit or Jira changelog author, looked up by the
+adapter) names an allowed approver: one of the level's `approvers` (a user id, username,
+display name or e-mail, matched case-insensitively), or a member of one of its `groups`. A level
+that lists neither takes anyone who can edit the ticket, as the platform recorded them. Any
+other value in the field is refused: the change clears it and says in an internal note who
+typed it.
+
+Reminders and timeouts run in calendar time from the request (`state` records when it was
+made): `remind_every` repeats a reminder note to the approvers; `timeout.after` either enters
+the level without approval (`then: enter`) or notifies the approvers once (`then: notify`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from rules.model import Ticket
+from rules.policy import Level, Policy
+from rules.schema import ApprovalModel
+from rules.tracking import State, rule_key
+from rules.units import format_duration
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the approval field says: approved (by whom, as recorded) or refused (why)."""
+
+    approved: bool
+    who: str
+    why: str = ""
+
+
+class Nudge(StrEnum):
+    """What a request that is still waiting gets on this run."""
+
+    REMIND = "remind"
+    TIMEOUT_NOTIFY = "timeout-notify"
+    TIMEOUT_ENTER = "timeout-enter"
+
+    def describe(self) -> str:
+        return {
+            Nudge.REMIND: "reminder: still awaiting approval",
+            Nudge.TIMEOUT_NOTIFY: "timed out: approvers notified",
+            Nudge.TIMEOUT_ENTER: "timed out: entered without approval",
+        }[self]
+
+
+def approvers_text(gate: ApprovalModel) -> str:
+    """Who may approve, as notes and the matrix show it."""
+    names = [*gate.approvers, *(f"group {g}" for g in gate.groups)]
+    return ", ".join(names) or "anyone who can edit the ticket"
+
+
+def gate_text(gate: ApprovalModel) -> str:
+    """The whole gate in one line (the matrix): who, reminders and the timeout."""
+    parts = [approvers_text(gate)]
+    if gate.remind_every is not None:
+        parts.append(f"reminded every {format_duration(gate.remind_every)}")
+    if gate.timeout is not None:
+        then = "enters without approval" if gate.timeout.then == "enter" else "approvers notified"
+        parts.append(f"after {format_duration(gate.timeout.after)}: {then}")
+    return "; ".join(parts)
+
+
+def verify(level: Level, ticket: Ticket) -> Verdict | None:
+    """The approval field of a ticket waiting for `level`; None when the field is empty."""
+    typed = (ticket.tracking.approved_by or "").strip()
+    gate = level.model.approval
+    if not typed or gate is None:
+        return None
+    record = ticket.approval
+    if record is None or not record.by:
+        why = f"no record says who set the approval field to {typed!r}"
+        return Verdict(False, "", why)
+    users = {a.lower() for a in gate.approvers}
+    groups = {g.lower() for g in gate.groups}
+    if (not users and not groups) or record.names & users or record.groups & groups:
+        return Verdict(True, record.by)
+    why = (
+        f"{typed!r} was entered by {record.by}, who is not an approver for {level.name}"
+        f" ({approvers_text(gate)})"
+    )
+    return Verdict(False, record.by, why)
+
+
+def nudge(level: Level, state: State, now: datetime) -> Nudge | None:
+    """A reminder or a timeout due on a request still waiting for `level`, if any."""
+    gate = level.model.approval
+    asked = state.asked_at
+    if gate is None or asked is None:
+        return None
+    waited = (now - asked).total_seconds()
+    timeout = gate.timeout
+    if timeout is not None and waited >= timeout.after:
+        if timeout.then == "enter":
+            return Nudge.TIMEOUT_ENTER
+        if not state.timeout_noted:
+            return Nudge.TIMEOUT_NOTIFY
+        return None
+    if gate.remind_every is not None:
+        since = (now - (state.reminded_at or asked)).total_seconds()
+        if since >= gate.remind_every:
+            return Nudge.REMIND
+    return None
+
+
+def requesting_rule(policy: Policy, state: State) -> str | None:
+    """The name of the rule that asked for the approval now pending, if the state says."""
+    if not state.asked_by:
+        return None
+    return next((r.name for r in policy.rules if rule_key(r.name) == state.asked_by), None)
+
+
+def approver_groups(policy: Policy) -> list[str]:
+    """Every group any level's approval names, once each, in policy order."""
+    found = (
+        g for level in policy.levels if level.model.approval for g in level.model.approval.groups
+    )
+    return list(dict.fromkeys(found))
+
+
+def display(name: str | None, email: str | None, fallback: str) -> str:
+    """How a note names a person: `Name (e-mail)`, or what there is."""
+    if name and email and name != email:
+        return f"{name} ({email})"
+    return name or email or fallback
