@@ -29,6 +29,7 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from adapters.errors import AdapterError, AuthError, MaybeLanded, TransientError
 from adapters.http import Clock, error_for, rate_limit, timeout_error
 from adapters.secrets import Secret, mask, register
+from adapters.zendesk.permissions import need
 
 PLACEHOLDER_SUBDOMAIN = "connector"
 PLACEHOLDER_DOMAIN = "zendesk.invalid"
@@ -225,7 +226,10 @@ class ZendeskSession(requests.Session):
 
     def error(self, response: requests.Response, what: str) -> AdapterError:
         detail = _detail(response, self.field_titles)
-        error = error_for(response.status_code, what, detail, response.headers, self.clock())
+        needs = need(what) if response.status_code == 403 else None
+        error = error_for(
+            response.status_code, what, detail, response.headers, self.clock(), need=needs
+        )
         method = str(response.request.method or "GET").upper()
         if (
             isinstance(error, TransientError)
