@@ -1,17 +1,20 @@
 """What both platforms' `escalate doctor` checks share: the checks list that never raises, the
-owners a policy can assign, and the wording of a fix."""
+owners a policy can assign, the values a policy writes (so a select list's options can be
+checked before the first write needs them), and the wording of a fix."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 
 from adapters.errors import AdapterError
 from adapters.results import Check
 from rules.errors import EscalationError
-from rules.policy import Policy
+from rules.policy import Policy, Rule
 from rules.schema import OwnerBase
 
 LOW_RATE = 0.10  # warn below this share of the rate limit left
+#: Tracking fields that hold times, counts or bookkeeping: no select list can hold their values.
+FREE_TRACKING = frozenset({"escalated_at", "count", "sla_due", "state", "outcome"})
 
 
 class Checks:
@@ -65,3 +68,63 @@ def sets_priority(policy: Policy) -> bool:
 def low(limit: int, remaining: int) -> bool:
     """Under `LOW_RATE` of the limit is left."""
     return bool(limit) and remaining < LOW_RATE * limit
+
+
+def _enabled(policy: Policy) -> list[Rule]:
+    return [rule for rule in policy.rules if rule.model.enabled]
+
+
+def written_levels(policy: Policy) -> list[str]:
+    """Every level name a run can write to the `level` field: the levels rules escalate to
+    (`next` and `requested` reach any level above the first) or de-escalate to."""
+    names = [lv.name for lv in policy.levels]
+    found: set[str] = set()
+    for rule in _enabled(policy):
+        up, down = rule.actions.escalate, rule.actions.de_escalate
+        if up in ("next", "requested"):
+            found.update(names[1:])
+        elif up is not None:
+            found.add(up)
+        if down is not None:
+            found.add(down)
+    return [n for n in names if n in found]
+
+
+def written_rules(policy: Policy) -> list[str]:
+    """Every value a run can write to the `rule` field: the rules that move a ticket, and
+    "approval" where a level needs one (a granted approval moves it)."""
+    found = [
+        rule.name
+        for rule in _enabled(policy)
+        if rule.actions.escalate is not None or rule.actions.de_escalate is not None
+    ]
+    if any(lv.model.approval is not None for lv in policy.levels):
+        found.append("approval")
+    return found
+
+
+def tracking_values(policy: Policy) -> dict[str, list[str]]:
+    """The tracking fields whose values come from a closed set, with that set."""
+    return {"level": written_levels(policy), "rule": written_rules(policy)}
+
+
+def set_values(policy: Policy) -> dict[str, list[str]]:
+    """Each field the policy's rules set (`set_fields`), with every value they write (a list
+    value is several options of a multi-select; None clears and needs no option)."""
+    out: dict[str, dict[str, None]] = {}
+    for rule in _enabled(policy):
+        for name, value in rule.actions.set_fields.items():
+            values = value if isinstance(value, list | tuple) else [value]
+            found = out.setdefault(name, {})
+            found.update((str(v), None) for v in values if v is not None and v != "")
+    return {name: list(values) for name, values in out.items()}
+
+
+def missing(values: Iterable[str], options: Sequence[str]) -> list[str]:
+    """The values that are not options (exactly: platforms match option values as written)."""
+    have = set(options)
+    return [v for v in dict.fromkeys(values) if v not in have]
+
+
+def quoted(values: Iterable[str]) -> str:
+    return ", ".join(repr(v) for v in values)

@@ -9,7 +9,9 @@
   within the instance's `retry_seconds`. A request that may have landed (a timeout after the
   request was sent) is not retried here: the adapter re-reads the ticket first.
 - `error_for(...)` maps an HTTP status to the project's error tree with a message that says
-  what to fix; `adapters.network` does the same for a connection that could not be made.
+  what to fix; a 403 names the permission the endpoint needs (`Need`, from each platform's
+  table of endpoints: `adapters/jira/permissions.py`, `adapters/zendesk/permissions.py`);
+  `adapters.network` does the same for a connection that could not be made.
 
 Clock and sleeper are injected, so tests never sleep.
 """
@@ -56,6 +58,14 @@ Clock = Callable[[], float]
 Sleeper = Callable[[float], None]
 
 TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Need:
+    """What an endpoint needs of the connector's account, and where an admin grants it."""
+
+    permission: str  # e.g. "Edit Issues (EDIT_ISSUES) in project SUP"
+    grant: str  # e.g. "grant it in Project settings → Permissions"
 
 
 @dataclass
@@ -225,8 +235,10 @@ def error_for(
     detail: str = "",
     headers: Mapping[str, str] | None = None,
     now: float | None = None,
+    need: Need | None = None,
 ) -> AdapterError:
-    """The project's error for an HTTP status; `what` names the request (METHOD /path)."""
+    """The project's error for an HTTP status; `what` names the request (METHOD /path), and
+    `need` what the endpoint needs of the account (named in a 403's message)."""
     detail = mask(detail.strip()).rstrip(".")  # the fix that follows starts a new sentence
     suffix = f": {detail}" if detail else ""
     if status in TRANSIENT_STATUS:
@@ -238,10 +250,7 @@ def error_for(
             " auth settings and that the token has not expired or been revoked."
         )
     if status == 403:
-        return PermissionDenied(
-            f"{what} answered 403: the connector's account may not do this{suffix}. Give the"
-            " account the permission this endpoint needs."
-        )
+        return forbidden(what, detail, need)
     if status == 404:
         return NotFound(f"{what} answered 404: not found{suffix}")
     if status == 409:
@@ -249,6 +258,21 @@ def error_for(
     if status == 410:
         return Gone(f"{what} answered 410: the platform removed this endpoint{suffix}")
     return Rejected(f"{what} answered {status}: the platform refused the request{suffix}")
+
+
+def forbidden(what: str, detail: str, need: Need | None) -> PermissionDenied:
+    """A refusal for want of a permission: the endpoint, the permission it needs, the fix."""
+    detail = mask(detail.strip()).rstrip(".")
+    suffix = f" ({detail})" if detail else ""
+    if need is None:
+        return PermissionDenied(
+            f"{what} answered 403: the connector's account may not do this{suffix}. Give the"
+            " account the permission this endpoint needs."
+        )
+    return PermissionDenied(
+        f"{what} answered 403: the connector's account lacks {need.permission}{suffix}."
+        f" Fix: {need.grant}."
+    )
 
 
 def timeout_error(what: str, exc: Exception, *, sent: bool) -> TransientError:

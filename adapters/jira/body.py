@@ -1,9 +1,10 @@
 """One change -> the request bodies that write it: one issue edit, plus a comment where needed.
 
 - The edit (`PUT /issue/{key}`) sets the tracking fields, the group field, the policy's
-  `set_fields`, priority (by id from the project's allowed priorities) and assignee (accountId
-  on Cloud, name on Data Center), adds/removes labels one by one (`update.labels`, never the
-  whole list), and carries the public reply as `update.comment[{add}]`.
+  `set_fields` (a select list's values checked first against the options editmeta lists),
+  priority (by id from the project's allowed priorities) and assignee (accountId on Cloud,
+  name on Data Center), adds/removes labels one by one (`update.labels`, never the whole
+  list), and carries the public reply as `update.comment[{add}]`.
 - An internal note needs its own `POST /issue/{key}/comment`: a JSM internal comment is marked
   with the `sd.public.comment` property (which an edit cannot carry), a restricted one with
   `visibility`. On a JSM project (`projectTypeKey` "service_desk") a note is always a JSM
@@ -133,12 +134,17 @@ def build(change: TicketChange, ctx: EditContext) -> Edit:
 
 
 def _tracking(change: TicketChange, ctx: EditContext) -> dict[str, Any]:
-    """The tracking fields the instance maps (the others are not stored: fields() says which)."""
-    return {
-        fd.id: to_jira(fd, diff.new, cloud=ctx.cloud)
-        for name, diff in change.tracking.items()
-        if (fd := ctx.tracking.get(name)) is not None
-    }
+    """The tracking fields the instance maps (the others are not stored: fields() says which);
+    a select list's value must be one of its options in the issue's project."""
+    out: dict[str, Any] = {}
+    for name, diff in change.tracking.items():
+        fd = ctx.tracking.get(name)
+        if fd is None:
+            continue
+        if fd.kind == "option" and diff.new not in (None, ""):
+            ctx.meta.option(fd, str(diff.new))
+        out[fd.id] = to_jira(fd, diff.new, cloud=ctx.cloud)
+    return out
 
 
 def _values(change: TicketChange, ctx: EditContext) -> dict[str, Any]:
@@ -150,8 +156,10 @@ def _values(change: TicketChange, ctx: EditContext) -> dict[str, Any]:
         fd = ctx.custom.get(name)
         if fd is None:
             raise Rejected(f"the policy sets field {name!r}, which Jira does not have")
-        if fd.kind == "option" and diff.new is not None:
-            ctx.meta.option(fd, str(diff.new))
+        if fd.kind in ("option", "options") and diff.new is not None:
+            values = diff.new if isinstance(diff.new, list | tuple) else [diff.new]
+            for value in values:
+                ctx.meta.option(fd, str(value))
         fields[fd.id] = to_jira(fd, diff.new, cloud=ctx.cloud)
     if change.priority is not None and change.priority.new is not None:
         name = platform_priority(ctx.policy, "jira", str(change.priority.new))

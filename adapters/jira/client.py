@@ -46,6 +46,7 @@ from adapters.http import (
     rate_limit,
     timeout_error,
 )
+from adapters.jira.permissions import need
 from adapters.jira.settings import CloudAuth, Settings
 from adapters.network import connection_error
 from adapters.secrets import mask, register
@@ -53,6 +54,9 @@ from adapters.secrets import mask, register
 #: Maps (status, error body, the request as "METHOD /path") to a more specific error than the
 #: generic one, or None.
 ErrorHook = Callable[[int, Mapping[str, Any], str], AdapterError | None]
+
+#: A 403 with this header is a throttled login (a CAPTCHA to clear), not a missing permission.
+DENIED = "X-Authentication-Denied-Reason"
 
 #: Removed endpoints and what replaced them (CHANGE-2046).
 REPLACEMENTS = {
@@ -261,7 +265,15 @@ class JiraClient:
         if status == 410:
             return gone(what, detail, self.deployment)
         headers = dict(response.headers) if response is not None else {}
-        return error_for(status, what, detail, headers, now=self.clock())
+        denied = (response.headers if response is not None else {}).get(DENIED)
+        if status == 403 and denied:
+            return AuthError(
+                f"{what} answered 403: Jira refused the login ({mask(denied)}). Fix: sign in to"
+                " Jira once in a browser as the connector's account (to clear the CAPTCHA), then"
+                " run again."
+            )
+        needs = need(what) if status == 403 else None
+        return error_for(status, what, detail, headers, now=self.clock(), need=needs)
 
 
 def gone(what: str, detail: str, deployment: str | None) -> Gone:

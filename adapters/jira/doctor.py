@@ -2,33 +2,42 @@
 
 The checks, in order: connection, credentials, scope (the JQL, run for one small page, whose
 projects the later checks look at), permissions (only those the policy's writes need, per
-project), fields, edit screens, priorities, groups (the group field's options), assignees,
-and the rate limit left, read from the headers of the checks' own answers.
+project, each named with what lacking it blocks), fields, edit screens, priorities, groups (the
+group field's options), options (every value the policy writes to a select list: level and rule
+names, `set_fields` values), assignees, and the rate limit left, read from the headers of the
+checks' own answers.
 """
 
 from __future__ import annotations
 
 from adapters.doctor import (
+    FREE_TRACKING,
     Checks,
     low,
+    missing,
     owner_assignees,
     owner_groups,
     owners,
+    quoted,
     sentence,
+    set_values,
     sets_priority,
+    tracking_values,
 )
 from adapters.errors import AdapterError, AuthError, Rejected
 from adapters.jira.body import ProjectMeta
 from adapters.jira.client import RateLimit
-from adapters.jira.fields import screen_problems
+from adapters.jira.fields import Field, screen_problems
 from adapters.jira.lookups import Lookups
+from adapters.jira.permissions import PERMISSIONS
 from adapters.jira.settings import CloudAuth
 from adapters.results import Check
 from rules.errors import EscalationError
 from rules.mapping import platform_priority
 from rules.policy import Policy
 
-PERMISSIONS = "Project settings → Permissions (the project's permission scheme)"
+PERMISSIONS_WHERE = "Project settings → Permissions (the project's permission scheme)"
+SETUP = "ADMINISTER"  # creating custom fields (escalate setup)
 
 
 def check(look: Lookups) -> list[Check]:
@@ -64,6 +73,7 @@ def check(look: Lookups) -> list[Check]:
     step("priorities", lambda: _priorities(look, metas))
     if fields:
         step("groups", lambda: _groups(look, metas))
+        step("options", lambda: _options(look, metas))
     step("assignees", lambda: _assignees(look))
     checks.add(rate_check(look.client.rate, look.cloud))
     return checks.found
@@ -103,27 +113,40 @@ def needed_permissions(policy: Policy, instance: str) -> list[str]:
 
 
 def _permissions(look: Lookups) -> Check:
+    """Each permission the writes need, per project of the scope's first page (reported by
+    name, with what lacking it blocks); and whether `escalate setup` may create fields."""
     keys = needed_permissions(look.policy, look.instance)
     projects: list[str | None] = list(look.sample()) or [None]
     missing: dict[str, list[str]] = {}
+    admin = True
     for project in projects:
-        params = {"permissions": ",".join(keys)} | ({"projectKey": project} if project else {})
-        held = (look.client.get(f"{look.client.api}/mypermissions", params) or {}).get(
-            "permissions"
-        )
+        asked = ",".join([*keys, SETUP])
+        params = {"permissions": asked} | ({"projectKey": project} if project else {})
+        found = look.client.get(f"{look.client.api}/mypermissions", params) or {}
+        held = found.get("permissions") or {}
         for key in keys:
-            if not ((held or {}).get(key) or {}).get("havePermission"):
+            if not (held.get(key) or {}).get("havePermission"):
                 missing.setdefault(key, []).append(project or "every project")
+        admin = admin and bool((held.get(SETUP) or {}).get("havePermission"))
     where = ", ".join(p or "some project (no ticket in scope to check each)" for p in projects)
     if missing:
-        lacks = "; ".join(f"{k} in {', '.join(ps)}" for k, ps in missing.items())
+        lacks = "; ".join(
+            f"{PERMISSIONS[k].label()} in {', '.join(ps)}, which blocks {PERMISSIONS[k].blocks}"
+            for k, ps in missing.items()
+        )
         return Check(
             "permissions",
             False,
             f"the connector's account lacks {lacks}. Fix: grant them to the account (or a"
-            f" group or role it is in) in {PERMISSIONS}.",
+            f" group or role it is in) in {PERMISSIONS_WHERE}.",
         )
-    return Check("permissions", True, f"{', '.join(keys)} in {where}")
+    setup = "" if admin else f"; {_setup_note()}"
+    return Check("permissions", True, f"{', '.join(keys)} in {where}{setup}")
+
+
+def _setup_note() -> str:
+    p = PERMISSIONS[SETUP]
+    return f"`escalate setup` needs {p.label()} (a global permission) to create fields"
 
 
 def _fields(look: Lookups) -> Check:
@@ -202,6 +225,65 @@ def _groups(look: Lookups, metas: dict[str, ProjectMeta]) -> Check | None:
         fix = f"Fix: add the options to {fd.describe()} (Settings → Work items → Fields)."
         return Check("groups", False, "; ".join(problems) + f". {fix}")
     return Check("groups", True, f"every owner group is an option of {fd.describe()}")
+
+
+def _options(look: Lookups, metas: dict[str, ProjectMeta]) -> Check:
+    """Every value the policy writes to a select list is one of its options in each project
+    (editmeta's allowedValues): the tracking level and rule names, and `set_fields` values.
+    Jira refuses any other with 400 "Option value 'X' is not valid"."""
+    r = look.resolved
+    problems = [
+        f"tracking field {name} {fd.describe()} is a select list, but the connector writes"
+        " times, counts or bookkeeping text there: map a text field instead"
+        for name, fd in r.tracking.items()
+        if fd.kind == "option" and name in FREE_TRACKING
+    ]
+    closed = tracking_values(look.policy)
+    wanted = [
+        (fd, closed[n]) for n, fd in r.tracking.items() if fd.kind == "option" and n in closed
+    ]
+    for name, values in set_values(look.policy).items():
+        fd = r.custom.get(name)
+        if fd is not None and fd.kind in ("option", "options"):
+            wanted.append((fd, values))
+    if not wanted and not problems:
+        return Check("options", True, "no field the connector writes is a select list")
+    for project, meta in sorted(metas.items()):
+        for fd, values in wanted:
+            options = _allowed(meta, fd)
+            lacking = missing(values, options or []) if options is not None else []
+            if lacking:
+                problems.append(
+                    f"field {fd.describe()} has no option {quoted(lacking)} in project {project}"
+                    f" (options: {', '.join(options or []) or 'none'})"
+                )
+    names = ", ".join(dict.fromkeys(fd.describe() for fd, _ in wanted))
+    if problems:
+        return Check("options", False, "; ".join(problems) + f". Fix: {_options_fix(look)}.")
+    if not metas:
+        return Check("options", True, f"no ticket in scope to read the options of {names} with")
+    where = ", ".join(sorted(metas))
+    return Check("options", True, f"every value written is an option of {names} in {where}")
+
+
+def _allowed(meta: ProjectMeta, fd: Field) -> list[str] | None:
+    """The option values editmeta lists for `fd` (None: off the screen, or not listed)."""
+    entry = meta.editable.get(fd.id)
+    if not isinstance(entry, dict) or "allowedValues" not in entry:
+        return None
+    return [str(v.get("value")) for v in entry["allowedValues"] or () if isinstance(v, dict)]
+
+
+def _options_fix(look: Lookups) -> str:
+    where = (
+        "Settings → Work items → Fields → the field → Contexts and default value → Edit options"
+        if look.cloud
+        else "Administration → Issues → Custom fields → the field → Configure → Edit Options"
+    )
+    return (
+        f"add the missing options to the field's context for those projects ({where}), or"
+        " change the policy's level names, rule names or set_fields values to existing options"
+    )
 
 
 def _assignees(look: Lookups) -> Check:

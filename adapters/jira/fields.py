@@ -193,7 +193,14 @@ def create_body(logical: str, title: str) -> dict[str, Any]:
 def screen_problems(
     editable: Mapping[str, Any], wanted: Sequence[Field], project: str
 ) -> list[str]:
-    """The fields of `wanted` missing from an issue's editmeta, with how to fix each."""
+    """The fields of `wanted` missing from an issue's editmeta, with how to fix each. An
+    editmeta that lists no field at all means the account may not edit the issue."""
+    if wanted and not editable:
+        return [
+            f"Jira lists no editable field for issues of project {project}: the connector's"
+            f" account lacks Edit Issues (EDIT_ISSUES) in project {project} (or the issue's"
+            " workflow status is not editable). Fix: grant it in Project settings → Permissions"
+        ]
     return [
         f"field {f.describe()} is not on the edit screen of project {project}: add it in"
         " Project settings → Screens → (the Edit screen of each issue type) → add field"
@@ -259,6 +266,12 @@ def off_screen(
             if fd.id not in editable:
                 off.setdefault(fd.id, []).append(project)
     fix = "add it in Project settings → Screens (the Edit screen of each issue type)"
+    blind = [p for p, editable in screens.items() if not editable]
+    if blind:
+        fix += (
+            f"; Jira lists no editable field at all in {', '.join(blind)}: the account lacks"
+            " Edit Issues (EDIT_ISSUES) there"
+        )
     return [
         replace(s, problem=f"not on the edit screen of {', '.join(off[s.id])}: {fix}")
         if s.id in off and not s.problem

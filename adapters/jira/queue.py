@@ -118,7 +118,9 @@ def _problem(look: Lookups, exc: AdapterError, shows: str) -> str:
             f"{sentence(text)} A filter called {TITLE!r} exists but is not among the connector"
             f" account's favourite filters, where Data Center lets it look: star it, {by_hand}"
         )
-    if "permission to share" in text or isinstance(exc, PermissionDenied):
+    if isinstance(exc, PermissionDenied):  # its message names the permission and the fix
+        return f"{sentence(text)} Then run `escalate setup` again, {by_hand}"
+    if "permission to share" in text:
         return (
             f"{sentence(text)} Fix: give the connector's account the global permission 'Share"
             f" dashboards and filters' and run `escalate setup` again, {by_hand}"

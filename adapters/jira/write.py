@@ -8,11 +8,15 @@ before the edit. Jira-specific answers:
 - an edit or comment that may have landed (a read timeout, 500/502/504 from Jira or a proxy):
   it landed if its comment is new on the re-read issue, or else all its tracking values are;
 - 413, the issue's comment limit: the comments are dropped, the rest is written;
-- 400 "not on the appropriate screen" -> SetupError naming the field and the fix.
+- 400 "not on the appropriate screen" -> SetupError naming the field and the fix (and Assign
+  Issues, for the assignee);
+- 400 "Option value 'X' is not valid" -> Rejected naming the field by name, and the fix;
+- 400 "you do not have the permission to comment" -> PermissionDenied naming Add Comments.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -23,14 +27,17 @@ from adapters.errors import (
     AuthError,
     CommentLimit,
     MaybeLanded,
+    Rejected,
     SetupError,
 )
+from adapters.http import Need, forbidden
 from adapters.jira import search
 from adapters.jira.body import Edit, EditContext, build
 from adapters.jira.client import ErrorHook
 from adapters.jira.lookups import Lookups
 from adapters.jira.mapping import comments, comments_truncated, parse_time, user_id
 from adapters.jira.markup import body_text
+from adapters.jira.permissions import need
 from adapters.jira.read import Reader
 from adapters.outcomes import Draft, Fresh, Outcome, Sent, classify
 from adapters.owed import Journal, Owed
@@ -40,6 +47,8 @@ from rules.plan import TicketChange
 from rules.tracking import Tracking
 
 SCREEN = "appropriate screen"
+OPTION_REFUSED = re.compile(r"Option (value|id) '.*' is not valid")
+COMMENT_REFUSED = "permission to comment"
 #: How far a Jira `created` may be before this host's clock at the moment a comment became owed
 #: (clock skew), and still be that comment.
 SKEW_SECONDS = 600.0
@@ -217,19 +226,17 @@ def _same(a: str, b: str) -> bool:
 
 
 def write_hook(names: Mapping[str, str]) -> ErrorHook:
-    """Specific errors for a write: the screen error, the comment limit, uncertain 5xx."""
+    """Specific errors for a write: the screen error, a refused option, a comment refused for
+    want of Add Comments, the comment limit, uncertain 5xx."""
 
     def hook(status: int, body: Mapping[str, Any], what: str) -> AdapterError | None:
         errors = body.get("errors") or {}
         if status == 400 and isinstance(errors, Mapping):
-            off = [fid for fid, msg in errors.items() if SCREEN in str(msg)]
-            if off:
-                fields = ", ".join(f"{names.get(fid, fid)!r} ({fid})" for fid in off)
-                return SetupError(
-                    f"Jira refused to set {fields}: not on the issue's edit screen. Add it in"
-                    " Project settings → Screens → the Edit screen of the issue type (a field"
-                    " created by `escalate setup` is on no screen until you add it)"
-                )
+            specific = _field_errors(errors, names, what)
+            if specific is not None:
+                return specific
+        if status == 400 and any(COMMENT_REFUSED in str(m) for m in _messages(body, errors)):
+            return forbidden(what, "; ".join(_messages(body, errors)), _comment_need(what))
         if status == 413:
             return CommentLimit(f"{what} answered 413: the issue has reached its comment limit")
         if status in (500, 502, 504):  # from Jira or a proxy: the write may have landed
@@ -237,3 +244,45 @@ def write_hook(names: Mapping[str, str]) -> ErrorHook:
         return None
 
     return hook
+
+
+def _field_errors(
+    errors: Mapping[str, Any], names: Mapping[str, str], what: str
+) -> AdapterError | None:
+    """Fields off the edit screen (SetupError), or an option Jira does not have (Rejected)."""
+    off = [fid for fid, msg in errors.items() if SCREEN in str(msg)]
+    if off:
+        fields = ", ".join(f"{names.get(fid, fid)!r} ({fid})" for fid in off)
+        assign = (
+            " If the account lacks Assign Issues (ASSIGN_ISSUES) in the issue's project, Jira"
+            " refuses the assignee this way too: grant it in Project settings → Permissions."
+            if "assignee" in off
+            else ""
+        )
+        return SetupError(
+            f"Jira refused to set {fields}: not on the issue's edit screen. Add it in"
+            " Project settings → Screens → the Edit screen of the issue type (a field"
+            f" created by `escalate setup` is on no screen until you add it).{assign}"
+        )
+    bad = [(fid, str(msg)) for fid, msg in errors.items() if OPTION_REFUSED.search(str(msg))]
+    if bad:
+        refused = "; ".join(f"field {names.get(fid, fid)!r} ({fid}): {msg}" for fid, msg in bad)
+        return Rejected(
+            f"{what} answered 400: {refused}. Fix: add the option to the field's context for"
+            " this project (the field's settings → Contexts → Edit options), or change the"
+            " policy's value; `escalate doctor` lists every missing option"
+        )
+    return None
+
+
+def _messages(body: Mapping[str, Any], errors: Any) -> list[str]:
+    found = [str(m) for m in body.get("errorMessages") or []]
+    return found + ([str(v) for v in errors.values()] if isinstance(errors, Mapping) else [])
+
+
+def _comment_need(what: str) -> Need:
+    """Add Comments in the issue's project (the comment may ride in an edit: PUT /issue)."""
+    path = what.partition(" ")[2].removesuffix("/comment")
+    found = need(f"POST {path}/comment")
+    assert found is not None
+    return found

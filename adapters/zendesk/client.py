@@ -14,7 +14,8 @@ gets in the way:
   what the writer needs;
 - `POST /oauth/tokens`: zenpy 2.0.57 has no client-credentials helper;
 - `views` (list, create): zenpy's View models the read form (`conditions`, `execution`), not
-  the create form (`all`, `output`); `users/search`: one exact e-mail lookup for `doctor`.
+  the create form (`all`, `output`); `users/search`: one exact e-mail lookup for `doctor`;
+  `custom_roles`: the connector's role, for `doctor`.
 
 Reads are retried on transient errors. Writes are retried only when they cannot have landed (a
 429, a connect timeout); a timeout or a 5xx is raised for the writer to re-read first. A Zendesk
@@ -168,6 +169,12 @@ class Client:
             return data if isinstance(data, dict) else {}
 
         return self._write(post)
+
+    def custom_roles(self) -> list[Json]:
+        """GET /api/v2/custom_roles: every custom agent role with its configuration (Enterprise
+        plans; allowed for agents)."""
+        page = self._read(lambda: self._get("/api/v2/custom_roles", {}))
+        return [r for r in page.get("custom_roles") or [] if isinstance(r, dict)]
 
     def users_by_email(self, email: str) -> list[Json]:
         """Users whose e-mail is exactly `email` (Zendesk's search matches `email:` exactly)."""

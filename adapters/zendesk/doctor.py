@@ -2,14 +2,26 @@
 
 The checks, in order: connection (shown only when Zendesk cannot be reached or does not answer
 like Zendesk: the message names the host and what to check, not the credentials), credentials,
-permissions (agent or admin; admin only for setup), fields, groups, assignees, priorities,
+permissions (agent or admin, admin only for setup; an agent's ticket restriction, and its
+custom role's permissions against what the policy writes), fields, options (every
+`set_fields` value written to a drop-down is an option's tag), groups, assignees, priorities,
 scope, and the rate limit left, read from the headers of the checks' own answers (no extra
 request).
 """
 
 from __future__ import annotations
 
-from adapters.doctor import Checks, low, owner_assignees, owner_groups, sentence, sets_priority
+from adapters.doctor import (
+    Checks,
+    low,
+    missing,
+    owner_assignees,
+    owner_groups,
+    quoted,
+    sentence,
+    set_values,
+    sets_priority,
+)
 from adapters.errors import (
     AdapterError,
     AuthError,
@@ -20,7 +32,8 @@ from adapters.errors import (
 )
 from adapters.results import Check
 from adapters.zendesk.lookups import Lookups
-from adapters.zendesk.mapping import AGENT_ROLES, as_int
+from adapters.zendesk.mapping import AGENT_ROLES, Json, as_int
+from adapters.zendesk.permissions import MEMBERS, ROLES, role_problems
 from adapters.zendesk.read import export_query
 from adapters.zendesk.settings import ApiTokenAuth, ClientCredentialsAuth
 from rules.mapping import platform_priority
@@ -43,8 +56,11 @@ def check(look: Lookups) -> list[Check]:
     checks = Checks(
         [Check("credentials", True, f"signed in as {me.get('name')} <{me.get('email')}>")]
     )
-    checks.add(_role(str(me.get("role") or "end-user")))
-    checks.step("fields", lambda: _fields(look))
+    allowed = checks.step("permissions", lambda: _permissions(look, me))
+    if not allowed and me.get("role") not in AGENT_ROLES:
+        return checks.found  # an end user may not read the rest: its checks would mislead
+    if checks.step("fields", lambda: _fields(look)):
+        checks.step("options", lambda: _options(look))
     checks.step("groups", lambda: _groups(look))
     checks.step("assignees", lambda: _assignees(look))
     checks.add(_priorities(look.policy))
@@ -63,23 +79,96 @@ def _auth_fix(look: Lookups) -> str:
     return "Fix: get a new OAuth access token (this one is not renewed by the connector)."
 
 
-def _role(role: str) -> Check:
+def _permissions(look: Lookups, me: Json) -> Check:
+    """The account's role (and, for an agent with a custom role, what the role may do) against
+    what the policy writes."""
+    role = str(me.get("role") or "end-user")
     if role == "admin":
         return Check("permissions", True, "admin: may run, and may create fields and the view")
-    if role == "agent":
-        detail = "agent: may run; `escalate setup` (creating fields and the view) needs an admin"
-        return Check("permissions", True, detail)
-    return Check(
-        "permissions",
-        False,
-        f"the account is a(n) {role}: the connector needs an agent (an admin for `escalate"
-        " setup`). Fix: make it an agent in Admin Center > People > Team members.",
+    if role != "agent":
+        return Check(
+            "permissions",
+            False,
+            f"the account is a(n) {role}: the connector needs an agent (an admin for `escalate"
+            f" setup`). Fix: make it an agent in {MEMBERS}.",
+        )
+    rid = as_int(me.get("custom_role_id"))
+    found = _custom_role(look, rid) if rid is not None else None
+    if rid is not None and found is None:
+        return Check(
+            "permissions",
+            False,
+            f"the account's custom role (id {rid}) is not among GET /api/v2/custom_roles. Fix:"
+            f" check its role in {MEMBERS}.",
+        )
+    config = (found or {}).get("configuration")
+    who = f"agent (custom role {found.get('name')!r})" if found else "agent"
+    problems = role_problems(me, config if isinstance(config, dict) else None, look.policy)
+    if problems:
+        return Check(
+            "permissions",
+            False,
+            f"the account is an {who}, but {'; '.join(problems)}. Fix: give it a role that may"
+            f" edit all tickets ({ROLES}), or make it an admin.",
+        )
+    fields = isinstance(config, dict) and config.get("manage_ticket_fields")
+    setup = (
+        "may create fields; the shared view needs an admin"
+        if fields
+        else "`escalate setup` (creating fields and the view) needs an admin"
     )
+    return Check("permissions", True, f"{who}: may run; {setup}")
+
+
+def _custom_role(look: Lookups, rid: int) -> Json | None:
+    return next((r for r in look.client.custom_roles() if as_int(r.get("id")) == rid), None)
 
 
 def _fields(look: Lookups) -> Check:
     statuses = look.fields()  # SetupError names every unusable field and the fix
     return Check("fields", True, f"{len(statuses)} fields found, each active and writable")
+
+
+def _options(look: Lookups) -> Check:
+    """Every value the policy's `set_fields` writes to a drop-down (tagger, multiselect) is
+    one of its options' tags. Zendesk takes any other with a 200 and silently drops it."""
+    fmap = look.fieldmap()
+    wanted = [
+        (fid, values)
+        for name, values in set_values(look.policy).items()
+        if (fid := fmap.custom.get(name)) is not None and fid in fmap.options
+    ]
+    if not wanted:
+        return Check("options", True, "no field the connector writes is a drop-down")
+    problems = []
+    for fid, values in wanted:
+        tags = [tag for tag, _ in fmap.options[fid]]
+        lacking = missing(values, tags)
+        if lacking:
+            problems.append(
+                f"drop-down {fmap.titles[fid]!r} (id {fid}) has no option tagged"
+                f" {quoted(lacking)} (tags: {', '.join(tags) or 'none'})"
+                + _named(lacking, fmap.options[fid])
+            )
+    titles = ", ".join(repr(fmap.titles[fid]) for fid, _ in wanted)
+    if problems:
+        return Check(
+            "options",
+            False,
+            "; ".join(problems) + ". Fix: add the options (Admin Center > Objects and rules >"
+            " Tickets > Fields), or set the policy's set_fields to an option's tag. Zendesk"
+            " accepts any other value and silently drops it.",
+        )
+    return Check("options", True, f"every value written is an option's tag of {titles}")
+
+
+def _named(values: list[str], options: list[tuple[str, str]]) -> str:
+    """A hint for values that are an option's name rather than its tag."""
+    by_name = {name.casefold(): tag for tag, name in options}
+    hints = [
+        f"{v!r} is the name of {by_name[v.casefold()]!r}" for v in values if v.casefold() in by_name
+    ]
+    return f"; {', '.join(hints)}" if hints else ""
 
 
 def _groups(look: Lookups) -> Check:

@@ -20,6 +20,7 @@ from adapters.zendesk.mapping import as_int
 
 Json = dict[str, Any]
 TEXT_TYPES = frozenset({"text", "textarea", "regexp"})
+DROPDOWNS = frozenset({"tagger", "multiselect"})  # values are their options' tags
 REQUIRED = ("level", "state")  # without these the connector cannot tell what it already did
 DESCRIPTIONS = {
     "level": "Escalation level (written by the escalation connector).",
@@ -44,6 +45,8 @@ class FieldMap:
     custom: dict[str, int] = field(default_factory=dict)  # policy field name -> id
     types: dict[int, str] = field(default_factory=dict)
     titles: dict[int, str] = field(default_factory=dict)
+    #: Drop-down fields (tagger, multiselect) -> their options as (tag, name).
+    options: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
 
 
 def _find(definitions: Sequence[Json], title: str) -> list[Json]:
@@ -74,6 +77,12 @@ def resolve(
         if (fid := as_int(item.get("id"))) is not None:
             fmap.types[fid] = str(item.get("type"))
             fmap.titles[fid] = str(item.get("title"))
+            if fmap.types[fid] in DROPDOWNS:
+                fmap.options[fid] = [
+                    (str(o.get("value")), str(o.get("name")))
+                    for o in item.get("custom_field_options") or ()
+                    if isinstance(o, dict)
+                ]
     for name in REQUIRED:
         if name not in tracking:
             statuses.append(

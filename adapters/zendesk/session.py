@@ -34,6 +34,7 @@ from adapters.errors import AdapterError, AuthError, MaybeLanded, TransientError
 from adapters.http import Clock, error_for, rate_limit
 from adapters.network import connection_error
 from adapters.secrets import Secret, mask, register
+from adapters.zendesk.permissions import need
 
 PLACEHOLDER_SUBDOMAIN = "connector"
 PLACEHOLDER_DOMAIN = "zendesk.invalid"
@@ -249,7 +250,10 @@ class ZendeskSession(requests.Session):
 
     def error(self, response: requests.Response, what: str) -> AdapterError:
         detail = _detail(response, self.field_titles)
-        error = error_for(response.status_code, what, detail, response.headers, self.clock())
+        needs = need(what) if response.status_code == 403 else None
+        error = error_for(
+            response.status_code, what, detail, response.headers, self.clock(), need=needs
+        )
         method = str(response.request.method or "GET").upper()
         if (
             isinstance(error, TransientError)

@@ -21,8 +21,16 @@ What it models (payload shapes from the API reference and the OpenAPI examples):
   custom fields by name (`is [not] EMPTY`; text fields only `~`/`!~`, as Jira's text searcher),
   `ORDER BY key|created|<custom field> ASC|DESC`;
 - saved filters (POST /filter; Cloud `filter/search`, Data Center `filter/favourite`),
-  `mypermissions` (from the `permissions` set a test can shrink), `priority` (and Cloud's
-  `priority/search`);
+  `priority` (and Cloud's `priority/search`);
+- the connector account's permissions: a `permissions` set a test can shrink, and `denied`
+  per project. `mypermissions` reports them (Cloud requires `permissions=`; Data Center
+  ignores it and answers every key), and the writes refuse as Jira does (`writes`): editmeta
+  lists no field without Edit Issues and no assignee without Assign Issues, an edit setting
+  them is a 400 "not on the appropriate screen", a comment without Add Comments a 400; the
+  assignee endpoint and field creation (without Administer Jira) answer 403;
+- select lists (`add_field(kind="select", options=...)`): editmeta lists their options as
+  `allowedValues`, and a value that is not one is refused with 400 "Option value 'X' is not
+  valid";
 - credentials: any Basic (Cloud) / Bearer (Data Center) header by default; with `api_tokens`
   (e-mail -> token) or `pats` set, anything else answers 401 as Jira does;
 - rate limits (off unless `rate_limit` is set, requests a minute of the emulator clock): Cloud

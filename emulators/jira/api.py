@@ -332,9 +332,11 @@ class JiraEmulator(Site):
 
     def _editmeta(self, r: Call, issue: Issue, v3: bool) -> Answer:
         out = {}
+        editable = self.editable(issue.project)
         for f in self.fields:
             fid = f["id"]
-            if fid not in self.screens[issue.project] and fid != "comment":
+            comment = fid == "comment" and self.may("ADD_COMMENTS", issue.project)
+            if fid not in editable and not (comment and editable):
                 continue
             meta: Json = {
                 "required": fid == "summary",

@@ -7,7 +7,8 @@
   Data Center `GET /rest/api/2/filter/favourite` (the caller's favourites: Data Center has no
   filter search).
 - `GET /mypermissions?permissions=A,B[&projectKey=K]`: each key with `havePermission` from the
-  emulator's `permissions` set (Cloud requires the `permissions` parameter).
+  emulator's `permissions` set and its per-project `denied` (Cloud requires the `permissions`
+  parameter; Data Center ignores it and answers every key).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from emulators.jira.wire import Call, Json, answer, one
 if TYPE_CHECKING:
     from emulators.jira.site import Site
 
-PROJECT_PERMISSIONS = {
+PERMISSION_NAMES = {
     "BROWSE_PROJECTS": ("10", "Browse Projects"),
     "EDIT_ISSUES": ("12", "Edit Issues"),
     "ADD_COMMENTS": ("15", "Add Comments"),
@@ -30,30 +31,35 @@ PROJECT_PERMISSIONS = {
     "TRANSITION_ISSUES": ("46", "Transition Issues"),
     "CREATE_ISSUES": ("11", "Create Issues"),
     "CREATE_SHARED_OBJECTS": ("22", "Share dashboards and filters"),
+    "ADMINISTER": ("0", "Administer Jira"),
+    "USER_PICKER": ("27", "Browse users and groups"),
 }
+GLOBAL_PERMISSIONS = frozenset({"CREATE_SHARED_OBJECTS", "ADMINISTER", "USER_PICKER"})
 
 
 def my_permissions(site: Site, r: Call) -> Answer:
+    """Cloud requires `permissions` and answers only those keys; Data Center (measured on
+    8.20.7) accepts the parameter but ignores it, answering every key."""
     keys = [k for k in (one(r.query, "permissions") or "").split(",") if k]
     if not keys and site.cloud:
         return answer(400, {"errorMessages": ["The 'permissions' parameter is required."]})
-    unknown = [k for k in keys if k not in PROJECT_PERMISSIONS]
-    if unknown:
+    unknown = [k for k in keys if k not in PERMISSION_NAMES]
+    if unknown and site.cloud:
         return answer(400, {"errorMessages": [f"Unrecognized permission keys: {unknown}"]})
     project = one(r.query, "projectKey")
     if project is not None and project not in site.screens:
         return answer(404, {"errorMessages": [f"No project could be found with key '{project}'."]})
     out = {}
-    for key in keys or list(PROJECT_PERMISSIONS):
-        pid, name = PROJECT_PERMISSIONS[key]
-        kind = "GLOBAL" if key == "CREATE_SHARED_OBJECTS" else "PROJECT"
+    for key in keys if site.cloud else list(PERMISSION_NAMES):
+        pid, name = PERMISSION_NAMES[key]
+        scope = None if key in GLOBAL_PERMISSIONS else project
         out[key] = {
             "id": pid,
             "key": key,
             "name": name,
-            "type": kind,
+            "type": "GLOBAL" if key in GLOBAL_PERMISSIONS else "PROJECT",
             "description": f"Ability to {name.lower()}.",
-            "havePermission": key in site.permissions,
+            "havePermission": site.may(key, scope),
         }
     return answer(200, {"permissions": out})
 
@@ -71,7 +77,7 @@ def create_filter(site: Site, r: Call, v3: bool) -> Answer:
     except ValueError as exc:
         return _invalid("jql", str(exc))
     shares = list(body.get("sharePermissions") or [])
-    if shares and "CREATE_SHARED_OBJECTS" not in site.permissions:
+    if shares and not site.may("CREATE_SHARED_OBJECTS"):
         return _invalid("sharePermissions", "You do not have permission to share filters.")
     fid = str(10_000 + len(site.filters))
     site.filters[fid] = {

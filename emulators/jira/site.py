@@ -65,8 +65,11 @@ class Site:
         self.statuses = dict(STATUSES)
         self.issues: dict[str, Issue] = {}
         self.filters: dict[str, Json] = {}  # saved filters by id
-        #: What the connector's account may do (mypermissions; sharing filters).
+        #: What the connector's account may do, in every project (mypermissions, editmeta,
+        #: edits, comments, assigning, creating fields, sharing filters); `denied` takes
+        #: project permissions away in one project only.
         self.permissions: set[str] = set(PERMISSIONS)
+        self.denied: dict[str, set[str]] = {}
         #: Accepted credentials; empty: any Basic (Cloud) or Bearer (Data Center) header.
         self.api_tokens: dict[str, str] = {}  # Cloud: e-mail -> API token
         self.pats: set[str] = set()  # Data Center: personal access tokens
@@ -144,6 +147,27 @@ class Site:
         self.project_types[key] = kind
         if priorities is not None:
             self.project_priorities[key] = list(priorities)
+
+    def may(self, key: str, project: str | None = None) -> bool:
+        """Whether the connector's account holds permission `key` (in `project`; without one,
+        in any project, as mypermissions answers in the global context)."""
+        if key not in self.permissions:
+            return False
+        if project is None:
+            return not self.screens or any(
+                key not in self.denied.get(p, set()) for p in self.screens
+            )
+        return key not in self.denied.get(project, set())
+
+    def editable(self, project: str) -> set[str]:
+        """The fields the connector's account may set on the project's issues: none without
+        Edit Issues, and the assignee only with Assign Issues (as editmeta shows them)."""
+        if not self.may("EDIT_ISSUES", project):
+            return set()
+        fields = set(self.screens[project])
+        if not self.may("ASSIGN_ISSUES", project):
+            fields.discard("assignee")
+        return fields
 
     def field_id(self, name: str) -> str:
         return str(next(f["id"] for f in self.fields if f["name"] == name))

@@ -35,6 +35,8 @@ PERMISSIONS = frozenset(
         "TRANSITION_ISSUES",
         "CREATE_ISSUES",
         "CREATE_SHARED_OBJECTS",
+        "ADMINISTER",
+        "USER_PICKER",
     }
 )
 PRIORITY_NAMES = ("Highest", "High", "Medium", "Low", "Lowest")

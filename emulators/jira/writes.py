@@ -1,7 +1,15 @@
 """The write endpoints: create a field, edit an issue (fields and update verbs, the edit-screen
 check and its 400, allowed priorities and options, users by accountId or name, the comment
 limit's 413), assign an issue, and add a comment (ADF on v3, wiki text on v2; JSM properties,
-visibility)."""
+visibility).
+
+A permission the account lacks is refused as Jira refuses it (measured on Data Center 8.20.7;
+the Cloud reference documents the same statuses): without Edit Issues every field of an edit is
+"not on the appropriate screen" (400), the assignee likewise without Assign Issues, a comment
+without Add Comments is a 400 "<name>, you do not have the permission to comment on this
+issue."; only `PUT /issue/{key}/assignee` (403, documented) and `POST /field` without Administer
+Jira (403, documented) answer 403. The wording of those two 403s is not documented.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +19,14 @@ from emulators.http import Answer
 from emulators.jira.site import Site
 from emulators.jira.wire import DATETIME, KINDS, SCREEN_ERROR, Call, Issue, Json, answer, is_adf
 
+NOT_ADMIN = "You are not authorized to perform this action. Administrator privileges are required."
+NO_ASSIGN = "You do not have permission to assign issues."
+
 
 def create_field(site: Site, r: Call, v3: bool) -> Answer:
+    """POST /field: needs the global permission Administer Jira (403 without it)."""
+    if not site.may("ADMINISTER"):
+        return answer(403, {"errorMessages": [NOT_ADMIN], "errors": {}})
     body = r.body or {}
     plugin = str(body.get("type", ""))
     kind = next((k for k, (_, p) in KINDS.items() if p == plugin), None)
@@ -24,7 +38,7 @@ def create_field(site: Site, r: Call, v3: bool) -> Answer:
 
 def put_issue(site: Site, r: Call, issue: Issue, v3: bool) -> Answer:
     body = r.body if isinstance(r.body, dict) else {}
-    editable = site.screens[issue.project]
+    editable = site.editable(issue.project)
     errors: dict[str, str] = {}
     changes: dict[str, Json] = {}
     for fid, value in (body.get("fields") or {}).items():
@@ -37,7 +51,9 @@ def put_issue(site: Site, r: Call, issue: Issue, v3: bool) -> Answer:
             errors[fid] = str(exc)
     added: list[Json] = []
     for fid, ops in (body.get("update") or {}).items():
-        if fid == "comment":
+        if fid == "comment" and not site.may("ADD_COMMENTS", issue.project):
+            errors["comment"] = comment_refused(site)
+        elif fid == "comment":
             for op in ops:
                 text = (op.get("add") or {}).get("body")
                 if not (is_adf(text) if v3 else isinstance(text, str)):
@@ -64,6 +80,8 @@ def put_issue(site: Site, r: Call, issue: Issue, v3: bool) -> Answer:
 
 def assign(site: Site, r: Call, issue: Issue, v3: bool) -> Answer:
     """PUT /issue/{key}/assignee: `accountId` on Cloud, `name` on Data Center; null unassigns."""
+    if not site.may("ASSIGN_ISSUES", issue.project):
+        return answer(403, {"errorMessages": [NO_ASSIGN], "errors": {}})
     body = r.body if isinstance(r.body, dict) else {}
     ref = body.get("accountId" if site.cloud else "name")
     try:
@@ -75,6 +93,8 @@ def assign(site: Site, r: Call, issue: Issue, v3: bool) -> Answer:
 
 
 def post_comment(site: Site, r: Call, issue: Issue, v3: bool) -> Answer:
+    if not site.may("ADD_COMMENTS", issue.project):
+        return answer(400, {"errorMessages": [comment_refused(site)], "errors": {}})
     body = r.body if isinstance(r.body, dict) else {}
     text = body.get("body")
     if not (is_adf(text) if v3 else isinstance(text, str)):
@@ -87,6 +107,12 @@ def post_comment(site: Site, r: Call, issue: Issue, v3: bool) -> Answer:
     issue.comments.append(comment)
     issue.fields["updated"] = comment["created"]
     return answer(201, site.comment_json(comment, v3))
+
+
+def comment_refused(site: Site) -> str:
+    """Jira's refusal of a comment for want of Add Comments (a 400, not a 403)."""
+    name = site.users[site.myself]["displayName"]
+    return f"{name}, you do not have the permission to comment on this issue."
 
 
 def value_of(site: Site, fid: str, value: Json, issue: Issue, v3: bool) -> Json:

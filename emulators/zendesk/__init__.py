@@ -21,6 +21,16 @@ Jobs: an `update_many` job is applied when submitted and reports "completed" fro
 `job_polls`-th poll on (default 1); `job_statuses/{id}` and `job_statuses/show_many?ids=` (ids
 it does not know are left out) each count as one poll of every job they name.
 
+Roles (`roles`): end users may call only `users/me` and `ticket_fields` (403 `Forbidden`
+elsewhere), creating a ticket field needs an admin (or a custom role that may manage ticket
+fields), updating tickets is refused to light agents and to custom roles without
+`ticket_editing` (an assumption: the reference does not say how); `GET /custom_roles` lists the
+roles made with `roles.add_custom_role` and given with `roles.assign_role`.
+
+Drop-downs (`add_field(title, "tagger" | "multiselect", options=["Name", "Name=tag"])`) list
+`custom_field_options`; an update that sets a value which is not one of their tags answers 200
+and leaves the field as it was, as Zendesk is reported to (node-zendesk#132, zenpy#420).
+
 Also: views (list; create validated as Create View documents it, 403 for a shared view made by
 a non-admin), `users/search?query=email:<address>` (exact), and the rate-limit headers of every
 answer (`X-Rate-Limit`/`X-Rate-Limit-Remaining` and `ratelimit-*`): `rate_limit` requests a
@@ -37,8 +47,8 @@ server should drop the connection), `timeout_before_landing` raises it without a
 edit racing the connector).
 
 Modules: `account` (the state and the rules of one ticket update), `search` (export and plain
-search), `views`, `api` (sign-in, routing, jobs, faults, rate limit), `wire` (answers, errors,
-pagination).
+search), `views`, `roles` (who may call what), `api` (sign-in, routing, jobs, faults, rate
+limit), `wire` (answers, errors, pagination).
 """
 
 from emulators.http import EmulatedTimeout

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 
 from emulators.zendesk.wire import (
+    DROPDOWNS,
     FIELD_TYPES,
     PRIORITIES,
     Json,
@@ -43,6 +44,7 @@ class Account:
         self.groups: dict[int, Json] = {}
         self.organizations: dict[int, Json] = {}
         self.fields: dict[int, Json] = {}
+        self.custom_roles: dict[int, Json] = {}  # see `roles`
         self.tickets: dict[int, Json] = {}
         self.comments: dict[int, list[Json]] = {}
         self.audits: dict[int, list[Json]] = {}
@@ -74,6 +76,10 @@ class Account:
             "name": name,
             "email": email,
             "role": role,
+            "role_type": None,  # set for light agents (1) and custom roles (0): see `roles`
+            "custom_role_id": None,
+            "restricted_agent": False,
+            "ticket_restriction": "requested" if role == "end-user" else None,
             "active": True,
             "created_at": self._stamp(),
             "updated_at": self._stamp(),
@@ -112,7 +118,15 @@ class Account:
         self.organizations[oid] = {"id": oid, "name": name, "tags": list(tags)}
         return oid
 
-    def add_field(self, title: str, kind: str = "text", active: bool = True) -> int:
+    def add_field(
+        self,
+        title: str,
+        kind: str = "text",
+        active: bool = True,
+        options: Iterable[str | Json] = (),
+    ) -> int:
+        """A custom ticket field; a drop-down (tagger, multiselect) has `options`, given as
+        "Name" (its tag is made from the name, as Zendesk suggests it) or "Name=tag"."""
         fid = self._next()
         self.fields[fid] = {
             "id": fid,
@@ -127,7 +141,28 @@ class Account:
             "created_at": self._stamp(),
             "updated_at": self._stamp(),
         }
+        if kind in DROPDOWNS:
+            self.fields[fid]["custom_field_options"] = [self._option(o) for o in options]
         return fid
+
+    def _option(self, spec: str | Json) -> Json:
+        if isinstance(spec, dict):
+            name, value = str(spec.get("name")), str(spec.get("value"))
+        else:
+            name, _, value = spec.partition("=")
+            value = value or re.sub(r"\W+", "_", name.strip().lower())
+        oid = self._next()
+        return {
+            "id": oid,
+            "url": f"{self.base_url}/api/v2/ticket_fields/options/{oid}.json",
+            "name": name,
+            "raw_name": name,
+            "value": value,
+            "default": False,
+        }
+
+    def option_tags(self, fid: int) -> list[str]:
+        return [str(o["value"]) for o in self.fields[fid].get("custom_field_options") or ()]
 
     def field_id(self, title: str) -> int:
         return next(fid for fid, f in self.fields.items() if f["title"] == title)
@@ -309,6 +344,10 @@ class Account:
             spec = self.fields.get(fid) if isinstance(fid, int) else None
             if spec is None:
                 continue  # Zendesk ignores unknown custom field ids
+            if spec["type"] in DROPDOWNS and value is not None:
+                value = self._dropdown(spec, value)
+                if value is None:
+                    continue  # silently ignored, as Zendesk does (see `_dropdown`)
             if spec["type"] == "integer" and value is not None:
                 if isinstance(value, bool) or not re.fullmatch(r"-?\d+", str(value)):
                     raise invalid(
@@ -324,6 +363,17 @@ class Account:
                 value = str(value)
             values[fid] = value
         return [{"id": fid, "value": values.get(fid)} for fid in self._custom()]
+
+    def _dropdown(self, spec: Json, value: object) -> object:
+        """A drop-down's new value, or None when Zendesk drops it: a value that is not one of
+        the field's option tags is ignored without an error (the update answers 200 and the
+        field keeps its value: node-zendesk#132, zenpy#420; the API reference is silent). A
+        multiselect keeps the tags that are options (assumed: not documented either)."""
+        tags = self.option_tags(spec["id"])
+        if isinstance(value, list):
+            kept = [v for v in value if v in tags]
+            return kept if kept or not value else None
+        return value if value in tags else None
 
     def _audit(
         self,
@@ -366,7 +416,10 @@ class Account:
     def create_field(self, spec: Json) -> Json:
         if spec.get("type") not in FIELD_TYPES or not spec.get("title"):
             raise invalid("Type and title are required")
-        fid = self.add_field(str(spec["title"]), str(spec["type"]))
+        options = spec.get("custom_field_options") or []
+        if spec["type"] in DROPDOWNS and not options:
+            raise invalid("Field options: must have at least one option")
+        fid = self.add_field(str(spec["title"]), str(spec["type"]), options=options)
         self.fields[fid]["description"] = str(spec.get("description") or "")
         return self.fields[fid]
 

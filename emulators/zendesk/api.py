@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from emulators.http import Answer, EmulatedTimeout, Request
-from emulators.zendesk import search, views
+from emulators.zendesk import roles, search, views
 from emulators.zendesk.account import CONTRACT_FIELDS, Account
 from emulators.zendesk.wire import (
     Json,
@@ -235,10 +235,18 @@ class ZendeskEmulator(Account):
         ids = [int(p) for p in parts if p.isdigit()]
         route = ROUTES.get(key)
         if route is not None:
+            roles.authorize(self, user, key)
             return route(self, Asked(parts, q, ids, data, user))
         if key[:2] == ("GET", "job_statuses"):
             return {"job_status": self._poll(parts[-1])}
         raise Refused(404, {"error": "InvalidEndpoint", "description": "Not found"})
+
+    def visible_fields(self, user: int) -> list[Json]:
+        """Every field; for an end user only those `visible_in_portal` (List Ticket Fields)."""
+        fields = list(self.fields.values())
+        if self.users[user]["role"] == "end-user":
+            return [f for f in fields if f.get("visible_in_portal")]
+        return fields
 
     def _create_view(self, asked: Asked) -> Json:
         role = str(self.users[asked.user]["role"])
@@ -370,10 +378,11 @@ ROUTES: dict[tuple[str, ...], Callable[[ZendeskEmulator, Asked], Json]] = {
         "meta": {"has_more": False, "after_cursor": None},
     },
     ("GET", "ticket_fields"): lambda z, a: {
-        "ticket_fields": list(z.fields.values()),
+        "ticket_fields": z.visible_fields(a.user),
         "next_page": None,
         "previous_page": None,
     },
+    ("GET", "custom_roles"): lambda z, a: roles.list_roles(z),
     ("POST", "ticket_fields"): (
         lambda z, a: {"ticket_field": z.create_field(a.data.get("ticket_field") or {})}
     ),

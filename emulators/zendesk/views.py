@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from emulators.zendesk.wire import Json, Refused, cursor_page, invalid, stamp
+from emulators.zendesk.wire import FORBIDDEN, Json, Refused, cursor_page, invalid, stamp
 
 ANCHORS = frozenset({"status", "type", "group_id", "assignee_id", "requester_id"})
 SYSTEM = {
@@ -52,11 +52,6 @@ COLUMNS = frozenset(
     }
 )
 UNSORTABLE = frozenset({"description", "submitter", "custom_status_id"})
-FORBIDDEN = {
-    "error": "Forbidden",
-    "description": "You do not have access to this page. Please contact the account owner of"
-    " this help desk for further help.",
-}
 
 
 def list_views(views: Mapping[int, Json], q: Mapping[str, str]) -> Json:

@@ -29,6 +29,15 @@ FIELD_TYPES = frozenset(
 )
 
 
+FORBIDDEN = {
+    "error": "Forbidden",
+    "description": "You do not have access to this page. Please contact the account owner of"
+    " this help desk for further help.",
+}
+#: Custom field types whose values are the tags of their options (`custom_field_options`).
+DROPDOWNS = frozenset({"tagger", "multiselect"})
+
+
 class Refused(Exception):
     """An error answer: `status` with Zendesk's error body."""
 

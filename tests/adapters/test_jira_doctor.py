@@ -36,6 +36,7 @@ def healthy(flavour: str, group_field: str) -> dict[str, str]:
         "edit screens": "every field we write is editable in SUP",
         "priorities": "Highest, High, Medium, Low exist",
         "groups": f"every owner group is an option of 'Support team' ({group_field})",
+        "options": "no field the connector writes is a select list",
         "assignees": "the policy names no assignee",
         "rate limit": "not reported (Jira Cloud reports it only near the limit)"
         if flavour == "cloud"
@@ -54,7 +55,7 @@ def test_a_healthy_site_passes_every_check(make: Make, flavour: str) -> None:
     assert all(c.ok for c in checks)
     (asked,) = h.sent("GET", "/mypermissions")
     assert asked.query == {
-        "permissions": ["BROWSE_PROJECTS,EDIT_ISSUES,ADD_COMMENTS,ASSIGN_ISSUES"],
+        "permissions": ["BROWSE_PROJECTS,EDIT_ISSUES,ADD_COMMENTS,ASSIGN_ISSUES,ADMINISTER"],
         "projectKey": ["SUP"],
     }
 
@@ -80,9 +81,11 @@ def test_a_missing_permission_is_named_with_the_fix(make: Make, flavour: str) ->
     assert doctor(h)["permissions"] == Check(
         "permissions",
         False,
-        "the connector's account lacks ADD_COMMENTS in SUP; ASSIGN_ISSUES in SUP. Fix: grant"
-        " them to the account (or a group or role it is in) in Project settings → Permissions"
-        " (the project's permission scheme).",
+        "the connector's account lacks Add Comments (ADD_COMMENTS) in SUP, which blocks the"
+        " handoff notes and customer replies; Assign Issues (ASSIGN_ISSUES) in SUP, which"
+        " blocks reassigning (Jira refuses the assignee as 'not on the appropriate screen')."
+        " Fix: grant them to the account (or a group or role it is in) in Project settings →"
+        " Permissions (the project's permission scheme).",
     )
 
 

@@ -143,10 +143,13 @@ def test_a_403_is_reported_not_raised(make: Make) -> None:
     h.seed(1)
     h.emulator.fail(lambda r: r.method == "POST" and r.path.endswith("/filter"), 403)
     queue = h.adapter().queue(create=True)
-    assert queue.id is None and queue.problem.startswith(
-        "POST /rest/api/2/filter answered 403: the connector's account may not do this"
+    assert queue.id is None and queue.problem == (
+        "POST /rest/api/2/filter answered 403: the connector's account lacks the global"
+        " permission Share dashboards and filters (CREATE_SHARED_OBJECTS) (emulated 403). Fix:"
+        " grant it to the account (or a group it is in) in Jira settings → System → Global"
+        " permissions. Then run `escalate setup` again, or create the filter by hand (Filters"
+        f" → Create filter) with this JQL: {JQL}"
     )
-    assert "'Share dashboards and filters'" in queue.problem and JQL in queue.problem
 
 
 def test_without_tickets_in_scope_the_filter_is_shared_with_nobody_and_says_so(

@@ -14,6 +14,7 @@ HEALTHY = {
     "credentials": "signed in as Escalation Bot <bot@acme.example>",
     "permissions": "admin: may run, and may create fields and the view",
     "fields": "6 fields found, each active and writable",
+    "options": "no field the connector writes is a drop-down",
     "groups": "every owner group exists (2)",
     "assignees": "the policy names no assignee",
     "priorities": "mapped: urgent=P1, high=P2, normal=P3, low=P4",
