@@ -314,6 +314,7 @@ class Account:
             new["status"] = changes["status"]
         new["tags"] = _tags_after(ticket["tags"], changes)
         new["custom_fields"] = self._fields_after(ticket, changes.get("custom_fields") or [])
+        new["tags"] = self._option_tags(ticket, new)
         comment = _comment_of(changes)
         events = _change_events(ticket, new)
         if events or comment or new != ticket:
@@ -336,6 +337,19 @@ class Account:
             if who is not None and self.users.get(who, {}).get("role") not in ("agent", "admin"):
                 raise invalid("", assignee=[{"description": "Assignee: is not an agent"}])
             new["assignee_id"] = who
+
+    def _option_tags(self, old: Json, new: Json) -> list[str]:
+        """The tags after a drop-down (tagger, multiselect) changed: its old option tags out,
+        its new ones in, as Zendesk keeps a drop-down's value among the ticket's tags."""
+        before = {c["id"]: c["value"] for c in old["custom_fields"]}
+        tags = list(new["tags"])
+        for item in new["custom_fields"]:
+            kind = self.fields.get(item["id"], {}).get("type")
+            if kind not in ("tagger", "multiselect") or item["value"] == before.get(item["id"]):
+                continue
+            gone, added = _as_tags(before.get(item["id"])), _as_tags(item["value"])
+            tags = [t for t in tags if t not in gone] + [t for t in added if t not in tags]
+        return tags
 
     def _fields_after(self, ticket: Json, updates: list[Json]) -> list[Json]:
         values = {c["id"]: c["value"] for c in ticket["custom_fields"]}
@@ -425,6 +439,12 @@ class Account:
 
 
 BULK_ONLY = ("additional_tags", "remove_tags")
+
+
+def _as_tags(value: object) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value if v]
+    return [str(value)] if value else []
 
 
 def _change_events(old: Json, new: Json) -> list[Json]:

@@ -97,6 +97,27 @@ def test_an_agents_tag_added_after_the_plan_survives_our_whole_tag_list(
     assert zd.view(tid).tags == {"vip", "customer-called", "escalated"}
 
 
+def test_a_drop_down_set_with_tags_keeps_its_option_tag_in_the_whole_list(
+    zd: ZendeskHarness,
+) -> None:
+    """A drop-down's value lives among the tags too: the whole list swaps its option tag, so
+    the list and the field agree (and neither the old option nor an agent's tag is lost)."""
+    fid = zd.emulator.add_field("Impact", "tagger", options=["Low", "High"])
+    zd.custom_policy = policy_with(
+        "  - name: p1\n    when: {priority: P1}\n"
+        "    then: {add_tags: [escalated], set_fields: {Impact: high}}\n"
+    )
+    (tid,) = zd.seed(1, priority="P1", tags=["vip"])
+    zd.emulator.agent_edit(int(tid), {"custom_fields": [{"id": fid, "value": "low"}]})
+    assert "low" in zd.emulator.tickets[int(tid)]["tags"]
+    adapter, changes = plan(zd)
+    assert write(adapter, zd.policy(), changes)[tid].status is WriteStatus.APPLIED
+    (sent,) = (b["ticket"] for b in bodies(zd))
+    assert sent["tags"] == ["escalated", "high", "vip"]
+    assert set(zd.emulator.tickets[int(tid)]["tags"]) == {"escalated", "high", "vip"}
+    assert zd.emulator.field_value(int(tid), "Impact") == "high"
+
+
 def test_a_plan_saved_without_its_tags_reads_them_first(zd: ZendeskHarness) -> None:
     (tid,) = zd.seed(1, priority="P1", tags=["vip"])
     adapter, changes = plan(zd)
