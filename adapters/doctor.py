@@ -4,10 +4,11 @@ checked before the first write needs them), and the wording of a fix."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from adapters.errors import AdapterError
 from adapters.results import Check
+from rules.approval import approver_groups
 from rules.errors import EscalationError
 from rules.policy import Policy, Rule
 from rules.schema import OwnerBase
@@ -128,3 +129,35 @@ def missing(values: Iterable[str], options: Sequence[str]) -> list[str]:
 
 def quoted(values: Iterable[str]) -> str:
     return ", ".join(repr(v) for v in values)
+
+
+def approvals_check(
+    policy: Policy, titles: Mapping[str, str], members: Callable[[str], int | None], where: str
+) -> Check | None:
+    """Approval gates can be recorded: the approval field is mapped, and every approver group
+    exists (`members(group)`: how many members it has, None when there is no such group).
+    None when no level needs approval."""
+    gated = [level.name for level in policy.levels if level.model.approval is not None]
+    if not gated:
+        return None
+    if "approved_by" not in titles:
+        return Check(
+            "approvals",
+            False,
+            f"{', '.join(gated)} need approval, but no field is mapped for approved_by, so no"
+            f" approval can ever be given. Fix: map it under platforms.{where}.fields and run"
+            " `escalate setup`.",
+        )
+    groups = approver_groups(policy)
+    counts = {g: members(g) for g in groups}
+    lacking = [g for g, n in counts.items() if n is None]
+    if lacking:
+        return Check(
+            "approvals",
+            False,
+            f"no group named {', '.join(map(repr, lacking))}: its members cannot approve."
+            " Fix: create the group, or correct the approval's groups in the policy.",
+        )
+    sizes = ", ".join(f"{g} ({n} member{'' if n == 1 else 's'})" for g, n in counts.items())
+    who = f"; approver groups: {sizes}" if sizes else ""
+    return Check("approvals", True, f"approvals are recorded in {titles['approved_by']!r}{who}")

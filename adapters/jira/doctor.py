@@ -10,9 +10,12 @@ checks' own answers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from adapters.doctor import (
     FREE_TRACKING,
     Checks,
+    approvals_check,
     low,
     missing,
     owner_assignees,
@@ -24,7 +27,8 @@ from adapters.doctor import (
     sets_priority,
     tracking_values,
 )
-from adapters.errors import AdapterError, AuthError, Rejected
+from adapters.errors import AdapterError, AuthError, NotFound, Rejected
+from adapters.jira.approvals import group_members
 from adapters.jira.body import ProjectMeta
 from adapters.jira.client import RateLimit
 from adapters.jira.fields import Field, screen_problems
@@ -75,8 +79,19 @@ def check(look: Lookups) -> list[Check]:
         step("groups", lambda: _groups(look, metas))
         step("options", lambda: _options(look, metas))
     step("assignees", lambda: _assignees(look))
+    step("approvals", lambda: approvals_check(look.policy, look.titles, _members(look), "jira"))
     checks.add(rate_check(look.client.rate, look.cloud))
     return checks.found
+
+
+def _members(look: Lookups) -> Callable[[str], int | None]:
+    def count(group: str) -> int | None:
+        try:
+            return len(group_members(look.client, group))
+        except NotFound:
+            return None
+
+    return count
 
 
 def _auth_fix(look: Lookups) -> str:

@@ -11,8 +11,11 @@ request).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from adapters.doctor import (
     Checks,
+    approvals_check,
     low,
     missing,
     owner_assignees,
@@ -63,10 +66,22 @@ def check(look: Lookups) -> list[Check]:
         checks.step("options", lambda: _options(look))
     checks.step("groups", lambda: _groups(look))
     checks.step("assignees", lambda: _assignees(look))
+    checks.step(
+        "approvals", lambda: approvals_check(look.policy, look.titles, _members(look), "zendesk")
+    )
     checks.add(_priorities(look.policy))
     checks.step("scope", lambda: _scope(look))
     checks.add(rate_check(look.client.session.rate_limit, look.settings.budget.requests_per_minute))
     return checks.found
+
+
+def _members(look: Lookups) -> Callable[[str], int | None]:
+    def count(group: str) -> int | None:
+        look.groups()
+        gid = look.people.group_id(group)
+        return None if gid is None else len(look.client.group_members(gid))
+
+    return count
 
 
 def _auth_fix(look: Lookups) -> str:

@@ -20,6 +20,8 @@ AGENTS = (
     ("Omar Oncall", "omar"),
 )
 FIRST_LEVEL_GROUP = "Support L1"
+#: Who is in every approver group the policy names (a member's approval counts).
+GROUP_APPROVER = ("Gus Groupapprover", "gus.lead@example.com")
 #: The policy's own custom fields, as the sandbox creates them: kind and options.
 FLAG_FIELD = "Escalate to a manager"
 AREA_FIELD = "Product area"

@@ -12,6 +12,7 @@ from typing import Any
 from connector.sandbox import catalog
 from connector.sandbox.script import Frozen, Spec, Step
 from emulators.jira import JiraEmulator
+from rules.approval import approver_groups
 from rules.mapping import platform_priority
 from rules.policy import Policy
 
@@ -75,6 +76,9 @@ class JiraWorld:
             self.agents.append(self._user(name, f"{local}@{AGENT_DOMAIN}", "atlassian"))
         for email in catalog.people(self.policy):
             self._user(catalog.display_name(email), email, "atlassian")
+        lead = self._user(*catalog.GROUP_APPROVER, "atlassian")
+        for group in approver_groups(self.policy):
+            emu.add_member(group, lead)
         ids = {str(f["name"]): str(f["id"]) for f in emu.fields}
         self.tracking = {n: ids[t] for n, t in self.titles.items() if t in ids}
         self.group = ids.get(GROUP_FIELD)

@@ -10,6 +10,7 @@ from typing import Any
 from connector.sandbox import catalog
 from connector.sandbox.script import ORGS, Frozen, Spec, Step
 from emulators.zendesk import ZendeskEmulator
+from rules.approval import approver_groups
 from rules.mapping import platform_priority
 from rules.policy import Policy
 
@@ -56,6 +57,11 @@ class ZendeskWorld:
             self.agents.append(emu.add_user(name, f"{local}@{AGENT_DOMAIN}", "agent"))
         for email in catalog.people(self.policy):
             self.people[email] = emu.add_user(catalog.display_name(email), email, "agent")
+        lead = emu.add_user(*catalog.GROUP_APPROVER, "agent")
+        for group in approver_groups(self.policy):
+            if group not in {g["name"] for g in emu.groups.values()}:
+                emu.add_group(group)
+            emu.add_member(group, lead)
         for org, (_, tags) in ORGS.items():
             self.orgs[org] = emu.add_organization(org, tags)
         ids = {str(f["title"]): fid for fid, f in emu.fields.items()}

@@ -122,6 +122,22 @@ def test_the_real_adapters_read_every_seeded_ticket_over_http(
         assert statuses == STATUSES[name]
 
 
+def test_doctor_passes_every_check_on_the_sandbox(box: Sandbox) -> None:
+    """The example policy on the seeded platforms: fields, options, groups, permissions, and
+    approvals recorded in a mapped field with an approver group that has a member."""
+    config = load_config(box.config_path)
+    for name, settings in config.instances.items():
+        adapter = platform(settings.platform).build(
+            name, settings, config.policy, Wiring(frozen(), lambda s: None)
+        )
+        try:
+            checks = {c.name: c for c in adapter.check()}
+        finally:
+            adapter.close()
+        assert all(c.ok for c in checks.values()), [c for c in checks.values() if not c.ok]
+        assert "support-managers (1 member)" in checks["approvals"].detail, name
+
+
 def test_the_mix_has_due_tickets_and_many_that_need_nothing(
     box: Sandbox, fetched: dict[str, list[Ticket]]
 ) -> None:
