@@ -17,13 +17,14 @@ the level without approval (`then: enter`) or notifies the approvers once (`then
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from rules.model import Ticket
 from rules.policy import Level, Policy
 from rules.schema import ApprovalModel
-from rules.tracking import State, rule_key
+from rules.tracking import State, format_time, rule_key
 from rules.units import format_duration
 
 
@@ -130,3 +131,34 @@ def display(name: str | None, email: str | None, fallback: str) -> str:
     if name and email and name != email:
         return f"{name} ({email})"
     return name or email or fallback
+
+
+def describe_pending(level: Level, ticket: Ticket, state: State, now: datetime) -> dict[str, Any]:
+    """A pending approval as `explain` shows it: who may approve, what the field holds and who
+    set it (as the platform recorded), the verdict, and the next reminder or timeout."""
+    gate = level.model.approval
+    assert gate is not None
+    verdict = verify(level, ticket)
+    record = ticket.approval
+    due: str | None = None
+    if state.asked_at is not None:
+        times = []
+        if gate.timeout is not None and not state.timeout_noted:
+            times.append((state.asked_at + timedelta(seconds=gate.timeout.after), "timeout"))
+        if gate.remind_every is not None:
+            since = state.reminded_at or state.asked_at
+            times.append((since + timedelta(seconds=gate.remind_every), "reminder"))
+        if times:
+            at, what = min(times)
+            due = f"{what} at {format_time(max(at, now))}"
+    return {
+        "level": level.name,
+        "asked_at": format_time(state.asked_at) if state.asked_at else None,
+        "approvers": approvers_text(gate),
+        "field": ticket.tracking.approved_by,
+        "set_by": record.by if record is not None and record.by else None,
+        "verdict": None
+        if verdict is None
+        else (f"approved by {verdict.who}" if verdict.approved else f"refused: {verdict.why}"),
+        "next": due,
+    }

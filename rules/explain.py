@@ -11,11 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from rules.apply import apply_change
+from rules.approval import describe_pending
 from rules.engine import current_state, evaluate_ticket, rule_status
 from rules.facts import Facts, TargetStatus, ts_to_dt
 from rules.model import Ticket
 from rules.policy import Policy
-from rules.tracking import format_time
+from rules.tracking import State, format_time
 from rules.triggers import TraceNode, trace
 from rules.units import format_duration
 
@@ -62,9 +63,17 @@ def explain(policy: Policy, ticket: Ticket, now: datetime) -> dict[str, Any]:
         "policy_hash": policy.hash,
         "sla": _sla(facts),
         "rules": rules,
+        "approval": _pending(policy, ticket, state, now),
         "change": outcome.change.to_json() if outcome.change else None,
         "next_trigger": {"at": format_time(ts_to_dt(nxt[0])), "rule": nxt[1]} if nxt else None,
     }
+
+
+def _pending(policy: Policy, ticket: Ticket, state: State, now: datetime) -> dict[str, Any] | None:
+    index = policy.level_index.get(state.awaiting or "")
+    if index is None or policy.levels[index].model.approval is None:
+        return None
+    return describe_pending(policy.levels[index], ticket, state, now)
 
 
 def _tree(node: TraceNode) -> dict[str, Any]:
@@ -124,6 +133,7 @@ def render_text(data: dict[str, Any]) -> str:
         "",
         *_render_rules(data["rules"]),
         "",
+        *_render_approval(data.get("approval")),
         *_render_change(data["change"]),
         "",
         f"Next trigger: {nxt['rule']} at {nxt['at']}" if nxt else "Next trigger: none scheduled",
@@ -187,6 +197,22 @@ def _render_rules(rules: list[dict[str, Any]]) -> list[str]:
         if "next_fire" in rule:
             lines.append(f"      would fire at {rule['next_fire']} if nothing else changes")
     return lines
+
+
+def _render_approval(a: dict[str, Any] | None) -> list[str]:
+    """A pending approval, then a blank line; nothing when none is pending."""
+    if a is None:
+        return []
+    since = f" since {a['asked_at']}" if a["asked_at"] else ""
+    lines = [f"Approval: {a['level']} awaits approval{since} by {a['approvers']}"]
+    if a["field"]:
+        who = a["set_by"] or "no one on record"
+        lines.append(f"  approval field: {a['field']!r}, set by {who}: {a['verdict']}")
+    else:
+        lines.append("  approval field: empty")
+    if a["next"]:
+        lines.append(f"  next: {a['next']}")
+    return [*lines, ""]
 
 
 def _render_change(change: dict[str, Any] | None) -> list[str]:

@@ -15,6 +15,7 @@ from rules.apply import apply_change
 from rules.approval import approvers_text, gate_text
 from rules.engine import evaluate_ticket
 from rules.errors import ConfigError
+from rules.explain import explain, render_text
 from rules.model import Approval, StatusCategory, Ticket
 from rules.plan import TicketChange
 from rules.policy import Policy, load_policy
@@ -216,3 +217,23 @@ def test_the_matrix_line_of_a_gate() -> None:
         " after 1d: enters without approval"
     )
     assert approvers_text(policy({}).levels[2].model.approval) == "anyone who can edit the ticket"  # type: ignore[arg-type]
+
+
+def test_explain_shows_the_pending_approval_who_set_the_field_and_what_comes_next() -> None:
+    p = policy({**GATE, "remind_every": "4h", "timeout": {"after": "1d", "then": "notify"}})
+    lee = person("Lee (lee@example.com)", "lee@example.com")
+    data = explain(p, waiting("Maria@Example.com", lee), ASKED + timedelta(hours=1))
+    assert data["approval"] == {
+        "level": "L3",
+        "asked_at": "2026-11-20T07:00:00Z",
+        "approvers": "Maria@Example.com, group support-managers",
+        "field": "Maria@Example.com",
+        "set_by": "Lee (lee@example.com)",
+        "verdict": "refused: 'Maria@Example.com' was entered by Lee (lee@example.com), who is"
+        " not an approver for L3 (Maria@Example.com, group support-managers)",
+        "next": "reminder at 2026-11-20T11:00:00Z",
+    }
+    text = render_text(data)
+    assert "Approval: L3 awaits approval since 2026-11-20T07:00:00Z by Maria@Example.com" in text
+    assert "set by Lee (lee@example.com): refused:" in text
+    assert explain(p, replace(waiting(), tracking=Tracking()), NOW)["approval"] is None
