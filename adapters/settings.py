@@ -41,6 +41,11 @@ class InstanceSettings(Model):
     budget: BudgetSettings = BudgetSettings()
     timeout: TimeoutSettings = TimeoutSettings()
 
+    def done_left_out(self) -> tuple[str, str] | None:
+        """(the query this instance reads, its term that keeps every solved and closed ticket
+        out), when the query clearly does; None when unsure. Offline, for `escalate validate`."""
+        return None
+
     @field_validator("url")
     @classmethod
     def _base_url(cls, value: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,16 +86,41 @@ class Config:
         return self._path(self.run.metrics_file) if self.run.metrics_file else None
 
 
+#: Byte order marks of the encodings YAML allows besides UTF-8: named, then refused.
+_OTHER_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
 def read_text(path: str | Path) -> str:
-    """A file's text, or a ConfigError that says why it cannot be read."""
+    """A UTF-8 file's text (a leading byte order mark dropped), or a ConfigError that says
+    why it cannot be read, with the line and column of a byte that is not UTF-8."""
+    if not str(path):
+        raise ConfigError("no file given: the file name is empty")
     try:
-        return Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a directory, expected a YAML file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    for bom, name in _OTHER_BOMS:
+        if data.startswith(bom):
+            raise ConfigError(f"{path}: the file is {name}-encoded; save it as UTF-8")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = len(data[start : exc.start].decode("utf-8", errors="replace")) + 1
+        raise ConfigError(
+            f"{path}:{line}:{column}: not valid UTF-8 (byte 0x{data[exc.start]:02X});"
+            " save the file as UTF-8"
+        ) from None
 
 
 def load_config(path: str | Path) -> Config:

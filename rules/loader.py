@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from rules import yamlsafe
 from rules.errors import ConfigError
 
 Path = tuple[str | int, ...]
@@ -85,53 +86,111 @@ def _summary(source: str, items: Sequence[str]) -> str:
 
 
 def load_yaml(text: str, source: str) -> Located:
-    """Parse YAML text into data with key positions; syntax errors become ConfigError."""
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        spot = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        context = ""
-        if exc.context and exc.context_mark:
-            where = f"line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1}"
-            context = f" ({exc.context} at {where})"
-        raise ConfigError(f"{spot}: not valid YAML: {exc.problem}{context}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: not valid YAML: {exc}") from None
-    finally:
-        loader.dispose()
-    doc = Located(data, source)
+    """Parse YAML text into data with key positions; every problem becomes a ConfigError."""
+    node = yamlsafe.compose(text, source)
+    doc = Located(None, source)
     if node is not None:
-        dupes: list[str] = []
-        _index(node, (), doc, dupes)
-        if dupes:
-            raise ConfigError(_summary(source, dupes))
+        walk = _Walk(doc)
+        walk.index(node, ())
+        if walk.problems:
+            raise ConfigError(_summary(source, walk.problems))
+        doc.data = yamlsafe.construct(node, source)
     return doc
 
 
-def _index(node: yaml.Node, path: Path, doc: Located, dupes: list[str]) -> None:
-    doc.lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
+#: The tags a node may have, written or as YAML reads plain text (`=` is "value": text).
+_TAGS = {
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp", "value")
+}
+_KEY_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"}  # dates: holiday names
+_MERGE = "tag:yaml.org,2002:merge"
+_KINDS = {"int": "a number", "float": "a number", "bool": "a boolean", "null": "null"}
+#: Values that aliases (*name) repeat, counted as they expand: more is a "billion laughs".
+MAX_REPEATS = 100_000
+
+
+class _Walk:
+    """Walks the node tree before it becomes data: remembers the line of every key path, and
+    finds duplicate keys, keys that are not text, tags, and aliases that expand too far."""
+
+    def __init__(self, doc: Located) -> None:
+        self.doc = doc
+        self.problems: list[str] = []
+        self.repeats = 0
+        self.stopped = False
+        self.seen: set[int] = set()  # the nodes walked: one an alias repeats is checked once
+
+    def index(self, node: yaml.Node, path: Path) -> None:
+        first = id(node) not in self.seen
+        self.seen.add(id(node))
+        self.repeats += not first
+        if self.stopped or self.repeats > MAX_REPEATS or len(path) > yamlsafe.MAX_DEPTH:
+            self._stop(node)
+            return
+        self.doc.lines.setdefault(path, node.start_mark.line + 1)
+        if node.tag not in _TAGS:
+            tag = yamlsafe.tag_name(node.tag)
+            if first:
+                self._add(node, path, f"unsupported tag {tag} (write plain values, without tags)")
+        elif isinstance(node, yaml.MappingNode):
+            self._mapping(node, path, first)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                if isinstance(item, yaml.MappingNode):
+                    for k, v in item.value:
+                        if k.value in ("name", "id") and isinstance(v, yaml.ScalarNode):
+                            self.doc.names[(*path, i)] = str(v.value)
+                self.index(item, (*path, i))
+
+    def _mapping(self, node: yaml.MappingNode, path: Path, first: bool) -> None:
         seen: set[str] = set()
         for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:  # `<<: *anchor`: its keys, which the others override
+                self.index(value_node, (*path, "<<"))
+                continue
             key = str(key_node.value)
-            if key in seen:
-                dupes.append(
-                    f"{doc.source}:{key_node.start_mark.line + 1}: {doc.render((*path, key))}: "
-                    "duplicate key (YAML would silently keep only the last one)"
-                )
+            if first and not self._key_ok(key_node, path):
+                continue
+            if first and key in seen:
+                message = "duplicate key (YAML would silently keep only the last one)"
+                self._add(key_node, (*path, key), message)
             seen.add(key)
-            _index(value_node, (*path, key), doc, dupes)
-            doc.lines[(*path, key)] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            if isinstance(item, yaml.MappingNode):
-                for k, v in item.value:
-                    if k.value in ("name", "id") and isinstance(v, yaml.ScalarNode):
-                        doc.names[(*path, i)] = str(v.value)
-            _index(item, (*path, i), doc, dupes)
+            self.doc.lines[(*path, key)] = key_node.start_mark.line + 1
+            self.index(value_node, (*path, key))
+
+    def _key_ok(self, key: yaml.Node, path: Path) -> bool:
+        if not isinstance(key, yaml.ScalarNode):
+            self._add(key, path, "a key must be text, not a list or a mapping")
+            return False
+        if key.tag in _KEY_TAGS:
+            return True
+        kind = _KINDS.get(key.tag.rsplit(":", 1)[-1], f"tagged {yamlsafe.tag_name(key.tag)}")
+        shown = f"key {key.value!r}" if key.value else "empty key"
+        message = f'the {shown} is {kind} to YAML, not text: quote it ("{key.value}")'
+        self._add(key, path, message)
+        return False
+
+    def _add(self, node: yaml.Node, path: Path, message: str) -> None:
+        spot = f"{self.doc.source}:{node.start_mark.line + 1}"
+        self.problems.append(
+            f"{spot}: {self.doc.render(path)}: {message}" if path else f"{spot}: {message}"
+        )
+
+    def _stop(self, node: yaml.Node) -> None:
+        """Too many values or too deep (aliases can do both): one problem, and the walk stops."""
+        if self.stopped:
+            return
+        self.stopped = True
+        what = (
+            f"more than {MAX_REPEATS:,} repeated values"
+            if self.repeats > MAX_REPEATS
+            else f"values nested deeper than {yamlsafe.MAX_DEPTH} levels"
+        )
+        self.problems.append(
+            f"{self.doc.source}:{node.start_mark.line + 1}: the document has {what} once its"
+            " aliases (*name) are expanded; write the values out or use fewer aliases"
+        )
 
 
 def validate(model: type[M], doc: Located, at: Path = ()) -> M:

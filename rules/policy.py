@@ -150,6 +150,8 @@ def compile_policy(doc: Located) -> Policy:
     levels = tuple(Level(lv.name, i, lv) for i, lv in enumerate(model.levels))
     _check_unique(problems, ("levels",), [lv.name for lv in levels], "level")
     _check_unique(problems, ("rules",), [r.name for r in model.rules], "rule")
+    _check_unique(problems, ("sla",), [s.name for s in model.sla], "SLA policy")
+    _check_unique(problems, ("priorities",), list(model.priorities), "priority", named=False)
     calendars = _compile_calendars(model, problems)
     ranks = {name: i + 1 for i, name in enumerate(model.priorities)}
     scope = Scope(problems, ranks, {lv.name: lv.index for lv in levels}, set(calendars))
@@ -386,9 +388,13 @@ def _unknown(problems: Problems, path: Path, kind: str, name: str, known: Any) -
     problems.add(path, unknown_name(kind, name, [str(k) for k in known]))
 
 
-def _check_unique(problems: Problems, path: Path, names: list[str], kind: str) -> None:
+def _check_unique(
+    problems: Problems, path: Path, names: list[str], kind: str, *, named: bool = True
+) -> None:
+    """Each item of a list is named once (`named`: by its `name` key, else by itself)."""
     seen: set[str] = set()
     for i, name in enumerate(names):
         if name in seen:
-            problems.add((*path, i, "name"), f"duplicate {kind} name {name!r}")
+            at: Path = (*path, i, "name") if named else (*path, i)
+            problems.add(at, f"duplicate {kind} name {name!r}")
         seen.add(name)

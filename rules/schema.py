@@ -71,8 +71,18 @@ def _names(value: object) -> object:
 NameList = Annotated[list[str], BeforeValidator(_names, json_schema_input_type=list[str])]
 
 
+def _given(value: object, what: str) -> object:
+    """A key given with no value (`status:` or `status: null`) is a mistake, not "no trigger"."""
+    if value is None:
+        raise ValueError(f"expected a value for {what}, got null (give one or leave the key out)")
+    return value
+
+
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # No infinite or NaN numbers (YAML `.inf`, `.nan`): no duration or setting means them.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 # --- calendars -------------------------------------------------------------------------------
@@ -229,6 +239,11 @@ class Condition(Model):
     customer_request: CustomerRequestSpec | None = None
     assigned: bool | None = None
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        return _given(value, "a trigger")
+
     @model_validator(mode="after")
     def _not_empty(self) -> Condition:
         if not self.model_fields_set:
@@ -314,6 +329,11 @@ class ActionsModel(Model):
     reply: str | None = None
     notify: StrList = []
     record_outcome: bool = False
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        return _given(value, "an action")
 
     @model_validator(mode="after")
     def _some(self) -> ActionsModel:

@@ -18,6 +18,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from adapters.jira import jql
 from adapters.secrets import SecretRef
 from adapters.settings import InstanceSettings
 from rules.schema import Model
@@ -62,3 +63,8 @@ class Settings(InstanceSettings):
     @property
     def jql(self) -> str:
         return self.scope or DEFAULT_SCOPE
+
+    def done_left_out(self) -> tuple[str, str] | None:
+        """An AND-ed clause that keeps Done or resolved issues out (an OR at the top: unsure)."""
+        clause = jql.done_left_out(self.jql)
+        return None if clause is None else (self.jql, clause)

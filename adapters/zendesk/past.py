@@ -27,13 +27,13 @@ from datetime import UTC, datetime
 from adapters.past import Window
 from adapters.zendesk.mapping import as_int
 from adapters.zendesk.read import Json, Reader, export_query
+from adapters.zendesk.settings import TERM
 from rules.model import Ticket
 
 #: A backtest reads every ticket's requester and organisation, whatever the policy reads, so a
 #: --compare policy finds them too.
 EVERYONE = frozenset({"requester", "organization"})
 
-_TERM = re.compile(r'-?\w+(?:<=|>=|:|<|>)(?:"[^"]*"|\S+)|"[^"]*"|\S+')
 _STATUS = re.compile(r"-?status(?:<=|>=|:|<|>)", re.IGNORECASE)
 
 
@@ -49,7 +49,7 @@ def history_queries(history_scope: str | None, scope: str, window: Window) -> li
 
 def without_status(scope: str) -> str:
     """The scope without its `status` terms ("type:ticket status<solved" -> "type:ticket")."""
-    return " ".join(t for t in _TERM.findall(scope) if not _STATUS.match(t))
+    return " ".join(t for t in TERM.findall(scope) if not _STATUS.match(t))
 
 
 def read_past(reader: Reader, window: Window) -> Iterator[Ticket]:

@@ -6,6 +6,7 @@ so `oauth_client_credentials` is the recommended sign-in for a scheduled connect
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -15,6 +16,12 @@ from adapters.settings import InstanceSettings
 from rules.schema import Model
 
 DEFAULT_SCOPE = "type:ticket status<solved"
+#: Zendesk's statuses in its own order (`status<solved` is new, open, pending and hold).
+STATUS_ORDER = ("new", "open", "pending", "hold", "solved", "closed")
+_DONE = {STATUS_ORDER.index("solved"), STATUS_ORDER.index("closed")}
+#: One search term: `key:value` (a quoted value may hold spaces), a "quoted phrase" or a word.
+TERM = re.compile(r'-?\w+(?:<=|>=|:|<|>)(?:"[^"]*"|\S+)|"[^"]*"|\S+')
+_STATUS_TERM = re.compile(r"^(-?)status(:|<=|>=|<|>)(\w+)$", re.IGNORECASE)
 
 
 class ClientCredentialsAuth(Model):
@@ -96,3 +103,27 @@ class Settings(InstanceSettings):
     job_timeout_seconds: float = Field(
         default=300.0, gt=0, description="Give up waiting for an update_many job after this."
     )
+
+    def done_left_out(self) -> tuple[str, str] | None:
+        """The `status` terms that keep solved and closed tickets out (search terms all hold)."""
+        if "OR" in TERM.findall(self.scope):  # not a plain list of AND-ed terms: unsure
+            return None
+        left_out: set[int] = set()
+        terms = []
+        for term in TERM.findall(self.scope):
+            found = _STATUS_TERM.match(term)
+            if found is None or found.group(3).lower() not in STATUS_ORDER:
+                continue
+            negated, op, bound = found.group(1), found.group(2), found.group(3).lower()
+            out = {r for r in _DONE if _compare(r, op, STATUS_ORDER.index(bound)) == bool(negated)}
+            if out:
+                left_out |= out
+                terms.append(term)
+        return (self.scope, " ".join(terms)) if left_out == _DONE else None
+
+
+def _compare(rank: int, op: str, bound: int) -> bool:
+    """Does a status of `rank` satisfy `status<op><bound>`?"""
+    if op == ":":
+        return rank == bound
+    return {"<": rank < bound, "<=": rank <= bound, ">": rank > bound, ">=": rank >= bound}[op]

@@ -14,6 +14,7 @@ from pydantic.json_schema import models_json_schema
 from adapters.registry import settings_model
 from connector.commands.options import config_option
 from connector.config import RunSettings, load_config, read_text
+from connector.scopes import scope_warnings
 from rules.errors import ConfigError
 from rules.explain import explain, render_text
 from rules.lint import lint
@@ -34,7 +35,7 @@ def validate(config_path: str, strict: bool) -> None:
     """
     config = load_config(config_path)
     policy = config.policy
-    warnings = lint(policy)
+    warnings = lint(policy) + scope_warnings(config)
     click.echo(
         f"{config_path}: valid (policy {policy.hash}: {len(policy.levels)} levels, "
         f"{len(policy.rules)} rules, {len(policy.slas)} SLA policies, "
