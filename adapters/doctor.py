@@ -3,11 +3,12 @@ owners a policy can assign, and the wording of a fix."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from adapters.errors import AdapterError
-from adapters.results import Check
+from adapters.results import Check, FieldStatus
 from rules.errors import EscalationError
+from rules.fielduse import without
 from rules.policy import Policy
 from rules.schema import OwnerBase
 
@@ -65,3 +66,14 @@ def sets_priority(policy: Policy) -> bool:
 def low(limit: int, remaining: int) -> bool:
     """Under `LOW_RATE` of the limit is left."""
     return bool(limit) and remaining < LOW_RATE * limit
+
+
+def unusable_policy_fields(policy: Policy, statuses: Sequence[FieldStatus]) -> str:
+    """ "" when every policy field is usable, else what is off without them, and the fix."""
+    unusable = {s.name: s.problem for s in statuses if s.kind == "policy" and s.problem}
+    if not unusable:
+        return ""
+    return (
+        f"{without(policy, unusable).describe()}. Fix: create them (escalate setup does) or fix"
+        " the names in the policy"
+    )

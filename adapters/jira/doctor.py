@@ -16,6 +16,7 @@ from adapters.doctor import (
     owners,
     sentence,
     sets_priority,
+    unusable_policy_fields,
 )
 from adapters.errors import AdapterError, AuthError, Rejected
 from adapters.jira.body import ProjectMeta
@@ -127,7 +128,9 @@ def _permissions(look: Lookups) -> Check:
 
 
 def _fields(look: Lookups) -> Check:
-    look.fields()  # SetupError names every unusable field and the fix
+    statuses = look.fields()  # SetupError names every unusable tracking field and the fix
+    if off := unusable_policy_fields(look.policy, statuses):
+        return Check("fields", False, off)
     group = look.resolved.group
     extra = f" and the group field {group.name!r}" if group else ""
     detail = f"{len(look.resolved.tracking)} tracking fields{extra}, each with a writable type"

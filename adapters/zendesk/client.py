@@ -162,11 +162,27 @@ class Client:
             params["page[after]"] = str(meta["after_cursor"])
 
     def create_view(self, body: Mapping[str, Any]) -> Json:
+        return self.post("/api/v2/views", body)
+
+    def post(self, path: str, body: Mapping[str, Any]) -> Json:
+        """POST `body` exactly as given (what `escalate setup` showed); never repeated."""
+
         def post() -> Json:
-            data = self.session.post("/api/v2/views", json=dict(body)).json()
+            data = self.session.post(path, json=dict(body)).json()
             return data if isinstance(data, dict) else {}
 
         return self._write(post)
+
+    def recent_tickets(self, count: int = 100) -> list[Json]:
+        """The `count` (at most 100) most recently updated tickets: one search page."""
+        params = {
+            "query": "type:ticket",
+            "sort_by": "updated_at",
+            "sort_order": "desc",
+            "per_page": str(min(count, 100)),
+        }
+        page = self._read(lambda: self._get("/api/v2/search", params))
+        return [t for t in page.get("results") or [] if isinstance(t, dict)]
 
     def users_by_email(self, email: str) -> list[Json]:
         """Users whose e-mail is exactly `email` (Zendesk's search matches `email:` exactly)."""

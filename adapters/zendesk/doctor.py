@@ -7,7 +7,15 @@ checks' own answers (no extra request).
 
 from __future__ import annotations
 
-from adapters.doctor import Checks, low, owner_assignees, owner_groups, sentence, sets_priority
+from adapters.doctor import (
+    Checks,
+    low,
+    owner_assignees,
+    owner_groups,
+    sentence,
+    sets_priority,
+    unusable_policy_fields,
+)
 from adapters.errors import AdapterError, Rejected
 from adapters.results import Check
 from adapters.zendesk.lookups import Lookups
@@ -63,7 +71,9 @@ def _role(role: str) -> Check:
 
 
 def _fields(look: Lookups) -> Check:
-    statuses = look.fields()  # SetupError names every unusable field and the fix
+    statuses = look.fields()  # SetupError names every unusable tracking field and the fix
+    if off := unusable_policy_fields(look.policy, statuses):
+        return Check("fields", False, off)
     return Check("fields", True, f"{len(statuses)} fields found, each active and writable")
 
 
