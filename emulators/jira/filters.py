@@ -30,7 +30,9 @@ PROJECT_PERMISSIONS = {
     "TRANSITION_ISSUES": ("46", "Transition Issues"),
     "CREATE_ISSUES": ("11", "Create Issues"),
     "CREATE_SHARED_OBJECTS": ("22", "Share dashboards and filters"),
+    "ADMINISTER": ("0", "Administer Jira"),
 }
+GLOBAL = {"CREATE_SHARED_OBJECTS", "ADMINISTER"}
 
 
 def my_permissions(site: Site, r: Call) -> Answer:
@@ -46,7 +48,7 @@ def my_permissions(site: Site, r: Call) -> Answer:
     out = {}
     for key in keys or list(PROJECT_PERMISSIONS):
         pid, name = PROJECT_PERMISSIONS[key]
-        kind = "GLOBAL" if key == "CREATE_SHARED_OBJECTS" else "PROJECT"
+        kind = "GLOBAL" if key in GLOBAL else "PROJECT"
         out[key] = {
             "id": pid,
             "key": key,
@@ -67,7 +69,7 @@ def create_filter(site: Site, r: Call, v3: bool) -> Answer:
     if any(f["name"].casefold() == name.casefold() for f in mine):
         return _invalid("filterName", "Filter with same name already exists.")
     try:
-        query(site.issues, jql, bounded=False, fields=site.fields)
+        query(site.issues, jql, bounded=False, fields=site.fields, now=site.clock())
     except ValueError as exc:
         return _invalid("jql", str(exc))
     shares = list(body.get("sharePermissions") or [])

@@ -337,10 +337,20 @@ class Account:
         return audit
 
     def create_field(self, spec: Json) -> Json:
-        if spec.get("type") not in FIELD_TYPES or not spec.get("title"):
+        """A field as Create Ticket Field makes it: a type and a title; a drop-down or
+        multi-select needs its `custom_field_options`; a checkbox may name its `tag`."""
+        kind = spec.get("type")
+        if kind not in FIELD_TYPES or not str(spec.get("title") or "").strip():
             raise invalid("Type and title are required")
-        fid = self.add_field(str(spec["title"]), str(spec["type"]))
+        options = spec.get("custom_field_options")
+        if kind in ("tagger", "multiselect") and not options:
+            raise invalid("", custom_field_options=[{"description": "Field options: required"}])
+        fid = self.add_field(str(spec["title"]), str(kind))
         self.fields[fid]["description"] = str(spec.get("description") or "")
+        if kind == "checkbox":
+            self.fields[fid]["tag"] = spec.get("tag")
+        if options:
+            self.fields[fid]["custom_field_options"] = list(options)
         return self.fields[fid]
 
 
