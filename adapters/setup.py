@@ -17,8 +17,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.results import FieldStatus, Queue
+from rules.tracking import State
 
 Json = dict[str, Any]
+#: The tracking fields only the connector should fill: values in one of them on a ticket that
+#: does not carry the connector's `state` suggest that another tool owns the field. (Agents
+#: fill `request` and `approved_by` by design: those are not checked.)
+CHECKED = ("level", "escalated_at", "rule", "count", "sla_due", "state", "outcome")
+
+
+def ours(state: object) -> bool:
+    """Whether `state` (a `state` field's value) is one the connector wrote."""
+    parsed = State.parse(str(state)) if state not in (None, "") else None
+    return parsed is not None and not parsed.corrupt and parsed.written_at is not None
 
 
 def pending_id(title: str) -> str:

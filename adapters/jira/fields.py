@@ -33,10 +33,13 @@ TEXT_TYPE = (CF + "textfield", CF + "textsearcher")
 TRACKING_KINDS = frozenset({"string", "textarea", "number", "datetime", "date", "option"})
 GROUP_KINDS = frozenset({"string", "option", "options", "group", "groups"})
 SCREENS = (
-    "add it to the Edit screen of each project (Project settings → Screens) before the first"
+    "add each to the Edit screen of each project (Project settings → Screens) before the first"
     " run: Jira's API puts a new field on no screen"
 )
-CREATED = "created: " + SCREENS
+CREATED = (
+    "created: add it to the Edit screen of each project (Project settings → Screens) before the"
+    " first run"
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,10 @@
 - Jira's API puts a new field on no screen: each must then be added to the Edit screen of
   each project (`fields.CREATED` says so).
 - The "Escalated tickets" filter (`queue`), its JQL built from the fields as they will be.
-- An existing tracking field is adopted as it is, after one search for an issue that already
-  holds a value in it (`cf[<n>] is not EMPTY`, one issue): another tool may own it.
+- An existing tracking field is adopted as it is, after one search for an issue that holds a
+  value in it the connector did not write: `cf[<n>] is not EMPTY AND cf[<state>] is EMPTY` (no
+  connector `state` on the issue), and for `state` itself, values not in the connector's
+  format among the first 50 issues that have one. Another tool may own such a field.
 
 Every field is created with `POST /rest/api/{2,3}/field` (`{name, description, type,
 searcherKey}`, the searcher the type documents); a create whose answer was lost is looked up by
@@ -21,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.errors import AdapterError, AuthError, MaybeLanded
+from adapters.errors import AdapterError, AuthError, MaybeLanded, PermissionDenied
 from adapters.jira import queue, search
 from adapters.jira.fields import (
     SCREENS,
@@ -35,10 +37,12 @@ from adapters.jira.fields import (
 from adapters.jira.jql import quoted
 from adapters.jira.lookups import Lookups
 from adapters.results import FieldStatus, Queue
-from adapters.setup import Adoption, Done, Plan, Request, Step, blocked
+from adapters.setup import CHECKED, Adoption, Done, Plan, Request, Step, blocked, ours
 from rules.fielduse import names, users_of, value_kind
 
 Json = dict[str, Any]
+CUSTOM = "customfield_"
+SAMPLE = 50  # issues whose `state` is looked at, when the state field itself is checked
 
 
 def plan(look: Lookups, *, policy_fields: bool = True, whole: bool = True) -> Plan:
@@ -57,8 +61,10 @@ def plan(look: Lookups, *, policy_fields: bool = True, whole: bool = True) -> Pl
         elif status.problem:
             out.problems.append(_problem(look, status))
         else:
-            out.adopted.append(Adoption(status, _in_use(look, status) if whole else ""))
+            out.adopted.append(Adoption(status))
     if whole:
+        state = next((a.status.id for a in out.adopted if a.status.name == "state"), None)
+        out.adopted = [Adoption(a.status, _in_use(look, a.status, state)) for a in out.adopted]
         _queue_step(look, out, made)
     return out
 
@@ -102,20 +108,32 @@ def _problem(look: Lookups, status: FieldStatus) -> str:
     return text
 
 
-def _in_use(look: Lookups, status: FieldStatus) -> str:
-    """Where an existing tracking field already holds a value ("" when nowhere)."""
-    if status.kind != "tracking" or not (status.id or "").startswith("customfield_"):
+def _in_use(look: Lookups, status: FieldStatus, state: str | None) -> str:
+    """Where an existing tracking field holds a value the connector did not write: on an
+    issue without the connector's `state` (`state`: that field's id, when it exists), or, for
+    `state` itself, a value not in the connector's format ("" when nowhere)."""
+    fid = str(status.id or "")
+    if status.kind != "tracking" or status.name not in CHECKED or not fid.startswith(CUSTOM):
         return ""
-    number = str(status.id).removeprefix("customfield_")
+    jql = f"{clause(fid)} is not EMPTY"
+    if state is not None and state != fid:
+        jql += f" AND {clause(state)} is EMPTY"
     try:
-        page = next(search.search(look.client, f"cf[{number}] is not EMPTY", ["key"], 1), [])
+        page = next(search.search(look.client, jql, ["key", fid], SAMPLE), [])
     except AuthError:
         raise
     except AdapterError as exc:
         return f"could not check whether issues hold values in it: {exc}"
+    if fid == state:
+        page = [i for i in page if not ours((i.get("fields") or {}).get(fid))]
     if not page:
         return ""
-    return f"issue {page[0].get('key')} (and maybe more) already holds a value in it"
+    return f"issue {page[0].get('key')} (and maybe more) holds a value the connector did not write"
+
+
+def clause(fid: str) -> str:
+    """A custom field in JQL by id: `cf[10050]`."""
+    return f"cf[{fid.removeprefix(CUSTOM)}]"
 
 
 def _queue_step(look: Lookups, out: Plan, made: Mapping[str, Field]) -> None:
@@ -163,9 +181,15 @@ def _make_field(look: Lookups, step: Step) -> Done:
             return Done(step, None, sent, problem=str(exc))
     except AuthError:
         raise
+    except PermissionDenied:
+        problem = (
+            f"{sent.method} {sent.path} answered 403: only Jira administrators may create"
+            " fields. Fix: run `escalate setup` with an administrator's account, or create it"
+            f" by hand (a {step.summary} field, Settings → Work items → Fields)"
+        )
+        return Done(step, None, sent, problem=problem)
     except AdapterError as exc:
-        fix = "creating fields needs a Jira administrator's account"
-        return Done(step, None, sent, problem=f"{exc} ({fix})")
+        return Done(step, None, sent, problem=str(exc))
     else:
         found = Field.from_json(made)
         look.catalog().add(found)

@@ -173,14 +173,10 @@ class Client:
 
         return self._write(post)
 
-    def recent_tickets(self, count: int = 100) -> list[Json]:
-        """The `count` (at most 100) most recently updated tickets: one search page."""
-        params = {
-            "query": "type:ticket",
-            "sort_by": "updated_at",
-            "sort_order": "desc",
-            "per_page": str(min(count, 100)),
-        }
+    def recent_tickets(self) -> list[Json]:
+        """The most recently updated tickets: the first search page (100, the largest page;
+        `per_page` is not among the parameters List Search Results documents)."""
+        params = {"query": "type:ticket", "sort_by": "updated_at", "sort_order": "desc"}
         page = self._read(lambda: self._get("/api/v2/search", params))
         return [t for t in page.get("results") or [] if isinstance(t, dict)]
 

@@ -7,8 +7,9 @@
   SLA-due fields by id: the id of a field made in the same run is a placeholder in the
   preview (`adapters.setup.pending_id`), filled in once Zendesk has answered.
 - An existing tracking field is adopted as it is, after a look at the 100 most recently updated
-  tickets (one search, `sort_by=updated_at`): a value in it on one of them means another tool
-  may own it. Zendesk's search documents no query for "this field has any value"
+  tickets (one search, `sort_by=updated_at`): a value in it on one of them that does not carry
+  the connector's `state` (for `state` itself: a value not in the connector's format) means
+  another tool may own it. Zendesk's search documents no query for "this field has any value"
   (`custom_field_<id>:<value>` takes a value), so older tickets are not looked at.
 
 Creating fields and views needs an admin: an agent's 403 is reported with the fix.
@@ -21,7 +22,18 @@ from typing import Any
 
 from adapters.errors import AdapterError, AuthError, MaybeLanded, PermissionDenied
 from adapters.results import FieldStatus, Queue
-from adapters.setup import Adoption, Done, Plan, Request, Step, blocked, fill, pending_id
+from adapters.setup import (
+    CHECKED,
+    Adoption,
+    Done,
+    Plan,
+    Request,
+    Step,
+    blocked,
+    fill,
+    ours,
+    pending_id,
+)
 from adapters.zendesk import queue
 from adapters.zendesk.fields import create_body, policy_body, resolve
 from adapters.zendesk.lookups import Lookups
@@ -30,8 +42,6 @@ from rules.fielduse import names, users_of, value_kind
 
 Json = dict[str, Any]
 FIELDS = "/api/v2/ticket_fields"
-SAMPLE = 100  # recently updated tickets looked at for values in an existing tracking field
-ADMIN = "creating ticket fields and views needs a Zendesk admin's credentials"
 
 
 def plan(look: Lookups, *, policy_fields: bool = True, whole: bool = True) -> Plan:
@@ -98,26 +108,35 @@ def _problem(look: Lookups, status: FieldStatus) -> str:
 
 
 def _in_use(look: Lookups, adopted: list[Adoption]) -> list[Adoption]:
-    """Each adopted tracking field with the recent tickets that hold a value in it."""
-    tracked = {a.status.id: a for a in adopted if a.status.kind == "tracking"}
-    if not tracked:
+    """Each adopted tracking field with the recent tickets where it holds a value the
+    connector did not write: the ticket carries no connector `state` (for `state` itself: a
+    value not in the connector's format)."""
+    checked = {
+        str(a.status.id): a.status.name
+        for a in adopted
+        if a.status.kind == "tracking" and a.status.name in CHECKED
+    }
+    if not checked:
         return adopted
     try:
-        tickets = look.client.recent_tickets(SAMPLE)
+        tickets = look.client.recent_tickets()
     except AuthError:
         raise
     except AdapterError as exc:
         why = f"could not check whether tickets hold values in it: {exc}"
-        return [Adoption(a.status, why) if a.status.id in tracked else a for a in adopted]
+        return [Adoption(a.status, why) if str(a.status.id) in checked else a for a in adopted]
+    state = next((fid for fid, name in checked.items() if name == "state"), None)
     holding: dict[str, list[str]] = {}
     for ticket in tickets:
-        for item in ticket.get("custom_fields") or []:
-            fid, value = str(item.get("id")), item.get("value")
-            if fid in tracked and value not in (None, "", False, []):
+        values = {str(c.get("id")): c.get("value") for c in ticket.get("custom_fields") or []}
+        if state is not None and ours(values.get(state)):
+            continue
+        for fid in checked:
+            if values.get(fid) not in (None, "", False, []):
                 holding.setdefault(fid, []).append(f"#{ticket.get('id')}")
     return [
-        Adoption(a.status, _holding(holding[a.status.id], len(tickets)))
-        if a.status.id in holding
+        Adoption(a.status, _holding(holding[str(a.status.id)], len(tickets)))
+        if str(a.status.id) in holding
         else a
         for a in adopted
     ]
@@ -125,8 +144,8 @@ def _in_use(look: Lookups, adopted: list[Adoption]) -> list[Adoption]:
 
 def _holding(where: list[str], looked: int) -> str:
     return (
-        f"{len(where)} of the {looked} most recently updated tickets hold a value in it"
-        f" (e.g. {', '.join(where[:3])})"
+        f"{len(where)} of the {looked} most recently updated tickets hold a value in it the"
+        f" connector did not write (e.g. {', '.join(where[:3])})"
     )
 
 
@@ -185,8 +204,13 @@ def _make_field(look: Lookups, step: Step, sent: Request) -> Done:
             return Done(step, None, sent, problem=str(exc))
     except AuthError:
         raise
-    except PermissionDenied as exc:
-        return Done(step, None, sent, problem=f"{exc} ({ADMIN})")
+    except PermissionDenied:
+        problem = (
+            f"{sent.method} {sent.path} answered 403: only Zendesk admins may create ticket"
+            " fields. Fix: run `escalate setup` with an admin's credentials, or create it by"
+            f" hand (a {step.summary} field, Admin Center > Objects and rules > Fields)"
+        )
+        return Done(step, None, sent, problem=problem)
     except AdapterError as exc:
         return Done(step, None, sent, problem=str(exc))
     if fid is None:

@@ -114,15 +114,20 @@ def _confirm(yes: bool) -> None:
 def report(name: str, plan: Plan, done: list[Done]) -> int:
     """Print what became of each step and every field adopted; the problems left."""
     problems = len(plan.problems)
+    notes: dict[str, list[str]] = {}  # a note every new field shares, said once
     for d in done:
         step = d.step
         if d.id is None:
             click.echo(f"{name}: {step.what} {step.title!r} not created: {d.problem}", err=True)
             problems += 1
             continue
+        if step.what == "field" and d.note:
+            notes.setdefault(d.note, []).append(step.title)
         where = f": {d.url}" if d.url else f" ({d.id})"
-        note = f": {d.note}" if d.note else ""
+        note = f": {d.note}" if d.note and step.what != "field" else ""
         click.echo(f"{name}: created {step.what} {step.title!r}{where}{note}")
+    for note, titles in notes.items():
+        click.echo(f"{name}: {_fields(titles)}: {note}")
     for adoption in plan.adopted:
         s = adoption.status
         held = ", which already holds values" if adoption.in_use else ""
@@ -130,3 +135,7 @@ def report(name: str, plan: Plan, done: list[Done]) -> int:
     for status, parts in plan.skipped:
         click.echo(f"{name}: left out policy field {status.title!r}: off until it exists: {parts}")
     return problems
+
+
+def _fields(titles: list[str]) -> str:
+    return f"the new field {titles[0]!r}" if len(titles) == 1 else f"the {len(titles)} new fields"
