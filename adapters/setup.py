@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.results import FieldStatus, Queue
+from rules.fielduse import names, users_of
+from rules.policy import Policy
 from rules.tracking import State
 
 Json = dict[str, Any]
@@ -30,6 +32,29 @@ def ours(state: object) -> bool:
     """Whether `state` (a `state` field's value) is one the connector wrote."""
     parsed = State.parse(str(state)) if state not in (None, "") else None
     return parsed is not None and not parsed.corrupt and parsed.written_at is not None
+
+
+def needed_by(policy: Policy, field: str) -> str:
+    """The parts of the policy that need `field`: they are off while it is missing."""
+    return names(users_of(policy, field)) or "no enabled rule"
+
+
+def role(policy: Policy, status: FieldStatus) -> str:
+    """What a field is for, as setup shows it."""
+    if status.kind == "policy":
+        return f"policy field, read by {needed_by(policy, status.name)}"
+    if status.kind == "group":
+        return "group field (the owning team)"
+    return f"tracking field {status.name}"
+
+
+def unfixable(policy: Policy, instance: str, status: FieldStatus) -> str:
+    """An unusable field that setup cannot fix, and (a policy field) what stays off."""
+    what = f"{role(policy, status)} {status.title!r}" if status.title else role(policy, status)
+    text = f"{what}: {status.problem}"
+    if status.kind == "policy":
+        text += f"; until it is fixed, off on {instance}: {needed_by(policy, status.name)}"
+    return text
 
 
 def pending_id(title: str) -> str:

@@ -32,13 +32,26 @@ from adapters.jira.fields import (
     group_body,
     planned,
     policy_body,
+    text_of,
     type_name,
 )
 from adapters.jira.jql import quoted
 from adapters.jira.lookups import Lookups
 from adapters.results import FieldStatus, Queue
-from adapters.setup import CHECKED, Adoption, Done, Plan, Request, Step, blocked, ours
-from rules.fielduse import names, users_of, value_kind
+from adapters.setup import (
+    CHECKED,
+    Adoption,
+    Done,
+    Plan,
+    Request,
+    Step,
+    blocked,
+    needed_by,
+    ours,
+    role,
+    unfixable,
+)
+from rules.fielduse import value_kind
 
 Json = dict[str, Any]
 CUSTOM = "customfield_"
@@ -57,9 +70,9 @@ def plan(look: Lookups, *, policy_fields: bool = True, whole: bool = True) -> Pl
             out.steps.append(_field_step(look, status, body))
             made[status.title] = planned(body)
         elif status.problem == "missing" and status.kind == "policy":
-            out.skipped.append((status, parts(look, status.name)))
+            out.skipped.append((status, needed_by(look.policy, status.name)))
         elif status.problem:
-            out.problems.append(_problem(look, status))
+            out.problems.append(unfixable(look.policy, look.instance, status))
         else:
             out.adopted.append(Adoption(status))
     if whole:
@@ -67,19 +80,6 @@ def plan(look: Lookups, *, policy_fields: bool = True, whole: bool = True) -> Pl
         out.adopted = [Adoption(a.status, _in_use(look, a.status, state)) for a in out.adopted]
         _queue_step(look, out, made)
     return out
-
-
-def parts(look: Lookups, field: str) -> str:
-    """The parts of the policy that need `field` (they are off while it is missing)."""
-    return names(users_of(look.policy, field)) or "no enabled rule"
-
-
-def role(look: Lookups, status: FieldStatus) -> str:
-    if status.kind == "policy":
-        return f"policy field, read by {parts(look, status.name)}"
-    if status.kind == "group":
-        return "group field (the owning team)"
-    return f"tracking field {status.name}"
 
 
 def _create_body(look: Lookups, status: FieldStatus, policy_fields: bool) -> Json | None:
@@ -92,20 +92,14 @@ def _create_body(look: Lookups, status: FieldStatus, policy_fields: bool) -> Jso
     if not policy_fields:
         return None
     kind = value_kind(look.policy, status.name)
-    return policy_body(status.name, kind, parts(look, status.name))
+    return policy_body(status.name, kind, needed_by(look.policy, status.name))
 
 
 def _field_step(look: Lookups, status: FieldStatus, body: Json) -> Step:
     request = Request("POST", f"{look.client.api}/field", body)
-    return Step("field", status.title, role(look, status), type_name(body), request, status.name)
-
-
-def _problem(look: Lookups, status: FieldStatus) -> str:
-    what = f"{role(look, status)} {status.title!r}" if status.title else role(look, status)
-    text = f"{what}: {status.problem}"
-    if status.kind == "policy":
-        text += f"; until it is fixed, off on {look.instance}: {parts(look, status.name)}"
-    return text
+    return Step(
+        "field", status.title, role(look.policy, status), type_name(body), request, status.name
+    )
 
 
 def _in_use(look: Lookups, status: FieldStatus, state: str | None) -> str:
@@ -119,13 +113,14 @@ def _in_use(look: Lookups, status: FieldStatus, state: str | None) -> str:
     if state is not None and state != fid:
         jql += f" AND {clause(state)} is EMPTY"
     try:
-        page = next(search.search(look.client, jql, ["key", fid], SAMPLE), [])
+        size = SAMPLE if fid == state else 1
+        page = next(search.search(look.client, jql, ["key", fid], size), [])
     except AuthError:
         raise
     except AdapterError as exc:
         return f"could not check whether issues hold values in it: {exc}"
     if fid == state:
-        page = [i for i in page if not ours((i.get("fields") or {}).get(fid))]
+        page = [i for i in page if not ours(text_of((i.get("fields") or {}).get(fid)))]
     if not page:
         return ""
     return f"issue {page[0].get('key')} (and maybe more) holds a value the connector did not write"

@@ -31,14 +31,17 @@ from adapters.setup import (
     Step,
     blocked,
     fill,
+    needed_by,
     ours,
     pending_id,
+    role,
+    unfixable,
 )
 from adapters.zendesk import queue
 from adapters.zendesk.fields import create_body, policy_body, resolve
 from adapters.zendesk.lookups import Lookups
 from adapters.zendesk.mapping import as_int
-from rules.fielduse import names, users_of, value_kind
+from rules.fielduse import value_kind
 
 Json = dict[str, Any]
 FIELDS = "/api/v2/ticket_fields"
@@ -61,25 +64,15 @@ def plan(look: Lookups, *, policy_fields: bool = True, whole: bool = True) -> Pl
             if status.kind == "tracking":
                 ids[status.name] = pending_id(status.title)
         elif status.problem == "missing" and status.kind == "policy":
-            out.skipped.append((status, parts(look, status.name)))
+            out.skipped.append((status, needed_by(look.policy, status.name)))
         elif status.problem:
-            out.problems.append(_problem(look, status))
+            out.problems.append(unfixable(look.policy, look.instance, status))
         else:
             out.adopted.append(Adoption(status))
     if whole:
         out.adopted = _in_use(look, out.adopted)
         _queue_step(look, out, ids)
     return out
-
-
-def parts(look: Lookups, field: str) -> str:
-    return names(users_of(look.policy, field)) or "no enabled rule"
-
-
-def role(look: Lookups, status: FieldStatus) -> str:
-    if status.kind == "policy":
-        return f"policy field, read by {parts(look, status.name)}"
-    return f"tracking field {status.name}"
 
 
 def _create_body(look: Lookups, status: FieldStatus, policy_fields: bool) -> Json | None:
@@ -90,21 +83,13 @@ def _create_body(look: Lookups, status: FieldStatus, policy_fields: bool) -> Jso
     if not policy_fields:
         return None
     kind = value_kind(look.policy, status.name)
-    return policy_body(status.name, kind, parts(look, status.name))
+    return policy_body(status.name, kind, needed_by(look.policy, status.name))
 
 
 def _field_step(look: Lookups, status: FieldStatus, body: Json) -> Step:
     kind = str(body["ticket_field"]["type"])
     request = Request("POST", FIELDS, body)
-    return Step("field", status.title, role(look, status), kind, request, status.name)
-
-
-def _problem(look: Lookups, status: FieldStatus) -> str:
-    what = f"{role(look, status)} {status.title!r}" if status.title else role(look, status)
-    text = f"{what}: {status.problem}"
-    if status.kind == "policy":
-        text += f"; until it is fixed, off on {look.instance}: {parts(look, status.name)}"
-    return text
+    return Step("field", status.title, role(look.policy, status), kind, request, status.name)
 
 
 def _in_use(look: Lookups, adopted: list[Adoption]) -> list[Adoption]:

@@ -72,10 +72,9 @@ def show(plan: Plan, head: str) -> None:
     click.echo(head)
     for adoption in plan.adopted:
         s = adoption.status
-        line = f"  adopt field    {s.title!r} ({s.id}, {s.kind})"
+        warning = f": WARNING {adoption.in_use}; {_owner_hint(plan, s.name)}"
         click.echo(
-            line
-            + (f": WARNING {adoption.in_use}; {_owner_hint(s.name)}" if adoption.in_use else "")
+            f"  adopt field    {s.title!r} ({s.id}, {s.kind}){warning * bool(adoption.in_use)}"
         )
     for status, parts in plan.skipped:
         click.echo(
@@ -94,11 +93,11 @@ def show(plan: Plan, head: str) -> None:
         click.echo(f"{INDENT}{step.request.show()}")
 
 
-def _owner_hint(name: str) -> str:
+def _owner_hint(plan: Plan, name: str) -> str:
     return (
         "another tool may own this field, and the connector would read its values as its own:"
-        f" if so, map another title to {name} (platforms.<platform>.fields); if the values are"
-        " the connector's own (it ran here before), adopting it is right"
+        f" map another title to {name} (platforms.{plan.platform}.fields), or adopt it if the"
+        " values are yours"
     )
 
 
