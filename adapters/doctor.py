@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from adapters.errors import AdapterError
-from adapters.results import Check
+from adapters.results import Check, FieldStatus
 from rules.approval import approver_groups
 from rules.errors import EscalationError
+from rules.fielduse import without
 from rules.policy import Policy, Rule
 from rules.schema import OwnerBase
 
@@ -161,3 +162,14 @@ def approvals_check(
     sizes = ", ".join(f"{g} ({n} member{'' if n == 1 else 's'})" for g, n in counts.items())
     who = f"; approver groups: {sizes}" if sizes else ""
     return Check("approvals", True, f"approvals are recorded in {titles['approved_by']!r}{who}")
+
+
+def unusable_policy_fields(policy: Policy, statuses: Sequence[FieldStatus]) -> str:
+    """ "" when every policy field is usable, else what is off without them, and the fix."""
+    unusable = {s.name: s.problem for s in statuses if s.kind == "policy" and s.problem}
+    if not unusable:
+        return ""
+    return (
+        f"{without(policy, unusable).describe()}. Fix: create them (escalate setup does) or fix"
+        " the names in the policy"
+    )

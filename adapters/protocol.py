@@ -5,7 +5,7 @@ little it uses: a run reads and writes (`Syncing`), `doctor` and `setup` check a
 The connector drives an adapter like this (DESIGN.md section 3):
 
     adapter = registry.platform(settings.platform).build(name, settings, policy, ...)
-    adapter.fields()                          # resolve tracking fields; SetupError if missing
+    adapter.fields()                          # resolve fields; SetupError if tracking ones miss
     for ticket in adapter.fetch(needs(policy), now):   # all pages, or an AdapterError
         ...evaluate...                        # act on nothing until fetch has finished
     for result in adapter.write(changes, reevaluate):
@@ -34,6 +34,7 @@ from typing import Protocol
 from adapters.http import RequestStats
 from adapters.past import Window
 from adapters.results import Check, FieldStatus, Queue, WriteResult
+from adapters.setup import Done, Plan
 from rules.model import Ticket
 from rules.needs import Needs
 from rules.plan import TicketChange
@@ -52,7 +53,9 @@ class Connected(Protocol):
 
     def fields(self, *, create: bool = False) -> list[FieldStatus]:
         """Resolve the tracking and policy fields by title. With `create`, create the missing
-        tracking fields with the right types. Raises SetupError naming every unusable field."""
+        tracking fields with the right types. Raises SetupError naming every unusable tracking
+        field; an unusable policy field is reported in its status (`kind` "policy") only: the
+        caller switches off what needs it (`rules.fielduse`)."""
         ...
 
     def close(self) -> None: ...
@@ -108,6 +111,19 @@ class Setup(Connected, Protocol):
     def queue(self, *, create: bool = False) -> Queue:
         """Find the escalation queue by title; with `create`, create it if it is missing.
         Idempotent: an existing queue is never duplicated or changed."""
+        ...
+
+    def setup_plan(self, *, policy_fields: bool = True) -> Plan:
+        """What `escalate setup` would create, each step with the exact request it sends (the
+        missing tracking fields, the policy's fields unless `policy_fields` is False, the
+        queue), and the existing fields it adopts, each checked for values another tool may
+        have put there. Writes nothing."""
+        ...
+
+    def setup_apply(self, plan: Plan) -> list[Done]:
+        """Send exactly the plan's requests, in order (a field's id, once made, fills the
+        placeholders of the requests after it); one `Done` per step. A create whose answer
+        was lost is looked up, never sent twice."""
         ...
 
 

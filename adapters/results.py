@@ -43,6 +43,11 @@ class FieldStatus:
     id: str | None  # platform id, None when missing
     problem: str = ""  # why it is unusable ("missing", "not on the edit screen of ABC", ...)
     created: bool = False
+    #: "tracking" (a tracking field), "group" (Jira's group_field) or "policy" (a field the
+    #: policy's rules, functions or SLA policies name). An unusable tracking or group field
+    #: stops the instance; an unusable policy field switches off only what needs it
+    #: (`rules.fielduse`).
+    kind: str = "tracking"
 
 
 @dataclass(frozen=True)

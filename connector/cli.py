@@ -57,9 +57,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Check each instance online, and say how to fix each problem.",
     ),
     "setup": (
-        "connector.commands.doctor",
+        "connector.commands.setup",
         "setup",
-        'Create the missing tracking fields and the "Escalated tickets" queue.',
+        'Create the missing tracking and policy fields and the "Escalated tickets" queue.',
     ),
     "plan": (
         "connector.commands.run",

@@ -40,6 +40,8 @@ class InstanceRun:
     stale: list[str] = field(default_factory=list)
     #: Comments earlier runs owed, sent (or given up) before this run's fetch.
     owed: list[WriteResult] = field(default_factory=list)
+    #: What the run did without, e.g. rules switched off for a missing policy field.
+    warnings: list[str] = field(default_factory=list)
 
     def count(self, status: WriteStatus) -> int:
         return sum(1 for r in self.results if r.status is status)
@@ -88,6 +90,7 @@ class InstanceRun:
             "stale": len(self.stale),
             "requests": self.requests,
             "seconds": round(self.seconds, 3),
+            "warnings": list(self.warnings),
         }
 
 
@@ -136,6 +139,7 @@ def summary_lines(runs: list[InstanceRun], *, writes: bool) -> list[str]:
         text += f", skipped {j['skipped']}{_owed_text(j, run)}"
         text += f"; {j['requests']} requests in {j['seconds']:.1f}s"
         lines.append(head + text)
+        lines += [f"  warning: {w}" for w in run.warnings]
     return lines
 
 

@@ -29,9 +29,11 @@ from connector.lock import InstanceLock, Locked
 from connector.progress import Progress
 from connector.report import InstanceRun, RunOutcome
 from rules.engine import evaluate, evaluate_ticket
+from rules.fielduse import without
 from rules.model import Ticket
 from rules.needs import needs
 from rules.plan import TicketChange
+from rules.policy import Policy
 
 log = structlog.get_logger("connector.runner")
 
@@ -97,6 +99,25 @@ def _guarded(
     return run
 
 
+def usable_policy(adapter: Adapter, policy: Policy, run: InstanceRun) -> Policy:
+    """The policy this instance can run: the fields resolved (SetupError when a tracking
+    field is unusable), and whatever needs an unusable policy field switched off, with a
+    warning naming each part and field (`rules.fielduse`)."""
+    unusable = {s.name: s.problem for s in adapter.fields() if s.kind == "policy" and s.problem}
+    if not unusable:
+        return policy
+    cut = without(policy, unusable)
+    warning = f"{cut.describe()}. Create the fields (escalate setup) or fix their names."
+    run.warnings.append(warning)
+    log.warning(
+        "policy_fields_unusable",
+        instance=run.name,
+        fields=sorted(unusable),
+        off=[str(user) for user, _ in cut.off],
+    )
+    return cut.policy
+
+
 def _plan(
     adapter: Adapter,
     config: Config,
@@ -105,10 +126,11 @@ def _plan(
     audit: AuditLog,
     *,
     dry_run: bool,
-) -> None:
-    """Fetch and evaluate every ticket; keep the changes. Raises if any page fails."""
-    policy, progress = config.policy, runtime.progress
-    adapter.fields()
+) -> Policy:
+    """Fetch and evaluate every ticket; keep the changes. Raises if any page fails. Returns
+    the policy it evaluated (without what needs an unusable policy field)."""
+    progress = runtime.progress
+    policy = usable_policy(adapter, config.policy, run)
     now = runtime.now()
     for outcome in evaluate(policy, adapter.fetch(needs(policy), now), now):
         run.summary.add(outcome)
@@ -129,6 +151,7 @@ def _plan(
     )
     for change in run.changes:
         audit.decision(change, dry_run=dry_run)
+    return policy
 
 
 def _send_owed(adapter: Adapter, run: InstanceRun, audit: AuditLog) -> None:
@@ -182,13 +205,13 @@ def run_instance(
     config: Config, name: str, runtime: Runtime, audit: AuditLog, options: Options
 ) -> InstanceRun:
     """`escalate run` for one instance, under its lock."""
-    policy = config.policy
+    policy = [config.policy]  # what `_plan` evaluated: re-evaluations use the same
 
     unusable: dict[str, str] = {}
 
     def reevaluate(ticket: Ticket) -> TicketChange | None:
         try:
-            return evaluate_ticket(policy, ticket, runtime.now()).change
+            return evaluate_ticket(policy[0], ticket, runtime.now()).change
         except Exception as exc:  # odd data on the fresh ticket: leave it for the next run
             unusable[ticket.id] = f"the fresh ticket could not be evaluated: {exc}"
             log.warning("reevaluation_failed", instance=name, ticket=ticket.id, error=str(exc))
@@ -204,7 +227,7 @@ def run_instance(
     def body(adapter: Adapter, run: InstanceRun) -> None:
         if not options.dry_run:
             _send_owed(adapter, run, audit)
-        _plan(adapter, config, runtime, run, audit, dry_run=options.dry_run)
+        policy[0] = _plan(adapter, config, runtime, run, audit, dry_run=options.dry_run)
         if options.max_changes and len(run.changes) > options.max_changes:
             run.outcome = RunOutcome.REFUSED
             run.error = (
@@ -248,12 +271,11 @@ def _locked(
 
 def plan_instance(config: Config, name: str, runtime: Runtime, audit: AuditLog) -> InstanceRun:
     """`escalate plan` for one instance: read-only, so no lock is taken."""
-    run = _guarded(
-        config,
-        name,
-        runtime,
-        lambda adapter, r: _plan(adapter, config, runtime, r, audit, dry_run=True),
-    )
+
+    def body(adapter: Adapter, run: InstanceRun) -> None:
+        _plan(adapter, config, runtime, run, audit, dry_run=True)
+
+    run = _guarded(config, name, runtime, body)
     if run.outcome is RunOutcome.OK:
         run.outcome = RunOutcome.DRY_RUN
     return run

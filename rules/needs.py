@@ -58,8 +58,8 @@ class Needs:
 def needs(policy: Policy) -> Needs:
     names: set[str] = set()
     people: set[str] = set()
-    for cond in _conditions(policy):
-        names.update(_custom_names(cond))
+    for cond in conditions(policy):
+        names.update(custom_names(cond))
         people.update(_people(cond))
     for source in policy.model.templates.values():
         people.update(_TEMPLATE_PEOPLE.findall(source))
@@ -119,7 +119,7 @@ def _leaves(node: Node) -> Iterator[Node]:
         yield from _leaves(part)
 
 
-def _conditions(policy: Policy) -> Iterator[Condition]:
+def conditions(policy: Policy) -> Iterator[Condition]:
     for rule in policy.model.rules:
         yield rule.when
         if rule.unless is not None:
@@ -131,7 +131,7 @@ def _conditions(policy: Policy) -> Iterator[Condition]:
             yield sla.match
 
 
-def _children(cond: Condition) -> tuple[Condition, ...]:
+def children(cond: Condition) -> tuple[Condition, ...]:
     return (*(cond.all or ()), *(cond.any or ()), *((cond.not_,) if cond.not_ else ()))
 
 
@@ -139,14 +139,15 @@ def _people(cond: Condition) -> Iterator[str]:
     for key, what in _PEOPLE_TRIGGERS.items():
         if getattr(cond, key) is not None:
             yield what
-    for child in _children(cond):
+    for child in children(cond):
         yield from _people(child)
 
 
-def _custom_names(cond: Condition) -> Iterator[str]:
+def custom_names(cond: Condition) -> Iterator[str]:
+    """The custom fields a condition reads, by name (`custom:` and `customer_request.field`)."""
     if cond.custom:
         yield from cond.custom
     if cond.customer_request is not None and cond.customer_request.field:
         yield cond.customer_request.field
-    for child in _children(cond):
-        yield from _custom_names(child)
+    for child in children(cond):
+        yield from custom_names(child)

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from adapters.http import RequestStats
-from adapters.jira import doctor, past, queue
+from adapters.jira import doctor, past, queue, setup
 from adapters.jira.client import JiraClient
 from adapters.jira.lookups import Lookups
 from adapters.jira.read import Reader
@@ -20,6 +20,7 @@ from adapters.past import Window
 from adapters.payment import pay_all
 from adapters.protocol import Reevaluate
 from adapters.results import Check, FieldStatus, Queue, WriteResult
+from adapters.setup import Done, Plan
 from adapters.writer import write_one
 from rules.model import Ticket
 from rules.needs import Needs
@@ -50,13 +51,19 @@ class JiraAdapter:
         return self.reader.approximate
 
     def fields(self, *, create: bool = False) -> list[FieldStatus]:
-        return self.lookups.fields(create=create)
+        return setup.create_fields(self.lookups) if create else self.lookups.fields()
 
     def inspect_fields(self) -> list[FieldStatus]:
         return self.lookups.inspect_fields()
 
     def queue(self, *, create: bool = False) -> Queue:
         return queue.queue(self.lookups, create=create)
+
+    def setup_plan(self, *, policy_fields: bool = True) -> Plan:
+        return setup.plan(self.lookups, policy_fields=policy_fields)
+
+    def setup_apply(self, plan: Plan) -> list[Done]:
+        return setup.apply(self.lookups, plan)
 
     def check(self) -> list[Check]:
         return doctor.check(self.lookups)

@@ -26,6 +26,7 @@ from adapters.doctor import (
     set_values,
     sets_priority,
     tracking_values,
+    unusable_policy_fields,
 )
 from adapters.errors import AdapterError, AuthError, NotFound, Rejected
 from adapters.jira.approvals import group_members
@@ -165,7 +166,9 @@ def _setup_note() -> str:
 
 
 def _fields(look: Lookups) -> Check:
-    look.fields()  # SetupError names every unusable field and the fix
+    statuses = look.fields()  # SetupError names every unusable tracking field and the fix
+    if off := unusable_policy_fields(look.policy, statuses):
+        return Check("fields", False, off)
     group = look.resolved.group
     extra = f" and the group field {group.name!r}" if group else ""
     detail = f"{len(look.resolved.tracking)} tracking fields{extra}, each with a writable type"

@@ -32,6 +32,10 @@ CREATE_TYPES: dict[str, tuple[str, str]] = {
 TEXT_TYPE = (CF + "textfield", CF + "textsearcher")
 TRACKING_KINDS = frozenset({"string", "textarea", "number", "datetime", "date", "option"})
 GROUP_KINDS = frozenset({"string", "option", "options", "group", "groups"})
+SCREENS = (
+    "add each to the Edit screen of each project (Project settings → Screens) before the first"
+    " run: Jira's API puts a new field on no screen"
+)
 CREATED = (
     "created: add it to the Edit screen of each project (Project settings → Screens) before the"
     " first run"
@@ -190,6 +194,41 @@ def create_body(logical: str, title: str) -> dict[str, Any]:
     }
 
 
+def policy_body(name: str, kind: str, used_by: str) -> dict[str, Any]:
+    """A policy field as `escalate setup` creates it: a number field for numbers, else a
+    single-line text field (Jira has no yes/no field, and a select list's options cannot be
+    created through Data Center's REST API: a customer's yes/no is typed as "yes")."""
+    plugin, searcher = CREATE_TYPES["count"] if kind == "number" else TEXT_TYPE
+    return {
+        "name": name,
+        "description": f"Read by the escalation policy ({used_by}).",
+        "type": plugin,
+        "searcherKey": searcher,
+    }
+
+
+def group_body(title: str) -> dict[str, Any]:
+    """The group field as `escalate setup` creates it: single-line text holding the team's
+    name (a select list would need an option per group, which Data Center cannot create)."""
+    return {
+        "name": title,
+        "description": "The owning team, set by escalation-connector on escalation.",
+        "type": TEXT_TYPE[0],
+        "searcherKey": TEXT_TYPE[1],
+    }
+
+
+def planned(body: Mapping[str, Any]) -> Field:
+    """The field a create `body` will make, for what is built on it before it exists."""
+    plugin = str(body["type"])
+    kind = "number" if plugin == CREATE_TYPES["count"][0] else "string"
+    return Field("", str(body["name"]), kind, plugin)
+
+
+def type_name(body: Mapping[str, Any]) -> str:
+    return str(body["type"]).removeprefix(CF)
+
+
 def screen_problems(
     editable: Mapping[str, Any], wanted: Sequence[Field], project: str
 ) -> list[str]:
@@ -243,15 +282,17 @@ def resolve(
             )
         elif fd is not None:
             r.group = fd
-        out.append(FieldStatus("group_field", group_field, fd.id if fd else None, problem))
+        out.append(
+            FieldStatus("group_field", group_field, fd.id if fd else None, problem, kind="group")
+        )
     elif reassigns:
         problem = "not set: the policy reassigns groups; name the team field in group_field"
-        out.append(FieldStatus("group_field", "", None, problem))
+        out.append(FieldStatus("group_field", "", None, problem, kind="group"))
     for name in sorted(custom):
         fd, problem = catalog.lookup(name)
         if fd is not None:
             r.custom[name] = fd
-        out.append(FieldStatus(name, name, fd.id if fd else None, problem))
+        out.append(FieldStatus(name, name, fd.id if fd else None, problem, kind="policy"))
     return out, r
 
 
@@ -280,15 +321,14 @@ def off_screen(
     ]
 
 
-def setup_error(instance: str, statuses: Sequence[FieldStatus], tracking: Iterable[str]) -> None:
-    """Raise SetupError naming every unusable field, and how to fix them."""
-    logical = set(tracking)
+def setup_error(instance: str, statuses: Sequence[FieldStatus]) -> None:
+    """Raise SetupError naming every unusable tracking field and the group field, and how to fix
+    them. Unusable policy fields only switch off what needs them (`rules.fielduse`)."""
     bad = []
     for s in statuses:
-        if not s.problem or s.created:
+        if not s.problem or s.created or s.kind == "policy":
             continue
-        kind = "tracking field " + s.name if s.name in logical else "policy field"
-        kind = "group_field" if s.name == "group_field" else kind
+        kind = "group_field" if s.kind == "group" else f"tracking field {s.name}"
         bad.append(f"{kind} {s.title!r}: {s.problem}" if s.title else f"{kind}: {s.problem}")
     if bad:
         raise SetupError(

@@ -8,9 +8,10 @@ before the first write there), the exact user lookups, and a sample of the scope
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import replace
 
-from adapters.errors import MaybeLanded, NotFound, Rejected, SetupError
+from adapters.errors import NotFound, Rejected, SetupError
 from adapters.jira import search
 from adapters.jira.body import ProjectMeta
 from adapters.jira.client import Flavour, JiraClient
@@ -19,7 +20,6 @@ from adapters.jira.fields import (
     Catalog,
     Field,
     Resolved,
-    create_body,
     off_screen,
     resolve,
     screen_problems,
@@ -84,15 +84,16 @@ class Lookups:
         assert self._resolved is not None
         return self._resolved
 
-    def fields(self, *, create: bool = False) -> list[FieldStatus]:
-        """Resolve every field by name; with `create`, create missing tracking fields first."""
-        created = self._create_missing(self.catalog()) if create else set()
+    def fields(self, *, created: Iterable[str] = ()) -> list[FieldStatus]:
+        """Resolve every field by name (`created`: the titles `escalate setup` just made, marked
+        so); SetupError names every unusable tracking field and the group field."""
+        made = set(created)
         statuses, resolved = self.resolve(self.catalog())
         statuses = [
-            replace(s, problem=CREATED, created=True) if s.name in created and s.id else s
+            replace(s, problem=CREATED, created=True) if s.title in made and s.id else s
             for s in statuses
         ]
-        setup_error(self.instance, statuses, self.titles)
+        setup_error(self.instance, statuses)
         self._resolved = resolved
         return statuses
 
@@ -101,23 +102,10 @@ class Lookups:
         groups = any(lv.owner is not None and lv.owner.group for lv in levels)
         return resolve(catalog, self.titles, self.settings.group_field, self.custom, groups)
 
-    def _create_missing(self, catalog: Catalog) -> set[str]:
-        """POST each missing tracking field once; one whose answer was lost is looked up."""
-        created: set[str] = set()
-        for logical, title in self.titles.items():
-            if catalog.lookup(title)[1] != "missing":
-                continue
-            body = create_body(logical, title)
-            try:
-                made = self.client.post(f"{self.client.api}/field", body, may_repeat=False)
-            except MaybeLanded:
-                self._catalog = catalog = self.catalog_now()
-                if catalog.lookup(title)[0] is None:
-                    raise
-            else:
-                catalog.add(Field.from_json(made))
-            created.add(logical)
-        return created
+    def refresh_catalog(self) -> Catalog:
+        """Read the fields again (after a create whose answer was lost)."""
+        self._catalog = self.catalog_now()
+        return self._catalog
 
     def inspect_fields(self) -> list[FieldStatus]:
         """Each field with its problem, the edit screens of the scope's projects included."""

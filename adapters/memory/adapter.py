@@ -19,6 +19,7 @@ from adapters.past import Window
 from adapters.payment import pay_all
 from adapters.protocol import Adapter, Reevaluate
 from adapters.results import Check, FieldStatus, Queue, WriteResult
+from adapters.setup import Adoption, Done, Plan, Request, Step
 from adapters.writer import write_one
 from rules.model import Ticket
 from rules.needs import Needs, needs
@@ -56,24 +57,38 @@ class MemoryAdapter:
         """The tracking fields the store has (level and state at least) and the policy's
         custom fields; a missing one says so."""
         have = self.store.fields
-        wanted = [n for n in TRACKING_FIELDS if n in have or n in REQUIRED]
-        wanted += sorted(needs(self.policy).custom_fields)
+        wanted = [(n, "tracking") for n in TRACKING_FIELDS if n in have or n in REQUIRED]
+        wanted += [(n, "policy") for n in sorted(needs(self.policy).custom_fields)]
         return [
-            FieldStatus(n, n, n if n in have else None, "" if n in have else "missing")
-            for n in wanted
+            FieldStatus(n, n, n if n in have else None, "" if n in have else "missing", kind=k)
+            for n, k in wanted
         ]
 
     def fields(self, *, create: bool = False) -> list[FieldStatus]:
         if create:
-            self.store.fields |= {
-                s.name for s in self.inspect_fields() if s.name in TRACKING_FIELDS
-            }
-        bad = [s.name for s in self.inspect_fields() if s.problem]
+            self.setup_apply(self.setup_plan(policy_fields=False))
+        bad = [s.name for s in self.inspect_fields() if s.problem and s.kind == "tracking"]
         if bad:
             raise SetupError(
                 f"in-memory instance {self.instance}: fields missing: {', '.join(bad)}"
             )
         return self.inspect_fields()
+
+    def setup_plan(self, *, policy_fields: bool = True) -> Plan:
+        """The missing fields, each created by one (in-memory) request."""
+        plan = Plan(self.instance, PLATFORM)
+        for s in self.inspect_fields():
+            if s.problem and (s.kind == "tracking" or policy_fields):
+                request = Request("POST", "memory:fields", {"name": s.name})
+                plan.steps.append(Step("field", s.title, s.kind, "text", request, s.name))
+            elif not s.problem:
+                plan.adopted.append(Adoption(s))
+        return plan
+
+    def setup_apply(self, plan: Plan) -> list[Done]:
+        for step in plan.steps:
+            self.store.fields.add(str(step.request.body["name"]))
+        return [Done(step, step.name, step.request) for step in plan.steps]
 
     def check(self) -> list[Check]:
         try:

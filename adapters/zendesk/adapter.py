@@ -17,8 +17,9 @@ from adapters.past import Window
 from adapters.payment import pay_all
 from adapters.protocol import Reevaluate
 from adapters.results import Check, FieldStatus, Queue, WriteResult
+from adapters.setup import Done, Plan
 from adapters.writer import write_many, write_one
-from adapters.zendesk import doctor, past, queue
+from adapters.zendesk import doctor, past, queue, setup
 from adapters.zendesk.client import Client
 from adapters.zendesk.lookups import Lookups
 from adapters.zendesk.read import Reader
@@ -68,13 +69,19 @@ class ZendeskAdapter:
         return {}  # Zendesk's audits are whole: nothing is approximate
 
     def fields(self, *, create: bool = False) -> list[FieldStatus]:
-        return self.lookups.fields(create=create)
+        return setup.create_fields(self.lookups) if create else self.lookups.fields()
 
     def inspect_fields(self) -> list[FieldStatus]:
         return self.lookups.inspect_fields()
 
     def queue(self, *, create: bool = False) -> Queue:
         return queue.queue(self.lookups, create=create)
+
+    def setup_plan(self, *, policy_fields: bool = True) -> Plan:
+        return setup.plan(self.lookups, policy_fields=policy_fields)
+
+    def setup_apply(self, plan: Plan) -> list[Done]:
+        return setup.apply(self.lookups, plan)
 
     def check(self) -> list[Check]:
         return doctor.check(self.lookups)

@@ -164,8 +164,13 @@ class Client:
             params["page[after]"] = str(meta["after_cursor"])
 
     def create_view(self, body: Mapping[str, Any]) -> Json:
+        return self.post("/api/v2/views", body)
+
+    def post(self, path: str, body: Mapping[str, Any]) -> Json:
+        """POST `body` exactly as given (what `escalate setup` showed); never repeated."""
+
         def post() -> Json:
-            data = self.session.post("/api/v2/views", json=dict(body)).json()
+            data = self.session.post(path, json=dict(body)).json()
             return data if isinstance(data, dict) else {}
 
         return self._write(post)
@@ -175,6 +180,13 @@ class Client:
         plans; allowed for agents)."""
         page = self._read(lambda: self._get("/api/v2/custom_roles", {}))
         return [r for r in page.get("custom_roles") or [] if isinstance(r, dict)]
+
+    def recent_tickets(self) -> list[Json]:
+        """The most recently updated tickets: the first search page (100, the largest page;
+        `per_page` is not among the parameters List Search Results documents)."""
+        params = {"query": "type:ticket", "sort_by": "updated_at", "sort_order": "desc"}
+        page = self._read(lambda: self._get("/api/v2/search", params))
+        return [t for t in page.get("results") or [] if isinstance(t, dict)]
 
     def users_by_email(self, email: str) -> list[Json]:
         """Users whose e-mail is exactly `email` (Zendesk's search matches `email:` exactly)."""

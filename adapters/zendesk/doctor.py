@@ -24,6 +24,7 @@ from adapters.doctor import (
     sentence,
     set_values,
     sets_priority,
+    unusable_policy_fields,
 )
 from adapters.errors import (
     AdapterError,
@@ -140,7 +141,9 @@ def _custom_role(look: Lookups, rid: int) -> Json | None:
 
 
 def _fields(look: Lookups) -> Check:
-    statuses = look.fields()  # SetupError names every unusable field and the fix
+    statuses = look.fields()  # SetupError names every unusable tracking field and the fix
+    if off := unusable_policy_fields(look.policy, statuses):
+        return Check("fields", False, off)
     return Check("fields", True, f"{len(statuses)} fields found, each active and writable")
 
 

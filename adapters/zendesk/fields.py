@@ -1,17 +1,21 @@
 """Tracking and policy custom fields: found by title, checked, created on request.
 
-Types the connector creates (`escalate setup`):
+Types the connector creates (`escalate setup`, `create_body` and `policy_body`):
 - `count` is an `integer` field (agents can sort and search it numerically);
 - every other tracking field is a single-line `text` field: `escalated_at` and `sla_due` hold
   ISO 8601 times to the second, which Zendesk `date` fields (day only) cannot; `level` is text
   rather than a drop-down, because a drop-down's values double as ticket tags and would need an
-  option per policy level kept in step with the policy; `state` needs up to 255 characters.
+  option per policy level kept in step with the policy; `state` needs up to 255 characters;
+- a policy field is a `checkbox` when the policy reads it as a customer's yes/no
+  (`customer_request.field`) or writes only true/false to it, a `decimal` when it writes only
+  numbers to it, else `text` (a drop-down would need its options, which the policy does not
+  list).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from adapters.errors import SetupError
@@ -91,7 +95,8 @@ def resolve(
     for name, title in tracking.items():
         statuses.append(_status(name, title, _find(definitions, title), fmap.tracking, name))
     for name in custom:
-        statuses.append(_status(name, name, _find(definitions, name), fmap.custom, None))
+        found = _status(name, name, _find(definitions, name), fmap.custom, None)
+        statuses.append(replace(found, kind="policy"))
     return statuses, fmap
 
 
@@ -112,47 +117,33 @@ def _status(
     return FieldStatus(name, title, str(fid) if fid is not None else None, problem)
 
 
-def create_missing(
-    statuses: list[FieldStatus],
-    tracking: Mapping[str, str],
-    create: Callable[[Json], Json],
-) -> list[FieldStatus]:
-    """Create the tracking fields that are missing (not policy fields: their type is unknown)."""
-    out: list[FieldStatus] = []
-    for status in statuses:
-        if status.problem != "missing" or status.name not in tracking:
-            out.append(status)
-            continue
-        made = create(
-            {
-                "type": field_type(status.name),
-                "title": status.title,
-                "description": DESCRIPTIONS.get(status.name, ""),
-            }
-        )
-        fid = as_int(made.get("id"))
-        out.append(FieldStatus(status.name, status.title, str(fid), created=True))
-    return out
+def create_body(logical: str, title: str) -> Json:
+    """The Create Ticket Field request for a tracking field."""
+    field = {"type": field_type(logical), "title": title}
+    return {"ticket_field": field | {"description": DESCRIPTIONS.get(logical, "")}}
 
 
-def setup_error(statuses: Sequence[FieldStatus], instance: str, custom: Sequence[str]) -> None:
-    """Raise SetupError naming every unusable field, and how to fix each."""
-    bad = [s for s in statuses if s.problem]
+def policy_body(name: str, kind: str, used_by: str) -> Json:
+    """A policy field as `escalate setup` creates it: a checkbox for a yes/no ("flag"), a
+    decimal for numbers, else single-line text (`custom:` conditions compare text)."""
+    ztype = {"flag": "checkbox", "number": "decimal"}.get(kind, "text")
+    description = f"Read by the escalation policy ({used_by})."
+    return {"ticket_field": {"type": ztype, "title": name, "description": description}}
+
+
+def setup_error(statuses: Sequence[FieldStatus], instance: str) -> None:
+    """Raise SetupError naming every unusable tracking field, and how to fix each. Unusable
+    policy fields only switch off what needs them (`rules.fielduse`)."""
+    bad = [s for s in statuses if s.problem and s.kind != "policy"]
     if not bad:
         return
     lines = []
     for s in bad:
-        what = "policy field" if s.name in custom else f"tracking field {s.name}"
         title = f" {s.title!r}" if s.title else ""
-        lines.append(f"  - {what}{title}: {s.problem}")
-    missing = [s for s in bad if s.problem == "missing" and s.name not in custom]
-    hint = (
-        f"\nRun `escalate setup` to create the missing tracking fields on {instance}."
-        if missing
-        else ""
-    )
-    if any(s.name in custom and s.problem == "missing" for s in bad):
-        hint += "\nCreate the missing policy fields in Admin Center > Objects and rules > Fields."
+        lines.append(f"  - tracking field {s.name}{title}: {s.problem}")
+    hint = ""
+    if any(s.problem == "missing" for s in bad):
+        hint = f"\nRun `escalate setup` to create the missing tracking fields on {instance}."
     raise SetupError(
         f"Zendesk instance {instance}: ticket fields are not usable:\n" + "\n".join(lines) + hint
     )

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from dataclasses import replace
 
-from adapters.errors import AuthError, TransientError
+from adapters.errors import AuthError
 from adapters.history_cache import HistoryCache
 from adapters.results import FieldStatus
 from adapters.zendesk.client import Client
-from adapters.zendesk.fields import FieldMap, create_missing, resolve, setup_error
+from adapters.zendesk.fields import FieldMap, resolve, setup_error
 from adapters.zendesk.mapping import Context, Json, People, as_int
 from adapters.zendesk.settings import Settings
 from rules.needs import needs
@@ -80,27 +81,16 @@ class Lookups:
         assert self._fields is not None
         return self._fields
 
-    def fields(self, *, create: bool = False) -> list[FieldStatus]:
-        """Resolve tracking and policy fields by title; SetupError names every unusable one."""
+    def fields(self, *, created: Iterable[str] = ()) -> list[FieldStatus]:
+        """Resolve tracking and policy fields by title (`created`: the titles `escalate setup`
+        just made, marked so); SetupError names every unusable tracking field."""
+        made = set(created)
         statuses, fmap = resolve(self.client.ticket_fields(), self.titles, self.custom)
-        if create and any(s.problem == "missing" and s.name in self.titles for s in statuses):
-            made = create_missing(statuses, self.titles, self._create_field)
-            created = {s.name for s in made if s.created}
-            statuses, fmap = resolve(self.client.ticket_fields(), self.titles, self.custom)
-            statuses = [
-                FieldStatus(s.name, s.title, s.id, s.problem, created=s.name in created)
-                for s in statuses
-            ]
-        setup_error(statuses, self.instance, self.custom)
+        statuses = [replace(s, created=s.title in made and s.id is not None) for s in statuses]
+        setup_error(statuses, self.instance)
         self._fields = fmap
         self.client.session.field_titles = dict(fmap.titles)
         return statuses
-
-    def _create_field(self, body: Json) -> Json:
-        try:
-            return self.client.create_field(body)
-        except TransientError:
-            return {}  # it may have been created: the fields are listed again afterwards
 
     def inspect_fields(self) -> list[FieldStatus]:
         """The tracking and policy fields, each with its problem (if any); never raises."""

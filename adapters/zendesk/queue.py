@@ -24,8 +24,9 @@ TITLE = "Escalated tickets"
 WHERE = "Admin Center > Workspaces > Agent tools > Views"
 
 
-def view_body(level_id: int, first_level: str, sla_id: int | None) -> Json:
-    """The Create View request for our queue."""
+def view_body(level_id: int | str, first_level: str, sla_id: int | str | None) -> Json:
+    """The Create View request for our queue (an id not known yet: a placeholder,
+    `adapters.setup.pending_id`)."""
     columns: list[str | int] = ["nice_id", "description", "priority", "group", "assignee", level_id]
     output: Json = {"columns": columns}
     if sla_id is not None:
@@ -59,9 +60,9 @@ def queue(look: Lookups, *, create: bool) -> Queue:
     first = look.policy.levels[0].name
     shows = definition(titles, first)
     try:
-        found = _find(look)
+        found = find(look)
     except AdapterError as exc:
-        return Queue("view", TITLE, None, definition=shows, problem=_problem("GET", exc, shows))
+        return Queue("view", TITLE, None, definition=shows, problem=problem_for("GET", exc, shows))
     if found is not None:
         return _queue(look, found, created=False, shows=_shown(found))
     if not create:
@@ -75,19 +76,24 @@ def queue(look: Lookups, *, create: bool) -> Queue:
     try:
         made = look.client.create_view(view_body(level_id, first, fmap.tracking.get("sla_due")))
     except MaybeLanded as exc:
-        again = _find(look)  # it may have been created before the answer was lost
+        again = find(look)  # it may have been created before the answer was lost
         if again is None:
             return Queue("view", TITLE, None, definition=shows, problem=str(exc))
         return _queue(look, again, created=True, shows=shows)
     except AdapterError as exc:
-        return Queue("view", TITLE, None, definition=shows, problem=_problem("POST", exc, shows))
+        return Queue("view", TITLE, None, definition=shows, problem=problem_for("POST", exc, shows))
     return _queue(look, made.get("view") or {}, created=True, shows=shows)
 
 
-def _find(look: Lookups) -> Json | None:
+def find(look: Lookups) -> Json | None:
     views = [v for v in look.client.views() if v.get("title") == TITLE]
     active = [v for v in views if v.get("active") is not False]
     return next(iter(active or views), None)
+
+
+def found(look: Lookups, view: Json) -> Queue:
+    """An existing view as a `Queue` (it is never changed)."""
+    return _queue(look, view, created=False, shows=_shown(view))
 
 
 def _queue(look: Lookups, view: Json, *, created: bool, shows: str) -> Queue:
@@ -117,7 +123,7 @@ def _shown(view: Json) -> str:
     return " AND ".join(parts) or "(conditions not shown)"
 
 
-def _problem(method: str, exc: AdapterError, shows: str) -> str:
+def problem_for(method: str, exc: AdapterError, shows: str) -> str:
     if isinstance(exc, PermissionDenied):
         return (
             f"{method} /api/v2/views answered 403: only an admin (or an agent whose role may"

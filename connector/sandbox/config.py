@@ -18,8 +18,9 @@ from rules.errors import ConfigError
 
 CHECKOUT_EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.yaml"
 PACKAGED_EXAMPLE = Path(__file__).resolve().parents[1] / "samples" / "config.example.yaml"
-ZENDESK_SCOPE = "type:ticket status<solved"
-JIRA_SCOPE = "project in (SUP, NET) AND statusCategory != Done"
+ZENDESK_SCOPE = "type:ticket status<closed"
+JIRA_SCOPE = "project in (SUP, NET) AND (statusCategory != Done OR updated >= -7d)"
+SCOPE_KEYS = ("scope", "history_scope")
 _TOP_KEY = re.compile(r"^[A-Za-z_][\w-]*\s*:")
 HEADER = (
     "# The sandbox's local platforms (escalate sandbox serve / escalate demo). Each secret is\n"
@@ -48,18 +49,21 @@ def write_secret(path: Path, value: str) -> Path:
     return path
 
 
-def example_scopes(text: str) -> dict[str, str]:
-    """The example instances' scopes by platform (the first instance of each)."""
-    scopes = {"zendesk": ZENDESK_SCOPE, "jira": JIRA_SCOPE}
+def example_scopes(text: str) -> dict[str, dict[str, str]]:
+    """The example instances' `scope` and `history_scope` by platform (the first instance of
+    each)."""
+    scopes = {"zendesk": {"scope": ZENDESK_SCOPE}, "jira": {"scope": JIRA_SCOPE}}
     data = yaml.safe_load(text) or {}
     instances = data.get("instances") if isinstance(data, dict) else None
     seen: set[str] = set()
     for settings in (instances or {}).values():
         if not isinstance(settings, dict):
             continue
-        platform, scope = settings.get("platform"), settings.get("scope")
-        if platform in scopes and platform not in seen and isinstance(scope, str):
-            scopes[platform] = scope
+        platform = settings.get("platform")
+        if platform in scopes and platform not in seen and isinstance(settings.get("scope"), str):
+            scopes[platform] = {
+                k: settings[k] for k in SCOPE_KEYS if isinstance(settings.get(k), str)
+            }
             seen.add(platform)
     return scopes
 
@@ -93,7 +97,7 @@ def instance_settings(
     kind: str,
     url: str,
     secret_file: Path,
-    scopes: dict[str, str],
+    scopes: dict[str, dict[str, str]],
     *,
     email: str = "",
     client: str = "",
@@ -106,7 +110,7 @@ def instance_settings(
             "client_id": client,
             "client_secret": ref,
         }
-        return {"platform": "zendesk", "url": url, "auth": auth, "scope": scopes["zendesk"]}
+        return {"platform": "zendesk", "url": url, "auth": auth, **scopes["zendesk"]}
     auth = (
         {"email": email, "api_token": ref}
         if kind == "jira-cloud"
@@ -116,7 +120,7 @@ def instance_settings(
         "platform": "jira",
         "url": url,
         "auth": auth,
-        "scope": scopes["jira"],
+        **scopes["jira"],
         "group_field": "Support team",
         "jsm_internal_comments": True,
     }

@@ -242,7 +242,13 @@ class JiraEmulator(Site):
                 keys, start = self._snapshots[snap], int(offset)
             else:
                 keys, start = (
-                    query(self.issues, str(args.get("jql", "")), bounded=True, fields=self.fields),
+                    query(
+                        self.issues,
+                        str(args.get("jql", "")),
+                        bounded=True,
+                        fields=self.fields,
+                        now=self.clock(),
+                    ),
                     0,
                 )
                 snap = f"s{len(self._snapshots) + 1}"
@@ -276,7 +282,13 @@ class JiraEmulator(Site):
             )
         args = request_args(r)
         try:
-            keys = query(self.issues, str(args.get("jql", "")), bounded=False, fields=self.fields)
+            keys = query(
+                self.issues,
+                str(args.get("jql", "")),
+                bounded=False,
+                fields=self.fields,
+                now=self.clock(),
+            )
         except ValueError as exc:
             return answer(400, {"errorMessages": [str(exc)], "errors": {}})
         start = int(args.get("startAt") or 0)

@@ -73,7 +73,7 @@ def create_filter(site: Site, r: Call, v3: bool) -> Answer:
     if any(f["name"].casefold() == name.casefold() for f in mine):
         return _invalid("filterName", "Filter with same name already exists.")
     try:
-        query(site.issues, jql, bounded=False, fields=site.fields)
+        query(site.issues, jql, bounded=False, fields=site.fields, now=site.clock())
     except ValueError as exc:
         return _invalid("jql", str(exc))
     shares = list(body.get("sharePermissions") or [])

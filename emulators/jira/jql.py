@@ -2,7 +2,8 @@
 
 - Clauses joined by AND and OR (AND binds tighter), with parentheses: `field op value`.
 - `created` and `updated`: `=`, `!=`, `<`, `<=`, `>`, `>=` against "yyyy-MM-dd" or
-  "yyyy-MM-dd HH:mm" (or with slashes), in the user's time zone, which is UTC here.
+  "yyyy-MM-dd HH:mm" (or with slashes), in the user's time zone, which is UTC here, or a time
+  relative to now: `-7d`, `"-1w 2d"`, `-4h`, `-30m` (weeks, days, hours, minutes).
 - System fields statusCategory, status, project, priority, labels, key: `=`, `!=`, `in`,
   `not in`.
 - Custom fields, by name (quoted when it has spaces) or `cf[10050]`: `is EMPTY`, `is not EMPTY`;
@@ -37,9 +38,15 @@ SYSTEM: dict[str, Callable[[Issue], set[str]]] = {
 
 
 def query(
-    issues: Mapping[str, Issue], jql: str, *, bounded: bool, fields: Iterable[Any] = ()
+    issues: Mapping[str, Issue],
+    jql: str,
+    *,
+    bounded: bool,
+    fields: Iterable[Any] = (),
+    now: float | None = None,
 ) -> list[str]:
-    """The keys of the issues `jql` matches, in its order (key ascending by default)."""
+    """The keys of the issues `jql` matches, in its order (key ascending by default); `now`
+    (the site's clock) for relative dates."""
     known = list(fields)
     text, order = jql.strip(), ("key", "asc")
     m = re.search(r'\border\s+by\s+("[^"]+"|\S+)(?:\s+(asc|desc))?\s*$', text, re.I)
@@ -51,7 +58,7 @@ def query(
             "Unbounded JQL queries are not allowed here. Please add a search"
             " restriction to your query."
         )
-    test = _expression(_tokens(text), known) if text else (lambda i: True)
+    test = _expression(_tokens(text), known, now) if text else (lambda i: True)
     keys = [k for k, i in issues.items() if test(i)]
 
     def sort_key(k: str) -> tuple[int, str]:
@@ -77,19 +84,19 @@ def _tokens(text: str) -> list[str]:
     return out
 
 
-def _expression(tokens: list[str], fields: list[Any]) -> Test:
+def _expression(tokens: list[str], fields: list[Any], now: float | None) -> Test:
     """Terms joined by AND and OR (AND binds tighter); a parenthesised group is one term."""
     groups: list[list[Test]] = [[]]
     tests = groups[0]
     while tokens:
         if tokens[0] == "(":
             close = _closing(tokens)
-            tests.append(_expression(tokens[1:close], fields))
+            tests.append(_expression(tokens[1:close], fields, now))
             tokens = tokens[close + 1 :]
         else:
             end = next((n for n, t in enumerate(tokens) if t.lower() in ("and", "or")), None)
             cut = len(tokens) if end is None else end
-            tests.append(_clause(tokens[:cut], fields))
+            tests.append(_clause(tokens[:cut], fields, now))
             tokens = tokens[cut:]
         if tokens:
             if tokens[0].lower() == "or":
@@ -116,7 +123,7 @@ def _closing(tokens: list[str]) -> int:
     raise ValueError("Error in the JQL Query: unbalanced parentheses")
 
 
-def _clause(tokens: list[str], fields: list[Any]) -> Test:
+def _clause(tokens: list[str], fields: list[Any], now: float | None) -> Test:
     if len(tokens) < 3:
         raise ValueError(f"Error in the JQL Query: cannot parse {' '.join(tokens)!r}")
     name = tokens[0].strip('"')
@@ -131,7 +138,7 @@ def _clause(tokens: list[str], fields: list[Any]) -> Test:
         op, rest = words[0], tokens[2:]
     values = {v.strip('"').lower() for v in rest if v not in ("(", ")", ",")}
     if name.lower() in ("created", "updated"):
-        return _when(name.lower(), op, rest)
+        return _when(name.lower(), op, rest, now)
     system = SYSTEM.get(name.lower())
     if system is not None:
         if op not in ("=", "!=", "in", "not in"):
@@ -140,6 +147,8 @@ def _clause(tokens: list[str], fields: list[Any]) -> Test:
         return lambda i: bool(system(i) & values) != negated
     fid = _field_id(name, fields)
     spec = next(f for f in fields if f["id"] == fid)
+    if spec.get("searchable") is False:  # created without a searcher
+        raise ValueError(f"Field '{name}' is not searchable, it is only sortable.")
     text = str(spec.get("schema", {}).get("custom", "")).endswith(("textfield", "textarea"))
 
     def value(i: Issue) -> str:
@@ -171,12 +180,22 @@ _COMPARE: dict[str, Callable[[datetime, datetime], bool]] = {
 }
 
 
-def _when(name: str, op: str, rest: list[str]) -> Test:
+_RELATIVE = re.compile(r"([+-]?)((?:\d+[wdhm]\s*)+)")
+_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60}
+
+
+def _when(name: str, op: str, rest: list[str], now: float | None) -> Test:
     if op not in _COMPARE or len(rest) != 1:
         raise ValueError(f"The operator '{op}' is not supported by the '{name}' field.")
     text = rest[0].strip('"').replace("/", "-")
+    relative = _RELATIVE.fullmatch(text.strip())
     try:
-        bound = datetime.fromisoformat(text).replace(tzinfo=UTC)
+        if relative is not None and now is not None:
+            sign = -1 if relative.group(1) == "-" else 1
+            span = sum(int(n) * _UNITS[u] for n, u in re.findall(r"(\d+)([wdhm])", text))
+            bound = datetime.fromtimestamp(now + sign * span, UTC)
+        else:
+            bound = datetime.fromisoformat(text).replace(tzinfo=UTC)
     except ValueError:
         raise ValueError(
             f"Date value '{rest[0]}' for field '{name}' is invalid. Valid formats include:"

@@ -23,6 +23,16 @@ KINDS = {  # kind -> (schema type, plugin type)
     "select": ("option", CF + "select"),
     "group": ("group", CF + "grouppicker"),
 }
+#: The searcher each creatable type takes (the REST API's "Create custom field": "You must
+#: specify a searcher that is valid for the field type"); none: the field is not searchable.
+SEARCHERS = {
+    CF + "textfield": {CF + "textsearcher"},
+    CF + "textarea": {CF + "textsearcher"},
+    CF + "float": {CF + "exactnumber", CF + "numberrange"},
+    CF + "datetime": {CF + "datetimerange"},
+    CF + "select": {CF + "multiselectsearcher"},
+    CF + "grouppicker": {CF + "grouppickersearcher"},
+}
 Json = Any
 #: Every permission the emulated connector account holds unless a test takes some away.
 PERMISSIONS = frozenset(

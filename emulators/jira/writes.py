@@ -17,23 +17,49 @@ from collections.abc import Callable
 
 from emulators.http import Answer
 from emulators.jira.site import Site
-from emulators.jira.wire import DATETIME, KINDS, SCREEN_ERROR, Call, Issue, Json, answer, is_adf
+from emulators.jira.wire import (
+    DATETIME,
+    KINDS,
+    SCREEN_ERROR,
+    SEARCHERS,
+    Call,
+    Issue,
+    Json,
+    answer,
+    is_adf,
+)
+
+FIELD_KEYS = {"name", "description", "type", "searcherKey"}
 
 NOT_ADMIN = "You are not authorized to perform this action. Administrator privileges are required."
 NO_ASSIGN = "You do not have permission to assign issues."
 
 
 def create_field(site: Site, r: Call, v3: bool) -> Answer:
-    """POST /field: needs the global permission Administer Jira (403 without it)."""
+    """`POST /field`: needs the global permission Administer Jira (403 without it); `name` and
+    `type` required, a searcher valid for the type (none: the field cannot be searched); no
+    screen gets the field."""
     if not site.may("ADMINISTER"):
         return answer(403, {"errorMessages": [NOT_ADMIN], "errors": {}})
-    body = r.body or {}
+    body = r.body if isinstance(r.body, dict) else {}
+    if unknown := sorted(set(body) - FIELD_KEYS):
+        message = f"Unrecognized field {unknown[0]!r}"
+        return answer(400, {"errorMessages": [message], "errors": {}})
     plugin = str(body.get("type", ""))
     kind = next((k for k, (_, p) in KINDS.items() if p == plugin), None)
-    if kind is None or not body.get("name"):
-        return answer(400, {"errorMessages": [f"unknown type {plugin!r}"], "errors": {}})
+    if kind is None:
+        return answer(400, {"errorMessages": [], "errors": {"type": f"Unknown type {plugin!r}."}})
+    if not str(body.get("name") or "").strip():
+        return answer(400, {"errorMessages": [], "errors": {"name": "The name is required."}})
+    searcher = body.get("searcherKey")
+    if searcher is not None and searcher not in SEARCHERS[plugin]:
+        error = f"The searcher {searcher!r} is not valid for the field type {plugin!r}."
+        return answer(400, {"errorMessages": [], "errors": {"searcherKey": error}})
     fid = site.add_field(str(body["name"]), kind, screen=False)  # the API adds no screens
-    return answer(201, next(f for f in site.fields if f["id"] == fid))
+    made = next(f for f in site.fields if f["id"] == fid)
+    if searcher is None:
+        made.update(searchable=False, clauseNames=[])
+    return answer(201, made)
 
 
 def put_issue(site: Site, r: Call, issue: Issue, v3: bool) -> Answer:

@@ -428,13 +428,18 @@ class Account:
         return audit
 
     def create_field(self, spec: Json) -> Json:
-        if spec.get("type") not in FIELD_TYPES or not spec.get("title"):
+        """A field as Create Ticket Field makes it: a type and a title; a drop-down or
+        multi-select needs its `custom_field_options`; a checkbox may name its `tag`."""
+        kind = spec.get("type")
+        if kind not in FIELD_TYPES or not str(spec.get("title") or "").strip():
             raise invalid("Type and title are required")
         options = spec.get("custom_field_options") or []
-        if spec["type"] in DROPDOWNS and not options:
+        if kind in DROPDOWNS and not options:
             raise invalid("Field options: must have at least one option")
-        fid = self.add_field(str(spec["title"]), str(spec["type"]), options=options)
+        fid = self.add_field(str(spec["title"]), str(kind), options=options)
         self.fields[fid]["description"] = str(spec.get("description") or "")
+        if kind == "checkbox":
+            self.fields[fid]["tag"] = spec.get("tag")
         return self.fields[fid]
 
 

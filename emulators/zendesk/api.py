@@ -248,6 +248,14 @@ class ZendeskEmulator(Account):
             return [f for f in fields if f.get("visible_in_portal")]
         return fields
 
+    def _create_field(self, asked: Asked) -> Json:
+        """Create Ticket Field (who may: `roles`, admins and agents whose role manages
+        fields)."""
+        spec = asked.data.get("ticket_field")
+        if not isinstance(spec, dict):
+            raise Refused(400, {"error": "InvalidValue", "description": "ticket_field missing"})
+        return {"ticket_field": self.create_field(spec)}
+
     def _create_view(self, asked: Asked) -> Json:
         role = str(self.users[asked.user]["role"])
         view = views.create_view(
@@ -383,9 +391,7 @@ ROUTES: dict[tuple[str, ...], Callable[[ZendeskEmulator, Asked], Json]] = {
         "previous_page": None,
     },
     ("GET", "custom_roles"): lambda z, a: roles.list_roles(z),
-    ("POST", "ticket_fields"): (
-        lambda z, a: {"ticket_field": z.create_field(a.data.get("ticket_field") or {})}
-    ),
+    ("POST", "ticket_fields"): lambda z, a: z._create_field(a),
     ("GET", "search", "export"): (
         lambda z, a: search.export(z.tickets.values(), z.groups, a.q, z.base_url)
     ),

@@ -5,11 +5,15 @@ Every request is answered by the emulator and validated against the OpenAPI docu
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from adapters.results import FieldStatus, Queue
+from emulators.http import Request
 from emulators.jira.jql import query
 from tests.adapters.jira_harness import JiraHarness, Make
+from tests.adapters.zendesk_harness import policy_with
 
 JQL = (
     '(statusCategory != Done) AND "Escalation level" is not EMPTY AND "Escalation level" !~'
@@ -81,8 +85,8 @@ def test_a_select_list_level_field_is_excluded_with_not_equals(make: Make) -> No
     h.seed(1)
     queue = h.adapter(scope="project = SUP ORDER BY created DESC").queue(create=True)
     assert queue.definition == (
-        '(project = SUP) AND "Escalation level" is not EMPTY AND "Escalation level" != "L1"'
-        ' ORDER BY "SLA due" ASC'
+        '(project = SUP) AND statusCategory != Done AND "Escalation level" is not EMPTY AND'
+        ' "Escalation level" != "L1" ORDER BY "SLA due" ASC'
     )
     assert queue.created and not queue.problem
 
@@ -200,3 +204,130 @@ def test_inspect_fields_reports_each_problem_and_writes_nothing(make: Make) -> N
     assert not statuses["level"].problem and statuses["level"].id
     assert {r.method for r in h.emulator.log} <= {"GET", "POST"}
     assert [r.path for r in h.emulator.log if r.method == "POST"] == ["/rest/api/3/search/jql"]
+
+
+POLICY_RULES = (
+    "  - name: asks\n    when: {customer_request: {field: Escalate to a manager}}\n"
+    "    then: {add_tags: [asked]}\n"
+    "  - name: score\n    when: {custom: {Area: network}}\n    then: {set_fields: {Score: 2}}\n"
+)
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "dc"])
+def test_the_plan_creates_policy_fields_with_the_type_the_policy_implies(
+    make: Make, flavour: str
+) -> None:
+    h = make(flavour)
+    plan = h.adapter(policy_with(POLICY_RULES)).setup_plan()
+    steps = {s.title: s for s in plan.steps}
+    assert sorted(steps) == ["Area", "Escalate to a manager", "Escalated tickets", "Score"]
+    assert steps["Score"].summary == "float" and steps["Area"].summary == "textfield"
+    assert steps["Escalate to a manager"].summary == "textfield"  # Jira has no yes/no field
+    assert steps["Score"].role == "policy field, read by rule 'score'"
+    assert steps["Score"].request.body["searcherKey"].endswith(":numberrange")
+    assert not h.sent("POST", "/field"), "a plan sends nothing"
+
+    done = h.adapter(policy_with(POLICY_RULES)).setup_apply(plan)
+    assert [d.sent for d in done] == [s.request for s in plan.steps]  # exactly as planned
+    assert all(d.id and not d.problem for d in done)
+    made = {f["name"]: f["schema"].get("custom", "").rsplit(":", 1)[-1] for f in h.emulator.fields}
+    assert (made["Score"], made["Area"], made["Escalate to a manager"]) == (
+        "float",
+        "textfield",
+        "textfield",
+    )
+
+
+def test_left_out_policy_fields_name_what_they_switch_off(make: Make) -> None:
+    h = make("cloud")
+    plan = h.adapter(policy_with(POLICY_RULES)).setup_plan(policy_fields=False)
+    assert [s.title for s in plan.steps] == ["Escalated tickets"]
+    assert [(s.title, parts) for s, parts in plan.skipped] == [
+        ("Area", "rule 'score'"),
+        ("Escalate to a manager", "rule 'asks'"),
+        ("Score", "rule 'score'"),
+    ]
+
+
+def test_creating_a_field_needs_a_jira_administrator(make: Make) -> None:
+    h = make("dc")
+    h.emulator.fields = [f for f in h.emulator.fields if f["name"] != "SLA due"]
+    h.emulator.permissions.discard("ADMINISTER")
+    adapter = h.adapter()
+    (done, queue) = adapter.setup_apply(adapter.setup_plan())
+    assert done.id is None and done.problem == (
+        "POST /rest/api/2/field answered 403: only Jira administrators may create fields. Fix:"
+        " run `escalate setup` with an administrator's account, or create it by hand (a"
+        " textfield field, Settings → Work items → Fields)"
+    )
+    assert queue.id is None and queue.problem == "not sent: it needs field 'SLA due', not created"
+    assert not h.emulator.filters
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"name": "X", "type": "textfield", "searcherKey": "numberrange"}, "is not valid for"),
+        ({"name": "X", "type": "nosuchtype"}, "Unknown type"),
+        ({"type": "textfield"}, "The name is required"),
+        ({"name": "X", "type": "textfield", "options": ["a"]}, "Unrecognized field 'options'"),
+    ],
+)
+def test_the_emulator_refuses_fields_jira_would_refuse(
+    make: Make, body: dict[str, str], error: str
+) -> None:
+    h = make("cloud")
+    cf = "com.atlassian.jira.plugin.system.customfieldtypes:"
+    full = {k: cf + v if k in ("type", "searcherKey") else v for k, v in body.items()}
+    status, _, raw = h.emulator.handle(
+        Request(
+            "POST",
+            "/rest/api/3/field",
+            {},
+            {"Authorization": "Basic eDp5"},
+            json.dumps(full).encode(),
+        )
+    )
+    assert status == 400 and error in raw.decode()
+    assert [f["name"] for f in h.emulator.fields].count("X") == 0
+
+
+def test_a_field_created_without_a_searcher_cannot_be_searched(make: Make) -> None:
+    h = make("cloud")
+    cf = "com.atlassian.jira.plugin.system.customfieldtypes:"
+    h.adapter().client.post(
+        "/rest/api/3/field", {"name": "Quiet", "type": cf + "textfield"}, may_repeat=False
+    )
+    with pytest.raises(ValueError, match="'Quiet' is not searchable"):
+        query(h.emulator.issues, '"Quiet" is EMPTY', bounded=True, fields=h.emulator.fields)
+
+
+def test_jql_takes_dates_relative_to_now(make: Make) -> None:
+    h = make("cloud")
+    old = h.emulator.create_issue(status="Done")
+    h.time.now += 8 * 86400
+    new = h.emulator.create_issue(status="Done")
+    open_ = h.emulator.create_issue()
+    jql = "statusCategory != Done OR updated >= -7d"
+    found = query(h.emulator.issues, jql, bounded=True, fields=h.emulator.fields, now=h.time.now)
+    assert found == [new, open_] and old not in found
+    assert query(h.emulator.issues, 'updated >= "-1w 1d"', bounded=True, now=h.time.now) == [
+        old,
+        new,
+        open_,
+    ]
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "dc"])
+def test_only_values_the_connector_did_not_write_are_warned_of(make: Make, flavour: str) -> None:
+    h = make(flavour)
+    ours = h.emulator.create_issue(
+        values={"Escalation level": "L2", "Escalation state": "v1 c=0 w=ht2ws"}
+    )
+    plan = h.adapter().setup_plan()
+    assert not plan.in_use, f"{ours} carries the connector's state"
+    theirs = h.emulator.create_issue(values={"Escalation state": "owned by another tool"})
+    held = {a.status.name: a.in_use for a in h.adapter().setup_plan().in_use}
+    assert held == {
+        "state": f"issue {theirs} (and maybe more) holds a value the connector did not write"
+    }

@@ -7,13 +7,16 @@ Create View body against the schema its description documents, see tests/specs/e
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
 from adapters.results import FieldStatus, Queue
+from adapters.setup import Request as Request_
+from adapters.setup import fill
 from adapters.zendesk.queue import view_body
 from emulators.http import Request
-from tests.adapters.zendesk_harness import BASE_URL, ZendeskHarness
+from tests.adapters.zendesk_harness import BASE_URL, ZendeskHarness, policy_with
 
 DEFINITION = (
     "status < solved AND 'Escalation level' is present AND 'Escalation level' is not 'L1';"
@@ -167,3 +170,113 @@ def test_inspect_fields_reports_each_problem_and_writes_nothing(zd: ZendeskHarne
     assert statuses["level"].id and not statuses["level"].problem
     assert {m for m, _ in zd.emulator.log} == {"GET", "POST"}  # POST: the OAuth token only
     assert zd.count("POST", r"/ticket_fields$") == 0
+
+
+POLICY_RULES = (
+    "  - name: asks\n    when: {customer_request: {field: Escalate to a manager}}\n"
+    "    then: {add_tags: [asked]}\n"
+    "  - name: score\n    when: {custom: {Area: network}}\n    then: {set_fields: {Score: 2}}\n"
+)
+
+
+def test_policy_fields_are_created_with_the_type_the_policy_implies(zd: ZendeskHarness) -> None:
+    zd.custom_policy = policy_with(POLICY_RULES)
+    zd.emulator.fields.pop(zd.emulator.field_id("SLA due"))
+    plan = zd.adapter().setup_plan()
+    kinds = {s.title: s.summary for s in plan.steps if s.what == "field"}
+    assert kinds == {
+        "SLA due": "text",
+        "Area": "text",
+        "Escalate to a manager": "checkbox",  # a customer's yes/no
+        "Score": "decimal",  # the policy writes a number
+    }
+    (view,) = [s for s in plan.steps if s.what == "view"]
+    assert view.needs == ("SLA due",)
+    assert view.request.body["view"]["output"]["sort_by"] == "<id of SLA due>"
+    assert zd.count("POST", r"/ticket_fields$") == 0, "a plan sends nothing"
+
+    done = zd.adapter().setup_apply(plan)
+    assert all(d.id and not d.problem for d in done)
+    sla = int(next(d.id for d in done if d.step.title == "SLA due"))
+    assert done[-1].sent == Request_(
+        "POST", "/api/v2/views", fill(view.request.body, {"SLA due": sla})
+    )
+    (made,) = ours(zd)
+    assert made["execution"]["sort"]["id"] == sla  # type: ignore[index]
+    types = {f["title"]: f["type"] for f in zd.emulator.fields.values()}
+    assert (types["Area"], types["Escalate to a manager"], types["Score"]) == (
+        "text",
+        "checkbox",
+        "decimal",
+    )
+
+
+def test_an_agent_is_told_that_fields_need_an_admin(zd: ZendeskHarness) -> None:
+    zd.emulator.fields.pop(zd.emulator.field_id("SLA due"))
+    zd.emulator.clients["escalation-connector"] = ("client-secret-value", zd.emulator.agent)
+    adapter = zd.adapter()
+    field, view = adapter.setup_apply(adapter.setup_plan())
+    assert field.id is None
+    assert field.problem.startswith(
+        "POST /api/v2/ticket_fields answered 403: the connector's account lacks an admin role"
+    )
+    assert field.problem.endswith(
+        "Or create it by hand (a text field, Admin Center > Objects and rules > Fields)."
+    )
+    assert view.problem == "not sent: it needs field 'SLA due', not created"
+    assert "SLA due" not in {f["title"] for f in zd.emulator.fields.values()}
+
+
+def test_recent_tickets_tell_whose_values_a_tracking_field_holds(zd: ZendeskHarness) -> None:
+    (theirs,) = zd.seed(1)
+    zd.emulator.update(
+        int(theirs),
+        {"custom_fields": [{"id": zd.emulator.field_id("Escalation rule"), "value": "x"}]},
+        zd.emulator.agent,
+        queued=None,
+    )
+    adapter = zd.adapter()
+    plan = adapter.setup_plan()
+    held = {a.status.name: a.in_use for a in plan.adopted if a.in_use}
+    assert held == {
+        "rule": "1 of the 1 most recently updated tickets hold a value in it the connector did"
+        f" not write (e.g. #{theirs})"
+    }
+    searched = [p for m, p in zd.emulator.log if m == "GET" and p.endswith("/search")]
+    assert len(searched) == 1
+
+
+def test_the_emulator_refuses_a_dropdown_without_options(zd: ZendeskHarness) -> None:
+    zd.emulator.bearer["t"] = (zd.emulator.me, None)
+    body = {"ticket_field": {"type": "tagger", "title": "Area"}}
+    status, _, raw = zd.emulator.handle(
+        Request(
+            "POST",
+            "/api/v2/ticket_fields",
+            {},
+            {"Authorization": "Bearer t"},
+            json.dumps(body).encode(),
+        )
+    )
+    assert status == 422 and "Field options: must have at least one option" in raw.decode()
+
+
+def test_the_emulated_search_sorts_by_update_and_refuses_what_it_cannot_sort(
+    zd: ZendeskHarness,
+) -> None:
+    first, second = zd.seed(2)
+    zd.time.now += 60
+    zd.emulator.agent_edit(int(first), {"priority": "high"}, zd.emulator.agent)
+    zd.emulator.bearer["t"] = (zd.emulator.me, None)
+
+    def search(**q: str) -> tuple[int, Any]:
+        query = {"query": ["type:ticket"], **{k: [v] for k, v in q.items()}}
+        status, _, raw = zd.emulator.handle(
+            Request("GET", "/api/v2/search", query, {"Authorization": "Bearer t"}, None)
+        )
+        return status, json.loads(raw)
+
+    _, newest = search(sort_by="updated_at", sort_order="desc")
+    assert [str(t["id"]) for t in newest["results"]] == [first, second]
+    status, _ = search(sort_by="priority")
+    assert status == 400

@@ -62,14 +62,16 @@ def test_setup_shows_asks_creates_once(p: Platforms) -> None:
     config = p.config()
     unasked = p.invoke("setup", "-c", config, "--instance", "zendesk")
     assert unasked.code == 2
-    assert "  create field   'SLA due' (tracking: sla_due)" in unasked.out
-    assert "  create view    'Escalated tickets'" in unasked.out
+    assert "  create field   'SLA due' (tracking field sla_due): text\n" in unasked.out
+    assert "  create view    'Escalated tickets' (escalation queue): " in unasked.out
+    assert "  adopt field    'Escalation level' (" in unasked.out
     assert "re-run with --yes" in unasked.err
     assert not [f for f in p.zendesk.fields.values() if f["title"] == "SLA due"]
     made = p.invoke("setup", "-c", config, "--instance", "zendesk", "--yes")
     assert made.code == 0, made.out + made.err
     assert "zendesk: created field 'SLA due'" in made.out
     assert "zendesk: created view 'Escalated tickets': " in made.out
+    assert "zendesk: adopted field 'Escalation state' (" in made.out
     assert [f["type"] for f in p.zendesk.fields.values() if f["title"] == "SLA due"] == ["text"]
     both = p.invoke("setup", "-c", config, "--yes")
     assert both.code == 0, both.out + both.err

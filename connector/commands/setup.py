@@ -1,0 +1,140 @@
+"""`escalate setup`: create what each instance is missing, after showing exactly that.
+
+Per instance, the adapter's plan (`Setup.setup_plan`, read-only) lists the fields it adopts as
+they are (warning when another tool seems to fill one), the requests it will send (each
+printed as sent: the field definitions, the filter's JQL, the view's conditions), the policy
+fields left out and what they switch off, and what it cannot fix. After a yes, the same plan
+is sent (`Setup.setup_apply`), and every field created and adopted is reported.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from adapters.setup import Done, Plan
+from connector.commands.common import runtime, select
+from connector.commands.options import config_option, instance_option
+from connector.config import load_config
+from connector.errors import CHANGES_FAILED, OK, USAGE
+from connector.runner import open_adapter
+
+INDENT = " " * 17
+
+
+@click.command()
+@config_option()
+@instance_option
+@click.option("--yes", is_flag=True, help="Create (and adopt) without asking (for scripts).")
+@click.option(
+    "--policy-fields/--no-policy-fields",
+    default=True,
+    show_default=True,
+    help="Also create the missing fields the policy's rules, functions and SLA policies read"
+    " (--no-policy-fields: leave them out, and say what stays off without them).",
+)
+def setup(config_path: str, instances: tuple[str, ...], yes: bool, policy_fields: bool) -> None:
+    """Create the missing tracking and policy fields and the "Escalated tickets" queue.
+
+    Shows, per instance, the fields it adopts as they are (warning when tickets already hold
+    values in a tracking field: another tool may own it), then each request it will send,
+    exactly as it will send it: the missing tracking fields, the policy's own fields (a
+    number where the policy writes numbers, a yes/no where it reads a customer's request, else
+    text), and the queue (a Zendesk view, a Jira saved filter). Asks, then sends exactly those
+    and reports every field created and adopted. Never changes or duplicates what exists.
+    Needs an admin account. Exit status 0 done, 1 something could not be created or fixed,
+    2 not confirmed (no terminal: pass --yes).
+    """
+    config = load_config(config_path)
+    names = select(config, instances)
+    rt = runtime()
+    adapters = {name: open_adapter(config, name, rt) for name in names}
+    try:
+        plans = {name: a.setup_plan(policy_fields=policy_fields) for name, a in adapters.items()}
+        for name, plan in plans.items():
+            show(plan, f"{name} ({plan.platform}, {config.instances[name].url})")
+        problems = sum(len(p.problems) for p in plans.values())
+        if not any(p.steps or p.in_use for p in plans.values()):
+            click.echo("nothing to create")
+            raise click.exceptions.Exit(CHANGES_FAILED if problems else OK)
+        _confirm(yes)
+        for name, plan in plans.items():
+            problems += report(name, plan, adapters[name].setup_apply(plan) if plan.steps else [])
+    finally:
+        for adapter in adapters.values():
+            adapter.close()
+    raise click.exceptions.Exit(CHANGES_FAILED if problems else OK)
+
+
+def show(plan: Plan, head: str) -> None:
+    """The plan as it will be carried out: each request exactly as it will be sent."""
+    click.echo(head)
+    for adoption in plan.adopted:
+        s = adoption.status
+        warning = f": WARNING {adoption.in_use}; {_owner_hint(plan, s.name)}"
+        click.echo(
+            f"  adopt field    {s.title!r} ({s.id}, {s.kind}){warning * bool(adoption.in_use)}"
+        )
+    for status, parts in plan.skipped:
+        click.echo(
+            f"  leave out      {status.title!r} (policy field): without it, off on"
+            f" {plan.instance}: {parts}"
+        )
+    for problem in plan.problems:
+        click.echo(f"  cannot fix     {problem}")
+    queue = plan.queue
+    if queue is not None and queue.id is not None:
+        where = queue.url or queue.id
+        note = f": {queue.problem}" if queue.problem else ""
+        click.echo(f"  exists         {queue.kind} {queue.title!r} ({where}){note}")
+    for step in plan.steps:
+        click.echo(f"  create {step.what:<8}{step.title!r} ({step.role}): {step.summary}")
+        click.echo(f"{INDENT}{step.request.show()}")
+
+
+def _owner_hint(plan: Plan, name: str) -> str:
+    return (
+        "another tool may own this field, and the connector would read its values as its own:"
+        f" map another title to {name} (platforms.{plan.platform}.fields), or adopt it if the"
+        " values are yours"
+    )
+
+
+def _confirm(yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        click.echo("not a terminal: re-run with --yes to create and adopt the above", err=True)
+        raise click.exceptions.Exit(USAGE)
+    click.confirm("Create and adopt the above?", abort=True)
+
+
+def report(name: str, plan: Plan, done: list[Done]) -> int:
+    """Print what became of each step and every field adopted; the problems left."""
+    problems = len(plan.problems)
+    notes: dict[str, list[str]] = {}  # a note every new field shares, said once
+    for d in done:
+        step = d.step
+        if d.id is None:
+            click.echo(f"{name}: {step.what} {step.title!r} not created: {d.problem}", err=True)
+            problems += 1
+            continue
+        if step.what == "field" and d.note:
+            notes.setdefault(d.note, []).append(step.title)
+        where = f": {d.url}" if d.url else f" ({d.id})"
+        note = f": {d.note}" if d.note and step.what != "field" else ""
+        click.echo(f"{name}: created {step.what} {step.title!r}{where}{note}")
+    for note, titles in notes.items():
+        click.echo(f"{name}: {_fields(titles)}: {note}")
+    for adoption in plan.adopted:
+        s = adoption.status
+        held = ", which already holds values" if adoption.in_use else ""
+        click.echo(f"{name}: adopted field {s.title!r} ({s.id}){held}")
+    for status, parts in plan.skipped:
+        click.echo(f"{name}: left out policy field {status.title!r}: off until it exists: {parts}")
+    return problems
+
+
+def _fields(titles: list[str]) -> str:
+    return f"the new field {titles[0]!r}" if len(titles) == 1 else f"the {len(titles)} new fields"
