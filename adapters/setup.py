@@ -12,7 +12,7 @@ the id the platform gave the field.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,6 +110,25 @@ def blocked(step: Step, made: Mapping[str, Any]) -> str:
     if not lost:
         return ""
     return "not sent: it needs " + ", ".join(f"field {t!r}" for t in lost) + ", not created"
+
+
+def send_steps(
+    plan: Plan, send: Callable[[Step, Mapping[str, Any]], Done], ids: Callable[[str], Any] = str
+) -> list[Done]:
+    """Send a plan's requests, exactly and in order, each once the fields it needs were made:
+    `send(step, made)` with the ids made so far (field title -> `ids(id)`, the platform's id
+    type); what became of each."""
+    done: list[Done] = []
+    made: dict[str, Any] = {}
+    for step in plan.steps:
+        if why := blocked(step, made):
+            done.append(Done(step, None, problem=why))
+            continue
+        result = send(step, made)
+        if result.id is not None and step.what == "field":
+            made[step.title] = ids(result.id)
+        done.append(result)
+    return done
 
 
 @dataclass(frozen=True)

@@ -45,10 +45,10 @@ from adapters.setup import (
     Plan,
     Request,
     Step,
-    blocked,
     needed_by,
     ours,
     role,
+    send_steps,
     unfixable,
 )
 from rules.fielduse import value_kind
@@ -153,17 +153,11 @@ def _queue_step(look: Lookups, out: Plan, made: Mapping[str, Field]) -> None:
 
 def apply(look: Lookups, plan: Plan) -> list[Done]:
     """Send the plan's requests, exactly and in order; what became of each."""
-    done: list[Done] = []
-    made: dict[str, str] = {}
-    for step in plan.steps:
-        if why := blocked(step, made):
-            done.append(Done(step, None, problem=why))
-            continue
-        result = _make_field(look, step) if step.what == "field" else _make_filter(look, step)
-        if result.id is not None:
-            made[step.title] = result.id
-        done.append(result)
-    return done
+
+    def send(step: Step, made: Mapping[str, Any]) -> Done:
+        return _make_field(look, step) if step.what == "field" else _make_filter(look, step)
+
+    return send_steps(plan, send)
 
 
 def _make_field(look: Lookups, step: Step) -> Done:

@@ -29,12 +29,12 @@ from adapters.setup import (
     Plan,
     Request,
     Step,
-    blocked,
     fill,
     needed_by,
     ours,
     pending_id,
     role,
+    send_steps,
     unfixable,
 )
 from adapters.zendesk import queue
@@ -164,19 +164,13 @@ def _queue_step(look: Lookups, out: Plan, ids: Mapping[str, int | str]) -> None:
 
 def apply(look: Lookups, plan: Plan) -> list[Done]:
     """Send the plan's requests, exactly and in order (created ids fill the placeholders)."""
-    done: list[Done] = []
-    made: dict[str, int] = {}
-    for step in plan.steps:
-        if why := blocked(step, made):
-            done.append(Done(step, None, problem=why))
-            continue
+
+    def send(step: Step, made: Mapping[str, Any]) -> Done:
         sent = Request(step.request.method, step.request.path, fill(step.request.body, made))
         make = _make_field if step.what == "field" else _make_view
-        result = make(look, step, sent)
-        if result.id is not None and step.what == "field":
-            made[step.title] = int(result.id)
-        done.append(result)
-    return done
+        return make(look, step, sent)
+
+    return send_steps(plan, send, int)
 
 
 def _make_field(look: Lookups, step: Step, sent: Request) -> Done:
