@@ -49,6 +49,7 @@ from adapters.errors import (
     NotFound,
     PermissionDenied,
     Rejected,
+    SetupError,
     TransientError,
 )
 from adapters.secrets import mask
@@ -159,10 +160,17 @@ class Transport(HTTPAdapter):
         if self.budget is not None:
             self.budget.acquire()
         self.stats.record(request.method or "GET", str(request.url))
-        if self.inner is not None:
-            response = self.inner.send(request, *args, **kwargs)
-        else:
-            response = super().send(request, *args, **kwargs)
+        try:
+            if self.inner is not None:
+                response = self.inner.send(request, *args, **kwargs)
+            else:
+                response = super().send(request, *args, **kwargs)
+        except requests.exceptions.InvalidProxyURL:
+            host = urlsplit(str(request.url)).hostname
+            raise SetupError(
+                f"the proxy set for {host} is not a valid URL: set HTTPS_PROXY (or HTTP_PROXY)"
+                " to one with a scheme and a host, e.g. http://proxy.example.com:3128"
+            ) from None
         if response.status_code == 429 and self.budget is not None:
             wait = retry_after(response.headers, self.budget.clock())
             if wait:

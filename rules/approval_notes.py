@@ -35,6 +35,8 @@ def approval_notes(f: Facts, state: State, d: Decision) -> list[Rendered]:
     notes: list[Rendered] = []
     if move.refused and move.pending is not None:
         notes.append(_refused(move.pending, move.refused))
+    elif move.refused:
+        notes.append(text("Approval field cleared: ") + data(move.refused) + text("."))
     if d.entered is not None and move.approved_by and move.pending is not None:
         notes.append(_approved(move.pending, move.approved_by, d.owner))
     elif move.nudge is not None and move.pending is not None:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from rules.approval import verified_approver
 from rules.facts import Facts
 from rules.loader import Path, Problems, unknown_name
 from rules.schema import (
@@ -314,7 +315,7 @@ _BUILDERS: dict[str, Callable[..., Node]] = {
     ),
     "reopens": _count("reopens", lambda f: f.ticket.reopens, "summary"),
     "requested": _requested,
-    "approved": _flag("approved by", lambda f: f.ticket.tracking.approved_by),
+    "approved": _flag("approved (as recorded) by", verified_approver),
     "awaiting_approval": _flag("awaiting approval for", lambda f: f.ticket.tracking.state.awaiting),
     "customer_request": _customer_request,
     "assigned": _flag("assignee", lambda f: f.ticket.assignee),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rules.approval import Nudge, nudge, verify
+from rules.approval import Nudge, asked_at, nudge, pending_level, stray, verify
 from rules.facts import Facts
 from rules.plan import Reason
 from rules.policy import Level, Policy, Rule
@@ -69,7 +69,7 @@ class Decision:
 
 def decide(f: Facts, state: State, firings: list[Firing]) -> Decision | None:
     """The level move, merge order and owner; None if nothing fired and no approval landed."""
-    if not firings and state.awaiting is None:
+    if not firings and state.awaiting is None and not f.ticket.tracking.approved_by:
         return None
     policy = f.policy
     move = decide_level(policy, f, state, firings)
@@ -100,20 +100,22 @@ def escalation_target(policy: Policy, f: Facts, rule: Rule) -> int | None:
 
 def _gate(f: Facts, state: State, move: Move) -> int | None:
     """The pending approval's level, if this run lets the ticket in (approved, or timed out
-    with `then: enter`); notes on `move` what the run says about the request."""
-    policy = f.policy
-    pending = policy.level_index.get(state.awaiting or "")
-    if pending is None or pending <= f.level_index or f.done:
+    with `then: enter`); notes on `move` what the run says about the request, or about a value
+    in the approval field while none is pending (refused)."""
+    level = pending_level(f, state)
+    if level is None:
+        lone = stray(f.ticket) if not f.done and not state.awaiting else None
+        move.refused = lone.why if lone is not None else None
         return None
-    level = move.pending = policy.levels[pending]
-    verdict = verify(level, f.ticket)
+    move.pending = level
+    verdict = verify(level, f.ticket, asked_at(state))
     if verdict is not None and verdict.approved:
         move.approved_by = verdict.who
-        return pending
+        return level.index
     if verdict is not None:
         move.refused = verdict.why
     move.nudge = nudge(level, state, f.now)
-    return pending if move.nudge is Nudge.TIMEOUT_ENTER else None
+    return level.index if move.nudge is Nudge.TIMEOUT_ENTER else None
 
 
 def decide_level(policy: Policy, f: Facts, state: State, firings: list[Firing]) -> Move:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from rules.apply import apply_change
-from rules.approval import describe_pending
+from rules.approval import describe_pending, pending_level
 from rules.engine import current_state, evaluate_ticket, rule_status
 from rules.facts import Facts, TargetStatus, ts_to_dt
 from rules.model import Ticket
@@ -63,17 +63,15 @@ def explain(policy: Policy, ticket: Ticket, now: datetime) -> dict[str, Any]:
         "policy_hash": policy.hash,
         "sla": _sla(facts),
         "rules": rules,
-        "approval": _pending(policy, ticket, state, now),
+        "approval": _pending(facts, state),
         "change": outcome.change.to_json() if outcome.change else None,
         "next_trigger": {"at": format_time(ts_to_dt(nxt[0])), "rule": nxt[1]} if nxt else None,
     }
 
 
-def _pending(policy: Policy, ticket: Ticket, state: State, now: datetime) -> dict[str, Any] | None:
-    index = policy.level_index.get(state.awaiting or "")
-    if index is None or policy.levels[index].model.approval is None:
-        return None
-    return describe_pending(policy.levels[index], ticket, state, now)
+def _pending(f: Facts, state: State) -> dict[str, Any] | None:
+    level = pending_level(f, state)
+    return describe_pending(level, f.ticket, state, f.now) if level is not None else None
 
 
 def _tree(node: TraceNode) -> dict[str, Any]:

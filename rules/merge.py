@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from rules.approval import Nudge, requesting_rule
+from rules.approval import Nudge, asked_at, requesting_rule
 from rules.comments import Comments, compose_comments
 from rules.escalation import (
     Decision,
@@ -224,10 +224,10 @@ def _advance_request(f: Facts, state: State, move: Move, moved: bool) -> State:
         return replace(
             state.without_request(), awaiting=move.awaiting.name, asked_at=f.now, asked_by=asker
         )
-    if moved:
-        return state.without_request()
+    if moved and (move.pending is None or move.target >= move.pending.index):
+        return state.without_request()  # entered (or passed) the level it waited for
     if state.awaiting and state.asked_at is None:  # asked before requests were timed
-        state = replace(state, asked_at=f.now)
+        state = replace(state, asked_at=asked_at(state))
     if move.nudge is Nudge.REMIND:
         return replace(state, reminded_at=f.now)
     if move.nudge is Nudge.TIMEOUT_NOTIFY:

@@ -275,12 +275,19 @@ class ApprovalTimeoutModel(Model):
 class ApprovalModel(Model):
     approvers: NameList = []
     groups: NameList = []
+    #: Anyone the platform records may approve (must be said: an empty list is a mistake).
+    anyone: bool = False
     notify: StrList = []
     remind_every: Duration | None = None
     timeout: ApprovalTimeoutModel | None = None
 
     @model_validator(mode="after")
     def _positive(self) -> ApprovalModel:
+        if not (self.approvers or self.groups or self.anyone):
+            raise ValueError(
+                "an approval needs `approvers`, `groups`, or `anyone: true` (anyone who can edit"
+                " the ticket approves); an empty list is not taken to mean anyone"
+            )
         if self.remind_every is not None and self.remind_every <= 0:
             raise ValueError("remind_every must be longer than 0")
         if self.timeout is not None and self.timeout.after <= 0:
@@ -289,7 +296,8 @@ class ApprovalModel(Model):
 
 
 class LevelModel(Model):
-    name: Name
+    #: At most 40 characters: a pending level's name is kept in the 255-character state field.
+    name: Annotated[Name, Field(max_length=40)]
     description: str = ""
     owner: Owner | None = None
     approval: ApprovalModel | None = None

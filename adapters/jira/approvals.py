@@ -1,11 +1,14 @@
 """Who set an issue's approval field, from Jira's own record (`rules.approval`).
 
-For an issue whose approval field holds a value: its changelog (`issue/{key}/changelog`, 100
-entries a page, oldest first, on Cloud and Data Center), the newest entry that set that field
-(by `fieldId`, or by name where Data Center leaves the id out) to the value it holds now; that
-entry's author is who approved. The members of every group an approval names are listed once
-per run (`group/member`, 50 a page), so a group approver costs one request per group and run,
-not one per issue. A value no entry set names no one.
+For an issue whose approval field holds a value: its changelog (Cloud: `issue/{key}/changelog`,
+100 entries a page; Data Center, which has no such endpoint: the issue with
+`expand=changelog`), the newest entry that set that field (by `fieldId`, or by name where Data
+Center leaves the id out) to the value it holds now; that entry's author is who approved. An
+approver is named by a stable identity: the account id or e-mail on Cloud, the username on Data
+Center, never the display name anyone may change. The members of every group an approval names
+are listed once per run (`group/member`, 50 a page), so a group approver costs one request per
+group and run, not one per issue. A value no entry set, or one set with the connector's own
+credentials, names no one.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from adapters.errors import AdapterError, NotFound
+import structlog
+
+from adapters.errors import AdapterError, NotFound, PermissionDenied
 from adapters.jira.client import JiraClient
 from adapters.jira.lookups import Lookups
 from adapters.jira.mapping import parse_time
@@ -22,7 +27,7 @@ from rules.model import Approval
 
 Json = dict[str, Any]
 MAX_PAGES = 1000
-ID_KEYS = ("accountId", "name", "key")  # Cloud: accountId; Data Center: username and key
+log = structlog.get_logger(__name__)
 
 
 class Approvals:
@@ -37,35 +42,56 @@ class Approvals:
         field = self.lookups.resolved.tracking.get("approved_by")
         if field is None:
             return Approval("")
-        entry = last_setter(changelog(self.client, key), field.id, field.name, value)
-        if entry is None:
+        cloud = self.lookups.cloud
+        try:
+            entries = changelog(self.client, key) if cloud else expanded(self.client, key, field.id)
+        except NotFound:  # deleted since it was read: nothing approves it
             return Approval("")
-        author: Mapping[str, Any] = entry.get("author") or {}
-        ids = identities(author)
-        if not ids:
+        entry = last_setter(entries, field.id, field.name, value)
+        author: Mapping[str, Any] = (entry or {}).get("author") or {}
+        ids = identities(author, cloud=cloud)
+        me = str(self.lookups.myself() or "").lower()
+        if entry is None or not ids or me in ids:
             return Approval("")
         name, email = author.get("displayName"), author.get("emailAddress")
-        names = ids | {str(n).lower() for n in (name, email) if n}
         groups = frozenset(g.lower() for g, members in self.members().items() if ids & members)
-        who = display(name, email, next(iter(sorted(ids))))
-        return Approval(who, frozenset(names), groups, parse_time(entry.get("created")))
+        who = display(name, email, sorted(ids)[0])
+        return Approval(who, frozenset(ids), groups, parse_time(entry.get("created")))
 
     def members(self) -> dict[str, frozenset[str]]:
         """The members' identities of every approver group the site has (once a run)."""
         if self._members is None:
             self._members = {}
+            cloud = self.lookups.cloud
             for group in approver_groups(self.lookups.policy):
                 try:
                     found = group_members(self.client, group)
                 except NotFound:
                     continue  # a missing group is `doctor`'s to report
-                self._members[group] = frozenset(i for user in found for i in identities(user))
+                except PermissionDenied as exc:  # its members cannot approve: say why, once
+                    log.warning("approver_group_unreadable", group=group, error=str(exc))
+                    continue
+                ids = (i for user in found for i in identities(user, cloud=cloud))
+                self._members[group] = frozenset(ids)
         return self._members
 
 
-def identities(user: Mapping[str, Any]) -> set[str]:
-    """The ids an approver list may use for a Jira user (account id, username, user key)."""
-    return {str(user[k]).lower() for k in ID_KEYS if user.get(k)}
+def identities(user: Mapping[str, Any], *, cloud: bool) -> set[str]:
+    """The stable ids an approver list may use for a Jira user: the account id or e-mail on
+    Cloud, the username on Data Center (lower-cased)."""
+    keys = ("accountId", "emailAddress") if cloud else ("name",)
+    return {str(user[k]).lower() for k in keys if user.get(k)}
+
+
+def expanded(client: JiraClient, key: str, field_id: str) -> list[Mapping[str, Any]]:
+    """Data Center: the issue's whole changelog, from `expand=changelog`, oldest first."""
+    path = f"{client.api}/issue/{key}"
+    raw = client.get(path, {"fields": field_id, "expand": "changelog"}) or {}
+    block = raw.get("changelog") or {}
+    histories: list[Mapping[str, Any]] = list(block.get("histories") or ())
+    if int(block.get("total") or 0) > len(histories):
+        raise AdapterError(f"GET {path}?expand=changelog: the changelog came back cut short")
+    return sorted(histories, key=lambda h: str(h.get("created") or ""))
 
 
 def changelog(client: JiraClient, key: str) -> list[Mapping[str, Any]]:

@@ -64,7 +64,8 @@ PERMISSIONS = {
         Permission(
             "USER_PICKER",
             "Browse users and groups",
-            "looking up an assignee missing from the instance's users map",
+            "looking up an assignee missing from the instance's users map, and listing the"
+            " members of an approver group",
             "global",
         ),
     )
@@ -80,7 +81,7 @@ ENDPOINTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("*", r"/search(/jql)?|/(changelog|issue)/bulkfetch", ("BROWSE_PROJECTS",)),
     ("POST", r"/field", ("ADMINISTER",)),
     ("POST", r"/filter", ("CREATE_SHARED_OBJECTS",)),
-    ("GET", r"/user(/search)?", ("USER_PICKER",)),
+    ("GET", r"/user(/search)?|/group/member", ("USER_PICKER",)),
 )
 GLOBAL_WHERE = "Jira settings → System → Global permissions"
 

@@ -2,10 +2,13 @@
 
 For a ticket whose approval field holds a value: its audits (`tickets/{id}/audits`, 100 a
 page), the newest audit with a Change (or Create) event that set that field to the value it
-holds now; that audit's author is who approved. The author is looked up with the run's users
-(`users/show_many`), and the members of every group an approval names are listed once per run
+holds now; that audit's author is who approved. An approver is named by their user id or
+e-mail (looked up with the run's users, `users/show_many`), never by the display name anyone
+may change. The members of every group an approval names are listed once per run
 (`groups/{id}/memberships`, 100 a page), so a group approver costs one request per group and
-run, not one per ticket. A value no audit set (or one the system set, author -1) names no one.
+run, not one per ticket. A value no audit set, one the system set (author -1) or one set with
+the connector's own credentials (an API token is account-wide: such an audit proves nothing)
+names no one.
 """
 
 from __future__ import annotations
@@ -36,13 +39,14 @@ class Approvals:
         if fid is None or tid is None or not str(value or "").strip():
             return Approval("")
         found = last_setter(self.lookups.client.audits(tid), fid, str(value))
-        if found is None:
+        me = as_int(self.lookups.whoami().get("id"))
+        if found is None or found[0] == me:
             return Approval("")
         author, audit = found
         self.lookups.learn_users({author})
         user = self.lookups.people.users.get(author, {})
         name, email = user.get("name"), user.get("email")
-        names = {str(author), *(str(n).lower() for n in (name, email) if n)}
+        names = {str(author), *([str(email).lower()] if email else [])}
         groups = frozenset(g.lower() for g, ids in self.members().items() if author in ids)
         who = display(name, email, f"user {author}")
         return Approval(who, frozenset(names), groups, parse_time(audit.get("created_at")))

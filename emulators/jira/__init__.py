@@ -15,7 +15,8 @@ What it models (payload shapes from the API reference and the OpenAPI examples):
   edit-screen check and its 400, priorities allowed per project, option values, users by
   accountId or name), PUT assignee, editmeta, comments (GET, POST with the JSM
   `sd.public.comment` property or `visibility`, the per-issue comment limit: 413), a
-  changelog entry per edit (with its author), and the paginated `issue/{key}/changelog`;
+  changelog entry per edit (with its author; Data Center items carry no `fieldId`), and the
+  paginated `issue/{key}/changelog` (Cloud only: Data Center answers 404);
 - groups and their members (`group/member`, 50 a page, 404 for no such group);
 - a small JQL subset (see `jql`): clauses joined by AND with parentheses, system fields and
   custom fields by name (`is [not] EMPTY`; text fields only `~`/`!~`, as Jira's text searcher),

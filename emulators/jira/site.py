@@ -265,7 +265,7 @@ class Site:
                 {
                     "field": spec["name"] if fid.startswith("customfield_") else fid,
                     "fieldtype": "custom" if fid.startswith("customfield_") else "jira",
-                    "fieldId": fid,
+                    **({"fieldId": fid} if self.cloud else {}),  # Data Center has no fieldId
                     "from": ident(old),
                     "fromString": string(old),
                     "to": ident(new),

@@ -17,7 +17,8 @@ from tests.adapters.contract import CONTRACT_POLICY, AdapterContract, Harness
 APPROVAL_POLICY = CONTRACT_POLICY.replace(
     "  - name: L2\n    owner: {group: Support L2}\n",
     "  - name: L2\n    owner: {group: Support L2}\n    approval:\n"
-    "      approvers: [maria@acme.example]\n      groups: [Managers]\n",
+    # Maria by e-mail (Zendesk, Jira Cloud) and by username (Jira Data Center)
+    "      approvers: [maria@acme.example, maria]\n      groups: [Managers]\n",
 ).replace(
     "      state: Escalation state\n",
     "      state: Escalation state\n      approved_by: Escalation approved by\n",
@@ -36,6 +37,10 @@ class Approving(Harness, Protocol):
 
     def in_group(self, group: str, person: str) -> None:
         """Make the agent `person` (an e-mail) a member of `group`."""
+        ...
+
+    def rename(self, person: str, name: str) -> None:
+        """The agent `person` (an e-mail) changes their own display name to `name`."""
         ...
 
 
@@ -75,6 +80,17 @@ class ApprovalContract(AdapterContract):
         assert "refused" in refusal and LEE in refusal, refusal
         assert self.approval_field(harness, tid) is None
         assert self.run(harness) == {}  # nothing more to do until someone decides
+
+    def test_a_display_name_is_no_identity(self, harness: Approving) -> None:
+        """Anyone may rename themselves: Lee calling himself Maria approves nothing."""
+        tid = self.awaiting(harness)
+        harness.approve(tid, "ok", by=LEE)
+        harness.rename(LEE, MARIA)
+        harness.rename(LEE, "maria")
+        assert self.run(harness) == {tid: WriteStatus.APPLIED}
+        view = harness.view(tid)
+        assert view.tracking.get("level") is None and view.group == "Support L1"
+        assert "refused" in view.notes()[-1]
 
     def test_the_named_approver_moves_it(self, harness: Approving) -> None:
         tid = self.awaiting(harness)

@@ -37,7 +37,11 @@ class MemoryHarness:
         self._policy = policy  # the store keeps every tracking field, approved_by included
 
     def approve(self, ticket_id: str, value: str, *, by: str) -> None:
+        self.time.now = max(self.time.now, NOW + 60)  # after the contract's runs asked
         self.store.edit(ticket_id, Actor.AGENT, by=by, fields={"approved_by": value})
+
+    def rename(self, person: str, name: str) -> None:
+        """The store names people by e-mail only: a display name changes nothing."""
 
     def in_group(self, group: str, person: str) -> None:
         self.store.groups.setdefault(group, set()).add(person)

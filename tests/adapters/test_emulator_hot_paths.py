@@ -126,5 +126,5 @@ def test_assigning_sets_or_clears_the_assignee_with_a_changelog_entry(flavour: s
     assert emu.issues[key].fields["assignee"] == emu.users[emu.agent]
     assert call(emu, "PUT", path, {ref: None})[0] == 204
     assert emu.issues[key].fields["assignee"] is None
-    assert [h["items"][0]["fieldId"] for h in emu.issues[key].changelog] == ["assignee"] * 2
+    assert [h["items"][0]["field"] for h in emu.issues[key].changelog] == ["assignee"] * 2
     assert call(emu, "PUT", path, {ref: "nobody"})[0] == 404

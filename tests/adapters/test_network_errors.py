@@ -24,7 +24,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-from adapters.errors import AdapterError, MaybeLanded, TransientError, Unreachable
+from adapters.errors import AdapterError, MaybeLanded, SetupError, TransientError, Unreachable
 from adapters.jira.adapter import build as build_jira
 from adapters.jira.settings import Settings as JiraSettings
 from adapters.network import connection_error, unreachable
@@ -220,6 +220,22 @@ def test_a_proxy_that_cannot_be_reached_is_named_without_its_password(
         " (connection refused): check the HTTPS_PROXY, HTTP_PROXY and NO_PROXY environment"
         " variables (the proxy's address and credentials), and that the proxy is up"
     )
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_a_proxy_without_a_scheme_is_named_not_a_traceback(
+    platform: str, build: Build, clock: FakeTime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "proxyuser:proxy-pw-31@proxy.example:3128")
+    adapter = build(platform, "https://acme.example.invalid")
+    with pytest.raises(SetupError) as caught:
+        adapter.fields()
+    adapter.close()
+    assert str(caught.value) == (
+        "the proxy set for acme.example.invalid is not a valid URL: set HTTPS_PROXY (or"
+        " HTTP_PROXY) to one with a scheme and a host, e.g. http://proxy.example.com:3128"
+    )
+    assert clock.slept == []
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)

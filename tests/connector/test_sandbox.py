@@ -138,6 +138,22 @@ def test_doctor_passes_every_check_on_the_sandbox(box: Sandbox) -> None:
         assert "support-managers (1 member)" in checks["approvals"].detail, name
 
 
+def test_the_approved_tickets_move_on_every_platform(
+    box: Sandbox, fetched: dict[str, list[Ticket]]
+) -> None:
+    """The approver set the field through each platform (audit, changelog): the record names
+    them (by e-mail, or by username on Data Center), so the approval counts."""
+    assert box.policy is not None
+    now = datetime.fromtimestamp(NOW, UTC)
+    for name, tickets in fetched.items():
+        kinds = dict(zip(box.ticket_ids[name], (s.kind for s in box.specs), strict=True))
+        approved = [t for t in tickets if kinds[t.id] == "approved"]
+        assert approved, name
+        for outcome in evaluate(box.policy, approved, now):
+            assert outcome.change is not None and outcome.change.level_to == "L3", name
+            assert any(r.rule == "approval" for r in outcome.change.reasons), name
+
+
 def test_the_mix_has_due_tickets_and_many_that_need_nothing(
     box: Sandbox, fetched: dict[str, list[Ticket]]
 ) -> None:

@@ -85,7 +85,9 @@ def run(p: Policy, t: Ticket, now: datetime = NOW) -> TicketChange | None:
 
 
 def person(by: str, *names: str, groups: tuple[str, ...] = ()) -> Approval:
-    return Approval(by, frozenset(n.lower() for n in names), frozenset(groups))
+    """Who set the field (after the request: 10:00, the request was made at 07:00)."""
+    at = NOW - timedelta(hours=2)
+    return Approval(by, frozenset(n.lower() for n in names), frozenset(groups), at)
 
 
 def test_a_named_approver_recorded_by_the_platform_moves_the_ticket() -> None:
@@ -132,8 +134,10 @@ def test_an_approval_without_a_record_is_refused() -> None:
     assert system is not None and system.level_to == "L2"
 
 
-def test_a_gate_without_approvers_takes_anyone_the_platform_recorded() -> None:
-    p = policy({"notify": ["ops"]})
+def test_a_gate_open_to_anyone_must_say_so_and_takes_anyone_the_platform_recorded() -> None:
+    with pytest.raises(ConfigError, match="an approval needs `approvers`, `groups`, or `anyone"):
+        policy({"notify": ["ops"]})
+    p = policy({"anyone": True, "notify": ["ops"]})
     change = run(p, waiting("ok", person("Kim", "kim")))
     assert change is not None and change.level_to == "L3"
     assert "approved by Kim" in (change.internal_note.plain() if change.internal_note else "")
@@ -199,6 +203,8 @@ def test_a_request_is_timed_from_when_it_was_made() -> None:
         {"approvers": "maria@example.com"},
         {"approvers": [5]},
         {"groups": [""]},
+        {},
+        {"approvers": []},
         {"remind_every": "0m"},
         {"timeout": {"after": "1h", "then": "skip"}},
     ],
@@ -216,7 +222,8 @@ def test_the_matrix_line_of_a_gate() -> None:
         "Maria@Example.com, group support-managers; reminded every 4h;"
         " after 1d: enters without approval"
     )
-    assert approvers_text(policy({}).levels[2].model.approval) == "anyone who can edit the ticket"  # type: ignore[arg-type]
+    gate = policy({"anyone": True}).levels[2].model.approval
+    assert gate is not None and approvers_text(gate) == "anyone who can edit the ticket"
 
 
 def test_explain_shows_the_pending_approval_who_set_the_field_and_what_comes_next() -> None:
@@ -237,3 +244,101 @@ def test_explain_shows_the_pending_approval_who_set_the_field_and_what_comes_nex
     assert "Approval: L3 awaits approval since 2026-11-20T07:00:00Z by Maria@Example.com" in text
     assert "set by Lee (lee@example.com): refused:" in text
     assert explain(p, replace(waiting(), tracking=Tracking()), NOW)["approval"] is None
+
+
+def test_a_value_set_before_the_request_does_not_approve_it() -> None:
+    p = policy(GATE)
+    early = Approval("Maria", frozenset({"maria@example.com"}), at=ASKED - timedelta(minutes=5))
+    change = run(p, waiting("yes", early))
+    assert change is not None and change.level_to == "L2"
+    assert change.tracking["approved_by"].new is None
+    assert "before the escalation asked for approval" in str(change.reasons)
+
+
+def test_a_value_while_no_escalation_awaits_approval_is_refused_and_cleared() -> None:
+    p = policy(GATE)
+    idle = replace(
+        waiting(), tracking=Tracking.parse({"level": "L2", "approved_by": "maria@example.com"})
+    )
+    idle = replace(idle, approval=person("Maria", "maria@example.com"))
+    change = run(p, idle)
+    assert change is not None and change.level_to == "L2"
+    assert change.tracking["approved_by"].new is None
+    assert "but no escalation awaits approval" in str(change.reasons)
+    assert run(p, apply_change(p, idle, change, NOW)) is None
+
+
+def test_the_approved_trigger_counts_only_a_recorded_allowed_approval() -> None:
+    spec = {**GATE}
+    p = load_policy(
+        yaml.safe_dump(
+            {
+                "levels": [
+                    {"name": "L1"},
+                    {"name": "L2"},
+                    {"name": "L3", "approval": spec},
+                    {"name": "L4"},
+                ],
+                "rules": [
+                    {"name": "jump", "when": {"approved": True}, "then": {"escalate": "L4"}},
+                ],
+            }
+        ),
+        "t.yaml",
+    )
+    forged = run(p, waiting("Maria@Example.com", person("Lee", "lee@example.com")))
+    assert forged is not None and forged.level_to == "L2"  # refused, and `jump` does not fire
+    assert "jump" not in forged.rules
+    real = run(p, waiting("ok", person("Maria", "maria@example.com")))
+    assert real is not None and real.level_to == "L4" and "jump" in real.rules
+
+
+def test_a_move_below_the_pending_level_keeps_the_request() -> None:
+    spec = {
+        "levels": [
+            {"name": "L1"},
+            {"name": "L2"},
+            {"name": "L3", "approval": GATE},
+        ],
+        "rules": [{"name": "up", "when": {"priority": "P3"}, "then": {"escalate": "L2"}}],
+    }
+    p = load_policy(yaml.safe_dump(spec), "t.yaml")
+    at_l1 = replace(
+        waiting(),
+        tracking=Tracking.parse(
+            {"state": State(written_at=ASKED, awaiting="L3", asked_at=ASKED).encode()}
+        ),
+    )
+    change = run(p, at_l1)
+    assert change is not None and change.level_to == "L2"
+    after = apply_change(p, at_l1, change, NOW)
+    assert after.tracking.state.awaiting == "L3" and after.tracking.state.asked_at == ASKED
+
+
+def test_a_request_from_before_requests_were_timed_is_timed_from_its_last_write() -> None:
+    p = policy({**GATE, "timeout": {"after": "4h", "then": "enter"}})
+    old = State(written_at=ASKED, awaiting="L3", asked_by=rule_key("asker"))  # no q=
+    ticket = replace(
+        waiting(),
+        tracking=Tracking.parse({"level": "L2", "state": old.encode()}),
+    )
+    change = run(p, ticket)
+    assert change is not None and change.level_to == "L3"
+
+
+def test_long_level_names_are_refused_so_the_state_field_fits() -> None:
+    with pytest.raises(ConfigError, match="40"):
+        load_policy(yaml.safe_dump({"levels": [{"name": "L" * 41}]}), "t.yaml")
+    state = State(
+        cycle=9,
+        written_at=NOW,
+        activity_at=NOW,
+        awaiting="L" * 40,
+        asked_at=NOW,
+        asked_by="abcdef",
+        reminded_at=NOW,
+        timeout_noted=True,
+        reopens_seen=9,
+        solved_seen=True,
+    )
+    assert len(state.encode()) <= 255 and State.parse(state.encode()) == state
