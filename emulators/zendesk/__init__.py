@@ -46,7 +46,8 @@ server should drop the connection), `timeout_before_landing` raises it without a
 `before_write(ticket_id, fn)` runs `fn` just before the next write to that ticket lands (a human
 edit racing the connector).
 
-Modules: `account` (the state and the rules of one ticket update), `search` (export and plain
+Modules: `account` (the state, and applying one ticket update), `updates` (the rules of one
+update: ignored keys, tags, comment, audit events, refusals), `search` (export and plain
 search), `views`, `roles` (who may call what), `api` (sign-in, routing, jobs, faults, rate
 limit), `wire` (answers, errors, pagination).
 """

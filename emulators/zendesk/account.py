@@ -7,12 +7,19 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 
+from emulators.zendesk.updates import (
+    BULK_ONLY,
+    as_tags,
+    change_events,
+    check_current,
+    comment_of,
+    tags_after,
+)
 from emulators.zendesk.wire import (
     DROPDOWNS,
     FIELD_TYPES,
     PRIORITIES,
     Json,
-    Refused,
     invalid,
     not_found,
     seconds,
@@ -303,7 +310,7 @@ class Account:
         if not bulk:
             changes = {k: v for k, v in changes.items() if k not in BULK_ONLY}
         ticket = self.ticket(tid)
-        _check_current(ticket, changes, queued)
+        check_current(ticket, changes, queued)
         new = dict(ticket)
         self._assign(new, changes)
         if "priority" in changes:
@@ -312,11 +319,11 @@ class Account:
             new["priority"] = changes["priority"]
         if "status" in changes:
             new["status"] = changes["status"]
-        new["tags"] = _tags_after(ticket["tags"], changes)
+        new["tags"] = tags_after(ticket["tags"], changes)
         new["custom_fields"] = self._fields_after(ticket, changes.get("custom_fields") or [])
         new["tags"] = self._option_tags(ticket, new)
-        comment = _comment_of(changes)
-        events = _change_events(ticket, new)
+        comment = comment_of(changes)
+        events = change_events(ticket, new)
         if events or comment or new != ticket:
             new["updated_at"] = self._stamp(max(self.clock(), seconds(ticket["updated_at"]) + 1))
         self.tickets[tid] = new
@@ -347,7 +354,7 @@ class Account:
             kind = self.fields.get(item["id"], {}).get("type")
             if kind not in ("tagger", "multiselect") or item["value"] == before.get(item["id"]):
                 continue
-            gone, added = _as_tags(before.get(item["id"])), _as_tags(item["value"])
+            gone, added = as_tags(before.get(item["id"])), as_tags(item["value"])
             tags = [t for t in tags if t not in gone] + [t for t in added if t not in tags]
         return tags
 
@@ -441,72 +448,3 @@ class Account:
         if kind == "checkbox":
             self.fields[fid]["tag"] = spec.get("tag")
         return self.fields[fid]
-
-
-BULK_ONLY = ("additional_tags", "remove_tags")
-
-
-def _as_tags(value: object) -> list[str]:
-    if isinstance(value, list):
-        return [str(v) for v in value if v]
-    return [str(value)] if value else []
-
-
-def _change_events(old: Json, new: Json) -> list[Json]:
-    """The audit's Change events: a field by name, the tags as lists, a custom field by its id
-    (as Zendesk writes them: `field_name` is the id as text)."""
-    events = [
-        {"type": "Change", "field_name": k, "value": new[k], "previous_value": old[k]}
-        for k in ("status", "priority", "group_id", "assignee_id", "tags")
-        if new[k] != old[k]
-    ]
-    before = {c["id"]: c["value"] for c in old["custom_fields"]}
-    for item in new["custom_fields"]:
-        if item["value"] != before.get(item["id"]):
-            events.append(
-                {
-                    "type": "Change",
-                    "field_name": str(item["id"]),
-                    "value": item["value"],
-                    "previous_value": before.get(item["id"]),
-                }
-            )
-    return events
-
-
-def _tags_after(tags: list[str], changes: Json) -> list[str]:
-    """`tags` replaces them all; `additional_tags` and `remove_tags` edit them."""
-    after = list(changes["tags"]) if "tags" in changes else list(tags)
-    after += [t for t in changes.get("additional_tags") or () if t not in after]
-    return [t for t in after if t not in set(changes.get("remove_tags") or ())]
-
-
-def _comment_of(changes: Json) -> tuple[str, bool] | None:
-    """The update's comment as (body, public), refused if it has no body."""
-    comment = changes.get("comment")
-    if comment is None:
-        return None
-    if not (comment.get("body") or comment.get("html_body")):
-        raise invalid("", comment=[{"description": "Comment: body is required"}])
-    return comment.get("body") or comment.get("html_body"), comment.get("public", True)
-
-
-def _check_current(ticket: Json, changes: Json, queued: str | None) -> None:
-    """Refuse an update of a closed ticket, or a safe update of an outdated one."""
-    if ticket["status"] == "closed":
-        raise invalid("", status=[{"description": "Status: closed prevents ticket update"}])
-    given = changes.get("updated_stamp")
-    # Zendesk takes any `safe_update` value, false included, as true: only its absence is off.
-    if "safe_update" in changes and given is None and queued is None:
-        raise Refused(400, {"error": "InvalidValue", "description": "updated_stamp missing"})
-    # A job item without a stamp is checked against the queue time: always passes here.
-    moved = given is not None and seconds(given) != seconds(ticket["updated_at"])
-    if "safe_update" in changes and moved:
-        raise Refused(
-            409,
-            {
-                "error": "UpdateConflict",
-                "description": "Safe Update prevented the update due to outdated ticket"
-                " data. Please fetch the latest ticket data and try again.",
-            },
-        )
