@@ -20,7 +20,8 @@ AGENTS = (
     ("Omar Oncall", "omar"),
 )
 FIRST_LEVEL_GROUP = "Support L1"
-#: Who is in every approver group the policy names (a member's approval counts).
+#: Who is in every approver group the policy names (a member's approval counts), besides the
+#: named approvers themselves (on Jira Data Center an e-mail names no approver: the group does).
 GROUP_APPROVER = ("Gus Groupapprover", "gus.lead@example.com")
 #: The policy's own custom fields, as the sandbox creates them: kind and options.
 FLAG_FIELD = "Escalate to a manager"
@@ -65,6 +66,12 @@ def people(policy: Policy) -> list[str]:
     for rule in policy.rules:
         found += rule.model.then.notify
     return list(dict.fromkeys(p for p in found if "@" in p))
+
+
+def approvers(policy: Policy) -> list[str]:
+    """The e-mail addresses the levels' approvals name."""
+    found = (a for lv in policy.levels if lv.model.approval for a in lv.model.approval.approvers)
+    return list(dict.fromkeys(a for a in found if "@" in a))
 
 
 def custom_fields(policy: Policy) -> list[str]:

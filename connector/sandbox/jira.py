@@ -77,8 +77,10 @@ class JiraWorld:
         for email in catalog.people(self.policy):
             self._user(catalog.display_name(email), email, "atlassian")
         lead = self._user(*catalog.GROUP_APPROVER, "atlassian")
+        members = [lead, *(self.users[e] for e in catalog.approvers(self.policy))]
         for group in approver_groups(self.policy):
-            emu.add_member(group, lead)
+            for uid in members:
+                emu.add_member(group, uid)
         ids = {str(f["name"]): str(f["id"]) for f in emu.fields}
         self.tracking = {n: ids[t] for n, t in self.titles.items() if t in ids}
         self.group = ids.get(GROUP_FIELD)

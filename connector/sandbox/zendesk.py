@@ -58,10 +58,15 @@ class ZendeskWorld:
         for email in catalog.people(self.policy):
             self.people[email] = emu.add_user(catalog.display_name(email), email, "agent")
         lead = emu.add_user(*catalog.GROUP_APPROVER, "agent")
+        members = [
+            lead,
+            *(uid for e, uid in self.people.items() if e in catalog.approvers(self.policy)),
+        ]
         for group in approver_groups(self.policy):
             if group not in {g["name"] for g in emu.groups.values()}:
                 emu.add_group(group)
-            emu.add_member(group, lead)
+            for uid in members:
+                emu.add_member(group, uid)
         for org, (_, tags) in ORGS.items():
             self.orgs[org] = emu.add_organization(org, tags)
         ids = {str(f["title"]): fid for fid, f in emu.fields.items()}
