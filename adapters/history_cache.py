@@ -19,97 +19,99 @@ What makes that exact, and its limits:
 - Everything is dropped when the account, the signed-in identity or the format changes; tickets
   that left the scope are dropped after each complete fetch.
 
-Storage: one SQLite file per instance (`<state_dir>/cache/<instance>.history.sqlite3`, mode
-0600), committed per page, so a run killed part-way keeps what it read. Thread-safe: writer
-threads re-read tickets through it. It is only a cache: a file that cannot be opened, read or
-written (corrupt, disk full) is logged once and the run goes on reading every history.
+Storage: the state store's `history` table of the instance (`state`: one SQLite file per
+instance, `<state_dir>/cache/<instance>.history.sqlite3`, mode 0600; or PostgreSQL), committed
+per page, so a run killed part-way keeps what it read. Thread-safe: writer threads re-read
+tickets through it. It is only a cache: a store that cannot be opened, read or written
+(corrupt, disk full, database gone) is logged once and the run goes on reading every history.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
 import structlog
 
-from adapters.sqlite_file import PrivateFile, open_private, state_file
 from rules.history import without_unread_text
 from rules.model import Event
 from rules.policy import Policy
 from rules.ticketio import events_from_json, events_to_json
+from state import HistoryRows, StoreError
+from state.sqlite import SqliteHistory, state_file
 
 FORMAT = "1"
 MARGIN_SECONDS = 60.0
 log = structlog.get_logger(__name__)
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS history (
-    ticket TEXT PRIMARY KEY, updated_at TEXT NOT NULL, events TEXT NOT NULL
-);
-"""
 
 
 def cache_path(state_dir: Path, instance: str) -> Path:
     return state_file(state_dir, "cache", instance, ".history.sqlite3")
 
 
-class HistoryCache(PrivateFile):
-    """`get` what is still valid, `put` what was read, `prune` to the tickets in scope."""
+class HistoryCache:
+    """`get` what is still valid, `put` what was read, `prune` to the tickets in scope. `rows`:
+    the store's table (a path: a SQLite file there)."""
 
     event = "history_cache_off"
     hint = "every ticket history is read this run; delete the file if it is corrupt"
 
     def __init__(
         self,
-        path: Path,
+        rows: HistoryRows | Path,
         *,
         platform: str,
         policy: Policy,
         margin: float = MARGIN_SECONDS,
     ) -> None:
-        super().__init__(path)
+        self.rows: HistoryRows | None = SqliteHistory(rows) if isinstance(rows, Path) else rows
+        self.where = self.rows.where
         self.platform, self.policy, self.margin = platform, policy, margin
         self.hits = self.misses = 0
+        self.problem: str | None = None
+        self._ready = False
+        self._lock = threading.Lock()
+
+    def _off(self, exc: Exception) -> None:
+        """Called under the lock: said once, and the cache is not used again this run."""
+        self.problem = (
+            f"{type(exc).__name__}: {exc}" if not isinstance(exc, StoreError) else str(exc)
+        )
+        if self.rows is not None:
+            self.rows.close()
+        self.rows = None
+        log.warning(self.event, where=self.where, error=self.problem, hint=self.hint)
 
     def open(self, identity: str) -> None:
-        """Open (creating it 0600) for `identity` (the account and who is signed in there); a
-        cache written for another identity or format is emptied first."""
+        """Ready the cache for `identity` (the account and who is signed in there); a cache
+        written for another identity or format is emptied first."""
         with self._lock:
-            if self._db is not None or self.problem is not None:
+            if self._ready or self.rows is None:
                 return
             try:
-                assert self.path is not None
-                self._db, _ = open_private(self.path, _SCHEMA, f"{FORMAT} {identity}", ["history"])
-            except (OSError, sqlite3.Error) as exc:
+                self.rows.open(f"{FORMAT} {identity}")
+                self._ready = True
+            except StoreError as exc:
                 self._off(exc)
 
     def get(self, stamps: Mapping[str, str]) -> dict[str, tuple[Event, ...]]:
         """The kept histories of the tickets (id -> `updated_at` as the platform wrote it now)
         that have not been updated since they were read."""
         found: dict[str, tuple[Event, ...]] = {}
-        ids = list(stamps)
         with self._lock:
-            try:
-                for start in range(0, len(ids), 500):
-                    part = ids[start : start + 500]
-                    for ticket, updated_at, events in self._rows(part):
+            if self._ready and self.rows is not None:
+                try:
+                    for ticket, updated_at, events in self.rows.get(list(stamps)):
                         if stamps.get(ticket) == updated_at:
                             found[ticket] = events_from_json(events, self.platform, self.policy)
-            except (sqlite3.Error, ValueError) as exc:  # ValueError: a row that does not parse
-                self._off(exc)
-                found = {}
+                except (StoreError, ValueError) as exc:  # ValueError: a row that does not parse
+                    self._off(exc)
+                    found = {}
             self.hits += len(found)
             self.misses += len(stamps) - len(found)
         return found
-
-    def _rows(self, ids: list[str]) -> list[tuple[str, str, str]]:
-        if self._db is None:
-            return []
-        marks = ",".join("?" * len(ids))
-        query = f"SELECT ticket, updated_at, events FROM history WHERE ticket IN ({marks})"
-        return list(self._db.execute(query, ids).fetchall())
 
     def put(
         self, read: Iterable[tuple[str, str, datetime, Sequence[Event]]], now: datetime
@@ -122,32 +124,28 @@ class HistoryCache(PrivateFile):
             if (now - updated).total_seconds() >= self.margin
         ]
         with self._lock:
-            if not rows or self._db is None:
+            if not rows or not self._ready or self.rows is None:
                 return
             try:
-                self._db.executemany("INSERT OR REPLACE INTO history VALUES (?, ?, ?)", rows)
-                self._db.commit()
-            except sqlite3.Error as exc:
+                self.rows.put(rows)
+            except StoreError as exc:
                 self._off(exc)
 
     def prune(self, keep: set[str]) -> int:
         """Drop every ticket not in `keep` (the scope of a complete fetch); how many went."""
         with self._lock:
-            if self._db is None:
+            if not self._ready or self.rows is None:
                 return 0
             try:
-                kept = {row[0] for row in self._db.execute("SELECT ticket FROM history")}
-                gone = [(t,) for t in kept - keep]
-                self._db.executemany("DELETE FROM history WHERE ticket = ?", gone)
-                self._db.commit()
-            except sqlite3.Error as exc:
+                return self.rows.prune(keep)
+            except StoreError as exc:
                 self._off(exc)
                 return 0
-        return len(gone)
 
     def close(self) -> None:
         with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
-                log.info("history_cache", kept=self.hits, read=self.misses, path=str(self.path))
+            if self.rows is not None:
+                self.rows.close()
+                if self._ready:
+                    log.info("history_cache", kept=self.hits, read=self.misses, where=self.where)
+                self._ready = False

@@ -28,17 +28,18 @@ the first one's fate is unknown, the process died anywhere) leaves it, and the n
 - otherwise it is sent, exactly as planned, once. A refusal (the ticket closed meanwhile, no
   permission) drops it, reported; anything else keeps it for the next run.
 
-Storage: one SQLite file per instance (`<state_dir>/owed/<instance>.sqlite3`, mode 0600),
+Storage: the state store's `owed` table of the instance (`state`: one SQLite file per instance,
+`<state_dir>/owed/<instance>.sqlite3`, mode 0600; or PostgreSQL, shared by every host),
 committed at each step, so a killed process loses nothing it had recorded; entries for another
 account are dropped with a warning. The bodies hold rendered comments (ticket text included),
-hence the mode. Without a state directory, or if the file cannot be used, nothing is journaled
-and a failed second comment is reported as dropped, as before.
+hence the mode. Without a store, or if it cannot be used, nothing is journaled and a failed
+second comment is reported as dropped, as before.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -48,19 +49,13 @@ from typing import Any
 import structlog
 
 from adapters.results import WriteResult
-from adapters.sqlite_file import PrivateFile, open_private, state_file
+from state import OwedRow, OwedRows, StoreError
+from state.sqlite import SqliteOwed, state_file
 
 MAX_AGE_SECONDS = 24 * 3600.0
 log = structlog.get_logger(__name__)
 
 FORMAT = "3"
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS owed (
-    ticket TEXT NOT NULL, state TEXT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL,
-    text TEXT NOT NULL, who TEXT NOT NULL, at REAL NOT NULL, confirmed INTEGER NOT NULL,
-    old TEXT NOT NULL, sent TEXT NOT NULL, PRIMARY KEY (ticket, state)
-);
-"""
 
 
 class Verdict(StrEnum):
@@ -97,96 +92,99 @@ class Owed:
         return (self.ticket, self.state)
 
     @property
-    def tail(self) -> tuple[int, str, str]:
-        return (int(self.confirmed), self.old, self.sent)
+    def tail(self) -> tuple[bool, str, str]:
+        return (self.confirmed, self.old, self.sent)
 
 
-class Journal(PrivateFile):
-    """`owe` before the first request, `paid` once settled, `due` at the next run."""
+class Journal:
+    """`owe` before the first request, `paid` once settled, `due` at the next run. `rows`: the
+    store's table (a path: a SQLite file there; None: nothing is kept)."""
 
     event = "owed_journal_off"
     hint = "a second comment that fails this run is reported, not sent later"
 
-    def __init__(self, path: Path | None, identity: str, clock: Callable[[], float]) -> None:
-        super().__init__(path)
+    def __init__(
+        self, rows: OwedRows | Path | None, identity: str, clock: Callable[[], float]
+    ) -> None:
+        self.rows = SqliteOwed(rows) if isinstance(rows, Path) else rows
         self.identity, self.clock = identity, clock
-        self.problem = None if path is not None else "no state directory"
+        self.problem: str | None = None if rows is not None else "no state store"
+        self._lock = threading.Lock()
         self._opened = False
 
     @property
     def active(self) -> bool:
-        """Whether what is owed is kept (not without a state directory, nor after an error
-        with the file)."""
+        """Whether what is owed is kept (not without a store, nor after an error with it)."""
         return self.problem is None
 
-    def _open(self) -> sqlite3.Connection | None:
+    def _off(self, exc: Exception) -> None:
+        """Called under the lock: said once, and nothing more is kept this run."""
+        self.problem = str(exc)
+        where = self.rows.where if self.rows is not None else ""
+        log.warning(self.event, where=where, error=self.problem, hint=self.hint)
+        if self.rows is not None:
+            self.rows.close()
+        self.rows = None
+
+    def _open(self) -> OwedRows | None:
         """Called under the lock."""
-        if self._db is None and not self._opened and self.path is not None:
+        if self.rows is not None and not self._opened:
             self._opened = True
             try:
-                identity = f"{FORMAT} {self.identity}"
-                self._db, emptied = open_private(self.path, _SCHEMA, identity, ["owed"])
-                if emptied:
+                if self.rows.open(f"{FORMAT} {self.identity}"):
                     log.warning(
                         "owed_comments_discarded",
-                        path=str(self.path),
+                        where=self.rows.where,
                         reason="the instance now points at another account",
                     )
-            except (OSError, sqlite3.Error) as exc:
+            except StoreError as exc:
                 self._off(exc)
-        return self._db
+        return self.rows
 
-    def _do(self, sql: str, rows: list[tuple[Any, ...]]) -> bool:
+    def _do(self, step: Callable[[OwedRows], None]) -> bool:
         with self._lock:
-            db = self._open()
-            if db is None:
+            rows = self._open()
+            if rows is None:
                 return False
-            if not rows:
-                return True
             try:
-                db.executemany(sql, rows)
-                db.commit()
-            except sqlite3.Error as exc:
+                step(rows)
+            except StoreError as exc:
                 self._off(exc)
                 return False
         return True
 
     def owe(self, items: Iterable[Owed]) -> bool:
         """Record comments about to be owed; False if they could not be recorded."""
-        rows: list[tuple[Any, ...]] = [
+        rows: list[OwedRow] = [
             (o.ticket, o.state, o.kind, json.dumps(o.body), o.text, o.who, o.at, *o.tail)
             for o in items
         ]
-        return self._do("INSERT OR REPLACE INTO owed VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        return self._do(lambda table: table.put(rows))
 
     def confirm(self, key: tuple[str, str]) -> None:
         """That (ticket, state) change is on the ticket; its comment could not be sent yet."""
-        self._do("UPDATE owed SET confirmed = 1 WHERE ticket = ? AND state = ?", [key])
+        self._do(lambda table: table.confirm(*key))
 
     def paid(self, keys: Iterable[tuple[str, str]]) -> None:
         """These (ticket, state) entries are settled (landed, or given up): forget them."""
-        self._do("DELETE FROM owed WHERE ticket = ? AND state = ?", list(keys))
+        gone = list(keys)
+        self._do(lambda table: table.delete(gone))
 
     def due(self) -> list[Owed]:
         """Every comment still owed, oldest first."""
-        return self._rows("", ())
+        return self._rows(None)
 
-    def _rows(self, where: str, args: tuple[str, ...]) -> list[Owed]:
+    def _rows(self, ticket: str | None) -> list[Owed]:
         with self._lock:
-            db = self._open()
-            if db is None:
+            table = self._open()
+            if table is None:
                 return []
             try:
-                rows = db.execute(
-                    "SELECT ticket, kind, body, text, state, who, at, confirmed, old, sent"
-                    f" FROM owed {where} ORDER BY at",
-                    args,
-                ).fetchall()
                 return [
-                    Owed(t, k, json.loads(b), x, s, w, a, bool(c), o, st)
-                    for t, k, b, x, s, w, a, c, o, st in rows
+                    Owed(t, k, json.loads(b), x, s, w, a, c, o, st)
+                    for t, s, k, b, x, w, a, c, o, st in table.select(ticket)
                 ]
-            except (sqlite3.Error, ValueError) as exc:
+            except (StoreError, ValueError) as exc:
                 self._off(exc)
                 return []
 
@@ -196,7 +194,7 @@ class Journal(PrivateFile):
         older escalation). Forget them; True if one was owed (its change had landed: it was
         confirmed, or the write replaced its state), so that a comment was lost."""
         kept = set(keep)
-        others = [o for o in self._rows("WHERE ticket = ?", (ticket,)) if o.key not in kept]
+        others = [o for o in self._rows(ticket) if o.key not in kept]
         self.paid(o.key for o in others)
         return any(o.confirmed or (o.state and o.state == replaced) for o in others)
 
@@ -219,9 +217,8 @@ class Journal(PrivateFile):
 
     def close(self) -> None:
         with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
+            if self.rows is not None:
+                self.rows.close()
 
 
 def superseded(

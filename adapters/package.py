@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the types only: importing them would load requests
     from adapters.http import Clock, Sleeper
     from adapters.protocol import Adapter
     from rules.policy import Policy
+    from state import HistoryRows, OwedRows, Store
 
 S = TypeVar("S", bound=InstanceSettings)
 
@@ -25,13 +26,32 @@ S = TypeVar("S", bound=InstanceSettings)
 @dataclass(frozen=True)
 class Wiring:
     """What an adapter takes from its surroundings: the clock and the sleeper (tests inject
-    both), where the instance's journal and caches live (None: nothing is kept), and what
-    carries its requests under its own transport (an emulator in process; None: the network)."""
+    both), where the instance's journal and caches live (`store`; else SQLite files in
+    `state_dir`; neither: nothing is kept), and what carries its requests under its own
+    transport (an emulator in process; None: the network)."""
 
     clock: Clock
     sleep: Sleeper
     state_dir: Path | None = None
     transport: BaseAdapter | None = None
+    store: Store | None = None
+
+    def _store(self) -> Store | None:
+        if self.store is not None:
+            return self.store
+        from state.sqlite import SqliteStore  # noqa: PLC0415 (sqlite3, only when kept)
+
+        return SqliteStore(self.state_dir) if self.state_dir is not None else None
+
+    def owed(self, instance: str) -> OwedRows | None:
+        """The instance's owed-comment table, if anything is kept."""
+        store = self._store()
+        return store.owed(instance) if store is not None else None
+
+    def history(self, instance: str) -> HistoryRows | None:
+        """The instance's history-cache table, if anything is kept."""
+        store = self._store()
+        return store.history(instance) if store is not None else None
 
 
 #: A platform's `build`: the adapter for one instance, sending nothing until it is used.

@@ -7,8 +7,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from adapters.registry import settings_model
 from adapters.secrets import SecretRef
@@ -55,12 +56,38 @@ class RunSettings(Model):
     )
 
 
+class StateSettings(Model):
+    """The `state:` section: where the lock, the owed-comment journal and the history cache
+    live. Without `url`: files in `run.state_dir` (one host). With a PostgreSQL `url`: that
+    database, for any number of hosts (docs/operations.md, "State")."""
+
+    url: str | None = Field(
+        default=None,
+        pattern=r"^postgres(ql)?://",
+        description="postgresql://USER@HOST:PORT/DATABASE, without the password.",
+    )
+    password: SecretRef | None = Field(
+        default=None, description="The database password: {env: VARIABLE} or {file: PATH}."
+    )
+    pool_size: int = Field(default=4, ge=1, le=32, description="Connections per process.")
+
+    @model_validator(mode="after")
+    def _no_password_in_url(self) -> StateSettings:
+        if self.url and urlsplit(self.url).password:
+            raise ValueError(
+                "state.url holds a password: remove it and give state.password as"
+                " {env: VARIABLE} or {file: PATH}"
+            )
+        return self
+
+
 @dataclass(frozen=True)
 class Config:
     path: str
     policy: Policy
     instances: dict[str, InstanceSettings]
     run: RunSettings = field(default_factory=RunSettings)
+    state: StateSettings = field(default_factory=StateSettings)
 
     def _path(self, value: str) -> Path:
         path = Path(os.path.expanduser(value))
@@ -141,9 +168,11 @@ def load_config(path: str | Path) -> Config:
                 instances[name] = _anchored(settings, Path(path).resolve().parent)
     _check_owner_instances(policy, set(names), problems)
     run = check(RunSettings, doc, ("run",), problems) if "run" in doc.data else RunSettings()
+    state = check(StateSettings, doc, ("state",), problems) if "state" in doc.data else None
     problems.raise_if_any()
     assert run is not None
-    return Config(str(path), policy, instances, run)
+    state = _anchored(state, Path(path).resolve().parent) if state else StateSettings()
+    return Config(str(path), policy, instances, run, state)
 
 
 def _anchored(model: BaseModel, base: Path) -> Any:

@@ -8,8 +8,9 @@ threads, reads included.
 
 Promises: one ticket's failure never stops the others; every change gets exactly one
 `WriteResult`. An error that makes every further write fail the same way (AuthError,
-SetupError) stops the instance: changes not yet started are reported FAILED with that error
-and nothing more is sent; it is re-raised after the writes in flight have finished.
+SetupError, and LockLost: the instance's lock is gone, so another run may be writing) stops
+the instance: changes not yet started are reported FAILED with that error and nothing more is
+sent; it is re-raised after the writes in flight have finished.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from adapters.errors import AuthError, SetupError
 from adapters.protocol import Adapter, Reevaluate
 from adapters.results import WriteResult, WriteStatus
 from rules.plan import TicketChange
+from state import LockLost
 
 OnResult = Callable[[WriteResult], None]
 log = structlog.get_logger("connector.executor")
@@ -41,9 +43,12 @@ def execute(
     *,
     concurrency: int,
     on_result: OnResult,
+    guard: Callable[[], None] | None = None,
 ) -> None:
     """Write `changes`; `on_result` is called once per change (from worker threads, one at a
-    time). Raises the first instance-fatal error after reporting every change."""
+    time). Raises the first instance-fatal error after reporting every change. `guard` runs
+    before each write batch and raises LockLost once the instance's lock is gone: nothing
+    more is sent."""
     if not changes:
         return
     lock = threading.Lock()
@@ -59,13 +64,15 @@ def execute(
         try:
             if stop.is_set():
                 raise _Stopped
+            if guard is not None:
+                guard()
             for result in adapter.write(chunk, reevaluate):
                 done.add(result.ticket)
                 report(result)
         except _Stopped:
             why = fatal[0] if fatal else KeyboardInterrupt("interrupted")
             _fail_rest(chunk, done, report, f"not written: {why}", why)
-        except (AuthError, SetupError) as exc:
+        except (AuthError, SetupError, LockLost) as exc:
             with lock:
                 fatal.append(exc)
             stop.set()

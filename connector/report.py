@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -42,6 +43,9 @@ class InstanceRun:
     owed: list[WriteResult] = field(default_factory=list)
     #: What the run did without, e.g. rules switched off for a missing policy field.
     warnings: list[str] = field(default_factory=list)
+    #: Raises LockLost when the instance's lock is no longer held (checked before each write
+    #: batch); None without a lock (plan).
+    guard: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
     def count(self, status: WriteStatus) -> int:
         return sum(1 for r in self.results if r.status is status)

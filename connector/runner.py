@@ -10,6 +10,7 @@ plan, each refused if its ticket changed since the plan was made).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -25,15 +26,16 @@ from adapters.results import WriteResult, WriteStatus
 from connector.audit import AuditLog
 from connector.config import Config
 from connector.executor import execute
-from connector.lock import InstanceLock, Locked
 from connector.progress import Progress
 from connector.report import InstanceRun, RunOutcome
+from connector.store import open_store
 from rules.engine import evaluate, evaluate_ticket
 from rules.fielduse import without
 from rules.model import Ticket
 from rules.needs import needs
 from rules.plan import TicketChange
 from rules.policy import Policy
+from state import Lease, Locked, LockLost, Store, StoreError
 
 log = structlog.get_logger("connector.runner")
 
@@ -47,6 +49,24 @@ class Runtime:
     sleep: Callable[[float], None] = time.sleep
     progress: Progress = field(default_factory=Progress)
     connect: Callable[[Config, str], Adapter] | None = None
+    #: Where locks, the journal and the cache live: the config's (`connector.store`), opened
+    #: on first use and shared by the command's instances; tests may give one.
+    store: Store | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _opened: bool = field(default=False, repr=False)
+
+    def state(self, config: Config) -> Store:
+        with self._lock:
+            if self.store is None:
+                self.store, self._opened = open_store(config), True
+            return self.store
+
+    def close_store(self) -> None:
+        """Close the store this runtime opened (one given to it stays as it is)."""
+        with self._lock:
+            if self.store is not None and self._opened:
+                self.store.close()
+                self.store, self._opened = None, False
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), tz=UTC)
@@ -63,21 +83,25 @@ def open_adapter(config: Config, name: str, runtime: Runtime) -> Adapter:
     if runtime.connect is not None:
         return runtime.connect(config, name)
     settings = config.instances[name]
-    wiring = Wiring(runtime.clock, runtime.sleep, config.state_dir)
+    wiring = Wiring(runtime.clock, runtime.sleep, config.state_dir, store=runtime.state(config))
     return platform(settings.platform).build(name, settings, config.policy, wiring)
 
 
 def _guarded(
-    config: Config, name: str, runtime: Runtime, body: Callable[[Adapter, InstanceRun], None]
+    config: Config,
+    name: str,
+    runtime: Runtime,
+    body: Callable[[Adapter, InstanceRun], None],
+    guard: Callable[[], None] | None = None,
 ) -> InstanceRun:
     """Run `body` on a fresh adapter, turning what stops an instance into its outcome."""
-    run = InstanceRun(name, config.instances[name].platform)
+    run = InstanceRun(name, config.instances[name].platform, guard=guard)
     started = runtime.clock()
     adapter: Adapter | None = None
     try:
         adapter = open_adapter(config, name, runtime)
         body(adapter, run)
-    except (AuthError, SetupError) as exc:
+    except (AuthError, SetupError, LockLost, StoreError) as exc:
         run.outcome, run.error, run.fatal = RunOutcome.ABORTED, str(exc), exc
     except AdapterError as exc:  # the fetch failed: the executor keeps write errors per ticket
         run.outcome, run.error, run.fatal = (
@@ -198,7 +222,14 @@ def _write(
         )
         runtime.progress.writing(run.name, len(run.results), len(changes), failed[0])
 
-    execute(adapter, changes, reevaluate, concurrency=concurrency, on_result=on_result)
+    execute(
+        adapter,
+        changes,
+        reevaluate,
+        concurrency=concurrency,
+        on_result=on_result,
+        guard=run.guard,
+    )
 
 
 def run_instance(
@@ -257,16 +288,30 @@ def _locked(
     audit: AuditLog,
     body: Callable[[Adapter, InstanceRun], None],
 ) -> InstanceRun:
+    platform = config.instances[name].platform
     try:
-        with InstanceLock(config.state_dir, name):
-            run = _guarded(config, name, runtime, body)
+        lease = runtime.state(config).lock(name)
     except Locked as exc:
         log.warning("instance_locked", instance=name, error=str(exc))
-        run = InstanceRun(
-            name, config.instances[name].platform, outcome=RunOutcome.LOCKED, error=str(exc)
-        )
+        run = InstanceRun(name, platform, outcome=RunOutcome.LOCKED, error=str(exc))
+    except StoreError as exc:
+        log.error("instance_aborted", instance=name, error=str(exc))
+        run = InstanceRun(name, platform, outcome=RunOutcome.ABORTED, error=str(exc), fatal=exc)
+    else:
+        try:
+            run = _guarded(config, name, runtime, body, guard=_guard(name, lease))
+        finally:
+            lease.release()
     audit.event("instance_finished", instance=name, **run.to_json())
     return run
+
+
+def _guard(name: str, lease: Lease) -> Callable[[], None]:
+    def check() -> None:
+        if not lease.alive():
+            raise LockLost(name, "its connection to the state store dropped")
+
+    return check
 
 
 def plan_instance(config: Config, name: str, runtime: Runtime, audit: AuditLog) -> InstanceRun:

@@ -435,6 +435,7 @@ class PolicyModel(Model):
     platforms: dict[PlatformName, PlatformModel] = {}
     instances: dict[str, Any] = {}
     run: dict[str, Any] = {}  # the connector's settings, checked by connector/config.py
+    state: dict[str, Any] = {}  # where state is kept, checked by connector/config.py
 
     @field_validator("levels")
     @classmethod

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("rules", "emulators", "adapters", "connector")
+PACKAGES = ("rules", "emulators", "state", "adapters", "connector")
 #: What each top-level package may import from the others.
 MAY_IMPORT = {
     "rules": set(),
     "emulators": set(),  # fakes written from the platforms' documentation, not from our client
-    "adapters": {"rules"},
-    "connector": {"adapters", "rules", "emulators"},
+    "state": set(),  # the state store: files or PostgreSQL, knowing nothing of tickets
+    "adapters": {"rules", "state"},
+    "connector": {"adapters", "rules", "emulators", "state"},
 }
 PLATFORMS = ("adapters.jira", "adapters.zendesk", "adapters.memory")
 

@@ -14,7 +14,7 @@ from adapters.jira.lookups import Lookups
 from adapters.jira.read import Reader
 from adapters.jira.settings import Settings
 from adapters.jira.write import Backend
-from adapters.owed import Journal, journal_path
+from adapters.owed import Journal
 from adapters.package import Wiring
 from adapters.past import Window
 from adapters.payment import pay_all
@@ -96,11 +96,11 @@ class JiraAdapter:
 
 
 def build(name: str, settings: Settings, policy: Policy, wiring: Wiring) -> JiraAdapter:
-    """The adapter for one instance; no request is sent until it is used. With a state
-    directory, the comments a change still owes are kept there (`adapters.owed`); no history
-    cache is kept, as Jira's search returns histories in bulk."""
-    owed = journal_path(wiring.state_dir, name) if wiring.state_dir is not None else None
+    """The adapter for one instance; no request is sent until it is used. With a state store,
+    the comments a change still owes are kept there (`adapters.owed`); no history cache is
+    kept, as Jira's search returns histories in bulk."""
     client = JiraClient(
         settings, clock=wiring.clock, sleep=wiring.sleep, transport=wiring.transport
     )
-    return JiraAdapter(name, settings, policy, client, Journal(owed, settings.url, wiring.clock))
+    journal = Journal(wiring.owed(name), settings.url, wiring.clock)
+    return JiraAdapter(name, settings, policy, client, journal)

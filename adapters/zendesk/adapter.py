@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from adapters.history_cache import HistoryCache, cache_path
+from adapters.history_cache import HistoryCache
 from adapters.http import Budget, Clock, RequestStats, Retrier, mount
-from adapters.owed import Journal, journal_path
+from adapters.owed import Journal
 from adapters.package import Wiring
 from adapters.past import Window
 from adapters.payment import pay_all
@@ -121,10 +121,10 @@ class ZendeskAdapter:
 
 
 def build(name: str, settings: Settings, policy: Policy, wiring: Wiring) -> ZendeskAdapter:
-    """The adapter for one instance; no request is sent until it is used. With a state
-    directory, ticket histories are kept there between runs (`history_cache`), and so are the
-    public replies a change still owes (`adapters.owed`)."""
-    clock, sleep, state_dir = wiring.clock, wiring.sleep, wiring.state_dir
+    """The adapter for one instance; no request is sent until it is used. With a state store,
+    ticket histories are kept there between runs (`history_cache`), and so are the public
+    replies a change still owes (`adapters.owed`)."""
+    clock, sleep = wiring.clock, wiring.sleep
     ours = ZendeskSession(settings.url, clock, (settings.timeout.connect, settings.timeout.read))
     stats = RequestStats()
     budget = Budget(settings.budget.requests_per_minute, clock, sleep)
@@ -134,11 +134,9 @@ def build(name: str, settings: Settings, policy: Policy, wiring: Wiring) -> Zend
         sleep, attempts=settings.budget.attempts, retry_seconds=settings.budget.retry_seconds
     )
     client = Client(ours, retrier)
-    cache = None
-    if state_dir is not None and settings.history_cache:
-        cache = HistoryCache(cache_path(state_dir, name), platform="zendesk", policy=policy)
-    owed = journal_path(state_dir, name) if state_dir is not None else None
-    journal = Journal(owed, settings.url, clock)
+    kept = wiring.history(name) if settings.history_cache else None
+    cache = HistoryCache(kept, platform="zendesk", policy=policy) if kept is not None else None
+    journal = Journal(wiring.owed(name), settings.url, clock)
     return ZendeskAdapter(name, settings, policy, client, stats=stats, cache=cache, journal=journal)
 
 

@@ -53,6 +53,7 @@ def audit_log(config: Config, rt: Runtime, command: str, **fields: object) -> It
         yield audit
     finally:
         audit.close()
+        rt.close_store()  # the command's state store (its database connections)
 
 
 def finish(

@@ -1,0 +1,58 @@
+"""The PostgreSQL schema, as numbered steps applied once each, in order (plain SQL).
+
+`migrate(connection)` applies what a database lacks inside one transaction, under a
+transaction-level advisory lock, so hosts starting together apply each step once; a database
+already up to date costs one query. Never edit a released step: add the next one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: An advisory lock key of the migrations' own (any constant not used for instances' locks).
+MIGRATION_LOCK = 0x65736361  # "esca"
+
+STEPS: tuple[tuple[int, str], ...] = (
+    (
+        1,
+        """
+        CREATE TABLE escalate_identity (
+            instance text NOT NULL, kind text NOT NULL, value text NOT NULL,
+            PRIMARY KEY (instance, kind)
+        );
+        CREATE TABLE escalate_owed (
+            instance text NOT NULL, ticket text NOT NULL, state text NOT NULL,
+            kind text NOT NULL, body text NOT NULL, text text NOT NULL, who text NOT NULL,
+            at double precision NOT NULL, confirmed boolean NOT NULL, old text NOT NULL,
+            sent text NOT NULL, PRIMARY KEY (instance, ticket, state)
+        );
+        CREATE TABLE escalate_history (
+            instance text NOT NULL, ticket text NOT NULL, updated_at text NOT NULL,
+            events text NOT NULL, PRIMARY KEY (instance, ticket)
+        );
+        """,
+    ),
+)
+
+
+def migrate(connection: Any) -> list[int]:
+    """Apply the steps `connection`'s database lacks; the versions applied (maybe none)."""
+    with connection.transaction():
+        connection.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS escalate_schema ("
+            " version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        row = connection.execute("SELECT coalesce(max(version), 0) FROM escalate_schema").fetchone()
+        current = int(row[0]) if row else 0
+        applied = []
+        for version, sql in STEPS:
+            if version > current:
+                connection.execute(sql)
+                connection.execute("INSERT INTO escalate_schema (version) VALUES (%s)", (version,))
+                applied.append(version)
+        return applied
+
+
+def latest() -> int:
+    return STEPS[-1][0]

@@ -1,0 +1,263 @@
+"""The shared backend: one PostgreSQL database for any number of hosts (psycopg 3).
+
+- The lock: `pg_try_advisory_lock` on the instance's key, on a connection of its own held for
+  the whole run (`AdvisoryLease`). PostgreSQL releases it when that session ends, however the
+  process ends (kill -9 included), or when the connection drops; TCP keepalives make a dead
+  path show within about a minute. `alive()` asks the connection before each write batch: a
+  run whose lock connection is gone stops writing, because another run may hold it by then.
+- The tables (`state.migrations`): the journal and the history cache of every instance, each row
+  keyed by its instance, in a pool of connections (`psycopg_pool`) shared by the run's threads.
+- The password never appears in the URL: it comes from the environment or a file (the config's
+  `state.password`), and messages name the database without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg.conninfo import make_conninfo
+from psycopg_pool import ConnectionPool
+
+from state.errors import Locked, StoreError
+from state.migrations import migrate
+from state.protocol import HistoryRow, OwedRow
+from state.sqlite import owed_row
+
+KEEPALIVE = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10}
+KEEPALIVE |= {"keepalives_count": 3, "connect_timeout": 10}
+APP = "escalation-connector"
+
+
+def shown(url: str) -> str:
+    """The database URL without a password, for messages."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{parts.username}@{host}" if parts.username else host
+    netloc += f":{parts.port}" if parts.port else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _error(where: str, exc: Exception) -> StoreError:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return StoreError(f"PostgreSQL {where}: {first}")
+
+
+def lock_key(instance: str) -> str:
+    return f"escalation-connector/{instance}"
+
+
+class AdvisoryLease:
+    """A held advisory lock, on its own connection."""
+
+    def __init__(self, connection: psycopg.Connection[Any], instance: str) -> None:
+        self.connection, self.instance = connection, instance
+
+    def alive(self) -> bool:
+        if self.connection.closed or self.connection.broken:
+            return False
+        try:
+            self.connection.execute("SELECT 1").fetchone()
+        except psycopg.Error:
+            return False
+        return True
+
+    def release(self) -> None:
+        try:
+            if not self.connection.closed:
+                self.connection.execute(
+                    "SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (lock_key(self.instance),)
+                )
+        except psycopg.Error:
+            pass  # the session is gone, and the lock with it
+        finally:
+            self.connection.close()
+
+
+class PostgresStore:
+    kind = "postgresql"
+
+    def __init__(self, url: str, password: str | None = None, *, pool_size: int = 4) -> None:
+        self.where = shown(url)
+        extra = {"password": password} if password else {}
+        self.conninfo = make_conninfo(url, application_name=APP, **KEEPALIVE, **extra)
+        self._pool: ConnectionPool | None = None
+        self.pool_size = pool_size
+
+    def pool(self) -> ConnectionPool:
+        """The shared connections, opened (and the schema migrated) on first use."""
+        if self._pool is None:
+            try:
+                with psycopg.connect(self.conninfo, autocommit=True) as first:
+                    migrate(first)
+                pool = ConnectionPool(
+                    self.conninfo,
+                    min_size=0,
+                    max_size=self.pool_size,
+                    kwargs={"autocommit": True},
+                    open=True,
+                    timeout=30,
+                )
+            except (psycopg.Error, OSError) as exc:
+                raise _error(f"at {self.where}", exc) from None
+            self._pool = pool
+        return self._pool
+
+    def migrate(self) -> list[int]:
+        """Apply the schema steps the database lacks (`escalate state migrate`)."""
+        try:
+            with psycopg.connect(self.conninfo, autocommit=True) as conn:
+                return migrate(conn)
+        except (psycopg.Error, OSError) as exc:
+            raise _error(f"at {self.where}", exc) from None
+
+    def lock(self, instance: str) -> AdvisoryLease:
+        self.pool()  # the schema first (and a clear error if the database is unreachable)
+        try:
+            conn = psycopg.connect(self.conninfo, autocommit=True)
+        except (psycopg.Error, OSError) as exc:
+            raise _error(f"at {self.where}", exc) from None
+        try:
+            row = conn.execute(
+                "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (lock_key(instance),)
+            ).fetchone()
+        except psycopg.Error as exc:
+            conn.close()
+            raise _error(f"at {self.where}", exc) from None
+        if not row or not row[0]:
+            conn.close()
+            raise Locked(instance, f"held by another connection to {self.where}")
+        return AdvisoryLease(conn, instance)
+
+    def owed(self, instance: str) -> PgOwed:
+        return PgOwed(self, instance)
+
+    def history(self, instance: str) -> PgHistory:
+        return PgHistory(self, instance)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+
+class _Rows:
+    """One instance's rows of one table."""
+
+    kind = ""
+
+    def __init__(self, store: PostgresStore, instance: str) -> None:
+        self.store, self.instance = store, instance
+        self.where = f"{store.where} ({self.kind}, instance {instance})"
+
+    def _do(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        try:
+            with self.store.pool().connection() as conn, conn.transaction():
+                conn.cursor().executemany(sql, rows)
+        except psycopg.Error as exc:
+            raise _error(self.where, exc) from None
+
+    def _query(self, sql: str, args: Sequence[object]) -> list[tuple[Any, ...]]:
+        try:
+            with self.store.pool().connection() as conn:
+                return list(conn.execute(sql, args).fetchall())
+        except psycopg.Error as exc:
+            raise _error(self.where, exc) from None
+
+    def open(self, identity: str) -> bool:
+        """Keep the rows only if they were written for `identity`."""
+        try:
+            with self.store.pool().connection() as conn, conn.transaction():
+                row = conn.execute(
+                    "SELECT value FROM escalate_identity WHERE instance = %s AND kind = %s"
+                    " FOR UPDATE",
+                    (self.instance, self.kind),
+                ).fetchone()
+                emptied = row is not None and row[0] != identity
+                if row is None or emptied:
+                    conn.execute(
+                        f"DELETE FROM escalate_{self.kind} WHERE instance = %s", (self.instance,)
+                    )
+                    conn.execute(
+                        "INSERT INTO escalate_identity VALUES (%s, %s, %s) ON CONFLICT"
+                        " (instance, kind) DO UPDATE SET value = excluded.value",
+                        (self.instance, self.kind, identity),
+                    )
+                return emptied
+        except psycopg.Error as exc:
+            raise _error(self.where, exc) from None
+
+    def close(self) -> None:
+        pass  # the pool belongs to the store
+
+
+class PgOwed(_Rows):
+    kind = "owed"
+
+    def put(self, rows: Sequence[OwedRow]) -> None:
+        if rows:
+            self._do(
+                "INSERT INTO escalate_owed VALUES"
+                " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (instance, ticket, state) DO UPDATE SET kind = excluded.kind,"
+                " body = excluded.body, text = excluded.text, who = excluded.who,"
+                " at = excluded.at, confirmed = excluded.confirmed, old = excluded.old,"
+                " sent = excluded.sent",
+                [(self.instance, *row) for row in rows],
+            )
+
+    def confirm(self, ticket: str, state: str) -> None:
+        self._do(
+            "UPDATE escalate_owed SET confirmed = true"
+            " WHERE instance = %s AND ticket = %s AND state = %s",
+            [(self.instance, ticket, state)],
+        )
+
+    def delete(self, keys: Iterable[tuple[str, str]]) -> None:
+        rows = [(self.instance, t, s) for t, s in keys]
+        if rows:
+            self._do(
+                "DELETE FROM escalate_owed WHERE instance = %s AND ticket = %s AND state = %s",
+                rows,
+            )
+
+    def select(self, ticket: str | None = None) -> list[OwedRow]:
+        cols = "ticket, state, kind, body, text, who, at, confirmed, old, sent"
+        where, args = "instance = %s", [self.instance]
+        if ticket is not None:
+            where, args = where + " AND ticket = %s", [self.instance, ticket]
+        found = self._query(f"SELECT {cols} FROM escalate_owed WHERE {where} ORDER BY at", args)
+        return [owed_row(row) for row in found]
+
+
+class PgHistory(_Rows):
+    kind = "history"
+
+    def get(self, tickets: Sequence[str]) -> list[HistoryRow]:
+        if not tickets:
+            return []
+        found = self._query(
+            "SELECT ticket, updated_at, events FROM escalate_history"
+            " WHERE instance = %s AND ticket = ANY(%s)",
+            [self.instance, list(tickets)],
+        )
+        return [(str(t), str(u), str(e)) for t, u, e in found]
+
+    def put(self, rows: Sequence[HistoryRow]) -> None:
+        if rows:
+            self._do(
+                "INSERT INTO escalate_history VALUES (%s, %s, %s, %s) ON CONFLICT"
+                " (instance, ticket) DO UPDATE SET updated_at = excluded.updated_at,"
+                " events = excluded.events",
+                [(self.instance, *row) for row in rows],
+            )
+
+    def prune(self, keep: set[str]) -> int:
+        found = self._query(
+            "DELETE FROM escalate_history WHERE instance = %s AND NOT (ticket = ANY(%s))"
+            " RETURNING ticket",
+            [self.instance, sorted(keep)],
+        )
+        return len(found)

@@ -1,0 +1,66 @@
+"""What a state store offers: a lock per instance, and two tables per instance (the
+owed-comment journal's rows, the history cache's rows). Each backend implements it whole."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+#: ticket, state, kind, body (JSON), text, who, at, confirmed, old, sent
+OwedRow = tuple[str, str, str, str, str, str, float, bool, str, str]
+#: ticket, updated_at (as the platform wrote it), events (JSON)
+HistoryRow = tuple[str, str, str]
+
+
+class Lease(Protocol):
+    """A held lock: `alive()` says whether it is still held (before each write batch)."""
+
+    def alive(self) -> bool: ...
+    def release(self) -> None: ...
+
+
+class OwedRows(Protocol):
+    """One instance's owed comments. Every method raises StoreError on failure."""
+
+    where: str
+
+    def open(self, identity: str) -> bool:
+        """Ready the table for `identity` (account, format); True if rows kept for another
+        identity were dropped."""
+        ...
+
+    def put(self, rows: Sequence[OwedRow]) -> None: ...
+    def confirm(self, ticket: str, state: str) -> None: ...
+    def delete(self, keys: Iterable[tuple[str, str]]) -> None: ...
+    def select(self, ticket: str | None = None) -> list[OwedRow]:
+        """Every row (or a ticket's), oldest first."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class HistoryRows(Protocol):
+    """One instance's kept histories. Every method raises StoreError on failure."""
+
+    where: str
+
+    def open(self, identity: str) -> bool: ...
+    def get(self, tickets: Sequence[str]) -> list[HistoryRow]: ...
+    def put(self, rows: Sequence[HistoryRow]) -> None: ...
+    def prune(self, keep: set[str]) -> int: ...
+    def close(self) -> None: ...
+
+
+class Store(Protocol):
+    """A backend: `sqlite` (one host) or `postgresql` (any number of hosts)."""
+
+    kind: str
+    where: str  # for messages: a directory, or the database without its password
+
+    def lock(self, instance: str) -> Lease:
+        """Take the instance's lock, or raise Locked at once."""
+        ...
+
+    def owed(self, instance: str) -> OwedRows: ...
+    def history(self, instance: str) -> HistoryRows: ...
+    def close(self) -> None: ...
