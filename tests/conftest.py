@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import structlog
+
+from tests.store.pg import Server, start
 
 
 class NetworkBlocked(RuntimeError):
@@ -63,3 +66,9 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 def _fresh_logging() -> None:
     """Each test starts with structlog's defaults (a CLI run configures it for the process)."""
     structlog.reset_defaults()
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real PostgreSQL server for the whole session (tests/store/pg.py)."""
+    yield from start(tmp_path_factory.mktemp("pg"))

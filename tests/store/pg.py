@@ -32,8 +32,17 @@ class Server:
     bin: Path
 
     def ctl(self, *args: str) -> None:
-        """`pg_ctl` on this cluster (stop, start, restart)."""
-        _run([str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", *args], self.data)
+        """`pg_ctl` on this cluster (stop, start, restart): the server it starts logs to the
+        cluster's log file, never to our pipes (which it would hold open)."""
+        log = str(self.data.parent / "log")
+        command = [str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-l", log, *args]
+        subprocess.run(
+            _as_owner(command),
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=self.data.parent,
+        )
 
 
 def _bin() -> Path | None:
@@ -114,6 +123,7 @@ def start(base: Path) -> Iterator[Server]:
             _as_owner([str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
             capture_output=True,
             cwd=base,
+            check=False,
         )
         if os.geteuid() == 0:
             shutil.rmtree(base, ignore_errors=True)

@@ -1,0 +1,138 @@
+"""Both state stores behind one interface, against a real PostgreSQL server (tests/store/pg.py)
+and the state directory's files: the lock, the journal's and the cache's rows, identity
+changes, migrations; and what only PostgreSQL has to survive (a killed holder, a restart)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from state import Locked, Store
+from state.postgres import PostgresStore, shown
+from state.sqlite import SqliteStore
+from tests.store.pg import Server
+
+ROOT = Path(__file__).resolve().parents[2]
+ROW = ("7", "v1 c=1", "reply", '{"comment": {}}', "We are on it", "bot", 1.5, False, "", "")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        found: Store = SqliteStore(tmp_path / "state")
+    else:
+        server: Server = request.getfixturevalue("pg_server")
+        found = PostgresStore(server.url, server.password)
+    yield found
+    found.close()
+
+
+def unique(tmp_path: Path) -> str:
+    return f"inst-{tmp_path.name}"  # one database serves every test: keep instances apart
+
+
+def test_the_lock_is_exclusive_and_released(store: Store, tmp_path: Path) -> None:
+    name = unique(tmp_path)
+    lease = store.lock(name)
+    assert lease.alive()
+    with pytest.raises(Locked, match="another run holds the lock"):
+        store.lock(name)
+    other = store.lock(name + "-other")  # instances do not block each other
+    lease.release()
+    store.lock(name).release()
+    other.release()
+
+
+def test_owed_rows_round_trip_and_another_identity_empties_them(
+    store: Store, tmp_path: Path
+) -> None:
+    rows = store.owed(unique(tmp_path))
+    assert rows.open("3 https://a.example") is False
+    rows.put([ROW, (*ROW[:1], "v1 c=2", *ROW[2:])])
+    rows.confirm("7", "v1 c=1")
+    found = rows.select("7")
+    assert [r[1] for r in found] == ["v1 c=1", "v1 c=2"] and found[0][7] is True
+    rows.delete([("7", "v1 c=2")])
+    assert [r[1] for r in rows.select()] == ["v1 c=1"]
+    again = store.owed(unique(tmp_path))
+    assert again.open("3 https://a.example") is False and len(again.select()) == 1
+    other = store.owed(unique(tmp_path))
+    assert other.open("3 https://b.example") is True
+    assert other.select() == []
+
+
+def test_history_rows_get_put_prune(store: Store, tmp_path: Path) -> None:
+    rows = store.history(unique(tmp_path))
+    rows.open("1 acct")
+    rows.put([("1", "2026-01-01T00:00:00Z", "[]"), ("2", "2026-01-02T00:00:00Z", "[]")])
+    rows.put([("1", "2026-01-03T00:00:00Z", '[{"a": 1}]')])
+    assert rows.get(["1", "9"]) == [("1", "2026-01-03T00:00:00Z", '[{"a": 1}]')]
+    assert rows.prune({"1"}) == 1
+    assert [r[0] for r in rows.get(["1", "2"])] == ["1"]
+
+
+def test_migrations_are_idempotent_and_the_url_is_shown_without_password(
+    pg_server: Server,
+) -> None:
+    store = PostgresStore(pg_server.url, pg_server.password)
+    store.migrate()
+    assert store.migrate() == []
+    assert shown("postgresql://u:pw@db.example:5433/x?sslmode=require") == (
+        "postgresql://u@db.example:5433/x"
+    )
+    store.close()
+
+
+def test_a_wrong_password_is_one_sentence_without_the_password(pg_server: Server) -> None:
+    store = PostgresStore(pg_server.url, "not-the-password-42")
+    with pytest.raises(Exception, match="password authentication failed") as caught:
+        store.lock("x")
+    assert "not-the-password-42" not in str(caught.value)
+    assert str(caught.value).startswith(f"PostgreSQL at {pg_server.url}:")
+
+
+HOLDER = """
+import sys, time
+from state.postgres import PostgresStore
+store = PostgresStore(sys.argv[1], sys.argv[2])
+lease = store.lock(sys.argv[3])
+print("held", flush=True)
+sys.stdin.read()  # hold until killed
+"""
+
+
+def test_a_killed_holder_releases_the_lock(pg_server: Server, tmp_path: Path) -> None:
+    """kill -9: PostgreSQL ends the session, and the lock with it."""
+    name = unique(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, pg_server.url, pg_server.password, name],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        store = PostgresStore(pg_server.url, pg_server.password)
+        with pytest.raises(Locked):
+            store.lock(name)
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(30)
+        for _ in range(200):  # the server notices the closed socket at once; allow it a moment
+            try:
+                store.lock(name).release()
+                break
+            except Locked:
+                subprocess.run(["true"], check=True)  # yield the CPU, no sleep
+        else:
+            pytest.fail("the lock of a killed holder was not released")
+        store.close()
+    finally:
+        holder.kill()
