@@ -86,6 +86,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "report_command",
         "Escalation figures for a window: how much escalates, how fast, and whether SLAs hold.",
     ),
+    "state": (
+        "connector.commands.state",
+        "state_group",
+        "The state store (lock, owed comments, history cache): migrate its PostgreSQL tables.",
+    ),
     "sandbox": (
         "connector.sandbox.cli",
         "sandbox_group",

@@ -15,6 +15,7 @@
         ├── Conflict                     409: re-read and re-evaluated once
         └── SetupError       exit 2      a tracking field missing or not on the edit screen
             └── Gone         exit 2      410: the platform removed the endpoint
+    StoreError               exit 1      state/errors.py: the state store cannot be used
 
 Exit codes: 0 all good, 1 some ticket changes failed, 2 config/policy/usage error,
 3 an unexpected error (a bug: please report it with the traceback).
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 from adapters.errors import AuthError, SetupError
 from rules.errors import ConfigError, EscalationError
+from state.errors import StoreError
 
 OK, CHANGES_FAILED, USAGE, BUG = 0, 1, 2, 3
 
@@ -33,6 +35,8 @@ def code_for(exc: BaseException) -> int:
     """The exit code an error earns: 2 the user must fix something, 1 the work failed, 3 a bug."""
     if isinstance(exc, ConfigError | AuthError | SetupError):
         return USAGE
+    if isinstance(exc, StoreError):  # the state store cannot be reached or written
+        return CHANGES_FAILED
     if isinstance(exc, EscalationError):
         return CHANGES_FAILED
     return BUG

@@ -185,10 +185,9 @@ def env_refs(value: object) -> Iterator[str]:
 
 
 def loads(config: Doc, tmp_path: Path) -> None:
-    """The configuration passes `escalate validate`'s checks. (`state:` is left to the state
-    store's own tests: the section arrives with the PostgreSQL store.)"""
+    """The configuration passes `escalate validate`'s checks, its `state:` section included."""
     path = tmp_path / "escalate.yaml"
-    path.write_text(yaml.safe_dump({k: v for k, v in config.items() if k != "state"}))
+    path.write_text(yaml.safe_dump(config))
     load_config(path)
 
 
