@@ -189,6 +189,13 @@ class _Rows:
         except psycopg.Error as exc:
             raise _error(self.where, exc) from None
 
+    def stored_identity(self) -> str | None:
+        found = self._query(
+            "SELECT value FROM escalate_identity WHERE instance = %s AND kind = %s",
+            [self.instance, self.kind],
+        )
+        return str(found[0][0]) if found else None
+
     def close(self) -> None:
         pass  # the pool belongs to the store
 
@@ -253,6 +260,14 @@ class PgHistory(_Rows):
                 " events = excluded.events",
                 [(self.instance, *row) for row in rows],
             )
+
+    def dump(self) -> list[HistoryRow]:
+        found = self._query(
+            "SELECT ticket, updated_at, events FROM escalate_history WHERE instance = %s"
+            " ORDER BY ticket",
+            [self.instance],
+        )
+        return [(str(t), str(u), str(e)) for t, u, e in found]
 
     def prune(self, keep: set[str]) -> int:
         found = self._query(

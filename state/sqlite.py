@@ -155,6 +155,17 @@ class _File:
                 raise StoreError(f"{self.path}: {type(exc).__name__}: {exc}") from None
             return emptied
 
+    def stored_identity(self) -> str | None:
+        """The file's identity, without creating or changing the file."""
+        if not self.path.exists():
+            return None
+        try:
+            with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True) as db:
+                row = db.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: {type(exc).__name__}: {exc}") from None
+        return str(row[0]) if row else None
+
     def _run(self, sql: str, rows: Sequence[Sequence[object]] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             if self._db is None:
@@ -229,6 +240,10 @@ class SqliteHistory(_File):
     def put(self, rows: Sequence[HistoryRow]) -> None:
         if rows:
             self._run("INSERT OR REPLACE INTO history VALUES (?, ?, ?)", rows)
+
+    def dump(self) -> list[HistoryRow]:
+        found = self._query("SELECT ticket, updated_at, events FROM history ORDER BY ticket", [])
+        return [(str(t), str(u), str(e)) for t, u, e in found]
 
     def prune(self, keep: set[str]) -> int:
         kept = {str(row[0]) for row in self._query("SELECT ticket FROM history", [])}

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import click
 
-from connector.commands.options import config_option
-from connector.config import load_config
+from connector.commands.options import config_option, instance_option
+from connector.config import load_config, read_text
+from connector.store import open_store
+from rules.errors import ConfigError
 from state.migrations import latest
+from state.transfer import export, import_
 
 
 @click.group("state")
 def state_group() -> None:
-    """The state store: the lock, the owed-comment journal and the history cache."""
+    """The state store: the lock, the owed-comment journal and the history cache (migrate its
+    PostgreSQL tables; export and import its rows, e.g. from a state directory into
+    PostgreSQL)."""
 
 
 @state_group.command("migrate")
@@ -26,11 +35,53 @@ def migrate(config_path: str) -> None:
             f" ({config.state_dir})"
         )
         return
-    from connector.store import open_store  # noqa: PLC0415 (psycopg only here)
-    from state.postgres import PostgresStore  # noqa: PLC0415
+    from state.postgres import PostgresStore  # noqa: PLC0415 (psycopg only here)
 
     store = open_store(config)
     assert isinstance(store, PostgresStore)
     applied = store.migrate()
     done = f"applied {', '.join(map(str, applied))}" if applied else "nothing to apply"
     click.echo(f"{store.where}: schema version {latest()} ({done})")
+
+
+@state_group.command("export")
+@config_option()
+@instance_option
+@click.option("--out", type=click.Path(dir_okay=False), help="Write here (default: stdout).")
+def export_command(config_path: str, instances: tuple[str, ...], out: str | None) -> None:
+    """Write the owed comments and kept histories of the config's store as JSON lines, each
+    instance read under its lock. With `state import`, moves a state directory into
+    PostgreSQL without losing an owed comment."""
+    config = load_config(config_path)
+    names = list(dict.fromkeys(instances)) or list(config.instances)
+    store = open_store(config)
+    try:
+        lines = [json.dumps(line) + "\n" for line in export(store, names)]
+    finally:
+        store.close()
+    if out is None:
+        click.echo("".join(lines), nl=False)
+    else:
+        Path(out).write_text("".join(lines), encoding="utf-8")
+        os.chmod(out, 0o600)  # owed comments hold ticket text
+    click.echo(f"exported {len(lines)} rows from {store.where}", err=True)
+
+
+@state_group.command("import")
+@config_option()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+def import_command(config_path: str, source: str) -> None:
+    """Write rows `state export` wrote into the config's store (each instance under its
+    lock; a table kept for another account is replaced)."""
+    config = load_config(config_path)
+    try:
+        lines = [json.loads(line) for line in read_text(source).splitlines() if line.strip()]
+    except ValueError as exc:
+        raise ConfigError(f"{source}: not JSON lines ({exc})") from None
+    store = open_store(config)
+    try:
+        done = import_(store, lines)
+    finally:
+        store.close()
+    for (instance, table), count in sorted(done.items()):
+        click.echo(f"{instance}: {count} {table} rows into {store.where}")

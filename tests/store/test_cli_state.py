@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
 
+from adapters.history_cache import HistoryCache, cache_path
+from adapters.owed import Journal, Owed, journal_path
 from connector.cli import main
+from rules.policy import load_policy
+from state.postgres import PostgresStore
 from tests.store.pg import Server
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.yaml"
+POLICY = load_policy(EXAMPLE.read_text(), "config.example.yaml")
+NOW = datetime(2026, 1, 2, tzinfo=UTC)
 
 
 def config(tmp_path: Path, state: dict[str, object] | None) -> Path:
@@ -77,3 +84,38 @@ def test_a_missing_password_stops_before_anything_is_sent(
     path = config(tmp_path, {"url": "postgresql://u@127.0.0.1:1/x", "password": {"env": "NOPE_PG"}})
     code, out = escalate(capsys, "state", "migrate", "-c", path)
     assert code == 2 and "environment variable NOPE_PG is not set" in out, out
+
+
+def test_a_state_directory_moves_into_postgresql_without_losing_an_owed_comment(
+    pg_server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = config(tmp_path, None)
+    state_dir = tmp_path / "state"
+    journal = Journal(journal_path(state_dir, "zendesk-prod"), "https://acme.example", lambda: 5.0)
+    owed = Owed(
+        "42", "reply", {"comment": {"body": "We are on it"}}, "We are on it", "v1 c=1", "7", 5.0
+    )
+    assert journal.owe([owed])
+    journal.close()
+    cache = HistoryCache(cache_path(state_dir, "zendesk-prod"), platform="zendesk", policy=POLICY)
+    cache.open("acct")
+    cache.put([("42", "2026-01-01T00:00:00Z", datetime(2026, 1, 1, tzinfo=UTC), [])], NOW)
+    cache.close()
+    dump = tmp_path / "state.jsonl"
+    code, out = escalate(capsys, "state", "export", "-c", old, "--out", dump)
+    assert code == 0 and "exported 2 rows" in out, out
+    assert oct(dump.stat().st_mode & 0o777) == "0o600"
+    secret = tmp_path / "pg.secret"
+    secret.write_text(pg_server.password)
+    (tmp_path / "new").mkdir()
+    new = config(tmp_path / "new", {"url": pg_server.url, "password": {"file": str(secret)}})
+    code, out = escalate(capsys, "state", "import", "-c", new, dump)
+    assert code == 0, out
+    assert "zendesk-prod: 1 owed rows" in out and "zendesk-prod: 1 history rows" in out
+    store = PostgresStore(pg_server.url, pg_server.password)
+    moved = Journal(store.owed("zendesk-prod"), "https://acme.example", lambda: 5.0)
+    assert moved.due() == [owed]
+    kept = HistoryCache(store.history("zendesk-prod"), platform="zendesk", policy=POLICY)
+    kept.open("acct")
+    assert set(kept.get({"42": "2026-01-01T00:00:00Z"})) == {"42"}
+    store.close()
