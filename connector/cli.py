@@ -89,7 +89,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "state": (
         "connector.commands.state",
         "state_group",
-        "The state store (lock, owed comments, history cache): migrate its PostgreSQL tables.",
+        "The state store (lock, owed comments, history cache): migrate, export, import.",
     ),
     "sandbox": (
         "connector.sandbox.cli",

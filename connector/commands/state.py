@@ -18,9 +18,10 @@ from state.transfer import export, import_
 
 @click.group("state")
 def state_group() -> None:
-    """The state store: the lock, the owed-comment journal and the history cache (migrate its
-    PostgreSQL tables; export and import its rows, e.g. from a state directory into
-    PostgreSQL)."""
+    """The state store (lock, owed comments, history cache): migrate, export, import.
+
+    `migrate` creates or updates the PostgreSQL tables; `export` and `import` move the rows
+    from one store to another (e.g. from a state directory into PostgreSQL)."""
 
 
 @state_group.command("migrate")
