@@ -38,6 +38,7 @@ public comment: the steady state. On Zendesk it reads the audits of the tickets 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform as host
@@ -180,8 +181,16 @@ def child(cmd: list[str], cwd: Path, out: Path, err: Path) -> tuple[int, float, 
     return code, seconds, spawned, rss
 
 
-def bench_config(box: Sandbox, platform: str, concurrency: int, settings: dict[str, Any]) -> Path:
+def bench_config(
+    box: Sandbox,
+    platform: str,
+    concurrency: int,
+    settings: dict[str, Any],
+    state: dict[str, Any] | None = None,
+) -> Path:
     doc = yaml.safe_load(box.config_path.read_text(encoding="utf-8"))
+    if state:
+        doc["state"] = state
     instance = INSTANCES[platform]
     if platform == "zendesk":
         doc["instances"][instance]["history_concurrency"] = min(concurrency, 10)
@@ -201,7 +210,13 @@ def log_time(stderr: Path, event: str) -> float | None:
 
 
 def run_connector(
-    args: argparse.Namespace, platform: str, count: int, conc: int, *, warm: bool = False
+    args: argparse.Namespace,
+    platform: str,
+    count: int,
+    conc: int,
+    *,
+    warm: bool = False,
+    state: dict[str, Any] | None = None,
 ) -> list[Measure]:
     """The first run on a fresh sandbox (`warm`: after a plan), then (with --next-share) the
     next cron run."""
@@ -210,7 +225,7 @@ def run_connector(
         box = Sandbox(Path(tmp), tickets=count, seed=args.seed, latency=args.latency,
                       platforms=[platform], due_share=0.10)  # fmt: skip
         with box:
-            config = bench_config(box, platform, conc, args.settings.get(platform, {}))
+            config = bench_config(box, platform, conc, args.settings.get(platform, {}), state)
             if warm:
                 plan = [sys.executable, "-m", "connector.cli", "plan", "-c", str(config)]
                 stdout, stderr = box.directory / "plan.out", box.directory / "plan.err"
@@ -467,6 +482,13 @@ def main() -> None:
         help="an instance setting for the connector's runs (YAML value), e.g."
         " zendesk:job_poll_seconds=0.1",
     )
+    parser.add_argument(
+        "--state",
+        choices=["sqlite", "postgresql", "both"],
+        default="sqlite",
+        help="where the runs keep state; postgresql starts a local cluster (Debian's"
+        " postgresql); both alternates them in each repeat (the ratio of the same run)",
+    )
     parser.add_argument("--json", type=Path, help="write every measurement here")
     parser.add_argument("--report", type=Path, help="print the tables of a saved --json, only")
     args = parser.parse_args()
@@ -484,6 +506,30 @@ def main() -> None:
     args.platforms = args.platforms or list(INSTANCES)
     info = machine()
     print(f"# bench_run: {info}; latency {args.latency * 1000:.0f} ms, seed {args.seed}")
+    with contextlib.ExitStack() as stack:
+        stores = state_stores(args.state, stack)
+        _measure(args, info, stores)
+
+
+def state_stores(which: str, stack: contextlib.ExitStack) -> dict[str, dict[str, Any] | None]:
+    """The `state:` sections to run with: none (the state directory) and/or a local cluster."""
+    stores: dict[str, dict[str, Any] | None] = {}
+    if which in ("sqlite", "both"):
+        stores["sqlite"] = None
+    if which in ("postgresql", "both"):
+        from tests.store.pg import start  # noqa: PLC0415 (the test suite's cluster)
+
+        base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-pg-")))
+        server = next(stack.enter_context(contextlib.closing(start(base / "pg"))))
+        secret = base / "pw"
+        secret.write_text(server.password)
+        stores["postgresql"] = {"url": server.url, "password": {"file": str(secret)}}
+    return stores
+
+
+def _measure(
+    args: argparse.Namespace, info: dict[str, Any], stores: dict[str, dict[str, Any] | None]
+) -> None:
     rows: list[dict[str, Any]] = []
     raw: list[Measure] = []
     for count in args.counts:
@@ -496,13 +542,20 @@ def main() -> None:
             for conc in args.concurrency:
                 runs: list[Measure] = []
                 for _ in range(args.repeat):
-                    measured = run_connector(args, platform, count, conc, warm=args.warm)
-                    walls = " then ".join(f"{m.kind} {m.wall:.1f}s" for m in measured)
-                    print(f"  {platform} {count} c{conc}: {walls}", flush=True)
-                    runs += measured
+                    for name, state in stores.items():
+                        measured = run_connector(
+                            args, platform, count, conc, warm=args.warm, state=state
+                        )
+                        for m in measured:
+                            m.kind = f"{m.kind}+pg" if name == "postgresql" else m.kind
+                        walls = " then ".join(f"{m.kind} {m.wall:.1f}s" for m in measured)
+                        print(f"  {platform} {count} c{conc} {name}: {walls}", flush=True)
+                        runs += measured
                 if not args.warm:
                     rows.append(summary([m for m in runs if m.kind == "connector"], naive))
-                for kind in ("warm", "next"):
+                if any(m.kind == "connector+pg" for m in runs):
+                    rows.append(summary([m for m in runs if m.kind == "connector+pg"], []))
+                for kind in ("warm", "next", "warm+pg", "next+pg"):
                     if any(m.kind == kind for m in runs):
                         rows.append(summary([m for m in runs if m.kind == kind], []))
                 raw += runs
