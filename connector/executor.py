@@ -9,7 +9,8 @@ threads, reads included.
 Promises: one ticket's failure never stops the others; every change gets exactly one
 `WriteResult`. An error that makes every further write fail the same way (AuthError,
 SetupError) stops the instance: changes not yet started are reported FAILED with that error
-and nothing more is sent; it is re-raised after the writes in flight have finished.
+and nothing more is sent; it is re-raised after the writes in flight have finished. So does
+`interrupted` (Ctrl-C while instances run in parallel, `connector.fleet`), without raising.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def execute(
     *,
     concurrency: int,
     on_result: OnResult,
+    interrupted: threading.Event | None = None,
 ) -> None:
     """Write `changes`; `on_result` is called once per change (from worker threads, one at a
     time). Raises the first instance-fatal error after reporting every change."""
@@ -57,7 +59,7 @@ def execute(
     def work(chunk: Sequence[TicketChange]) -> None:
         done: set[str] = set()
         try:
-            if stop.is_set():
+            if stop.is_set() or (interrupted is not None and interrupted.is_set()):
                 raise _Stopped
             for result in adapter.write(chunk, reevaluate):
                 done.add(result.ticket)

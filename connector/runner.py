@@ -10,6 +10,7 @@ plan, each refused if its ticket changed since the plan was made).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -47,6 +48,9 @@ class Runtime:
     sleep: Callable[[float], None] = time.sleep
     progress: Progress = field(default_factory=Progress)
     connect: Callable[[Config, str], Adapter] | None = None
+    #: Set on Ctrl-C while instances run in parallel (`connector.fleet`): each stops reading,
+    #: and starts no further write.
+    stop: threading.Event = field(default_factory=threading.Event)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), tz=UTC)
@@ -59,12 +63,19 @@ class Options:
     concurrency: int = 4
 
 
+#: Adapters are built one at a time: the first build of a platform imports its client library,
+#: and threads importing the same modules at once may see them half loaded. A build sends no
+#: request, so instances in parallel wait for each other here only briefly.
+_BUILDING = threading.Lock()
+
+
 def open_adapter(config: Config, name: str, runtime: Runtime) -> Adapter:
     if runtime.connect is not None:
         return runtime.connect(config, name)
     settings = config.instances[name]
     wiring = Wiring(runtime.clock, runtime.sleep, config.state_dir)
-    return platform(settings.platform).build(name, settings, config.policy, wiring)
+    with _BUILDING:
+        return platform(settings.platform).build(name, settings, config.policy, wiring)
 
 
 def _guarded(
@@ -133,6 +144,8 @@ def _plan(
     policy = usable_policy(adapter, config.policy, run)
     now = runtime.now()
     for outcome in evaluate(policy, adapter.fetch(needs(policy), now), now):
+        if runtime.stop.is_set():
+            raise KeyboardInterrupt  # Ctrl-C while instances run in parallel: stop reading
         run.summary.add(outcome)
         if outcome.skipped:
             log.warning(
@@ -198,7 +211,14 @@ def _write(
         )
         runtime.progress.writing(run.name, len(run.results), len(changes), failed[0])
 
-    execute(adapter, changes, reevaluate, concurrency=concurrency, on_result=on_result)
+    execute(
+        adapter,
+        changes,
+        reevaluate,
+        concurrency=concurrency,
+        on_result=on_result,
+        interrupted=runtime.stop,
+    )
 
 
 def run_instance(
