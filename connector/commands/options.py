@@ -31,5 +31,5 @@ jobs_option = click.option(
     type=click.IntRange(min=1, max=64),
     metavar="N",
     help="Work on up to N instances at once, each under its own lock (default: the config's"
-    " run.jobs, 1: one after the other). The summary keeps the configuration's order.",
+    " run.jobs, 1: one after the other). The summary keeps the instances' order.",
 )

@@ -1,8 +1,8 @@
 """Instances on in-memory platforms (`adapters.memory`; two by default, as many as a fleet test
 asks for), a config naming them, and `invoke`: the real `escalate` entry point, in process, on
-a fake clock. The runner, executor and storm
-guard are tested here without HTTP; tests/connector/platforms.py keeps the emulated platforms
-over HTTP for what HTTP is needed for (credentials, request shapes, platform screens).
+a fake clock. The runner, executor and storm guard are tested here without HTTP;
+tests/connector/platforms.py keeps the emulated platforms over HTTP for what HTTP is needed for
+(credentials, request shapes, platform screens).
 
 The policy is the adapter contract's (P1 tickets go from L1 to L2 with a note and a reply).
 """
