@@ -41,6 +41,13 @@ class RunSettings(Model):
     concurrency: int = Field(
         default=4, ge=1, le=32, description="Writes in flight at once, per instance."
     )
+    jobs: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Instances worked on at once by `run` and `plan` (1: one after the other);"
+        " `--jobs` overrides it.",
+    )
     state_dir: str | None = Field(
         default=None,
         description="Locks, the audit log and run status (default: $ESCALATE_STATE_DIR, else"

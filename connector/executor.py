@@ -10,7 +10,8 @@ Promises: one ticket's failure never stops the others; every change gets exactly
 `WriteResult`. An error that makes every further write fail the same way (AuthError,
 SetupError, and LockLost: the instance's lock is gone, so another run may be writing) stops
 the instance: changes not yet started are reported FAILED with that error and nothing more is
-sent; it is re-raised after the writes in flight have finished.
+sent; it is re-raised after the writes in flight have finished. So does `interrupted` (Ctrl-C
+while instances run in parallel, `connector.fleet`), without raising.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def execute(
     concurrency: int,
     on_result: OnResult,
     guard: Callable[[], None] | None = None,
+    interrupted: threading.Event | None = None,
 ) -> None:
     """Write `changes`; `on_result` is called once per change (from worker threads, one at a
     time). Raises the first instance-fatal error after reporting every change. `guard` runs
@@ -62,7 +64,7 @@ def execute(
     def work(chunk: Sequence[TicketChange]) -> None:
         done: set[str] = set()
         try:
-            if stop.is_set():
+            if stop.is_set() or (interrupted is not None and interrupted.is_set()):
                 raise _Stopped
             if guard is not None:
                 guard()

@@ -51,6 +51,9 @@ class Runtime:
     connect: Callable[[Config, str], Adapter] | None = None
     #: Where locks, the journal and the cache live: the config's (`connector.store`), opened
     #: on first use and shared by the command's instances; tests may give one.
+    #: Set on Ctrl-C while instances run in parallel (`connector.fleet`): each stops reading,
+    #: and starts no further write.
+    stop: threading.Event = field(default_factory=threading.Event)
     store: Store | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _opened: bool = field(default=False, repr=False)
@@ -79,12 +82,19 @@ class Options:
     concurrency: int = 4
 
 
+#: Adapters are built one at a time: the first build of a platform imports its client library,
+#: and threads importing the same modules at once may see them half loaded. A build sends no
+#: request, so instances in parallel wait for each other here only briefly.
+_BUILDING = threading.Lock()
+
+
 def open_adapter(config: Config, name: str, runtime: Runtime) -> Adapter:
     if runtime.connect is not None:
         return runtime.connect(config, name)
     settings = config.instances[name]
     wiring = Wiring(runtime.clock, runtime.sleep, config.state_dir, store=runtime.state(config))
-    return platform(settings.platform).build(name, settings, config.policy, wiring)
+    with _BUILDING:
+        return platform(settings.platform).build(name, settings, config.policy, wiring)
 
 
 def _guarded(
@@ -157,6 +167,8 @@ def _plan(
     policy = usable_policy(adapter, config.policy, run)
     now = runtime.now()
     for outcome in evaluate(policy, adapter.fetch(needs(policy), now), now):
+        if runtime.stop.is_set():
+            raise KeyboardInterrupt  # Ctrl-C while instances run in parallel: stop reading
         run.summary.add(outcome)
         if outcome.skipped:
             log.warning(
@@ -229,6 +241,7 @@ def _write(
         concurrency=concurrency,
         on_result=on_result,
         guard=run.guard,
+        interrupted=runtime.stop,
     )
 
 

@@ -25,3 +25,11 @@ instance_option = click.option(
     metavar="NAME",
     help="Only this instance (repeat for several; default: every instance in the file).",
 )
+
+jobs_option = click.option(
+    "--jobs",
+    type=click.IntRange(min=1, max=64),
+    metavar="N",
+    help="Work on up to N instances at once, each under its own lock (default: the config's"
+    " run.jobs, 1: one after the other). The summary keeps the instances' order.",
+)

@@ -8,8 +8,9 @@ import click
 import structlog
 
 from connector.commands.common import audit_log, finish, runtime, select
-from connector.commands.options import config_option, instance_option
+from connector.commands.options import config_option, instance_option, jobs_option
 from connector.config import Config, check_secrets, load_config
+from connector.fleet import each
 from connector.planfile import dumps, load_plan, plan_json, render_text
 from connector.report import InstanceRun, exit_code, summary_lines
 from connector.runner import Options, Runtime, apply_instance, plan_instance, run_instance
@@ -31,6 +32,7 @@ log = structlog.get_logger("connector.cli")
     " config's run.max_changes, 200; 0 turns it off).",
 )
 @click.option("--force", is_flag=True, help="Write even when the storm guard would refuse.")
+@jobs_option
 @click.option("--loop", is_flag=True, help="Run again and again, every --interval, until stopped.")
 @click.option(
     "--interval", default="5m", show_default=True, help="Time between runs with --loop (5m, 1h)."
@@ -41,6 +43,7 @@ def run(
     dry_run: bool,
     max_changes: int | None,
     force: bool,
+    jobs: int | None,
     loop: bool,
     interval: str,
 ) -> None:
@@ -52,8 +55,10 @@ def run(
     done is read back from the tracking fields, and one run per instance holds a lock (a second
     one exits at once, status 0, saying so).
 
-    Prints one summary line per instance. Exit status: 0 everything done, 1 some tickets not
-    written or an instance refused/aborted, 2 configuration or credentials, 3 a bug.
+    With --jobs N, up to N instances run at once; one that fails does not stop the others.
+    Prints one summary line per instance, in the order of the configuration (or of --instance).
+    Exit status (the worst instance counts): 0 everything done, 1 some tickets not written or
+    an instance refused/aborted, 2 configuration or credentials, 3 a bug.
     """
     try:
         every = parse_duration(interval)
@@ -64,9 +69,10 @@ def run(
     rt = runtime()
     guard = 0 if force else (config.run.max_changes if max_changes is None else max_changes)
     options = Options(dry_run=dry_run, max_changes=guard, concurrency=config.run.concurrency)
+    jobs = config.run.jobs if jobs is None else jobs
     while True:
         started = rt.clock()
-        code = _once(config, names, rt, options)
+        code = _once(config, names, rt, options, jobs)
         if not loop:
             break
         try:
@@ -76,9 +82,13 @@ def run(
     raise click.exceptions.Exit(code)
 
 
-def _once(config: Config, names: list[str], rt: Runtime, options: Options) -> int:
+def _once(config: Config, names: list[str], rt: Runtime, options: Options, jobs: int) -> int:
     with audit_log(config, rt, "run", instances=names, dry_run=options.dry_run) as audit:
-        runs = [run_instance(config, name, rt, audit, options) for name in names]
+
+        def work(name: str) -> InstanceRun:
+            return run_instance(config, name, rt, audit, options)
+
+        runs = each(names, work, jobs=jobs, stop=rt.stop, progress=rt.progress)
         code = exit_code(runs)
         finish(config, rt, runs, audit, code)
     for line in summary_lines(runs, writes=not options.dry_run):
@@ -97,19 +107,28 @@ def _once(config: Config, names: list[str], rt: Runtime, options: Options) -> in
     type=click.Path(dir_okay=False),
     help="Write the JSON plan here (for `escalate apply`).",
 )
-def plan(config_path: str, instances: tuple[str, ...], fmt: str, out: str | None) -> None:
+@jobs_option
+def plan(
+    config_path: str, instances: tuple[str, ...], fmt: str, out: str | None, jobs: int | None
+) -> None:
     """Show what a run would do, ticket by ticket, and write nothing.
 
     For each ticket that would change: the field diffs, the new owner, the rendered comments and
     the reasons. `--format json` prints the documented plan (docs/operations.md); `--out FILE`
-    saves it for `escalate apply FILE`, which writes exactly that plan later.
+    saves it for `escalate apply FILE`, which writes exactly that plan later. With --jobs N,
+    up to N instances are read at once; the plan keeps the configuration's order.
     """
     config = load_config(config_path)
     names = select(config, instances)
     rt = runtime()
     with audit_log(config, rt, "plan", instances=names) as audit:
         generated = rt.now()
-        runs = [plan_instance(config, name, rt, audit) for name in names]
+
+        def work(name: str) -> InstanceRun:
+            return plan_instance(config, name, rt, audit)
+
+        jobs = config.run.jobs if jobs is None else jobs
+        runs = each(names, work, jobs=jobs, stop=rt.stop, progress=rt.progress)
         code = exit_code(runs)
         audit.event("run_finished", exit_code=code)
     document = plan_json(str(Path(config_path).resolve()), config.policy.hash, generated, runs)

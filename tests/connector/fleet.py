@@ -1,7 +1,8 @@
-"""Two instances on in-memory platforms (`adapters.memory`), a config naming them, and `invoke`:
-the real `escalate` entry point, in process, on a fake clock. The runner, executor and storm
-guard are tested here without HTTP; tests/connector/platforms.py keeps the emulated platforms
-over HTTP for what HTTP is needed for (credentials, request shapes, platform screens).
+"""Instances on in-memory platforms (`adapters.memory`; two by default, as many as a fleet test
+asks for), a config naming them, and `invoke`: the real `escalate` entry point, in process, on
+a fake clock. The runner, executor and storm guard are tested here without HTTP;
+tests/connector/platforms.py keeps the emulated platforms over HTTP for what HTTP is needed for
+(credentials, request shapes, platform screens).
 
 The policy is the adapter contract's (P1 tickets go from L1 to L2 with a note and a reply).
 """
@@ -9,7 +10,7 @@ The policy is the adapter contract's (P1 tickets go from L1 to L2 with a note an
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,24 +47,30 @@ class Fleet:
     tmp: Path
     capsys: pytest.CaptureFixture[str]
     stores: dict[str, Store] = field(default_factory=dict)
+    #: Called with the instance's name as a run connects to it (on the instance's thread).
+    on_connect: Callable[[str], None] | None = None
+    #: The runtime of the last `invoke`.
+    runtime: Runtime | None = None
 
     @property
     def state(self) -> Path:
         return self.tmp / "state"
 
     def config(self, name: str = "escalate.yaml", **run: Any) -> Path:
-        """Both instances (their platform settings are only checked: the runtime connects them
-        to the stores); `run` keys go into the `run:` section."""
+        """Every instance (their platform settings are only checked: the runtime connects them
+        to the stores; a name starting with "jira" is a Jira instance, any other a Zendesk
+        one); `run` keys go into the `run:` section."""
         doc = yaml.safe_load(CONTRACT_POLICY)
         (self.tmp / "secret").write_text("not-used\n")
         auth = {"type": "api_token", "email": "bot@example.com", "token": {"file": "secret"}}
+        jira = {"email": "bot@example.com", "api_token": {"file": "secret"}}
         doc["instances"] = {
-            "zendesk": {"platform": "zendesk", "url": "https://acme.zendesk.com", "auth": auth},
-            "jira": {
-                "platform": "jira",
-                "url": "https://acme.atlassian.net",
-                "auth": {"email": "bot@example.com", "api_token": {"file": "secret"}},
-            },
+            name: (
+                {"platform": "jira", "url": "https://acme.atlassian.net", "auth": jira}
+                if name.startswith("jira")
+                else {"platform": "zendesk", "url": "https://acme.zendesk.com", "auth": auth}
+            )
+            for name in self.stores
         }
         doc["run"] = {"state_dir": "state", **run}
         path = self.tmp / name
@@ -71,6 +78,8 @@ class Fleet:
         return path
 
     def connect(self, config: Config, name: str) -> Adapter:
+        if self.on_connect is not None:
+            self.on_connect(name)
         journal = Journal(journal_path(config.state_dir, name), name, self.time.clock)
         return MemoryAdapter(
             name, self.stores[name], config.policy, sleep=self.time.sleep, journal=journal
@@ -79,6 +88,7 @@ class Fleet:
     def invoke(self, *args: str | Path) -> Result:
         self.capsys.readouterr()
         runtime = Runtime(self.time.clock, self.time.sleep, Progress(enabled=False), self.connect)
+        self.runtime = runtime
         try:
             main([str(a) for a in args], runtime=runtime)
             code = 0
@@ -102,11 +112,15 @@ class Fleet:
 
 @contextlib.contextmanager
 def fleet(
-    tmp: Path, capsys: pytest.CaptureFixture[str], comments_per_update: int | None = None
+    tmp: Path,
+    capsys: pytest.CaptureFixture[str],
+    comments_per_update: int | None = None,
+    instances: Sequence[str] = INSTANCES,
 ) -> Iterator[Fleet]:
-    """`comments_per_update=1`: the platforms take one comment per update (as Zendesk)."""
+    """`comments_per_update=1`: the platforms take one comment per update (as Zendesk);
+    `instances`: their names, in the config's order."""
     time = FakeTime(NOW)
     stores = {
-        name: Store(time.clock, comments_per_update=comments_per_update) for name in INSTANCES
+        name: Store(time.clock, comments_per_update=comments_per_update) for name in instances
     }
     yield Fleet(time, tmp, capsys, stores)

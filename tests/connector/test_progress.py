@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+import threading
 
 from connector.progress import Progress
 
@@ -27,3 +29,38 @@ def test_progress_is_silent_off_a_terminal() -> None:
     progress.writing("jira", 1, 1, 0)
     progress.finish()
     assert out.getvalue() == ""
+
+
+def test_instances_in_parallel_share_the_line_one_update_at_a_time() -> None:
+    """`run --jobs`: every update names its instance, after how many instances are done; the
+    updates of several threads never write into each other."""
+    out = io.StringIO()
+    progress = Progress(out, enabled=True)
+    progress.instances(0, 20)
+    progress.writing("zd-01", 3, 3, 0)
+    progress.instances(7, 20)
+    progress.writing("jira-02", 5, 5, 1)
+    progress.instances(20, 20)
+    progress.writing("zd-03", 1, 1, 0)
+    shown = out.getvalue().split("\r")
+    assert [s.rstrip() for s in shown[1:]] == [
+        "[0/20 done] zd-01: written 3/3",
+        "[7/20 done] jira-02: written 5/5, 1 failed",
+        "zd-03: written 1/1",
+    ]
+
+    crowd = io.StringIO()
+    shared = Progress(crowd, enabled=True)
+
+    def write(name: str) -> None:
+        for done in range(1, 201):
+            shared.writing(name, done, done, 0)  # done == total: every one is shown
+
+    threads = [threading.Thread(target=write, args=(f"instance-{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    updates = [s.rstrip() for s in crowd.getvalue().split("\r")[1:]]
+    assert len(updates) == 800
+    assert all(re.fullmatch(r"instance-\d: written (\d+)/\1", u) for u in updates)
