@@ -30,6 +30,7 @@ from connector.progress import Progress
 from connector.report import InstanceRun, RunOutcome
 from connector.store import open_store
 from rules.engine import evaluate, evaluate_ticket
+from rules.errors import ConfigError
 from rules.fielduse import without
 from rules.model import Ticket
 from rules.needs import needs
@@ -302,14 +303,16 @@ def _locked(
     body: Callable[[Adapter, InstanceRun], None],
 ) -> InstanceRun:
     platform = config.instances[name].platform
+    store = runtime.state(config)
     try:
-        lease = runtime.state(config).lock(name)
+        lease = store.lock(name)
     except Locked as exc:
         log.warning("instance_locked", instance=name, error=str(exc))
         run = InstanceRun(name, platform, outcome=RunOutcome.LOCKED, error=str(exc))
-    except StoreError as exc:
-        log.error("instance_aborted", instance=name, error=str(exc))
-        run = InstanceRun(name, platform, outcome=RunOutcome.ABORTED, error=str(exc), fatal=exc)
+    except StoreError as exc:  # every instance would fail alike: the command stops
+        if store.kind == "sqlite":  # the state directory: the config's to fix (exit 2)
+            raise ConfigError(str(exc)) from None
+        raise
     else:
         try:
             run = _guarded(config, name, runtime, body, guard=_guard(name, lease))
