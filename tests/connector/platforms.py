@@ -79,6 +79,7 @@ class Platforms:
     taps: dict[str, Tap]
     tmp: Path
     capsys: pytest.CaptureFixture[str]
+    flavour: str = "cloud"  # the Jira emulator's: "cloud" or "dc"
 
     @property
     def state(self) -> Path:
@@ -116,7 +117,11 @@ class Platforms:
             "jira": {
                 "platform": "jira",
                 "url": self.urls["jira"],
-                "auth": {"email": "bot@example.com", "api_token": {"file": "jira.secret"}},
+                "auth": (
+                    {"email": "bot@example.com", "api_token": {"file": "jira.secret"}}
+                    if self.flavour == "cloud"
+                    else {"personal_access_token": {"file": "jira.secret"}}
+                ),
                 "scope": "project = SUP AND statusCategory != Done",
                 "group_field": "Support team",
             },
@@ -143,14 +148,15 @@ class Platforms:
 
 @contextlib.contextmanager
 def platforms(
-    tmp: Path, capsys: pytest.CaptureFixture[str], *, start: float = NOW
+    tmp: Path, capsys: pytest.CaptureFixture[str], *, start: float = NOW, flavour: str = "cloud"
 ) -> Iterator[Platforms]:
-    """`start`: the fake clock's start (subprocess tests use the real time, as the child does)."""
+    """`start`: the fake clock's start (subprocess tests use the real time, as the child does);
+    `flavour`: Jira Cloud or Data Center ("dc")."""
     time = FakeTime(start)
     zendesk = ZendeskEmulator(clock=time.clock)
     zendesk.clients["escalation-connector"] = (ZENDESK_SECRET, zendesk.me)
-    jira = make_emulator("cloud", time.clock)
+    jira = make_emulator(flavour, time.clock)
     taps = {"zendesk": Tap(zendesk), "jira": Tap(jira)}
     with EmulatorServer(taps["zendesk"]) as zd_url, EmulatorServer(taps["jira"]) as jira_url:
         urls = {"zendesk": zd_url, "jira": jira_url}
-        yield Platforms(time, zendesk, jira, urls, taps, tmp, capsys)
+        yield Platforms(time, zendesk, jira, urls, taps, tmp, capsys, flavour)

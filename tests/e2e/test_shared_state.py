@@ -30,12 +30,18 @@ from tests.connector.test_run import jira_level, zendesk_notes
 from tests.e2e.test_processes import WAIT, spawn
 from tests.store.pg import Server
 
-TRIALS = 3
+#: Each trial is deterministic (host a holds its first write while host b starts); more trials
+#: on demand: ESCALATE_SHARED_TRIALS=10 (the closing note of issue 17 reports such a run).
+TRIALS = int(os.environ.get("ESCALATE_SHARED_TRIALS", "3"))
 
 
 @pytest.fixture
-def p(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Platforms]:
-    with platforms(tmp_path, capsys, start=time.time()) as found:
+def p(
+    request: pytest.FixtureRequest, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Platforms]:
+    """Zendesk and Jira (Cloud, or Data Center where a test asks for "dc") over HTTP."""
+    flavour = getattr(request, "param", "cloud")
+    with platforms(tmp_path, capsys, start=time.time(), flavour=flavour) as found:
         yield found
 
 
@@ -64,7 +70,12 @@ def assert_once(p: Platforms, zd: list[str], keys: list[str]) -> None:
 
 
 @pytest.mark.parametrize("trial", range(TRIALS))
-@pytest.mark.parametrize("instance", ["zendesk", "jira"])
+@pytest.mark.parametrize(
+    ("instance", "p"),
+    [("zendesk", "cloud"), ("jira", "cloud"), ("jira", "dc")],
+    indirect=["p"],
+    ids=["zendesk", "jira-cloud", "jira-dc"],
+)
 def test_two_hosts_one_database_write_each_ticket_once(
     p: Platforms, pg_server: Server, instance: str, trial: int
 ) -> None:
