@@ -2,7 +2,10 @@
 
 Lines are appended (O_APPEND), one `write` per line, so runs of different instances can share
 the file. Every line passes through the secret mask before it is written. The same records
-feed `escalate report` (a later issue), so the field names are part of the documented format.
+feed `escalate report`, so the field names are part of the documented format. With the
+PostgreSQL state store (`state.url`), every line is also kept in its `escalate_audit` table
+(`sink`), where `report` on any host reads it; a database that fails is said once and the file
+goes on alone.
 """
 
 from __future__ import annotations
@@ -15,18 +18,28 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from adapters.results import WriteResult
 from adapters.secrets import mask_all
 from rules.errors import ConfigError
 from rules.plan import TicketChange
 from rules.tracking import format_time
+from state import AuditRows, StoreError
 
 FORMAT = 1
+log = structlog.get_logger(__name__)
 
 
 class AuditLog:
-    def __init__(self, path: Path | None, run_id: str, clock: Callable[[], float]) -> None:
-        self.path, self.run_id, self.clock = path, run_id, clock
+    def __init__(
+        self,
+        path: Path | None,
+        run_id: str,
+        clock: Callable[[], float],
+        sink: AuditRows | None = None,
+    ) -> None:
+        self.path, self.run_id, self.clock, self.sink = path, run_id, clock, sink
         self._lock = threading.Lock()
         self._fd: int | None = None
         if path is not None:
@@ -40,13 +53,28 @@ class AuditLog:
                 ) from None
 
     def event(self, event: str, **fields: Any) -> None:
-        if self._fd is None:
+        if self._fd is None and self.sink is None:
             return
-        at = datetime.fromtimestamp(self.clock(), tz=UTC)
+        now = self.clock()
+        at = datetime.fromtimestamp(now, tz=UTC)
         record = {"ts": format_time(at), "v": FORMAT, "run": self.run_id, "event": event}
         line = json.dumps(mask_all(record | fields), default=str, ensure_ascii=False) + "\n"
         with self._lock:
-            os.write(self._fd, line.encode())
+            if self._fd is not None:
+                os.write(self._fd, line.encode())
+            if self.sink is not None:
+                self._keep((now, self.run_id, fields.get("instance"), event, line))
+
+    def _keep(self, row: tuple[float, str, Any, str, str]) -> None:
+        """Called under the lock: the line into the database; the first failure is said once
+        and the file goes on alone."""
+        assert self.sink is not None
+        try:
+            instance = None if row[2] is None else str(row[2])
+            self.sink.add([(row[0], row[1], instance, row[3], row[4])])
+        except StoreError as exc:
+            log.warning("audit_table_off", where=self.sink.where, error=str(exc))
+            self.sink = None
 
     def decision(self, change: TicketChange, *, dry_run: bool) -> None:
         record = change.to_json()

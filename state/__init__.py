@@ -14,9 +14,20 @@ This package imports no other project package: `adapters` and `connector` both b
 """
 
 from state.errors import Locked, LockLost, StoreError
-from state.protocol import HistoryRow, HistoryRows, Lease, OwedRow, OwedRows, Store
+from state.protocol import (
+    AuditRow,
+    AuditRows,
+    HistoryRow,
+    HistoryRows,
+    Lease,
+    OwedRow,
+    OwedRows,
+    Store,
+)
 
 __all__ = [
+    "AuditRow",
+    "AuditRows",
     "HistoryRow",
     "HistoryRows",
     "Lease",

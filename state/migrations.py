@@ -32,6 +32,26 @@ STEPS: tuple[tuple[int, str], ...] = (
         );
         """,
     ),
+    (
+        2,
+        """
+        CREATE TABLE escalate_audit (
+            id bigserial PRIMARY KEY, at double precision NOT NULL, run text NOT NULL,
+            instance text, event text NOT NULL, line jsonb NOT NULL
+        );
+        CREATE INDEX escalate_audit_at ON escalate_audit (at);
+        CREATE VIEW escalate_runs AS
+            SELECT run, instance, to_timestamp(min(at)) AS started,
+                   to_timestamp(max(at)) AS ended,
+                   max(line ->> 'outcome') FILTER (WHERE event = 'instance_finished') AS outcome,
+                   count(*) FILTER (WHERE event = 'write') AS writes,
+                   count(*) FILTER (WHERE event = 'write' AND line ->> 'status' = 'failed')
+                       AS failed,
+                   max((line ->> 'requests')::bigint) FILTER (WHERE event = 'instance_finished')
+                       AS requests
+            FROM escalate_audit GROUP BY run, instance;
+        """,
+    ),
 )
 
 

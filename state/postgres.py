@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -23,7 +23,7 @@ from psycopg_pool import ConnectionPool
 
 from state.errors import Locked, StoreError
 from state.migrations import migrate
-from state.protocol import HistoryRow, OwedRow
+from state.protocol import AuditRow, HistoryRow, OwedRow
 from state.sqlite import owed_row
 
 KEEPALIVE = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10}
@@ -136,6 +136,9 @@ class PostgresStore:
 
     def history(self, instance: str) -> PgHistory:
         return PgHistory(self, instance)
+
+    def audit(self) -> PgAudit:
+        return PgAudit(self)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -276,3 +279,39 @@ class PgHistory(_Rows):
             [self.instance, sorted(keep)],
         )
         return len(found)
+
+
+class PgAudit:
+    """The audit log's lines in `escalate_audit`, for `escalate report` on any host (and the
+    `escalate_runs` view: a row per run and instance, with its outcome and counts)."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        self.store = store
+        self.where = f"{store.where} (audit)"
+
+    def add(self, rows: Sequence[AuditRow]) -> None:
+        if not rows:
+            return
+        try:
+            with self.store.pool().connection() as conn, conn.transaction():
+                conn.cursor().executemany(
+                    "INSERT INTO escalate_audit (at, run, instance, event, line)"
+                    " VALUES (%s, %s, %s, %s, %s::jsonb)",
+                    rows,
+                )
+        except psycopg.Error as exc:
+            raise _error(self.where, exc) from None
+
+    def read(self, since: float, until: float) -> Iterator[str]:
+        try:
+            with self.store.pool().connection() as conn, conn.transaction():
+                cursor = conn.cursor(name="escalate_audit_read")  # server-side: streamed
+                cursor.execute(
+                    "SELECT line::text FROM escalate_audit WHERE at >= %s AND at <= %s"
+                    " ORDER BY at, id",
+                    (since, until),
+                )
+                for (line,) in cursor:
+                    yield str(line)
+        except psycopg.Error as exc:
+            raise _error(self.where, exc) from None

@@ -3,7 +3,7 @@ owed-comment journal's rows, the history cache's rows). Each backend implements 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
 #: ticket, state, kind, body (JSON), text, who, at, confirmed, old, sent
@@ -60,6 +60,21 @@ class HistoryRows(Protocol):
     def close(self) -> None: ...
 
 
+#: at (epoch seconds), run id, instance (None: run-wide), event, the JSON line
+AuditRow = tuple[float, str, str | None, str, str]
+
+
+class AuditRows(Protocol):
+    """The audit log's lines, kept where every host can read them (PostgreSQL)."""
+
+    where: str
+
+    def add(self, rows: Sequence[AuditRow]) -> None: ...
+    def read(self, since: float, until: float) -> Iterator[str]:
+        """The JSON lines from `since` to `until` (epoch seconds), oldest first."""
+        ...
+
+
 class Store(Protocol):
     """A backend: `sqlite` (one host) or `postgresql` (any number of hosts)."""
 
@@ -72,4 +87,8 @@ class Store(Protocol):
 
     def owed(self, instance: str) -> OwedRows: ...
     def history(self, instance: str) -> HistoryRows: ...
+    def audit(self) -> AuditRows | None:
+        """Where audit lines are kept besides the file (None: the file alone)."""
+        ...
+
     def close(self) -> None: ...

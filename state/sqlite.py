@@ -271,5 +271,8 @@ class SqliteStore:
     def history(self, instance: str) -> SqliteHistory:
         return SqliteHistory(state_file(self.state_dir, "cache", instance, ".history.sqlite3"))
 
+    def audit(self) -> None:
+        return None  # the audit log is its file, in the state directory
+
     def close(self) -> None:
         pass

@@ -45,7 +45,7 @@ def select(config: Config, names: Sequence[str]) -> list[str]:
 
 @contextmanager
 def audit_log(config: Config, rt: Runtime, command: str, **fields: object) -> Iterator[AuditLog]:
-    audit = AuditLog(config.audit_log, uuid.uuid4().hex[:12], rt.clock)
+    audit = AuditLog(config.audit_log, uuid.uuid4().hex[:12], rt.clock, rt.state(config).audit())
     audit.event(
         "run_started", command=command, config=config.path, policy_hash=config.policy.hash, **fields
     )

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from connector.commands.common import emit, runtime, select
 from connector.commands.options import config_option
-from connector.config import load_config
+from connector.config import Config, load_config
 from connector.errors import CHANGES_FAILED
-from connector.insights.collect import Collected, read_audit
+from connector.insights.collect import Collected, read_audit, read_lines
 from connector.insights.figures import figures
 from connector.insights.live import read_live
 from connector.insights.page import page
@@ -19,6 +20,9 @@ from connector.insights.render import csv_text, text
 from rules.errors import ConfigError
 from rules.tracking import parse_time
 from rules.units import parse_duration
+
+if TYPE_CHECKING:
+    from connector.runner import Runtime
 
 
 @click.command(name="report")
@@ -102,13 +106,19 @@ def report_command(
             param_hint="--instance",
         )
     paths = _oldest_first([Path(p) for p in audit_paths]) or _rotated(config.audit_log, start)
-    if not paths and not (live and config.instances):
+    shared = config.state.url is not None and not audit_paths  # lines every host keeps
+    if shared:
+        paths = []
+    if not paths and not shared and not (live and config.instances):
         raise ConfigError(
             f"no audit log at {config.audit_log} and nothing live to read: run `escalate run`"
             " first, pass --audit FILE, or leave out --no-live"
         )
     collected = Collected()
-    read_audit(paths, start, collected, instances=set(chosen) or None, until=now)
+    wanted = set(chosen) or None
+    if shared:
+        _read_shared(config, rt, start, now, collected, wanted)
+    read_audit(paths, start, collected, instances=wanted, until=now)
     if live and config.instances:
         read_live(config, select(config, chosen), rt, collected)
     fig = figures(collected, config.policy, since=start, now=now, organization=organization)
@@ -125,6 +135,23 @@ def report_command(
         click.echo(f"warning: the live tickets of {name} could not be read: {error}", err=True)
     if collected.live_errors:
         raise SystemExit(CHANGES_FAILED)
+
+
+def _read_shared(
+    config: Config,
+    rt: Runtime,
+    start: float,
+    now: float,
+    into: Collected,
+    wanted: set[str] | None,
+) -> None:
+    """The audit lines of every host, from the PostgreSQL state store."""
+    table = rt.state(config).audit()
+    assert table is not None
+    try:
+        read_lines(table.read(start, now), start, into, instances=wanted, until=now)
+    finally:
+        rt.close_store()
 
 
 def _since(value: str, now: float) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -152,16 +152,40 @@ def read_audit(
             raise ConfigError(f"cannot read the audit log {path}: {exc.strerror}") from None
         with handle:
             try:
-                for record in _records(handle, into):
-                    at = parse_time(str(record.get("ts", "")))
-                    if at is None:
-                        into.bad_lines += 1
-                    elif since <= at.timestamp() <= until and (
-                        instances is None or record.get("instance") in instances
-                    ):
-                        into.add(record, at.timestamp())
+                fold(_records(handle, into), since, into, instances=instances, until=until)
             except (OSError, EOFError) as exc:  # a truncated .gz: keep what was read
                 into.warnings.append(f"{path}: read up to a damaged part ({exc})")
+
+
+def read_lines(
+    lines: Iterable[str],
+    since: float,
+    into: Collected,
+    *,
+    instances: set[str] | None = None,
+    until: float = float("inf"),
+) -> None:
+    """The same, from audit lines kept elsewhere (the PostgreSQL state store)."""
+    encoded = (line.encode() for line in lines)
+    fold(_records(encoded, into), since, into, instances=instances, until=until)
+
+
+def fold(
+    records: Iterable[dict[str, Any]],
+    since: float,
+    into: Collected,
+    *,
+    instances: set[str] | None,
+    until: float,
+) -> None:
+    for record in records:
+        at = parse_time(str(record.get("ts", "")))
+        if at is None:
+            into.bad_lines += 1
+        elif since <= at.timestamp() <= until and (
+            instances is None or record.get("instance") in instances
+        ):
+            into.add(record, at.timestamp())
 
 
 def _open(path: Path) -> IO[bytes]:
@@ -170,7 +194,7 @@ def _open(path: Path) -> IO[bytes]:
     return path.open("rb")
 
 
-def _records(handle: IO[bytes], into: Collected) -> Iterator[dict[str, Any]]:
+def _records(handle: Iterable[bytes], into: Collected) -> Iterator[dict[str, Any]]:
     for raw in handle:
         if not raw.strip():
             continue

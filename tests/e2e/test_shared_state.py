@@ -14,6 +14,7 @@ and a shared `state:` database, against emulated Zendesk and Jira Cloud over HTT
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -22,6 +23,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 import yaml
 
@@ -157,3 +159,27 @@ def test_a_database_restart_mid_run_stops_the_writes_and_the_next_run_completes(
     out, err = again.communicate(timeout=WAIT)
     assert again.returncode == 0, err
     assert_once(p, zd, [])
+
+
+def test_the_audit_log_is_kept_in_the_database_and_reported_from_any_host(
+    p: Platforms, pg_server: Server
+) -> None:
+    """Host a runs; host b, whose state directory holds no audit log, reports its writes."""
+    p.p1(3)
+    first_config, second_config = host(p, pg_server, "a"), host(p, pg_server, "b")
+    run = spawn(p, first_config, "--instance", "zendesk")
+    _, err = run.communicate(timeout=WAIT)
+    assert run.returncode == 0, err
+    assert "audit_table_off" not in err, err
+    p.time.now = time.time() + 1  # the report's clock, after the child's run
+    report = p.invoke("report", "-c", second_config, "--no-live", "--format", "json")
+    assert report.code == 0, report.err
+    assert not (p.tmp / "state-b" / "audit.jsonl").exists()
+    figures = json.loads(report.out)
+    assert figures["data"]["audit_lines"] >= 3 + 3  # a decision and a write per ticket, at least
+    with psycopg.connect(pg_server.url, password=pg_server.password) as conn:
+        rows = conn.execute(
+            "SELECT outcome, writes, failed FROM escalate_runs WHERE instance = 'zendesk'"
+            " ORDER BY started DESC LIMIT 1"
+        ).fetchone()
+    assert rows == ("ok", 3, 0)
