@@ -18,6 +18,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jsonschema
+import psycopg
+import pytest
 import yaml
 
 from tests.deploy.recipes import (
@@ -135,13 +137,21 @@ def test_the_demo_adds_the_state_section_then_plans_and_runs_twice(tmp_path: Pat
     ]
 
 
-def test_the_demo_runs_against_the_sandbox(tmp_path: Path) -> None:
-    """The real thing, without PostgreSQL (no `state:` then): the sandbox in the background,
-    plan, a run that escalates, a second run that has nothing left to do."""
+@pytest.mark.parametrize("database", [False, True], ids=["state-directory", "postgresql"])
+def test_the_demo_runs_against_the_sandbox(
+    tmp_path: Path, database: bool, request: pytest.FixtureRequest
+) -> None:
+    """The real thing: the sandbox in the background, plan, a run that escalates, a second
+    run that has nothing left to do; without `state:`, and with a real PostgreSQL server as
+    compose's connector sees it (ESCALATE_STATE_URL and ESCALATE_STATE_PASSWORD)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     escalate_command(bin_dir)
-    done = run_demo(tmp_path, bin_dir, SANDBOX_TICKETS="20")
+    extra = {"SANDBOX_TICKETS": "20"}
+    if database:
+        server = request.getfixturevalue("pg_server")
+        extra |= {"ESCALATE_STATE_URL": server.url, "ESCALATE_STATE_PASSWORD": server.password}
+    done = run_demo(tmp_path, bin_dir, **extra)
     assert done.returncode == 0, done.stdout + done.stderr
     steps = done.stdout.split("$ escalate ")
     assert [s.split("\n", 1)[0] for s in steps[1:]] == [
@@ -153,6 +163,12 @@ def test_the_demo_runs_against_the_sandbox(tmp_path: Path) -> None:
     assert len(first) == len(second) == 3  # zendesk-prod, jira-cloud, jira-dc
     assert all(re.search(r"applied [1-9]\d*, unchanged 0, failed 0", line) for line in first)
     assert all("0 to change, applied 0" in line for line in second)
+    if database:  # the lock, journal, cache and audit lines were the database's
+        with psycopg.connect(server.url, password=server.password) as conn:
+            runs = conn.execute(
+                "SELECT count(DISTINCT run) FROM escalate_audit WHERE instance = 'jira-dc'"
+            ).fetchone()
+        assert runs is not None and runs[0] >= 2
 
 
 def test_the_documented_docker_run_keeps_the_state_in_a_volume() -> None:
