@@ -238,7 +238,9 @@ class PgOwed(_Rows):
         where, args = "instance = %s", [self.instance]
         if ticket is not None:
             where, args = where + " AND ticket = %s", [self.instance, ticket]
-        found = self._query(f"SELECT {cols} FROM escalate_owed WHERE {where} ORDER BY at", args)
+        found = self._query(
+            f"SELECT {cols} FROM escalate_owed WHERE {where} ORDER BY at, ticket, state", args
+        )
         return [owed_row(row) for row in found]
 
 

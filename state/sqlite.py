@@ -215,7 +215,8 @@ class SqliteOwed(_File):
     def select(self, ticket: str | None = None) -> list[OwedRow]:
         where, args = ("WHERE ticket = ?", [ticket]) if ticket is not None else ("", [])
         cols = "ticket, state, kind, body, text, who, at, confirmed, old, sent"
-        found = self._query(f"SELECT {cols} FROM owed {where} ORDER BY at", args)
+        order = "ORDER BY at, ticket, state"  # oldest first, ties in a fixed order
+        found = self._query(f"SELECT {cols} FROM owed {where} {order}", args)
         return [owed_row(row) for row in found]
 
 
