@@ -28,8 +28,7 @@ import pytest
 import yaml
 
 from tests.connector.platforms import Platforms, platforms
-from tests.connector.test_run import jira_level, zendesk_notes
-from tests.e2e.test_processes import WAIT, spawn
+from tests.e2e.test_processes import WAIT, assert_escalated_once, spawn
 from tests.store.pg import Server
 
 #: Each trial is deterministic (host a holds its first write while host b starts); more trials
@@ -56,19 +55,6 @@ def host(p: Platforms, server: Server, name: str, **run: object) -> Path:
     doc["state"] = {"url": server.url, "password": {"file": str(secret)}}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
-
-
-def assert_once(p: Platforms, zd: list[str], keys: list[str]) -> None:
-    for tid in zd:
-        assert p.zendesk.field_value(int(tid), "Escalation count") == "1"
-        assert zendesk_notes(p, tid) == [
-            (False, "Escalated Printer on fire"),
-            (True, "We are on it"),
-        ]
-    for key in keys:
-        assert jira_level(p, key) == "L2"
-        bodies = [str(c["body"]) for c in p.jira.issues[key].comments]
-        assert len(bodies) == 2, bodies  # one note, one reply: never two of each
 
 
 @pytest.mark.parametrize("trial", range(TRIALS))
@@ -100,7 +86,7 @@ def test_two_hosts_one_database_write_each_ticket_once(
     assert f"{instance} ({instance}): locked" in out, out
     _, first_err = first.communicate(timeout=WAIT)
     assert first.returncode == 0, first_err
-    assert_once(p, zd, keys)
+    assert_escalated_once(p, zd, keys)
 
 
 def test_a_killed_holder_releases_the_lock_and_its_owed_reply_is_sent_once(
@@ -125,7 +111,7 @@ def test_a_killed_holder_releases_the_lock_and_its_owed_reply_is_sent_once(
     out, err = again.communicate(timeout=WAIT)
     assert again.returncode == 0, err
     assert "locked" not in out
-    assert_once(p, zd, [])
+    assert_escalated_once(p, zd, [])
 
 
 def test_a_database_restart_mid_run_stops_the_writes_and_the_next_run_completes(
@@ -158,7 +144,7 @@ def test_a_database_restart_mid_run_stops_the_writes_and_the_next_run_completes(
     again = spawn(p, second_config, "--instance", "zendesk")
     out, err = again.communicate(timeout=WAIT)
     assert again.returncode == 0, err
-    assert_once(p, zd, [])
+    assert_escalated_once(p, zd, [])
 
 
 def test_the_audit_log_is_kept_in_the_database_and_reported_from_any_host(
