@@ -25,9 +25,13 @@ from adapters.secrets import mask_all
 from rules.errors import ConfigError
 from rules.plan import TicketChange
 from rules.tracking import format_time
-from state import AuditRows, StoreError
+from state import AuditRow, AuditRows, StoreError
 
 FORMAT = 1
+#: Lines sent to the database together (a killed run loses at most these there; the file
+#: has every line), and the events after which what is kept is sent at once.
+BATCH = 50
+FLUSH_AFTER = frozenset({"instance_finished", "run_finished"})
 log = structlog.get_logger(__name__)
 
 
@@ -40,6 +44,7 @@ class AuditLog:
         sink: AuditRows | None = None,
     ) -> None:
         self.path, self.run_id, self.clock, self.sink = path, run_id, clock, sink
+        self._pending: list[AuditRow] = []
         self._lock = threading.Lock()
         self._fd: int | None = None
         if path is not None:
@@ -63,15 +68,20 @@ class AuditLog:
             if self._fd is not None:
                 os.write(self._fd, line.encode())
             if self.sink is not None:
-                self._keep((now, self.run_id, fields.get("instance"), event, line))
+                instance = fields.get("instance")
+                where = None if instance is None else str(instance)
+                self._pending.append((now, self.run_id, where, event, line))
+                if len(self._pending) >= BATCH or event in FLUSH_AFTER:
+                    self._flush()
 
-    def _keep(self, row: tuple[float, str, Any, str, str]) -> None:
-        """Called under the lock: the line into the database; the first failure is said once
-        and the file goes on alone."""
-        assert self.sink is not None
+    def _flush(self) -> None:
+        """Called under the lock: the lines kept so far into the database, in one
+        transaction; the first failure is said once and the file goes on alone."""
+        rows, self._pending = self._pending, []
+        if self.sink is None or not rows:
+            return
         try:
-            instance = None if row[2] is None else str(row[2])
-            self.sink.add([(row[0], row[1], instance, row[3], row[4])])
+            self.sink.add(rows)
         except StoreError as exc:
             log.warning("audit_table_off", where=self.sink.where, error=str(exc))
             self.sink = None
@@ -106,6 +116,8 @@ class AuditLog:
         )
 
     def close(self) -> None:
+        with self._lock:
+            self._flush()
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -80,11 +80,18 @@ class StateSettings(Model):
 
     @model_validator(mode="after")
     def _no_password_in_url(self) -> StateSettings:
-        if self.url and urlsplit(self.url).password:
+        if not self.url:
+            return self
+        parts = urlsplit(self.url)
+        if parts.password or "password" in parse_qs(parts.query):
             raise ValueError(
                 "state.url holds a password: remove it and give state.password as"
                 " {env: VARIABLE} or {file: PATH}"
             )
+        try:
+            parts.port  # noqa: B018 (it raises on a bad one)
+        except ValueError:
+            raise ValueError("state.url: the port is not a number from 1 to 65535") from None
         return self
 
 

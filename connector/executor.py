@@ -29,6 +29,9 @@ from rules.plan import TicketChange
 from state import LockLost
 
 OnResult = Callable[[WriteResult], None]
+#: With a lock that can be lost (PostgreSQL), a batch call writes at most this many changes
+#: (one update_many job), so the lock is checked before each.
+GUARDED_BATCH = 100
 log = structlog.get_logger("connector.executor")
 
 
@@ -83,7 +86,10 @@ def execute(
             log.exception("write_crashed", instance=adapter.instance, tickets=len(chunk))
             _fail_rest(chunk, done, report, f"internal error: {type(exc).__name__}: {exc}", exc)
 
-    parts = chunks(changes, adapter.batch_size(len(changes)))
+    size = adapter.batch_size(len(changes))
+    if guard is not None:  # the lock is asked before each job's worth, not once for them all
+        size = min(size, GUARDED_BATCH)
+    parts = chunks(changes, size)
     workers = max(1, min(concurrency, len(parts)))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="write")
     try:

@@ -195,7 +195,9 @@ def _send_owed(adapter: Adapter, run: InstanceRun, audit: AuditLog) -> None:
     """The second comments earlier runs owe (adapters.owed), before this run reads anything:
     a comment sent now moves its ticket's `updated_at`, which the fetch then sees."""
     adapter.fields()
-    for result in adapter.send_owed():
+    if run.guard is not None:
+        run.guard()
+    for result in adapter.send_owed():  # sends the next one when asked for it
         run.owed.append(result)
         audit.outcome(run.name, result, event="owed_comment")
         bad = result.status is WriteStatus.FAILED or result.comment_dropped
@@ -206,6 +208,8 @@ def _send_owed(adapter: Adapter, run: InstanceRun, audit: AuditLog) -> None:
             status=result.status.value,
             message=result.message,
         )
+        if run.guard is not None:
+            run.guard()  # before the next one is sent
 
 
 def _write(
@@ -315,7 +319,8 @@ def _locked(
         raise
     else:
         try:
-            run = _guarded(config, name, runtime, body, guard=_guard(name, lease))
+            guard = _guard(name, lease) if store.kind != "sqlite" else None  # a flock holds
+            run = _guarded(config, name, runtime, body, guard=guard)
         finally:
             lease.release()
     audit.event("instance_finished", instance=name, **run.to_json())

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -27,7 +28,11 @@ from state.protocol import AuditRow, HistoryRow, OwedRow
 from state.sqlite import owed_row
 
 KEEPALIVE = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10}
-KEEPALIVE |= {"keepalives_count": 3, "connect_timeout": 10}
+KEEPALIVE |= {"keepalives_count": 3, "connect_timeout": 10, "tcp_user_timeout": 60_000}
+#: The lock's own session: never closed by the server for idling through a long fetch, and
+#: its `SELECT 1` bounded, so a lock check cannot hang on a database that stopped answering.
+LOCK_OPTIONS = "-c idle_session_timeout=0 -c idle_in_transaction_session_timeout=0"
+LOCK_OPTIONS += " -c statement_timeout=15000"
 APP = "escalation-connector"
 
 
@@ -82,12 +87,22 @@ class PostgresStore:
     def __init__(self, url: str, password: str | None = None, *, pool_size: int = 4) -> None:
         self.where = shown(url)
         extra = {"password": password} if password else {}
-        self.conninfo = make_conninfo(url, application_name=APP, **KEEPALIVE, **extra)
+        try:
+            self.conninfo = make_conninfo(url, application_name=APP, **KEEPALIVE, **extra)
+        except psycopg.ProgrammingError as exc:
+            raise StoreError(f"state.url {self.where}: {exc}") from None
+        self.lock_conninfo = make_conninfo(self.conninfo, options=LOCK_OPTIONS)
         self._pool: ConnectionPool | None = None
+        self._opening = threading.Lock()
         self.pool_size = pool_size
 
     def pool(self) -> ConnectionPool:
-        """The shared connections, opened (and the schema migrated) on first use."""
+        """The shared connections, opened (and the schema migrated) on first use, once however
+        many threads ask at the same time."""
+        with self._opening:
+            return self._open_pool()
+
+    def _open_pool(self) -> ConnectionPool:
         if self._pool is None:
             try:
                 with psycopg.connect(self.conninfo, autocommit=True) as first:
@@ -116,7 +131,7 @@ class PostgresStore:
     def lock(self, instance: str) -> AdvisoryLease:
         self.pool()  # the schema first (and a clear error if the database is unreachable)
         try:
-            conn = psycopg.connect(self.conninfo, autocommit=True)
+            conn = psycopg.connect(self.lock_conninfo, autocommit=True)
         except (psycopg.Error, OSError) as exc:
             raise _error(f"at {self.where}", exc) from None
         try:
@@ -141,9 +156,10 @@ class PostgresStore:
         return PgAudit(self)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
+        with self._opening:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
 
 
 class _Rows:
@@ -206,15 +222,19 @@ class _Rows:
 class PgOwed(_Rows):
     kind = "owed"
 
-    def put(self, rows: Sequence[OwedRow]) -> None:
+    def put(self, rows: Sequence[OwedRow], *, keep: bool = False) -> None:
+        """Write the rows; `keep`: a row already there stays as it is (an import)."""
+        conflict = (
+            "DO NOTHING"
+            if keep
+            else "DO UPDATE SET kind = excluded.kind, body = excluded.body,"
+            " text = excluded.text, who = excluded.who, at = excluded.at,"
+            " confirmed = excluded.confirmed, old = excluded.old, sent = excluded.sent"
+        )
         if rows:
             self._do(
-                "INSERT INTO escalate_owed VALUES"
-                " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (instance, ticket, state) DO UPDATE SET kind = excluded.kind,"
-                " body = excluded.body, text = excluded.text, who = excluded.who,"
-                " at = excluded.at, confirmed = excluded.confirmed, old = excluded.old,"
-                " sent = excluded.sent",
+                "INSERT INTO escalate_owed VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                f" ON CONFLICT (instance, ticket, state) {conflict}",
                 [(self.instance, *row) for row in rows],
             )
 
@@ -299,7 +319,7 @@ class PgAudit:
                 conn.cursor().executemany(
                     "INSERT INTO escalate_audit (at, run, instance, event, line)"
                     " VALUES (%s, %s, %s, %s, %s::jsonb)",
-                    rows,
+                    [(*row[:4], row[4].replace("\\u0000", "")) for row in rows],  # jsonb: no NUL
                 )
         except psycopg.Error as exc:
             raise _error(self.where, exc) from None

@@ -15,6 +15,7 @@ host only (PostgreSQL, `state.postgres`, lifts that).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -160,7 +161,8 @@ class _File:
         if not self.path.exists():
             return None
         try:
-            with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True) as db:
+            uri = self.path.resolve().as_uri() + "?mode=ro"  # percent-encoded: any path
+            with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
                 row = db.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: {type(exc).__name__}: {exc}") from None
@@ -200,9 +202,10 @@ class _File:
 class SqliteOwed(_File):
     table, schema = "owed", OWED_SCHEMA
 
-    def put(self, rows: Sequence[OwedRow]) -> None:
+    def put(self, rows: Sequence[OwedRow], *, keep: bool = False) -> None:
+        verb = "INSERT OR IGNORE" if keep else "INSERT OR REPLACE"
         if rows:
-            self._run("INSERT OR REPLACE INTO owed VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self._run(f"{verb} INTO owed VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def confirm(self, ticket: str, state: str) -> None:
         self._run("UPDATE owed SET confirmed = 1 WHERE ticket = ? AND state = ?", [(ticket, state)])

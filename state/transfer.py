@@ -49,8 +49,9 @@ def _instance(store: Store, instance: str) -> Iterator[dict[str, Any]]:
 
 
 def import_(store: Store, lines: Iterable[dict[str, Any]]) -> dict[tuple[str, str], int]:
-    """Write exported rows into `store`; (instance, table) -> rows written. A table written
-    for another identity is replaced, as a run for that identity would replace it."""
+    """Write exported rows into `store`; (instance, table) -> rows given. A table written for
+    another identity is replaced, as a run for that identity would replace it; an owed row the
+    store has already (a run there since) stays as it is."""
     grouped: dict[tuple[str, str, str], list[list[Any]]] = defaultdict(list)
     for n, line in enumerate(lines, 1):
         try:
@@ -77,7 +78,7 @@ def _write(store: Store, instance: str, table: str, identity: str, rows: list[li
         if table == "owed":
             target = store.owed(instance)
             target.open(identity)
-            target.put([_owed(r) for r in rows])
+            target.put([_owed(r) for r in rows], keep=True)  # a newer row stays
         else:
             hist = store.history(instance)
             hist.open(identity)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import click
 
@@ -12,6 +11,7 @@ from connector.commands.options import config_option, instance_option
 from connector.config import load_config, read_text
 from connector.store import open_store
 from rules.errors import ConfigError
+from state.errors import Locked, StoreError
 from state.migrations import latest
 from state.transfer import export, import_
 
@@ -58,13 +58,16 @@ def export_command(config_path: str, instances: tuple[str, ...], out: str | None
     store = open_store(config)
     try:
         lines = [json.dumps(line) + "\n" for line in export(store, names)]
+    except Locked as exc:
+        raise StoreError(f"{exc} Stop the schedule, then export.") from None
     finally:
         store.close()
     if out is None:
         click.echo("".join(lines), nl=False)
     else:
-        Path(out).write_text("".join(lines), encoding="utf-8")
-        os.chmod(out, 0o600)  # owed comments hold ticket text
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # ticket text inside
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write("".join(lines))
     click.echo(f"exported {len(lines)} rows from {store.where}", err=True)
 
 
@@ -82,6 +85,8 @@ def import_command(config_path: str, source: str) -> None:
     store = open_store(config)
     try:
         done = import_(store, lines)
+    except Locked as exc:
+        raise StoreError(f"{exc} Stop the schedule, then import.") from None
     finally:
         store.close()
     for (instance, table), count in sorted(done.items()):

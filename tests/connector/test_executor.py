@@ -16,6 +16,7 @@ from connector.executor import execute
 from rules.engine import evaluate_ticket
 from rules.needs import needs
 from rules.plan import TicketChange
+from state import LockLost
 from tests.adapters.contract import AdapterContract, contract_policy
 from tests.adapters.fakes import FakeTime
 
@@ -104,3 +105,49 @@ def test_a_bug_in_one_write_fails_that_ticket_only(store: Store) -> None:
     assert results[ids[1]].status is WriteStatus.FAILED
     assert "internal error: KeyError" in results[ids[1]].message
     assert results[ids[0]].status is results[ids[2]].status is WriteStatus.APPLIED
+
+
+class Bulk(MemoryAdapter):
+    """Writes every change in one call, as Zendesk's update_many does; records each call."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__("memory", store, contract_policy(), sleep=FakeTime(0).sleep)
+        self.calls: list[int] = []
+
+    def batch_size(self, count: int) -> int:
+        return count
+
+    def write(
+        self, changes: Sequence[TicketChange], reevaluate: Reevaluate
+    ) -> Iterator[WriteResult]:
+        self.calls.append(len(changes))
+        for change in changes:
+            yield from super().write([change], reevaluate)
+
+
+def test_a_lock_that_can_be_lost_is_asked_before_each_job_of_a_bulk_write(store: Store) -> None:
+    """With a guard (the PostgreSQL lock), a bulk write goes 100 changes a call, the lock
+    asked before each; once it is gone nothing more is sent."""
+    for _ in range(250):
+        store.add(priority="P1")
+    adapter = Bulk(store)
+    changes, results = planned(adapter), []
+    asked = []
+
+    def guard() -> None:
+        asked.append(1)
+        if len(asked) == 3:
+            raise LockLost("memory", "its connection to the state store dropped")
+
+    with pytest.raises(LockLost):
+        execute(
+            adapter,
+            changes,
+            lambda t: None,
+            concurrency=1,
+            on_result=results.append,
+            guard=guard,
+        )
+    assert adapter.calls == [100, 100] and len(asked) == 3
+    assert sum(r.status is WriteStatus.APPLIED for r in results) == 200
+    assert sum(r.status is WriteStatus.FAILED for r in results) == 50

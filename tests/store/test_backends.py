@@ -9,11 +9,12 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from state import Locked, Store
+from state import Locked, Store, StoreError
 from state.postgres import PostgresStore, shown
 from state.sqlite import SqliteStore
 from tests.store.pg import Server
@@ -91,7 +92,7 @@ def test_migrations_are_idempotent_and_the_url_is_shown_without_password(
 
 def test_a_wrong_password_is_one_sentence_without_the_password(pg_server: Server) -> None:
     store = PostgresStore(pg_server.url, "not-the-password-42")
-    with pytest.raises(Exception, match="password authentication failed") as caught:
+    with pytest.raises(StoreError, match="password authentication failed") as caught:
         store.lock("x")
     assert "not-the-password-42" not in str(caught.value)
     assert str(caught.value).startswith(f"PostgreSQL at {pg_server.url}:")
@@ -136,3 +137,44 @@ def test_a_killed_holder_releases_the_lock(pg_server: Server, tmp_path: Path) ->
         store.close()
     finally:
         holder.kill()
+
+
+def test_an_account_that_may_only_read_and_write_rows_runs_once_the_tables_exist(
+    pg_server: Server, tmp_path: Path
+) -> None:
+    """`state migrate` as the owner, then runs as an account without CREATE."""
+    owner = PostgresStore(pg_server.url, pg_server.password)
+    owner.migrate()
+    with owner.pool().connection() as conn:
+        conn.execute("DROP ROLE IF EXISTS escalate_rw")
+        conn.execute("CREATE ROLE escalate_rw LOGIN PASSWORD 'rw-secret-5'")
+        conn.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public"
+                     " TO escalate_rw")  # fmt: skip
+        conn.execute("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO escalate_rw")
+        conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    owner.close()
+    url = pg_server.url.replace("postgres@", "escalate_rw@")
+    store = PostgresStore(url, "rw-secret-5")
+    rows = store.owed(unique(tmp_path))
+    rows.open("3 x")
+    rows.put([ROW])
+    assert len(rows.select()) == 1
+    store.lock(unique(tmp_path)).release()
+    store.close()
+
+
+def test_the_pool_is_opened_once_however_many_threads_ask(pg_server: Server) -> None:
+    store = PostgresStore(pg_server.url, pg_server.password)
+    with ThreadPoolExecutor(8) as pool:
+        pools = set(pool.map(lambda _: id(store.pool()), range(8)))
+    assert len(pools) == 1
+    store.close()
+
+
+def test_an_import_keeps_a_row_a_run_wrote_since(store: Store, tmp_path: Path) -> None:
+    rows = store.owed(unique(tmp_path))
+    rows.open("3 x")
+    newer = (*ROW[:7], True, "", "")
+    rows.put([newer])
+    rows.put([ROW], keep=True)  # the export's older copy
+    assert rows.select()[0][7] is True

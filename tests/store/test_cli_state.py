@@ -14,6 +14,7 @@ from connector.cli import main
 from rules.policy import load_policy
 from state.migrations import latest
 from state.postgres import PostgresStore
+from state.sqlite import FileLock
 from tests.store.pg import Server
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.yaml"
@@ -69,6 +70,8 @@ def test_without_a_url_nothing_needs_migrating(
         ({"url": "postgresql://u:secret@db/x"}, "state.url holds a password"),
         ({"url": "mysql://db/x"}, "should match pattern"),
         ({"url": "postgresql://db/x", "password": "inline"}, "a secret is never written"),
+        ({"url": "postgresql://db/x?password=hunter22"}, "state.url holds a password"),
+        ({"url": "postgresql://db:99999/x"}, "the port is not a number"),
     ],
 )
 def test_a_bad_state_section_is_refused_offline(
@@ -120,3 +123,13 @@ def test_a_state_directory_moves_into_postgresql_without_losing_an_owed_comment(
     kept.open("acct")
     assert set(kept.get({"42": "2026-01-01T00:00:00Z"})) == {"42"}
     store.close()
+
+
+def test_an_export_while_a_run_holds_the_lock_is_one_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = config(tmp_path, None)
+    with FileLock(tmp_path / "state", "zendesk-prod"):
+        code, out = escalate(capsys, "state", "export", "-c", path)
+    assert code == 1 and "another run holds the lock" in out and "Stop the schedule" in out
+    assert "Traceback" not in out
