@@ -50,11 +50,11 @@ class Runtime:
     sleep: Callable[[float], None] = time.sleep
     progress: Progress = field(default_factory=Progress)
     connect: Callable[[Config, str], Adapter] | None = None
-    #: Where locks, the journal and the cache live: the config's (`connector.store`), opened
-    #: on first use and shared by the command's instances; tests may give one.
     #: Set on Ctrl-C while instances run in parallel (`connector.fleet`): each stops reading,
     #: and starts no further write.
     stop: threading.Event = field(default_factory=threading.Event)
+    #: Where locks, the journal and the cache live: the config's (`connector.store`), opened
+    #: on first use and shared by the command's instances; tests may give one.
     store: Store | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _opened: bool = field(default=False, repr=False)
