@@ -88,10 +88,10 @@ class StateSettings(Model):
                 "state.url holds a password: remove it and give state.password as"
                 " {env: VARIABLE} or {file: PATH}"
             )
-        try:
-            parts.port  # noqa: B018 (it raises on a bad one)
-        except ValueError:
-            raise ValueError("state.url: the port is not a number from 1 to 65535") from None
+        for host in parts.netloc.rsplit("@", 1)[-1].split(","):  # libpq: h1:5432,h2:5433
+            port = host.rsplit("]", 1)[-1].rpartition(":")[2] if ":" in host else ""
+            if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+                raise ValueError(f"state.url: the port of {host!r} is not a number from 1 to 65535")
         return self
 
 

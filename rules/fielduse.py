@@ -6,7 +6,8 @@ policy's match reads) that is missing on one instance, or unusable there, does n
 instance: what needs the field is switched off there, and only that.
 
 - a rule that reads or writes it does not run (as if `enabled: false`);
-- a function whose match reads it matches no ticket: its tickets go to the level's own owner;
+- a function whose match reads it matches no ticket: its tickets go to the next function that
+  matches, else the level's own owner;
 - an SLA policy whose match reads it applies to no ticket: its tickets take the next SLA
   policy that matches.
 

@@ -64,7 +64,8 @@ def needs(policy: Policy) -> Needs:
     for source in policy.model.templates.values():
         people.update(_TEMPLATE_PEOPLE.findall(source))
     for model in policy.model.rules:
-        names.update(model.then.set_fields)
+        if model.enabled:  # a disabled rule reads and writes nothing
+            names.update(model.then.set_fields)
     level: str | None = None
     event_rules: list[Rule] = []
     for rule in policy.rules:

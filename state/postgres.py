@@ -39,9 +39,9 @@ APP = "escalation-connector"
 def shown(url: str) -> str:
     """The database URL without a password, for messages."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{parts.username}@{host}" if parts.username else host
-    netloc += f":{parts.port}" if parts.port else ""
+    hosts = parts.netloc.rsplit("@", 1)[-1]  # every host:port as written (libpq takes lists)
+    user = parts.netloc.rsplit("@", 1)[0].split(":", 1)[0] if "@" in parts.netloc else ""
+    netloc = f"{user}@{hosts}" if user else hosts
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 

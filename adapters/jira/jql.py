@@ -48,10 +48,10 @@ _VALUE = r'(?:"[^"]*"|\'[^\']*\'|[\w-]+)'
 _NOT_DONE = (
     re.compile(rf"statusCategory\s*!=\s*(?P<one>{_VALUE})", re.I),
     re.compile(r"statusCategory\s+not\s+in\s*\((?P<list>[^)]*)\)", re.I),
-    re.compile(r"resolution\s*(?:=|is)\s*(?:Unresolved|EMPTY|null)", re.I),
-    re.compile(r"resolution\s+in\s*\(\s*(?:Unresolved|EMPTY|null)\s*\)", re.I),
-    re.compile(r"resolved\s+is\s+(?:EMPTY|null)", re.I),
 )
+#: Not listed: `resolution = Unresolved`, `resolution is EMPTY`, `resolved is EMPTY`. Many
+#: workflows (team-managed projects especially) reach Done without setting a resolution, so
+#: such a scope may well fetch Done issues: no warning.
 #: statusCategory = X, or in (X, Y): Done is left out when it is not among them.
 _ONLY = (
     re.compile(rf"statusCategory\s*=\s*(?P<one>{_VALUE})", re.I),
@@ -64,8 +64,8 @@ def done_left_out(jql: str) -> str | None:
     """A clause AND-ed at the top of `jql` that keeps every Done or resolved issue out, if one
     clearly does: with an OR at the top either side may hold, so no clause decides."""
     body = _unwrapped(split_order(jql)[0])
-    if len(split(body, "or")) > 1:
-        return None
+    if len(split(body, "or")) > 1 or re.search(r"\|\||&&|(?<![!<>=])\|", body):
+        return None  # an OR at the top, or operators this reading does not split: unsure
     for clause in split(body, "and"):
         text = clause.strip()
         if _unwrapped(text) != text:  # "(a AND b)": its own clauses, AND-ed with the rest

@@ -115,6 +115,8 @@ class Settings(InstanceSettings):
             if found is None or found.group(3).lower() not in STATUS_ORDER:
                 continue
             negated, op, bound = found.group(1), found.group(2), found.group(3).lower()
+            if not negated and op == ":" and bound in ("solved", "closed"):
+                return None  # it asks for them by name (Zendesk may OR repeated status terms)
             out = {r for r in _DONE if _compare(r, op, STATUS_ORDER.index(bound)) == bool(negated)}
             if out:
                 left_out |= out

@@ -146,6 +146,7 @@ ZD_BASE = {
         ("-status:solved", None),  # closed ones are (they cannot be updated, but still)
         ("status>=solved", None),
         ("status:solved", None),
+        ("status:open status:pending status:solved", None),  # asks for them by name
         ("status<solved OR tags:vip", None),  # not a plain list of terms: unsure
         ('"status<solved"', None),  # a phrase searched as text
         ('subject:"a status<solved b"', None),
@@ -183,13 +184,15 @@ JIRA_BASE = {
             'statusCategory in ("To Do", "In Progress")',
         ),
         ('statusCategory = "In Progress"', 'statusCategory = "In Progress"'),
-        ("resolution = Unresolved AND project = SUP", "resolution = Unresolved"),
-        ("resolution is EMPTY", "resolution is EMPTY"),
-        ("resolved is EMPTY", "resolved is EMPTY"),
+        # a workflow may reach Done without a resolution: these do not decide
+        ("resolution = Unresolved AND project = SUP", None),
+        ("resolution is EMPTY", None),
+        ("resolved is EMPTY", None),
+        ("statusCategory != Done AND project = X || resolved >= -1d", None),
         ("(project = SUP AND statusCategory != Done) ORDER BY created", "statusCategory != Done"),
         ("(project = A) AND (statusCategory != Done)", "statusCategory != Done"),
-        ("project = A AND (labels = x AND resolution = Unresolved)", "resolution = Unresolved"),
-        ('summary ~ "x and y" AND resolution = Unresolved', "resolution = Unresolved"),
+        ("project = A AND (labels = x AND statusCategory != Done)", "statusCategory != Done"),
+        ('summary ~ "x and y" AND statusCategory != Done', "statusCategory != Done"),
         ("statusCategory != Done AND NOT project = X", "statusCategory != Done"),
         ("project = SUP", None),
         ("project = SUP OR statusCategory != Done", None),  # either side may hold: unsure

@@ -13,7 +13,7 @@ from adapters.owed import Journal, Owed, journal_path
 from connector.cli import main
 from rules.policy import load_policy
 from state.migrations import latest
-from state.postgres import PostgresStore
+from state.postgres import PostgresStore, shown
 from state.sqlite import FileLock
 from tests.store.pg import Server
 
@@ -71,7 +71,8 @@ def test_without_a_url_nothing_needs_migrating(
         ({"url": "mysql://db/x"}, "should match pattern"),
         ({"url": "postgresql://db/x", "password": "inline"}, "a secret is never written"),
         ({"url": "postgresql://db/x?password=hunter22"}, "state.url holds a password"),
-        ({"url": "postgresql://db:99999/x"}, "the port is not a number"),
+        ({"url": "postgresql://db:99999/x"}, "the port of 'db:99999' is not a number"),
+        ({"url": "postgresql://u@h1:5432,h2:0/x"}, "the port of 'h2:0' is not a number"),
     ],
 )
 def test_a_bad_state_section_is_refused_offline(
@@ -133,3 +134,10 @@ def test_an_export_while_a_run_holds_the_lock_is_one_sentence(
         code, out = escalate(capsys, "state", "export", "-c", path)
     assert code == 1 and "another run holds the lock" in out and "Stop the schedule" in out
     assert "Traceback" not in out
+
+
+def test_a_multi_host_url_is_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = "postgresql://u@h1:5432,h2:5433/e?target_session_attrs=read-write"
+    code, out = escalate(capsys, "validate", "-c", config(tmp_path, {"url": url}))
+    assert code == 0, out
+    assert shown(url) == "postgresql://u@h1:5432,h2:5433/e"
