@@ -52,24 +52,55 @@ def validate(config_path: str, strict: bool) -> None:
 @click.option(
     "--ticket",
     "ticket_path",
-    required=True,
     type=click.Path(),
     help='A ticket JSON file (docs/tickets.md): one ticket, a list, or {"tickets": [...]}.',
+)
+@click.option(
+    "--instance",
+    "instance",
+    metavar="NAME",
+    help="Read TICKET live from this instance instead of a file (read-only).",
+)
+@click.argument("ticket_id", metavar="[TICKET]", required=False)
+@click.option(
+    "--save",
+    type=click.Path(dir_okay=False),
+    help="With --instance: also write the ticket as read, as ticket JSON (mode 0600), to replay"
+    " it offline with --ticket.",
 )
 @click.option("--now", "now_text", help="Evaluate at this instant (ISO 8601; default: now).")
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-def explain_command(config_path: str, ticket_path: str, now_text: str | None, fmt: str) -> None:
+def explain_command(
+    config_path: str,
+    ticket_path: str | None,
+    instance: str | None,
+    ticket_id: str | None,
+    save: str | None,
+    now_text: str | None,
+    fmt: str,
+) -> None:
     """Show, rule by rule, what the policy would do to a ticket and why.
 
-    Prints each rule's trigger tree with what was measured, the SLA clock accounting (working
-    minutes, paused spans, holidays, DST changes), the resulting change exactly as a run would
-    write it, and when the next trigger would fire. Offline: nothing is written anywhere.
+    Reads the ticket from a ticket JSON file (--ticket FILE), or live from an instance
+    (--instance NAME TICKET: the same reads a run makes for one ticket, history included;
+    nothing is written). Prints each rule's trigger tree with what was measured, the SLA clock
+    accounting (working minutes, paused spans, holidays, DST changes), the resulting change
+    exactly as a run would write it, and when the next trigger would fire.
     """
-    policy = load_config(config_path).policy
+    config = load_config(config_path)
+    policy = config.policy
     now = _now(now_text)
-    tickets = read_tickets(read_text(ticket_path), ticket_path, policy)
+    if (ticket_path is None) == (instance is None) or (instance is None) != (ticket_id is None):
+        raise click.UsageError("give either --ticket FILE, or --instance NAME and a TICKET id")
+    if ticket_path is not None:
+        tickets = read_tickets(read_text(ticket_path), ticket_path, policy)
+    else:
+        assert instance is not None and ticket_id is not None
+        from connector.commands.live import read_one  # noqa: PLC0415 (the platforms' clients)
+
+        tickets = [read_one(config, instance, ticket_id, save)]
     reports = [explain(policy, ticket, now) for ticket in tickets]
     if fmt == "json":
         payload: Any = reports[0] if len(reports) == 1 else reports
