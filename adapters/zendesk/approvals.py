@@ -31,14 +31,17 @@ class Approvals:
         self.lookups = lookups
         self._members: dict[str, frozenset[int]] | None = None
 
-    def record(self, raw: Mapping[str, Any]) -> Approval:
-        """Who set the approval field of `raw` to the value it holds."""
+    def record(self, raw: Mapping[str, Any], audits: Sequence[Json] | None = None) -> Approval:
+        """Who set the approval field of `raw` to the value it holds (`audits`: the ticket's,
+        when the run read them already)."""
         fid = self.lookups.fieldmap().tracking.get("approved_by")
         tid = as_int(raw.get("id"))
         value = field_values(raw).get(fid) if fid is not None else None
         if fid is None or tid is None or not str(value or "").strip():
             return Approval("")
-        found = last_setter(self.lookups.client.audits(tid), fid, str(value))
+        if audits is None:
+            audits = self.lookups.client.audits(tid)
+        found = last_setter(audits, fid, str(value))
         me = as_int(self.lookups.whoami().get("id"))
         if found is None or found[0] == me:
             return Approval("")

@@ -138,28 +138,37 @@ class Reader:
                 want_events.append((raw, ticket))
             else:
                 out.append(ticket)
+        read: dict[str, list[Json]] = {}  # audits read for histories: approvals reuse them
         if want_events:
-            events = self.histories(want_events, now)
+            events = self.histories(want_events, now, read=read)
             out += [self.map(raw, None, events[t.id]) for raw, t in want_events]
-        return self.with_approvals(raws, out)
+        return self.with_approvals(raws, out, read)
 
-    def with_approvals(self, raws: Sequence[Json], tickets: list[Ticket]) -> list[Ticket]:
-        """Each ticket whose approval field holds a value, with who set it (its audits)."""
+    def with_approvals(
+        self, raws: Sequence[Json], tickets: list[Ticket], read: Mapping[str, list[Json]]
+    ) -> list[Ticket]:
+        """Each ticket whose approval field holds a value, with who set it (its audits: the
+        ones `read` already holds, else read now)."""
         if not any(t.tracking.approved_by for t in tickets):
             return tickets
         by_id = {str(raw.get("id")): raw for raw in raws}
         return [
-            replace(t, approval=self.approvals.record(by_id[t.id]))
+            replace(t, approval=self.approvals.record(by_id[t.id], read.get(t.id)))
             if t.tracking.approved_by and t.id in by_id
             else t
             for t in tickets
         ]
 
     def histories(
-        self, tickets: Sequence[tuple[Json, Ticket]], now: datetime, *, cached: bool = True
+        self,
+        tickets: Sequence[tuple[Json, Ticket]],
+        now: datetime,
+        *,
+        cached: bool = True,
+        read: dict[str, list[Json]] | None = None,
     ) -> dict[str, Sequence[Event]]:
         """Each ticket's history events: kept ones still valid, the others read (and kept),
-        or, not `cached`, all read and none kept."""
+        or, not `cached`, all read and none kept. The audits read go into `read`, if given."""
         stamps = {t.id: s for raw, t in tickets if isinstance(s := raw.get("updated_at"), str)}
         found: dict[str, Sequence[Event]] = {}
         cache = self.lookups.cache if cached else None
@@ -169,19 +178,21 @@ class Reader:
         if not missing:
             return found
         audits = self.audits([int(t.id) for _, t in missing])
+        if read is not None:
+            read.update(audits)
         authors: set[int] = set()
         for raw, t in missing:  # the requester is a customer without asking
             authors |= author_ids(audits[t.id]) - {as_int(raw.get("requester_id")) or 0}
         self.lookups.learn_users(authors)
-        read: list[tuple[str, str, datetime, Sequence[Event]]] = []
+        kept: list[tuple[str, str, datetime, Sequence[Event]]] = []
         people = self.lookups.people
         for raw, t in missing:
             requester = as_int(raw.get("requester_id"))
             found[t.id] = events_from_audits(audits[t.id], self.policy, people, requester)
             if t.id in stamps:
-                read.append((t.id, stamps[t.id], t.updated_at, found[t.id]))
+                kept.append((t.id, stamps[t.id], t.updated_at, found[t.id]))
         if cache is not None:
-            cache.put(read, now)
+            cache.put(kept, now)
         return found
 
     def prune(self) -> None:
