@@ -40,6 +40,13 @@ def chunks(changes: Sequence[TicketChange], size: int) -> list[Sequence[TicketCh
     return [changes[i : i + size] for i in range(0, len(changes), size)]
 
 
+def batch_size(adapter: Adapter, count: int, *, guarded: bool) -> int:
+    """Changes per write call: the adapter's, but with a lock that can be lost (`guarded`) at
+    most one job's worth, so the lock is asked before each, not once for them all."""
+    size = adapter.batch_size(count)
+    return min(size, GUARDED_BATCH) if guarded else size
+
+
 def execute(
     adapter: Adapter,
     changes: Sequence[TicketChange],
@@ -86,10 +93,7 @@ def execute(
             log.exception("write_crashed", instance=adapter.instance, tickets=len(chunk))
             _fail_rest(chunk, done, report, f"internal error: {type(exc).__name__}: {exc}", exc)
 
-    size = adapter.batch_size(len(changes))
-    if guard is not None:  # the lock is asked before each job's worth, not once for them all
-        size = min(size, GUARDED_BATCH)
-    parts = chunks(changes, size)
+    parts = chunks(changes, batch_size(adapter, len(changes), guarded=guard is not None))
     workers = max(1, min(concurrency, len(parts)))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="write")
     try:
