@@ -105,20 +105,18 @@ def report_command(
             f" (configured: {', '.join(config.instances) or 'none'})",
             param_hint="--instance",
         )
-    paths = _oldest_first([Path(p) for p in audit_paths]) or _rotated(config.audit_log, start)
-    shared = config.state.url is not None and not audit_paths  # lines every host keeps
-    if shared:
-        paths = []
-    if not paths and not shared and not (live and config.instances):
-        raise ConfigError(
-            f"no audit log at {config.audit_log} and nothing live to read: run `escalate run`"
-            " first, pass --audit FILE, or leave out --no-live"
-        )
     collected = Collected()
     wanted = set(chosen) or None
-    if shared:
+    if config.state.url is not None and not audit_paths:  # the lines every host keeps
         _read_shared(config, rt, start, now, collected, wanted)
-    read_audit(paths, start, collected, instances=wanted, until=now)
+    else:
+        paths = _oldest_first([Path(p) for p in audit_paths]) or _rotated(config.audit_log, start)
+        if not paths and not (live and config.instances):
+            raise ConfigError(
+                f"no audit log at {config.audit_log} and nothing live to read: run `escalate"
+                " run` first, pass --audit FILE, or leave out --no-live"
+            )
+        read_audit(paths, start, collected, instances=wanted, until=now)
     if live and config.instances:
         read_live(config, select(config, chosen), rt, collected)
     fig = figures(collected, config.policy, since=start, now=now, organization=organization)
