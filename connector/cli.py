@@ -136,6 +136,9 @@ def cli(ctx: click.Context) -> None:
     Connect:       escalate doctor, then escalate setup
     Go live:       escalate plan, run --dry-run, then schedule escalate run
 
+    Every command that reads a configuration takes -c FILE, or ESCALATE_CONFIG=FILE from the
+    environment when -c is not given.
+
     Docs: docs/operations.md (running, scheduling), docs/policy.md (the policy).
     """
     from connector.logs import configure  # noqa: PLC0415  (structlog, for commands only)

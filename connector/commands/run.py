@@ -149,7 +149,10 @@ def plan(
 
 @click.command(name="apply")
 @click.argument("plan_path", metavar="PLAN.json", type=click.Path())
-@config_option(required=False, help="The configuration (default: the one the plan was made from).")
+@config_option(
+    required=False,
+    help="The configuration (default: $ESCALATE_CONFIG, else the one the plan was made from).",
+)
 def apply_command(plan_path: str, config_path: str | None) -> None:
     """Write exactly the changes of a saved plan (`escalate plan --out PLAN.json`).
 

@@ -103,10 +103,31 @@ def test_validate_strict_fails_on_warnings(
     assert err == "error: 1 lint warning(s) and --strict was given\n"
 
 
-def test_validate_needs_a_config(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_config_comes_from_escalate_config_when_no_c_is_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ESCALATE_CONFIG", EXAMPLE)
+    code, out, err = run(capsys, "validate")
+    assert code == 0, err
+    assert out.startswith(f"{EXAMPLE}: valid (policy ")
+    other = tmp_path / "other.yaml"
+    other.write_text(Path(EXAMPLE).read_text(encoding="utf-8"), encoding="utf-8")
+    code, out, err = run(capsys, "validate", "-c", str(other))  # -c wins over the variable
+    assert code == 0, err
+    assert out.startswith(f"{other}: valid (policy ")
+    monkeypatch.setenv("ESCALATE_CONFIG", str(tmp_path / "missing.yaml"))
+    code, out, err = run(capsys, "validate")
+    assert code == 2
+    assert "missing.yaml" in err
+
+
+def test_validate_needs_a_config(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ESCALATE_CONFIG", raising=False)
     code, _, err = run(capsys, "validate")
     assert code == 2
-    assert "Missing option '-c' / '--config'" in err
+    assert "Missing option '-c' / '--config' (env var: 'ESCALATE_CONFIG')" in err
     assert "Traceback" not in err
 
 
@@ -499,7 +520,9 @@ def test_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert out.startswith(f"Usage: escalate {' '.join(command)}".rstrip())
     if command in (["validate"], ["explain"], ["run"], ["plan"], ["doctor"], ["setup"]):
         assert "-c, --config" in out
+        assert "[env var: ESCALATE_CONFIG" in " ".join(out.split())
     if command == []:
+        assert "ESCALATE_CONFIG=FILE" in out
         for name in ("run", "plan", "apply", "doctor", "setup", "demo", "sandbox", "schema"):
             assert f"\n  {name} " in out, name
     if command == ["explain"]:
