@@ -11,7 +11,7 @@ from connector.commands.common import audit_log, finish, runtime, select
 from connector.commands.options import config_option, instance_option, jobs_option
 from connector.config import Config, check_secrets, load_config
 from connector.fleet import each
-from connector.planfile import dumps, load_plan, plan_json, render_text
+from connector.planfile import dumps, load_plan, plan_json, render_text, save_plan
 from connector.report import InstanceRun, exit_code, summary_lines
 from connector.runner import Options, Runtime, apply_instance, plan_instance, run_instance
 from rules.errors import ConfigError
@@ -133,7 +133,7 @@ def plan(
         audit.event("run_finished", exit_code=code)
     document = plan_json(str(Path(config_path).resolve()), config.policy.hash, generated, runs)
     if out is not None:
-        Path(out).write_text(dumps(document), encoding="utf-8")
+        save_plan(out, document)
     if fmt == "json" and out is None:
         click.echo(dumps(document), nl=False)
     else:

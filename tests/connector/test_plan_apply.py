@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,6 +89,25 @@ def test_apply_writes_exactly_the_plan(p: Platforms) -> None:
     assert "applied 0, unchanged 2" in again.out
     assert all(len(zendesk_notes(p, tid)) == 2 for tid in zd)
     assert len(p.jira.issues[keys[0]].comments) == 2
+
+
+def test_the_plan_file_is_readable_by_its_owner_only(p: Platforms) -> None:
+    """It holds ticket titles, customer names and comment text: mode 0600 whatever the umask,
+    and an existing file with a looser mode is tightened when the plan is written over it."""
+    p.p1(1)
+    out = p.tmp / "plan.json"
+    out.write_text("{}")
+    out.chmod(0o644)
+    old = os.umask(0o022)
+    try:
+        assert p.invoke("plan", "-c", p.config(), "--out", out).code == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert json.loads(out.read_text())["changes"]
+    fresh = p.tmp / "fresh.json"
+    assert p.invoke("plan", "-c", p.config(), "--out", fresh, "--format", "json").code == 0
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
 
 
 def test_apply_refuses_tickets_updated_since_the_plan(p: Platforms) -> None:
