@@ -10,6 +10,7 @@ import structlog
 from connector.commands.common import audit_log, finish, runtime, select
 from connector.commands.options import config_option, instance_option, jobs_option
 from connector.config import Config, check_secrets, load_config
+from connector.errors import CHANGES_FAILED, OK, PENDING
 from connector.fleet import each
 from connector.planfile import dumps, load_plan, plan_json, render_text, save_plan
 from connector.report import InstanceRun, exit_code, summary_lines
@@ -91,7 +92,7 @@ def _once(config: Config, names: list[str], rt: Runtime, options: Options, jobs:
         runs = each(names, work, jobs=jobs, stop=rt.stop, progress=rt.progress)
         code = exit_code(runs)
         finish(config, rt, runs, audit, code)
-    for line in summary_lines(runs, writes=not options.dry_run):
+    for line in summary_lines(runs, writes=not options.dry_run, policy=config.policy):
         click.echo(line)
     return code
 
@@ -105,18 +106,32 @@ def _once(config: Config, names: list[str], rt: Runtime, options: Options, jobs:
 @click.option(
     "--out",
     type=click.Path(dir_okay=False),
-    help="Write the JSON plan here (for `escalate apply`).",
+    help="Write the JSON plan here (for `escalate apply`), readable by its owner only (0600).",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 no changes, 2 changes pending, 1 anything went wrong (as Terraform's plan).",
 )
 @jobs_option
 def plan(
-    config_path: str, instances: tuple[str, ...], fmt: str, out: str | None, jobs: int | None
+    config_path: str,
+    instances: tuple[str, ...],
+    fmt: str,
+    out: str | None,
+    detailed_exitcode: bool,
+    jobs: int | None,
 ) -> None:
     """Show what a run would do, ticket by ticket, and write nothing.
 
-    For each ticket that would change: the field diffs, the new owner, the rendered comments and
-    the reasons. `--format json` prints the documented plan (docs/operations.md); `--out FILE`
-    saves it for `escalate apply FILE`, which writes exactly that plan later. With --jobs N,
-    up to N instances are read at once; the plan keeps the configuration's order.
+    First the summary (one line per instance, then its changes by kind), then for each ticket
+    that would change: the field diffs, the new owner, the rendered comments and the reasons.
+    `--format json` prints the documented plan (docs/operations.md); `--out FILE` saves it for
+    `escalate apply FILE`, which writes exactly that plan later. With --jobs N, up to N
+    instances are read at once; the plan keeps the configuration's order.
+
+    Exit status as for run; with --detailed-exitcode: 0 no changes, 2 changes pending, 1 any
+    error (configuration, credentials, an instance not read, a bug).
     """
     config = load_config(config_path)
     names = select(config, instances)
@@ -137,13 +152,15 @@ def plan(
     if fmt == "json" and out is None:
         click.echo(dumps(document), nl=False)
     else:
+        for line in summary_lines(runs, writes=False, policy=config.policy):
+            click.echo(line)
         text = render_text(runs, config.policy)
         if fmt == "text" and text:
-            click.echo(text)
-        for line in summary_lines(runs, writes=False):
-            click.echo(line)
+            click.echo("\n" + text.rstrip("\n"))
         if out is not None:
             click.echo(f"plan written to {out}; apply it with: escalate apply {out}")
+    if detailed_exitcode:
+        code = CHANGES_FAILED if code else (PENDING if document["changes"] else OK)
     raise click.exceptions.Exit(code)
 
 
@@ -183,7 +200,7 @@ def apply_command(plan_path: str, config_path: str | None) -> None:
     for run in runs:
         for ticket in run.stale:
             click.echo(f"{run.name} {ticket}: refused, updated since the plan was made")
-    for line in summary_lines(runs, writes=True):
+    for line in summary_lines(runs, writes=True, policy=config.policy):
         click.echo(line)
     if not changes:
         click.echo("the plan has no changes")
