@@ -7,13 +7,15 @@ from pathlib import Path
 import click
 import structlog
 
+from adapters.results import WriteStatus
 from connector.commands.common import audit_log, finish, runtime, select
 from connector.commands.options import config_option, instance_option, jobs_option
 from connector.config import Config, check_secrets, load_config
 from connector.errors import CHANGES_FAILED, OK, PENDING
 from connector.fleet import each
+from connector.kinds import plural
 from connector.planfile import dumps, load_plan, plan_json, render_text, save_plan
-from connector.report import InstanceRun, exit_code, summary_lines
+from connector.report import InstanceRun, RunOutcome, exit_code, summary_lines
 from connector.runner import Options, Runtime, apply_instance, plan_instance, run_instance
 from rules.errors import ConfigError
 from rules.plan import TicketChange
@@ -200,8 +202,34 @@ def apply_command(plan_path: str, config_path: str | None) -> None:
     for run in runs:
         for ticket in run.stale:
             click.echo(f"{run.name} {ticket}: refused, updated since the plan was made")
-    for line in summary_lines(runs, writes=True, policy=config.policy):
+    for line in apply_lines(runs, config):
         click.echo(line)
     if not changes:
         click.echo("the plan has no changes")
+    elif all(map(spent, runs)):
+        click.echo(f"{plan_path} was already applied: nothing written")
     raise click.exceptions.Exit(code if runs else 0)
+
+
+def spent(run: InstanceRun) -> bool:
+    """Every change of the plan for this instance is on its tickets already, nothing written
+    now (an earlier apply wrote them: each is recognised as ours by its tracking values)."""
+    done = run.outcome is RunOutcome.OK and bool(run.results) and not run.stale
+    return done and all(r.status is WriteStatus.UNCHANGED for r in run.results)
+
+
+def apply_lines(runs: list[InstanceRun], config: Config) -> list[str]:
+    """The summary lines, an instance whose part of the plan was applied before said so."""
+    lines: list[str] = []
+    for run in runs:
+        if spent(run) and not run.owed:
+            n = len(run.results)
+            are = "is on its ticket" if n == 1 else "are on their tickets"
+            lines.append(
+                f"{run.name} ({run.platform}): already applied: the plan's"
+                f" {plural(n, 'change')} {are}, nothing written;"
+                f" {run.requests} requests in {run.seconds:.1f}s"
+            )
+        else:
+            lines += summary_lines([run], writes=True, policy=config.policy)
+    return lines

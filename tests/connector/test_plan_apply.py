@@ -94,7 +94,16 @@ def test_apply_writes_exactly_the_plan(p: Platforms) -> None:
     assert jira_level(p, keys[0]) == "L2"
     again = p.invoke("apply", out)
     assert again.code == 0, again.err
-    assert "applied 0, unchanged 2" in again.out
+    lines = again.out.splitlines()
+    assert lines[0].startswith(
+        "zendesk (zendesk): already applied: the plan's 2 changes are on their tickets,"
+        " nothing written; "
+    )
+    assert lines[1].startswith(
+        "jira (jira): already applied: the plan's 1 change is on its ticket, nothing written"
+    )
+    assert lines[2:] == [f"{out} was already applied: nothing written"]
+    assert "unchanged" not in again.out
     assert all(len(zendesk_notes(p, tid)) == 2 for tid in zd)
     assert len(p.jira.issues[keys[0]].comments) == 2
 
@@ -246,7 +255,8 @@ def test_apply_twice_with_optional_tracking_fields_unmapped(p: Platforms) -> Non
     assert p.invoke("apply", out).code == 0
     again = p.invoke("apply", out)
     assert again.code == 0, again.out
-    assert "applied 0, unchanged 2" in again.out and "refused" not in again.out
+    assert "already applied: the plan's 2 changes are on their tickets" in again.out
+    assert "refused" not in again.out
     assert all(len(zendesk_notes(p, tid)) == 2 for tid in zd)
 
 
