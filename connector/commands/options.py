@@ -43,3 +43,15 @@ jobs_option = click.option(
     help="Work on up to N instances at once, each under its own lock (default: the config's"
     " run.jobs, 1: one after the other). The summary keeps the instances' order.",
 )
+
+
+def format_option(json_help: str) -> Callable[[F], F]:
+    """`--format text|json`, passed as `fmt`; `json_help` says what the JSON is."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help=f"text for people, json for scripts: {json_help}.",
+    )

@@ -9,7 +9,9 @@ import structlog
 
 from adapters.results import WriteStatus
 from connector.commands.common import audit_log, finish, runtime, select
-from connector.commands.options import config_option, instance_option, jobs_option
+from connector.commands.options import config_option, format_option, instance_option, jobs_option
+from connector.commands.outputs import apply_json, run_json
+from connector.commands.outputs import dumps as json_text
 from connector.config import Config, check_secrets, load_config
 from connector.errors import CHANGES_FAILED, OK, PENDING
 from connector.fleet import each
@@ -40,6 +42,7 @@ log = structlog.get_logger("connector.cli")
 @click.option(
     "--interval", default="5m", show_default=True, help="Time between runs with --loop (5m, 1h)."
 )
+@format_option("one JSON object per run (docs/cli.md), on one line with --loop")
 def run(
     config_path: str,
     instances: tuple[str, ...],
@@ -49,6 +52,7 @@ def run(
     jobs: int | None,
     loop: bool,
     interval: str,
+    fmt: str,
 ) -> None:
     """Fetch, evaluate and write every instance: the command to schedule.
 
@@ -75,7 +79,13 @@ def run(
     jobs = config.run.jobs if jobs is None else jobs
     while True:
         started = rt.clock()
-        code = _once(config, names, rt, options, jobs)
+        runs, code = _once(config, names, rt, options, jobs)
+        if fmt == "json":
+            document = run_json(runs, config.policy, dry_run=dry_run, code=code)
+            click.echo(json_text(document, indent=None if loop else 2), nl=False)
+        else:
+            for line in summary_lines(runs, writes=not dry_run, policy=config.policy):
+                click.echo(line)
         if not loop:
             break
         try:
@@ -85,7 +95,9 @@ def run(
     raise click.exceptions.Exit(code)
 
 
-def _once(config: Config, names: list[str], rt: Runtime, options: Options, jobs: int) -> int:
+def _once(
+    config: Config, names: list[str], rt: Runtime, options: Options, jobs: int
+) -> tuple[list[InstanceRun], int]:
     with audit_log(config, rt, "run", instances=names, dry_run=options.dry_run) as audit:
 
         def work(name: str) -> InstanceRun:
@@ -94,9 +106,7 @@ def _once(config: Config, names: list[str], rt: Runtime, options: Options, jobs:
         runs = each(names, work, jobs=jobs, stop=rt.stop, progress=rt.progress)
         code = exit_code(runs)
         finish(config, rt, runs, audit, code)
-    for line in summary_lines(runs, writes=not options.dry_run, policy=config.policy):
-        click.echo(line)
-    return code
+    return runs, code
 
 
 @click.command()
@@ -172,7 +182,8 @@ def plan(
     required=False,
     help="The configuration (default: $ESCALATE_CONFIG, else the one the plan was made from).",
 )
-def apply_command(plan_path: str, config_path: str | None) -> None:
+@format_option("one JSON object (docs/cli.md)")
+def apply_command(plan_path: str, config_path: str | None, fmt: str) -> None:
     """Write exactly the changes of a saved plan (`escalate plan --out PLAN.json`).
 
     A ticket updated since the plan was made (by anyone) is refused and reported as stale;
@@ -199,6 +210,11 @@ def apply_command(plan_path: str, config_path: str | None) -> None:
             runs.append(apply_instance(config, name, planned, rt, audit, config.run.concurrency))
         code = exit_code(runs, locked_is_done=False)
         finish(config, rt, runs, audit, code)
+    code = code if runs else OK
+    if fmt == "json":
+        document = apply_json(plan_path, runs, config.policy, [spent(r) for r in runs], code)
+        click.echo(json_text(document), nl=False)
+        raise click.exceptions.Exit(code)
     for run in runs:
         for ticket in run.stale:
             click.echo(f"{run.name} {ticket}: refused, updated since the plan was made")
@@ -208,7 +224,7 @@ def apply_command(plan_path: str, config_path: str | None) -> None:
         click.echo("the plan has no changes")
     elif all(map(spent, runs)):
         click.echo(f"{plan_path} was already applied: nothing written")
-    raise click.exceptions.Exit(code if runs else 0)
+    raise click.exceptions.Exit(code)
 
 
 def spent(run: InstanceRun) -> bool:
