@@ -124,7 +124,11 @@ def change_lines(c: TicketChange, policy: Policy) -> list[str]:
         lines.append(f"  tags: {' '.join(tags)}")
     for name, diff in sorted(c.fields.items()):
         lines.append(f"  field {name}: {diff.old or '-'} -> {diff.new or '-'}")
-    changed = ", ".join(f"{n}={d.new}" for n, d in c.tracking.items() if n != "state")
+    changed = ", ".join(
+        f"{n}={d.new}" if d.new is not None else f"{n} cleared"
+        for n, d in c.tracking.items()
+        if n != "state"
+    )
     if changed:
         lines.append(f"  tracking: {changed}")
     for title, body in (("internal note", c.internal_note), ("public reply", c.public_reply)):

@@ -185,15 +185,51 @@ def test_explain_text_shows_the_change(tmp_path: Path, capsys: pytest.CaptureFix
     assert "  [fired] p1-unresolved-1h" in lines
     assert "           yes  age 1h calendar (wants 1h)" in lines
     assert "Change: level L1 -> L2" in lines
-    assert "  set_group: from='Support L1', to='Support L2 Specialists'" in lines
-    assert "  set_assignee: from='sam@example.com', to=None" in lines
-    assert "  set_tracking: field='sla_due', from=None, to='2026-11-20T13:00:00Z'" in lines
+    assert '  set_group: "Support L1" -> "Support L2 Specialists"' in lines
+    assert '  set_assignee: "sam@example.com" -> none' in lines
+    assert '  set_tracking sla_due: none -> "2026-11-20T13:00:00Z"' in lines
     assert "  internal_note:" in lines
     assert (
         '    | Escalated L1 -> L2 by rule "p1-unresolved-1h": A P1 not resolved within 1 hour '
         "escalates from L1 to L2 specialists."
     ) in lines
     assert "  public_reply:" in lines
+
+
+def test_explain_text_has_no_python_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`none`, `yes`/`no` and JSON-style strings: no `None`, `True`, `False` or `'x'` reprs,
+    whichever rules, tracking values and actions the ticket brings up."""
+    asked = {**P1, "id": "2002", "priority": "normal", "tracking": {"request": "L3"}}
+    tickets = write_tickets(tmp_path, P1, asked)
+    code, out, err = run(
+        capsys, "explain", "-c", EXAMPLE, "--ticket", tickets, "--now", "2026-11-20T10:00:00Z"
+    )
+    assert code == 0, err
+    for python in ("None", "True", "False", "=None", "='"):
+        assert python not in out, python
+    lines = out.splitlines()
+    assert '      yes  escalation requested by an agent: request field is "L3" (wants set)' in lines
+    assert "      no   escalation requested by an agent: request field is not set (wants set)" in (
+        lines
+    )
+    assert '  set_tracking request: "L3" -> none' in lines
+    code, out, err = run(
+        capsys,
+        "explain",
+        "-c",
+        EXAMPLE,
+        "--ticket",
+        tickets,
+        "--now",
+        "2026-11-20T10:00:00Z",
+        "--format",
+        "json",
+    )
+    assert code == 0, err
+    actions = json.loads(out)[1]["change"]["actions"]
+    assert {"type": "set_tracking", "field": "request", "from": "L3", "to": None} in actions
 
 
 def test_explain_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
