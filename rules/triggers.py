@@ -142,8 +142,8 @@ class SlaTrigger(Leaf):
             else "breached"
         )
         return "; ".join(
-            f"{t.target} ({t.sla}): {t.percent:.0f}% used, "
-            f"{format_duration(t.remaining)} left{' (paused)' if t.paused else ''} (wants {want})"
+            f"{t.target} ({t.sla}): {t.percent:.0f}% used, {_left(t.remaining)}"
+            f"{' (paused)' if t.paused else ''} (wants {want})"
             for t in rows
         )
 
@@ -259,6 +259,13 @@ class Matcher:
 
 def _text(value: object) -> str:
     return "" if value is None else str(value)
+
+
+def _left(remaining: float) -> str:
+    """`1h 5m left`, or once the target has passed, `target passed 6h ago`."""
+    if remaining < 0:
+        return f"target passed {format_duration(-remaining)} ago"
+    return f"{format_duration(remaining)} left"
 
 
 @dataclass(frozen=True, slots=True)

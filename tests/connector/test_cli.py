@@ -667,3 +667,35 @@ def test_schema_covers_instances_and_the_run_section(capsys: pytest.CaptureFixtu
     found = errors()
     assert any(e.startswith("/instances/jira-cloud: matches none of anyOf") for e in found)
     assert "/run/max_change: unknown key" in found
+
+
+def test_the_example_notes_count_in_words_and_say_when_a_target_passed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`1 customer reply`, `0 times` (no `repl(ies)`), and a target 2h past says so rather
+    than `-2h left` (the rule's description holds at 150% as at 80%)."""
+    replied = {
+        **P1,
+        "history": [
+            *P1["history"],
+            {"at": "2026-11-20T09:20:00Z", "kind": "comment", "actor": "customer", "text": "?"},
+        ],
+    }
+    tickets = write_tickets(tmp_path, replied)
+    code, out, err = run(
+        capsys, "explain", "-c", EXAMPLE, "--ticket", tickets, "--now", "2026-11-20T15:00:00Z"
+    )
+    assert code == 0, err
+    assert "(s)" not in out and "(ies)" not in out and "% used, -" not in out
+    lines = out.splitlines()
+    assert (
+        "    | So far: escalated 0 times before, reopened 0 times, 1 customer reply awaiting an"
+        " answer."
+    ) in lines
+    assert (
+        "    | SLA resolution: 150% used, target passed 2h ago, due 2026-11-20T13:00:00Z" in lines
+    )
+    assert any(
+        "resolution (p1): 150% used, target passed 2h ago (wants 80% used)" in line
+        for line in lines
+    )
