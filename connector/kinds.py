@@ -23,8 +23,13 @@ NOTES_ONLY = "notes only"
 SLA_ONLY = "SLA dates only"
 TRACKING_ONLY = "tracking fields only"
 KINDS = (ESCALATED, DE_ESCALATED, REASSIGNED, OTHER_FIELDS, NOTES_ONLY, SLA_ONLY, TRACKING_ONLY)
-#: The kinds that move no ticket to another queue, level or priority.
-MOVE_NOTHING = frozenset({NOTES_ONLY, SLA_ONLY, TRACKING_ONLY})
+#: What the kinds that move no queue, level or priority are, in words.
+WHY = {
+    NOTES_ONLY: "a comment only: an approval asked for, a reminder",
+    SLA_ONLY: "the SLA due date kept current on an escalated ticket",
+    TRACKING_ONLY: "the connector's own tracking fields, e.g. a request cleared",
+    OTHER_FIELDS: "a priority, tag or field set by a rule",
+}
 
 
 def kind(change: TicketChange, policy: Policy) -> str:

@@ -432,6 +432,29 @@ def test_demo_runs_plan_run_and_a_second_run_that_changes_nothing(
     assert (tmp_path / "state" / "audit.jsonl").is_file()
 
 
+def test_demo_explains_its_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    """ "29 matched, 30 to change" then "28 of 300 tickets moved": each difference said. Under
+    each summary the changes by kind (one no rule matched: an approval that landed); over each
+    table the run's changes that moved no column, by kind."""
+    code, out, err = run(capsys, "demo", "--tickets", "300", "--rows", "1")
+    assert code == 0, err
+    first = out.split("$ escalate ")[2]
+    for name in ("zendesk-prod", "jira-cloud", "jira-dc"):
+        summary, kinds = first.split(f"  {name} (")[1].splitlines()[:2]
+        matched = int(summary.split("matched ")[1].split(",")[0])
+        changes = int(summary.split(", ")[2].split(" to change")[0])
+        assert kinds.startswith(f"    {changes} changes: ")
+        unmatched = int(kinds.split("; ")[1].split(" with no rule matched")[0])
+        assert unmatched == changes - matched > 0  # the approvals the sandbox seeds
+        header, why = out.split(f"\n{name}: ")[1].splitlines()[:2]
+        moved = int(header.split(" of ")[0])
+        assert header.endswith("tickets moved (group, level, priority or SLA due)")
+        assert why == (
+            f"  The run made {changes} changes; the other {changes - moved} moved none of these:"
+            f" {changes - moved} notes only (a comment only: an approval asked for, a reminder)."
+        )
+
+
 def test_demo_json(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "demo", "--tickets", "40", "--format", "json")
     assert code == 0
@@ -443,6 +466,8 @@ def test_demo_json(capsys: pytest.CaptureFixture[str]) -> None:
         assert data["changed"][name], name
     row = data["changed"]["zendesk-prod"][0]
     assert set(row["before"]) >= {"ticket", "group", "level", "priority", "sla_due"}
+    kinds = data["steps"]["run"]["zendesk-prod"]["kinds"]
+    assert sum(kinds.values()) == data["steps"]["run"]["zendesk-prod"]["changes"]
 
 
 def test_schema_is_json_with_levels(capsys: pytest.CaptureFixture[str]) -> None:
