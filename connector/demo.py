@@ -73,9 +73,7 @@ def _demo(
     say: Callable[[str], None] = click.echo if fmt == "text" else (lambda _: None)
     say(f"Seeding {tickets} tickets on each emulated platform (127.0.0.1)...")
     with Sandbox(where, tickets=tickets, seed=seed, clock=rt.clock) as box:
-        config = load_config(box.config_path)
-        state = str(where / "state")
-        config = dataclasses.replace(config, run=config.run.model_copy(update={"state_dir": state}))
+        config = load_config(box.config_path)  # its state directory: where/state
         names = list(config.instances)
         say(f"Policy config.example.yaml ({config.policy.hash}) on {', '.join(names)}\n")
         before = snapshot(box)
