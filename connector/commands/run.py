@@ -84,7 +84,9 @@ def run(
             document = run_json(runs, config.policy, dry_run=dry_run, code=code)
             click.echo(json_text(document, indent=None if loop else 2), nl=False)
         else:
-            for line in summary_lines(runs, writes=not dry_run, policy=config.policy):
+            # A dry run's changes by kind under each line; a run keeps one line per instance.
+            kinds = config.policy if dry_run else None
+            for line in summary_lines(runs, writes=not dry_run, policy=kinds):
                 click.echo(line)
         if not loop:
             break
@@ -218,7 +220,7 @@ def apply_command(plan_path: str, config_path: str | None, fmt: str) -> None:
     for run in runs:
         for ticket in run.stale:
             click.echo(f"{run.name} {ticket}: refused, updated since the plan was made")
-    for line in apply_lines(runs, config):
+    for line in apply_lines(runs):
         click.echo(line)
     if not changes:
         click.echo("the plan has no changes")
@@ -234,7 +236,7 @@ def spent(run: InstanceRun) -> bool:
     return done and all(r.status is WriteStatus.UNCHANGED for r in run.results)
 
 
-def apply_lines(runs: list[InstanceRun], config: Config) -> list[str]:
+def apply_lines(runs: list[InstanceRun]) -> list[str]:
     """The summary lines, an instance whose part of the plan was applied before said so."""
     lines: list[str] = []
     for run in runs:
@@ -247,5 +249,5 @@ def apply_lines(runs: list[InstanceRun], config: Config) -> list[str]:
                 f" {run.requests} requests in {run.seconds:.1f}s"
             )
         else:
-            lines += summary_lines([run], writes=True, policy=config.policy)
+            lines += summary_lines([run], writes=True)
     return lines
