@@ -105,32 +105,30 @@ def _breakdowns(fig: dict[str, Any]) -> list[str]:
                     [(r["key"], r["escalations"], f"{r['key']}: {r['escalations']}") for r in rows],
                 )
             )
-        parts.append(html_table([dim, *render.BY_HEAD[1:]], render.by_rows(rows), numeric=9))
+        if dim in ("level", "rule"):
+            parts.append(
+                html_table([dim, *render.MOVED_HEAD[1:]], render.moved_rows(rows), numeric=2)
+            )
+        else:
+            parts.append(html_table([dim, *render.BY_HEAD[1:]], render.by_rows(rows), numeric=10))
     return parts
 
 
 def _trend(fig: dict[str, Any]) -> list[str]:
-    days = fig["trend"]
-    rates = [d.get("escalation_rate") for d in days]
-    label = "Escalations per day (UTC)"
-    note = ""
-    if any(r is not None for r in rates):
-        label += ", and the escalation rate (line)"
-        note = (
-            '<p class="note">Line: escalations that day / open tickets a run saw that day'
-            " (its own scale).</p>"
-        )
+    rows, size = fig["trend"]["rows"], fig["trend"]["bucket"]
+    rates = [d["escalation_rate"] for d in rows]
     chart = columns(
-        label,
-        [(d["day"], d["escalations"], f"{d['day']}: {d['escalations']}") for d in days],
-        rates if note else None,
+        f"Tickets escalated per {size} (UTC), and the escalation rate (line)",
+        [
+            (d["start"], d["tickets_escalated"], f"{d['start']}: {d['tickets_escalated']}")
+            for d in rows
+        ],
+        rates,
     )
     return [
         "<h2>Trend</h2>",
         chart,
-        note,
-        "<p>The days with escalations, failed writes or runs:</p>",
-        html_table(render.TREND_HEAD, render.trend_rows(fig, active_only=True), numeric=4),
+        html_table(render.TREND_HEAD, render.trend_rows(fig, active_only=True), numeric=7),
     ]
 
 
