@@ -215,11 +215,13 @@ class _Frame:
 
 
 def nice(value: float, percent: bool = False) -> float:
-    """`value` rounded up to 1, 2 or 5 times a power of ten (a ratio: at most 1, i.e. 100%)."""
+    """`value` rounded up to a round figure (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a power
+    of ten), so the axis ends near the data; a ratio at most 1 (100%)."""
     if value <= 0:
         return 1.0
     power = 10.0 ** math.floor(math.log10(value))
-    found = next(m * power for m in (1.0, 2.0, 5.0, 10.0) if m * power >= value - 1e-12)
+    steps = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+    found = next(m * power for m in steps if m * power >= value - 1e-12)
     return min(found, 1.0) if percent else found
 
 

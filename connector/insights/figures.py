@@ -3,8 +3,9 @@
 Definitions, as the docs give them (the escalation rate and SLA attainment: view.RATE, view.SLA):
 - an *escalation* is a level change up the ladder that was written (an applied `write` line);
 - *time to escalate*: ticket creation to its first escalation out of the first level;
-- *time in level*: from entering a level to the next level change; the open tickets at a level
-  now count apart (`now`, with the time since `escalated_at`);
+- *time in level*: from entering a level to the next level change, or to the ticket's solving
+  (from its history) if that came first; the open tickets at a level now count apart (with
+  the time since `escalated_at`);
 - *SLA attainment* (per target): met / (met + breached) over the targets of every ticket the
   connector looked at (read live, or changed in the window); a target once seen breached stays
   breached. `next_response` counts breaches only: an answered wait leaves no clock to see as met;
@@ -129,6 +130,8 @@ class _Figures:
                 entered[m.target] += m in self.ups[s.key]
                 if i + 1 < len(moves):
                     spent[m.target].append(moves[i + 1].at - m.at)
+                elif s.story is not None and (done := s.story.done_after(m.at)) is not None:
+                    spent[m.target].append(done - m.at)  # the stay ended with the ticket
             if (t := v.to_escalate(s)) is not None:
                 spent[v.first].append(t)
         rows = []
@@ -186,6 +189,7 @@ class _Figures:
             row |= {f"sla_{k}": n for k, n in sla_cells(sla).items()}
             row["reopened"] = sum(map(v.reopened, escalated))
             row["de_escalated"] = sum(map(v.de_escalated, escalated))
+            row["tickets_breached"] = len(breached)
             row["escalated_tickets"] = v.refs(escalated)
             row["breached_tickets"] = v.refs(breached)
             rows.append(row)

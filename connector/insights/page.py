@@ -21,6 +21,8 @@ from connector.insights.periods import TEAMS_DRAWN
 from rules.units import format_duration
 
 __all__ = ["CSP", "STYLE", "page"]
+#: Parked tickets listed on the page, latest first.
+PARKED_SHOWN = 20
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 e = html.escape
 
@@ -171,7 +173,7 @@ def _by_table(rows: list[dict[str, Any]], dim: str) -> str:
             f"{dim}-{i}",
             cells,
             links(r["escalated_tickets"], r["tickets_escalated"])
-            + _breached(r["breached_tickets"], r["sla_breached"]),
+            + _breached(r["breached_tickets"], r["tickets_breached"]),
         )
         for i, (r, cells) in enumerate(zip(rows, render.by_rows(rows), strict=True))
     ]
@@ -179,7 +181,7 @@ def _by_table(rows: list[dict[str, Any]], dim: str) -> str:
 
 
 def _breached(refs: list[dict[str, Any]], count: int) -> str:
-    return f"<br>SLA breached: {links(refs, len(refs))}" if refs else ""
+    return f"<br>SLA breached: {links(refs, count)}" if refs else ""
 
 
 def _table_of(fig: dict[str, Any], dim: str) -> list[str]:
@@ -268,11 +270,17 @@ def _parked(fig: dict[str, Any]) -> list[str]:
         " answer in between.</p>",
     ]
     if p["latest"]:
+        shown = p["latest"][:PARKED_SHOWN]
         body = [
             (None, cells[1:], links([r], 1))
-            for r, cells in zip(p["latest"], render.parked_rows(p["latest"]), strict=True)
+            for r, cells in zip(shown, render.parked_rows(shown), strict=True)
         ]
         parts.append(table([*render.PARKED_HEAD[1:], "ticket"], body, numeric=0))
+        if p["count"] > len(shown):
+            parts.append(
+                f'<p class="note">The latest {len(shown)} of {p["count"]}; the JSON and CSV'
+                " list up to 100.</p>"
+            )
     return parts
 
 

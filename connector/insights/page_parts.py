@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 STYLE = """
-body{font-family:sans-serif;margin:24px;color:#222;max-width:1180px}
+body{font-family:sans-serif;margin:24px;color:#222;max-width:1280px}
 h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;
 vertical-align:top}th{background:#eef3fb;text-align:left}.n{text-align:right}
@@ -16,7 +16,9 @@ vertical-align:top}th{background:#eef3fb;text-align:left}.n{text-align:right}
 dl{display:grid;grid-template-columns:max-content auto;gap:4px 16px}dt{font-weight:bold}
 .empty{color:#777;font-style:italic}svg.chart{display:block;margin:10px 0}
 .axis-title{font-size:11px;fill:#444}tr:target{background:#fff6d5}
-details{display:inline}summary{cursor:pointer;color:#2a55a0}a.t{margin-right:6px}
+details{display:inline}summary{cursor:pointer;color:#2a55a0}
+a.t{margin-right:8px;white-space:nowrap;display:inline-block}
+td:not(:last-child){white-space:nowrap}
 """
 #: Tickets shown before the list folds into "N tickets".
 SHOWN = 5
@@ -60,5 +62,5 @@ def _one(ref: dict[str, Any]) -> str:
     url = ref.get("url")
     if not url:
         return f'<span class="t">{name}</span>'
-    where = f"{ref.get('instance')} {name}"
-    return f'<a class="t" href="{html.escape(str(url))}" title="{html.escape(where)}">{name}</a>'
+    where = html.escape(str(ref.get("instance")))  # the same key may be on two instances
+    return f'<a class="t" href="{html.escape(str(url))}">{where}:{name}</a>'

@@ -49,6 +49,10 @@ class Story:
             out.append((since, max(since, until), raw, category))
         return out
 
+    def done_after(self, at: float) -> float | None:
+        """The first instant after `at` the ticket was solved or closed, if it was."""
+        return next((since for since, _, c in self.spans if since > at and c.done), None)
+
     def time_in_status(self, start: float, end: float) -> dict[str, float]:
         """Seconds in each status (raw name) inside [start, end); done statuses left out."""
         spent: dict[str, float] = {}
