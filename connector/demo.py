@@ -69,9 +69,10 @@ def _demo(
 ) -> int:
     say: Callable[[str], None] = click.echo if fmt == "text" else (lambda _: None)
     say(f"Seeding {tickets} tickets on each emulated platform (127.0.0.1)...")
-    with Sandbox(where, tickets=tickets, seed=seed, clock=rt.clock) as box:
+    state = str(where / "state")
+    past = Path(state) / "audit.jsonl"  # 30 days of past runs, for `escalate report`
+    with Sandbox(where, tickets=tickets, seed=seed, clock=rt.clock, audit=past) as box:
         config = load_config(box.config_path)
-        state = str(where / "state")
         config = dataclasses.replace(config, run=config.run.model_copy(update={"state_dir": state}))
         names = list(config.instances)
         say(f"Policy config.example.yaml ({config.policy.hash}) on {', '.join(names)}\n")
