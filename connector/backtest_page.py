@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 from datetime import datetime
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
@@ -25,8 +25,8 @@ HEAD = ["ticket", "at", "level", "rules", "what", "a poller acts"]
 
 
 class HtmlOut:
-    def __init__(self, note: str, end: datetime, step: float) -> None:
-        self.step = step
+    def __init__(self, note: str, end: datetime, step: float, out: TextIO | None = None) -> None:
+        self.step, self.out = step, out
         self.differences: list[dict[str, Any]] = []
         title = f"Backtest up to {format_instant(end)}"
         th = "".join(f"<th>{html.escape(h)}</th>" for h in HEAD)
@@ -37,7 +37,8 @@ class HtmlOut:
             f"<title>{html.escape(title)}</title><style>{STYLE}"
             "main{display:flex;flex-direction:column}</style></head><body>"
             f"<h1>{html.escape(title)}</h1><p><strong>{html.escape(note)}</strong></p><main>"
-            f'<section style="order:2"><h2>Changes, ticket by ticket</h2><table><tr>{th}</tr>'
+            f'<section style="order:2"><h2>Changes, ticket by ticket</h2><table><tr>{th}</tr>',
+            out,
         )
 
     def ticket(self, r: TicketResult, diff: dict[str, Any] | None) -> None:
@@ -67,7 +68,7 @@ class HtmlOut:
             )
         for row in rows:
             cells = "".join(f"<td>{html.escape(x or '-')}</td>" for x in row)
-            click.echo(f"<tr>{cells}</tr>", nl=False)
+            click.echo(f"<tr>{cells}</tr>", self.out, nl=False)
 
     def finish(self, totals: Totals, other: Totals | None, differ: int) -> None:
         parts = ['</table></section><section style="order:1">']
@@ -93,7 +94,7 @@ class HtmlOut:
                 ),
             ]
         parts.append("</section></main></body></html>")
-        click.echo("\n".join(parts))
+        click.echo("\n".join(parts), self.out)
 
 
 def _summary(title: str, s: dict[str, Any]) -> list[str]:

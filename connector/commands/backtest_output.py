@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
@@ -44,8 +44,9 @@ class JsonOut:
         window: tuple[datetime | None, datetime],
         step: float,
         source: dict[str, Any],
+        out: TextIO | None = None,
     ) -> None:
-        self.step, self.first = step, True
+        self.step, self.first, self.out = step, True, out
         start, end = window
         head: dict[str, Any] = {
             "note": NOTHING_WRITTEN,
@@ -57,7 +58,7 @@ class JsonOut:
         }
         if source:
             head["source"] = source
-        click.echo(json.dumps(head, indent=2)[:-2] + ',\n  "tickets": [', nl=False)
+        click.echo(json.dumps(head, indent=2)[:-2] + ',\n  "tickets": [', out, nl=False)
         self.differences: list[str] = []
 
     def ticket(self, r: TicketResult, diff: dict[str, Any] | None) -> None:
@@ -65,7 +66,7 @@ class JsonOut:
             self.differences.append(json.dumps(diff))
         if r.steps or r.error:
             sep = "\n    " if self.first else ",\n    "
-            click.echo(sep + json.dumps(r.to_json(self.step)), nl=False)
+            click.echo(sep + json.dumps(r.to_json(self.step)), self.out, nl=False)
             self.first = False
 
     def finish(self, totals: Totals, other: Totals | None, differ: int) -> None:
@@ -82,31 +83,35 @@ class JsonOut:
             rows = ",\n      ".join(self.differences)
             body = f"[\n      {rows}\n    ]" if rows else "[]"
             text = text.replace('"differences": []', f'"differences": {body}')
-        click.echo("\n  ],\n" + text[2:])
+        click.echo("\n  ],\n" + text[2:], self.out)
 
 
 class TextOut:
     """The text report: each ticket's changes as they are replayed, the summaries at the end."""
 
     def __init__(
-        self, window: tuple[datetime | None, datetime], step: float, source: dict[str, Any]
+        self,
+        window: tuple[datetime | None, datetime],
+        step: float,
+        source: dict[str, Any],
+        out: TextIO | None = None,
     ) -> None:
-        self.step = step
+        self.step, self.out = step, out
         start, end = window
         since = f", changes from {format_instant(start)} on" if start is not None else ""
         lines = [NOTHING_WRITTEN, f"Replayed up to {format_instant(end)}{since}."]
         if source:
             lines.append(describe(source))
-        click.echo("\n".join(lines) + "\n")
+        click.echo("\n".join(lines) + "\n", out)
         self.differences: list[dict[str, Any]] = []
 
     def ticket(self, r: TicketResult, diff: dict[str, Any] | None) -> None:
         if diff is not None:
             self.differences.append(diff)
         if r.error is not None:
-            click.echo(f"{r.ticket}: could not be replayed: {r.error}\n")
+            click.echo(f"{r.ticket}: could not be replayed: {r.error}\n", self.out)
         if r.steps:
-            click.echo("\n".join(_ticket_lines(r)) + "\n")
+            click.echo("\n".join(_ticket_lines(r)) + "\n", self.out)
 
     def finish(self, totals: Totals, other: Totals | None, differ: int) -> None:
         lines = _summary("Summary", totals.to_json(), self.step)
@@ -119,7 +124,7 @@ class TextOut:
                 lines.append(f"  {d['ticket']}")
                 lines += [f"    only this policy:  {x}" for x in d["only_a"]]
                 lines += [f"    only --compare:    {x}" for x in d["only_b"]]
-        click.echo("\n".join(lines))
+        click.echo("\n".join(lines), self.out)
 
 
 def _ticket_lines(result: TicketResult) -> list[str]:
