@@ -10,11 +10,14 @@ so far: `backtest: replayed 2,500/10,000 tickets (25%), about 1 min 30 s left`.
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import TextIO
+
+from rules.units import human_duration
 
 
 class Progress:
@@ -90,10 +93,5 @@ class Progress:
 
 def eta(elapsed: float, done: int, total: int) -> str:
     """The time left at the pace so far, rounded up: '8 s', '2 min 10 s', '1 h 05 min'."""
-    left = elapsed / done * (total - done)
-    seconds = int(left + 0.999)
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    left = math.ceil(elapsed / done * (total - done))
+    return human_duration(left if left < 3600 else math.ceil(left / 60) * 60)

@@ -231,7 +231,7 @@ def _replay(
             other_totals.add(theirs, step)
             diff = difference(ours, theirs)
             differ += diff is not None
-        out.ticket(ours, diff)
+        out.ticket(ours, diff, theirs)
     out.finish(totals, other_totals if other is not None else None, differ)
     return totals, other_totals
 

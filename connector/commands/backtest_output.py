@@ -61,7 +61,9 @@ class JsonOut:
         click.echo(json.dumps(head, indent=2)[:-2] + ',\n  "tickets": [', out, nl=False)
         self.differences: list[str] = []
 
-    def ticket(self, r: TicketResult, diff: dict[str, Any] | None) -> None:
+    def ticket(
+        self, r: TicketResult, diff: dict[str, Any] | None, theirs: TicketResult | None = None
+    ) -> None:
         if diff is not None:
             self.differences.append(json.dumps(diff))
         if r.steps or r.error:
@@ -105,7 +107,9 @@ class TextOut:
         click.echo("\n".join(lines) + "\n", out)
         self.differences: list[dict[str, Any]] = []
 
-    def ticket(self, r: TicketResult, diff: dict[str, Any] | None) -> None:
+    def ticket(
+        self, r: TicketResult, diff: dict[str, Any] | None, theirs: TicketResult | None = None
+    ) -> None:
         if diff is not None:
             self.differences.append(diff)
         if r.error is not None:

@@ -89,7 +89,7 @@ def test_a_backtest_shows_its_pace_and_the_time_left_on_a_terminal() -> None:
     progress.replaying(2_500, 10_000)
     clock.now += 0.05  # too soon after the last update: not shown
     progress.replaying(2_501, 10_000)
-    clock.now += 4_000.0  # 5,000 in 4,030 s: 5,000 more take as long
+    clock.now += 4_000.0  # 5,000 in 4,030.05 s: as long again, rounded up to the minute
     progress.replaying(5_000, 10_000)
     clock.now += 1.0
     progress.replaying(10_000, 10_000)
@@ -98,7 +98,7 @@ def test_a_backtest_shows_its_pace_and_the_time_left_on_a_terminal() -> None:
     assert shown == [
         "backtest: replayed 0/10,000 tickets (0%)",
         "backtest: replayed 2,500/10,000 tickets (25%), about 1 min 30 s left",
-        "backtest: replayed 5,000/10,000 tickets (50%), about 1 h 07 min left",
+        "backtest: replayed 5,000/10,000 tickets (50%), about 1 h 08 min left",
         "backtest: replayed 10,000/10,000 tickets (100%)",
     ]
     assert out.getvalue().endswith("\r") and "\n" not in out.getvalue()
