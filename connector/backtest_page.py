@@ -43,7 +43,9 @@ h2{margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem}
 th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}
 th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}
-tr.first td{border-top:2px solid #999}td.t,td.n{white-space:nowrap}td.l{font-size:.85rem;min-width:16rem}td.l div{padding-left:1.2em;text-indent:-1.2em}h3{margin:1.2rem 0 .2rem}
+tr.first td{border-top:2px solid #999}td.t,td.n{white-space:nowrap}
+td.l{font-size:.85rem;min-width:16rem}td.l div{padding-left:1.2em;text-indent:-1.2em}
+h3{margin:1.2rem 0 .2rem}
 dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:600}
 dd{margin:0}.chart{display:block;margin:.5rem 0 1rem;max-width:100%;height:auto}
 .axis{fill:#555}.pager{display:flex;gap:.6rem;align-items:center;flex-wrap:wrap}

@@ -121,7 +121,16 @@ def test_compare_two_thresholds(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     )  # fmt: skip
     assert code == 0 and out.startswith("Backtest: nothing is written to any platform.")
     assert "Tickets where they differ: 1" in out
-    assert "  mean seconds to first escalation: +30m" in out
+    # differences in human units, never raw seconds
+    assert "  mean time to first escalation: +30 min" in out
+    assert "  P1-LADDER: --compare first escalates it 1 h 00 min later" in out
+    assert "+1800" not in out and "3600" not in out
+    assert "  escalations into:\n    L2  " + "█" * 24 + " 2\n" in out  # paired bars
+    assert "      " + "▒" * 24 + " 2\n" in out
+    assert diff["first_escalation_a"] == "2026-11-20T10:00:00Z"
+    assert diff["first_escalation_b"] == "2026-11-20T11:00:00Z"
+    assert diff["first_escalation_shift_seconds"] == 3600
+    assert diff["escalated_to_a"] == diff["escalated_to_b"] == "L2"
 
 
 def test_a_bad_export_names_the_record(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
