@@ -186,3 +186,38 @@ def test_the_backtest_page_puts_its_summary_first_and_pages_the_changes(
 
 def tickets_id_markup() -> str:
     return "</script><script>document.title='pwned'</script>"
+
+
+def test_the_matrix_page_draws_only_the_paths_that_can_be_taken(
+    p: Platforms, browser: Browser, tmp_path: Path
+) -> None:
+    root = Path(__file__).resolve().parents[2]
+    target = tmp_path / "matrix.html"
+    result = p.invoke(
+        "matrix", "-c", root / "config.example.yaml", "--format", "html", "--out", target
+    )
+    assert result.code == 0, result.err
+    page, problems, requests = open_page(browser, target)
+    assert problems == [] and requests == [target.as_uri()]
+    flow = page.locator('svg[aria-label="escalation flow"]')
+    box = flow.bounding_box()
+    assert box is not None and box["width"] > 500 and box["height"] > 500
+    closing = flow.locator("polyline.closing")
+    assert [closing.nth(i).get_attribute("data-from") for i in range(closing.count())] == [
+        "L2", "L3", "management", "executive",
+    ]  # fmt: skip
+    asked = flow.locator("polyline.asked")
+    assert asked.count() == 4 and asked.nth(0).get_attribute("data-to") == "L2"
+    l2 = flow.locator('g.level[data-name="L2"]')
+    assert "informs director.support@example.com(inform-director)" in (l2.text_content() or "")
+    l1 = flow.locator('g.level[data-name="L1"]')
+    assert "informs" not in (l1.text_content() or "")
+    # every line of text stays inside its box
+    for g in (l1, l2):
+        outer = g.locator("rect").bounding_box()
+        for n in range(g.locator("text").count()):
+            inner = g.locator("text").nth(n).bounding_box()
+            assert outer is not None and inner is not None
+            assert inner["x"] + inner["width"] <= outer["x"] + outer["width"]
+            assert inner["y"] + inner["height"] <= outer["y"] + outer["height"]
+    page.close()
