@@ -273,7 +273,7 @@ def _sla(ours: dict[str, Any], theirs: dict[str, Any] | None) -> str:
         head.append("attainment with --compare")
     rows = []
     for target, c in ours["sla"].items():
-        cells = [target, f"{c['met']:,}", f"{c['breached']:,}", f"{c['running']:,}"]
+        cells = [target, *(_count(c[k]) for k in ("met", "breached", "running"))]
         cells.append(_pct(c["attainment"]))
         if theirs is not None:
             cells.append(_pct(theirs["sla"].get(target, {}).get("attainment")))
@@ -287,6 +287,11 @@ def _signed(key: str, value: float) -> str:
     if "seconds" in key:
         return signed_duration(value)
     return f"{value:+,g}" if value else "0"
+
+
+def _count(value: int | None) -> str:
+    """A count; None where it does not apply (the met ones of a breaches-only target)."""
+    return "-" if value is None else f"{value:,}"
 
 
 def _time(seconds: float | None) -> str:

@@ -271,3 +271,12 @@ def test_the_progress_line_counts_the_export_on_a_terminal(
     assert shown[-1] == "backtest: replayed 3/3 tickets (100%)"
     assert screen.getvalue().endswith("\r")  # cleared at the end
     assert capsys.readouterr().out == ""
+
+
+def test_the_page_shows_a_breaches_only_target_without_a_met_count() -> None:
+    """next_response counts breaches only: its `met` and attainment are None, shown as '-'."""
+    from connector.backtest_page import _sla  # noqa: PLC0415 (one private helper)
+
+    cells = {"met": None, "breached": 4, "running": 2, "attainment": None}
+    row = _sla({"sla": {"next_response": cells}}, None)
+    assert "<td>next_response</td><td>-</td><td>4</td><td>2</td><td>-</td>" in row
