@@ -47,3 +47,42 @@ def test_jira_reads_myself_once_with_several_writer_threads(jp: Platforms) -> No
     assert len(jp.jira.requests("PUT")) == 24
     assert len(jp.jira.requests("GET", "/myself")) == 1
     assert len(jp.jira.requests("GET", "/field")) == 1
+
+
+def test_jira_writes_cost_at_most_2_05_requests_per_change(jp: Platforms) -> None:
+    """Counted from the emulator's log: what the run sent beyond what a dry run of the same
+    tickets sends (the search, the field catalog) is the writes' cost: per change an edit, a
+    JSM note, and a share of the bulk re-reads, the edit screen and our own account."""
+    changes = 150
+    jp.p1(changes, "jira")
+    config = jp.config(concurrency=4)
+    dry = jp.invoke("run", "-c", config, "--instance", "jira", "--dry-run")
+    assert dry.code == 0, dry.err
+    read = len(jp.jira.log)
+    result = jp.invoke("run", "-c", config, "--instance", "jira", "--force")
+    assert result.code == 0, result.err
+    run = jp.jira.log[read:]
+    counts = [e["requests"] for e in finished(jp)]
+    assert counts == [read, len(run)]  # the connector's own count agrees with the log's
+    assert len([r for r in run if r.method == "PUT"]) == changes
+    assert len([r for r in run if r.method == "POST" and r.path.endswith("/comment")]) == changes
+    singles = [r for r in run if r.method == "GET" and r.path.count("/") == 5]
+    assert singles == []  # no GET /issue/{key}: the re-reads went in bulk
+    per_change = (len(run) - read) / changes
+    assert per_change <= 2.05, per_change
+
+
+def test_jira_rereads_see_an_edit_made_after_the_search(jp: Platforms) -> None:
+    keys = jp.p1(30, "jira")
+    edited = keys[17]
+
+    def person() -> None:  # after the run's search, before its writes
+        jp.jira.edit(edited, priority="Medium")
+
+    jp.jira.conflict(edited, person)
+    result = jp.invoke("run", "-c", jp.config(concurrency=4), "--instance", "jira")
+    assert result.code == 0, result.err
+    assert jp.jira.requests("PUT", f"/issue/{edited}") == []
+    assert len(jp.jira.requests("PUT")) == 29
+    level = jp.jira.field_id("Escalation level")
+    assert jp.jira.issues[edited].fields.get(level) in (None, "", "L1")
