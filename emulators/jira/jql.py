@@ -11,6 +11,9 @@
   and refuse `=`/`!=` with Jira's message; other fields take `=`, `!=`, `in`, `not in`
   (`!=` never matches an empty field).
 - `ORDER BY key|created|<custom field> [ASC|DESC]`; empty values sort last.
+- `key = X` / `key in (...)` naming an issue that does not exist (or that the caller may not
+  see): 400 "An issue with key 'X' does not exist for field 'key'.", as Jira validates it,
+  unless validation is off (Data Center's `validateQuery=false|warn|none`).
 """
 
 from __future__ import annotations
@@ -44,9 +47,10 @@ def query(
     bounded: bool,
     fields: Iterable[Any] = (),
     now: float | None = None,
+    validate: bool = True,
 ) -> list[str]:
     """The keys of the issues `jql` matches, in its order (key ascending by default); `now`
-    (the site's clock) for relative dates."""
+    (the site's clock) for relative dates; `validate`: unknown keys are an error."""
     known = list(fields)
     text, order = jql.strip(), ("key", "asc")
     m = re.search(r'\border\s+by\s+("[^"]+"|\S+)(?:\s+(asc|desc))?\s*$', text, re.I)
@@ -58,7 +62,10 @@ def query(
             "Unbounded JQL queries are not allowed here. Please add a search"
             " restriction to your query."
         )
-    test = _expression(_tokens(text), known, now) if text else (lambda i: True)
+    tokens = _tokens(text) if text else []
+    if validate:
+        _known_keys(tokens, issues)
+    test = _expression(tokens, known, now) if text else (lambda i: True)
     keys = [k for k, i in issues.items() if test(i)]
 
     def sort_key(k: str) -> tuple[int, str]:
@@ -71,6 +78,19 @@ def query(
     ranks = {k: sort_key(k) for k in keys}  # each issue's rank, computed once
     ordered = sorted(keys, key=ranks.__getitem__, reverse=order[1] == "desc")
     return [k for k in ordered if ranks[k][0] == 0] + [k for k in ordered if ranks[k][0]]
+
+
+def _known_keys(tokens: list[str], issues: Mapping[str, Issue]) -> None:
+    """Every key a `key =` / `key in` clause names exists, as Jira's validation requires."""
+    upper = {k.upper() for k in issues}
+    for n, tok in enumerate(tokens[:-2]):
+        if tok.lower() != "key" or tokens[n + 1].lower() not in ("=", "in"):
+            continue
+        rest = tokens[n + 2 :]
+        named = rest[: rest.index(")")] if rest[0] == "(" and ")" in rest else rest[:1]
+        for value in (v.strip('"') for v in named if v not in ("(", ",")):
+            if value.upper() not in upper:
+                raise ValueError(f"An issue with key '{value}' does not exist for field 'key'.")
 
 
 def _tokens(text: str) -> list[str]:
