@@ -248,6 +248,7 @@ class JiraEmulator(Site):
                         bounded=True,
                         fields=self.fields,
                         now=self.clock(),
+                        zone=self.zone(),
                     ),
                     0,
                 )
@@ -266,6 +267,10 @@ class JiraEmulator(Site):
         if not body["isLast"]:
             body["nextPageToken"] = f"{snap}:{start + size}"
         return answer(200, body)
+
+    def zone(self) -> str:
+        """The caller's time zone (its profile's), in which JQL reads absolute dates."""
+        return str(self.users[self.myself].get("timeZone") or "UTC")
 
     def _search_old(self, r: Call, v3: bool) -> Answer:
         if self.cloud:
@@ -288,6 +293,7 @@ class JiraEmulator(Site):
                 bounded=False,
                 fields=self.fields,
                 now=self.clock(),
+                zone=self.zone(),
             )
         except ValueError as exc:
             return answer(400, {"errorMessages": [str(exc)], "errors": {}})
