@@ -323,14 +323,14 @@ class PgDue(_Rows):
         high_water, swept_at, policy = found[0]
         return DueMark(float(high_water), float(swept_at), str(policy))
 
-    def due(self, until: float) -> list[str]:
+    def due(self, until: float) -> list[tuple[str, str]]:
         found = self._query(
-            "SELECT d.ticket FROM escalate_due d LEFT JOIN escalate_due_mark m"
+            "SELECT d.ticket, d.stamp FROM escalate_due d LEFT JOIN escalate_due_mark m"
             " ON m.instance = d.instance WHERE d.instance = %s"
             " AND (d.next_at <= %s OR m.policy IS DISTINCT FROM d.policy) ORDER BY d.ticket",
             [self.instance, until],
         )
-        return [str(row[0]) for row in found]
+        return [(str(row[0]), str(row[1])) for row in found]
 
     def put(self, rows: Sequence[DueRow], mark: DueMark, *, sweep: bool = False) -> None:
         try:

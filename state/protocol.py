@@ -94,9 +94,9 @@ class DueRows(Protocol):
         """The last run's mark (None: no run has built the index yet)."""
         ...
 
-    def due(self, until: float) -> list[str]:
-        """The tickets whose next instant is at or before `until`, or computed under another
-        policy hash than the mark's."""
+    def due(self, until: float) -> list[tuple[str, str]]:
+        """The tickets (with their stamps) whose next instant is at or before `until`, or
+        that were computed under another policy hash than the mark's."""
         ...
 
     def put(self, rows: Sequence[DueRow], mark: DueMark, *, sweep: bool = False) -> None:

@@ -289,14 +289,14 @@ class SqliteDue(_File):
         high_water, swept_at, policy = found[0]
         return DueMark(float(high_water), float(swept_at), str(policy))
 
-    def due(self, until: float) -> list[str]:
+    def due(self, until: float) -> list[tuple[str, str]]:
         mark = self.mark()
         policy = mark.policy if mark is not None else ""
         found = self._query(
-            "SELECT ticket FROM due WHERE next_at <= ? OR policy != ? ORDER BY ticket",
+            "SELECT ticket, stamp FROM due WHERE next_at <= ? OR policy != ? ORDER BY ticket",
             [until, policy],
         )
-        return [str(row[0]) for row in found]
+        return [(str(row[0]), str(row[1])) for row in found]
 
     def put(self, rows: Sequence[DueRow], mark: DueMark, *, sweep: bool = False) -> None:
         with self._lock:

@@ -189,9 +189,10 @@ def test_due_index_rows_mark_sweep_and_policy_change(store: Store, tmp_path: Pat
     mark = DueMark(high_water=100.0, swept_at=90.0, policy="p1")
     rows.put([("1", 150.0, "s1", "p1"), ("2", None, "s2", "p1"), ("3", 500.0, "s3", "p1")], mark)
     assert rows.mark() == mark
-    assert rows.due(149.0) == [] and rows.due(150.0) == ["1"] and rows.due(1e12) == ["1", "3"]
+    assert rows.due(149.0) == [] and rows.due(150.0) == [("1", "s1")]
+    assert rows.due(1e12) == [("1", "s1"), ("3", "s3")]
     rows.put([("3", 120.0, "s3b", "p0")], DueMark(200.0, 90.0, "p1"))  # an old hash: due
-    assert rows.due(100.0) == ["3"] and rows.mark() == DueMark(200.0, 90.0, "p1")
+    assert rows.due(100.0) == [("3", "s3b")] and rows.mark() == DueMark(200.0, 90.0, "p1")
     rows.drop(["1"])
     assert [r[0] for r in rows.dump()] == ["2", "3"]
     rows.put([("4", 300.0, "s4", "p2")], DueMark(300.0, 300.0, "p2"), sweep=True)
