@@ -48,6 +48,10 @@ class InstanceRun:
     #: Raises LockLost when the instance's lock is no longer held (checked before each write
     #: batch); None without a lock (plan).
     guard: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    #: What the run read: "full" (the whole scope) or "incremental" (`connector.incremental`),
+    #: and why, in words.
+    read_mode: str = "full"
+    read_why: str = ""
 
     def count(self, status: WriteStatus) -> int:
         return sum(1 for r in self.results if r.status is status)
@@ -97,6 +101,8 @@ class InstanceRun:
             "requests": self.requests,
             "seconds": round(self.seconds, 3),
             "warnings": list(self.warnings),
+            "read": self.read_mode,
+            "read_why": self.read_why or None,
         }
 
 
@@ -148,6 +154,8 @@ def summary_lines(
         text += f", skipped {j['skipped']}{_owed_text(j, run)}"
         text += f"; {j['requests']} requests in {j['seconds']:.1f}s"
         lines.append(head + text)
+        if run.read_why:
+            lines.append(f"  read: {run.read_why}")
         if policy is not None and run.changes:
             lines.append("  " + breakdown(run.changes, policy))
         lines += [f"  warning: {w}" for w in run.warnings]

@@ -251,6 +251,7 @@ class JiraEmulator(Site):
                         bounded=True,
                         fields=self.fields,
                         now=self.clock(),
+                        zone=self.zone(),
                     ),
                     0,
                 )
@@ -269,6 +270,10 @@ class JiraEmulator(Site):
         if not body["isLast"]:
             body["nextPageToken"] = f"{snap}:{start + size}"
         return answer(200, body)
+
+    def zone(self) -> str:
+        """The caller's time zone (its profile's), in which JQL reads absolute dates."""
+        return str(self.users[self.myself].get("timeZone") or "UTC")
 
     def _search_old(self, r: Call, v3: bool) -> Answer:
         if self.cloud:
@@ -293,6 +298,7 @@ class JiraEmulator(Site):
                 fields=self.fields,
                 now=self.clock(),
                 validate=strict,
+                zone=self.zone(),
             )
         except ValueError as exc:
             return answer(400, {"errorMessages": [str(exc)], "errors": {}})
