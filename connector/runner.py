@@ -26,6 +26,7 @@ from adapters.results import WriteResult, WriteStatus
 from connector.audit import AuditLog
 from connector.config import Config
 from connector.executor import execute
+from connector.notices import after_writes, open_outbox, waiting
 from connector.progress import Progress
 from connector.report import InstanceRun, RunOutcome
 from connector.store import open_store
@@ -167,10 +168,13 @@ def _plan(
     progress = runtime.progress
     policy = usable_policy(adapter, config.policy, run)
     now = runtime.now()
+    keep_seen = bool(policy.channels)
     for outcome in evaluate(policy, adapter.fetch(needs(policy), now), now):
         if runtime.stop.is_set():
             raise KeyboardInterrupt  # Ctrl-C while instances run in parallel: stop reading
         run.summary.add(outcome)
+        if keep_seen:
+            run.seen.add(outcome.ticket)
         if outcome.skipped:
             log.warning(
                 "ticket_skipped", instance=run.name, ticket=outcome.ticket, reason=outcome.skipped
@@ -291,10 +295,14 @@ def run_instance(
                 max_changes=options.max_changes,
             )
             return
+        outbox = open_outbox(config, name, runtime.state(config), runtime.clock)
         if options.dry_run:
+            run.notices_waiting = waiting(outbox)
             run.outcome = RunOutcome.DRY_RUN
             return
         _write(adapter, run.changes, reevaluate, runtime, run, audit, options.concurrency, relabel)
+        if outbox is not None:
+            after_writes(outbox, adapter, policy[0], run, audit, run.seen)
 
     return _locked(config, name, runtime, audit, body)
 
@@ -379,6 +387,9 @@ def apply_instance(
             return None
 
         _write(adapter, changes, reevaluate, runtime, run, audit, concurrency)
+        outbox = open_outbox(config, name, runtime.state(config), runtime.clock)
+        if outbox is not None:  # the plan's notices, and what earlier runs left due
+            after_writes(outbox, adapter, config.policy, run, audit, None)
 
     return _locked(config, name, runtime, audit, body)
 

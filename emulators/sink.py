@@ -14,6 +14,7 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -52,6 +53,9 @@ class Sink:
     #: path -> statuses to answer next, in order (then the usual success)
     script: dict[str, list[int]] = field(default_factory=dict)
     delay: float = 0.0  # seconds each HTTP answer waits (a slow service, for benchmarks)
+    #: Called with the path (or "smtp") once a notice is kept, before it is answered (a test
+    #: kills the sender there: the service has the notice, the sender never hears so).
+    on_receive: Callable[[str], None] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _http: ThreadingHTTPServer | None = None
     _smtp: Any = None
@@ -65,6 +69,8 @@ class Sink:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 sink._record(Hit(self.path, dict(self.headers.items()), raw, time.time()))
+                if sink.on_receive is not None:
+                    sink.on_receive(self.path)
                 if sink.delay:
                     time.sleep(sink.delay)
                 status, body = sink._answer(self.path)
@@ -96,6 +102,8 @@ class Sink:
                 mail = Mail(envelope.mail_from, tuple(envelope.rcpt_tos), message, time.time())
                 with sink._lock:
                     sink.mails.append(mail)
+                if sink.on_receive is not None:
+                    sink.on_receive("smtp")
                 return "250 Message accepted for delivery"
 
         self.smtp_port = free_port()

@@ -178,3 +178,21 @@ def test_an_import_keeps_a_row_a_run_wrote_since(store: Store, tmp_path: Path) -
     rows.put([newer])
     rows.put([ROW], keep=True)  # the export's older copy
     assert rows.select()[0][7] is True
+
+
+NOTICE = ("n1", "7", "exec-slack", "level:L3#0.1", "trigger", 100.0, "due", 0, "{}", "", 1.0, 1.0)
+
+
+def test_notice_rows_are_kept_once_by_id_and_marked(store: Store, tmp_path: Path) -> None:
+    rows = store.notices(unique(tmp_path))
+    later = ("n0", "8", "mail", "rule:r#0.1", "trigger", 50.0, "due", 0, "{}", "", 1.0, 1.0)
+    assert rows.add([NOTICE, later]) == 2
+    assert rows.add([(*NOTICE[:6], "sent", 9, "{}", "", 2.0, 2.0)]) == 0  # kept as it was
+    rows.mark("n1", "sending", 1, "", 3.0)
+    assert [r[0] for r in rows.select()] == ["n0", "n1"]  # by due time
+    assert rows.select(["sending"]) == [(*NOTICE[:6], "sending", 1, "{}", "", 1.0, 3.0)]
+    assert [r[0] for r in rows.select(["due", "sending"], ticket="8")] == ["n0"]
+    rows.close()
+    again = store.notices(unique(tmp_path))
+    assert [r[6] for r in again.select()] == ["due", "sending"]  # committed, kept
+    again.close()
