@@ -47,7 +47,8 @@ def config(f: Fleet, sink: Sink, **channel_extra: Any) -> Path:
     channels; Slack and e-mail wait for office hours, Slack not for a P1."""
     path = f.config()
     doc = yaml.safe_load(path.read_text())
-    doc["calendars"] = {"office": {"timezone": "Europe/Berlin", "hours": {"mon-fri": ["09:00-17:00"]}}}
+    office = {"timezone": "Europe/Berlin", "hours": {"mon-fri": ["09:00-17:00"]}}
+    doc["calendars"] = {"office": office}
     doc["levels"][1]["name"] = "management"
     doc["levels"][1]["notify"] = ["exec-slack", "director-email", "oncall"]
     doc["rules"][0]["when"] = {"priority": {"in": ["P1", "P2"]}}
@@ -136,8 +137,7 @@ def test_a_channel_answering_500_then_200_delivers_once_on_the_next_run(
     second = f.invoke("run", "-c", path)
     assert second.code == 0, second.err
     assert "notices sent 1" in second.out
-    statuses = [h for h in sink.posted("/slack")]
-    assert len(statuses) == 2  # the 500, then the one that went in
+    assert len(sink.posted("/slack")) == 2  # the 500, then the one that went in
     third = f.invoke("run", "-c", path)
     assert third.code == 0 and len(sink.posted("/slack")) == 2
 
@@ -172,9 +172,7 @@ def test_dry_run_and_plan_list_the_notices_and_send_nothing(f: Fleet, sink: Sink
 def test_de_escalation_resolves_the_on_call_alert(f: Fleet, sink: Sink) -> None:
     path = config(f, sink)
     doc = yaml.safe_load(path.read_text())
-    doc["rules"].append(
-        {"name": "calm", "when": {"priority": "P4"}, "then": {"de_escalate": "L1"}}
-    )
+    doc["rules"].append({"name": "calm", "when": {"priority": "P4"}, "then": {"de_escalate": "L1"}})
     path.write_text(yaml.safe_dump(doc))
     ticket = f.stores["zendesk"].add("Checkout down", priority="P2")
     assert f.invoke("run", "-c", path).code == 0
