@@ -6,9 +6,24 @@ import click
 
 from connector.commands.common import runtime, select
 from connector.commands.options import config_option, instance_option
-from connector.config import load_config
+from connector.config import Config, load_config
 from connector.errors import CHANGES_FAILED, OK
+from connector.notices import channels_of
 from connector.runner import open_adapter
+from notify import doctor as channel_doctor
+
+
+def _channels(config: Config) -> int:
+    """Each notice channel checked without sending (notify.doctor); the problems found."""
+    failed = 0
+    for name, channel in channels_of(config).items():
+        model = config.policy.channels[name]
+        hours = f", notices wait for {model.calendar} hours" if model.calendar else ""
+        click.echo(f"notice channel {name} ({channel.type}, {channel.describe()}{hours})")
+        for found in channel_doctor.check(channel):
+            click.echo(f"  {'ok  ' if found.ok else 'FAIL'} {found.name}: {found.detail}")
+            failed += not found.ok
+    return failed
 
 
 @click.command()
@@ -41,5 +56,6 @@ def doctor(config_path: str, instances: tuple[str, ...]) -> None:
         if not checks:
             click.echo("  FAIL no check could run")
             failed += 1
+    failed += _channels(config)
     click.echo(f"{failed} problem(s)" if failed else "all checks passed")
     raise click.exceptions.Exit(CHANGES_FAILED if failed else OK)

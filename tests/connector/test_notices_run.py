@@ -192,3 +192,21 @@ def test_a_solved_ticket_resolves_its_alert(f: Fleet, sink: Sink) -> None:
     result = f.invoke("run", "-c", path)
     assert result.code == 0, result.err
     assert sink.incidents() == {f"zendesk/{ticket}/management": "resolved"}
+
+
+def test_doctor_checks_each_channel_without_sending(
+    f: Fleet, sink: Sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = config(f, sink)
+    result = f.invoke("doctor", "-c", path)
+    assert result.code == 0, result.out + result.err
+    out = result.out
+    assert f"notice channel exec-slack (slack, {sink.base}, notices wait for office hours)" in out
+    assert f"  ok   reachable: {sink.base}: connected; plain HTTP" in out
+    assert f"  ok   smtp: 127.0.0.1:{sink.smtp_port}: EHLO, none, NOOP 250, no login" in out
+    assert "  ok   routing key: 32 characters" in out
+    assert "/slack/exec" not in out  # the webhook URL's path is its secret
+    assert sink.hits == [] and sink.mails == []
+    monkeypatch.setenv("T_PD", "not-a-key")
+    bad = f.invoke("doctor", "-c", path)
+    assert bad.code == 1 and "  FAIL routing key: does not look like a PagerDuty" in bad.out

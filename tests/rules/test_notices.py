@@ -196,3 +196,13 @@ def test_the_examples_commented_channels_load() -> None:
         "ops-alerts",
         "support-teams",
     ]
+
+
+def test_explain_shows_the_notices_and_when() -> None:
+    from rules.explain import explain, render_text  # noqa: PLC0415
+
+    text = render_text(explain(policy(), ticket(), FRIDAY_NIGHT))
+    assert (
+        "  notice to exec-slack: deferred to 2026-11-23T08:00:00Z (outside its hours),"
+        " level:management#0.1: Ticket T-1 escalated to management: Checkout <!channel> broken"
+    ) in text
