@@ -180,6 +180,12 @@ def text(fig: dict[str, Any]) -> str:
     out += ["", "Trend (the days with escalations, failed writes or runs)", ""]
     active = trend_rows(fig, active_only=True)
     out += grid(TREND_HEAD, active) if active else ["nothing in this window"]
+    notices = fig.get("notices")
+    if notices:
+        out += ["", "Notices (per channel: sent and not; details in the audit log)", ""]
+        statuses = sorted({s for by in notices.values() for s in by})
+        rows = [[ch, *(str(by.get(s, 0)) for s in statuses)] for ch, by in notices.items()]
+        out += grid(["channel", *statuses], rows)
     messages = fig["failed_writes"].get("messages")
     if messages:
         out += ["", "Failed writes, most common reasons", ""]
@@ -198,6 +204,9 @@ def csv_text(fig: dict[str, Any]) -> str:
 def _tidy(fig: dict[str, Any]) -> Iterator[list[Any]]:
     for name, value in fig["totals"].items():
         yield from _cells("totals", "", "", name, value)
+    for channel, by in (fig.get("notices") or {}).items():
+        for status, count in by.items():
+            yield ["notices", "", channel, status, count]
     for row in fig["levels"]:
         for name, value in row.items():
             if name != "level":

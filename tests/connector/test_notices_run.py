@@ -210,3 +210,18 @@ def test_doctor_checks_each_channel_without_sending(
     monkeypatch.setenv("T_PD", "not-a-key")
     bad = f.invoke("doctor", "-c", path)
     assert bad.code == 1 and "  FAIL routing key: does not look like a PagerDuty" in bad.out
+
+
+def test_report_shows_notices_sent_and_failed_per_channel(f: Fleet, sink: Sink) -> None:
+    path = config(f, sink, calendar=None)
+    sink.script["/slack/exec"] = [500]
+    f.stores["zendesk"].add("Checkout down", priority="P2")
+    f.invoke("run", "-c", path)
+    f.invoke("run", "-c", path)
+    result = f.invoke("report", "-c", path, "--no-live", "--since", "1d")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    start = lines.index("Notices (per channel: sent and not; details in the audit log)")
+    table = [line.split() for line in lines[start + 2 : start + 6]]
+    assert table[0] == ["channel", "failed", "sent"]
+    assert ["exec-slack", "1", "1"] in table and ["oncall", "0", "1"] in table
