@@ -206,3 +206,18 @@ def test_explain_shows_the_notices_and_when() -> None:
         "  notice to exec-slack: deferred to 2026-11-23T08:00:00Z (outside its hours),"
         " level:management#0.1: Ticket T-1 escalated to management: Checkout <!channel> broken"
     ) in text
+
+
+def test_backtest_counts_notices_per_channel_and_how_long_they_waited() -> None:
+    from rules.backtest import Totals, result  # noqa: PLC0415
+
+    p = policy()
+    created = FRIDAY_NIGHT - timedelta(minutes=30)  # escalates at 23:30 Berlin, Friday
+    t = ticket(created_at=created, updated_at=created)
+    totals = Totals()
+    totals.add(result(p, t, FRIDAY_NIGHT + timedelta(days=4)), 0)
+    notices = totals.to_json()["notices"]
+    assert notices["by_channel"] == {"exec-slack": 1}
+    assert notices["deferred"] == 1
+    wait = (MONDAY_9 - (created + timedelta(hours=1))).total_seconds()
+    assert notices["deferred_seconds"] == {"mean": wait, "max": wait}
