@@ -60,6 +60,7 @@ class Sink:
     _http: ThreadingHTTPServer | None = None
     _smtp: Any = None
     smtp_port: int = 0
+    base: str = ""  # http://127.0.0.1:PORT once started
 
     def start(self, smtp: bool = True) -> Sink:
         sink = self
@@ -85,6 +86,7 @@ class Sink:
 
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._http.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self._http.server_address[1]}"
         threading.Thread(target=self._http.serve_forever, daemon=True).start()
         if smtp:
             self._start_smtp()
@@ -109,11 +111,6 @@ class Sink:
         self.smtp_port = free_port()
         self._smtp = Controller(Handler(), hostname="127.0.0.1", port=self.smtp_port)
         self._smtp.start()
-
-    @property
-    def base(self) -> str:
-        assert self._http is not None
-        return f"http://127.0.0.1:{self._http.server_address[1]}"
 
     def url(self, path: str) -> str:
         return self.base + path
