@@ -1,17 +1,19 @@
 """A run's notices (notify/): recorded once their change is on the ticket, then sent when due.
 
-After the writes of `run` (never in a dry run, `plan` or `apply`):
-1. each change written records its notices in the instance's outbox (each id once);
+Before the writes of `run` (and `apply`), every change's notices are kept as "planned"; a
+planned notice is never sent. After the writes:
+1. each change written makes its notices due (each id once);
 2. a de-escalation resolves the ticket's PagerDuty/JSM alerts above its new level; a ticket
    with an open alert that the fetch no longer returned is re-read, and resolved if solved or
    gone;
 3. everything due is sent: this run's notices, deferred ones whose working hours came, and
    earlier failures (bounded by `notify.max_attempts`).
 
-A change whose write fails records nothing: the next run evaluates the ticket again and makes
-the same notice (the same id). Known gap: a process killed after the ticket write and before
-step 1 loses that change's notices (the ticket says the escalation is done, so no later run
-makes them again).
+A run killed after a ticket write and before step 1 leaves that change's notices planned: the
+next run reads the ticket, finds the `state` value the change wrote (`Landed`), and makes them
+due. A change whose write failed leaves them planned too: the next run evaluates the ticket
+again and plans the same notices (the same ids); a planned notice whose change never lands is
+dropped after a day.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from connector.config import Config
 from connector.report import InstanceRun
 from notify.channels import Channel, open_channels
 from notify.outbox import Outbox, Result, Status
+from rules.model import Ticket
 from rules.policy import Policy
 from state import Store
 
@@ -58,6 +61,27 @@ def open_outbox(
         max_attempts=settings.max_attempts,
         concurrency=settings.concurrency,
     )
+
+
+class Landed:
+    """Notices an earlier run planned and never saw written (killed after its ticket write,
+    or the write's fate unknown): a ticket read now whose `state` field holds the value that
+    change wrote proves it landed, and its notices become due."""
+
+    def __init__(self, outbox: Outbox | None) -> None:
+        self.outbox = outbox
+        self.markers = outbox.planned() if outbox is not None else {}
+        self.found: list[str] = []
+
+    def peek(self, ticket: Ticket) -> None:
+        planned = self.markers.get(ticket.id)
+        if planned:
+            state = ticket.tracking.to_raw().get("state")
+            self.found += [nid for nid, marker in planned if marker == state]
+
+    def confirm(self) -> None:
+        if self.outbox is not None and self.found:
+            self.outbox.landed(self.found)
 
 
 def after_writes(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -26,7 +26,7 @@ from adapters.results import WriteResult, WriteStatus
 from connector.audit import AuditLog
 from connector.config import Config
 from connector.executor import execute
-from connector.notices import after_writes, open_outbox, waiting
+from connector.notices import Landed, after_writes, open_outbox, waiting
 from connector.progress import Progress
 from connector.report import InstanceRun, RunOutcome
 from connector.store import open_store
@@ -162,14 +162,17 @@ def _plan(
     audit: AuditLog,
     *,
     dry_run: bool,
+    peek: Callable[[Ticket], None] | None = None,
 ) -> Policy:
     """Fetch and evaluate every ticket; keep the changes. Raises if any page fails. Returns
-    the policy it evaluated (without what needs an unusable policy field)."""
+    the policy it evaluated (without what needs an unusable policy field). `peek` sees each
+    ticket as read."""
     progress = runtime.progress
     policy = usable_policy(adapter, config.policy, run)
     now = runtime.now()
     keep_seen = bool(policy.channels)
-    for outcome in evaluate(policy, adapter.fetch(needs(policy), now), now):
+    tickets = adapter.fetch(needs(policy), now)
+    for outcome in evaluate(policy, _peeking(tickets, peek) if peek else tickets, now):
         if runtime.stop.is_set():
             raise KeyboardInterrupt  # Ctrl-C while instances run in parallel: stop reading
         run.summary.add(outcome)
@@ -193,6 +196,12 @@ def _plan(
     for change in run.changes:
         audit.decision(change, dry_run=dry_run)
     return policy
+
+
+def _peeking(tickets: Iterable[Ticket], peek: Callable[[Ticket], None]) -> Iterator[Ticket]:
+    for ticket in tickets:
+        peek(ticket)
+        yield ticket
 
 
 def _send_owed(adapter: Adapter, run: InstanceRun, audit: AuditLog) -> None:
@@ -280,7 +289,12 @@ def run_instance(
     def body(adapter: Adapter, run: InstanceRun) -> None:
         if not options.dry_run:
             _send_owed(adapter, run, audit)
-        policy[0] = _plan(adapter, config, runtime, run, audit, dry_run=options.dry_run)
+        outbox = open_outbox(config, name, runtime.state(config), runtime.clock)
+        landed = Landed(outbox if not options.dry_run else None)
+        policy[0] = _plan(
+            adapter, config, runtime, run, audit, dry_run=options.dry_run, peek=landed.peek
+        )
+        landed.confirm()
         if options.max_changes and len(run.changes) > options.max_changes:
             run.outcome = RunOutcome.REFUSED
             run.error = (
@@ -295,11 +309,12 @@ def run_instance(
                 max_changes=options.max_changes,
             )
             return
-        outbox = open_outbox(config, name, runtime.state(config), runtime.clock)
         if options.dry_run:
             run.notices_waiting = waiting(outbox)
             run.outcome = RunOutcome.DRY_RUN
             return
+        if outbox is not None:
+            outbox.plan(run.changes)  # kept before the writes: a crash after one loses none
         _write(adapter, run.changes, reevaluate, runtime, run, audit, options.concurrency, relabel)
         if outbox is not None:
             after_writes(outbox, adapter, policy[0], run, audit, run.seen)
@@ -386,8 +401,10 @@ def apply_instance(
                 )
             return None
 
-        _write(adapter, changes, reevaluate, runtime, run, audit, concurrency)
         outbox = open_outbox(config, name, runtime.state(config), runtime.clock)
+        if outbox is not None:
+            outbox.plan(changes)
+        _write(adapter, changes, reevaluate, runtime, run, audit, concurrency)
         if outbox is not None:  # the plan's notices, and what earlier runs left due
             after_writes(outbox, adapter, config.policy, run, audit, None)
 

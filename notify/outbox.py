@@ -35,6 +35,8 @@ RESOLVABLE = ("pagerduty", "jsm")
 
 
 class Status(StrEnum):
+    PLANNED = "planned"  # its change is about to be written: not sent until it is on the ticket
+    DROPPED = "dropped"  # planned, and its change never landed within a day
     DUE = "due"
     SENDING = "sending"
     SENT = "sent"
@@ -83,8 +85,14 @@ def _rendered(parts: list[list[Any]]) -> Rendered:
     return Rendered(tuple((bool(d), str(t)) for d, t in parts))
 
 
+PLANNED_FOR = 24 * 3600.0  # a planned notice whose change never landed is dropped after this
+
+
 def rows_for(instance: str, change: TicketChange, now: float) -> list[NoticeRow]:
-    """The store rows of a written change's notices."""
+    """The store rows of a change's notices, "planned"; `marker`: the `state` tracking value
+    the change writes, which tells a later run that the change landed."""
+    state = change.tracking.get("state")
+    marker = "" if state is None or state.new is None else str(state.new)
     rows: list[NoticeRow] = []
     for n in change.notices:
         body = {
@@ -96,11 +104,12 @@ def rows_for(instance: str, change: TicketChange, now: float) -> list[NoticeRow]
             "title": _parts(n.title),
             "body": _parts(n.body),
             "deferred": n.deferred,
+            "marker": marker,
         }
         nid = notice_id(instance, change.ticket, n.key, n.channel)
         due = n.due.timestamp()
         rows.append(
-            (nid, change.ticket, n.channel, n.key, "trigger", due, Status.DUE.value, 0,
+            (nid, change.ticket, n.channel, n.key, "trigger", due, Status.PLANNED.value, 0,
              json.dumps(body), "", now, now)
         )  # fmt: skip
     return rows
@@ -144,11 +153,38 @@ class Outbox:
         self.max_attempts, self.concurrency = max_attempts, concurrency
         self._lock = threading.Lock()
 
-    def record(self, change: TicketChange) -> int:
-        """Keep a written change's notices (each id once); how many were new."""
+    def plan(self, changes: Iterable[TicketChange]) -> None:
+        """Before the writes: the changes' notices, "planned" (sent only once their change is
+        known to be on the ticket: `record` after the write, or `landed` by a later run)."""
+        rows = [r for c in changes for r in rows_for(self.instance, c, self.clock())]
+        self.rows.plan(rows)
+
+    def record(self, change: TicketChange) -> None:
+        """After a write went in: the written change's notices become due (each id once; a
+        notice kept already, sent or not, stays as it is)."""
         if not change.notices:
-            return 0
-        return self.rows.add(rows_for(self.instance, change, self.clock()))
+            return
+        rows = rows_for(self.instance, change, self.clock())
+        self.rows.plan(rows)
+        self.rows.confirm([r[0] for r in rows], self.clock())
+
+    def planned(self) -> dict[str, list[tuple[str, str]]]:
+        """Ticket -> (id, marker) of the notices whose change a run wrote, or tried to, and
+        did not see go in (killed, or the write failed); old ones are dropped here."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        now = self.clock()
+        for row in self.rows.select([Status.PLANNED.value]):
+            if now - row[10] > PLANNED_FOR:
+                self.rows.mark(row[0], Status.DROPPED.value, row[7], "never landed", now)
+                continue
+            marker = str(json.loads(row[8]).get("marker") or "")
+            if marker:
+                out.setdefault(row[1], []).append((row[0], marker))
+        return out
+
+    def landed(self, ids: Sequence[str]) -> None:
+        """Their change is on the ticket (its `state` field holds the marker): due now."""
+        self.rows.confirm(list(ids), self.clock())
 
     def resolve(self, ticket: str, keep: Callable[[str], bool] = lambda level: False) -> int:
         """Resolve the ticket's alerts sent to PagerDuty or JSM, except at levels `keep`

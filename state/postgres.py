@@ -326,6 +326,24 @@ class PgNotices(_Rows):
         except psycopg.Error as exc:
             raise _error(self.where, exc) from None
 
+    def plan(self, rows: Sequence[NoticeRow]) -> None:
+        if rows:
+            self._do(
+                "INSERT INTO escalate_notices VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+                " %s, %s, %s) ON CONFLICT (instance, id) DO UPDATE SET notice = excluded.notice,"
+                " due = excluded.due, updated = excluded.updated"
+                " WHERE escalate_notices.status = 'planned'",
+                [(self.instance, *row) for row in rows],
+            )
+
+    def confirm(self, ids: Sequence[str], at: float) -> None:
+        if ids:
+            self._do(
+                "UPDATE escalate_notices SET status = 'due', updated = %s"
+                " WHERE instance = %s AND id = %s AND status = 'planned'",
+                [(at, self.instance, i) for i in ids],
+            )
+
     def mark(self, id: str, status: str, attempts: int, error: str, at: float) -> None:
         self._do(
             "UPDATE escalate_notices SET status = %s, attempts = %s, error = %s, updated = %s"

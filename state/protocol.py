@@ -79,6 +79,15 @@ class NoticeRows(Protocol):
         """Insert the rows whose id is not there yet (a row kept stays as it is); how many."""
         ...
 
+    def plan(self, rows: Sequence[NoticeRow]) -> None:
+        """Insert the rows; a row already there that is still "planned" takes the new notice
+        text and due time (a change evaluated again), any other stays as it is."""
+        ...
+
+    def confirm(self, ids: Sequence[str], at: float) -> None:
+        """The "planned" rows of these ids become "due" (their change is on the ticket)."""
+        ...
+
     def mark(self, id: str, status: str, attempts: int, error: str, at: float) -> None: ...
     def select(
         self, statuses: Sequence[str] | None = None, ticket: str | None = None

@@ -286,6 +286,25 @@ class SqliteNotices(_File):
         self._run("INSERT OR IGNORE INTO notices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         return int(self._query("SELECT count(*) FROM notices", [])[0][0]) - int(before)
 
+    def plan(self, rows: Sequence[NoticeRow]) -> None:
+        self._ready()
+        if rows:
+            self._run(
+                "INSERT INTO notices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id)"
+                " DO UPDATE SET notice = excluded.notice, due = excluded.due,"
+                " updated = excluded.updated WHERE notices.status = 'planned'",
+                rows,
+            )
+
+    def confirm(self, ids: Sequence[str], at: float) -> None:
+        self._ready()
+        if ids:
+            self._run(
+                "UPDATE notices SET status = 'due', updated = ? WHERE id = ?"
+                " AND status = 'planned'",
+                [(at, i) for i in ids],
+            )
+
     def mark(self, id: str, status: str, attempts: int, error: str, at: float) -> None:
         self._ready()
         self._run(

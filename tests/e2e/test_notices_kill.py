@@ -98,3 +98,40 @@ def test_killed_after_the_send_and_before_the_record_then_rerun_sends_once(
     out, err = third.communicate(timeout=WAIT)
     assert third.returncode == 0, err
     assert received(kind, sink) == 1
+
+
+def test_killed_after_the_ticket_write_and_before_the_notices_then_rerun_sends_once(
+    p: Platforms, sink: Sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The notices are kept ("planned") before the write; the re-run reads the ticket, sees
+    the change's `state` value on it, and sends them."""
+    monkeypatch.setenv("T_HOOK", sink.url("/slack/c"))
+    [ticket] = p.p1(1)
+    path = p.config()
+    doc = yaml.safe_load(path.read_text())
+    doc["levels"][1]["notify"] = ["boss"]
+    doc["notify"] = {"channels": {"boss": channel("slack", sink)}}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    child: list[subprocess.Popen[str]] = []
+    killed = threading.Event()
+
+    def kill(method: str, where: str) -> None:
+        if not killed.is_set():
+            killed.set()
+            os.kill(child[0].pid, signal.SIGKILL)  # the ticket has the change; no notice yet
+
+    p.taps["zendesk"].after_write = kill
+    child.append(spawn(p, path, "--instance", "zendesk"))
+    child[0].communicate(timeout=WAIT)
+    assert killed.is_set() and child[0].returncode == -signal.SIGKILL
+    p.taps["zendesk"].after_write = None
+    assert p.zendesk.field_value(int(ticket), "Escalation level") == "L2"
+    assert sink.hits == []
+    again = spawn(p, path, "--instance", "zendesk")
+    out, err = again.communicate(timeout=WAIT)
+    assert again.returncode == 0, err
+    assert "0 to change" in out and "notices sent 1" in out
+    assert len(sink.posted("/slack")) == 1
+    third = spawn(p, path, "--instance", "zendesk")
+    third.communicate(timeout=WAIT)
+    assert len(sink.posted("/slack")) == 1

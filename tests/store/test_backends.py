@@ -196,3 +196,15 @@ def test_notice_rows_are_kept_once_by_id_and_marked(store: Store, tmp_path: Path
     again = store.notices(unique(tmp_path))
     assert [r[6] for r in again.select()] == ["due", "sending"]  # committed, kept
     again.close()
+
+
+def test_planned_notices_take_new_text_until_confirmed(store: Store, tmp_path: Path) -> None:
+    rows = store.notices(unique(tmp_path))
+    planned = (*NOTICE[:6], "planned", 0, '{"v": 1}', "", 1.0, 1.0)
+    rows.plan([planned])
+    rows.plan([(*NOTICE[:5], 200.0, "planned", 0, '{"v": 2}', "", 2.0, 2.0)])  # evaluated again
+    assert rows.select()[0][5:9] == (200.0, "planned", 0, '{"v": 2}')
+    rows.confirm(["n1", "nope"], 3.0)
+    rows.plan([(*NOTICE[:5], 300.0, "planned", 0, '{"v": 3}', "", 4.0, 4.0)])  # kept as due
+    assert rows.select()[0][5:9] == (200.0, "due", 0, '{"v": 2}')
+    rows.close()
