@@ -14,11 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from adapters.registry import settings_model
 from adapters.secrets import SecretRef
 from adapters.settings import InstanceSettings
+from rules.basics import Model
 from rules.errors import ConfigError
 from rules.loader import Problems, check, load_yaml
 from rules.platforms import PlatformName
 from rules.policy import Policy, compile_policy
-from rules.schema import Duration, Model
+from rules.schema import Duration
 
 
 class _Platform(Model):
