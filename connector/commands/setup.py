@@ -19,6 +19,7 @@ from connector.commands.options import config_option, instance_option
 from connector.config import load_config
 from connector.errors import CHANGES_FAILED, OK, USAGE
 from connector.runner import open_adapter
+from connector.serve import hookset
 
 INDENT = " " * 17
 
@@ -28,13 +29,22 @@ INDENT = " " * 17
 @instance_option
 @click.option("--yes", is_flag=True, help="Create (and adopt) without asking (for scripts).")
 @click.option(
+    "--webhooks/--no-webhooks",
+    default=True,
+    show_default=True,
+    help="Also create the webhooks `escalate serve` listens to (for the instances serve.webhooks"
+    " names, at serve.public_url; Zendesk: a webhook and its trigger).",
+)
+@click.option(
     "--policy-fields/--no-policy-fields",
     default=True,
     show_default=True,
     help="Also create the missing fields the policy's rules, functions and SLA policies read"
     " (--no-policy-fields: leave them out, and say what stays off without them).",
 )
-def setup(config_path: str, instances: tuple[str, ...], yes: bool, policy_fields: bool) -> None:
+def setup(
+    config_path: str, instances: tuple[str, ...], yes: bool, webhooks: bool, policy_fields: bool
+) -> None:
     """Create the missing tracking and policy fields and the "Escalated tickets" queue.
 
     Shows, per instance, the fields it adopts as they are (warning when tickets already hold
@@ -42,7 +52,8 @@ def setup(config_path: str, instances: tuple[str, ...], yes: bool, policy_fields
     exactly as it will send it: the missing tracking fields, the policy's own fields (a
     number where the policy writes numbers, a yes/no where it reads a customer's request, else
     text), and the queue (a Zendesk view, a Jira saved filter). Asks, then sends exactly those
-    and reports every field created and adopted. Never changes or duplicates what exists.
+    and reports every field created and adopted. With serve.public_url set, also the webhooks
+    `escalate serve` listens to (--no-webhooks: not). Never changes or duplicates what exists.
     Needs an admin account. Exit status 0 done, 1 something could not be created or fixed,
     2 not confirmed (no terminal: pass --yes).
     """
@@ -52,15 +63,22 @@ def setup(config_path: str, instances: tuple[str, ...], yes: bool, policy_fields
     adapters = {name: open_adapter(config, name, rt) for name in names}
     try:
         plans = {name: a.setup_plan(policy_fields=policy_fields) for name, a in adapters.items()}
+        hooks = hookset.plans(config, adapters) if webhooks else {}
         for name, plan in plans.items():
             show(plan, f"{name} ({plan.platform}, {config.instances[name].url})")
-        problems = sum(len(p.problems) for p in plans.values())
-        if not any(p.steps or p.in_use for p in plans.values()):
+            if name in hooks:
+                show(hooks[name], "")
+        problems = sum(len(p.problems) for p in [*plans.values(), *hooks.values()])
+        if not any(p.steps or p.in_use for p in [*plans.values(), *hooks.values()]):
             click.echo("nothing to create")
             raise click.exceptions.Exit(CHANGES_FAILED if problems else OK)
         _confirm(yes)
         for name, plan in plans.items():
             problems += report(name, plan, adapters[name].setup_apply(plan) if plan.steps else [])
+            hook = hooks.get(name)
+            if hook is not None and hook.steps:
+                done, kept = hookset.apply(config, name, adapters[name], hook)
+                problems += report(name, Plan(name, hook.platform), done) + kept
     finally:
         for adapter in adapters.values():
             adapter.close()
@@ -69,7 +87,8 @@ def setup(config_path: str, instances: tuple[str, ...], yes: bool, policy_fields
 
 def show(plan: Plan, head: str) -> None:
     """The plan as it will be carried out: each request exactly as it will be sent."""
-    click.echo(head)
+    if head:
+        click.echo(head)
     for adoption in plan.adopted:
         s = adoption.status
         warning = f": WARNING {adoption.in_use}; {_owner_hint(plan, s.name)}"

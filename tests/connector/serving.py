@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -105,10 +106,13 @@ class Served:
 
 
 @contextlib.contextmanager
-def served(config: Path, time: FakeTime, cycle: Cycle = full_run) -> Iterator[Served]:
+def served(
+    config: Path, time: FakeTime, cycle: Cycle = full_run, sock: socket.socket | None = None
+) -> Iterator[Served]:
+    """`sock`: a socket bound beforehand (its address written in the config's public_url)."""
     runtime = Runtime(time.clock, time.sleep, Progress(enabled=False))
     service = Service(str(config), load_config(config), runtime, [], cycle)
-    sock = listen(("127.0.0.1", 0))
+    sock = sock or listen(("127.0.0.1", 0))
     service.start_http(sock)
     host, port = sock.getsockname()[:2]
     try:
