@@ -25,6 +25,7 @@ from connector.serve.hints import Taken
 from connector.serve.shared import Shared
 
 log = structlog.get_logger("connector.serve")
+RETRY = 1.0  # seconds before a cycle that found the instance's lock held is tried again
 
 
 class Waiter:
@@ -127,7 +128,9 @@ class Scheduler:
         run = self._cycle(config, name, hint)
         ended = rt.clock()
         telemetry.cycle(run, hint.reason)
-        if taken is not None:
+        if taken is not None and run.outcome is RunOutcome.LOCKED:
+            self._again(name, hint, ended)  # another replica is mid-cycle: try again soon
+        elif taken is not None:
             telemetry.lateness.labels(name).observe(max(0.0, ended - taken.since))
         telemetry.waiting.labels(name).set(self.shared.hints.waiting().get(name, 0))
         if run.outcome in (RunOutcome.OK, RunOutcome.LOCKED):
@@ -146,6 +149,16 @@ class Scheduler:
             requests=run.requests,
             seconds=round(ended - started, 3),
         )
+
+    def _again(self, name: str, hint: Hint, now: float) -> None:
+        """A cycle that found the lock held (another replica is mid-cycle) is tried again
+        `RETRY` seconds later: its hinted tickets wait again, a full sweep stays owed."""
+        if hint.full:
+            self.next_full[name] = now + RETRY
+            return
+        at = now + max(0.0, RETRY - self.shared.config.serve.debounce)
+        for ticket in hint.tickets:
+            self.shared.hints.mark(name, ticket, at)
 
     def _cycle(self, config: Config, name: str, hint: Hint) -> InstanceRun:
         """The cycle under its own audit run id; what stops it becomes its outcome."""

@@ -10,7 +10,7 @@ import pytest
 from connector.audit import AuditLog
 from connector.config import Config, load_config
 from connector.progress import Progress
-from connector.report import InstanceRun
+from connector.report import InstanceRun, RunOutcome
 from connector.runner import Runtime
 from connector.serve.cycle import Hint
 from connector.serve.hints import Hints
@@ -22,16 +22,19 @@ from tests.connector.serving import with_serve
 
 
 class Recorder:
-    """A cycle that records what it was asked and does nothing."""
+    """A cycle that records what it was asked and does nothing (or finds the lock held)."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, Hint]] = []
+        self.locked = 0
 
     def __call__(
         self, config: Config, instance: str, runtime: Runtime, audit: AuditLog, hint: Hint
     ) -> InstanceRun:
         self.calls.append((instance, hint))
-        return InstanceRun(instance, config.instances[instance].platform)
+        outcome = RunOutcome.LOCKED if self.locked else RunOutcome.OK
+        self.locked = max(0, self.locked - 1)
+        return InstanceRun(instance, config.instances[instance].platform, outcome=outcome)
 
     def take(self) -> list[tuple[str, str, frozenset[str], bool]]:
         out = [(name, h.reason, h.tickets, h.full) for name, h in self.calls]
@@ -127,3 +130,20 @@ def test_a_reloaded_policy_makes_a_full_sweep_and_stop_starts_nothing(p: Platfor
     time.now += 3600
     s.step()
     assert rec.take() == []
+
+
+def test_hinted_tickets_whose_cycle_found_the_lock_held_are_tried_again(p: Platforms) -> None:
+    s, rec, time = scheduler(p, debounce="0s")
+    s.step()
+    rec.take()
+    s.shared.hints.mark("zendesk", "7", time.now)
+    rec.locked = 1  # another replica is mid-cycle
+    s.step()
+    assert rec.take() == [("zendesk", "webhook", frozenset({"7"}), False)]
+    assert s.shared.hints.waiting() == {"zendesk": 1}
+    s.step()
+    assert rec.take() == []  # not at once: a second later
+    time.now += 1
+    s.step()
+    assert rec.take() == [("zendesk", "webhook", frozenset({"7"}), False)]
+    assert s.shared.hints.waiting() == {}
