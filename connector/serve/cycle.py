@@ -1,9 +1,10 @@
 """The seam a service cycle runs through: one instance, one cycle, with what prompted it.
 
-`Cycle` is what the scheduler calls. Until incremental runs land (`connector/incremental.py`),
-`full_run` serves every cycle: it reads every open ticket in scope, the hinted ones among them,
-so a hint changes when a cycle runs, not what it reads. An incremental cycle reads the hinted
-tickets (and what changed or came due) instead, and a full sweep when `hint.full` says so.
+`Cycle` is what the scheduler calls. `incremental_run` (the service's default) reads the hinted
+tickets and what changed or came due since the last cycle (`connector.incremental`), and the
+whole scope when `hint.full` says so or the due index asks for it. `full_run` reads every open
+ticket in scope at every cycle, the hinted ones among them (a hint changes when it runs, not
+what it reads): the behaviour of `escalate run --loop`, kept for tests and comparisons.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Literal, Protocol
 
 from connector.audit import AuditLog
 from connector.config import Config
+from connector.incremental import run_incremental
 from connector.report import InstanceRun
 from connector.runner import Options, Runtime, run_instance
 
@@ -47,3 +49,11 @@ def full_run(
     """`escalate run` for the instance, whatever the hint: every cycle is a full sweep."""
     options = Options(max_changes=config.run.max_changes, concurrency=config.run.concurrency)
     return run_instance(config, instance, runtime, audit, options)
+
+
+def incremental_run(
+    config: Config, instance: str, runtime: Runtime, audit: AuditLog, hint: Hint
+) -> InstanceRun:
+    """An incremental run of the instance: the hinted tickets, what changed or came due, and a
+    full sweep when the hint or the due index asks for one."""
+    return run_incremental(config, instance, runtime, hint.tickets, audit=audit, full=hint.full)

@@ -20,7 +20,7 @@ from connector.config import Config
 from connector.metrics import succeeded
 from connector.report import InstanceRun, RunOutcome, exit_code
 from connector.runner import Runtime
-from connector.serve.cycle import Cycle, Hint, Reason, full_run
+from connector.serve.cycle import Cycle, Hint, Reason, incremental_run
 from connector.serve.hints import Taken
 from connector.serve.shared import Shared
 
@@ -47,7 +47,7 @@ class Scheduler:
         self,
         shared: Shared,
         runtime: Runtime,
-        cycle: Cycle = full_run,
+        cycle: Cycle = incremental_run,
         waiter: Waiter | None = None,
     ) -> None:
         self.shared, self.runtime, self.cycle = shared, runtime, cycle
