@@ -450,7 +450,7 @@ def test_demo_explains_its_counts(capsys: pytest.CaptureFixture[str]) -> None:
         moved = int(header.split(" of ")[0])
         assert header.endswith("tickets moved (group, level, priority or SLA due)")
         assert why == (
-            f"  The run made {changes} changes; the other {changes - moved} moved none of these:"
+            f"  The run made {changes} changes; {changes - moved} of them moved none of these:"
             f" {changes - moved} notes only (a comment only: an approval asked for, a reminder)."
         )
 
