@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 
 from adapters.results import Check
 from connector.commands.common import runtime, select
 from connector.commands.options import config_option, format_option, instance_option
 from connector.commands.outputs import doctor_json, dumps
-from connector.config import load_config
+from connector.config import Config, load_config
 from connector.errors import CHANGES_FAILED, OK
 from connector.kinds import plural
+from connector.notices import channels_of
 from connector.runner import open_adapter
+from notify import doctor as channel_doctor
+
+
+def _channels(config: Config, say: Callable[[str], None]) -> int:
+    """Each notice channel checked without sending (notify.doctor); the problems found."""
+    failed = 0
+    for name, channel in channels_of(config).items():
+        model = config.policy.channels[name]
+        hours = f", notices wait for {model.calendar} hours" if model.calendar else ""
+        say(f"notice channel {name} ({channel.type}, {channel.describe()}{hours})")
+        for found in channel_doctor.check(channel):
+            say(f"  {'ok  ' if found.ok else 'FAIL'} {found.name}: {found.detail}")
+            failed += not found.ok
+    return failed
 
 
 @click.command()
@@ -49,6 +66,7 @@ def doctor(config_path: str, instances: tuple[str, ...], fmt: str) -> None:
         if not checks:
             say("  FAIL no check could run")
             failed += 1
+    failed += _channels(config, say)
     say(plural(failed, "problem") if failed else "all checks passed")
     code = CHANGES_FAILED if failed else OK
     if fmt == "json":

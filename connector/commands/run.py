@@ -37,6 +37,12 @@ log = structlog.get_logger("connector.cli")
     " config's run.max_changes, 200; 0 turns it off).",
 )
 @click.option("--force", is_flag=True, help="Write even when the storm guard would refuse.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="With run.incremental: read the whole scope now (a full sweep, which rebuilds the"
+    " due index).",
+)
 @jobs_option
 @click.option("--loop", is_flag=True, help="Run again and again, every --interval, until stopped.")
 @click.option(
@@ -49,6 +55,7 @@ def run(
     dry_run: bool,
     max_changes: int | None,
     force: bool,
+    full: bool,
     jobs: int | None,
     loop: bool,
     interval: str,
@@ -61,6 +68,10 @@ def run(
     time within the instance's request budget. Safe to repeat, to kill and to overlap: what was
     done is read back from the tracking fields, and one run per instance holds a lock (a second
     one exits at once, status 0, saying so).
+
+    With `run.incremental: true`, reads only the tickets updated since the last run or come
+    due, with a full sweep every `run.full_sweep` (or now, with --full); each summary line says
+    which.
 
     With --jobs N, up to N instances run at once; one that fails does not stop the others.
     Prints one summary line per instance, in the order of the configuration (or of --instance).
@@ -75,7 +86,13 @@ def run(
     names = select(config, instances)
     rt = runtime()
     guard = 0 if force else (config.run.max_changes if max_changes is None else max_changes)
-    options = Options(dry_run=dry_run, max_changes=guard, concurrency=config.run.concurrency)
+    options = Options(
+        dry_run=dry_run,
+        max_changes=guard,
+        concurrency=config.run.concurrency,
+        incremental=config.run.incremental,
+        full=full,
+    )
     jobs = config.run.jobs if jobs is None else jobs
     while True:
         started = rt.clock()

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from connector.audit import AuditLog
 from connector.config import Config, load_config, read_text
 from connector.sandbox.catalog import instant
 from connector.sandbox.config import (
@@ -84,6 +85,7 @@ class Sandbox:
         platforms: Iterable[str] = PLATFORMS,
         due_share: float = DUE_SHARE,
         port: int = 0,
+        audit: Path | None = None,
     ) -> None:
         """`port`: the base port: Zendesk on it, Jira Cloud on the next, Jira Data Center on
         the one after (the same URLs at every start); 0: free ports, new at each start."""
@@ -91,6 +93,9 @@ class Sandbox:
         self.port = port
         self.count, self.seed, self.latency = tickets, seed, latency
         self.clock, self.due_share = clock, due_share
+        #: Where the seeded past runs' audit lines go (default: the config's audit log when it
+        #: lies in `directory`; never a log outside it, which real configs may share).
+        self.audit = audit
         self.platforms = tuple(platforms)
         unknown = [p for p in self.platforms if p not in INSTANCES]
         if unknown:
@@ -146,10 +151,19 @@ class Sandbox:
         now = self.clock()
         started = time.perf_counter()
         self.specs = mix(self.count, seed=self.seed, now=now, due_share=self.due_share)
-        for platform in self.platforms:
-            instance = INSTANCES[platform]
-            emulator, world = self._seed(platform, instance, config, now, slots[instance])
-            self.emulators[instance], self.worlds[instance] = emulator, world
+        frozen = Frozen(now)
+        audit = self._audit(config, frozen)
+        try:
+            for platform in self.platforms:
+                instance = INSTANCES[platform]
+                frozen.t = now
+                emulator, world = self._seed(
+                    platform, instance, config, frozen, slots[instance], audit
+                )
+                self.emulators[instance], self.worlds[instance] = emulator, world
+        finally:
+            if audit is not None:
+                audit.close()
         self.seeded_in = time.perf_counter() - started
         for server in self._servers:
             server.__enter__()
@@ -193,11 +207,25 @@ class Sandbox:
         config = with_state_dir(with_instances(text, instances))
         self.config_path.write_text(config, encoding="utf-8")
 
+    def _audit(self, config: Config, clock: Frozen) -> AuditLog | None:
+        path = self.audit
+        if path is None and config.audit_log.resolve().is_relative_to(self.directory.resolve()):
+            path = config.audit_log
+        if path is None or (path.exists() and path.stat().st_size):
+            return None  # a kept sandbox: its past is already there
+        return AuditLog(path, "sandbox-seed", clock)
+
     def _seed(
-        self, platform: str, instance: str, config: Config, now: float, slot: _Deferred
+        self,
+        platform: str,
+        instance: str,
+        config: Config,
+        frozen: Frozen,
+        slot: _Deferred,
+        audit: AuditLog | None,
     ) -> tuple[Emulator, World]:
-        """A seeded emulator whose clock is the sandbox's once seeding is done."""
-        frozen = Frozen(now)
+        """A seeded emulator whose clock is the sandbox's once seeding is done (`frozen`
+        stands at each step's instant meanwhile, for the emulator and the audit log)."""
         url, secret = self.urls[instance], self.secrets[instance]
         emulator: Emulator
         world: World
@@ -215,7 +243,8 @@ class Sandbox:
             world = JiraWorld(emulator, config.policy, instance)
         slot.target = emulator
         world.prepare()
-        runs = PastRuns(config, instance, InProcess(emulator, self._locks[instance]), frozen)
+        under = InProcess(emulator, self._locks[instance])
+        runs = PastRuns(config, instance, under, frozen, audit)
 
         def past(ticket: str) -> None:
             runs.run(ticket, instant(frozen()))

@@ -468,6 +468,14 @@ def test_demo_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert set(row["before"]) >= {"ticket", "group", "level", "priority", "sla_due"}
     kinds = data["steps"]["run"]["zendesk-prod"]["kinds"]
     assert sum(kinds.values()) == data["steps"]["run"]["zendesk-prod"]["changes"]
+    # Notices to the local sink: each planned one sent or deferred to office hours, each
+    # sent one received (by the webhook sink or the SMTP server), none twice.
+    counts = [first["notices"] for first in data["steps"]["run"].values()]
+    planned = sum(c.get("planned", 0) for c in counts)
+    sent = sum(c.get("sent", 0) for c in counts)
+    assert planned > 0 and planned == sent + sum(c.get("deferred", 0) for c in counts)
+    assert len(data["notices"]["received"]) == sent
+    assert all(not run["notices"].get("sent") for run in data["steps"]["second run"].values())
 
 
 def test_schema_is_json_with_levels(capsys: pytest.CaptureFixture[str]) -> None:
