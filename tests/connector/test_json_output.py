@@ -30,6 +30,9 @@ INSTANCE_KEYS = [
     "requests",
     "seconds",
     "warnings",
+    "read",
+    "read_why",
+    "notices",
     "kinds",
     "failures",
 ]
