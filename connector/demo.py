@@ -204,7 +204,7 @@ def _unmoved(
     kinds = count(others, config.policy)
     parts = "; ".join(f"{n} {k} ({WHY.get(k, 'see the plan')})" for k, n in kinds.most_common())
     return (
-        f"  The run made {plural(len(written), 'change')}; the other {len(others)} moved none of"
+        f"  The run made {plural(len(written), 'change')}; {len(others)} of them moved none of"
         f" these: {parts}."
     )
 
