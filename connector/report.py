@@ -10,8 +10,10 @@ from typing import Any
 
 from adapters.results import WriteResult, WriteStatus
 from connector.errors import BUG, CHANGES_FAILED, OK, code_for
+from connector.kinds import breakdown
 from rules.errors import EscalationError
 from rules.plan import Summary, TicketChange
+from rules.policy import Policy
 
 
 class RunOutcome(StrEnum):
@@ -46,6 +48,10 @@ class InstanceRun:
     #: Raises LockLost when the instance's lock is no longer held (checked before each write
     #: batch); None without a lock (plan).
     guard: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    #: What the run read: "full" (the whole scope) or "incremental" (`connector.incremental`),
+    #: and why, in words.
+    read_mode: str = "full"
+    read_why: str = ""
 
     def count(self, status: WriteStatus) -> int:
         return sum(1 for r in self.results if r.status is status)
@@ -95,6 +101,8 @@ class InstanceRun:
             "requests": self.requests,
             "seconds": round(self.seconds, 3),
             "warnings": list(self.warnings),
+            "read": self.read_mode,
+            "read_why": self.read_why or None,
         }
 
 
@@ -119,8 +127,11 @@ def exit_code(runs: list[InstanceRun], *, locked_is_done: bool = True) -> int:
     return code
 
 
-def summary_lines(runs: list[InstanceRun], *, writes: bool) -> list[str]:
-    """One line per instance: fetched, matched, changed, failed, skipped, requests, duration."""
+def summary_lines(
+    runs: list[InstanceRun], *, writes: bool, policy: Policy | None = None
+) -> list[str]:
+    """One line per instance: fetched, matched, changed, failed, skipped, requests, duration;
+    with the policy, a second line with the changes by kind (connector/kinds.py)."""
     lines = []
     for run in runs:
         j = run.to_json()
@@ -143,6 +154,10 @@ def summary_lines(runs: list[InstanceRun], *, writes: bool) -> list[str]:
         text += f", skipped {j['skipped']}{_owed_text(j, run)}"
         text += f"; {j['requests']} requests in {j['seconds']:.1f}s"
         lines.append(head + text)
+        if run.read_why:
+            lines.append(f"  read: {run.read_why}")
+        if policy is not None and run.changes:
+            lines.append("  " + breakdown(run.changes, policy))
         lines += [f"  warning: {w}" for w in run.warnings]
     return lines
 

@@ -178,3 +178,25 @@ def test_an_import_keeps_a_row_a_run_wrote_since(store: Store, tmp_path: Path) -
     rows.put([newer])
     rows.put([ROW], keep=True)  # the export's older copy
     assert rows.select()[0][7] is True
+
+
+def test_due_index_rows_mark_sweep_and_policy_change(store: Store, tmp_path: Path) -> None:
+    from state import DueMark  # noqa: PLC0415
+
+    rows = store.due(unique(tmp_path))
+    assert rows.open("acct") is False
+    assert rows.mark() is None and rows.due(1e12) == []
+    mark = DueMark(high_water=100.0, swept_at=90.0, policy="p1")
+    rows.put([("1", 150.0, "s1", "p1"), ("2", None, "s2", "p1"), ("3", 500.0, "s3", "p1")], mark)
+    assert rows.mark() == mark
+    assert rows.due(149.0) == [] and rows.due(150.0) == [("1", "s1")]
+    assert rows.due(1e12) == [("1", "s1"), ("3", "s3")]
+    rows.put([("3", 120.0, "s3b", "p0")], DueMark(200.0, 90.0, "p1"))  # an old hash: due
+    assert rows.due(100.0) == [("3", "s3b")] and rows.mark() == DueMark(200.0, 90.0, "p1")
+    rows.drop(["1"])
+    assert [r[0] for r in rows.dump()] == ["2", "3"]
+    rows.put([("4", 300.0, "s4", "p2")], DueMark(300.0, 300.0, "p2"), sweep=True)
+    assert rows.dump() == [("4", 300.0, "s4", "p2")]
+    other = store.due(unique(tmp_path))
+    assert other.open("another account") is True
+    assert other.dump() == [] and other.mark() is None
