@@ -57,10 +57,19 @@ FIND = """(id) => {
 }"""
 
 
-def render(root: Path, export: Path, page: Path, compare: Path | None) -> None:
-    argv = ["backtest", "-c", str(ROOT / "config.example.yaml"), "--tickets", str(export),
+def render(root: Path, export: Path, page: Path, compare: bool) -> None:
+    """The page, by the code and the example policy of `root` (with --compare: the same policy
+    with p1-unresolved-1h at 2h)."""
+    config = root / "config.example.yaml"
+    argv = ["backtest", "-c", str(config), "--tickets", str(export),
             "--until", "2026-12-01T00:00:00Z", "--format", "html"]  # fmt: skip
-    argv += ["--compare", str(compare)] if compare is not None else []
+    if compare:
+        slower = page.with_suffix(".slower.yaml")
+        text = config.read_text(encoding="utf-8")
+        slower.write_text(
+            text.replace("age: {over: 1h, time: calendar}", "age: {over: 2h, time: calendar}")
+        )
+        argv += ["--compare", str(slower)]
     code = f"import sys; from connector.cli import main; main({argv!r})"
     with page.open("w") as sink:
         env = {**os.environ, "PYTHONPATH": str(root)}
@@ -107,13 +116,7 @@ def main() -> None:
         with export.open("w", encoding="utf-8") as sink:
             for ticket in tickets(args.count, args.seed):
                 sink.write(json.dumps(ticket) + "\n")
-        compare = None
-        if args.compare:
-            compare = Path(tmp) / "slower.yaml"
-            text = (ROOT / "config.example.yaml").read_text(encoding="utf-8")
-            compare.write_text(
-                text.replace("age: {over: 1h, time: calendar}", "age: {over: 2h, time: calendar}")
-            )
+        compare = args.compare
         pages = [("this checkout", ROOT, 10.0, args.loads)]
         if args.old is not None:
             pages.append((f"old ({args.old})", args.old.resolve(), 300.0, args.old_loads))
