@@ -32,6 +32,7 @@ from connector.sandbox.config import (
     example_scopes,
     instance_settings,
     with_instances,
+    with_state_dir,
     write_secret,
 )
 from connector.sandbox.connection import PastRuns, read_tickets
@@ -44,6 +45,7 @@ from emulators.jira import JiraEmulator
 from emulators.server import EmulatorServer
 from emulators.transport import InProcess
 from emulators.zendesk import ZendeskEmulator
+from rules.errors import ConfigError
 from rules.model import Ticket
 from rules.policy import Policy
 
@@ -82,9 +84,13 @@ class Sandbox:
         clock: Callable[[], float] = time.time,
         platforms: Iterable[str] = PLATFORMS,
         due_share: float = DUE_SHARE,
+        port: int = 0,
         audit: Path | None = None,
     ) -> None:
+        """`port`: the base port: Zendesk on it, Jira Cloud on the next, Jira Data Center on
+        the one after (the same URLs at every start); 0: free ports, new at each start."""
         self.directory = Path(directory)
+        self.port = port
         self.count, self.seed, self.latency = tickets, seed, latency
         self.clock, self.due_share = clock, due_share
         #: Where the seeded past runs' audit lines go (default: the config's audit log when it
@@ -132,7 +138,7 @@ class Sandbox:
         for platform in self.platforms:
             instance = INSTANCES[platform]
             slots[instance] = _Deferred()
-            server = EmulatorServer(slots[instance], latency=self.latency)
+            server = self._server(slots[instance], platform)
             self._servers.append(server)
             self._locks[instance] = server.lock
             self.urls[instance] = server.url
@@ -162,6 +168,18 @@ class Sandbox:
         for server in self._servers:
             server.__enter__()
 
+    def _server(self, slot: _Deferred, platform: str) -> EmulatorServer:
+        """The platform's server, on its port (base + its place in PLATFORMS) or a free one."""
+        port = self.port + PLATFORMS.index(platform) if self.port else 0
+        try:
+            return EmulatorServer(slot, port=port, latency=self.latency)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot serve {INSTANCES[platform]} on 127.0.0.1:{port}: {exc.strerror}"
+                f" (the sandbox uses ports {self.port} to {self.port + len(PLATFORMS) - 1}:"
+                " choose another --port, or stop what uses it)"
+            ) from None
+
     def stop(self) -> None:
         for server in self._servers:
             if server.thread.is_alive():
@@ -186,7 +204,8 @@ class Sandbox:
                 email=JIRA_EMAIL,
                 client=CLIENT_ID,
             )
-        self.config_path.write_text(with_instances(text, instances), encoding="utf-8")
+        config = with_state_dir(with_instances(text, instances))
+        self.config_path.write_text(config, encoding="utf-8")
 
     def _audit(self, config: Config, clock: Frozen) -> AuditLog | None:
         path = self.audit
