@@ -42,6 +42,7 @@ def page(fig: dict[str, Any]) -> str:
         if dim in fig["by"]:
             parts += _table_of(fig, dim)
     parts += _failures(fig)
+    parts += _notices(fig)
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
@@ -252,12 +253,14 @@ def _statuses(fig: dict[str, Any]) -> list[str]:
 
 def _after(fig: dict[str, Any]) -> list[str]:
     a = fig["after_escalation"]
+    down = links(a["de_escalated_tickets"], a["de_escalated"])
+    back = links(a["reopened_tickets"], a["reopened"])
     return [
         "<h2>After escalation</h2>",
         f"<p>Of {a['tickets_escalated']} escalated tickets, {a['de_escalated']} were later"
-        f" de-escalated: {links(a['de_escalated_tickets'], a['de_escalated'])}</p>",
-        f"<p>{a['reopened']} were reopened after their escalation:"
-        f" {links(a['reopened_tickets'], a['reopened'])}</p>",
+        f" de-escalated{': ' + down if down else '.'}</p>",
+        f"<p>{a['reopened']} were reopened after their escalation{': ' + back if back else '.'}"
+        "</p>",
     ]
 
 
@@ -296,3 +299,16 @@ def _failures(fig: dict[str, Any]) -> list[str]:
         body = [(None, [str(m["count"]), m["message"]], "") for m in f["messages"]]
         out.append(table(["count", "message", ""], body, numeric=0))
     return out
+
+
+def _notices(fig: dict[str, Any]) -> list[str]:
+    """Notices per channel and status, from the audit log (docs/notices.md)."""
+    notices = fig.get("notices")
+    if not notices:
+        return []
+    statuses = sorted({s for by in notices.values() for s in by})
+    body = [(None, [ch, *(str(by.get(s, 0)) for s in statuses)], "") for ch, by in notices.items()]
+    return [
+        "<h2>Notices</h2>",
+        table(["channel", *statuses, ""], body, numeric=len(statuses)),
+    ]
