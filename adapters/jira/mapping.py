@@ -30,6 +30,7 @@ from rules.tracking import Tracking
 from rules.tracking import parse_time as parse_instant
 
 PLATFORM = "jira"
+NOT_ESCALATED = Tracking.parse({})
 #: Jira's status category keys as hints for statuses the policy does not map.
 CATEGORY_HINTS = {
     "new": StatusCategory.NEW,
@@ -171,12 +172,17 @@ def to_ticket(
         "created_at": created,
         "updated_at": updated,
         "status_since": parse_time(f.get("statuscategorychangedate")),
-        "tracking": Tracking.parse({n: text_of(f.get(fd.id)) for n, fd in ctx.tracking.items()}),
+        "tracking": _tracking({n: text_of(f.get(fd.id)) for n, fd in ctx.tracking.items()}),
     }
     if histories is not None:
         events = history(issue, histories, ctx, initial=initial)
         values |= history_fields(events, values["status_since"])  # type: ignore[arg-type]
     return Ticket(**values)  # type: ignore[arg-type]
+
+
+def _tracking(raw: dict[str, str | None]) -> Tracking:
+    """Parsed, except on a ticket never escalated (most of a sweep), which shares one value."""
+    return Tracking.parse(raw) if any(raw.values()) else NOT_ESCALATED
 
 
 def history(

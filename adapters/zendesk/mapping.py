@@ -19,6 +19,7 @@ from rules.policy import Policy
 from rules.tracking import Tracking
 
 PLATFORM = "zendesk"
+NOT_ESCALATED = Tracking.parse({})
 Json = dict[str, Any]
 AGENT_ROLES = frozenset({"agent", "admin"})
 _CHANGE_KINDS = {
@@ -202,8 +203,14 @@ def ticket_values(raw: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
         "custom": {name: values.get(fid) for name, fid in ctx.custom.items()},
         "created_at": created,
         "updated_at": updated,
-        "tracking": Tracking.parse({name: values.get(fid) for name, fid in ctx.tracking.items()}),
+        "tracking": _tracking({name: values.get(fid) for name, fid in ctx.tracking.items()}),
     }
+
+
+def _tracking(raw: dict[str, object]) -> Tracking:
+    """Parsed, except on a ticket never escalated (most of a sweep), which shares one value."""
+    escalated = any(v is not None and v != "" for v in raw.values())
+    return Tracking.parse(raw) if escalated else NOT_ESCALATED
 
 
 def summary_from_metrics(
