@@ -46,7 +46,13 @@ HISTORY_FIELDS = {
 
 def parse_time(text: object) -> datetime | None:
     """Jira's `2026-03-02T08:00:00.000+0000` (or any ISO 8601 instant) in UTC."""
-    return parse_instant(text) if isinstance(text, str) else None
+    if not isinstance(text, str):
+        return None
+    try:  # the common case, a UTC time, at once
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return parse_instant(text)
+    return value if value.tzinfo is UTC else parse_instant(text)
 
 
 def user_id(user: object) -> str | None:
