@@ -50,6 +50,8 @@ class InstanceRun:
     #: and why, in words.
     read_mode: str = "full"
     read_why: str = ""
+    #: How the search was narrowed where that is exact, and why (`connector.scopes.narrowed`).
+    narrowed: str | None = None
 
     def count(self, status: WriteStatus) -> int:
         return sum(1 for r in self.results if r.status is status)
@@ -101,6 +103,7 @@ class InstanceRun:
             "warnings": list(self.warnings),
             "read": self.read_mode,
             "read_why": self.read_why or None,
+            "narrowed": self.narrowed,
         }
 
 
@@ -151,6 +154,8 @@ def summary_lines(runs: list[InstanceRun], *, writes: bool) -> list[str]:
         lines.append(head + text)
         if run.read_why:
             lines.append(f"  read: {run.read_why}")
+        if run.narrowed:
+            lines.append(f"  {run.narrowed}")
         lines += [f"  warning: {w}" for w in run.warnings]
     return lines
 

@@ -104,6 +104,13 @@ class Settings(InstanceSettings):
         default=300.0, gt=0, description="Give up waiting for an update_many job after this."
     )
 
+    def without_done(self) -> dict[str, str] | None:
+        """The scope and `status<solved`, when its terms are all AND-ed (no OR) and none of them
+        leaves solved and closed tickets out already."""
+        if self.done_left_out() is not None or "OR" in TERM.findall(self.scope):
+            return None
+        return {"scope": f"{self.scope} status<solved"}
+
     def done_left_out(self) -> tuple[str, str] | None:
         """The `status` terms that keep solved and closed tickets out (search terms all hold)."""
         if "OR" in TERM.findall(self.scope):  # not a plain list of AND-ed terms: unsure

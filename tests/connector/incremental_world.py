@@ -23,6 +23,9 @@ import requests
 import responses
 import yaml
 
+from adapters.package import Wiring
+from adapters.protocol import Adapter
+from adapters.registry import platform
 from connector.audit import AuditLog
 from connector.config import Config, load_config
 from connector.progress import Progress
@@ -93,6 +96,7 @@ class World:
         full_sweep: str = "1h",
         search_lag: float = 0.0,
         time_zone: str = "UTC",
+        scope: str | None = None,
     ) -> None:
         self.flavour, self.tmp = flavour, tmp
         self.time = FakeTime(START)
@@ -111,7 +115,7 @@ class World:
         #: Called after each request is answered (a human acting while a run reads).
         self.after: Callable[[str], None] | None = None
         self._bind(rsps)
-        self.config = self._config(index_lag, full_sweep)
+        self.config = self._config(index_lag, full_sweep, scope)
         self.runtime = Runtime(self.time.clock, self.time.sleep, Progress(enabled=False))
 
     # --- the platform ---------------------------------------------------------------------
@@ -189,7 +193,7 @@ class World:
 
     # --- the connector --------------------------------------------------------------------
 
-    def _config(self, index_lag: str, full_sweep: str) -> Config:
+    def _config(self, index_lag: str, full_sweep: str, scope: str | None) -> Config:
         doc: dict[str, Any] = yaml.safe_load(POLICY)
         (self.tmp / "secret").write_text((SECRET if self.flavour == "zendesk" else "tok") + "\n")
         secret = {"file": str(self.tmp / "secret")}
@@ -219,6 +223,8 @@ class World:
                 "group_field": "Support team",
                 "page_size": 100,
             }
+        if scope is not None:
+            instance["scope"] = scope
         doc["instances"] = {"world": instance}
         doc["run"] = {
             "state_dir": str(self.tmp / "state"),
@@ -238,13 +244,24 @@ class World:
         """A real run (writes), incremental unless `full` (or the index says otherwise)."""
         return self._run(self.options(full=full, hint=hint))
 
-    def plan(self, *, incremental: bool) -> dict[str, TicketChange]:
+    def plan(self, *, incremental: bool, as_configured: bool = False) -> dict[str, TicketChange]:
         """What a dry run would change, read incrementally (the index as the last run left
-        it; nothing is written) or in full (without the index), by ticket."""
-        run = self._run(self.options(dry_run=True, incremental=incremental))
+        it; nothing is written) or in full (without the index), by ticket; `as_configured`:
+        with the instance's scope as written, not narrowed (`connector.scopes`)."""
+        if as_configured:
+            self.runtime.connect = self._as_configured
+        try:
+            run = self._run(self.options(dry_run=True, incremental=incremental))
+        finally:
+            self.runtime.connect = None
         assert run.outcome.value == "dry-run", run.error
         assert run.read_mode == ("incremental" if incremental else "full"), run.read_why
         return {c.ticket: c for c in run.changes}
+
+    def _as_configured(self, config: Config, name: str) -> Adapter:
+        settings = config.instances[name]
+        wiring = Wiring(self.time.clock, self.time.sleep, config.state_dir)
+        return platform(settings.platform).build(name, settings, config.policy, wiring)
 
     def _run(self, options: Options) -> InstanceRun:
         audit = AuditLog(None, "world", self.time.clock)

@@ -187,3 +187,61 @@ def test_jira_reads_updated_since_to_the_minute_in_our_time_zone(
     searches = [r for r in world.requests()[before:] if "/search" in r]
     assert "updated+%3E%3D+%222026%2F03%2F02+04%3A55%22" in searches[0]
     assert world.level(late) == "L2"
+
+
+WIDE = {"zendesk": "type:ticket", "cloud": "project = SUP", "dc": "project = SUP ORDER BY key"}
+NARROWED = {
+    "zendesk": "type:ticket status<solved",
+    "cloud": "(project = SUP) AND statusCategory != Done",
+    "dc": "(project = SUP) AND statusCategory != Done ORDER BY key",
+}
+SENT = {"zendesk": "query=status%3Csolved", "dc": "%28project+%3D+SUP%29+AND+statusCategory"}
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_search_is_narrowed_where_that_is_exact_and_the_plan_says_so(
+    flavour: str, rsps: responses.RequestsMock, tmp_path: Path
+) -> None:
+    """No rule acts on solved tickets and no level waits for approval: leaving them out of a
+    scope that reads them changes no plan, and the run says so."""
+    world = World(flavour, rsps, tmp_path, scope=WIDE[flavour])
+    tickets = [world.create(p) for p in ("P1", "P2", "P3", "P1", "P2")]
+    world.run(full=True)
+    world.solve(tickets[0])  # escalated, then solved
+    world.solve(tickets[1])  # not escalated yet, solved
+    world.wait(9 * 3600)
+    before = len(world.requests())
+    narrowed = world.plan(incremental=False)
+    searched = [r for r in world.requests()[before:] if "search" in r]
+    if flavour in SENT:  # (Jira Cloud sends its JQL in the body)
+        assert SENT[flavour] in searched[0]
+    assert narrowed == world.plan(incremental=False, as_configured=True)
+    assert set(narrowed) == {tickets[2], tickets[3], tickets[4]}  # P3 aged, reminders
+    run = world.run(full=True)
+    assert run.narrowed is not None and repr(NARROWED[flavour]) in run.narrowed
+    assert "no enabled rule acts on solved or closed tickets" in run.narrowed
+    assert run.to_json()["narrowed"] == run.narrowed
+
+
+def test_no_narrowing_when_a_rule_acts_on_solved_tickets_or_a_level_waits_for_approval(
+    rsps: responses.RequestsMock, tmp_path: Path
+) -> None:
+    from dataclasses import replace as swap  # noqa: PLC0415
+
+    from connector.scopes import narrowed  # noqa: PLC0415
+    from rules.schema import ApprovalModel  # noqa: PLC0415
+
+    world = World("zendesk", rsps, tmp_path, scope="type:ticket")
+    config = world.config
+    settings, why = narrowed(config, "world")
+    assert settings.model_dump()["scope"] == "type:ticket status<solved" and why is not None
+    closing = swap(config.policy.rules[0], on_done=True)
+    rules = (closing, *config.policy.rules[1:])
+    assert narrowed(swap(config, policy=swap(config.policy, rules=rules)), "world")[1] is None
+    l2 = config.policy.levels[1]
+    gated = swap(l2, model=l2.model.model_copy(update={"approval": ApprovalModel(anyone=True)}))
+    levels = (config.policy.levels[0], gated)
+    assert narrowed(swap(config, policy=swap(config.policy, levels=levels)), "world")[1] is None
+    (tmp_path / "default").mkdir()
+    default = World("zendesk", rsps, tmp_path / "default")  # status<solved already
+    assert narrowed(default.config, "world")[1] is None
