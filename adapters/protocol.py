@@ -95,6 +95,11 @@ class Incremental(Protocol):
 
 
 class Writing(Connected, Protocol):
+    def expect_writes(self, changes: Sequence[TicketChange]) -> None:
+        """The changes about to be written, in the order their writes start: a platform that
+        re-reads each ticket before writing it (Jira) reads them ahead in bulk. No request."""
+        ...
+
     def write(
         self, changes: Sequence[TicketChange], reevaluate: Reevaluate
     ) -> Iterator[WriteResult]:

@@ -10,8 +10,10 @@ from typing import Any
 
 from adapters.results import WriteResult, WriteStatus
 from connector.errors import BUG, CHANGES_FAILED, OK, code_for
+from connector.kinds import breakdown
 from rules.errors import EscalationError
 from rules.plan import Summary, TicketChange
+from rules.policy import Policy
 
 
 class RunOutcome(StrEnum):
@@ -128,8 +130,11 @@ def exit_code(runs: list[InstanceRun], *, locked_is_done: bool = True) -> int:
     return code
 
 
-def summary_lines(runs: list[InstanceRun], *, writes: bool) -> list[str]:
-    """One line per instance: fetched, matched, changed, failed, skipped, requests, duration."""
+def summary_lines(
+    runs: list[InstanceRun], *, writes: bool, policy: Policy | None = None
+) -> list[str]:
+    """One line per instance: fetched, matched, changed, failed, skipped, requests, duration;
+    with the policy, a second line with the changes by kind (connector/kinds.py)."""
     lines = []
     for run in runs:
         j = run.to_json()
@@ -152,6 +157,8 @@ def summary_lines(runs: list[InstanceRun], *, writes: bool) -> list[str]:
         text += f", skipped {j['skipped']}{_owed_text(j, run)}"
         text += f"; {j['requests']} requests in {j['seconds']:.1f}s"
         lines.append(head + text)
+        if policy is not None and run.changes:
+            lines.append("  " + breakdown(run.changes, policy))
         if run.read_why:
             lines.append(f"  read: {run.read_why}")
         if run.narrowed:

@@ -87,6 +87,9 @@ class JiraAdapter:
     def reread(self, ticket_id: str) -> Ticket:
         return self.reader.fresh(ticket_id).ticket
 
+    def expect_writes(self, changes: Sequence[TicketChange]) -> None:
+        self.backend.ahead.expect([c.ticket for c in changes])
+
     def write(
         self, changes: Sequence[TicketChange], reevaluate: Reevaluate
     ) -> Iterator[WriteResult]:

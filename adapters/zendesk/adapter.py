@@ -105,6 +105,9 @@ class ZendeskAdapter:
     def reread(self, ticket_id: str) -> Ticket:
         return self.backend.reread(ticket_id).ticket
 
+    def expect_writes(self, changes: Sequence[TicketChange]) -> None:
+        """Zendesk writes carry their version (`safe_update`): no re-read to read ahead."""
+
     def write(
         self, changes: Sequence[TicketChange], reevaluate: Reevaluate
     ) -> Iterator[WriteResult]:
