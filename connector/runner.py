@@ -181,7 +181,7 @@ def _plan(
     if reads is None:
         outcomes = evaluate(policy, adapter.fetch(needs(policy), now), now)
     else:
-        outcomes = evaluate_due(policy, reads.tickets(adapter, needs(policy), now), now)
+        outcomes = evaluate_due(policy, reads.tickets(adapter, policy, now), now)
     for outcome in outcomes:
         if runtime.stop.is_set():
             raise KeyboardInterrupt  # Ctrl-C while instances run in parallel: stop reading

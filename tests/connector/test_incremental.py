@@ -148,8 +148,7 @@ def test_a_run_with_nothing_due_costs_a_handful_of_requests(
     run = world.run()
     sent = world.requests()[before:]
     assert run.read_mode == "incremental" and run.summary.evaluated == 0
-    # Zendesk reads ticket_fields twice a run (issue 18: once, on the branch that cuts it)
-    assert len(sent) <= 5 + (flavour == "zendesk"), sent
+    assert len(sent) <= 5, sent
 
 
 def test_what_forces_a_full_sweep(rsps: responses.RequestsMock, tmp_path: Path) -> None:
