@@ -244,3 +244,26 @@ def test_no_narrowing_when_a_rule_acts_on_solved_tickets_or_a_level_waits_for_ap
     (tmp_path / "default").mkdir()
     default = World("zendesk", rsps, tmp_path / "default")  # status<solved already
     assert narrowed(default.config, "world")[1] is None
+
+
+def test_the_cli_runs_incrementally_and_full_on_demand(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`escalate run` with `run.incremental: true`, over HTTP: the first run sweeps, the next
+    reads incrementally, `--full` sweeps again; each summary says which and why."""
+    from tests.connector.platforms import platforms  # noqa: PLC0415
+
+    with platforms(tmp_path, capsys) as p:
+        config = p.config(incremental=True, full_sweep="1h", index_lag="5m")
+        (ticket,) = p.p1(1)
+        first = p.invoke("run", "-c", config, "--instance", "zendesk")
+        assert first.code == 0, first.err
+        assert "read: full sweep: no due index yet" in first.out
+        p.time.now += 300
+        second = p.invoke("run", "-c", config, "--instance", "zendesk")
+        assert "read: incremental: updated since 2026-03-02T09:55:00Z" in second.out
+        assert "fetched 1," in second.out  # our own write of the first run, read back
+        p.time.now += 300
+        third = p.invoke("run", "-c", config, "--instance", "zendesk", "--full")
+        assert "read: full sweep: asked for (--full)" in third.out
+        assert p.zendesk.field_value(int(ticket), "Escalation level") == "L2"
