@@ -177,6 +177,12 @@ class World:
             return int(tid) in self.emulator.tickets
         return tid in self.emulator.issues
 
+    def searchable(self, tid: str) -> bool:
+        """The platform's search sees the ticket as it is now (Zendesk's index lag)."""
+        if isinstance(self.emulator, ZendeskEmulator):
+            return any(str(t["id"]) == tid for t in self.emulator.searchable())
+        return True
+
     def level(self, tid: str) -> str | None:
         if isinstance(self.emulator, ZendeskEmulator):
             value = self.emulator.field_value(int(tid), "Escalation level")
