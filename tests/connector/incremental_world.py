@@ -97,8 +97,9 @@ class World:
         search_lag: float = 0.0,
         time_zone: str = "UTC",
         scope: str | None = None,
+        name: str = "world",
     ) -> None:
-        self.flavour, self.tmp = flavour, tmp
+        self.flavour, self.tmp, self.name = flavour, tmp, name
         self.time = FakeTime(START)
         self.emulator: ZendeskEmulator | JiraEmulator
         if flavour == "zendesk":
@@ -231,7 +232,7 @@ class World:
             }
         if scope is not None:
             instance["scope"] = scope
-        doc["instances"] = {"world": instance}
+        doc["instances"] = {self.name: instance}
         doc["run"] = {
             "state_dir": str(self.tmp / "state"),
             "incremental": True,
@@ -272,7 +273,7 @@ class World:
     def _run(self, options: Options) -> InstanceRun:
         audit = AuditLog(None, "world", self.time.clock)
         try:
-            run = run_instance(self.config, "world", self.runtime, audit, options)
+            run = run_instance(self.config, self.name, self.runtime, audit, options)
         finally:
             audit.close()
             self.runtime.close_store()

@@ -15,7 +15,9 @@ import responses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from state.postgres import PostgresStore
 from tests.connector.incremental_world import World
+from tests.store.pg import Server
 
 FLAVOURS = ["zendesk", "cloud", "dc"]
 
@@ -277,3 +279,27 @@ def test_the_cli_runs_incrementally_and_full_on_demand(
         third = p.invoke("run", "-c", config, "--instance", "zendesk", "--full")
         assert "read: full sweep: asked for (--full)" in third.out
         assert p.zendesk.field_value(int(ticket), "Escalation level") == "L2"
+
+
+def test_incremental_runs_keep_their_index_in_postgresql(
+    rsps: responses.RequestsMock, tmp_path: Path, pg_server: Server
+) -> None:
+    """The due index in the shared store (schema step 3): a sweep builds it, an incremental
+    run reads only what came due, on a real PostgreSQL server."""
+    store, name = PostgresStore(pg_server.url, pg_server.password), f"pg-{tmp_path.name}"
+    try:
+        world = World("dc", rsps, tmp_path, name=name, full_sweep="6h")
+        world.runtime.store = store
+        aged = world.create("P2")  # due at 2 hours old
+        world.create("P3")
+        world.wait(600)  # both created before the window the next run reads
+        assert world.run(full=True).read_mode == "full"
+        rows = store.due(name)
+        rows.open(f"due {name}")
+        assert {r[0] for r in rows.dump()} == {aged, "SUP-2"}
+        world.wait(2 * 3600 - 600)
+        run = world.run()
+        assert run.read_mode == "incremental" and run.summary.evaluated == 1
+        assert world.level(aged) == "L2"
+    finally:
+        store.close()
