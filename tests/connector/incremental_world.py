@@ -247,9 +247,12 @@ class World:
     def options(self, **kw: Any) -> Options:
         return replace(Options(concurrency=1, incremental=True), **kw)
 
-    def run(self, *, full: bool = False, hint: frozenset[str] = frozenset()) -> InstanceRun:
-        """A real run (writes), incremental unless `full` (or the index says otherwise)."""
-        return self._run(self.options(full=full, hint=hint))
+    def run(
+        self, *, full: bool = False, hint: frozenset[str] = frozenset(), incremental: bool = True
+    ) -> InstanceRun:
+        """A real run (writes), incremental unless `full` (or the index says otherwise);
+        `incremental=False`: as without `run.incremental` (no index read or written)."""
+        return self._run(self.options(full=full, hint=hint, incremental=incremental))
 
     def plan(self, *, incremental: bool, as_configured: bool = False) -> dict[str, TicketChange]:
         """What a dry run would change, read incrementally (the index as the last run left
