@@ -137,6 +137,9 @@ def change_lines(c: TicketChange, policy: Policy) -> list[str]:
             lines.extend(f"    | {line}" for line in body.plain().strip().splitlines())
     if c.notify:
         lines.append(f"  notify: {', '.join(c.notify)}")
+    for n in c.notices:
+        when = f"deferred to {format_time(n.due)}" if n.deferred else "now"
+        lines.append(f"  notice {n.channel}: {when} ({n.key})")
     lines.extend(f"  why: {reason}" for reason in c.reasons)
     return lines
 

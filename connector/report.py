@@ -11,6 +11,7 @@ from typing import Any
 from adapters.results import WriteResult, WriteStatus
 from connector.errors import BUG, CHANGES_FAILED, OK, code_for
 from connector.kinds import breakdown
+from notify.outbox import Result, Status
 from rules.errors import EscalationError
 from rules.plan import Summary, TicketChange
 from rules.policy import Policy
@@ -54,6 +55,17 @@ class InstanceRun:
     read_why: str = ""
     #: How the search was narrowed where that is exact, and why (`connector.scopes.narrowed`).
     narrowed: str | None = None
+    #: Notices sent (or not) this run (notify.outbox), and those earlier runs left waiting
+    #: (listed by dry runs and plans).
+    notices: list[Result] = field(default_factory=list)
+    notices_waiting: list[dict[str, Any]] = field(default_factory=list)
+    #: The tickets the fetch returned (kept only when notice channels are configured).
+    seen: set[str] = field(default_factory=set, repr=False, compare=False)
+
+    @property
+    def notice_trouble(self) -> int:
+        """Notices that failed, were refused, given up or lost to a crash this run."""
+        return sum(1 for n in self.notices if n.status is not Status.SENT)
 
     def count(self, status: WriteStatus) -> int:
         return sum(1 for r in self.results if r.status is status)
@@ -106,7 +118,21 @@ class InstanceRun:
             "read": self.read_mode,
             "read_why": self.read_why or None,
             "narrowed": self.narrowed,
+            "notices": _notice_counts(self),
         }
+
+
+def _notice_counts(run: InstanceRun) -> dict[str, int]:
+    out: dict[str, int] = {}
+    planned = [n for c in run.changes for n in c.notices]
+    if planned:
+        out["planned"] = len(planned)
+        out["deferred"] = sum(1 for n in planned if n.deferred)
+    for n in run.notices:
+        out[n.status.value] = out.get(n.status.value, 0) + 1
+    if run.notices_waiting:
+        out["waiting"] = len(run.notices_waiting)
+    return out
 
 
 def _is_bug(error: BaseException | None) -> bool:
@@ -125,7 +151,8 @@ def exit_code(runs: list[InstanceRun], *, locked_is_done: bool = True) -> int:
             code = max(code, code_for(run.fatal))
         undone = run.outcome in (RunOutcome.REFUSED, RunOutcome.ABORTED)
         locked = run.outcome is RunOutcome.LOCKED and not locked_is_done
-        if undone or locked or run.failed or run.stale or run.dropped or run.owed_trouble:
+        trouble = run.failed or run.stale or run.dropped or run.owed_trouble
+        if undone or locked or trouble or run.notice_trouble:
             code = max(code, CHANGES_FAILED)
     return code
 
@@ -154,17 +181,24 @@ def summary_lines(
                 text += f", comments owed to the next run {j['comments_owed']}"
             if run.stale:
                 text += f", stale {len(run.stale)}"
-        text += f", skipped {j['skipped']}{_owed_text(j, run)}"
+        text += f", skipped {j['skipped']}{_owed_text(j, run)}{_notice_text(j)}"
         text += f"; {j['requests']} requests in {j['seconds']:.1f}s"
         lines.append(head + text)
-        if policy is not None and run.changes:
-            lines.append("  " + breakdown(run.changes, policy))
         if run.read_why:
             lines.append(f"  read: {run.read_why}")
+        if policy is not None and run.changes:
+            lines.append("  " + breakdown(run.changes, policy))
         if run.narrowed:
             lines.append(f"  {run.narrowed}")
         lines += [f"  warning: {w}" for w in run.warnings]
     return lines
+
+
+def _notice_text(j: dict[str, Any]) -> str:
+    counts = j["notices"]
+    if not counts:
+        return ""
+    return "; notices " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
 
 
 def _owed_text(j: dict[str, Any], run: InstanceRun) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -25,8 +25,9 @@ from adapters.registry import platform
 from adapters.results import WriteResult, WriteStatus
 from connector.audit import AuditLog
 from connector.config import Config
-from connector.due import Reads, choose
+from connector.due import FULL, Reads, choose
 from connector.executor import execute
+from connector.notices import Landed, after_writes, open_outbox, waiting
 from connector.progress import Progress
 from connector.report import InstanceRun, RunOutcome
 from connector.scopes import narrowed
@@ -171,21 +172,27 @@ def _plan(
     *,
     dry_run: bool,
     reads: Reads | None = None,
+    peek: Callable[[Ticket], None] | None = None,
 ) -> Policy:
     """Fetch and evaluate every ticket (or, with `reads`, what it reads); keep the changes.
     Raises if any page fails. Returns the policy it evaluated (without what needs an unusable
-    policy field)."""
+    policy field). `peek` sees each ticket as read."""
     progress = runtime.progress
     policy = usable_policy(adapter, config.policy, run)
     now = runtime.now()
+    keep_seen = bool(policy.channels)
     if reads is None:
-        outcomes = evaluate(policy, adapter.fetch(needs(policy), now), now)
+        tickets = adapter.fetch(needs(policy), now)
+        outcomes = evaluate(policy, _peeking(tickets, peek) if peek else tickets, now)
     else:
-        outcomes = evaluate_due(policy, reads.tickets(adapter, policy, now), now)
+        tickets = reads.tickets(adapter, policy, now)
+        outcomes = evaluate_due(policy, _peeking(tickets, peek) if peek else tickets, now)
     for outcome in outcomes:
         if runtime.stop.is_set():
             raise KeyboardInterrupt  # Ctrl-C while instances run in parallel: stop reading
         run.summary.add(outcome)
+        if keep_seen:
+            run.seen.add(outcome.ticket)
         if outcome.skipped:
             log.warning(
                 "ticket_skipped", instance=run.name, ticket=outcome.ticket, reason=outcome.skipped
@@ -208,6 +215,12 @@ def _plan(
     for change in run.changes:
         audit.decision(change, dry_run=dry_run)
     return policy
+
+
+def _peeking(tickets: Iterable[Ticket], peek: Callable[[Ticket], None]) -> Iterator[Ticket]:
+    for ticket in tickets:
+        peek(ticket)
+        yield ticket
 
 
 def _send_owed(adapter: Adapter, run: InstanceRun, audit: AuditLog) -> None:
@@ -305,9 +318,19 @@ def run_instance(
             )
         if not options.dry_run:
             _send_owed(adapter, run, audit)
+        outbox = open_outbox(config, name, runtime.state(config), runtime.clock)
+        landed = Landed(outbox if not options.dry_run else None)
         policy[0] = _plan(
-            adapter, config, runtime, run, audit, dry_run=options.dry_run, reads=reads
+            adapter,
+            config,
+            runtime,
+            run,
+            audit,
+            dry_run=options.dry_run,
+            reads=reads,
+            peek=landed.peek,
         )
+        landed.confirm()
         if options.max_changes and len(run.changes) > options.max_changes:
             run.outcome = RunOutcome.REFUSED
             run.error = (
@@ -323,11 +346,17 @@ def run_instance(
             )
             return
         if options.dry_run:
+            run.notices_waiting = waiting(outbox)
             run.outcome = RunOutcome.DRY_RUN
             return
+        if outbox is not None:
+            outbox.plan(run.changes)  # kept before the writes: a crash after one loses none
         _write(adapter, run.changes, reevaluate, runtime, run, audit, options.concurrency, relabel)
         if reads is not None:
             reads.commit()
+        if outbox is not None:  # an incremental read saw only some tickets: none is "gone"
+            full = reads is None or reads.mode == FULL
+            after_writes(outbox, adapter, policy[0], run, audit, run.seen if full else None)
 
     return _locked(config, name, runtime, audit, body)
 
@@ -411,7 +440,12 @@ def apply_instance(
                 )
             return None
 
+        outbox = open_outbox(config, name, runtime.state(config), runtime.clock)
+        if outbox is not None:
+            outbox.plan(changes)
         _write(adapter, changes, reevaluate, runtime, run, audit, concurrency)
+        if outbox is not None:  # the plan's notices, and what earlier runs left due
+            after_writes(outbox, adapter, config.policy, run, audit, None)
 
     return _locked(config, name, runtime, audit, body)
 

@@ -76,6 +76,10 @@ class Totals:
     escalated: int = 0
     truncated: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # tickets that could not be replayed
+    by_channel: Counter[str] = field(default_factory=Counter)  # notices (rules.notices)
+    deferred: int = 0  # notices held for their channel's working hours
+    deferred_sum: float = 0.0  # ... and for how long in all, seconds
+    deferred_max: float = 0.0
 
     def add(self, result: TicketResult, interval: float) -> None:
         self.tickets += 1
@@ -89,6 +93,7 @@ class Totals:
             self.notes += change.internal_note is not None
             self.replies += change.public_reply is not None
             self.by_rule.update(change.rules)
+            self._notices(step)
             lateness = late(step.at, interval)
             self.changes += 1
             self.late_sum += lateness
@@ -114,6 +119,15 @@ class Totals:
         if first is not None and result.escalations and result.escalations[0].at == first:
             self.escalated += 1  # first escalated in the window (not before --from)
             self.first_sum += (first - result.created_at).total_seconds()
+
+    def _notices(self, step: Step) -> None:
+        for n in step.change.notices:
+            self.by_channel[n.channel] += 1
+            if n.deferred:
+                wait = (n.due - step.at).total_seconds()
+                self.deferred += 1
+                self.deferred_sum += wait
+                self.deferred_max = max(self.deferred_max, wait)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -141,6 +155,14 @@ class Totals:
             "mean_seconds_to_first_escalation": round(self.first_sum / self.escalated, 1)
             if self.escalated
             else None,
+            "notices": {
+                "by_channel": dict(sorted(self.by_channel.items())),
+                "deferred": self.deferred,
+                "deferred_seconds": {
+                    "mean": round(self.deferred_sum / self.deferred, 1) if self.deferred else None,
+                    "max": round(self.deferred_max, 1) if self.deferred else None,
+                },
+            },
         }
 
 

@@ -226,6 +226,10 @@ def _render_change(change: dict[str, Any] | None) -> list[str]:
     ]
     for action in change["actions"]:
         lines.extend(_render_action(action))
+    for n in change.get("notices") or ():
+        when = f"deferred to {n['due']} (outside its hours)" if n["deferred"] else "at once"
+        text = "".join(t for _, t in n["title"])
+        lines.append(f"  notice to {n['channel']}: {when}, {n['key']}: {text}")
     return lines
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import AwareDatetime, Field, TypeAdapter, field_validator
 
 from rules import mapping
+from rules.basics import Model
 from rules.errors import ConfigError
 from rules.history import summarise
 from rules.loader import Located, Problems, check, load_yaml
@@ -30,7 +31,6 @@ from rules.model import (
 )
 from rules.platforms import PlatformName
 from rules.policy import Policy
-from rules.schema import Model
 from rules.tracking import Tracking
 
 

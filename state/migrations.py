@@ -67,6 +67,19 @@ STEPS: tuple[tuple[int, str], ...] = (
         );
         """,
     ),
+    (
+        4,
+        """
+        CREATE TABLE escalate_notices (
+            instance text NOT NULL, id text NOT NULL, ticket text NOT NULL,
+            channel text NOT NULL, key text NOT NULL, event text NOT NULL,
+            due double precision NOT NULL, status text NOT NULL, attempts integer NOT NULL,
+            notice text NOT NULL, error text NOT NULL, created double precision NOT NULL,
+            updated double precision NOT NULL, PRIMARY KEY (instance, id)
+        );
+        CREATE INDEX escalate_notices_open ON escalate_notices (instance, status, due);
+        """,
+    ),
 )
 
 

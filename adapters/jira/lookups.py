@@ -129,8 +129,8 @@ class Lookups:
     # --- who and what -----------------------------------------------------------------------
 
     def myself(self) -> str | None:
-        """Our own account id (Cloud) or name (Data Center): one GET /myself per run, whatever
-        the number of writer threads asking at once."""
+        """Our own account id (Cloud) or name (Data Center), and its time zone: one GET /myself
+        per run, whatever the number of writer threads asking at once."""
         with self._once:
             if self._myself is None:
                 me = self.client.get(f"{self.client.api}/myself") or {}

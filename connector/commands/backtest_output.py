@@ -177,6 +177,14 @@ def _summary(title: str, s: dict[str, Any], interval: float) -> list[str]:
     ]
     if first is not None:
         out.append(f"  mean time to first escalation: {human_duration(first)}")
+    notices = s.get("notices") or {}
+    if notices.get("by_channel"):
+        line = "  notices by channel: " + _counts(notices["by_channel"])
+        wait = notices["deferred_seconds"]
+        if notices["deferred"]:
+            line += f"; deferred {notices['deferred']} (mean {human_duration(wait['mean'])},"
+            line += f" max {human_duration(wait['max'])})"
+        out.append(line)
     if late["mean"] is not None:
         out.append(
             f"  polling every {human_duration(interval)} acts {human_duration(late['mean'])}"

@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 
 from adapters.results import Check
 from connector.commands.common import runtime, select
 from connector.commands.options import config_option, format_option, instance_option
 from connector.commands.outputs import doctor_json, dumps
-from connector.config import load_config
+from connector.config import Config, load_config
 from connector.errors import CHANGES_FAILED, OK
 from connector.kinds import plural
+from connector.notices import channels_of
 from connector.runner import open_adapter
+from connector.serve import hookset
+from notify import doctor as channel_doctor
+
+
+def _channels(config: Config, say: Callable[[str], None]) -> int:
+    """Each notice channel checked without sending (notify.doctor); the problems found."""
+    failed = 0
+    for name, channel in channels_of(config).items():
+        model = config.policy.channels[name]
+        hours = f", notices wait for {model.calendar} hours" if model.calendar else ""
+        say(f"notice channel {name} ({channel.type}, {channel.describe()}{hours})")
+        for found in channel_doctor.check(channel):
+            say(f"  {'ok  ' if found.ok else 'FAIL'} {found.name}: {found.detail}")
+            failed += not found.ok
+    return failed
 
 
 @click.command()
@@ -24,7 +42,8 @@ def doctor(config_path: str, instances: tuple[str, ...], fmt: str) -> None:
     Checks that the credentials work, that the account may do every write the policy needs,
     that the tracking fields exist and can be written (on Jira: are on the edit screen), that
     the groups, users and priorities the policy names exist, that the scope query is valid,
-    and how much of the rate limit is left. Writes nothing. Exit status 0 all checks pass,
+    how much of the rate limit is left, and (for `escalate serve`) that the webhooks exist, point
+    at serve.public_url and are active. Writes nothing. Exit status 0 all checks pass,
     1 some failed, 2 the configuration is invalid.
     """
     config = load_config(config_path)
@@ -36,7 +55,7 @@ def doctor(config_path: str, instances: tuple[str, ...], fmt: str) -> None:
     for name in names:
         adapter = open_adapter(config, name, rt)
         try:
-            checks = adapter.check()
+            checks = adapter.check() + hookset.checks(config, name, adapter)
         finally:
             adapter.close()
         url = config.instances[name].url
@@ -49,6 +68,7 @@ def doctor(config_path: str, instances: tuple[str, ...], fmt: str) -> None:
         if not checks:
             say("  FAIL no check could run")
             failed += 1
+    failed += _channels(config, say)
     say(plural(failed, "problem") if failed else "all checks passed")
     code = CHANGES_FAILED if failed else OK
     if fmt == "json":

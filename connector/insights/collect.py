@@ -78,6 +78,8 @@ class Collected:
     live_instances: list[str] = field(default_factory=list)  # read live, histories and all
     live_errors: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: channel -> status -> notices (the audit log's `notice` lines: sent, failed, ...)
+    notices: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def seen(self, instance: str, ticket: str) -> Seen:
         key = (instance, ticket)
@@ -104,6 +106,10 @@ class Collected:
             self._write(self.seen(instance, str(record["ticket"])), record, at)
         elif event == "skipped":
             self.skipped += 1
+        elif event == "notice":
+            by = self.notices.setdefault(str(record.get("channel")), {})
+            status = str(record.get("status"))
+            by[status] = by.get(status, 0) + 1
         elif event == "instance_finished":
             self.runs += 1
 

@@ -87,6 +87,7 @@ def figures(
             "skipped_tickets": c.skipped,
             "warnings": list(c.warnings),
         }
+        out["notices"] = {ch: dict(sorted(n.items())) for ch, n in sorted(c.notices.items())}
     return out
 
 

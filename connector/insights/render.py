@@ -248,6 +248,12 @@ def text(fig: dict[str, Any]) -> str:
     if parked:
         out += ["", "Parked in a paused status right after the customer wrote (latest first)", ""]
         out += grid(PARKED_HEAD, parked_rows(parked))
+    notices = fig.get("notices")
+    if notices:
+        out += ["", "Notices (per channel: sent and not; details in the audit log)", ""]
+        statuses = sorted({s for by in notices.values() for s in by})
+        rows = [[ch, *(str(by.get(s, 0)) for s in statuses)] for ch, by in notices.items()]
+        out += grid(["channel", *statuses], rows)
     messages = fig["failed_writes"].get("messages")
     if messages:
         out += ["", "Failed writes, most common reasons", ""]
@@ -280,6 +286,9 @@ def csv_text(fig: dict[str, Any]) -> str:
 def _tidy(fig: dict[str, Any]) -> Iterator[list[Any]]:
     for name, value in fig["totals"].items():
         yield from _cells("totals", "", "", name, value)
+    for channel, by in (fig.get("notices") or {}).items():
+        for status, count in by.items():
+            yield ["notices", "", channel, status, count]
     for row in fig["levels"]:
         for name, value in row.items():
             if name != "level":

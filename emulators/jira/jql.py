@@ -6,7 +6,7 @@
   the calling user's time zone (their profile's `timeZone`), or a time relative to now: `-7d`,
   `"-1w 2d"`, `-4h`, `-30m` (weeks, days, hours, minutes).
 - System fields statusCategory, status, project, priority, labels, key: `=`, `!=`, `in`,
-  `not in`.
+  `not in`; a `key` that names no issue is refused with Jira's 400, as Jira does.
 - Custom fields, by name (quoted when it has spaces) or `cf[10050]`: `is EMPTY`, `is not EMPTY`;
   text fields take only `~` and `!~` (word search) besides those, as Jira's text searcher does,
   and refuse `=`/`!=` with Jira's message; other fields take `=`, `!=`, `in`, `not in`
@@ -48,6 +48,7 @@ class _Env:
     fields: list[Any]
     now: float | None
     zone: ZoneInfo
+    keys: frozenset[str] | None  # None: unknown keys match nothing (validateQuery off)
 
 
 def query(
@@ -64,7 +65,8 @@ def query(
     (the site's clock) for relative dates, `zone` (the caller's time zone) for absolute ones;
     `validate`: unknown keys are an error."""
     known = list(fields)
-    env = _Env(known, now, ZoneInfo(zone))
+    named = frozenset(k.lower() for k in issues) if validate else None
+    env = _Env(known, now, ZoneInfo(zone), named)
     text, order = jql.strip(), ("key", "asc")
     m = re.search(r'\border\s+by\s+("[^"]+"|\S+)(?:\s+(asc|desc))?\s*$', text, re.I)
     if m:
@@ -75,10 +77,7 @@ def query(
             "Unbounded JQL queries are not allowed here. Please add a search"
             " restriction to your query."
         )
-    tokens = _tokens(text) if text else []
-    if validate:
-        _known_keys(tokens, issues)
-    test = _expression(tokens, env) if text else (lambda i: True)
+    test = _expression(_tokens(text), env) if text else (lambda i: True)
     keys = [k for k, i in issues.items() if test(i)]
 
     def sort_key(k: str) -> tuple[int, str]:
@@ -91,19 +90,6 @@ def query(
     ranks = {k: sort_key(k) for k in keys}  # each issue's rank, computed once
     ordered = sorted(keys, key=ranks.__getitem__, reverse=order[1] == "desc")
     return [k for k in ordered if ranks[k][0] == 0] + [k for k in ordered if ranks[k][0]]
-
-
-def _known_keys(tokens: list[str], issues: Mapping[str, Issue]) -> None:
-    """Every key a `key =` / `key in` clause names exists, as Jira's validation requires."""
-    upper = {k.upper() for k in issues}
-    for n, tok in enumerate(tokens[:-2]):
-        if tok.lower() != "key" or tokens[n + 1].lower() not in ("=", "in"):
-            continue
-        rest = tokens[n + 2 :]
-        named = rest[: rest.index(")")] if rest[0] == "(" and ")" in rest else rest[:1]
-        for value in (v.strip('"') for v in named if v not in ("(", ",")):
-            if value.upper() not in upper:
-                raise ValueError(f"An issue with key '{value}' does not exist for field 'key'.")
 
 
 def _tokens(text: str) -> list[str]:
@@ -178,6 +164,12 @@ def _clause(tokens: list[str], env: _Env) -> Test:
         if op not in ("=", "!=", "in", "not in"):
             raise ValueError(f"The operator '{op}' is not supported by the '{name}' field.")
         negated = op in ("!=", "not in")
+        if name.lower() == "key":
+            unknown = sorted(v for v in values if env.keys is not None and v not in env.keys)
+            if unknown:
+                raise ValueError(
+                    f"An issue with key '{unknown[0].upper()}' does not exist for field 'key'."
+                )
         return lambda i: bool(system(i) & values) != negated
     fid = _field_id(name, fields)
     spec = next(f for f in fields if f["id"] == fid)

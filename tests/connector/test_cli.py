@@ -446,11 +446,13 @@ def test_demo_explains_its_counts(capsys: pytest.CaptureFixture[str]) -> None:
         assert kinds.startswith(f"    {changes} changes: ")
         unmatched = int(kinds.split("; ")[1].split(" with no rule matched")[0])
         assert unmatched == changes - matched > 0  # the approvals the sandbox seeds
+        landed = "approval landed" if unmatched == 1 else "approvals landed"
+        assert kinds.endswith(f" with no rule matched: {unmatched} {landed}")
         header, why = out.split(f"\n{name}: ")[1].splitlines()[:2]
         moved = int(header.split(" of ")[0])
         assert header.endswith("tickets moved (group, level, priority or SLA due)")
         assert why == (
-            f"  The run made {changes} changes; the other {changes - moved} moved none of these:"
+            f"  The run made {changes} changes; {changes - moved} of them moved none of these:"
             f" {changes - moved} notes only (a comment only: an approval asked for, a reminder)."
         )
 
@@ -468,6 +470,14 @@ def test_demo_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert set(row["before"]) >= {"ticket", "group", "level", "priority", "sla_due"}
     kinds = data["steps"]["run"]["zendesk-prod"]["kinds"]
     assert sum(kinds.values()) == data["steps"]["run"]["zendesk-prod"]["changes"]
+    # Notices to the local sink: each planned one sent or deferred to office hours, each
+    # sent one received (by the webhook sink or the SMTP server), none twice.
+    counts = [first["notices"] for first in data["steps"]["run"].values()]
+    planned = sum(c.get("planned", 0) for c in counts)
+    sent = sum(c.get("sent", 0) for c in counts)
+    assert planned > 0 and planned == sent + sum(c.get("deferred", 0) for c in counts)
+    assert len(data["notices"]["received"]) == sent
+    assert all(not run["notices"].get("sent") for run in data["steps"]["second run"].values())
 
 
 def test_schema_is_json_with_levels(capsys: pytest.CaptureFixture[str]) -> None:
