@@ -10,9 +10,11 @@ from typing import Any
 
 from adapters.results import WriteResult, WriteStatus
 from connector.errors import BUG, CHANGES_FAILED, OK, code_for
+from connector.kinds import breakdown
 from notify.outbox import Result, Status
 from rules.errors import EscalationError
 from rules.plan import Summary, TicketChange
+from rules.policy import Policy
 
 
 class RunOutcome(StrEnum):
@@ -58,6 +60,11 @@ class InstanceRun:
     def notice_trouble(self) -> int:
         """Notices that failed, were refused, given up or lost to a crash this run."""
         return sum(1 for n in self.notices if n.status is not Status.SENT)
+
+    #: What the run read: "full" (the whole scope) or "incremental" (`connector.incremental`),
+    #: and why, in words.
+    read_mode: str = "full"
+    read_why: str = ""
 
     def count(self, status: WriteStatus) -> int:
         return sum(1 for r in self.results if r.status is status)
@@ -108,6 +115,8 @@ class InstanceRun:
             "seconds": round(self.seconds, 3),
             "warnings": list(self.warnings),
             "notices": _notice_counts(self),
+            "read": self.read_mode,
+            "read_why": self.read_why or None,
         }
 
 
@@ -146,8 +155,11 @@ def exit_code(runs: list[InstanceRun], *, locked_is_done: bool = True) -> int:
     return code
 
 
-def summary_lines(runs: list[InstanceRun], *, writes: bool) -> list[str]:
-    """One line per instance: fetched, matched, changed, failed, skipped, requests, duration."""
+def summary_lines(
+    runs: list[InstanceRun], *, writes: bool, policy: Policy | None = None
+) -> list[str]:
+    """One line per instance: fetched, matched, changed, failed, skipped, requests, duration;
+    with the policy, a second line with the changes by kind (connector/kinds.py)."""
     lines = []
     for run in runs:
         j = run.to_json()
@@ -170,6 +182,10 @@ def summary_lines(runs: list[InstanceRun], *, writes: bool) -> list[str]:
         text += f", skipped {j['skipped']}{_owed_text(j, run)}{_notice_text(j)}"
         text += f"; {j['requests']} requests in {j['seconds']:.1f}s"
         lines.append(head + text)
+        if run.read_why:
+            lines.append(f"  read: {run.read_why}")
+        if policy is not None and run.changes:
+            lines.append("  " + breakdown(run.changes, policy))
         lines += [f"  warning: {w}" for w in run.warnings]
     return lines
 

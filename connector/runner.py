@@ -25,11 +25,13 @@ from adapters.registry import platform
 from adapters.results import WriteResult, WriteStatus
 from connector.audit import AuditLog
 from connector.config import Config
+from connector.due import Reads, choose
 from connector.executor import execute
 from connector.notices import Landed, after_writes, open_outbox, waiting
 from connector.progress import Progress
 from connector.report import InstanceRun, RunOutcome
 from connector.store import open_store
+from rules.due import evaluate_due
 from rules.engine import evaluate, evaluate_ticket
 from rules.errors import ConfigError
 from rules.fielduse import without
@@ -82,6 +84,11 @@ class Options:
     dry_run: bool = False
     max_changes: int = 0  # 0: no storm guard
     concurrency: int = 4
+    #: Read what changed or came due (`connector.incremental`); `full` forces a full sweep
+    #: that rebuilds the due index; `hint`: tickets to read now whatever the index says.
+    incremental: bool = False
+    full: bool = False
+    hint: frozenset[str] = frozenset()
 
 
 #: Adapters are built one at a time: the first build of a platform imports its client library,
@@ -162,17 +169,23 @@ def _plan(
     audit: AuditLog,
     *,
     dry_run: bool,
+    reads: Reads | None = None,
     peek: Callable[[Ticket], None] | None = None,
 ) -> Policy:
-    """Fetch and evaluate every ticket; keep the changes. Raises if any page fails. Returns
-    the policy it evaluated (without what needs an unusable policy field). `peek` sees each
-    ticket as read."""
+    """Fetch and evaluate every ticket (or, with `reads`, what it reads); keep the changes.
+    Raises if any page fails. Returns the policy it evaluated (without what needs an unusable
+    policy field). `peek` sees each ticket as read."""
     progress = runtime.progress
     policy = usable_policy(adapter, config.policy, run)
     now = runtime.now()
     keep_seen = bool(policy.channels)
-    tickets = adapter.fetch(needs(policy), now)
-    for outcome in evaluate(policy, _peeking(tickets, peek) if peek else tickets, now):
+    if reads is None:
+        tickets = adapter.fetch(needs(policy), now)
+        outcomes = evaluate(policy, _peeking(tickets, peek) if peek else tickets, now)
+    else:
+        tickets = reads.tickets(adapter, needs(policy), now)
+        outcomes = evaluate_due(policy, _peeking(tickets, peek) if peek else tickets, now)
+    for outcome in outcomes:
         if runtime.stop.is_set():
             raise KeyboardInterrupt  # Ctrl-C while instances run in parallel: stop reading
         run.summary.add(outcome)
@@ -185,7 +198,11 @@ def _plan(
             audit.skipped(run.name, outcome.ticket, outcome.skipped)
         if outcome.change is not None:
             run.changes.append(outcome.change)
+        if reads is not None:
+            reads.note(outcome)
         progress.fetching(run.name, run.summary.evaluated, len(run.changes))
+    if reads is not None:
+        run.read_mode, run.read_why = reads.mode, reads.describe()
     log.info(
         "instance_evaluated",
         instance=run.name,
@@ -287,12 +304,29 @@ def run_instance(
         return replace(result, status=WriteStatus.SKIPPED, message=why)
 
     def body(adapter: Adapter, run: InstanceRun) -> None:
+        reads = None
+        if options.incremental:  # chosen before anything is sent: `started` is the next mark
+            reads = choose(
+                config,
+                name,
+                runtime.state(config).due(name),
+                runtime.clock(),
+                full=options.full,
+                hint=options.hint,
+            )
         if not options.dry_run:
             _send_owed(adapter, run, audit)
         outbox = open_outbox(config, name, runtime.state(config), runtime.clock)
         landed = Landed(outbox if not options.dry_run else None)
         policy[0] = _plan(
-            adapter, config, runtime, run, audit, dry_run=options.dry_run, peek=landed.peek
+            adapter,
+            config,
+            runtime,
+            run,
+            audit,
+            dry_run=options.dry_run,
+            reads=reads,
+            peek=landed.peek,
         )
         landed.confirm()
         if options.max_changes and len(run.changes) > options.max_changes:
@@ -316,6 +350,8 @@ def run_instance(
         if outbox is not None:
             outbox.plan(run.changes)  # kept before the writes: a crash after one loses none
         _write(adapter, run.changes, reevaluate, runtime, run, audit, options.concurrency, relabel)
+        if reads is not None:
+            reads.commit()
         if outbox is not None:
             after_writes(outbox, adapter, policy[0], run, audit, run.seen)
 

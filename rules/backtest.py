@@ -227,15 +227,33 @@ def result(
 
 
 def difference(ours: TicketResult, other: TicketResult | None) -> dict[str, Any] | None:
+    """Where two policies' replays of one ticket differ: the changes only one makes, when
+    each first escalated it (in the window), how much later the --compare one did
+    (`first_escalation_shift_seconds`, negative: sooner), and the level each last escalated it
+    to (`escalated_to_a`, `escalated_to_b`)."""
     left = {_key(s) for s in ours.steps}
     right = {_key(s) for s in other.steps} if other else set()
     if left == right:
         return None
+    first_a = ours.escalations[0].at if ours.escalations else None
+    first_b = other.escalations[0].at if other and other.escalations else None
+    shift = (first_b - first_a).total_seconds() if first_a and first_b else None
     return {
         "ticket": ours.ticket,
         "only_a": [_show(k) for k in sorted(left - right)],
         "only_b": [_show(k) for k in sorted(right - left)],
+        "first_escalation_a": format_instant(first_a) if first_a else None,
+        "first_escalation_b": format_instant(first_b) if first_b else None,
+        "first_escalation_shift_seconds": shift,
+        "escalated_to_a": _top(ours),
+        "escalated_to_b": _top(other) if other else None,
     }
+
+
+def _top(result: TicketResult) -> str | None:
+    """The last level the ticket was moved up to in the window (None: never moved up)."""
+    ups = result.escalations
+    return ups[-1].change.level_to if ups else None
 
 
 def _key(step: Step) -> tuple[str, str, str, tuple[str, ...]]:

@@ -253,6 +253,9 @@ class Outcome:
     change: TicketChange | None
     fired: tuple[str, ...] = ()
     skipped: str | None = None
+    #: When evaluating the unchanged ticket could next give something else (`rules.due`;
+    #: None: only an update can, or not computed).
+    next_at: datetime | None = None
 
 
 @dataclass

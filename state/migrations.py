@@ -53,7 +53,20 @@ STEPS: tuple[tuple[int, str], ...] = (
             FROM escalate_audit GROUP BY run, instance;
         """,
     ),
-    # (step 3, the due index for incremental runs, comes from its own branch)
+    (
+        3,
+        """
+        CREATE TABLE escalate_due (
+            instance text NOT NULL, ticket text NOT NULL, next_at double precision,
+            stamp text NOT NULL, policy text NOT NULL, PRIMARY KEY (instance, ticket)
+        );
+        CREATE INDEX escalate_due_next ON escalate_due (instance, next_at);
+        CREATE TABLE escalate_due_mark (
+            instance text PRIMARY KEY, high_water double precision NOT NULL,
+            swept_at double precision NOT NULL, policy text NOT NULL
+        );
+        """,
+    ),
     (
         4,
         """
