@@ -30,6 +30,9 @@ INSTANCE_KEYS = [
     "requests",
     "seconds",
     "warnings",
+    "notices",
+    "read",
+    "read_why",
     "kinds",
     "failures",
 ]
