@@ -221,3 +221,15 @@ def test_backtest_counts_notices_per_channel_and_how_long_they_waited() -> None:
     assert notices["deferred"] == 1
     wait = (MONDAY_9 - (created + timedelta(hours=1))).total_seconds()
     assert notices["deferred_seconds"] == {"mean": wait, "max": wait}
+
+
+def test_lint_warns_of_a_notify_entry_that_looks_like_a_channel() -> None:
+    from rules.lint import lint  # noqa: PLC0415
+
+    doc = yaml.safe_load(yaml.safe_dump(BASE))
+    doc["levels"][1]["notify"] = ["team-chatt", "ops-team"]
+    warnings = lint(load_policy(yaml.safe_dump(doc), "test.yaml"))
+    assert [w.split(": ", 2)[-1] for w in warnings if "notify entry" in w] == [
+        "notify entry 'team-chatt' is no channel, so a person mentioned in the note; did you"
+        " mean the channel 'team-chat'?"
+    ]
