@@ -225,3 +225,24 @@ def test_report_shows_notices_sent_and_failed_per_channel(f: Fleet, sink: Sink) 
     table = [line.split() for line in lines[start + 2 : start + 6]]
     assert table[0] == ["channel", "failed", "sent"]
     assert ["exec-slack", "1", "1"] in table and ["oncall", "0", "1"] in table
+
+
+def test_a_webhook_hears_the_escalation_is_over(
+    f: Fleet, sink: Sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("T_HOOK", sink.url("/hook/ops"))
+    path = config(f, sink)
+    doc = yaml.safe_load(path.read_text())
+    doc["notify"]["channels"]["ops-hook"] = {"type": "webhook", "url": {"env": "T_HOOK"}}
+    doc["levels"][1]["notify"] = ["ops-hook"]
+    path.write_text(yaml.safe_dump(doc))
+    ticket = f.stores["zendesk"].add("Checkout down", priority="P2")
+    assert f.invoke("run", "-c", path).code == 0
+    f.stores["zendesk"].edit(ticket, status="solved")
+    assert f.invoke("run", "-c", path).code == 0
+    assert f.invoke("run", "-c", path).code == 0
+    bodies = [h.body for h in sink.posted("/hook/ops")]
+    assert [b["type"] for b in bodies] == ["escalation.notice", "escalation.resolved"]
+    assert bodies[0]["id"] != bodies[1]["id"] and bodies[1]["ticket"] == ticket
+    for body in bodies:
+        jsonschema.validate(body, schemas.WEBHOOK)
