@@ -326,6 +326,8 @@ class SqliteNotices(_File):
     def select(
         self, statuses: Sequence[str] | None = None, ticket: str | None = None
     ) -> list[NoticeRow]:
+        if self._db is None and not self.path.exists():
+            return []  # nothing kept yet: no file is made to say so
         self._ready()
         where, args = ["1 = 1"], list[object]()
         if statuses is not None:
