@@ -183,7 +183,7 @@ def plan(
     if fmt == "json" and out is None:
         click.echo(dumps(document), nl=False)
     else:
-        for line in summary_lines(runs, writes=False, policy=config.policy):
+        for line in summary_lines(runs, writes=False, policy=config.policy, notices=False):
             click.echo(line)
         text = render_text(runs, config.policy)
         if fmt == "text" and text:

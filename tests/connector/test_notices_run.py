@@ -134,6 +134,9 @@ def test_a_channel_answering_500_then_200_delivers_once_on_the_next_run(
     first = f.invoke("run", "-c", path)
     assert first.code == 1  # reported: a notice failed
     assert "notices planned 3, deferred 1, sent 1, failed 1" in first.out
+    assert "  notice 1 -> exec-slack: failed: HTTP 500: " in first.out
+    waiting = f.invoke("run", "-c", path, "--dry-run")
+    assert "  notice 1 -> exec-slack: waiting from an earlier run, due" in waiting.out
     second = f.invoke("run", "-c", path)
     assert second.code == 0, second.err
     assert "notices sent 1" in second.out
@@ -162,6 +165,10 @@ def test_dry_run_and_plan_list_the_notices_and_send_nothing(f: Fleet, sink: Sink
     dry = f.invoke("run", "-c", path, "--dry-run")
     assert dry.code == 0, dry.err
     assert "notices planned 3, deferred 2" in dry.out
+    assert "  notice 1 -> exec-slack: deferred to 2026-03-09T08:00:00Z (level:management#0.1)" in (
+        dry.out
+    )
+    assert "  notice 1 -> oncall: now (level:management#0.1)" in dry.out
     plan = f.invoke("plan", "-c", path)
     assert plan.code == 0, plan.err
     assert "notice exec-slack: deferred to 2026-03-09T08:00:00Z" in plan.out
