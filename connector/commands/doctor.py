@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import click
 
@@ -13,26 +14,36 @@ from connector.commands.outputs import doctor_json, dumps
 from connector.config import Config, load_config
 from connector.errors import CHANGES_FAILED, OK
 from connector.kinds import plural
-from connector.notices import channels_of
 from connector.runner import open_adapter
 from notify import doctor as channel_doctor
+from notify.channels import open_channel
+from rules.errors import ConfigError
 
 
 def _channels(
     config: Config, say: Callable[[str], None], found: dict[str, tuple[str, str, list[Check]]]
 ) -> int:
     """Each notice channel checked without sending (notify.doctor), said and kept in `found`
-    (as "notice channel NAME"); the problems found."""
+    (as "notice channel NAME"); a secret that cannot be read is a failed check. The problems
+    found."""
     failed = 0
-    for name, channel in channels_of(config).items():
-        model = config.policy.channels[name]
+    settings = config.policy.model.notify
+    base = Path(config.path).resolve().parent
+    for name, model in config.policy.channels.items():
         hours = f", notices wait for {model.calendar} hours" if model.calendar else ""
-        say(f"notice channel {name} ({channel.type}, {channel.describe()}{hours})")
-        checks = channel_doctor.check(channel)
+        try:
+            channel = open_channel(name, model, base, settings.timeout)
+        except ConfigError as exc:
+            say(f"notice channel {name} ({model.type}{hours})")
+            checks, where = [Check("secret", False, str(exc))], ""
+        else:
+            where = channel.describe()
+            say(f"notice channel {name} ({model.type}, {where}{hours})")
+            checks = channel_doctor.check(channel)
         for check in checks:
             say(f"  {'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
             failed += not check.ok
-        found[f"notice channel {name}"] = (channel.type, channel.describe(), checks)
+        found[f"notice channel {name}"] = (model.type, where, checks)
     return failed
 
 

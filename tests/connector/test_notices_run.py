@@ -272,3 +272,22 @@ def test_the_html_report_has_the_notices_table(f: Fleet, sink: Sink) -> None:
         '<tr><td>exec-slack</td><td class="n">1</td><td class="n">1</td></tr>'
         '<tr><td>oncall</td><td class="n">0</td><td class="n">1</td></tr></table>'
     ) in page
+
+
+def test_a_missing_channel_secret_stops_a_run_not_a_dry_run(
+    f: Fleet, sink: Sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = config(f, sink)
+    monkeypatch.delenv("T_SLACK")
+    f.stores["zendesk"].add("Checkout down", priority="P2")
+    run = f.invoke("run", "-c", path)
+    assert run.code == 2
+    assert "notify.channels.exec-slack.url: environment variable T_SLACK is not set" in run.err
+    assert f.level("1") is None and sink.hits == []  # nothing written, nothing sent
+    assert f.invoke("run", "-c", path, "--dry-run").code == 0
+    doctor = f.invoke("doctor", "-c", path)
+    assert doctor.code == 1
+    assert "  FAIL secret: notify.channels.exec-slack.url: environment variable T_SLACK" in (
+        doctor.out
+    )
+    assert "  ok   routing key: 32 characters" in doctor.out  # the others are still checked
