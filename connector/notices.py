@@ -47,16 +47,17 @@ def channels_of(config: Config) -> dict[str, Channel]:
 
 
 def open_outbox(
-    config: Config, name: str, store: Store, clock: Callable[[], float]
+    config: Config, name: str, store: Store, clock: Callable[[], float], *, sending: bool = True
 ) -> Outbox | None:
-    """The instance's outbox, or None when no channel is configured."""
+    """The instance's outbox, or None when no channel is configured; without `sending` (a dry
+    run) no channel is opened, so no secret is read: it can only list what waits."""
     if not config.policy.channels:
         return None
     settings = config.policy.model.notify
     return Outbox(
         store.notices(name),
         name,
-        channels_of(config),
+        channels_of(config) if sending else {},
         clock,
         max_attempts=settings.max_attempts,
         concurrency=settings.concurrency,

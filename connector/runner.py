@@ -318,8 +318,9 @@ def run_instance(
             )
         if not options.dry_run:
             _send_owed(adapter, run, audit)
-        outbox = open_outbox(config, name, runtime.state(config), runtime.clock)
-        landed = Landed(outbox if not options.dry_run else None)
+        store, sending = runtime.state(config), not options.dry_run
+        outbox = open_outbox(config, name, store, runtime.clock, sending=sending)
+        landed = Landed(outbox if sending else None)
         policy[0] = _plan(
             adapter,
             config,

@@ -31,7 +31,7 @@ from rules.markup import Rendered
 from rules.plan import TicketChange
 from state import NoticeRow, NoticeRows
 
-RESOLVABLE = ("pagerduty", "jsm")
+RESOLVABLE = ("pagerduty", "jsm", "webhook")  # told when the escalation is over
 
 
 class Status(StrEnum):

@@ -116,6 +116,7 @@ class Occasion:
     level_to: str
     reasons: tuple[str, ...]
     now: datetime
+    awaiting: str | None = None  # the level an approval is asked for (the approvers' notice)
 
 
 def default_text(o: Occasion) -> tuple[Rendered, Rendered]:
@@ -123,7 +124,9 @@ def default_text(o: Occasion) -> tuple[Rendered, Rendered]:
     d = _data
     moved = o.level_from != o.level_to
     head = Rendered.literal("Ticket ") + d(o.ticket_id)
-    if moved:
+    if o.awaiting is not None:
+        head += Rendered.literal(" awaits approval for ") + d(o.awaiting)
+    elif moved:
         head += Rendered.literal(" escalated to ") + d(o.level_to)
     else:
         head += Rendered.literal(" at ") + d(o.level_to)
@@ -154,11 +157,11 @@ def make_notice(
     title, body = default_text(o)
     if model.template is not None and context is not None:
         body = policy.templates.render(model.template, context)
-    due = due_at(policy, model, o.now, o.priority, o.level_to)
+    due = due_at(policy, model, o.now, o.priority, o.awaiting or o.level_to)
     return Notice(
         channel=channel,
         key=key,
-        level=o.level_to,
+        level=o.awaiting or o.level_to,
         rule=rule.name if rule else "",
         due=due,
         deferred=due > o.now,

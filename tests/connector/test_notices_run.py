@@ -134,6 +134,9 @@ def test_a_channel_answering_500_then_200_delivers_once_on_the_next_run(
     first = f.invoke("run", "-c", path)
     assert first.code == 1  # reported: a notice failed
     assert "notices planned 3, deferred 1, sent 1, failed 1" in first.out
+    assert "  notice 1 -> exec-slack: failed: HTTP 500: " in first.out
+    waiting = f.invoke("run", "-c", path, "--dry-run")
+    assert "  notice 1 -> exec-slack: waiting from an earlier run, due" in waiting.out
     second = f.invoke("run", "-c", path)
     assert second.code == 0, second.err
     assert "notices sent 1" in second.out
@@ -162,6 +165,10 @@ def test_dry_run_and_plan_list_the_notices_and_send_nothing(f: Fleet, sink: Sink
     dry = f.invoke("run", "-c", path, "--dry-run")
     assert dry.code == 0, dry.err
     assert "notices planned 3, deferred 2" in dry.out
+    assert "  notice 1 -> exec-slack: deferred to 2026-03-09T08:00:00Z (level:management#0.1)" in (
+        dry.out
+    )
+    assert "  notice 1 -> oncall: now (level:management#0.1)" in dry.out
     plan = f.invoke("plan", "-c", path)
     assert plan.code == 0, plan.err
     assert "notice exec-slack: deferred to 2026-03-09T08:00:00Z" in plan.out
@@ -225,7 +232,62 @@ def test_report_shows_notices_sent_and_failed_per_channel(f: Fleet, sink: Sink) 
     table = [line.split() for line in lines[start + 2 : start + 6]]
     assert table[0] == ["channel", "failed", "sent"]
     assert ["exec-slack", "1", "1"] in table and ["oncall", "0", "1"] in table
-    page = f.invoke("report", "-c", path, "--no-live", "--since", "1d", "--format", "html").out
-    notices = page[page.index("<h2>Notices</h2>") :]
-    assert '<th class="n">failed</th><th class="n">sent</th>' in notices
-    assert '<td>exec-slack</td><td class="n">1</td><td class="n">1</td>' in notices
+
+
+def test_a_webhook_hears_the_escalation_is_over(
+    f: Fleet, sink: Sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("T_HOOK", sink.url("/hook/ops"))
+    path = config(f, sink)
+    doc = yaml.safe_load(path.read_text())
+    doc["notify"]["channels"]["ops-hook"] = {"type": "webhook", "url": {"env": "T_HOOK"}}
+    doc["levels"][1]["notify"] = ["ops-hook"]
+    path.write_text(yaml.safe_dump(doc))
+    ticket = f.stores["zendesk"].add("Checkout down", priority="P2")
+    assert f.invoke("run", "-c", path).code == 0
+    f.stores["zendesk"].edit(ticket, status="solved")
+    assert f.invoke("run", "-c", path).code == 0
+    assert f.invoke("run", "-c", path).code == 0
+    bodies = [h.body for h in sink.posted("/hook/ops")]
+    assert [b["type"] for b in bodies] == ["escalation.notice", "escalation.resolved"]
+    assert bodies[0]["id"] != bodies[1]["id"] and bodies[1]["ticket"] == ticket
+    for body in bodies:
+        jsonschema.validate(body, schemas.WEBHOOK)
+
+
+def test_the_html_report_has_the_notices_table(f: Fleet, sink: Sink) -> None:
+    path = config(f, sink, calendar=None)
+    sink.script["/slack/exec"] = [500]
+    f.stores["zendesk"].add("Checkout down", priority="P2")
+    f.invoke("run", "-c", path)
+    f.invoke("run", "-c", path)
+    out = f.tmp / "report.html"
+    result = f.invoke("report", "-c", path, "--no-live", "--since", "1d", "--format", "html",
+                      "--out", out)  # fmt: skip
+    assert result.code == 0, result.err
+    page = out.read_text()
+    assert "<h2>Notices to chat, e-mail and on-call</h2>" in page
+    assert (
+        '<tr><th>channel</th><th class="n">failed</th><th class="n">sent</th></tr>'
+        '<tr><td>exec-slack</td><td class="n">1</td><td class="n">1</td></tr>'
+        '<tr><td>oncall</td><td class="n">0</td><td class="n">1</td></tr></table>'
+    ) in page
+
+
+def test_a_missing_channel_secret_stops_a_run_not_a_dry_run(
+    f: Fleet, sink: Sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = config(f, sink)
+    monkeypatch.delenv("T_SLACK")
+    f.stores["zendesk"].add("Checkout down", priority="P2")
+    run = f.invoke("run", "-c", path)
+    assert run.code == 2
+    assert "notify.channels.exec-slack.url: environment variable T_SLACK is not set" in run.err
+    assert f.level("1") is None and sink.hits == []  # nothing written, nothing sent
+    assert f.invoke("run", "-c", path, "--dry-run").code == 0
+    doctor = f.invoke("doctor", "-c", path)
+    assert doctor.code == 1
+    assert "  FAIL secret: notify.channels.exec-slack.url: environment variable T_SLACK" in (
+        doctor.out
+    )
+    assert "  ok   routing key: 32 characters" in doctor.out  # the others are still checked
