@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from pydantic import ValidationError
 
 from connector.commands.common import runtime, select
 from connector.commands.options import config_option, instance_option
@@ -35,10 +36,20 @@ def serve_command(config_path: str, instances: tuple[str, ...], address: str | N
     config = load_config(config_path)
     names = select(config, instances)
     check_webhook_secrets(config)
-    where = ServeSettings(listen=address).address() if address else config.serve.address()
+    where = _address(address) if address else config.serve.address()
     sock = listen(where)
     service = Service(config_path, config, runtime(), list(instances) and names)
     service.start_http(sock)
     host, port = sock.getsockname()[:2]
     click.echo(f"serving on http://{host}:{port}", nl=True)
     raise click.exceptions.Exit(service.serve_forever(sock))
+
+
+def _address(text: str) -> tuple[str, int]:
+    try:
+        return ServeSettings(listen=text).address()
+    except ValidationError:
+        raise click.BadParameter(
+            f"expected HOST:PORT such as 127.0.0.1:8080 or 0.0.0.0:0, got {text!r}",
+            param_hint="--listen",
+        ) from None
