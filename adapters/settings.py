@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from rules.schema import Model
+from rules.basics import Model
 
 
 class BudgetSettings(Model):

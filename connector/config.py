@@ -15,11 +15,12 @@ from adapters.registry import settings_model
 from adapters.secrets import SecretRef
 from adapters.settings import InstanceSettings
 from connector.serve.settings import ServeSettings
+from rules.basics import Model
 from rules.errors import ConfigError
 from rules.loader import Problems, check, load_yaml
 from rules.platforms import PlatformName
 from rules.policy import Policy, compile_policy
-from rules.schema import Model
+from rules.schema import Duration
 
 
 class _Platform(Model):
@@ -61,6 +62,22 @@ class RunSettings(Model):
         default=None,
         description="Prometheus textfile (node_exporter); `{instance}` in the name writes one"
         " file per instance. Off by default.",
+    )
+    incremental: bool = Field(
+        default=False,
+        description="Read only the tickets updated since the last run or come due (the due"
+        " index in the state store), with a full sweep every `full_sweep` (`run --full`: now).",
+    )
+    full_sweep: Duration = Field(
+        default=3600.0,
+        gt=0,
+        description="With `incremental`: the longest time between two full sweeps (1h).",
+    )
+    index_lag: Duration = Field(
+        default=300.0,
+        ge=0,
+        description='With `incremental`: how far back before the last run "updated since"'
+        " reads, for the platform's search index lag and clock skew (5m).",
     )
 
 

@@ -93,6 +93,7 @@ def execute(
             log.exception("write_crashed", instance=adapter.instance, tickets=len(chunk))
             _fail_rest(chunk, done, report, f"internal error: {type(exc).__name__}: {exc}", exc)
 
+    adapter.expect_writes(changes)  # Jira reads them ahead, 100 a request, for its re-reads
     parts = chunks(changes, batch_size(adapter, len(changes), guarded=guard is not None))
     workers = max(1, min(concurrency, len(parts)))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="write")

@@ -10,8 +10,11 @@ from typing import Any
 
 from adapters.results import WriteResult, WriteStatus
 from connector.errors import BUG, CHANGES_FAILED, OK, code_for
+from connector.kinds import breakdown
+from notify.outbox import Result, Status
 from rules.errors import EscalationError
 from rules.plan import Summary, TicketChange
+from rules.policy import Policy
 
 
 class RunOutcome(StrEnum):
@@ -46,6 +49,21 @@ class InstanceRun:
     #: Raises LockLost when the instance's lock is no longer held (checked before each write
     #: batch); None without a lock (plan).
     guard: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    #: What the run read: "full" (the whole scope) or "incremental" (`connector.incremental`),
+    #: and why, in words.
+    read_mode: str = "full"
+    read_why: str = ""
+    #: Notices sent (or not) this run (notify.outbox), and those earlier runs left waiting
+    #: (listed by dry runs and plans).
+    notices: list[Result] = field(default_factory=list)
+    notices_waiting: list[dict[str, Any]] = field(default_factory=list)
+    #: The tickets the fetch returned (kept only when notice channels are configured).
+    seen: set[str] = field(default_factory=set, repr=False, compare=False)
+
+    @property
+    def notice_trouble(self) -> int:
+        """Notices that failed, were refused, given up or lost to a crash this run."""
+        return sum(1 for n in self.notices if n.status is not Status.SENT)
 
     def count(self, status: WriteStatus) -> int:
         return sum(1 for r in self.results if r.status is status)
@@ -95,7 +113,23 @@ class InstanceRun:
             "requests": self.requests,
             "seconds": round(self.seconds, 3),
             "warnings": list(self.warnings),
+            "read": self.read_mode,
+            "read_why": self.read_why or None,
+            "notices": _notice_counts(self),
         }
+
+
+def _notice_counts(run: InstanceRun) -> dict[str, int]:
+    out: dict[str, int] = {}
+    planned = [n for c in run.changes for n in c.notices]
+    if planned:
+        out["planned"] = len(planned)
+        out["deferred"] = sum(1 for n in planned if n.deferred)
+    for n in run.notices:
+        out[n.status.value] = out.get(n.status.value, 0) + 1
+    if run.notices_waiting:
+        out["waiting"] = len(run.notices_waiting)
+    return out
 
 
 def _is_bug(error: BaseException | None) -> bool:
@@ -114,13 +148,17 @@ def exit_code(runs: list[InstanceRun], *, locked_is_done: bool = True) -> int:
             code = max(code, code_for(run.fatal))
         undone = run.outcome in (RunOutcome.REFUSED, RunOutcome.ABORTED)
         locked = run.outcome is RunOutcome.LOCKED and not locked_is_done
-        if undone or locked or run.failed or run.stale or run.dropped or run.owed_trouble:
+        trouble = run.failed or run.stale or run.dropped or run.owed_trouble
+        if undone or locked or trouble or run.notice_trouble:
             code = max(code, CHANGES_FAILED)
     return code
 
 
-def summary_lines(runs: list[InstanceRun], *, writes: bool) -> list[str]:
-    """One line per instance: fetched, matched, changed, failed, skipped, requests, duration."""
+def summary_lines(
+    runs: list[InstanceRun], *, writes: bool, policy: Policy | None = None
+) -> list[str]:
+    """One line per instance: fetched, matched, changed, failed, skipped, requests, duration;
+    with the policy, a second line with the changes by kind (connector/kinds.py)."""
     lines = []
     for run in runs:
         j = run.to_json()
@@ -140,11 +178,22 @@ def summary_lines(runs: list[InstanceRun], *, writes: bool) -> list[str]:
                 text += f", comments owed to the next run {j['comments_owed']}"
             if run.stale:
                 text += f", stale {len(run.stale)}"
-        text += f", skipped {j['skipped']}{_owed_text(j, run)}"
+        text += f", skipped {j['skipped']}{_owed_text(j, run)}{_notice_text(j)}"
         text += f"; {j['requests']} requests in {j['seconds']:.1f}s"
         lines.append(head + text)
+        if run.read_why:
+            lines.append(f"  read: {run.read_why}")
+        if policy is not None and run.changes:
+            lines.append("  " + breakdown(run.changes, policy))
         lines += [f"  warning: {w}" for w in run.warnings]
     return lines
+
+
+def _notice_text(j: dict[str, Any]) -> str:
+    counts = j["notices"]
+    if not counts:
+        return ""
+    return "; notices " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
 
 
 def _owed_text(j: dict[str, Any], run: InstanceRun) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from rules.model import Actor, Event, EventKind, StatusCategory, Ticket
 
@@ -105,19 +106,24 @@ def acknowledged_since(ticket: Ticket, since: datetime) -> bool:
 def with_history(ticket: Ticket, events: Sequence[Event]) -> Ticket:
     """`ticket` carrying `events` and the summary figures derived from them; a status time the
     events do not show keeps the platform's own figure."""
+    return replace(ticket, **history_fields(events, ticket.status_since))
+
+
+def history_fields(events: Sequence[Event], status_since: datetime | None) -> dict[str, Any]:
+    """The `Ticket` fields `with_history` sets, for an adapter that builds the ticket with its
+    history at once (one construction, not two)."""
     s = summarise(events)
-    return replace(
-        ticket,
-        history=tuple(sorted(events, key=lambda e: e.at)),
-        status_since=s.status_since or ticket.status_since,
-        first_response_at=s.first_response_at,
-        last_agent_reply_at=s.last_agent_reply_at,
-        awaiting_reply_since=s.awaiting_reply_since,
-        customer_replies=s.customer_replies,
-        reopens=s.reopens,
-        last_customer_comment=s.last_customer_comment,
-        last_activity_at=s.last_activity_at,
-    )
+    return {
+        "history": tuple(sorted(events, key=lambda e: e.at)),
+        "status_since": s.status_since or status_since,
+        "first_response_at": s.first_response_at,
+        "last_agent_reply_at": s.last_agent_reply_at,
+        "awaiting_reply_since": s.awaiting_reply_since,
+        "customer_replies": s.customer_replies,
+        "reopens": s.reopens,
+        "last_customer_comment": s.last_customer_comment,
+        "last_activity_at": s.last_activity_at,
+    }
 
 
 def without_unread_text(events: Sequence[Event]) -> list[Event]:

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from rules.approval import Nudge, asked_at, requesting_rule
-from rules.comments import Comments, compose_comments
+from rules.comments import Comments, compose_comments, stale_requests
+from rules.context import template_context
 from rules.escalation import (
     Decision,
     Firing,
@@ -30,6 +31,7 @@ from rules.escalation import (
 )
 from rules.facts import Facts, ts_to_dt
 from rules.model import Ticket
+from rules.notices import Notice, Occasion, make_notice
 from rules.plan import Diff, Reason, TicketChange
 from rules.policy import Level, Policy, Rule
 from rules.schema import OwnerBase
@@ -82,6 +84,7 @@ class Content:
     priority: Diff | None
     edits: FieldEdits
     comments: Comments
+    notices: tuple[Notice, ...] = ()
 
     def writes(self) -> bool:
         """Whether any of it changes the ticket (a notify list always comes with a note)."""
@@ -95,6 +98,7 @@ class Content:
             or edits.fields
             or comments.internal_note
             or comments.public_reply
+            or self.notices  # the firing must be recorded, or the notice would repeat
         )
 
 
@@ -104,11 +108,14 @@ def merge(f: Facts, state: State, rearmed: bool, firings: list[Firing]) -> Ticke
     if d is None:
         return None
     ticket = f.ticket
+    priority = diff_priority(f, d.firings, d.entered)
+    new_state = advance_state(f, state, d)
     content = Content(
         owner=reassign(ticket, d.owner),
-        priority=diff_priority(f, d.firings, d.entered),
+        priority=priority,
         edits=edit_tags_and_fields(ticket, d.ordered),
         comments=compose_comments(f, state, d),
+        notices=channel_notices(f, d, new_state, priority),
     )
     outcome = _outcome(f, d.ordered)
     if not (content.writes() or _touches_tracking(f, d, outcome)):
@@ -127,13 +134,57 @@ def merge(f: Facts, state: State, rearmed: bool, firings: list[Firing]) -> Ticke
         add_tags=content.edits.add_tags,
         remove_tags=content.edits.remove_tags,
         fields=content.edits.fields,
-        tracking=diff_tracking(f, advance_state(f, state, d), d, outcome),
+        tracking=diff_tracking(f, new_state, d, outcome),
         internal_note=content.comments.internal_note,
         public_reply=content.comments.public_reply,
         notify=content.comments.notify,
         reasons=list_reasons(d, rearmed),
         rules=tuple(fi.rule.name for fi in firings),
+        notices=content.notices,
     )
+
+
+def channel_notices(
+    f: Facts, d: Decision, new_state: State, priority: Diff | None
+) -> tuple[Notice, ...]:
+    """The notices to channels (rules.notices): the live rules' and the entered level's,
+    each channel once per rule or level."""
+    policy = f.policy
+    if not policy.channels:
+        return ()
+    stale = stale_requests(f, d.ordered)
+    live = [r for r in d.ordered if r not in stale]
+    level = policy.levels[d.move.target].name
+    reasons = tuple(str(fi.reason) for fi in d.firings)
+    occasion = Occasion(
+        ticket_id=f.ticket.id,
+        title=f.ticket.title,
+        url=f.ticket.url,
+        priority=str(priority.new) if priority and priority.new else f.ticket.priority,
+        level_from=f.level,
+        level_to=level,
+        reasons=reasons,
+        now=f.now,
+    )
+    out: list[Notice] = []
+    for rule in live:
+        fired = new_state.fired_for(rule.key(f.level))
+        key = f"rule:{rule.name}#{new_state.cycle}.{fired.count if fired else 0}"
+        context = template_context(f, d.move.target, d.owner, rule, d.move.approved_by, [*reasons])
+        for name in dict.fromkeys(n for n in rule.actions.notify if n in policy.channels):
+            out.append(make_notice(policy, occasion, name, key, rule, context))
+    if d.entered is not None:
+        count = f.ticket.tracking.count + (d.move.target > f.level_index)
+        key = f"level:{d.entered.name}#{new_state.cycle}.{count}"
+        first = live[0] if live else None
+        level_context = (
+            template_context(f, d.move.target, d.owner, first, d.move.approved_by, [*reasons])
+            if first
+            else None
+        )
+        for name in dict.fromkeys(n for n in d.entered.model.notify if n in policy.channels):
+            out.append(make_notice(policy, occasion, name, key, first, level_context))
+    return tuple(out)
 
 
 def reassign(ticket: Ticket, owner: OwnerBase | None) -> Reassignment:

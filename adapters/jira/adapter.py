@@ -4,11 +4,11 @@ lookups (`lookups`), the reader (`read`), the write protocol's backend (`write`)
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 
 from adapters.http import RequestStats
-from adapters.jira import doctor, hooks, past, queue, setup
+from adapters.jira import changed, doctor, hooks, past, queue, setup
 from adapters.jira.client import JiraClient
 from adapters.jira.lookups import Lookups
 from adapters.jira.read import Reader
@@ -81,11 +81,24 @@ class JiraAdapter:
     def fetch(self, needs: Needs, now: datetime) -> Iterator[Ticket]:
         return self.reader.fetch(needs, now)
 
+    def fetch_changed(
+        self,
+        needs: Needs,
+        now: datetime,
+        since: datetime,
+        due: Mapping[str, str],
+        gone: set[str],
+    ) -> Iterator[Ticket]:
+        return changed.fetch_changed(self.reader, needs, now, since, due, gone)
+
     def past(self, window: Window) -> Iterator[Ticket]:
         return past.read_past(self.reader, window)
 
     def reread(self, ticket_id: str) -> Ticket:
         return self.reader.fresh(ticket_id).ticket
+
+    def expect_writes(self, changes: Sequence[TicketChange]) -> None:
+        self.backend.ahead.expect([c.ticket for c in changes])
 
     def write(
         self, changes: Sequence[TicketChange], reevaluate: Reevaluate

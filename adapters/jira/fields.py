@@ -157,9 +157,11 @@ def from_jira(value: Any) -> Any:
     """A field value as a plain value: options and groups by name, users by display name."""
     if value is None:
         return None
+    if isinstance(value, str):
+        return value
     if isinstance(value, list):
         return [from_jira(v) for v in value]
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):  # JSON objects are dicts: no ABC check per value
         if value.get("type") == "doc":
             return adf_text(value)
         for key in ("value", "name", "displayName", "key", "id"):

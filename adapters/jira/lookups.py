@@ -54,11 +54,13 @@ class Lookups:
         self._catalog: Catalog | None = None
         self._resolved: Resolved | None = None
         self._myself: tuple[str | None] | None = None
+        self._zone = "UTC"
         self._statuses: dict[str, str] = {}
         self._projects: dict[str, ProjectMeta] = {}
         self._sample: dict[str, tuple[str, str]] | None = None
         self._users: dict[str, dict[str, str] | Rejected] = {}
         self._lock = threading.Lock()  # writer threads starting together look up once
+        self._once = threading.RLock()  # the same, for what every thread reads first
 
     @property
     def cloud(self) -> bool:
@@ -70,19 +72,21 @@ class Lookups:
     # --- fields -----------------------------------------------------------------------------
 
     def catalog(self) -> Catalog:
-        if self._catalog is None:
-            self._catalog = self.catalog_now()
-        return self._catalog
+        with self._once:
+            if self._catalog is None:
+                self._catalog = self.catalog_now()
+            return self._catalog
 
     def catalog_now(self) -> Catalog:
         return Catalog(self.client.get(f"{self.client.api}/field") or [])
 
     @property
     def resolved(self) -> Resolved:
-        if self._resolved is None:
-            self.fields()
-        assert self._resolved is not None
-        return self._resolved
+        with self._once:
+            if self._resolved is None:
+                self.fields()
+            assert self._resolved is not None
+            return self._resolved
 
     def fields(self, *, created: Iterable[str] = ()) -> list[FieldStatus]:
         """Resolve every field by name (`created`: the titles `escalate setup` just made, marked
@@ -125,20 +129,30 @@ class Lookups:
     # --- who and what -----------------------------------------------------------------------
 
     def myself(self) -> str | None:
-        if self._myself is None:
-            me = self.client.get(f"{self.client.api}/myself") or {}
-            self._myself = (me.get("accountId") or me.get("name") or me.get("key"),)
-        return self._myself[0]
+        """Our own account id (Cloud) or name (Data Center), and its time zone: one GET /myself
+        per run, whatever the number of writer threads asking at once."""
+        with self._once:
+            if self._myself is None:
+                me = self.client.get(f"{self.client.api}/myself") or {}
+                self._myself = (me.get("accountId") or me.get("name") or me.get("key"),)
+                self._zone = str(me.get("timeZone") or "UTC")
+            return self._myself[0]
+
+    def time_zone(self) -> str:
+        """Our account's time zone (its profile's): JQL reads absolute dates in it."""
+        self.myself()
+        return self._zone
 
     def statuses(self) -> dict[str, str]:
         """Status id and name -> category key, read once (built whole, then published)."""
-        if not self._statuses:
-            found: dict[str, str] = {}
-            for s in self.client.get(f"{self.client.api}/status") or []:
-                key = str((s.get("statusCategory") or {}).get("key") or "")
-                found[str(s.get("id"))] = found[str(s.get("name"))] = key
-            self._statuses = found
-        return self._statuses
+        with self._once:
+            if not self._statuses:
+                found: dict[str, str] = {}
+                for s in self.client.get(f"{self.client.api}/status") or []:
+                    key = str((s.get("statusCategory") or {}).get("key") or "")
+                    found[str(s.get("id"))] = found[str(s.get("name"))] = key
+                self._statuses = found
+            return self._statuses
 
     def context(self, *, history: bool) -> Context:
         r = self.resolved

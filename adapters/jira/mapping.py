@@ -15,16 +15,16 @@ description), as on Zendesk, so that `summarise` treats the first reply the same
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from adapters.jira.fields import Field, from_jira, text_of
 from adapters.jira.markup import body_text
-from rules.history import with_history
+from rules.history import history_fields
 from rules.mapping import priority, status_category
-from rules.model import Actor, Event, EventKind, Person, StatusCategory, Ticket
+from rules.model import Actor, Approval, Event, EventKind, Person, StatusCategory, Ticket
 from rules.policy import Policy
 from rules.tracking import Tracking
 from rules.tracking import parse_time as parse_instant
@@ -50,7 +50,7 @@ def parse_time(text: object) -> datetime | None:
 
 def user_id(user: object) -> str | None:
     """accountId on Cloud, the username (name, else key) on Data Center."""
-    if not isinstance(user, Mapping):
+    if not isinstance(user, dict):  # JSON objects are dicts: no ABC check per user
         return None
     for key in ("accountId", "name", "key"):
         if user.get(key):
@@ -71,7 +71,7 @@ class People:
         """How the policy names this user: its key in `users`, else the id or the email the
         policy uses, else the email (Cloud, when visible), else the id."""
         uid = user_id(user)
-        if uid is None or not isinstance(user, Mapping):
+        if uid is None or not isinstance(user, dict):
             return None
         for name, value in self.users.items():
             if value == uid:
@@ -85,7 +85,7 @@ class People:
 
     def actor(self, user: object, reporter: str | None) -> Actor:
         uid = user_id(user)
-        if uid is None or not isinstance(user, Mapping):
+        if uid is None or not isinstance(user, dict):
             return Actor.SYSTEM
         if self.myself is not None and uid == self.myself:
             return Actor.CONNECTOR
@@ -109,9 +109,28 @@ class Context:
     custom: Mapping[str, Field] = field(default_factory=dict)  # policy field name -> field
     people: People = People()
     statuses: Mapping[str, str] = field(default_factory=dict)  # status id or name -> category
+    #: A backtest's read: who set an approval (a changelog entry's author), as recorded.
+    approver: Callable[[Mapping[str, Any], datetime], Approval] | None = None
+    #: What the policy's mappings made of each status and priority met (a sweep meets few).
+    _categories: dict[tuple[str, str | None], StatusCategory] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _priorities: dict[str | None, tuple[str | None, int | None]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def category(self, name: str, key: str | None) -> StatusCategory:
-        return status_category(self.policy, PLATFORM, name, CATEGORY_HINTS.get(key or ""))
+        found = self._categories.get((name, key))
+        if found is None:
+            hint = CATEGORY_HINTS.get(key or "")
+            found = self._categories[name, key] = status_category(self.policy, PLATFORM, name, hint)
+        return found
+
+    def priority(self, raw: str | None) -> tuple[str | None, int | None]:
+        found = self._priorities.get(raw)
+        if found is None:
+            found = self._priorities[raw] = priority(self.policy, PLATFORM, raw)
+        return found
 
 
 def to_ticket(
@@ -129,7 +148,7 @@ def to_ticket(
     status_name = str(status.get("name") or "unknown")
     cat_key = (status.get("statusCategory") or {}).get("key")
     prio_raw = (f.get("priority") or {}).get("name")
-    neutral, rank = priority(ctx.policy, PLATFORM, prio_raw)
+    neutral, rank = ctx.priority(prio_raw)
     reporter = f.get("reporter")
     created = parse_time(f.get("created")) or datetime.fromtimestamp(0, UTC)
     updated = parse_time(f.get("updated")) or created
@@ -156,10 +175,10 @@ def to_ticket(
         "status_since": parse_time(f.get("statuscategorychangedate")),
         "tracking": Tracking.parse({n: text_of(f.get(fd.id)) for n, fd in ctx.tracking.items()}),
     }
-    ticket = Ticket(**values)  # type: ignore[arg-type]
     if histories is not None:
-        ticket = with_history(ticket, history(issue, histories, ctx, initial=initial))
-    return ticket
+        events = history(issue, histories, ctx, initial=initial)
+        values |= history_fields(events, values["status_since"])  # type: ignore[arg-type]
+    return Ticket(**values)  # type: ignore[arg-type]
 
 
 def history(
@@ -272,7 +291,7 @@ def is_public(comment: Mapping[str, Any]) -> bool:
 
 def _person(user: object) -> Person | None:
     uid = user_id(user)
-    if uid is None or not isinstance(user, Mapping):
+    if uid is None or not isinstance(user, dict):
         return None
     email = user.get("emailAddress")
     return Person(id=uid, name=user.get("displayName"), email=str(email) if email else None)

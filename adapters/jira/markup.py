@@ -11,7 +11,6 @@ escaped with `ESCAPERS["jira_wiki"]`.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from rules.markup import ESCAPERS, Rendered, clean
@@ -42,7 +41,7 @@ def adf_text(node: Any) -> str:
     """The plain text of an ADF document (paragraphs separated by blank lines)."""
     if isinstance(node, str):
         return node
-    if not isinstance(node, Mapping):
+    if not isinstance(node, dict):  # JSON objects are dicts: no ABC check per node
         return ""
     kind = node.get("type")
     if kind == "text":
@@ -60,4 +59,4 @@ def adf_text(node: Any) -> str:
 
 def body_text(body: Any) -> str:
     """A comment body as text, whichever API returned it."""
-    return adf_text(body) if isinstance(body, Mapping) else str(body or "")
+    return adf_text(body) if isinstance(body, dict) else str(body or "")

@@ -21,7 +21,7 @@ from pydantic import Field
 from adapters.jira import jql
 from adapters.secrets import SecretRef
 from adapters.settings import InstanceSettings
-from rules.schema import Model
+from rules.basics import Model
 
 DEFAULT_SCOPE = "statusCategory != Done"
 

@@ -1,10 +1,11 @@
 """Jira's part of the write protocol (`adapters.writer`, `adapters.payment`).
 
-Jira has no compare-and-set, so every write starts with `GET /issue/{key}` (`reads_first`): it
-sees a human's concurrent edit and what Cloud's eventually consistent search had not shown
-yet. A change is one edit (`PUT /issue/{key}`) and, for an internal note that needs its own
-request (`adapters.jira.body`), one `POST /issue/{key}/comment`: the second comment, journaled
-before the edit. Jira-specific answers:
+Jira has no compare-and-set, so every write starts with a re-read of the issue (`reads_first`),
+in bulk with the writes that follow it (`adapters.jira.ahead`): it sees a human's concurrent
+edit and what Cloud's eventually consistent search had not shown yet. A change is one edit
+(`PUT /issue/{key}`) and, for an internal note that needs its own request
+(`adapters.jira.body`), one `POST /issue/{key}/comment`: the second comment, journaled before
+the edit. Jira-specific answers:
 - an edit or comment that may have landed (a read timeout, 500/502/504 from Jira or a proxy):
   it landed if its comment is new on the re-read issue, or else all its tracking values are;
 - 413, the issue's comment limit: the comments are dropped, the rest is written;
@@ -32,6 +33,7 @@ from adapters.errors import (
 )
 from adapters.http import Need, forbidden
 from adapters.jira import search
+from adapters.jira.ahead import ReadAhead
 from adapters.jira.body import Edit, EditContext, build
 from adapters.jira.client import ErrorHook
 from adapters.jira.lookups import Lookups
@@ -65,6 +67,7 @@ class Backend:
         self.lookups, self.reader, self.journal = lookups, reader, journal
         self.client = lookups.client
         self.clock = lookups.client.clock
+        self.ahead = ReadAhead(reader, self.clock)
         self._hook: ErrorHook | None = None
 
     @property
@@ -74,7 +77,7 @@ class Backend:
         return self._hook
 
     def reread(self, ticket: str) -> Fresh:
-        return self.reader.fresh(ticket)
+        return self.ahead.fresh(ticket)
 
     def draft(self, change: TicketChange, basis: Fresh | None) -> Draft[Edit]:
         assert basis is not None, "a Jira write starts with a re-read"

@@ -109,6 +109,9 @@ class MemoryAdapter:
     def reread(self, ticket_id: str) -> Ticket:
         return self.reader.fresh(ticket_id).ticket
 
+    def expect_writes(self, changes: Sequence[TicketChange]) -> None:
+        """Its re-reads cost nothing: no read-ahead."""
+
     def write(
         self, changes: Sequence[TicketChange], reevaluate: Reevaluate
     ) -> Iterator[WriteResult]:

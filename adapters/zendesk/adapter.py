@@ -6,7 +6,7 @@ sent until the adapter is used."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 
 from adapters.history_cache import HistoryCache
@@ -20,7 +20,7 @@ from adapters.results import Check, FieldStatus, Queue, WriteResult
 from adapters.setup import Done, Plan
 from adapters.webhooks import Made
 from adapters.writer import write_many, write_one
-from adapters.zendesk import doctor, hooks, past, queue, setup
+from adapters.zendesk import changed, doctor, hooks, past, queue, setup
 from adapters.zendesk.client import Client
 from adapters.zendesk.lookups import Lookups
 from adapters.zendesk.read import Reader
@@ -99,11 +99,24 @@ class ZendeskAdapter:
     def fetch(self, needs: Needs, now: datetime) -> Iterator[Ticket]:
         return self.reader.fetch(needs, now)
 
+    def fetch_changed(
+        self,
+        needs: Needs,
+        now: datetime,
+        since: datetime,
+        due: Mapping[str, str],
+        gone: set[str],
+    ) -> Iterator[Ticket]:
+        return changed.fetch_changed(self.reader, needs, now, since, due, gone)
+
     def past(self, window: Window) -> Iterator[Ticket]:
         return past.read_past(self.reader, window)
 
     def reread(self, ticket_id: str) -> Ticket:
         return self.backend.reread(ticket_id).ticket
+
+    def expect_writes(self, changes: Sequence[TicketChange]) -> None:
+        """Zendesk writes carry their version (`safe_update`): no re-read to read ahead."""
 
     def write(
         self, changes: Sequence[TicketChange], reevaluate: Reevaluate

@@ -1,8 +1,8 @@
 """What one run looks up once, and only when first needed: who the connector is signed in as
-(`users/me`), the ticket fields (tracking and policy fields resolved by title), the groups, and
-the people met while reading (users and organisations, in bulk). Safe to share between writer
-and history threads: each lookup is made once (people met by two threads at once may be looked
-up by both; the answers are the same).
+(`users/me`), the ticket fields (read once per run; tracking and policy fields resolved by
+title), the groups, and the people met while reading (users and organisations, in bulk). Safe
+to share between writer and history threads: each lookup is made once (people met by two
+threads at once may be looked up by both; the answers are the same).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class Lookups:
         self.titles = {**(platform.fields if platform is not None else {}), **settings.fields}
         self.custom = sorted(needs(policy).custom_fields)
         self._me: Json | None = None
+        self._catalog: list[Json] | None = None
         self._fields: FieldMap | None = None
         self._groups = False
         self._lock = threading.Lock()
@@ -81,11 +82,23 @@ class Lookups:
         assert self._fields is not None
         return self._fields
 
+    def catalog(self) -> list[Json]:
+        """The account's ticket fields, read once per run (`forget_catalog` after a create)."""
+        with self._lock:
+            if self._catalog is None:
+                self._catalog = self.client.ticket_fields()
+            return self._catalog
+
+    def forget_catalog(self) -> None:
+        """The next `catalog` reads the fields again (after `escalate setup` created some)."""
+        with self._lock:
+            self._catalog = None
+
     def fields(self, *, created: Iterable[str] = ()) -> list[FieldStatus]:
         """Resolve tracking and policy fields by title (`created`: the titles `escalate setup`
         just made, marked so); SetupError names every unusable tracking field."""
         made = set(created)
-        statuses, fmap = resolve(self.client.ticket_fields(), self.titles, self.custom)
+        statuses, fmap = resolve(self.catalog(), self.titles, self.custom)
         statuses = [replace(s, created=s.title in made and s.id is not None) for s in statuses]
         setup_error(statuses, self.instance)
         self._fields = fmap
@@ -94,7 +107,7 @@ class Lookups:
 
     def inspect_fields(self) -> list[FieldStatus]:
         """The tracking and policy fields, each with its problem (if any); never raises."""
-        return resolve(self.client.ticket_fields(), self.titles, self.custom)[0]
+        return resolve(self.catalog(), self.titles, self.custom)[0]
 
     def context(self) -> Context:
         fmap = self.fieldmap()

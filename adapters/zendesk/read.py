@@ -186,14 +186,30 @@ class Reader:
         self.lookups.learn_users(authors)
         kept: list[tuple[str, str, datetime, Sequence[Event]]] = []
         people = self.lookups.people
+        fields, approver = (None, None) if cached else (self.past_fields(), self.approvals.by)
         for raw, t in missing:
             requester = as_int(raw.get("requester_id"))
-            found[t.id] = events_from_audits(audits[t.id], self.policy, people, requester)
+            found[t.id] = events_from_audits(
+                audits[t.id], self.policy, people, requester, fields, approver
+            )
             if t.id in stamps:
                 kept.append((t.id, stamps[t.id], t.updated_at, found[t.id]))
         if cache is not None:
             cache.put(kept, now)
         return found
+
+    def past_fields(self) -> dict[str, str]:
+        """What a backtest reads from the audits besides status, priority, group and assignee:
+        the tags, the policy's custom fields and the request and approval fields."""
+        fmap = self.lookups.fieldmap()
+        out = {"tags": "tags"}
+        out |= {str(fid): f"custom.{name}" for name, fid in fmap.custom.items()}
+        out |= {
+            str(fid): f"tracking.{name}"
+            for name, fid in fmap.tracking.items()
+            if name in ("request", "approved_by")
+        }
+        return out
 
     def prune(self) -> None:
         """After a complete fetch: forget the kept histories of tickets out of scope."""

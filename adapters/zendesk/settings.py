@@ -13,7 +13,7 @@ from pydantic import Field
 
 from adapters.secrets import SecretRef
 from adapters.settings import InstanceSettings
-from rules.schema import Model
+from rules.basics import Model
 
 DEFAULT_SCOPE = "type:ticket status<solved"
 #: Zendesk's statuses in its own order (`status<solved` is new, open, pending and hold).

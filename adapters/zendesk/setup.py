@@ -170,7 +170,10 @@ def apply(look: Lookups, plan: Plan) -> list[Done]:
         make = _make_field if step.what == "field" else _make_view
         return make(look, step, sent)
 
-    return send_steps(plan, send, int)
+    try:
+        return send_steps(plan, send, int)
+    finally:
+        look.forget_catalog()  # what was created (or may have been) is read back
 
 
 def _make_field(look: Lookups, step: Step, sent: Request) -> Done:

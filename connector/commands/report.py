@@ -14,6 +14,7 @@ from connector.config import Config, load_config
 from connector.errors import CHANGES_FAILED
 from connector.insights.collect import Collected, read_audit, read_lines
 from connector.insights.figures import figures
+from connector.insights.links import Links
 from connector.insights.live import read_live
 from connector.insights.page import page
 from connector.insights.render import csv_text, text
@@ -46,8 +47,9 @@ if TYPE_CHECKING:
     "--live/--no-live",
     default=True,
     show_default=True,
-    help="Also read each instance's tickets now (read-only) for the open tickets, the current"
-    " levels and SLA clocks; --no-live reads the audit log only, offline.",
+    help="Also read each instance's tickets open in the window, with their histories"
+    " (read-only): the rate's denominator, SLA clocks, time in status; --no-live reads the"
+    " audit log only, offline (no rate).",
 )
 @click.option(
     "--instance",
@@ -84,11 +86,13 @@ def report_command(
     """Escalation figures for a window: how much escalates, how fast, and whether SLAs hold.
 
     \b
-    Escalation rate (escalated / open), time to escalate, time in each level, SLA attainment
-    and breaches by priority, level, team, type and rule, the types that escalate most,
-    reopens after escalation, failed writes, and a daily trend. From the audit log (what was
-    written) and, with --live (the default), the tickets as they are now. Writes nothing to
-    any platform. Definitions: docs/cli.md, "report".
+    The escalation rate (tickets escalated / tickets open in the period) and SLA attainment,
+    for the window and per day or week, per team and priority; time to escalate, time in
+    each level and status, escalations later de-escalated or reopened, tickets parked in a
+    paused status right after a customer's reply, failed writes; each figure with links to
+    its tickets. From the audit log (what was written) and, with --live (the default), the
+    tickets open in the window with their histories. Writes nothing to any platform.
+    Definitions: docs/cli.md, "report".
 
     Exit codes: 0, 1 when an instance's live tickets could not be read (the figures then
     leave it out), 2 on a usage or configuration error.
@@ -118,8 +122,14 @@ def report_command(
             )
         read_audit(paths, start, collected, instances=wanted, until=now)
     if live and config.instances:
-        read_live(config, select(config, chosen), rt, collected)
-    fig = figures(collected, config.policy, since=start, now=now, organization=organization)
+        read_live(config, select(config, chosen), rt, collected, start)
+    links = Links(
+        {n: (i.platform, i.url) for n, i in config.instances.items()},
+        named=organization is None,
+    )
+    fig = figures(
+        collected, config.policy, since=start, now=now, links=links, organization=organization
+    )
     if fmt == "json":
         body = json.dumps(fig, indent=2) + "\n"
     elif fmt == "csv":

@@ -34,6 +34,8 @@ QUIET_KINDS = {
     "escalated-handled": 10,
     "escalated-active": 3,
     "awaiting-approval": 3,
+    "past-solved": 30,  # the last 30 days, for the report's trend
+    "past-p1": 8,
 }
 
 

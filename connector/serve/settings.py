@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, model_validator
 
 from adapters.secrets import SecretRef
-from rules.schema import Duration, Model
+from rules.basics import Model
+from rules.schema import Duration
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 

@@ -12,7 +12,7 @@ from emulators.http import Answer, EmulatedTimeout, Request
 from emulators.jira import access, filters, hooks, writes
 from emulators.jira.jql import query
 from emulators.jira.site import Site
-from emulators.jira.wire import Call, Fault, Issue, Json, answer, one, request_args
+from emulators.jira.wire import Call, Fault, Issue, Json, answer, names, one, request_args
 
 
 class JiraEmulator(Site):
@@ -49,8 +49,9 @@ class JiraEmulator(Site):
         self.faults.append(Fault(when, 1, kind="before", action=action))
 
     def conflict(self, key: str, action: Callable[[], None]) -> None:
-        """Run `action` just before the next request about issue `key` lands."""
-        self.before(lambda r: f"/issue/{key}" in r.path, action)
+        """Run `action` just before the next request about issue `key` lands (a read of it
+        with others in bulk included)."""
+        self.before(lambda r: names(r, key), action)
 
     def requests(self, method: str | None = None, path: str | None = None) -> list[Call]:
         return [
@@ -145,6 +146,8 @@ class JiraEmulator(Site):
         version, rest = m.group(1), m.group(2)
         v3 = version == "3"
         issue_m = re.fullmatch(r"/issue/([^/]+)(/editmeta|/comment|/assignee|/changelog)?", rest)
+        if rest == "/issue/bulkfetch" and self.cloud:
+            return self._bulk_issues(r, v3) if r.method == "POST" else answer(405, {})
         if issue_m:
             issue = self.find(issue_m.group(1))
             if issue is None:
@@ -253,6 +256,7 @@ class JiraEmulator(Site):
                         bounded=True,
                         fields=self.fields,
                         now=self.clock(),
+                        zone=self.zone(),
                     ),
                     0,
                 )
@@ -272,6 +276,10 @@ class JiraEmulator(Site):
             body["nextPageToken"] = f"{snap}:{start + size}"
         return answer(200, body)
 
+    def zone(self) -> str:
+        """The caller's time zone (its profile's), in which JQL reads absolute dates."""
+        return str(self.users[self.myself].get("timeZone") or "UTC")
+
     def _search_old(self, r: Call, v3: bool) -> Answer:
         if self.cloud:
             return answer(
@@ -286,6 +294,7 @@ class JiraEmulator(Site):
                 },
             )
         args = request_args(r)
+        strict = str(args.get("validateQuery", "strict")).lower() in ("strict", "true")
         try:
             keys = query(
                 self.issues,
@@ -293,6 +302,8 @@ class JiraEmulator(Site):
                 bounded=False,
                 fields=self.fields,
                 now=self.clock(),
+                validate=strict,
+                zone=self.zone(),
             )
         except ValueError as exc:
             return answer(400, {"errorMessages": [str(exc)], "errors": {}})
@@ -381,6 +392,36 @@ class JiraEmulator(Site):
                 ]
             out[fid] = meta
         return answer(200, {"fields": out})
+
+    def _bulk_issues(self, r: Call, v3: bool) -> Answer:
+        """Cloud's `POST /issue/bulkfetch`: up to 100 issues by id or key, in ascending id
+        order; those not found (or not visible) are left out without an error; `fields` as a
+        list (default `*navigable`), `expand` as a list (the changelog: its 40 latest
+        entries)."""
+        body = r.body if isinstance(r.body, dict) else {}
+        unknown = set(body) - {"expand", "fields", "fieldsByKeys", "issueIdsOrKeys", "properties"}
+        wanted = body.get("issueIdsOrKeys")
+        if unknown or not isinstance(wanted, list) or not all(isinstance(w, str) for w in wanted):
+            return answer(400, {"errorMessages": ["Invalid request payload."], "errors": {}})
+        if not 1 <= len(wanted) <= 100:
+            message = "The number of issues requested must be between 1 and 100."
+            return answer(400, {"errorMessages": [message], "errors": {}})
+        fields = body.get("fields") or ["*navigable"]
+        expand = body.get("expand") or []
+        if not isinstance(fields, list) or not isinstance(expand, list):
+            return answer(400, {"errorMessages": ["Invalid request payload."], "errors": {}})
+        found = {i.id: i for ref in wanted if (i := self.find(ref)) is not None}
+        args: dict[str, Json] = {"fields": ",".join(fields)}
+        if "changelog" in expand:
+            args["expand"] = "changelog"
+        issues = []
+        for iid in sorted(found, key=int):
+            out = self.issue_json(found[iid], args, v3, search=False)
+            if "changelog" in out:
+                latest = out["changelog"]["histories"][:40]
+                out["changelog"] |= {"histories": latest, "maxResults": len(latest)}
+            issues.append(out)
+        return answer(200, {"expand": ",".join(expand), "issues": issues, "issueErrors": []})
 
     def _bulk_changelog(self, r: Call, v3: bool) -> Answer:
         if not self.cloud:

@@ -106,7 +106,7 @@ class Site:
             user = {"accountId": uid, "accountType": account_type}
         else:
             user = {"name": uid, "key": f"JIRAUSER{len(self.users) + 10000}"}
-        user |= {"displayName": name, "emailAddress": email, "active": True}
+        user |= {"displayName": name, "emailAddress": email, "active": True, "timeZone": "UTC"}
         user["self"] = (
             f"{self.base_url}/rest/api/2/user?{'accountId' if self.cloud else 'username'}={uid}"
         )

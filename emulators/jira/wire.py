@@ -200,6 +200,17 @@ def one(query: dict[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
+def names(r: Call, key: str) -> bool:
+    """Whether request `r` is about issue `key`: its path, a bulk fetch naming it, or a
+    search whose JQL names it (`key in (...)`)."""
+    if f"/issue/{key}" in r.path:
+        return True
+    if r.path.endswith("/issue/bulkfetch") and isinstance(r.body, dict):
+        return key in (r.body.get("issueIdsOrKeys") or ())
+    jql = str(request_args(r).get("jql") or "") if "/search" in r.path else ""
+    return re.search(rf"(?<![\w-]){re.escape(key)}(?![\w-])", jql, re.I) is not None
+
+
 def request_args(r: Call) -> dict[str, Json]:
     """A request's parameters, from the query string (GET) or the JSON body (POST)."""
     if r.method == "POST" and isinstance(r.body, dict):

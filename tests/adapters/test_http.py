@@ -19,6 +19,7 @@ from adapters.errors import (
 )
 from adapters.http import (
     Budget,
+    JsonResponse,
     RequestStats,
     Retrier,
     RetryBudgetExceeded,
@@ -238,3 +239,22 @@ def test_rate_limit_takes_the_first_spelling_with_two_integers() -> None:
     assert rate_limit(both, spellings) == (400, 12)
     assert rate_limit({"X-Rate-Limit": "700"}, spellings) is None
     assert rate_limit({}, spellings) is None
+
+
+@responses.activate
+def test_answers_parse_with_orjson_and_what_it_refuses_as_before() -> None:
+    url = "https://acme.atlassian.net/rest/api/3/issue/SUP-1"
+    session = requests.Session()
+    mount(session, None, RequestStats())
+    body = '{"key": "SUP-1", "fields": {"summary": "Caf\\u00e9 \u2615", "n": 12345678901234}}'
+    responses.add(responses.GET, url, body=body.encode())
+    answer = session.get(url)
+    assert isinstance(answer, JsonResponse)
+    assert answer.json() == {"key": "SUP-1", "fields": {"summary": "Café ☕", "n": 12345678901234}}
+    assert answer.json() is not answer.json()  # parsed anew: a caller may change its copy
+    responses.add(responses.GET, url, body=b'{"big": 123456789012345678901234567890, "x": NaN}')
+    refused = session.get(url).json()  # orjson refuses both; the standard library takes them
+    assert refused["big"] == 123456789012345678901234567890 and refused["x"] != refused["x"]
+    responses.add(responses.GET, url, body=b"<html>login</html>")
+    with pytest.raises(requests.JSONDecodeError):
+        session.get(url).json()
