@@ -43,7 +43,8 @@ from emulators.outbox import Outbox  # noqa: E402
 from emulators.zendesk import ZendeskEmulator  # noqa: E402
 from emulators.zendesk import hooks as zendesk_hooks  # noqa: E402
 
-WAIT = 120.0
+WAIT = 120.0  # seconds an event may take at most
+READY = 1800.0  # seconds the first full sweep may take (10k tickets: minutes)
 SECRET = "bench-webhook-secret"
 
 
@@ -121,19 +122,19 @@ def candidates(box: Sandbox, platform: str, count: int) -> list[str]:
     for ticket in box.tickets(INSTANCES[platform]):
         if (
             ticket.tracking.level is None
-            and ticket.status in ("new", "open")
+            and ticket.status_category in ("new", "open")
             and not ticket.tracking.request
         ):
             out.append(ticket.id)
     return out[:count]
 
 
-def until(check: Any, what: str) -> None:
-    deadline = time.monotonic() + WAIT
+def until(check: Any, what: str, wait: float = WAIT, every: float = 0.005) -> None:
+    deadline = time.monotonic() + wait
     while not check():
         if time.monotonic() > deadline:
             raise TimeoutError(what)
-        time.sleep(0.005)
+        time.sleep(every)
 
 
 def measure(platform: str, count: int, events: int, latency: float) -> dict[str, Any]:
@@ -158,7 +159,9 @@ def measure(platform: str, count: int, events: int, latency: float) -> dict[str,
         kind = "zendesk" if platform == "zendesk" else "jira"
         hook_up(box, platform, f"{url}/webhooks/{kind}/{instance}")
         started = time.perf_counter()
-        until(lambda: requests.get(url + "/readyz", timeout=5).status_code == 200, "ready")
+        until(
+            lambda: requests.get(url + "/readyz", timeout=5).status_code == 200, "ready", READY, 0.5
+        )
         first = time.perf_counter() - started
         outbox = Outbox().start()
         stack.callback(outbox.close)

@@ -24,7 +24,8 @@ from connector.serve.settings import ServeSettings
 def serve_command(config_path: str, instances: tuple[str, ...], address: str | None) -> None:
     """Run as a service: cycles on a schedule and on signed webhooks; /metrics, /readyz.
 
-    Runs a cycle every serve.interval (60s), a full sweep every serve.full_sweep (1h), and a
+    Runs an incremental cycle every serve.interval (60s), a full sweep every run.full_sweep (1h),
+    and a
     cycle seconds after a signed webhook names a ticket; serves /metrics, /healthz, /readyz.
 
     Webhooks: POST /webhooks/zendesk/INSTANCE and /webhooks/jira/INSTANCE, each checked

@@ -1,9 +1,9 @@
 """The seam a service cycle runs through: one instance, one cycle, with what prompted it.
 
-`Cycle` is what the scheduler calls. Until incremental runs land (`connector/incremental.py`),
-`full_run` serves every cycle: it reads every open ticket in scope, the hinted ones among them,
-so a hint changes when a cycle runs, not what it reads. An incremental cycle reads the hinted
-tickets (and what changed or came due) instead, and a full sweep when `hint.full` says so.
+`Cycle` is what the scheduler calls. `incremental` (the default) reads what changed or came
+due and the hinted tickets (`connector.incremental`), and a full sweep when `hint.full` says so
+or the run decides on its own (index missing or stale, policy changed, `run.full_sweep` old).
+`full_run` reads every open ticket in scope every cycle (the hinted ones among them).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Literal, Protocol
 
 from connector.audit import AuditLog
 from connector.config import Config
+from connector.incremental import run_incremental
 from connector.report import InstanceRun
 from connector.runner import Options, Runtime, run_instance
 
@@ -47,3 +48,10 @@ def full_run(
     """`escalate run` for the instance, whatever the hint: every cycle is a full sweep."""
     options = Options(max_changes=config.run.max_changes, concurrency=config.run.concurrency)
     return run_instance(config, instance, runtime, audit, options)
+
+
+def incremental(
+    config: Config, instance: str, runtime: Runtime, audit: AuditLog, hint: Hint
+) -> InstanceRun:
+    """An incremental run: the hinted tickets, what changed or came due; a sweep when full."""
+    return run_incremental(config, instance, runtime, hint.tickets, audit=audit, full=hint.full)
