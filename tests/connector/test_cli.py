@@ -438,6 +438,7 @@ def test_demo_explains_its_counts(capsys: pytest.CaptureFixture[str]) -> None:
     table the run's changes that moved no column, by kind."""
     code, out, err = run(capsys, "demo", "--tickets", "300", "--rows", "1")
     assert code == 0, err
+    assert out.startswith("Seeding 300 open tickets on each emulated platform (127.0.0.1), and 120")
     first = out.split("$ escalate ")[2]
     for name in ("zendesk-prod", "jira-cloud", "jira-dc"):
         summary, kinds = first.split(f"  {name} (")[1].splitlines()[:2]

@@ -319,6 +319,8 @@ def test_serve_prints_how_to_use_the_sandbox_and_no_secret(tmp_path: Path) -> No
         assert path.read_text() not in out
     assert out.count("curl -s") >= 3
     assert "http://127.0.0.1:" in out
+    # --tickets counts the open ones; the past month's solved ones come on top, and are said
+    assert out.startswith("Sandbox: 14 tickets per platform, 10 open and 4 solved over the past")
 
 
 def test_each_sandbox_has_its_own_state_directory(tmp_path: Path) -> None:
