@@ -74,7 +74,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "serve": (
         "connector.serve.command",
         "serve_command",
-        "Run as a service: cycles on a schedule and on signed webhooks; /metrics, /readyz.",
+        "Run as a service: scheduled and webhook cycles; /healthz, /readyz, /metrics.",
     ),
     "apply": (
         "connector.commands.run",
