@@ -89,7 +89,10 @@ def _demo(
         add_channels(box.config_path, sink)
         config = load_config(box.config_path)  # its state directory: where/state
         names = list(config.instances)
-        say(f"Policy config.example.yaml ({config.policy.hash}) on {', '.join(names)}\n")
+        say(
+            f"Policy {config.policy.hash}: config.example.yaml with notices to local channels,"
+            f" on {', '.join(names)}\n"
+        )
         before = snapshot(box)
         audit = AuditLog(config.audit_log, uuid.uuid4().hex[:12], rt.clock)
         steps: dict[str, list[InstanceRun]] = {}

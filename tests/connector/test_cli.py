@@ -439,6 +439,8 @@ def test_demo_explains_its_counts(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "demo", "--tickets", "300", "--rows", "1")
     assert code == 0, err
     assert out.startswith("Seeding 300 open tickets on each emulated platform (127.0.0.1), and 120")
+    # the hash printed is the demo's policy (the example plus its channels), and says so
+    assert "config.example.yaml with notices to local channels, on zendesk-prod," in out
     first = out.split("$ escalate ")[2]
     for name in ("zendesk-prod", "jira-cloud", "jira-dc"):
         summary, kinds = first.split(f"  {name} (")[1].splitlines()[:2]
