@@ -71,6 +71,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "run",
         "Fetch, evaluate and write every instance: the command to schedule.",
     ),
+    "serve": (
+        "connector.serve.command",
+        "serve_command",
+        "Run as a service: cycles on a schedule and on signed webhooks; /metrics, /readyz.",
+    ),
     "apply": (
         "connector.commands.run",
         "apply_command",

@@ -51,6 +51,10 @@ class InstanceRun:
     #: Raises LockLost when the instance's lock is no longer held (checked before each write
     #: batch); None without a lock (plan).
     guard: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    #: What the run read: "full" (the whole scope) or "incremental" (`connector.incremental`),
+    #: and why, in words.
+    read_mode: str = "full"
+    read_why: str = ""
     #: Notices sent (or not) this run (notify.outbox), and those earlier runs left waiting
     #: (listed by dry runs and plans).
     notices: list[Result] = field(default_factory=list)
@@ -62,11 +66,6 @@ class InstanceRun:
     def notice_trouble(self) -> int:
         """Notices that failed, were refused, given up or lost to a crash this run."""
         return sum(1 for n in self.notices if n.status is not Status.SENT)
-
-    #: What the run read: "full" (the whole scope) or "incremental" (`connector.incremental`),
-    #: and why, in words.
-    read_mode: str = "full"
-    read_why: str = ""
 
     def count(self, status: WriteStatus) -> int:
         return sum(1 for r in self.results if r.status is status)
@@ -116,9 +115,9 @@ class InstanceRun:
             "requests": self.requests,
             "seconds": round(self.seconds, 3),
             "warnings": list(self.warnings),
-            "notices": _notice_counts(self),
             "read": self.read_mode,
             "read_why": self.read_why or None,
+            "notices": _notice_counts(self),
         }
 
 

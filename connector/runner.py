@@ -25,7 +25,7 @@ from adapters.registry import platform
 from adapters.results import WriteResult, WriteStatus
 from connector.audit import AuditLog
 from connector.config import Config
-from connector.due import Reads, choose
+from connector.due import FULL, Reads, choose
 from connector.executor import execute
 from connector.notices import Landed, after_writes, open_outbox, waiting
 from connector.progress import Progress
@@ -353,8 +353,9 @@ def run_instance(
         _write(adapter, run.changes, reevaluate, runtime, run, audit, options.concurrency, relabel)
         if reads is not None:
             reads.commit()
-        if outbox is not None:
-            after_writes(outbox, adapter, policy[0], run, audit, run.seen)
+        if outbox is not None:  # an incremental read saw only some tickets: none is "gone"
+            full = reads is None or reads.mode == FULL
+            after_writes(outbox, adapter, policy[0], run, audit, run.seen if full else None)
 
     return _locked(config, name, runtime, audit, body)
 

@@ -299,7 +299,7 @@ def _compile_platforms(model: PolicyModel, scope: Scope) -> dict[str, PlatformMo
 
 def _hash(model: PolicyModel) -> str:
     """What the policy says, runtime settings aside: a plan records which policy made it."""
-    data = model.model_dump(mode="json", exclude={"instances", "run", "state"})
+    data = model.model_dump(mode="json", exclude={"instances", "run", "state", "serve"})
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 
 

@@ -389,6 +389,7 @@ class PolicyModel(Model):
     instances: dict[str, Any] = {}
     run: dict[str, Any] = {}  # the connector's settings, checked by connector/config.py
     state: dict[str, Any] = {}  # where state is kept, checked by connector/config.py
+    serve: dict[str, Any] = {}  # `escalate serve`, checked by connector/config.py
 
     @field_validator("levels")
     @classmethod

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 
 from adapters.http import RequestStats
-from adapters.jira import changed, doctor, past, queue, setup
+from adapters.jira import changed, doctor, hooks, past, queue, setup
 from adapters.jira.client import JiraClient
 from adapters.jira.lookups import Lookups
 from adapters.jira.read import Reader
@@ -21,6 +21,7 @@ from adapters.payment import pay_all
 from adapters.protocol import Reevaluate
 from adapters.results import Check, FieldStatus, Queue, WriteResult
 from adapters.setup import Done, Plan
+from adapters.webhooks import Made
 from adapters.writer import write_one
 from rules.model import Ticket
 from rules.needs import Needs
@@ -64,6 +65,15 @@ class JiraAdapter:
 
     def setup_apply(self, plan: Plan) -> list[Done]:
         return setup.apply(self.lookups, plan)
+
+    def webhook_plan(self, url: str) -> Plan:
+        return hooks.plan(self.lookups, url)
+
+    def webhook_apply(self, plan: Plan, secret: str | None) -> Made:
+        return hooks.apply(self.lookups, plan, secret)
+
+    def webhook_check(self, url: str, secret: str | None) -> list[Check]:
+        return hooks.check(self.lookups, url)
 
     def check(self) -> list[Check]:
         return doctor.check(self.lookups)

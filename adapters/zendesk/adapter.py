@@ -18,8 +18,9 @@ from adapters.payment import pay_all
 from adapters.protocol import Reevaluate
 from adapters.results import Check, FieldStatus, Queue, WriteResult
 from adapters.setup import Done, Plan
+from adapters.webhooks import Made
 from adapters.writer import write_many, write_one
-from adapters.zendesk import changed, doctor, past, queue, setup
+from adapters.zendesk import changed, doctor, hooks, past, queue, setup
 from adapters.zendesk.client import Client
 from adapters.zendesk.lookups import Lookups
 from adapters.zendesk.read import Reader
@@ -82,6 +83,15 @@ class ZendeskAdapter:
 
     def setup_apply(self, plan: Plan) -> list[Done]:
         return setup.apply(self.lookups, plan)
+
+    def webhook_plan(self, url: str) -> Plan:
+        return hooks.plan(self.lookups, url)
+
+    def webhook_apply(self, plan: Plan, secret: str | None) -> Made:
+        return hooks.apply(self.lookups, plan)
+
+    def webhook_check(self, url: str, secret: str | None) -> list[Check]:
+        return hooks.check(self.lookups, url, secret)
 
     def check(self) -> list[Check]:
         return doctor.check(self.lookups)

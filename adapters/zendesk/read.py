@@ -168,7 +168,9 @@ class Reader:
         read: dict[str, list[Json]] | None = None,
     ) -> dict[str, Sequence[Event]]:
         """Each ticket's history events: kept ones still valid, the others read (and kept),
-        or, not `cached`, all read and none kept. The audits read go into `read`, if given."""
+        or, not `cached` (a backtest's read), all read and none kept, with the `field` events
+        of the tags, custom, request and approval fields a replay needs (`past_fields`). The
+        audits read go into `read`, if given."""
         stamps = {t.id: s for raw, t in tickets if isinstance(s := raw.get("updated_at"), str)}
         found: dict[str, Sequence[Event]] = {}
         cache = self.lookups.cache if cached else None

@@ -15,6 +15,7 @@ from connector.config import Config, load_config
 from connector.errors import CHANGES_FAILED, OK
 from connector.kinds import plural
 from connector.runner import open_adapter
+from connector.serve import hookset
 from notify import doctor as channel_doctor
 from notify.channels import open_channel
 from rules.errors import ConfigError
@@ -57,7 +58,8 @@ def doctor(config_path: str, instances: tuple[str, ...], fmt: str) -> None:
     Checks that the credentials work, that the account may do every write the policy needs,
     that the tracking fields exist and can be written (on Jira: are on the edit screen), that
     the groups, users and priorities the policy names exist, that the scope query is valid,
-    and how much of the rate limit is left. Writes nothing. Exit status 0 all checks pass,
+    how much of the rate limit is left, and (for `escalate serve`) that the webhooks exist, point
+    at serve.public_url and are active. Writes nothing. Exit status 0 all checks pass,
     1 some failed, 2 the configuration is invalid.
     """
     config = load_config(config_path)
@@ -69,7 +71,7 @@ def doctor(config_path: str, instances: tuple[str, ...], fmt: str) -> None:
     for name in names:
         adapter = open_adapter(config, name, rt)
         try:
-            checks = adapter.check()
+            checks = adapter.check() + hookset.checks(config, name, adapter)
         finally:
             adapter.close()
         url = config.instances[name].url

@@ -15,6 +15,7 @@ from adapters.registry import settings_model
 from connector.commands.options import config_option
 from connector.config import RunSettings, load_config, read_text
 from connector.scopes import scope_warnings
+from connector.serve.settings import ServeSettings
 from rules.errors import ConfigError
 from rules.explain import explain, render_text
 from rules.lint import lint
@@ -114,7 +115,7 @@ def schema() -> None:
     """Print the JSON Schema of the configuration file (for editor completion).
 
     Covers the policy, each platform's instance settings (chosen by `platform`) and the `run`
-    section. Point your editor's YAML language server at it, e.g. with a first line
+    and `serve` sections. Point your editor's YAML language server at it, e.g. with a first line
     `# yaml-language-server: $schema=policy.schema.json`.
     """
     click.echo(json.dumps(config_schema(), indent=2))
@@ -122,7 +123,7 @@ def schema() -> None:
 
 def config_schema() -> dict[str, Any]:
     platforms = [settings_model(p) for p in PLATFORMS]
-    models: list[type[BaseModel]] = [PolicyModel, *platforms, RunSettings]
+    models: list[type[BaseModel]] = [PolicyModel, *platforms, RunSettings, ServeSettings]
     refs, top = models_json_schema([(m, "validation") for m in models], by_alias=True)
     doc: dict[str, Any] = dict(top["$defs"].pop("PolicyModel"))
     doc["$defs"] = top["$defs"]
@@ -134,6 +135,7 @@ def config_schema() -> dict[str, Any]:
         "additionalProperties": {"anyOf": [refs[(m, "validation")] for m in platforms]},
     }
     props["run"] = refs[(RunSettings, "validation")]
+    props["serve"] = refs[(ServeSettings, "validation")]
     return doc
 
 

@@ -210,7 +210,8 @@ def apply_command(plan_path: str, config_path: str | None, fmt: str) -> None:
 
     A ticket updated since the plan was made (by anyone) is refused and reported as stale;
     nothing is re-evaluated, so what is written is what the plan shows. The configuration's
-    policy must be the one the plan was made with (same policy hash). Exit status as for run.
+    policy must be the one the plan was made with (same policy hash). A plan applied before
+    says so ("already applied") and writes nothing. Exit status as for run.
     """
     document, changes = load_plan(plan_path)
     config = load_config(config_path or document["config"])

@@ -20,6 +20,7 @@ from connector.commands.outputs import dumps, setup_json
 from connector.config import load_config
 from connector.errors import CHANGES_FAILED, OK, USAGE
 from connector.runner import open_adapter
+from connector.serve import hookset
 
 INDENT = " " * 17
 
@@ -33,6 +34,13 @@ INDENT = " " * 17
     " --yes it shows the plan and creates nothing"
 )
 @click.option(
+    "--webhooks/--no-webhooks",
+    default=True,
+    show_default=True,
+    help="Also create the webhooks `escalate serve` listens to (for the instances serve.webhooks"
+    " names, at serve.public_url; Zendesk: a webhook and its trigger).",
+)
+@click.option(
     "--policy-fields/--no-policy-fields",
     default=True,
     show_default=True,
@@ -40,7 +48,12 @@ INDENT = " " * 17
     " (--no-policy-fields: leave them out, and say what stays off without them).",
 )
 def setup(
-    config_path: str, instances: tuple[str, ...], yes: bool, fmt: str, policy_fields: bool
+    config_path: str,
+    instances: tuple[str, ...],
+    yes: bool,
+    fmt: str,
+    webhooks: bool,
+    policy_fields: bool,
 ) -> None:
     """Create the missing tracking and policy fields and the "Escalated tickets" queue.
 
@@ -49,7 +62,8 @@ def setup(
     exactly as it will send it: the missing tracking fields, the policy's own fields (a
     number where the policy writes numbers, a yes/no where it reads a customer's request, else
     text), and the queue (a Zendesk view, a Jira saved filter). Asks, then sends exactly those
-    and reports every field created and adopted. Never changes or duplicates what exists.
+    and reports every field created and adopted. With serve.public_url set, also the webhooks
+    `escalate serve` listens to (--no-webhooks: not). Never changes or duplicates what exists.
     Needs an admin account. Exit status 0 done, 1 something could not be created or fixed,
     2 not confirmed (no terminal: pass --yes).
     """
@@ -58,31 +72,44 @@ def setup(
     rt = runtime()
     adapters = {name: open_adapter(config, name, rt) for name in names}
     done: dict[str, list[Done]] = {}
-    confirmed = False
+    hooked: dict[str, list[Done]] = {}
+    confirmed, kept = False, 0
     try:
         plans = {name: a.setup_plan(policy_fields=policy_fields) for name, a in adapters.items()}
+        hooks = hookset.plans(config, adapters) if webhooks else {}
         if fmt == "text":
             for name, plan in plans.items():
                 show(plan, f"{name} ({plan.platform}, {config.instances[name].url})")
-        pending = any(p.steps or p.in_use for p in plans.values())
+                if name in hooks:
+                    show(hooks[name], "")
+        every = [*plans.values(), *hooks.values()]
+        pending = any(p.steps or p.in_use for p in every)
         if not pending and fmt == "text":
             click.echo("nothing to create")
         if pending:
             confirmed = _confirm(yes, fmt)
         for name, plan in plans.items() if confirmed else ():
             done[name] = adapters[name].setup_apply(plan) if plan.steps else []
+            hook = hooks.get(name)
+            if hook is not None and hook.steps:
+                hooked[name], left = hookset.apply(config, name, adapters[name], hook)
+                kept += left
     finally:
         for adapter in adapters.values():
             adapter.close()
-    problems = sum(len(p.problems) for p in plans.values())
-    for name, steps in done.items():
+    problems = kept + sum(len(p.problems) for p in every)
+    for steps in [*done.values(), *hooked.values()]:
         problems += _failed(steps)
-        if fmt == "text":
+    if fmt == "text":
+        for name, steps in done.items():
             report(name, plans[name], steps)
+        for name, steps in hooked.items():
+            report(name, Plan(name, hooks[name].platform), steps)
     code = USAGE if pending and not confirmed else (CHANGES_FAILED if problems else OK)
     if fmt == "json":
         urls = {name: (plan, config.instances[name].url) for name, plan in plans.items()}
-        document = setup_json(urls, done, confirmed=confirmed, problems=problems, code=code)
+        made = {name: steps + hooked.get(name, []) for name, steps in done.items()}
+        document = setup_json(urls, made, confirmed=confirmed, problems=problems, code=code)
         click.echo(dumps(document), nl=False)
     raise click.exceptions.Exit(code)
 
@@ -93,7 +120,8 @@ def _failed(done: list[Done]) -> int:
 
 def show(plan: Plan, head: str) -> None:
     """The plan as it will be carried out: each request exactly as it will be sent."""
-    click.echo(head)
+    if head:
+        click.echo(head)
     for adoption in plan.adopted:
         s = adoption.status
         warning = f": WARNING {adoption.in_use}; {_owner_hint(plan, s.name)}"

@@ -29,7 +29,7 @@ e = html.escape
 
 def page(fig: dict[str, Any]) -> str:
     """The whole page: summary and definition, trend, teams, priorities, levels, statuses,
-    what followed escalations, parked tickets, the other breakdowns, notices, failed writes."""
+    what followed escalations, parked tickets, the other breakdowns, failed writes."""
     parts = _head(fig)
     parts += _trend(fig)
     parts += _owned(fig, "team", "Escalation rate by team")
@@ -41,8 +41,8 @@ def page(fig: dict[str, Any]) -> str:
     for dim in ("type", "organization", "rule"):
         if dim in fig["by"]:
             parts += _table_of(fig, dim)
-    parts += _notices(fig)
     parts += _failures(fig)
+    parts += _notices(fig)
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
@@ -253,12 +253,14 @@ def _statuses(fig: dict[str, Any]) -> list[str]:
 
 def _after(fig: dict[str, Any]) -> list[str]:
     a = fig["after_escalation"]
+    down = links(a["de_escalated_tickets"], a["de_escalated"])
+    back = links(a["reopened_tickets"], a["reopened"])
     return [
         "<h2>After escalation</h2>",
         f"<p>Of {a['tickets_escalated']} escalated tickets, {a['de_escalated']} were later"
-        f" de-escalated: {links(a['de_escalated_tickets'], a['de_escalated'])}</p>",
-        f"<p>{a['reopened']} were reopened after their escalation:"
-        f" {links(a['reopened_tickets'], a['reopened'])}</p>",
+        f" de-escalated{': ' + down if down else '.'}</p>",
+        f"<p>{a['reopened']} were reopened after their escalation{': ' + back if back else '.'}"
+        "</p>",
     ]
 
 
@@ -285,32 +287,6 @@ def _parked(fig: dict[str, Any]) -> list[str]:
     return parts
 
 
-def _notices(fig: dict[str, Any]) -> list[str]:
-    """Notices per channel and status (docs/notices.md), when any were sent or tried."""
-    notices = fig.get("notices")
-    if not notices:
-        return []
-    statuses = sorted({s for by in notices.values() for s in by})
-    head = "".join(f'<th class="n">{e(s.replace("_", " "))}</th>' for s in statuses)
-    rows = "".join(
-        f"<tr><td>{e(channel)}</td>"
-        + "".join(f'<td class="n">{by.get(s, 0)}</td>' for s in statuses)
-        + "</tr>"
-        for channel, by in notices.items()
-    )
-    out = [
-        "<h2>Notices to chat, e-mail and on-call</h2>",
-        f"<table><tr><th>channel</th>{head}</tr>{rows}</table>",
-    ]
-    if {"unknown", "gave_up", "rejected", "failed"} & set(statuses):
-        out.append(
-            '<p class="note">failed: retried by the next run; rejected, gave up: not delivered;'
-            " unknown: a run stopped while sending it, not sent again. The audit log's notice"
-            " lines say which and why.</p>"
-        )
-    return out
-
-
 def _failures(fig: dict[str, Any]) -> list[str]:
     f = fig["failed_writes"]
     out = [
@@ -323,3 +299,16 @@ def _failures(fig: dict[str, Any]) -> list[str]:
         body = [(None, [str(m["count"]), m["message"]], "") for m in f["messages"]]
         out.append(table(["count", "message", ""], body, numeric=0))
     return out
+
+
+def _notices(fig: dict[str, Any]) -> list[str]:
+    """Notices per channel and status, from the audit log (docs/notices.md)."""
+    notices = fig.get("notices")
+    if not notices:
+        return []
+    statuses = sorted({s for by in notices.values() for s in by})
+    body = [(None, [ch, *(str(by.get(s, 0)) for s in statuses)], "") for ch, by in notices.items()]
+    return [
+        "<h2>Notices</h2>",
+        table(["channel", *statuses, ""], body, numeric=len(statuses)),
+    ]

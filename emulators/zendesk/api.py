@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from emulators.http import Answer, EmulatedTimeout, Request
-from emulators.zendesk import roles, search, views
+from emulators.outbox import Outbox
+from emulators.zendesk import hooks, roles, search, views
 from emulators.zendesk.account import CONTRACT_FIELDS, Account
 from emulators.zendesk.wire import (
     Json,
@@ -88,6 +89,15 @@ class ZendeskEmulator(Account):
         self.search_lag = 0.0
         self._window: deque[float] = deque()
         self._exports: deque[float] = deque()  # search export's own bucket: 100 a minute
+        #: Webhooks by id, their signing secrets, and the triggers that call them (`hooks`);
+        #: deliveries go to `outbox` once one is given (none: changes notify nobody).
+        self.webhooks: dict[str, Json] = {}
+        self.webhook_secrets: dict[str, str] = {}
+        self.triggers: dict[int, Json] = {}
+        self.outbox: Outbox | None = None
+
+    def _changed(self, tid: int, author: int, created: bool) -> None:
+        hooks.fire(self, tid, author, created)
 
     # --- faults --------------------------------------------------------------------------------
 
@@ -248,6 +258,8 @@ class ZendeskEmulator(Account):
         key = (method, *("{id}" if p.isdigit() else p for p in parts))
         q = {k: v[-1] for k, v in query.items()}
         ids = [int(p) for p in parts if p.isdigit()]
+        if parts and parts[0] == "webhooks":  # ids are ULIDs, not numbers
+            return hooks.webhooks(self, method, parts, data, user)
         route = ROUTES.get(key)
         if route is not None:
             roles.authorize(self, user, key)
@@ -434,6 +446,8 @@ ROUTES: dict[tuple[str, ...], Callable[[ZendeskEmulator, Asked], Json]] = {
     ("PUT", "tickets", "{id}"): lambda z, a: z._put_ticket(a),
     ("PUT", "tickets", "update_many"): lambda z, a: {"job_status": z._job(a.data, a.q, a.user)},
     ("GET", "job_statuses", "show_many"): lambda z, a: z._poll_many(a.q),
+    ("GET", "triggers"): lambda z, a: hooks.list_triggers(z),
+    ("POST", "triggers"): lambda z, a: hooks.create_trigger(z, a.data, a.user),
     ("GET", "tickets", "{id}", "comments"): lambda z, a: z._ticket_items(a),
     ("GET", "tickets", "{id}", "audits"): lambda z, a: z._ticket_items(a),
     ("GET", "groups", "{id}", "memberships"): (

@@ -107,7 +107,10 @@ def test_429_storm_with_retry_after_seconds(box: Box) -> None:
     every ticket's audits once and every due ticket's updates twice: each with Retry-After."""
     zendesk, due = box.zendesk(), box.planned(ZD)  # read before the faults: it reads too
     zendesk.fail("GET", r"/search/export$", 429, times=2, headers={"Retry-After": "7"})
+    kinds = box.kinds(ZD)
     for tid in box.sandbox.ticket_ids[ZD]:
+        if kinds[tid].startswith("past-"):
+            continue  # solved in the past month: no rule reads their events, nor their audits
         zendesk.fail("GET", rf"/tickets/{tid}/audits$", 429, headers={"Retry-After": "1"})
     for tid in due:
         zendesk.fail("PUT", rf"/tickets/{tid}$", 429, times=2, headers={"Retry-After": "2"})
