@@ -116,8 +116,9 @@ def _at_or_below(order: dict[str, int], to: int) -> Callable[[str], bool]:
 
 
 def _resolve_gone(outbox: Outbox, adapter: Adapter, run: InstanceRun, seen: set[str]) -> None:
-    """Resolve the alerts of tickets the fetch no longer returned, if solved or gone."""
-    for ticket in sorted(outbox.alerting() - seen):
+    """The tickets with an open alert or a notice still to send that a full read no longer
+    returned: re-read, and if solved or gone, their escalation is over (`Outbox.resolve`)."""
+    for ticket in sorted((outbox.alerting() | outbox.waiting_on()) - seen):
         try:
             fresh = adapter.reread(ticket)
         except NotFound:

@@ -187,9 +187,14 @@ class Outbox:
         self.rows.confirm(list(ids), self.clock())
 
     def resolve(self, ticket: str, keep: Callable[[str], bool] = lambda level: False) -> int:
-        """Resolve the ticket's alerts sent to PagerDuty or JSM, except at levels `keep`
-        says the ticket is still at or above (a de-escalation keeps the lower ones)."""
+        """The escalation is over, except at levels `keep` says the ticket is still at or
+        above (a de-escalation keeps the lower ones): its alerts sent to PagerDuty, JSM or a
+        webhook are resolved, and its notices not sent yet (deferred, or to retry) dropped."""
         now = self.clock()
+        for row in self.rows.select([s.value for s in OPEN], ticket=ticket):
+            if row[4] == "trigger" and not keep(str(json.loads(row[8])["level"])):
+                why = "the escalation was over before it was sent (de-escalated or solved)"
+                self.rows.mark(row[0], Status.DROPPED.value, row[7], why, now)
         out: list[NoticeRow] = []
         for row in self.rows.select([Status.SENT.value], ticket=ticket):
             channel = self.channels.get(row[2])
@@ -203,8 +208,12 @@ class Outbox:
                         row[8], "", now, now))  # fmt: skip
         return self.rows.add(out) if out else 0
 
+    def waiting_on(self) -> set[str]:
+        """Tickets with a notice not sent yet (deferred, or to retry)."""
+        return {row[1] for row in self.rows.select([s.value for s in OPEN]) if row[4] == "trigger"}
+
     def alerting(self) -> set[str]:
-        """Tickets with an alert sent to PagerDuty or JSM and not resolved."""
+        """Tickets with an alert sent to PagerDuty, JSM or a webhook and not resolved."""
         sent = self.rows.select([Status.SENT.value, Status.DUE.value, Status.FAILED.value])
         open_: dict[tuple[str, str, str], bool] = {}
         for row in sent:

@@ -276,3 +276,17 @@ def test_a_missing_channel_secret_stops_a_run_not_a_dry_run(
         doctor.out
     )
     assert "  ok   routing key: 32 characters" in doctor.out  # the others are still checked
+
+
+def test_a_deferred_notice_of_a_ticket_solved_meanwhile_is_dropped(f: Fleet, sink: Sink) -> None:
+    path = config(f, sink)
+    ticket = f.stores["zendesk"].add("Checkout down", priority="P2")
+    assert f.invoke("run", "-c", path).code == 0  # Slack and e-mail wait for Monday
+    f.stores["zendesk"].edit(ticket, status="solved")  # solved on Saturday
+    f.time.now = FRIDAY_23 + 12 * 3600
+    assert f.invoke("run", "-c", path).code == 0
+    f.time.now = MONDAY_9
+    monday = f.invoke("run", "-c", path)
+    assert monday.code == 0, monday.err
+    assert sink.posted("/slack") == [] and sink.mails == []  # the escalation was over
+    assert sink.incidents() == {f"zendesk/{ticket}/management": "resolved"}
