@@ -55,6 +55,8 @@ class InstanceRun:
     #: and why, in words.
     read_mode: str = "full"
     read_why: str = ""
+    #: How the search was narrowed where that is exact, and why (`connector.scopes.narrowed`).
+    narrowed: str | None = None
     #: Notices sent (or not) this run (notify.outbox), and those earlier runs left waiting
     #: (listed by dry runs and plans).
     notices: list[Result] = field(default_factory=list)
@@ -117,6 +119,7 @@ class InstanceRun:
             "warnings": list(self.warnings),
             "read": self.read_mode,
             "read_why": self.read_why or None,
+            "narrowed": self.narrowed,
             "notices": _notice_counts(self),
         }
 
@@ -188,6 +191,8 @@ def summary_lines(
             lines.append(f"  read: {run.read_why}")
         if policy is not None and run.changes:
             lines.append("  " + breakdown(run.changes, policy))
+        if run.narrowed:
+            lines.append(f"  {run.narrowed}")
         lines += notice_lines(run, planned=policy is not None) if notices else []
         lines += [f"  warning: {w}" for w in run.warnings]
     return lines

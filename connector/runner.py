@@ -30,6 +30,7 @@ from connector.executor import execute
 from connector.notices import Landed, after_writes, open_outbox, waiting
 from connector.progress import Progress
 from connector.report import InstanceRun, RunOutcome
+from connector.scopes import narrowed
 from connector.store import open_store
 from rules.due import evaluate_due
 from rules.engine import evaluate, evaluate_ticket
@@ -100,7 +101,7 @@ _BUILDING = threading.Lock()
 def open_adapter(config: Config, name: str, runtime: Runtime) -> Adapter:
     if runtime.connect is not None:
         return runtime.connect(config, name)
-    settings = config.instances[name]
+    settings, _ = narrowed(config, name)  # what a run reads: `connector.scopes`
     wiring = Wiring(runtime.clock, runtime.sleep, config.state_dir, store=runtime.state(config))
     with _BUILDING:
         return platform(settings.platform).build(name, settings, config.policy, wiring)
@@ -115,6 +116,7 @@ def _guarded(
 ) -> InstanceRun:
     """Run `body` on a fresh adapter, turning what stops an instance into its outcome."""
     run = InstanceRun(name, config.instances[name].platform, guard=guard)
+    run.narrowed = narrowed(config, name)[1]
     started = runtime.clock()
     adapter: Adapter | None = None
     try:
@@ -183,7 +185,7 @@ def _plan(
         tickets = adapter.fetch(needs(policy), now)
         outcomes = evaluate(policy, _peeking(tickets, peek) if peek else tickets, now)
     else:
-        tickets = reads.tickets(adapter, needs(policy), now)
+        tickets = reads.tickets(adapter, policy, now)
         outcomes = evaluate_due(policy, _peeking(tickets, peek) if peek else tickets, now)
     for outcome in outcomes:
         if runtime.stop.is_set():

@@ -152,11 +152,11 @@ class PostgresStore:
     def history(self, instance: str) -> PgHistory:
         return PgHistory(self, instance)
 
-    def due(self, instance: str) -> PgDue:
-        return PgDue(self, instance)
-
     def notices(self, instance: str) -> PgNotices:
         return PgNotices(self, instance)
+
+    def due(self, instance: str) -> PgDue:
+        return PgDue(self, instance)
 
     def audit(self) -> PgAudit:
         return PgAudit(self)
@@ -311,66 +311,6 @@ class PgHistory(_Rows):
         return len(found)
 
 
-class PgDue(_Rows):
-    """The due index (`escalate_due`) and its mark (`escalate_due_mark`), schema step 3."""
-
-    kind, tables = "due", ("due", "due_mark")
-
-    def mark(self) -> DueMark | None:
-        found = self._query(
-            "SELECT high_water, swept_at, policy FROM escalate_due_mark WHERE instance = %s",
-            [self.instance],
-        )
-        if not found:
-            return None
-        high_water, swept_at, policy = found[0]
-        return DueMark(float(high_water), float(swept_at), str(policy))
-
-    def due(self, until: float) -> list[tuple[str, str]]:
-        found = self._query(
-            "SELECT d.ticket, d.stamp FROM escalate_due d LEFT JOIN escalate_due_mark m"
-            " ON m.instance = d.instance WHERE d.instance = %s"
-            " AND (d.next_at <= %s OR m.policy IS DISTINCT FROM d.policy) ORDER BY d.ticket",
-            [self.instance, until],
-        )
-        return [(str(row[0]), str(row[1])) for row in found]
-
-    def put(self, rows: Sequence[DueRow], mark: DueMark, *, sweep: bool = False) -> None:
-        try:
-            with self.store.pool().connection() as conn, conn.transaction():
-                if sweep:
-                    conn.execute("DELETE FROM escalate_due WHERE instance = %s", (self.instance,))
-                conn.cursor().executemany(
-                    "INSERT INTO escalate_due VALUES (%s, %s, %s, %s, %s) ON CONFLICT"
-                    " (instance, ticket) DO UPDATE SET next_at = excluded.next_at,"
-                    " stamp = excluded.stamp, policy = excluded.policy",
-                    [(self.instance, *row) for row in rows],
-                )
-                conn.execute(
-                    "INSERT INTO escalate_due_mark VALUES (%s, %s, %s, %s) ON CONFLICT (instance)"
-                    " DO UPDATE SET high_water = excluded.high_water,"
-                    " swept_at = excluded.swept_at, policy = excluded.policy",
-                    (self.instance, mark.high_water, mark.swept_at, mark.policy),
-                )
-        except psycopg.Error as exc:
-            raise _error(self.where, exc) from None
-
-    def drop(self, tickets: Sequence[str]) -> None:
-        if tickets:
-            self._query(
-                "DELETE FROM escalate_due WHERE instance = %s AND ticket = ANY(%s) RETURNING 1",
-                [self.instance, list(tickets)],
-            )
-
-    def dump(self) -> list[DueRow]:
-        found = self._query(
-            "SELECT ticket, next_at, stamp, policy FROM escalate_due WHERE instance = %s"
-            " ORDER BY ticket",
-            [self.instance],
-        )
-        return [due_row(row) for row in found]
-
-
 class PgNotices(_Rows):
     kind = "notices"
 
@@ -432,6 +372,66 @@ class PgNotices(_Rows):
             args,
         )
         return [notice_row(row) for row in found]
+
+
+class PgDue(_Rows):
+    """The due index (`escalate_due`) and its mark (`escalate_due_mark`), schema step 3."""
+
+    kind, tables = "due", ("due", "due_mark")
+
+    def mark(self) -> DueMark | None:
+        found = self._query(
+            "SELECT high_water, swept_at, policy FROM escalate_due_mark WHERE instance = %s",
+            [self.instance],
+        )
+        if not found:
+            return None
+        high_water, swept_at, policy = found[0]
+        return DueMark(float(high_water), float(swept_at), str(policy))
+
+    def due(self, until: float) -> list[tuple[str, str]]:
+        found = self._query(
+            "SELECT d.ticket, d.stamp FROM escalate_due d LEFT JOIN escalate_due_mark m"
+            " ON m.instance = d.instance WHERE d.instance = %s"
+            " AND (d.next_at <= %s OR m.policy IS DISTINCT FROM d.policy) ORDER BY d.ticket",
+            [self.instance, until],
+        )
+        return [(str(row[0]), str(row[1])) for row in found]
+
+    def put(self, rows: Sequence[DueRow], mark: DueMark, *, sweep: bool = False) -> None:
+        try:
+            with self.store.pool().connection() as conn, conn.transaction():
+                if sweep:
+                    conn.execute("DELETE FROM escalate_due WHERE instance = %s", (self.instance,))
+                conn.cursor().executemany(
+                    "INSERT INTO escalate_due VALUES (%s, %s, %s, %s, %s) ON CONFLICT"
+                    " (instance, ticket) DO UPDATE SET next_at = excluded.next_at,"
+                    " stamp = excluded.stamp, policy = excluded.policy",
+                    [(self.instance, *row) for row in rows],
+                )
+                conn.execute(
+                    "INSERT INTO escalate_due_mark VALUES (%s, %s, %s, %s) ON CONFLICT (instance)"
+                    " DO UPDATE SET high_water = excluded.high_water,"
+                    " swept_at = excluded.swept_at, policy = excluded.policy",
+                    (self.instance, mark.high_water, mark.swept_at, mark.policy),
+                )
+        except psycopg.Error as exc:
+            raise _error(self.where, exc) from None
+
+    def drop(self, tickets: Sequence[str]) -> None:
+        if tickets:
+            self._query(
+                "DELETE FROM escalate_due WHERE instance = %s AND ticket = ANY(%s) RETURNING 1",
+                [self.instance, list(tickets)],
+            )
+
+    def dump(self) -> list[DueRow]:
+        found = self._query(
+            "SELECT ticket, next_at, stamp, policy FROM escalate_due WHERE instance = %s"
+            " ORDER BY ticket",
+            [self.instance],
+        )
+        return [due_row(row) for row in found]
 
 
 class PgAudit:

@@ -279,61 +279,6 @@ class SqliteHistory(_File):
         return len(gone)
 
 
-def due_row(row: Sequence[Any]) -> DueRow:
-    ticket, next_at, stamp, policy = row
-    return (str(ticket), None if next_at is None else float(next_at), str(stamp), str(policy))
-
-
-class SqliteDue(_File):
-    table, schema = "due", DUE_SCHEMA
-
-    def open(self, identity: str) -> bool:
-        emptied = super().open(identity)
-        if emptied:  # rows for another account: its mark goes with them
-            self._run("DELETE FROM due_mark WHERE id = ?", [(1,)])
-        return emptied
-
-    def mark(self) -> DueMark | None:
-        found = self._query("SELECT high_water, swept_at, policy FROM due_mark", [])
-        if not found:
-            return None
-        high_water, swept_at, policy = found[0]
-        return DueMark(float(high_water), float(swept_at), str(policy))
-
-    def due(self, until: float) -> list[tuple[str, str]]:
-        mark = self.mark()
-        policy = mark.policy if mark is not None else ""
-        found = self._query(
-            "SELECT ticket, stamp FROM due WHERE next_at <= ? OR policy != ? ORDER BY ticket",
-            [until, policy],
-        )
-        return [(str(row[0]), str(row[1])) for row in found]
-
-    def put(self, rows: Sequence[DueRow], mark: DueMark, *, sweep: bool = False) -> None:
-        with self._lock:
-            if self._db is None:
-                raise StoreError(f"{self.path}: not open")
-            try:
-                with self._db:  # one transaction: the rows and the mark, or neither
-                    if sweep:
-                        self._db.execute("DELETE FROM due")
-                    self._db.executemany("INSERT OR REPLACE INTO due VALUES (?, ?, ?, ?)", rows)
-                    self._db.execute(
-                        "INSERT OR REPLACE INTO due_mark VALUES (1, ?, ?, ?)",
-                        (mark.high_water, mark.swept_at, mark.policy),
-                    )
-            except sqlite3.Error as exc:
-                raise StoreError(f"{self.path}: {type(exc).__name__}: {exc}") from None
-
-    def drop(self, tickets: Sequence[str]) -> None:
-        if tickets:
-            self._run("DELETE FROM due WHERE ticket = ?", [(t,) for t in tickets])
-
-    def dump(self) -> list[DueRow]:
-        found = self._query("SELECT ticket, next_at, stamp, policy FROM due ORDER BY ticket", [])
-        return [due_row(row) for row in found]
-
-
 class SqliteNotices(_File):
     """One instance's notices (`<state_dir>/notices/<instance>.sqlite3`, mode 0600: the
     notices hold ticket text), opened on first use."""
@@ -404,6 +349,61 @@ def notice_row(row: Sequence[Any]) -> NoticeRow:
     )  # fmt: skip
 
 
+def due_row(row: Sequence[Any]) -> DueRow:
+    ticket, next_at, stamp, policy = row
+    return (str(ticket), None if next_at is None else float(next_at), str(stamp), str(policy))
+
+
+class SqliteDue(_File):
+    table, schema = "due", DUE_SCHEMA
+
+    def open(self, identity: str) -> bool:
+        emptied = super().open(identity)
+        if emptied:  # rows for another account: its mark goes with them
+            self._run("DELETE FROM due_mark WHERE id = ?", [(1,)])
+        return emptied
+
+    def mark(self) -> DueMark | None:
+        found = self._query("SELECT high_water, swept_at, policy FROM due_mark", [])
+        if not found:
+            return None
+        high_water, swept_at, policy = found[0]
+        return DueMark(float(high_water), float(swept_at), str(policy))
+
+    def due(self, until: float) -> list[tuple[str, str]]:
+        mark = self.mark()
+        policy = mark.policy if mark is not None else ""
+        found = self._query(
+            "SELECT ticket, stamp FROM due WHERE next_at <= ? OR policy != ? ORDER BY ticket",
+            [until, policy],
+        )
+        return [(str(row[0]), str(row[1])) for row in found]
+
+    def put(self, rows: Sequence[DueRow], mark: DueMark, *, sweep: bool = False) -> None:
+        with self._lock:
+            if self._db is None:
+                raise StoreError(f"{self.path}: not open")
+            try:
+                with self._db:  # one transaction: the rows and the mark, or neither
+                    if sweep:
+                        self._db.execute("DELETE FROM due")
+                    self._db.executemany("INSERT OR REPLACE INTO due VALUES (?, ?, ?, ?)", rows)
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO due_mark VALUES (1, ?, ?, ?)",
+                        (mark.high_water, mark.swept_at, mark.policy),
+                    )
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: {type(exc).__name__}: {exc}") from None
+
+    def drop(self, tickets: Sequence[str]) -> None:
+        if tickets:
+            self._run("DELETE FROM due WHERE ticket = ?", [(t,) for t in tickets])
+
+    def dump(self) -> list[DueRow]:
+        found = self._query("SELECT ticket, next_at, stamp, policy FROM due ORDER BY ticket", [])
+        return [due_row(row) for row in found]
+
+
 class SqliteStore:
     """The state directory, for one host."""
 
@@ -422,11 +422,11 @@ class SqliteStore:
     def history(self, instance: str) -> SqliteHistory:
         return SqliteHistory(state_file(self.state_dir, "cache", instance, ".history.sqlite3"))
 
-    def due(self, instance: str) -> SqliteDue:
-        return SqliteDue(state_file(self.state_dir, "due", instance, ".sqlite3"))
-
     def notices(self, instance: str) -> SqliteNotices:
         return SqliteNotices(state_file(self.state_dir, "notices", instance, ".sqlite3"))
+
+    def due(self, instance: str) -> SqliteDue:
+        return SqliteDue(state_file(self.state_dir, "due", instance, ".sqlite3"))
 
     def audit(self) -> None:
         return None  # the audit log is its file, in the state directory

@@ -42,7 +42,6 @@ def page(fig: dict[str, Any]) -> str:
         if dim in fig["by"]:
             parts += _table_of(fig, dim)
     parts += _failures(fig)
-    parts += _notices(fig)
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
@@ -299,16 +298,3 @@ def _failures(fig: dict[str, Any]) -> list[str]:
         body = [(None, [str(m["count"]), m["message"]], "") for m in f["messages"]]
         out.append(table(["count", "message", ""], body, numeric=0))
     return out
-
-
-def _notices(fig: dict[str, Any]) -> list[str]:
-    """Notices per channel and status, from the audit log (docs/notices.md)."""
-    notices = fig.get("notices")
-    if not notices:
-        return []
-    statuses = sorted({s for by in notices.values() for s in by})
-    body = [(None, [ch, *(str(by.get(s, 0)) for s in statuses)], "") for ch, by in notices.items()]
-    return [
-        "<h2>Notices</h2>",
-        table(["channel", *statuses, ""], body, numeric=len(statuses)),
-    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from pydantic import ValidationError
 
 from connector.commands.common import runtime, select
 from connector.commands.options import config_option, instance_option
@@ -23,7 +24,8 @@ from connector.serve.settings import ServeSettings
 def serve_command(config_path: str, instances: tuple[str, ...], address: str | None) -> None:
     """Run as a service: cycles on a schedule and on signed webhooks; /metrics, /readyz.
 
-    Runs a cycle every serve.interval (60s), a full sweep every serve.full_sweep (1h), and a
+    Runs an incremental cycle every serve.interval (60s), a full sweep every run.full_sweep (1h),
+    and a
     cycle seconds after a signed webhook names a ticket; serves /metrics, /healthz, /readyz.
 
     Webhooks: POST /webhooks/zendesk/INSTANCE and /webhooks/jira/INSTANCE, each checked
@@ -35,10 +37,20 @@ def serve_command(config_path: str, instances: tuple[str, ...], address: str | N
     config = load_config(config_path)
     names = select(config, instances)
     check_webhook_secrets(config)
-    where = ServeSettings(listen=address).address() if address else config.serve.address()
+    where = _address(address) if address else config.serve.address()
     sock = listen(where)
     service = Service(config_path, config, runtime(), list(instances) and names)
     service.start_http(sock)
     host, port = sock.getsockname()[:2]
     click.echo(f"serving on http://{host}:{port}", nl=True)
     raise click.exceptions.Exit(service.serve_forever(sock))
+
+
+def _address(text: str) -> tuple[str, int]:
+    try:
+        return ServeSettings(listen=text).address()
+    except ValidationError:
+        raise click.BadParameter(
+            f"expected HOST:PORT such as 127.0.0.1:8080 or 0.0.0.0:0, got {text!r}",
+            param_hint="--listen",
+        ) from None

@@ -1,10 +1,9 @@
 """The seam a service cycle runs through: one instance, one cycle, with what prompted it.
 
-`Cycle` is what the scheduler calls. `incremental_run` (the service's default) reads the hinted
-tickets and what changed or came due since the last cycle (`connector.incremental`), and the
-whole scope when `hint.full` says so or the due index asks for it. `full_run` reads every open
-ticket in scope at every cycle, the hinted ones among them (a hint changes when it runs, not
-what it reads): the behaviour of `escalate run --loop`, kept for tests and comparisons.
+`Cycle` is what the scheduler calls. `incremental` (the default) reads what changed or came
+due and the hinted tickets (`connector.incremental`), and a full sweep when `hint.full` says so
+or the run decides on its own (index missing or stale, policy changed, `run.full_sweep` old).
+`full_run` reads every open ticket in scope every cycle (the hinted ones among them).
 """
 
 from __future__ import annotations
@@ -51,9 +50,8 @@ def full_run(
     return run_instance(config, instance, runtime, audit, options)
 
 
-def incremental_run(
+def incremental(
     config: Config, instance: str, runtime: Runtime, audit: AuditLog, hint: Hint
 ) -> InstanceRun:
-    """An incremental run of the instance: the hinted tickets, what changed or came due, and a
-    full sweep when the hint or the due index asks for one."""
+    """An incremental run: the hinted tickets, what changed or came due; a sweep when full."""
     return run_incremental(config, instance, runtime, hint.tickets, audit=audit, full=hint.full)

@@ -1,4 +1,4 @@
-"""What runs when: per instance, a cycle every `interval`, a full sweep every `full_sweep` (and
+"""What runs when: per instance, a cycle every `interval`, a full sweep every `run.full_sweep` (and
 first of all), and a cycle `debounce` after webhooks named its tickets. One cycle at a time, in
 the configuration's order; hints that come during a cycle wait for the next.
 
@@ -20,7 +20,7 @@ from connector.config import Config
 from connector.metrics import succeeded
 from connector.report import InstanceRun, RunOutcome, exit_code
 from connector.runner import Runtime
-from connector.serve.cycle import Cycle, Hint, Reason, incremental_run
+from connector.serve.cycle import Cycle, Hint, Reason, incremental
 from connector.serve.hints import Taken
 from connector.serve.shared import Shared
 
@@ -47,7 +47,7 @@ class Scheduler:
         self,
         shared: Shared,
         runtime: Runtime,
-        cycle: Cycle = incremental_run,
+        cycle: Cycle = incremental,
         waiter: Waiter | None = None,
     ) -> None:
         self.shared, self.runtime, self.cycle = shared, runtime, cycle
@@ -124,7 +124,7 @@ class Scheduler:
         serve = config.serve
         self.next_tick[name] = started + serve.interval
         if hint.full:
-            self.next_full[name] = started + serve.full_sweep
+            self.next_full[name] = started + config.run.full_sweep
         run = self._cycle(config, name, hint)
         ended = rt.clock()
         telemetry.cycle(run, hint.reason)

@@ -24,7 +24,7 @@ import uvicorn
 from connector.config import Config, check_secrets, load_config
 from connector.runner import Runtime
 from connector.serve.app import build_app
-from connector.serve.cycle import Cycle, incremental_run
+from connector.serve.cycle import Cycle, incremental
 from connector.serve.hints import Hints
 from connector.serve.scheduler import Scheduler, Waiter
 from connector.serve.shared import Shared
@@ -55,7 +55,7 @@ class Service:
         config: Config,
         runtime: Runtime,
         chosen: list[str],
-        cycle: Cycle = incremental_run,
+        cycle: Cycle = incremental,
     ) -> None:
         self.config_path, self.runtime = config_path, runtime
         waiter = Waiter()

@@ -30,8 +30,9 @@ class WebhookSettings(Model):
 
 
 class ServeSettings(Model):
-    """`escalate serve`: cycles every `interval`, a full sweep every `full_sweep`, and a cycle
-    soon after a webhook names a ticket (`debounce` later, so a burst makes one cycle)."""
+    """`escalate serve`: an incremental cycle every `interval`, a full sweep every
+    `run.full_sweep`, and a cycle soon after a webhook names a ticket (`debounce` later, so a
+    burst makes one cycle)."""
 
     listen: str = Field(
         default="127.0.0.1:8080",
@@ -44,9 +45,6 @@ class ServeSettings(Model):
         " webhooks are registered at PUBLIC_URL/webhooks/PLATFORM/INSTANCE.",
     )
     interval: Duration = Field(default=60.0, gt=0, description="Time between cycles (60s).")
-    full_sweep: Duration = Field(
-        default=3600.0, gt=0, description="Time between full sweeps of every open ticket (1h)."
-    )
     debounce: Duration = Field(
         default=1.0, ge=0, description="Wait after a webhook before its cycle, to gather a burst."
     )

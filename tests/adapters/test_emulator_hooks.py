@@ -9,11 +9,16 @@ import hmac
 import json
 from typing import Any
 
+import requests
+
+from adapters.setup import fill
+from adapters.zendesk import hooks as connector_hooks
 from emulators.http import Request
 from emulators.jira import hooks as jira_hooks
 from emulators.outbox import Delivery
 from emulators.zendesk import ZendeskEmulator
 from tests.adapters.jira_harness import make_emulator
+from tests.adapters.zendesk_harness import spec_checker
 
 NOW = 1772445600.0
 
@@ -140,3 +145,29 @@ def test_jira_admin_webhook_registers_lists_signs_and_deletes() -> None:
         )
         site.permissions.discard("ADMINISTER")
         assert jira_hooks.route(site, "POST", jira_hooks.BASE, body)[0] == 403
+
+
+def test_the_trigger_setup_sends_is_valid_for_the_published_document() -> None:
+    """Create Trigger's request body, as `adapters.zendesk.hooks` builds it, against the
+    official Support API document (the Webhooks API has no official one in specs/)."""
+
+    class Look:
+        instance = "zendesk"
+
+        class client:  # noqa: N801
+            @staticmethod
+            def get(path: str, params: object = None) -> dict[str, object]:
+                return {"webhooks": [], "triggers": []}
+
+            @staticmethod
+            def me() -> dict[str, object]:
+                return {"id": 1001}
+
+    plan = connector_hooks.plan(Look(), "https://escalate.example.com/webhooks/zendesk/zendesk")  # type: ignore[arg-type]
+    webhook, trigger = plan.steps
+    assert webhook.request.path == "/api/v2/webhooks" and trigger.needs == (webhook.title,)
+    body = fill(trigger.request.body, {webhook.title: "01HZXAMPLE0000000000000000"})
+    sent = requests.Request("POST", "https://acme.zendesk.com/api/v2/triggers", json=body).prepare()
+    checker = spec_checker()
+    checker.check(sent)
+    assert checker.checked == 1

@@ -23,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from connector.config import load_config
 from connector.progress import Progress
 from connector.runner import Runtime
-from connector.serve.cycle import Cycle, incremental_run
+from connector.serve.cycle import Cycle, incremental
 from connector.serve.service import Service, listen
 from tests.adapters.fakes import FakeTime
 
@@ -107,7 +107,7 @@ class Served:
 
 @contextlib.contextmanager
 def served(
-    config: Path, time: FakeTime, cycle: Cycle = incremental_run, sock: socket.socket | None = None
+    config: Path, time: FakeTime, cycle: Cycle = incremental, sock: socket.socket | None = None
 ) -> Iterator[Served]:
     """`sock`: a socket bound beforehand (its address written in the config's public_url)."""
     runtime = Runtime(time.clock, time.sleep, Progress(enabled=False))

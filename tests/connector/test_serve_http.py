@@ -46,3 +46,26 @@ def test_not_ready_when_the_state_store_is_gone(p: Platforms) -> None:
         gone = s.get("/readyz")
         assert gone.status_code == 503 and "state store is unreachable" in gone.text
         assert s.get("/healthz").status_code == 200  # alive all the same: not restarted
+
+
+def test_serve_refuses_to_start_without_its_secrets_or_a_port(p: Platforms) -> None:
+    config = with_serve(p.config(), p.tmp)
+    (p.tmp / "jira-hook.secret").unlink()
+    missing = p.invoke("serve", "-c", config, "--listen", "127.0.0.1:0")
+    assert missing.code == 2
+    assert (
+        "serve.webhooks.jira: secret from file" in missing.err and "jira-hook.secret" in missing.err
+    )
+    config = with_serve(p.config(), p.tmp)
+    bad = p.invoke("serve", "-c", config, "--listen", "nowhere")
+    assert bad.code == 2 and "Invalid value for --listen: expected HOST:PORT" in bad.err
+    with served(config, p.time) as s:
+        taken = s.url.rsplit(":", 1)[1]
+        busy = p.invoke("serve", "-c", config, "--listen", f"127.0.0.1:{taken}")
+        assert busy.code == 2 and f"cannot listen on 127.0.0.1:{taken}" in busy.err
+
+
+def test_a_public_url_must_be_https_but_loopback(p: Platforms) -> None:
+    config = with_serve(p.config(), p.tmp, public_url="http://escalate.example.com")
+    checked = p.invoke("validate", "-c", config)
+    assert checked.code == 2 and "serve.public_url must be an https:// address" in checked.err

@@ -58,7 +58,7 @@ def scheduler(p: Platforms, **serve: object) -> tuple[Scheduler, Recorder, FakeT
 
 
 def test_first_a_full_sweep_then_a_cycle_every_interval(p: Platforms) -> None:
-    s, rec, time = scheduler(p, interval="60s", full_sweep="1h")
+    s, rec, time = scheduler(p, interval="60s")
     assert s.step() == NOW + 60
     assert rec.take() == [
         ("zendesk", "start", frozenset(), True),

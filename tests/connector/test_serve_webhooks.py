@@ -23,7 +23,7 @@ def p(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Platforms]
 
 @pytest.fixture
 def s(p: Platforms) -> Iterator[Served]:
-    config = with_serve(p.config(), p.tmp, debounce="1s", interval="1h", full_sweep="1d")
+    config = with_serve(p.config(), p.tmp, debounce="1s", interval="1h")
     with served(config, p.time) as found:
         found.step()  # the start's full sweep: nothing is due yet
         yield found

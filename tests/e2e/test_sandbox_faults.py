@@ -27,9 +27,9 @@ from tests.e2e.sandboxes import (
     ZD,
     Box,
     assert_on_course,
+    bulk_read,
     comment,
     put,
-    read,
     reported,
     sandbox,
     settle,
@@ -223,7 +223,7 @@ def test_dropped_connections(box: Box) -> None:
             jira.timeout_after_landing(comment(key))
         for key in keys[4:6]:
             jira.timeout_before_landing(put(key))
-        jira.timeout_before_landing(read(keys[6]))
+        jira.timeout_before_landing(bulk_read)  # the re-read before the edits, in bulk
         jira.timeout_before_landing(search)
         jira.timeout_after_landing(lambda r: r.path.endswith("/field"))
     result = box.run()

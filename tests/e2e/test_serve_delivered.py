@@ -33,7 +33,7 @@ def outbox(p: Platforms) -> Iterator[Outbox]:
 
 @pytest.fixture
 def s(p: Platforms, outbox: Outbox) -> Iterator[Served]:
-    config = with_serve(p.config(), p.tmp, debounce="1s", interval="1h", full_sweep="1d")
+    config = with_serve(p.config(), p.tmp, debounce="1s", interval="1h")
     with served(config, p.time) as found:
         found.step()  # the start's full sweep
         yield found
