@@ -286,3 +286,18 @@ def test_a_deferred_notice_of_a_ticket_solved_meanwhile_is_dropped(f: Fleet, sin
     assert monday.code == 0, monday.err
     assert sink.posted("/slack") == [] and sink.mails == []  # the escalation was over
     assert sink.incidents() == {f"zendesk/{ticket}/management": "resolved"}
+
+
+def test_apply_sends_the_plans_notices_once(f: Fleet, sink: Sink) -> None:
+    path = config(f, sink, calendar=None)
+    f.stores["zendesk"].add("Checkout down", priority="P2")
+    out = f.tmp / "plan.json"
+    assert f.invoke("plan", "-c", path, "--out", out).code == 0
+    assert sink.hits == []
+    applied = f.invoke("apply", out)
+    assert applied.code == 0, applied.out + applied.err
+    assert len(sink.posted("/slack")) == 1 and len(sink.posted("/pagerduty")) == 1
+    again = f.invoke("apply", out)  # the plan's change is on the ticket: nothing to write
+    assert again.code == 0, again.out + again.err
+    assert f.invoke("run", "-c", path).code == 0
+    assert len(sink.posted("/slack")) == 1 and len(sink.posted("/pagerduty")) == 1
