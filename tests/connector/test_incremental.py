@@ -303,3 +303,27 @@ def test_incremental_runs_keep_their_index_in_postgresql(
         assert world.level(aged) == "L2"
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_due_ticket_deleted_or_solved_meanwhile_leaves_the_index(
+    flavour: str, rsps: responses.RequestsMock, tmp_path: Path
+) -> None:
+    """Jira refuses a `key in` naming a deleted issue: the key is dropped and the search sent
+    again; Zendesk's show_many leaves it out. Either way the run goes on, and the index forgets
+    it (and a solved one)."""
+    world = World(flavour, rsps, tmp_path, full_sweep="6h")
+    deleted, solved, kept = world.create("P2"), world.create("P2"), world.create("P2")
+    world.wait(600)
+    world.run(full=True)
+    world.delete(deleted)
+    world.wait(3600)
+    world.solve(solved)
+    world.wait(3600)  # all three came due (2 hours old); one gone, one out of scope
+    run = world.run()
+    assert run.read_mode == "incremental" and run.fatal is None
+    assert world.level(kept) == "L2"
+    rows = world.runtime.state(world.config).due(world.name)
+    rows.open(f"due {world.name}")
+    assert deleted not in {r[0] for r in rows.dump()}
+    assert solved not in {r[0] for r in rows.dump()}
