@@ -327,3 +327,32 @@ def test_a_due_ticket_deleted_or_solved_meanwhile_leaves_the_index(
     rows.open(f"due {world.name}")
     assert deleted not in {r[0] for r in rows.dump()}
     assert solved not in {r[0] for r in rows.dump()}
+
+
+@pytest.mark.parametrize("scope", ["type:ticket status<solved", 'status<solved group:"Support L1"'])
+def test_a_hinted_ticket_is_read_at_once_where_its_scope_can_be_checked(
+    scope: str, rsps: responses.RequestsMock, tmp_path: Path
+) -> None:
+    """`run_incremental` with a webhook's hint (what `escalate serve` calls), on a Zendesk
+    search 5 minutes late: with a scope of statuses only, the hinted ticket is read by id and
+    escalated at once; with a scope that also names a group, it waits for the search."""
+    from connector.audit import AuditLog  # noqa: PLC0415
+    from connector.incremental import run_incremental  # noqa: PLC0415
+
+    world = World("zendesk", rsps, tmp_path, search_lag=300, scope=scope)
+    tid = world.create("P3")
+    world.wait(600)
+    world.run(full=True)
+    world.wait(60)
+    world.set_priority(tid, "P1")
+    world.wait(5)
+    audit = AuditLog(None, "serve", world.time.clock)
+    run = run_incremental(world.config, world.name, world.runtime, {tid}, audit=audit)
+    audit.close()
+    world.runtime.close_store()
+    assert run.read_mode == "incremental" and run.fatal is None
+    if "group" in scope:
+        assert world.level(tid) is None
+        world.wait(300)
+        world.run()
+    assert world.level(tid) == "L2"
