@@ -253,6 +253,16 @@ def test_no_narrowing_when_a_rule_acts_on_solved_tickets_or_a_level_waits_for_ap
     gated = swap(l2, model=l2.model.model_copy(update={"approval": ApprovalModel(anyone=True)}))
     levels = (config.policy.levels[0], gated)
     assert narrowed(swap(config, policy=swap(config.policy, levels=levels)), "world")[1] is None
+    from adapters.zendesk.adapter import ZendeskAdapter  # noqa: PLC0415
+    from connector.runner import open_adapter  # noqa: PLC0415
+
+    as_written = open_adapter(config, "world", world.runtime)
+    as_read = open_adapter(config, "world", world.runtime, narrow=True)
+    assert isinstance(as_written, ZendeskAdapter) and isinstance(as_read, ZendeskAdapter)
+    assert as_written.settings.scope == "type:ticket"  # setup, doctor, reports
+    assert as_read.settings.scope == "type:ticket status<solved"  # run, plan, apply
+    as_written.close()
+    as_read.close()
     (tmp_path / "default").mkdir()
     default = World("zendesk", rsps, tmp_path / "default")  # status<solved already
     assert narrowed(default.config, "world")[1] is None
