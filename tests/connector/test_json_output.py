@@ -32,6 +32,7 @@ INSTANCE_KEYS = [
     "warnings",
     "read",
     "read_why",
+    "narrowed",
     "notices",
     "kinds",
     "failures",
