@@ -98,10 +98,12 @@ class Options:
 _BUILDING = threading.Lock()
 
 
-def open_adapter(config: Config, name: str, runtime: Runtime) -> Adapter:
+def open_adapter(config: Config, name: str, runtime: Runtime, *, narrow: bool = False) -> Adapter:
+    """The instance's adapter; `narrow`: with the search a run reads (`connector.scopes`),
+    for run, plan and apply only (setup, doctor and reports see the scope as written)."""
     if runtime.connect is not None:
         return runtime.connect(config, name)
-    settings, _ = narrowed(config, name)  # what a run reads: `connector.scopes`
+    settings = narrowed(config, name)[0] if narrow else config.instances[name]
     wiring = Wiring(runtime.clock, runtime.sleep, config.state_dir, store=runtime.state(config))
     with _BUILDING:
         return platform(settings.platform).build(name, settings, config.policy, wiring)
@@ -120,7 +122,7 @@ def _guarded(
     started = runtime.clock()
     adapter: Adapter | None = None
     try:
-        adapter = open_adapter(config, name, runtime)
+        adapter = open_adapter(config, name, runtime, narrow=True)
         body(adapter, run)
     except (AuthError, SetupError, LockLost, StoreError) as exc:
         run.outcome, run.error, run.fatal = RunOutcome.ABORTED, str(exc), exc

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
 from datetime import datetime
 
 from rules.engine import current_state, evaluate_ticket
@@ -37,7 +36,9 @@ def evaluate_due(policy: Policy, tickets: Iterable[Ticket], now: datetime) -> It
             facts = Facts(policy, ticket, now)
             outcome = evaluate_ticket(policy, ticket, now, facts)
             later = now if outcome.change is not None else next_instant(facts)
-            yield replace(outcome, next_at=later)
+            yield Outcome(  # not dataclasses.replace: this runs once per ticket of a sweep
+                outcome.ticket, outcome.instance, outcome.change, outcome.fired, next_at=later
+            )
         except Exception as exc:  # promise 7: odd data skips the ticket, never the run
             reason = f"evaluation failed: {type(exc).__name__}: {exc}"
             yield Outcome(ticket.id, ticket.instance, None, skipped=reason, next_at=now)
