@@ -8,6 +8,7 @@ COPY adapters ./adapters
 COPY connector ./connector
 COPY emulators ./emulators
 COPY state ./state
+COPY notify ./notify
 # The example policy ships inside the package: `escalate demo` and the sandbox use it.
 COPY config.example.yaml ./connector/samples/config.example.yaml
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir .

@@ -27,9 +27,9 @@ Promises (tests/adapters/contract.py checks them for every adapter, the in-memor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from adapters.http import RequestStats
 from adapters.past import Window
@@ -69,6 +69,28 @@ class Reading(Connected, Protocol):
     def reread(self, ticket_id: str) -> Ticket:
         """One ticket, fresh from the platform, with the history the policy needs (NotFound
         when gone). Read-only."""
+        ...
+
+
+@runtime_checkable
+class Incremental(Protocol):
+    """Reading only what changed or came due (incremental runs, `connector.incremental`)."""
+
+    def fetch_changed(
+        self,
+        needs: Needs,
+        now: datetime,
+        since: datetime,
+        due: Mapping[str, str],
+        gone: set[str],
+    ) -> Iterator[Ticket]:
+        """The tickets in scope updated at or after `since` (as the platform's search finds
+        them: it may see an update late, which the caller's overlap covers), and those of `due`
+        (ticket id -> the `updated_at` it was last read with, `rules.tracking.format_time`)
+        still in scope; each once, with the history `needs` asks for. Ids of `due` that are gone
+        or out of scope are added to `gone`; one the platform cannot place yet (changed since,
+        and not yet searchable) is neither yielded nor gone. Read-only; all pages or an
+        AdapterError."""
         ...
 
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from rules.schema import Model
+from rules.basics import Model
 
 
 class BudgetSettings(Model):
@@ -44,6 +44,12 @@ class InstanceSettings(Model):
     def done_left_out(self) -> tuple[str, str] | None:
         """(the query this instance reads, its term that keeps every solved and closed ticket
         out), when the query clearly does; None when unsure. Offline, for `escalate validate`."""
+        return None
+
+    def without_done(self) -> dict[str, str] | None:
+        """The settings to change so that the instance reads no solved or closed ticket, when
+        its query does not already leave them out and can take one more AND-ed term; None
+        when it does, or when unsure. For `connector.scopes.narrowed`."""
         return None
 
     @field_validator("url")

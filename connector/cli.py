@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from connector.errors import BUG, USAGE, code_for
+from connector.errors import BUG, INTERRUPTED, USAGE, code_for, detailed
 from rules.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -70,6 +70,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "connector.commands.run",
         "run",
         "Fetch, evaluate and write every instance: the command to schedule.",
+    ),
+    "serve": (
+        "connector.serve.command",
+        "serve_command",
+        "Run as a service: cycles on a schedule and on signed webhooks; /metrics, /readyz.",
     ),
     "apply": (
         "connector.commands.run",
@@ -136,6 +141,9 @@ def cli(ctx: click.Context) -> None:
     Connect:       escalate doctor, then escalate setup
     Go live:       escalate plan, run --dry-run, then schedule escalate run
 
+    Every command that reads a configuration takes -c FILE, or ESCALATE_CONFIG=FILE from the
+    environment when -c is not given.
+
     Docs: docs/operations.md (running, scheduling), docs/policy.md (the policy).
     """
     from connector.logs import configure  # noqa: PLC0415  (structlog, for commands only)
@@ -146,26 +154,29 @@ def cli(ctx: click.Context) -> None:
 def main(argv: list[str] | None = None, *, runtime: Runtime | None = None) -> None:
     """Entry point: one place maps errors to exit codes (connector/errors.py). `runtime`
     injects the clock, sleeper, progress display and platforms (tests)."""
+    args = sys.argv[1:] if argv is None else argv
+    # plan --detailed-exitcode: 2 means "changes pending", so no error may exit 2 (or 3).
+    fail = detailed if args[:1] == ["plan"] and "--detailed-exitcode" in args else int
     try:
         # Without standalone mode, click returns a command's `Exit(code)` instead of exiting.
-        code = cli.main(args=argv, prog_name="escalate", standalone_mode=False, obj=runtime)
+        code = cli.main(args=args, prog_name="escalate", standalone_mode=False, obj=runtime)
         sys.exit(code if isinstance(code, int) else 0)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
     except click.Abort:
         click.echo("aborted", err=True)
-        sys.exit(USAGE)
+        sys.exit(fail(USAGE))
     except click.ClickException as exc:
         exc.show()
-        sys.exit(USAGE)
+        sys.exit(fail(USAGE))
     except ConfigError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(USAGE)
+        sys.exit(fail(USAGE))
     except Exception as exc:
-        sys.exit(_failed(exc))
+        sys.exit(fail(_failed(exc)))
 
 
 def _failed(exc: Exception) -> int:

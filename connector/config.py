@@ -14,11 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from adapters.registry import settings_model
 from adapters.secrets import SecretRef
 from adapters.settings import InstanceSettings
+from connector.serve.settings import ServeSettings
+from rules.basics import Model
 from rules.errors import ConfigError
 from rules.loader import Problems, check, load_yaml
 from rules.platforms import PlatformName
 from rules.policy import Policy, compile_policy
-from rules.schema import Model
+from rules.schema import Duration
 
 
 class _Platform(Model):
@@ -61,6 +63,22 @@ class RunSettings(Model):
         description="Prometheus textfile (node_exporter); `{instance}` in the name writes one"
         " file per instance. Off by default.",
     )
+    incremental: bool = Field(
+        default=False,
+        description="Read only the tickets updated since the last run or come due (the due"
+        " index in the state store), with a full sweep every `full_sweep` (`run --full`: now).",
+    )
+    full_sweep: Duration = Field(
+        default=3600.0,
+        gt=0,
+        description="With `incremental`: the longest time between two full sweeps (1h).",
+    )
+    index_lag: Duration = Field(
+        default=300.0,
+        ge=0,
+        description='With `incremental`: how far back before the last run "updated since"'
+        " reads, for the platform's search index lag and clock skew (5m).",
+    )
 
 
 class StateSettings(Model):
@@ -102,6 +120,7 @@ class Config:
     instances: dict[str, InstanceSettings]
     run: RunSettings = field(default_factory=RunSettings)
     state: StateSettings = field(default_factory=StateSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
 
     def _path(self, value: str) -> Path:
         path = Path(os.path.expanduser(value))
@@ -183,10 +202,25 @@ def load_config(path: str | Path) -> Config:
     _check_owner_instances(policy, set(names), problems)
     run = check(RunSettings, doc, ("run",), problems) if "run" in doc.data else RunSettings()
     state = check(StateSettings, doc, ("state",), problems) if "state" in doc.data else None
+    serve = check(ServeSettings, doc, ("serve",), problems) if "serve" in doc.data else None
+    if serve is not None:
+        for name in serve.webhooks:
+            if name not in instances and name not in names:
+                known = ", ".join(names) or "none configured"
+                message = f"unknown instance {name!r} (expected one of: {known})"
+                problems.add(("serve", "webhooks", name), message)
     problems.raise_if_any()
     assert run is not None
-    state = _anchored(state, Path(path).resolve().parent) if state else StateSettings()
-    return Config(str(path), policy, instances, run, state)
+    base = Path(path).resolve().parent
+    state = _anchored(state, base) if state else StateSettings()
+    serve = _anchored_serve(serve, base) if serve else ServeSettings()
+    return Config(str(path), policy, instances, run, state, serve)
+
+
+def _anchored_serve(serve: ServeSettings, base: Path) -> ServeSettings:
+    """The webhook secrets' relative `{file: PATH}` made relative to the config's folder."""
+    hooks = {name: _anchored(hook, base) for name, hook in serve.webhooks.items()}
+    return serve.model_copy(update={"webhooks": hooks})
 
 
 def _anchored(model: BaseModel, base: Path) -> Any:

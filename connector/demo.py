@@ -8,6 +8,7 @@ libraries, and shows each queue before and after. Nothing leaves this machine.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import tempfile
@@ -21,11 +22,19 @@ import click
 
 from connector.audit import AuditLog
 from connector.commands.common import runtime
+from connector.commands.outputs import instance_json
+from connector.commands.report import gather
 from connector.config import Config, load_config
+from connector.insights.page import page
+from connector.kinds import WHY, count, plural
 from connector.report import InstanceRun, exit_code, summary_lines
 from connector.runner import Options, Runtime, plan_instance, run_instance
 from connector.sandbox import Sandbox
 from connector.sandbox.inspect import Row, snapshot
+from connector.sandbox.notices import add_channels, received
+from connector.sandbox.notices import rows as notice_rows
+from emulators.sink import Sink
+from rules.plan import TicketChange
 
 COLUMNS = ("ticket", "group", "level", "priority", "sla_due")
 
@@ -68,11 +77,16 @@ def _demo(
     where: Path, tickets: int, seed: int, rows: int, fmt: str, rt: Runtime, *, kept: bool
 ) -> int:
     say: Callable[[str], None] = click.echo if fmt == "text" else (lambda _: None)
-    say(f"Seeding {tickets} tickets on each emulated platform (127.0.0.1)...")
-    with Sandbox(where, tickets=tickets, seed=seed, clock=rt.clock) as box:
-        config = load_config(box.config_path)
-        state = str(where / "state")
-        config = dataclasses.replace(config, run=config.run.model_copy(update={"state_dir": state}))
+    say(
+        f"Seeding {tickets} tickets on each emulated platform (127.0.0.1), and the past"
+        " month's solved ones..."
+    )
+    sink = Sink().start()
+    with contextlib.ExitStack() as stack:
+        stack.callback(sink.close)
+        box = stack.enter_context(Sandbox(where, tickets=tickets, seed=seed, clock=rt.clock))
+        add_channels(box.config_path, sink)
+        config = load_config(box.config_path)  # its state directory: where/state
         names = list(config.instances)
         say(f"Policy config.example.yaml ({config.policy.hash}) on {', '.join(names)}\n")
         before = snapshot(box)
@@ -88,22 +102,54 @@ def _demo(
         finally:
             audit.close()
         after = snapshot(box)
+        if kept:  # the past 30 days as a manager reads them, while the platforms are up
+            report = _report(config, rt, where / "report.html")
     for step, runs in steps.items():
         say(f"$ escalate {'plan' if step == 'plan' else 'run'}    # {step}")
-        for line in summary_lines(runs, writes=step != "plan"):
+        for line in summary_lines(runs, writes=step != "plan", policy=config.policy):
             say("  " + line)
         say("")
     if fmt == "json":
-        click.echo(json.dumps(_json(config, steps, before, after), indent=2))
+        data = _json(config, steps, before, after)
+        data["notices"] = {"received": [list(r) for r in received(sink)]}
+        click.echo(json.dumps(data, indent=2))
     else:
+        written = {run.name: run.changes for run in steps["run"]}
         for name in names:
-            say(_tables(name, before[name], after[name], rows))
+            why = _unmoved(before[name], after[name], written[name], config)
+            say(_tables(name, before[name], after[name], rows, why))
+        say(_notices(sink, [r for step in ("run", "second run") for r in steps[step]], rows))
+        if kept:
+            say(f"Report of the past 30 days (escalate report --format html): {report}")
         say(
             f"Audit log of these runs: {config.audit_log}"
             if directory_kept(where)
             else "Try it yourself: escalate sandbox serve  (then plan/run/doctor against it)"
         )
     return max(exit_code(runs) for runs in steps.values())
+
+
+def _report(config: Config, rt: Runtime, target: Path) -> Path:
+    now = rt.clock()
+    fig, _ = gather(config, rt, since=now - 30 * 86400, now=now, names=[], audit_paths=[])
+    target.write_text(page(fig), encoding="utf-8")
+    return target
+
+
+def _notices(sink: Sink, runs: list[InstanceRun], limit: int) -> str:
+    """What the runs told whom: each notice's fate, and what the local services received."""
+    lines = [
+        f"Notices (to a local webhook sink {sink.base} and SMTP server 127.0.0.1:"
+        f"{sink.smtp_port}; chat and e-mail in Berlin office hours, L3 on-call at once)"
+    ]
+    fates = notice_rows(runs)
+    lines += _table(("instance", "ticket", "channel", "when", "status"), fates[:limit])
+    if len(fates) > limit:
+        lines.append(f"  ... and {len(fates) - limit} more")
+    got = received(sink)
+    lines += ["", f"Received by the local services: {len(got)}"]
+    lines += _table(("service", "to", "what"), [(s, t, w[:70]) for s, t, w in got[:limit]])
+    return "\n".join(lines) + "\n"
 
 
 def directory_kept(where: Path) -> bool:
@@ -131,10 +177,11 @@ def _table(header: tuple[str, ...], body: Sequence[tuple[str, ...]]) -> list[str
     ]
 
 
-def _tables(name: str, before: list[Row], after: list[Row], limit: int) -> str:
+def _tables(name: str, before: list[Row], after: list[Row], limit: int, why: str) -> str:
     changed = _changed(before, after)
     lines = [
-        f"{name}: {len(changed)} of {len(after)} tickets moved (group, level, priority or SLA due)"
+        f"{name}: {len(changed)} of {len(after)} tickets moved (group, level, priority or SLA due)",
+        why,
     ]
     queues_before = Counter(r.group or "(none)" for r in before)
     queues_after = Counter(r.group or "(none)" for r in after)
@@ -160,6 +207,24 @@ def _tables(name: str, before: list[Row], after: list[Row], limit: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _unmoved(
+    before: list[Row], after: list[Row], written: list[TicketChange], config: Config
+) -> str:
+    """Why the run changed more tickets than the table shows: the changes that moved none of
+    its columns, by kind (a note asking for approval, a reminder, a tracking value)."""
+    moved = {new.ticket for _, new in _changed(before, after)}
+    # The table shows Jira keys and Zendesk ids as the platform does; so do the changes.
+    others = [c for c in written if c.ticket not in moved]
+    if not others:
+        return f"  (the run's {plural(len(written), 'change')}, all below)"
+    kinds = count(others, config.policy)
+    parts = "; ".join(f"{n} {k} ({WHY.get(k, 'see the plan')})" for k, n in kinds.most_common())
+    return (
+        f"  The run made {plural(len(written), 'change')}; {len(others)} of them moved none of"
+        f" these: {parts}."
+    )
+
+
 def _json(
     config: Config,
     steps: dict[str, list[InstanceRun]],
@@ -168,7 +233,10 @@ def _json(
 ) -> dict[str, Any]:
     return {
         "policy_hash": config.policy.hash,
-        "steps": {step: {r.name: r.to_json() for r in runs} for step, runs in steps.items()},
+        "steps": {
+            step: {r.name: instance_json(r, config.policy) for r in runs}
+            for step, runs in steps.items()
+        },
         "changed": {
             name: [
                 {"before": dataclasses.asdict(old), "after": dataclasses.asdict(new)}

@@ -19,6 +19,8 @@
 
 Exit codes: 0 all good, 1 some ticket changes failed, 2 config/policy/usage error,
 3 an unexpected error (a bug: please report it with the traceback).
+`escalate plan --detailed-exitcode` (Terraform's): 0 no changes, 2 (`PENDING`) changes pending,
+1 (`detailed`) every error.
 `code_for` maps one error; `connector.report.exit_code` the runs of a command, with it.
 """
 
@@ -29,6 +31,14 @@ from rules.errors import ConfigError, EscalationError
 from state.errors import StoreError
 
 OK, CHANGES_FAILED, USAGE, BUG = 0, 1, 2, 3
+PENDING = 2  # plan --detailed-exitcode: the plan has changes
+INTERRUPTED = 130
+
+
+def detailed(code: int) -> int:
+    """An error's exit code under `plan --detailed-exitcode`, where 2 means changes pending:
+    every error is 1 (an interrupt stays 130)."""
+    return code if code in (OK, INTERRUPTED) else CHANGES_FAILED
 
 
 def code_for(exc: BaseException) -> int:

@@ -15,18 +15,21 @@ from rules.loader import Located, Problems, check, problems_text
 from rules.ticketio import TicketRecord
 
 
-def scan_lines(path: Path) -> datetime | None:
+def scan_lines(path: Path) -> tuple[datetime | None, int]:
     """Check every line of a JSON Lines ticket file, keeping nothing but the problems (every bad
-    line is reported, as for a JSON file) and the newest time seen; None if it is empty."""
+    line is reported, as for a JSON file), the newest time seen (None if it is empty) and how
+    many records it holds."""
     problems: list[str] = []
     newest: datetime | None = None
+    count = 0
     for _, record in _lines(path, problems):
+        count += 1
         times = [record.updated_at or record.created_at, *(e.at for e in record.history or ())]
         latest = max(times)
         newest = latest if newest is None or latest > newest else newest
     if problems:
         raise ConfigError(problems_text(str(path), problems))
-    return newest
+    return newest, count
 
 
 def stream_lines(path: Path) -> Iterator[TicketRecord]:

@@ -8,6 +8,7 @@ carry their template/data `parts` so the platform escaping is the same as in a d
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 from typing import Any
 
@@ -52,6 +53,15 @@ def plan_json(
 
 def dumps(plan: dict[str, Any]) -> str:
     return json.dumps(mask_all(plan), indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def save_plan(path: str, plan: dict[str, Any]) -> None:
+    """Write the plan readable by its owner only (mode 0600, whatever the umask, an existing
+    file's mode included): it holds ticket titles, customer names and comment text."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(dumps(plan))
 
 
 def load_plan(path: str) -> tuple[dict[str, Any], list[TicketChange]]:
@@ -114,7 +124,11 @@ def change_lines(c: TicketChange, policy: Policy) -> list[str]:
         lines.append(f"  tags: {' '.join(tags)}")
     for name, diff in sorted(c.fields.items()):
         lines.append(f"  field {name}: {diff.old or '-'} -> {diff.new or '-'}")
-    changed = ", ".join(f"{n}={d.new}" for n, d in c.tracking.items() if n != "state")
+    changed = ", ".join(
+        f"{n}={d.new}" if d.new is not None else f"{n} cleared"
+        for n, d in c.tracking.items()
+        if n != "state"
+    )
     if changed:
         lines.append(f"  tracking: {changed}")
     for title, body in (("internal note", c.internal_note), ("public reply", c.public_reply)):
@@ -123,6 +137,9 @@ def change_lines(c: TicketChange, policy: Policy) -> list[str]:
             lines.extend(f"    | {line}" for line in body.plain().strip().splitlines())
     if c.notify:
         lines.append(f"  notify: {', '.join(c.notify)}")
+    for n in c.notices:
+        when = f"deferred to {format_time(n.due)}" if n.deferred else "now"
+        lines.append(f"  notice {n.channel}: {when} ({n.key})")
     lines.extend(f"  why: {reason}" for reason in c.reasons)
     return lines
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from adapters.results import WriteResult, WriteStatus
 from connector.errors import BUG, CHANGES_FAILED, OK, code_for
+from connector.kinds import breakdown
+from notify.outbox import Result, Status
 from rules.errors import EscalationError
 from rules.plan import Summary, TicketChange
+from rules.policy import Policy
+from rules.tracking import format_time
 
 
 class RunOutcome(StrEnum):
@@ -46,6 +51,23 @@ class InstanceRun:
     #: Raises LockLost when the instance's lock is no longer held (checked before each write
     #: batch); None without a lock (plan).
     guard: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    #: What the run read: "full" (the whole scope) or "incremental" (`connector.incremental`),
+    #: and why, in words.
+    read_mode: str = "full"
+    read_why: str = ""
+    #: How the search was narrowed where that is exact, and why (`connector.scopes.narrowed`).
+    narrowed: str | None = None
+    #: Notices sent (or not) this run (notify.outbox), and those earlier runs left waiting
+    #: (listed by dry runs and plans).
+    notices: list[Result] = field(default_factory=list)
+    notices_waiting: list[dict[str, Any]] = field(default_factory=list)
+    #: The tickets the fetch returned (kept only when notice channels are configured).
+    seen: set[str] = field(default_factory=set, repr=False, compare=False)
+
+    @property
+    def notice_trouble(self) -> int:
+        """Notices that failed, were refused, given up or lost to a crash this run."""
+        return sum(1 for n in self.notices if n.status is not Status.SENT)
 
     def count(self, status: WriteStatus) -> int:
         return sum(1 for r in self.results if r.status is status)
@@ -95,7 +117,24 @@ class InstanceRun:
             "requests": self.requests,
             "seconds": round(self.seconds, 3),
             "warnings": list(self.warnings),
+            "read": self.read_mode,
+            "read_why": self.read_why or None,
+            "narrowed": self.narrowed,
+            "notices": _notice_counts(self),
         }
+
+
+def _notice_counts(run: InstanceRun) -> dict[str, int]:
+    out: dict[str, int] = {}
+    planned = [n for c in run.changes for n in c.notices]
+    if planned:
+        out["planned"] = len(planned)
+        out["deferred"] = sum(1 for n in planned if n.deferred)
+    for n in run.notices:
+        out[n.status.value] = out.get(n.status.value, 0) + 1
+    if run.notices_waiting:
+        out["waiting"] = len(run.notices_waiting)
+    return out
 
 
 def _is_bug(error: BaseException | None) -> bool:
@@ -114,13 +153,18 @@ def exit_code(runs: list[InstanceRun], *, locked_is_done: bool = True) -> int:
             code = max(code, code_for(run.fatal))
         undone = run.outcome in (RunOutcome.REFUSED, RunOutcome.ABORTED)
         locked = run.outcome is RunOutcome.LOCKED and not locked_is_done
-        if undone or locked or run.failed or run.stale or run.dropped or run.owed_trouble:
+        trouble = run.failed or run.stale or run.dropped or run.owed_trouble
+        if undone or locked or trouble or run.notice_trouble:
             code = max(code, CHANGES_FAILED)
     return code
 
 
-def summary_lines(runs: list[InstanceRun], *, writes: bool) -> list[str]:
-    """One line per instance: fetched, matched, changed, failed, skipped, requests, duration."""
+def summary_lines(
+    runs: list[InstanceRun], *, writes: bool, policy: Policy | None = None, notices: bool = True
+) -> list[str]:
+    """One line per instance: fetched, matched, changed, failed, skipped, requests, duration;
+    with the policy, a second line with the changes by kind (connector/kinds.py); with
+    `notices`, the notices a dry run would send, or those a run could not."""
     lines = []
     for run in runs:
         j = run.to_json()
@@ -140,11 +184,52 @@ def summary_lines(runs: list[InstanceRun], *, writes: bool) -> list[str]:
                 text += f", comments owed to the next run {j['comments_owed']}"
             if run.stale:
                 text += f", stale {len(run.stale)}"
-        text += f", skipped {j['skipped']}{_owed_text(j, run)}"
+        text += f", skipped {j['skipped']}{_owed_text(j, run)}{_notice_text(j)}"
         text += f"; {j['requests']} requests in {j['seconds']:.1f}s"
         lines.append(head + text)
+        if run.read_why:
+            lines.append(f"  read: {run.read_why}")
+        if policy is not None and run.changes:
+            lines.append("  " + breakdown(run.changes, policy))
+        if run.narrowed:
+            lines.append(f"  {run.narrowed}")
+        lines += notice_lines(run, planned=policy is not None) if notices else []
         lines += [f"  warning: {w}" for w in run.warnings]
     return lines
+
+
+#: Notices listed under an instance's line; the rest are counted (the plan file has them all).
+NOTICES_LISTED = 20
+
+
+def notice_lines(run: InstanceRun, *, planned: bool) -> list[str]:
+    """A dry run's or plan's notices (and those earlier runs left waiting), or a run's notices
+    that did not go out, one line each."""
+    found: list[str] = []
+    if planned:
+        for change in run.changes:
+            for n in change.notices:
+                when = f"deferred to {format_time(n.due)}" if n.deferred else "now"
+                found.append(f"  notice {change.ticket} -> {n.channel}: {when} ({n.key})")
+        for w in run.notices_waiting:
+            due = format_time(datetime.fromtimestamp(float(w["due"]), UTC))
+            found.append(
+                f"  notice {w['ticket']} -> {w['channel']}: waiting from an earlier run, due"
+                f" {due} ({w['status']}, {w['attempts']} sent)"
+            )
+    else:
+        for r in run.notices:
+            if r.status is not Status.SENT:
+                found.append(f"  notice {r.ticket} -> {r.channel}: {r.status.value}: {r.detail}")
+    extra = len(found) - NOTICES_LISTED
+    return found[:NOTICES_LISTED] + ([f"  ... and {extra} more notices"] if extra > 0 else [])
+
+
+def _notice_text(j: dict[str, Any]) -> str:
+    counts = j["notices"]
+    if not counts:
+        return ""
+    return "; notices " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
 
 
 def _owed_text(j: dict[str, Any], run: InstanceRun) -> str:

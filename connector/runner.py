@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -25,10 +25,14 @@ from adapters.registry import platform
 from adapters.results import WriteResult, WriteStatus
 from connector.audit import AuditLog
 from connector.config import Config
+from connector.due import FULL, Reads, choose
 from connector.executor import execute
+from connector.notices import Landed, after_writes, open_outbox, waiting
 from connector.progress import Progress
 from connector.report import InstanceRun, RunOutcome
+from connector.scopes import narrowed
 from connector.store import open_store
+from rules.due import evaluate_due
 from rules.engine import evaluate, evaluate_ticket
 from rules.errors import ConfigError
 from rules.fielduse import without
@@ -81,6 +85,11 @@ class Options:
     dry_run: bool = False
     max_changes: int = 0  # 0: no storm guard
     concurrency: int = 4
+    #: Read what changed or came due (`connector.incremental`); `full` forces a full sweep
+    #: that rebuilds the due index; `hint`: tickets to read now whatever the index says.
+    incremental: bool = False
+    full: bool = False
+    hint: frozenset[str] = frozenset()
 
 
 #: Adapters are built one at a time: the first build of a platform imports its client library,
@@ -92,7 +101,7 @@ _BUILDING = threading.Lock()
 def open_adapter(config: Config, name: str, runtime: Runtime) -> Adapter:
     if runtime.connect is not None:
         return runtime.connect(config, name)
-    settings = config.instances[name]
+    settings, _ = narrowed(config, name)  # what a run reads: `connector.scopes`
     wiring = Wiring(runtime.clock, runtime.sleep, config.state_dir, store=runtime.state(config))
     with _BUILDING:
         return platform(settings.platform).build(name, settings, config.policy, wiring)
@@ -107,6 +116,7 @@ def _guarded(
 ) -> InstanceRun:
     """Run `body` on a fresh adapter, turning what stops an instance into its outcome."""
     run = InstanceRun(name, config.instances[name].platform, guard=guard)
+    run.narrowed = narrowed(config, name)[1]
     started = runtime.clock()
     adapter: Adapter | None = None
     try:
@@ -161,16 +171,28 @@ def _plan(
     audit: AuditLog,
     *,
     dry_run: bool,
+    reads: Reads | None = None,
+    peek: Callable[[Ticket], None] | None = None,
 ) -> Policy:
-    """Fetch and evaluate every ticket; keep the changes. Raises if any page fails. Returns
-    the policy it evaluated (without what needs an unusable policy field)."""
+    """Fetch and evaluate every ticket (or, with `reads`, what it reads); keep the changes.
+    Raises if any page fails. Returns the policy it evaluated (without what needs an unusable
+    policy field). `peek` sees each ticket as read."""
     progress = runtime.progress
     policy = usable_policy(adapter, config.policy, run)
     now = runtime.now()
-    for outcome in evaluate(policy, adapter.fetch(needs(policy), now), now):
+    keep_seen = bool(policy.channels)
+    if reads is None:
+        tickets = adapter.fetch(needs(policy), now)
+        outcomes = evaluate(policy, _peeking(tickets, peek) if peek else tickets, now)
+    else:
+        tickets = reads.tickets(adapter, policy, now)
+        outcomes = evaluate_due(policy, _peeking(tickets, peek) if peek else tickets, now)
+    for outcome in outcomes:
         if runtime.stop.is_set():
             raise KeyboardInterrupt  # Ctrl-C while instances run in parallel: stop reading
         run.summary.add(outcome)
+        if keep_seen:
+            run.seen.add(outcome.ticket)
         if outcome.skipped:
             log.warning(
                 "ticket_skipped", instance=run.name, ticket=outcome.ticket, reason=outcome.skipped
@@ -178,7 +200,11 @@ def _plan(
             audit.skipped(run.name, outcome.ticket, outcome.skipped)
         if outcome.change is not None:
             run.changes.append(outcome.change)
+        if reads is not None:
+            reads.note(outcome)
         progress.fetching(run.name, run.summary.evaluated, len(run.changes))
+    if reads is not None:
+        run.read_mode, run.read_why = reads.mode, reads.describe()
     log.info(
         "instance_evaluated",
         instance=run.name,
@@ -189,6 +215,12 @@ def _plan(
     for change in run.changes:
         audit.decision(change, dry_run=dry_run)
     return policy
+
+
+def _peeking(tickets: Iterable[Ticket], peek: Callable[[Ticket], None]) -> Iterator[Ticket]:
+    for ticket in tickets:
+        peek(ticket)
+        yield ticket
 
 
 def _send_owed(adapter: Adapter, run: InstanceRun, audit: AuditLog) -> None:
@@ -274,9 +306,32 @@ def run_instance(
         return replace(result, status=WriteStatus.SKIPPED, message=why)
 
     def body(adapter: Adapter, run: InstanceRun) -> None:
+        reads = None
+        if options.incremental:  # chosen before anything is sent: `started` is the next mark
+            reads = choose(
+                config,
+                name,
+                runtime.state(config).due(name),
+                runtime.clock(),
+                full=options.full,
+                hint=options.hint,
+            )
         if not options.dry_run:
             _send_owed(adapter, run, audit)
-        policy[0] = _plan(adapter, config, runtime, run, audit, dry_run=options.dry_run)
+        store, sending = runtime.state(config), not options.dry_run
+        outbox = open_outbox(config, name, store, runtime.clock, sending=sending)
+        landed = Landed(outbox if sending else None)
+        policy[0] = _plan(
+            adapter,
+            config,
+            runtime,
+            run,
+            audit,
+            dry_run=options.dry_run,
+            reads=reads,
+            peek=landed.peek,
+        )
+        landed.confirm()
         if options.max_changes and len(run.changes) > options.max_changes:
             run.outcome = RunOutcome.REFUSED
             run.error = (
@@ -292,9 +347,17 @@ def run_instance(
             )
             return
         if options.dry_run:
+            run.notices_waiting = waiting(outbox)
             run.outcome = RunOutcome.DRY_RUN
             return
+        if outbox is not None:
+            outbox.plan(run.changes)  # kept before the writes: a crash after one loses none
         _write(adapter, run.changes, reevaluate, runtime, run, audit, options.concurrency, relabel)
+        if reads is not None:
+            reads.commit()
+        if outbox is not None:  # an incremental read saw only some tickets: none is "gone"
+            full = reads is None or reads.mode == FULL
+            after_writes(outbox, adapter, policy[0], run, audit, run.seen if full else None)
 
     return _locked(config, name, runtime, audit, body)
 
@@ -378,7 +441,12 @@ def apply_instance(
                 )
             return None
 
+        outbox = open_outbox(config, name, runtime.state(config), runtime.clock)
+        if outbox is not None:
+            outbox.plan(changes)
         _write(adapter, changes, reevaluate, runtime, run, audit, concurrency)
+        if outbox is not None:  # the plan's notices, and what earlier runs left due
+            after_writes(outbox, adapter, config.policy, run, audit, None)
 
     return _locked(config, name, runtime, audit, body)
 

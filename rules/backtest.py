@@ -76,6 +76,10 @@ class Totals:
     escalated: int = 0
     truncated: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # tickets that could not be replayed
+    by_channel: Counter[str] = field(default_factory=Counter)  # notices (rules.notices)
+    deferred: int = 0  # notices held for their channel's working hours
+    deferred_sum: float = 0.0  # ... and for how long in all, seconds
+    deferred_max: float = 0.0
 
     def add(self, result: TicketResult, interval: float) -> None:
         self.tickets += 1
@@ -89,6 +93,7 @@ class Totals:
             self.notes += change.internal_note is not None
             self.replies += change.public_reply is not None
             self.by_rule.update(change.rules)
+            self._notices(step)
             lateness = late(step.at, interval)
             self.changes += 1
             self.late_sum += lateness
@@ -114,6 +119,15 @@ class Totals:
         if first is not None and result.escalations and result.escalations[0].at == first:
             self.escalated += 1  # first escalated in the window (not before --from)
             self.first_sum += (first - result.created_at).total_seconds()
+
+    def _notices(self, step: Step) -> None:
+        for n in step.change.notices:
+            self.by_channel[n.channel] += 1
+            if n.deferred:
+                wait = (n.due - step.at).total_seconds()
+                self.deferred += 1
+                self.deferred_sum += wait
+                self.deferred_max = max(self.deferred_max, wait)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -141,6 +155,14 @@ class Totals:
             "mean_seconds_to_first_escalation": round(self.first_sum / self.escalated, 1)
             if self.escalated
             else None,
+            "notices": {
+                "by_channel": dict(sorted(self.by_channel.items())),
+                "deferred": self.deferred,
+                "deferred_seconds": {
+                    "mean": round(self.deferred_sum / self.deferred, 1) if self.deferred else None,
+                    "max": round(self.deferred_max, 1) if self.deferred else None,
+                },
+            },
         }
 
 
@@ -205,15 +227,33 @@ def result(
 
 
 def difference(ours: TicketResult, other: TicketResult | None) -> dict[str, Any] | None:
+    """Where two policies' replays of one ticket differ: the changes only one makes, when
+    each first escalated it (in the window), how much later the --compare one did
+    (`first_escalation_shift_seconds`, negative: sooner), and the level each last escalated it
+    to (`escalated_to_a`, `escalated_to_b`)."""
     left = {_key(s) for s in ours.steps}
     right = {_key(s) for s in other.steps} if other else set()
     if left == right:
         return None
+    first_a = ours.escalations[0].at if ours.escalations else None
+    first_b = other.escalations[0].at if other and other.escalations else None
+    shift = (first_b - first_a).total_seconds() if first_a and first_b else None
     return {
         "ticket": ours.ticket,
         "only_a": [_show(k) for k in sorted(left - right)],
         "only_b": [_show(k) for k in sorted(right - left)],
+        "first_escalation_a": format_instant(first_a) if first_a else None,
+        "first_escalation_b": format_instant(first_b) if first_b else None,
+        "first_escalation_shift_seconds": shift,
+        "escalated_to_a": _top(ours),
+        "escalated_to_b": _top(other) if other else None,
     }
+
+
+def _top(result: TicketResult) -> str | None:
+    """The last level the ticket was moved up to in the window (None: never moved up)."""
+    ups = result.escalations
+    return ups[-1].change.level_to if ups else None
 
 
 def _key(step: Step) -> tuple[str, str, str, tuple[str, ...]]:

@@ -34,7 +34,7 @@ def compose_comments(f: Facts, state: State, d: Decision) -> Comments:
     stale = stale_requests(f, d.ordered)
     live = [r for r in d.ordered if r not in stale]
     notes = [*_stale_note(f, stale), *_rule_notes(f, d, live), *approval_notes(f, state, d)]
-    notify = notify_list(d, live)
+    notify = tuple(n for n in notify_list(d, live) if n not in f.policy.channels)
     if notify and not notes:
         notes.append(
             Rendered.literal("Escalation notice: ")

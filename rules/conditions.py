@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from rules.approval import verified_approver
 from rules.facts import Facts
 from rules.loader import Path, Problems, unknown_name
+from rules.plain import plain
 from rules.schema import (
     ClockSpec,
     Condition,
@@ -180,7 +181,7 @@ def _custom_getter(name: str) -> Callable[[Facts], object]:
 
 def _custom(spec: dict[str, MatchSpec], scope: Scope, path: Path) -> Node:
     nodes: list[Node] = [
-        FieldTrigger(f"field {name!r}", _custom_getter(name), matcher(m))
+        FieldTrigger(f"field {plain(name)}", _custom_getter(name), matcher(m))
         for name, m in spec.items()
     ]
     return nodes[0] if len(nodes) == 1 else All(tuple(nodes))
@@ -244,8 +245,17 @@ def _requested(spec: bool | str, scope: Scope, path: Path) -> Node:
     return Predicate(
         "escalation requested by an agent",
         check,
-        lambda f: f"request field is {f.ticket.tracking.request!r} (wants {want!r})",
+        lambda f: (
+            f"request field is {_request(f.ticket.tracking.request)} (wants {_request(want)})"
+        ),
     )
+
+
+def _request(value: object) -> str:
+    """The request field's value, or what a rule wants of it: `not set`, `set`, a level."""
+    if value is None or value is False:
+        return "not set"
+    return "set" if value is True else plain(value)
 
 
 def _flag(label: str, get: Callable[[Facts], object]) -> Callable[[bool, Scope, Path], Node]:
@@ -253,7 +263,7 @@ def _flag(label: str, get: Callable[[Facts], object]) -> Callable[[bool, Scope, 
         return Predicate(
             label,
             lambda f: bool(get(f)) == spec,
-            lambda f: f"{get(f)!r} (wants {'set' if spec else 'unset'})",
+            lambda f: f"{plain(get(f))} (wants {'set' if spec else 'unset'})",
         )
 
     return build

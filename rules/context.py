@@ -95,6 +95,7 @@ def _sla_vars(f: Facts) -> dict[str, Any]:
             "used_percent": round(s.percent),
             "used": format_duration(s.used),
             "remaining": format_duration(s.remaining),
+            "overdue": format_duration(-s.remaining) if s.remaining < 0 else None,
             "due": format_time(ts_to_dt(s.due)) if s.due is not None else None,
             "breached": s.breached,
             "paused": s.paused,

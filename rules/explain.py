@@ -15,6 +15,7 @@ from rules.approval import describe_pending, pending_level
 from rules.engine import current_state, evaluate_ticket, rule_status
 from rules.facts import Facts, TargetStatus, ts_to_dt
 from rules.model import Ticket
+from rules.plain import plain
 from rules.policy import Policy
 from rules.tracking import State, format_time
 from rules.triggers import TraceNode, trace
@@ -205,7 +206,7 @@ def _render_approval(a: dict[str, Any] | None) -> list[str]:
     lines = [f"Approval: {a['level']} awaits approval{since} by {a['approvers']}"]
     if a["field"]:
         who = a["set_by"] or "no one on record"
-        lines.append(f"  approval field: {a['field']!r}, set by {who}: {a['verdict']}")
+        lines.append(f"  approval field: {plain(a['field'])}, set by {who}: {a['verdict']}")
     else:
         lines.append("  approval field: empty")
     if a["next"]:
@@ -225,6 +226,10 @@ def _render_change(change: dict[str, Any] | None) -> list[str]:
     ]
     for action in change["actions"]:
         lines.extend(_render_action(action))
+    for n in change.get("notices") or ():
+        when = f"deferred to {n['due']} (outside its hours)" if n["deferred"] else "at once"
+        text = "".join(t for _, t in n["title"])
+        lines.append(f"  notice to {n['channel']}: {when}, {n['key']}: {text}")
     return lines
 
 
@@ -233,7 +238,15 @@ def _render_action(action: dict[str, Any]) -> list[str]:
     kind = action["type"]
     if kind not in ("internal_note", "public_reply"):
         rest = {k: v for k, v in action.items() if k != "type"}
-        return [f"  {kind}: " + ", ".join(f"{k}={v!r}" for k, v in rest.items())]
+        if "from" in rest and "to" in rest:  # set_group: "Support L1" -> "Support L2"
+            name = f" {rest.pop('field')}" if "field" in rest else ""
+            move = f"{plain(rest.pop('from'))} -> {plain(rest.pop('to'))}"
+            return [
+                f"  {kind}{name}: {move}" + "".join(f", {k} {plain(v)}" for k, v in rest.items())
+            ]
+        if len(rest) == 1:  # add_tags: ["vip"]
+            return [f"  {kind}: {plain(next(iter(rest.values())))}"]
+        return [f"  {kind}: " + ", ".join(f"{k} {plain(v)}" for k, v in rest.items())]
     lines = [f"  {kind}:", *(f"    | {line}" for line in action["body"].splitlines())]
     if action.get("notify"):
         lines.append(f"    notify: {', '.join(action['notify'])}")

@@ -67,6 +67,13 @@ class TargetStatus:
         return self._due  # type: ignore[return-value]
 
     @property
+    def breached_at(self) -> float | None:
+        """The instant the target was breached (`used` reached `goal`), or None if it was not."""
+        if not self.breached:
+            return None
+        return self._calendar.add_ts(self.start, self.goal, self.paused_spans)
+
+    @property
     def remaining(self) -> float:
         return self.goal - self.used
 

@@ -6,7 +6,11 @@
 - the escalation paths: for every enabled rule that escalates (or de-escalates), each level it
   can fire at (its top-level `level` condition; any level without one) and where it takes the
   ticket from there, with its other conditions as text;
-- the rules that act on solved tickets (the "close & review" step).
+- the rules that act on solved tickets (the "close & review" step), and the levels they can
+  act at (a rule with `level: {at_least: L2}` reviews no ticket solved at L1);
+- the levels an agent's request can take a ticket to (any level above one where the request
+  rule can fire), and the rules that only notify someone (no escalation: "director
+  informed"), with the levels they fire at.
 
 Renderers: `table` (plain text), `mermaid` (a flowchart in the shape "New ticket → L1 →
 resolved? → escalate to L2 → … → close & review") and `html` (one self-contained page: the
@@ -48,6 +52,16 @@ class Route:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """Rule `rule` notifies `who` (and escalates nothing) at `levels` when `when` holds."""
+
+    rule: str
+    levels: tuple[str, ...]
+    who: str
+    when: str
+
+
+@dataclass(frozen=True)
 class Matrix:
     levels: tuple[LevelRow, ...]
     functions: tuple[tuple[str, str], ...]  # (name, description)
@@ -55,6 +69,9 @@ class Matrix:
     paths: tuple[Route, ...]
     requested: tuple[str, ...]  # rules that escalate to the level an agent requests
     closing: tuple[str, ...]  # rules that act on solved or closed tickets
+    closing_levels: tuple[str, ...] = ()  # the levels at which one of them can act
+    requestable: tuple[str, ...] = ()  # the levels an agent's request can take a ticket to
+    notices: tuple[Notice, ...] = ()  # rules that only notify
 
 
 def build(policy: Policy) -> Matrix:
@@ -71,18 +88,54 @@ def build(policy: Policy) -> Matrix:
     paths: list[Route] = []
     requested: list[str] = []
     closing: list[str] = []
+    closing_at: set[int] = set()
+    asked_from: set[int] = set()
+    notices: list[Notice] = []
     for rule in policy.rules:
         if not rule.model.enabled:
             continue
+        at = _levels(policy, rule)
         if rule.on_done:
             closing.append(rule.name)
+            closing_at.update(at)
         if rule.actions.escalate == "requested":
             requested.append(rule.name)
+            asked_from.update(at)
             continue
         paths.extend(_paths(policy, rule))
+        if rule.actions.notify and rule.actions.escalate is None and not rule.actions.de_escalate:
+            names = tuple(policy.levels[i].name for i in sorted(at))
+            notices.append(Notice(rule.name, names, ", ".join(rule.actions.notify), _when(rule)))
     order = policy.level_index
     paths.sort(key=lambda p: (order[p.source], order[p.target]))  # stable: policy order within
-    return Matrix(levels, functions, cells, tuple(paths), tuple(requested), tuple(closing))
+    lowest = min(asked_from, default=len(policy.levels))
+    return Matrix(
+        levels,
+        functions,
+        cells,
+        tuple(paths),
+        tuple(requested),
+        tuple(closing),
+        tuple(policy.levels[i].name for i in sorted(closing_at)),
+        tuple(level.name for level in policy.levels[lowest + 1 :]),
+        tuple(notices),
+    )
+
+
+def _levels(policy: Policy, rule: Rule) -> list[int]:
+    """The levels a rule can fire at, by its top-level `level` condition (all without one)."""
+    spec = rule.model.when.level
+    return [
+        level.index
+        for level in policy.levels
+        if spec is None or _allows(spec, level.index, policy.level_index)
+    ]
+
+
+def _when(rule: Rule) -> str:
+    """A rule's conditions but its `level`, in one line."""
+    when = rule.model.when.model_dump(exclude_none=True, by_alias=True, mode="json")
+    return condition_text({k: v for k, v in when.items() if k != "level"}) or "always"
 
 
 def _level_row(level: Level) -> LevelRow:
@@ -115,13 +168,10 @@ def _paths(policy: Policy, rule: Rule) -> list[Route]:
         wanted, down = actions.de_escalate, True
     if wanted is None:
         return []
-    when = rule.model.when.model_dump(exclude_none=True, by_alias=True, mode="json")
-    spec = rule.model.when.level
-    text = condition_text({k: v for k, v in when.items() if k != "level"}) or "always"
+    text = _when(rule)
     out: list[Route] = []
-    for level in policy.levels:
-        if spec is not None and not _allows(spec, level.index, policy.level_index):
-            continue
+    for index in _levels(policy, rule):
+        level = policy.levels[index]
         target = level.index + 1 if wanted == "next" else policy.level_index[wanted]
         if target >= len(policy.levels) or (target <= level.index) != down or target == level.index:
             continue  # nothing to escalate to from here (or, for down, nothing below)

@@ -30,6 +30,8 @@ from rules.escalation import (
 )
 from rules.facts import Facts, ts_to_dt
 from rules.model import Ticket
+from rules.notice_intents import channel_notices
+from rules.notices import Notice
 from rules.plan import Diff, Reason, TicketChange
 from rules.policy import Level, Policy, Rule
 from rules.schema import OwnerBase
@@ -82,6 +84,7 @@ class Content:
     priority: Diff | None
     edits: FieldEdits
     comments: Comments
+    notices: tuple[Notice, ...] = ()
 
     def writes(self) -> bool:
         """Whether any of it changes the ticket (a notify list always comes with a note)."""
@@ -95,6 +98,7 @@ class Content:
             or edits.fields
             or comments.internal_note
             or comments.public_reply
+            or self.notices  # the firing must be recorded, or the notice would repeat
         )
 
 
@@ -104,11 +108,14 @@ def merge(f: Facts, state: State, rearmed: bool, firings: list[Firing]) -> Ticke
     if d is None:
         return None
     ticket = f.ticket
+    priority = diff_priority(f, d.firings, d.entered)
+    new_state = advance_state(f, state, d)
     content = Content(
         owner=reassign(ticket, d.owner),
-        priority=diff_priority(f, d.firings, d.entered),
+        priority=priority,
         edits=edit_tags_and_fields(ticket, d.ordered),
         comments=compose_comments(f, state, d),
+        notices=channel_notices(f, d, new_state, priority),
     )
     outcome = _outcome(f, d.ordered)
     if not (content.writes() or _touches_tracking(f, d, outcome)):
@@ -127,12 +134,13 @@ def merge(f: Facts, state: State, rearmed: bool, firings: list[Firing]) -> Ticke
         add_tags=content.edits.add_tags,
         remove_tags=content.edits.remove_tags,
         fields=content.edits.fields,
-        tracking=diff_tracking(f, advance_state(f, state, d), d, outcome),
+        tracking=diff_tracking(f, new_state, d, outcome),
         internal_note=content.comments.internal_note,
         public_reply=content.comments.public_reply,
         notify=content.comments.notify,
         reasons=list_reasons(d, rearmed),
         rules=tuple(fi.rule.name for fi in firings),
+        notices=content.notices,
     )
 
 

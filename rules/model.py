@@ -50,7 +50,12 @@ class EventKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """One entry of a ticket's history: a field change or a comment."""
+    """One entry of a ticket's history: a field change or a comment.
+
+    A `field` event names its field (`FIELD_NAMES`, or `custom.<name>` for a custom field of
+    the policy) and gives the value it set: `value`, or `values` for a list (tags,
+    components, a multi-select). An approval (`tracking.approved_by`) says who set it in `by`,
+    as the platform recorded it."""
 
     at: datetime
     kind: EventKind
@@ -59,6 +64,15 @@ class Event:
     public: bool = True
     text: str | None = None
     category: StatusCategory | None = None
+    field: str | None = None
+    values: tuple[str, ...] | None = None
+    by: Approval | None = None
+
+
+#: The fields a `field` event may name besides `custom.<name>`: the ticket's tags (Jira
+#: labels) and components, and the two tracking fields agents set (an escalation request,
+#: an approval).
+FIELD_NAMES = ("tags", "components", "tracking.request", "tracking.approved_by")
 
 
 @dataclass(frozen=True, slots=True)

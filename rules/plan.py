@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rules.markup import Rendered
+from rules.notices import Notice
 from rules.tracking import format_time, parse_time
 
 
@@ -58,6 +59,8 @@ class TicketChange:
     tags_read: frozenset[str] | None = field(default=None, compare=False)
     #: The ticket as evaluated, before the change (rules.profile): what reports group by.
     about: dict[str, Any] | None = field(default=None, compare=False)
+    #: Notices to channels (rules.notices), sent by the connector once the change is written.
+    notices: tuple[Notice, ...] = ()
 
     def actions(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -107,6 +110,7 @@ class TicketChange:
             "ticket_updated_at": format_instant(self.ticket_updated_at),
             "tags_read": None if self.tags_read is None else sorted(self.tags_read),
             "about": self.about,
+            "notices": [n.to_json() for n in self.notices],
         }
 
 
@@ -155,6 +159,7 @@ def from_json(data: dict[str, Any]) -> TicketChange:
         rules=rules,
         about=data.get("about") if isinstance(data.get("about"), dict) else None,
         tags_read=frozenset(str(t) for t in read) if isinstance(read, list) else None,
+        notices=tuple(Notice.from_json(n) for n in data.get("notices") or ()),
         **kw,
     )
 
@@ -220,7 +225,16 @@ def combine(first: TicketChange, second: TicketChange) -> TicketChange:
         rules=first.rules + second.rules,
         tags_read=first.tags_read,
         about=first.about,
+        notices=_join_notices(first.notices, second.notices),
     )
+
+
+def _join_notices(first: tuple[Notice, ...], second: tuple[Notice, ...]) -> tuple[Notice, ...]:
+    """A cascade's notices, each (key, channel) once."""
+    seen: dict[tuple[str, str], Notice] = {}
+    for n in (*first, *second):
+        seen.setdefault((n.key, n.channel), n)
+    return tuple(seen.values())
 
 
 def with_tracking(change: TicketChange, name: str, diff: Diff | None) -> TicketChange:
@@ -239,6 +253,9 @@ class Outcome:
     change: TicketChange | None
     fired: tuple[str, ...] = ()
     skipped: str | None = None
+    #: When evaluating the unchanged ticket could next give something else (`rules.due`;
+    #: None: only an update can, or not computed).
+    next_at: datetime | None = None
 
 
 @dataclass

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from rules.channels import ChannelModel
 from rules.clock import AlwaysOn, BusinessCalendar, Calendar, HolidaySource
 from rules.conditions import Scope, compile_condition
 from rules.facts import Facts, TargetStatus
@@ -132,6 +133,8 @@ class Policy:
     templates: Templates
     platforms: dict[str, PlatformModel]
     doc: Located | None = None
+    #: The notice channels (`notify.channels`), named from levels' and rules' `notify`.
+    channels: dict[str, ChannelModel] = field(default_factory=dict)
 
     @property
     def defaults(self) -> DefaultsModel:
@@ -161,6 +164,7 @@ def compile_policy(doc: Located) -> Policy:
     rules = _compile_rules(model, templates, scope)
     _check_level_priorities(model, scope)
     platforms = _compile_platforms(model, scope)
+    _check_channels(model, scope, calendars, templates)
     problems.raise_if_any()
     return Policy(
         source=doc.source,
@@ -178,7 +182,25 @@ def compile_policy(doc: Located) -> Policy:
         templates=templates,
         platforms=platforms,
         doc=doc,
+        channels=dict(model.notify.channels),
     )
+
+
+def _check_channels(
+    model: PolicyModel, scope: Scope, calendars: dict[str, Calendar], templates: Templates
+) -> None:
+    """Each channel's calendar, template and bypass_hours name what the policy defines."""
+    problems = scope.problems
+    for name, channel in model.notify.channels.items():
+        path: Path = ("notify", "channels", name)
+        if channel.calendar is not None:
+            _check_name(problems, (*path, "calendar"), channel.calendar, calendars, "calendar")
+        if channel.template is not None:
+            names = templates.names
+            _check_name(problems, (*path, "template"), channel.template, names, "template")
+        known = [*scope.priorities, *scope.levels]
+        for i, item in enumerate(channel.bypass_hours):
+            _check_name(problems, (*path, "bypass_hours", i), item, known, "priority or level")
 
 
 def _compile_slas(
@@ -277,7 +299,7 @@ def _compile_platforms(model: PolicyModel, scope: Scope) -> dict[str, PlatformMo
 
 def _hash(model: PolicyModel) -> str:
     """What the policy says, runtime settings aside: a plan records which policy made it."""
-    data = model.model_dump(mode="json", exclude={"instances", "run", "state"})
+    data = model.model_dump(mode="json", exclude={"instances", "run", "state", "serve"})
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 
 

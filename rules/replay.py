@@ -10,17 +10,21 @@ timeline from `created_at` and evaluates the policy:
 Each change the engine makes is applied as the connector would have written it
 (rules/apply.py). A new owner or priority stays until a later event of the history sets that
 field again (the people in the history did what they did, whatever the policy would have
-changed: a backtest cannot know how they would have reacted); tags and custom fields it set
-stay (a history has no events for them).
+changed: a backtest cannot know how they would have reacted), and so do the tags and custom
+fields it set, until an event of the history sets them.
 
 The state at an instant is rebuilt from the history:
-- status, priority, group and assignee: the last such event by a person (an agent, a customer,
-  the platform) at or before the instant; events by the connector are not taken as theirs.
-  Before the first status event the ticket is new, as the SLA timeline assumes. Before the
-  first event of the other fields, that event's value (the one it replaced is not in the
-  history; a creation audit records every initial value at `created_at`, which makes it
-  exact). Without any event for a field, its final value holds throughout, also where the
-  connector had set it (an approximation).
+- status, priority, group, assignee, tags, components and custom fields: the last such event
+  by a person (an agent, a customer, the platform) at or before the instant; events by the
+  connector are not taken as theirs. Before the first status event the ticket is new, as the
+  SLA timeline assumes. Before the first event of the other fields, that event's value (the
+  one it replaced is not in the history; a creation audit records every initial value at
+  `created_at`, which makes it exact). Without any event for a field, its final value holds
+  throughout, also where the connector had set it (an approximation).
+- what agents asked and approved: an escalation request (`tracking.request`) or an approval
+  (`tracking.approved_by`, with who set it as the platform recorded) is put in the replayed
+  tracking fields at the instant of its event, once, as the connector would have read it
+  then; the replayed connector consumes or refuses it as a live one would.
 - comments and the summary figures (first response, customer replies, reopens): from the
   events up to the instant (rules.history).
 - the tracking fields start empty: the replay asks what this policy would have done, not what
@@ -41,7 +45,7 @@ from rules.apply import apply_change
 from rules.engine import current_state, evaluate_ticket
 from rules.facts import Facts, ts_to_dt
 from rules.history import with_history
-from rules.model import Actor, Event, EventKind, StatusCategory, Ticket
+from rules.model import Actor, Approval, Event, EventKind, StatusCategory, Ticket
 from rules.plan import TicketChange
 from rules.policy import Policy
 from rules.profile import profile
@@ -50,6 +54,7 @@ from rules.tracking import Tracking
 #: A ticket replays at most this many evaluations (a guard against a policy that fires forever).
 MAX_STEPS = 10_000
 _FIELDS = (EventKind.STATUS, EventKind.PRIORITY, EventKind.GROUP, EventKind.ASSIGNEE)
+_ASKED = ("tracking.request", "tracking.approved_by")  # what agents set for the connector
 
 
 @dataclass(frozen=True)
@@ -79,11 +84,14 @@ def replay(policy: Policy, ticket: Ticket, until: datetime) -> Replay:
     at, evaluations, pending, truncated = ticket.created_at, 0, 0, False
     stamps = [e.at for e in events]
     bases: dict[int, _Base] = {}
+    read = 0  # the events whose requests and approvals are in `tracking` already
     while at <= until and evaluations < MAX_STEPS:
         evaluations += 1
         count = bisect_right(stamps, at)
         if count not in bases:
             bases[count] = _base(policy, ticket, events, count)
+        tracking, ours.approval = _asked(events[read:count], tracking, ours.approval)
+        read = count
         state = _state(policy, bases[count], ours, tracking)
         facts = Facts(policy, state, at)
         change = evaluate_ticket(policy, state, at, facts).change
@@ -112,6 +120,22 @@ def replay(policy: Policy, ticket: Ticket, until: datetime) -> Replay:
     base = bases[count] if count in bases else _base(policy, ticket, events, count)
     sla = profile(Facts(policy, _state(policy, base, ours, tracking), until))["sla"]
     return Replay(ticket.id, tuple(steps), evaluations, truncated, sla)
+
+
+def _asked(
+    events: Sequence[Event], tracking: Tracking, approval: Approval | None
+) -> tuple[Tracking, Approval | None]:
+    """`tracking` with the requests and approvals people made in `events`, and who approved."""
+    for e in events:
+        if e.kind is not EventKind.FIELD or e.field not in _ASKED or e.actor is Actor.CONNECTOR:
+            continue
+        value = (e.value or "").strip() or None
+        if e.field == "tracking.request":
+            tracking = replace(tracking, request=value)
+        else:
+            tracking = replace(tracking, approved_by=value)
+            approval = e.by if e.by is not None else Approval("", at=e.at)
+    return tracking, approval
 
 
 def _visible(change: TicketChange) -> bool:
@@ -159,33 +183,51 @@ class _Base:
     """The ticket as its history alone made it after a number of events."""
 
     ticket: Ticket
-    field_at: dict[EventKind, datetime]  # when each field last changed by an event so far
+    field_at: dict[str, datetime]  # when each field last changed by an event so far
+
+
+def _slot(e: Event) -> str | None:
+    """The ticket field a person's event sets: status, priority, group, assignee, tags,
+    components or custom.NAME; None for comments, requests and the connector's own events."""
+    if e.actor is Actor.CONNECTOR:
+        return None
+    if e.kind in _FIELDS:
+        return str(e.kind)
+    if e.kind is EventKind.FIELD and e.field is not None and e.field not in _ASKED:
+        return e.field
+    return None
 
 
 def _base(policy: Policy, ticket: Ticket, events: Sequence[Event], count: int) -> _Base:
     """`ticket` after the first `count` events (sorted by time)."""
     past = events[:count]
-    last: dict[EventKind, Event] = {}
-    first: dict[EventKind, Event] = {}
+    last: dict[str, Event] = {}
+    first: dict[str, Event] = {}
     for i, e in enumerate(events):
-        if e.kind in _FIELDS and e.actor is not Actor.CONNECTOR:  # what people did, not us
-            first.setdefault(e.kind, e)
+        slot = _slot(e)
+        if slot is not None:  # what people did, not us
+            first.setdefault(slot, e)
             if i < count:
-                last[e.kind] = e
+                last[slot] = e
 
-    def value(kind: EventKind, final: object) -> object:
-        seen = last.get(kind) or first.get(kind)
-        return final if seen is None else seen.value
+    def value(slot: str, final: object) -> object:
+        seen = last.get(slot) or first.get(slot)
+        if seen is None:
+            return final
+        return seen.values if seen.values is not None else seen.value
 
     status, category = ticket.status, ticket.status_category
-    status_event = last.get(EventKind.STATUS)
+    status_event = last.get("status")
     if status_event is not None and status_event.value:
         status = status_event.value
         category = status_event.category or mapping.status_category(policy, ticket.platform, status)
-    elif EventKind.STATUS in first:  # before the first status change: new, as the SLA
+    elif "status" in first:  # before the first status change: new, as the SLA
         status, category = "new", StatusCategory.NEW  # timeline assumes (rules.history)
-    priority_raw = _text(value(EventKind.PRIORITY, ticket.priority_raw or ticket.priority))
+    priority_raw = _text(value("priority", ticket.priority_raw or ticket.priority))
     neutral, rank = mapping.priority(policy, ticket.platform, priority_raw)
+    custom = {s[7:]: _like(value(s, None), None) for s in first if s.startswith("custom.")}
+    for name, final in ticket.custom.items():
+        custom[name] = _like(value(f"custom.{name}", final), final)
     state = replace(
         ticket,
         status=status,
@@ -193,55 +235,90 @@ def _base(policy: Policy, ticket: Ticket, events: Sequence[Event], count: int) -
         priority=neutral,
         priority_rank=rank,
         priority_raw=priority_raw,
-        group=_text(value(EventKind.GROUP, ticket.group)),
-        assignee=_text(value(EventKind.ASSIGNEE, ticket.assignee)),
+        group=_text(value("group", ticket.group)),
+        assignee=_text(value("assignee", ticket.assignee)),
+        tags=frozenset(_words(value("tags", ticket.tags))),
+        components=tuple(_words(value("components", ticket.components))),
+        custom=custom,
         updated_at=max((e.at for e in past), default=ticket.created_at),
         status_since=None,
         tracking=Tracking(),
     )
-    return _Base(with_history(state, past), {kind: e.at for kind, e in last.items()})
+    return _Base(with_history(state, past), {slot: e.at for slot, e in last.items()})
 
 
-_KINDS = {"group": EventKind.GROUP, "assignee": EventKind.ASSIGNEE}
-_KINDS["priority"] = EventKind.PRIORITY
+def _words(value: object) -> list[str]:
+    """A list field's value: a list, or one text of space-separated words (Jira labels)."""
+    if isinstance(value, str):
+        return value.split()
+    return [str(v) for v in value] if isinstance(value, tuple | list | frozenset | set) else []
+
+
+def _like(value: object, final: object) -> object:
+    """A custom field's value from an event (text) as the type its final value has."""
+    if not isinstance(value, str) or isinstance(final, str) or final is None:
+        return list(value) if isinstance(value, tuple) else value
+    try:
+        if isinstance(final, bool):
+            return value.strip().lower() in ("true", "yes", "1")
+        if isinstance(final, int):
+            return int(value)
+        if isinstance(final, float):
+            return float(value)
+    except ValueError:
+        return value
+    return value
+
+
 _TICK = timedelta(microseconds=1)
 
 
 @dataclass
 class _Ours:
-    """What the replayed connector wrote: owner and priority (with when, for a later event of
-    the history to win), and the tags and custom fields it set (no event in a history touches
-    those, so they stay)."""
+    """What the replayed connector wrote (owner, priority, tags, custom fields), each with when,
+    for a later event of the history to win; and who approved what agents asked for (the
+    approval record of the last approval event so far)."""
 
     fields: dict[str, tuple[datetime, object]] = field(default_factory=dict)
     add_tags: set[str] = field(default_factory=set)
     remove_tags: set[str] = field(default_factory=set)
-    custom: dict[str, object] = field(default_factory=dict)
+    tags_at: datetime | None = None
+    custom: dict[str, tuple[datetime, object]] = field(default_factory=dict)
+    approval: Approval | None = None
 
     def record(self, change: TicketChange, after: Ticket, at: datetime) -> None:
         for name in ("group", "assignee", "priority"):
             if getattr(change, name) is not None:
                 self.fields[name] = (at, getattr(after, name))
-        self.add_tags = (self.add_tags | set(change.add_tags)) - set(change.remove_tags)
-        self.remove_tags = (self.remove_tags | set(change.remove_tags)) - set(change.add_tags)
-        self.custom.update({name: diff.new for name, diff in change.fields.items()})
+        if change.add_tags or change.remove_tags:
+            self.add_tags = (self.add_tags | set(change.add_tags)) - set(change.remove_tags)
+            self.remove_tags = (self.remove_tags | set(change.remove_tags)) - set(change.add_tags)
+            self.tags_at = at
+        self.custom.update({name: (at, diff.new) for name, diff in change.fields.items()})
 
 
 def _state(policy: Policy, base: _Base, ours: _Ours, tracking: Tracking) -> Ticket:
-    """The ticket of `base` with the connector's own writes laid over it: an owner or priority
-    until a later event of the history sets it again, tags and custom fields for good."""
+    """The ticket of `base` with the connector's own writes laid over it, each until a later
+    event of the history sets that field again."""
     t = base.ticket
+
+    def ours_stands(slot: str, written: datetime) -> bool:
+        theirs = base.field_at.get(slot)
+        return theirs is None or written >= theirs
+
     changes: dict[str, object] = {}
     for name, (written, value) in ours.fields.items():
-        theirs = base.field_at.get(_KINDS[name])
-        if theirs is None or written >= theirs:
+        if ours_stands(name, written):
             changes[name] = _text(value)
     if "priority" in changes:
         changes["priority_rank"] = policy.priority_rank.get(str(changes["priority"]))
-    if ours.add_tags or ours.remove_tags:
+    if ours.tags_at is not None and ours_stands("tags", ours.tags_at):
         changes["tags"] = frozenset((t.tags | ours.add_tags) - ours.remove_tags)
-    if ours.custom:
-        changes["custom"] = {**t.custom, **ours.custom}
+    custom = {n: v for n, (w, v) in ours.custom.items() if ours_stands(f"custom.{n}", w)}
+    if custom:
+        changes["custom"] = {**t.custom, **custom}
+    if ours.approval is not None:
+        changes["approval"] = ours.approval
     ours_at = tracking.state.written_at
     updated = max(t.updated_at, ours_at) if ours_at else t.updated_at
     return replace(t, updated_at=updated, tracking=tracking, **changes)  # type: ignore[arg-type]

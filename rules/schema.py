@@ -12,14 +12,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AliasChoices,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     field_validator,
     model_validator,
 )
 
+from rules.basics import Model, Name, NameList, StrList, _listify, _scalar_text
+from rules.channels import NotifyModel
 from rules.platforms import PlatformName
 from rules.tracking import TRACKING_FIELDS
 from rules.units import parse_duration, parse_percent
@@ -28,47 +28,6 @@ Duration = Annotated[float, BeforeValidator(parse_duration, json_schema_input_ty
 Percent = Annotated[float, BeforeValidator(parse_percent, json_schema_input_type=str | float)]
 TimeMode = Literal["business", "calendar"]
 Target = Literal["first_response", "next_response", "resolution"]
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-def _name(value: str) -> str:
-    if not NAME.match(value):
-        raise ValueError(f"expected a name of letters, digits, '-', '_' or '.', got {value!r}")
-    return value
-
-
-Name = Annotated[str, BeforeValidator(lambda v: _name(str(v)) if v is not None else v)]
-
-
-def _listify(value: object) -> object:
-    """A single value is a one-item list; numbers and booleans become text (YAML `in: [1, 2]`)."""
-    if isinstance(value, str | int | float):
-        value = [value]
-    if isinstance(value, list):
-        return [_scalar_text(v) for v in value]
-    return value
-
-
-def _scalar_text(value: object) -> object:
-    if isinstance(value, bool):
-        return str(value).lower()
-    return str(value) if isinstance(value, int | float) else value
-
-
-StrList = Annotated[list[str], BeforeValidator(_listify, json_schema_input_type=str | list[str])]
-
-
-def _names(value: object) -> object:
-    """A list of people or groups: text only, so a stray number is an error, not a name."""
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise ValueError(
-            f"expected a list of names, e-mails or ids, as text (quote a numeric id:"
-            f' ["12345"]), got {value!r}'
-        )
-    return [v.strip() for v in value]
-
-
-NameList = Annotated[list[str], BeforeValidator(_names, json_schema_input_type=list[str])]
 
 
 def _given(value: object, what: str) -> object:
@@ -76,13 +35,6 @@ def _given(value: object, what: str) -> object:
     if value is None:
         raise ValueError(f"expected a value for {what}, got null (give one or leave the key out)")
     return value
-
-
-class Model(BaseModel):
-    # No infinite or NaN numbers (YAML `.inf`, `.nan`): no duration or setting means them.
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
-    )
 
 
 # --- calendars -------------------------------------------------------------------------------
@@ -432,10 +384,12 @@ class PolicyModel(Model):
     matrix: dict[str, dict[str, Owner]] = {}
     rules: list[RuleModel] = []
     templates: dict[Name, str] = {}
+    notify: NotifyModel = NotifyModel()
     platforms: dict[PlatformName, PlatformModel] = {}
     instances: dict[str, Any] = {}
     run: dict[str, Any] = {}  # the connector's settings, checked by connector/config.py
     state: dict[str, Any] = {}  # where state is kept, checked by connector/config.py
+    serve: dict[str, Any] = {}  # `escalate serve`, checked by connector/config.py
 
     @field_validator("levels")
     @classmethod

@@ -38,7 +38,7 @@ def _split(text: str) -> Rendered:
 
 
 def environment() -> ImmutableSandboxedEnvironment:
-    return ImmutableSandboxedEnvironment(
+    env = ImmutableSandboxedEnvironment(
         undefined=StrictUndefined,
         autoescape=False,
         finalize=_mark,
@@ -46,6 +46,14 @@ def environment() -> ImmutableSandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["plural"] = plural
+    return env
+
+
+def plural(count: object, one: str, many: str | None = None) -> str:
+    """`{{ n | plural("reply", "replies") }}`: `1 reply`, `3 replies` (`many`: `one` + s)."""
+    n = count if isinstance(count, int) else 0 if count is None else count
+    return f"{n} {one if n == 1 else (many if many is not None else one + 's')}"
 
 
 class Templates:
@@ -151,7 +159,7 @@ def sample_context() -> dict[str, Any]:
             "approver_groups": ["support-managers"],
         },
         "rule": {"name": "p1-resolution", "description": "P1 unresolved after 1 hour"},
-        "reasons": ["resolution (p1): 104% used, -3m left"],
+        "reasons": ["resolution (p1): 104% used, target passed 2m ago"],
         "sla": {
             "policy": "p1",
             "next_due": "2026-11-20T10:00:00Z",
@@ -161,6 +169,7 @@ def sample_context() -> dict[str, Any]:
                     "used_percent": 104,
                     "used": "1h 2m",
                     "remaining": "-2m",
+                    "overdue": "2m",
                     "due": "2026-11-20T10:00:00Z",
                     "breached": True,
                     "paused": False,

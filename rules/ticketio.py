@@ -11,13 +11,15 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import AwareDatetime, Field, TypeAdapter
+from pydantic import AwareDatetime, Field, TypeAdapter, field_validator
 
 from rules import mapping
+from rules.basics import Model
 from rules.errors import ConfigError
 from rules.history import summarise
 from rules.loader import Located, Problems, check, load_yaml
 from rules.model import (
+    FIELD_NAMES,
     Actor,
     Approval,
     Event,
@@ -29,7 +31,6 @@ from rules.model import (
 )
 from rules.platforms import PlatformName
 from rules.policy import Policy
-from rules.schema import Model
 from rules.tracking import Tracking
 
 
@@ -45,16 +46,6 @@ class OrgRecord(Model):
     tags: list[str] = []
 
 
-class EventRecord(Model):
-    at: AwareDatetime
-    kind: EventKind
-    actor: Actor
-    value: str | None = None
-    category: StatusCategory | None = None
-    public: bool = True
-    text: str | None = None
-
-
 class ApprovalRecord(Model):
     """Who set the approval field, as the platform recorded it (see `rules.model.Approval`)."""
 
@@ -62,6 +53,27 @@ class ApprovalRecord(Model):
     names: list[str] = []
     groups: list[str] = []
     at: AwareDatetime | None = None
+
+
+class EventRecord(Model):
+    at: AwareDatetime
+    kind: EventKind
+    actor: Actor
+    value: str | list[str] | None = None
+    category: StatusCategory | None = None
+    public: bool = True
+    text: str | None = None
+    field: str | None = None
+    by: ApprovalRecord | None = None
+
+    @field_validator("field")
+    @classmethod
+    def _known_field(cls, name: str | None) -> str | None:
+        if name is None or name in FIELD_NAMES or (name.startswith("custom.") and name[7:]):
+            return name
+        raise ValueError(
+            f"unknown field {name!r}: expected one of {', '.join(FIELD_NAMES)} or custom.NAME"
+        )
 
 
 class TicketRecord(Model):
@@ -257,9 +269,7 @@ def to_record(ticket: Ticket, *, tracking: bool = False, text: bool = False) -> 
     if tracking:
         found["tracking"] = ticket.tracking.to_raw()
         if (a := ticket.approval) is not None:
-            found["approval"] = ApprovalRecord(
-                by=a.by, names=sorted(a.names), groups=sorted(a.groups), at=a.at
-            )
+            found["approval"] = _approval_record(a)
     if ticket.history is None:
         found |= {name: getattr(ticket, name) for name in _SUMMARY}
     else:
@@ -267,16 +277,26 @@ def to_record(ticket: Ticket, *, tracking: bool = False, text: bool = False) -> 
     return TicketRecord(**found)
 
 
+def _approval_record(a: Approval) -> ApprovalRecord:
+    return ApprovalRecord(by=a.by, names=sorted(a.names), groups=sorted(a.groups), at=a.at)
+
+
 def _event_record(e: Event, text: bool) -> EventRecord:
     read = text or (e.kind is EventKind.COMMENT and e.actor is Actor.CUSTOMER and e.public)
+    extra: dict[str, Any] = {}
+    if e.field is not None:
+        extra["field"] = e.field
+    if e.by is not None:
+        extra["by"] = _approval_record(e.by)
     return EventRecord(
         at=e.at,
         kind=e.kind,
         actor=e.actor,
-        value=e.value,
+        value=list(e.values) if e.values is not None else e.value,
         category=e.category,
         public=e.public,
         text=e.text if read else None,
+        **extra,
     )
 
 
@@ -285,12 +305,7 @@ _EVENTS = TypeAdapter(list[EventRecord])
 
 def events_to_json(events: Sequence[Event]) -> str:
     """History events in this format (without the status categories, which the policy maps)."""
-    records = [
-        EventRecord(
-            at=e.at, kind=e.kind, actor=e.actor, value=e.value, public=e.public, text=e.text
-        )
-        for e in events
-    ]
+    records = [_event_record(e, True).model_copy(update={"category": None}) for e in events]
     return _EVENTS.dump_json(records, exclude_defaults=True).decode()
 
 
@@ -303,9 +318,12 @@ def _event(e: EventRecord, platform: str, policy: Policy) -> Event:
     """A history event; a status change is mapped like a ticket status (its category, if
     given, is the fallback)."""
     category = e.category
-    if e.kind is EventKind.STATUS and e.value:
-        category = mapping.status_category(policy, platform, e.value, e.category)
-    return Event(e.at, e.kind, e.actor, e.value, e.public, e.text, category)
+    value = e.value if not isinstance(e.value, list) else None
+    if e.kind is EventKind.STATUS and value:
+        category = mapping.status_category(policy, platform, value, e.category)
+    values = tuple(e.value) if isinstance(e.value, list) else None
+    by = _approval(e.by.model_copy(update={"at": e.at})) if e.by is not None else None
+    return Event(e.at, e.kind, e.actor, value, e.public, e.text, category, e.field, values, by=by)
 
 
 def _locate(text: str, source: str, data: Any) -> Located:

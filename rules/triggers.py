@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from rules.facts import Facts, TargetStatus
+from rules.plain import plain
 from rules.units import format_duration
 
 
@@ -141,8 +142,8 @@ class SlaTrigger(Leaf):
             else "breached"
         )
         return "; ".join(
-            f"{t.target} ({t.sla}): {t.percent:.0f}% used, "
-            f"{format_duration(t.remaining)} left{' (paused)' if t.paused else ''} (wants {want})"
+            f"{t.target} ({t.sla}): {t.percent:.0f}% used, {_left(t.remaining)}"
+            f"{' (paused)' if t.paused else ''} (wants {want})"
             for t in rows
         )
 
@@ -202,7 +203,7 @@ class ClockTrigger(Leaf):
         unit = "calendar" if clock.name == "24x7" else f"business ({clock.name})"
         if elapsed is None:
             why = {
-                "in_status": f"status {f.ticket.status!r} is not one of "
+                "in_status": f"status {plain(f.ticket.status)} is not one of "
                 f"{', '.join(sorted(self.statuses or ()))}",
                 "unacknowledged": "not escalated, or acknowledged since the last escalation",
                 "at_level": "never escalated",
@@ -249,7 +250,7 @@ class Matcher:
         if self.empty is not None:
             return "is empty" if self.empty else "is not empty"
         if self.eq is not None:
-            return f"= {self.eq!r}"
+            return f"= {plain(self.eq)}"
         if self.values is not None:
             return f"in [{', '.join(sorted(self.values))}]"
         assert self.regex is not None
@@ -258,6 +259,13 @@ class Matcher:
 
 def _text(value: object) -> str:
     return "" if value is None else str(value)
+
+
+def _left(remaining: float) -> str:
+    """`1h 5m left`, or once the target has passed, `target passed 6h ago`."""
+    if remaining < 0:
+        return f"target passed {format_duration(-remaining)} ago"
+    return f"{format_duration(remaining)} left"
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +280,7 @@ class FieldTrigger(Leaf):
     def describe(self, f: Facts) -> str:
         value = self.get(f)
         shown = sorted(map(str, value)) if isinstance(value, frozenset | set) else value
-        return f"{self.label} is {shown!r} (wants {self.matcher})"
+        return f"{self.label} is {plain(shown)} (wants {self.matcher})"
 
 
 @dataclass(frozen=True, slots=True)

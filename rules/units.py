@@ -44,6 +44,36 @@ def format_duration(seconds: float) -> str:
     return sign + " ".join(parts)
 
 
+def human_duration(seconds: float) -> str:
+    """Seconds -> a duration people read: '45 s', '20 min', '2 min 30 s', '1 h 05 min',
+    '3 d 4 h 05 min' (seconds only under an hour)."""
+    total = round(abs(seconds))
+    sign = "-" if seconds < 0 and total else ""
+    if total < 60:
+        return f"{sign}{total} s"
+    if total < 3600:
+        mins, secs = divmod(total, 60)
+        return sign + (f"{mins} min {secs:02d} s" if secs else f"{mins} min")
+    if total < 86400:
+        hours, mins = divmod(total // 60, 60)
+        return f"{sign}{hours} h {mins:02d} min"
+    days, rest = divmod(total // 60, 1440)
+    hours, mins = divmod(rest, 60)
+    return sign + " ".join(
+        [
+            f"{days} d",
+            *([f"{hours} h"] if hours or mins else []),
+            *([f"{mins:02d} min"] if mins else []),
+        ]
+    )
+
+
+def signed_duration(seconds: float) -> str:
+    """A difference in time: '+20 min', '-1 h 05 min', '0 s'."""
+    text = human_duration(seconds)
+    return text if text.startswith("-") or round(seconds) == 0 else "+" + text
+
+
 def parse_percent(value: object) -> float:
     """'80%' or 80 -> 80.0 (percent of a target)."""
     text = value.strip().rstrip("%").strip() if isinstance(value, str) else value

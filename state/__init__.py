@@ -1,5 +1,6 @@
 """Where the connector keeps what it remembers between runs: the per-instance lock, the
-owed-comment journal and the history cache, behind one interface with two backends.
+owed-comment journal, the history cache and the due index of incremental runs, behind one
+interface with two backends.
 
 - `sqlite` (the default, zero set-up): files in the state directory, as always: a `flock` per
   instance, one SQLite file per instance for the journal and for the cache. One host only: two
@@ -17,9 +18,14 @@ from state.errors import Locked, LockLost, StoreError
 from state.protocol import (
     AuditRow,
     AuditRows,
+    DueMark,
+    DueRow,
+    DueRows,
     HistoryRow,
     HistoryRows,
     Lease,
+    NoticeRow,
+    NoticeRows,
     OwedRow,
     OwedRows,
     Store,
@@ -28,11 +34,16 @@ from state.protocol import (
 __all__ = [
     "AuditRow",
     "AuditRows",
+    "DueMark",
+    "DueRow",
+    "DueRows",
     "HistoryRow",
     "HistoryRows",
     "Lease",
     "LockLost",
     "Locked",
+    "NoticeRow",
+    "NoticeRows",
     "OwedRow",
     "OwedRows",
     "Store",

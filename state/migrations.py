@@ -53,6 +53,33 @@ STEPS: tuple[tuple[int, str], ...] = (
             FROM escalate_audit GROUP BY run, instance;
         """,
     ),
+    (
+        3,
+        """
+        CREATE TABLE escalate_due (
+            instance text NOT NULL, ticket text NOT NULL, next_at double precision,
+            stamp text NOT NULL, policy text NOT NULL, PRIMARY KEY (instance, ticket)
+        );
+        CREATE INDEX escalate_due_next ON escalate_due (instance, next_at);
+        CREATE TABLE escalate_due_mark (
+            instance text PRIMARY KEY, high_water double precision NOT NULL,
+            swept_at double precision NOT NULL, policy text NOT NULL
+        );
+        """,
+    ),
+    (
+        4,
+        """
+        CREATE TABLE escalate_notices (
+            instance text NOT NULL, id text NOT NULL, ticket text NOT NULL,
+            channel text NOT NULL, key text NOT NULL, event text NOT NULL,
+            due double precision NOT NULL, status text NOT NULL, attempts integer NOT NULL,
+            notice text NOT NULL, error text NOT NULL, created double precision NOT NULL,
+            updated double precision NOT NULL, PRIMARY KEY (instance, id)
+        );
+        CREATE INDEX escalate_notices_open ON escalate_notices (instance, status, due);
+        """,
+    ),
 )
 
 

@@ -24,8 +24,8 @@ from psycopg_pool import ConnectionPool
 
 from state.errors import Locked, StoreError
 from state.migrations import migrate
-from state.protocol import AuditRow, HistoryRow, OwedRow
-from state.sqlite import owed_row
+from state.protocol import AuditRow, DueMark, DueRow, HistoryRow, NoticeRow, OwedRow
+from state.sqlite import NOTICE_COLUMNS, due_row, notice_row, owed_row
 
 KEEPALIVE = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10}
 KEEPALIVE |= {"keepalives_count": 3, "connect_timeout": 10, "tcp_user_timeout": 60_000}
@@ -152,6 +152,12 @@ class PostgresStore:
     def history(self, instance: str) -> PgHistory:
         return PgHistory(self, instance)
 
+    def notices(self, instance: str) -> PgNotices:
+        return PgNotices(self, instance)
+
+    def due(self, instance: str) -> PgDue:
+        return PgDue(self, instance)
+
     def audit(self) -> PgAudit:
         return PgAudit(self)
 
@@ -166,6 +172,7 @@ class _Rows:
     """One instance's rows of one table."""
 
     kind = ""
+    tables: tuple[str, ...] = ()  # emptied when the identity changes
 
     def __init__(self, store: PostgresStore, instance: str) -> None:
         self.store, self.instance = store, instance
@@ -196,9 +203,10 @@ class _Rows:
                 ).fetchone()
                 emptied = row is not None and row[0] != identity
                 if row is None or emptied:
-                    conn.execute(
-                        f"DELETE FROM escalate_{self.kind} WHERE instance = %s", (self.instance,)
-                    )
+                    for table in self.tables:
+                        conn.execute(
+                            f"DELETE FROM escalate_{table} WHERE instance = %s", (self.instance,)
+                        )
                     conn.execute(
                         "INSERT INTO escalate_identity VALUES (%s, %s, %s) ON CONFLICT"
                         " (instance, kind) DO UPDATE SET value = excluded.value",
@@ -220,7 +228,7 @@ class _Rows:
 
 
 class PgOwed(_Rows):
-    kind = "owed"
+    kind, tables = "owed", ("owed",)
 
     def put(self, rows: Sequence[OwedRow], *, keep: bool = False) -> None:
         """Write the rows; `keep`: a row already there stays as it is (an import)."""
@@ -265,7 +273,7 @@ class PgOwed(_Rows):
 
 
 class PgHistory(_Rows):
-    kind = "history"
+    kind, tables = "history", ("history",)
 
     def get(self, tickets: Sequence[str]) -> list[HistoryRow]:
         if not tickets:
@@ -301,6 +309,129 @@ class PgHistory(_Rows):
             [self.instance, sorted(keep)],
         )
         return len(found)
+
+
+class PgNotices(_Rows):
+    kind = "notices"
+
+    def add(self, rows: Sequence[NoticeRow]) -> int:
+        if not rows:
+            return 0
+        try:
+            with self.store.pool().connection() as conn, conn.transaction():
+                added = 0
+                for row in rows:
+                    cursor = conn.execute(
+                        "INSERT INTO escalate_notices VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
+                        " %s, %s, %s, %s, %s) ON CONFLICT (instance, id) DO NOTHING",
+                        (self.instance, *row),
+                    )
+                    added += cursor.rowcount
+                return added
+        except psycopg.Error as exc:
+            raise _error(self.where, exc) from None
+
+    def plan(self, rows: Sequence[NoticeRow]) -> None:
+        if rows:
+            self._do(
+                "INSERT INTO escalate_notices VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+                " %s, %s, %s) ON CONFLICT (instance, id) DO UPDATE SET notice = excluded.notice,"
+                " due = excluded.due, updated = excluded.updated"
+                " WHERE escalate_notices.status = 'planned'",
+                [(self.instance, *row) for row in rows],
+            )
+
+    def confirm(self, ids: Sequence[str], at: float) -> None:
+        if ids:
+            self._do(
+                "UPDATE escalate_notices SET status = 'due', updated = %s"
+                " WHERE instance = %s AND id = %s AND status = 'planned'",
+                [(at, self.instance, i) for i in ids],
+            )
+
+    def mark(self, id: str, status: str, attempts: int, error: str, at: float) -> None:
+        self._do(
+            "UPDATE escalate_notices SET status = %s, attempts = %s, error = %s, updated = %s"
+            " WHERE instance = %s AND id = %s",
+            [(status, attempts, error, at, self.instance, id)],
+        )
+
+    def select(
+        self, statuses: Sequence[str] | None = None, ticket: str | None = None
+    ) -> list[NoticeRow]:
+        where, args = ["instance = %s"], list[object]([self.instance])
+        if statuses is not None:
+            where.append("status = ANY(%s)")
+            args.append(list(statuses))
+        if ticket is not None:
+            where.append("ticket = %s")
+            args.append(ticket)
+        found = self._query(
+            f"SELECT {NOTICE_COLUMNS} FROM escalate_notices WHERE {' AND '.join(where)}"
+            " ORDER BY due, id",
+            args,
+        )
+        return [notice_row(row) for row in found]
+
+
+class PgDue(_Rows):
+    """The due index (`escalate_due`) and its mark (`escalate_due_mark`), schema step 3."""
+
+    kind, tables = "due", ("due", "due_mark")
+
+    def mark(self) -> DueMark | None:
+        found = self._query(
+            "SELECT high_water, swept_at, policy FROM escalate_due_mark WHERE instance = %s",
+            [self.instance],
+        )
+        if not found:
+            return None
+        high_water, swept_at, policy = found[0]
+        return DueMark(float(high_water), float(swept_at), str(policy))
+
+    def due(self, until: float) -> list[tuple[str, str]]:
+        found = self._query(
+            "SELECT d.ticket, d.stamp FROM escalate_due d LEFT JOIN escalate_due_mark m"
+            " ON m.instance = d.instance WHERE d.instance = %s"
+            " AND (d.next_at <= %s OR m.policy IS DISTINCT FROM d.policy) ORDER BY d.ticket",
+            [self.instance, until],
+        )
+        return [(str(row[0]), str(row[1])) for row in found]
+
+    def put(self, rows: Sequence[DueRow], mark: DueMark, *, sweep: bool = False) -> None:
+        try:
+            with self.store.pool().connection() as conn, conn.transaction():
+                if sweep:
+                    conn.execute("DELETE FROM escalate_due WHERE instance = %s", (self.instance,))
+                conn.cursor().executemany(
+                    "INSERT INTO escalate_due VALUES (%s, %s, %s, %s, %s) ON CONFLICT"
+                    " (instance, ticket) DO UPDATE SET next_at = excluded.next_at,"
+                    " stamp = excluded.stamp, policy = excluded.policy",
+                    [(self.instance, *row) for row in rows],
+                )
+                conn.execute(
+                    "INSERT INTO escalate_due_mark VALUES (%s, %s, %s, %s) ON CONFLICT (instance)"
+                    " DO UPDATE SET high_water = excluded.high_water,"
+                    " swept_at = excluded.swept_at, policy = excluded.policy",
+                    (self.instance, mark.high_water, mark.swept_at, mark.policy),
+                )
+        except psycopg.Error as exc:
+            raise _error(self.where, exc) from None
+
+    def drop(self, tickets: Sequence[str]) -> None:
+        if tickets:
+            self._query(
+                "DELETE FROM escalate_due WHERE instance = %s AND ticket = ANY(%s) RETURNING 1",
+                [self.instance, list(tickets)],
+            )
+
+    def dump(self) -> list[DueRow]:
+        found = self._query(
+            "SELECT ticket, next_at, stamp, policy FROM escalate_due WHERE instance = %s"
+            " ORDER BY ticket",
+            [self.instance],
+        )
+        return [due_row(row) for row in found]
 
 
 class PgAudit:

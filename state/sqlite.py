@@ -3,11 +3,11 @@
 - The lock: an advisory `flock` on `<state_dir>/locks/<instance>.lock`. The kernel releases it
   when the process ends, however it ends (kill -9 included), so a crashed run never leaves a
   stale lock. The file holds the holder's pid and start time, only to say who holds it.
-- The journal and the cache: one private SQLite file each per instance
-  (`<state_dir>/owed/<instance>.sqlite3`, `<state_dir>/cache/<instance>.history.sqlite3`, mode
-  0600), write-ahead logged without a sync at each commit: a commit survives the process being
-  killed the moment after (the case that matters) and costs no disk flush; a power cut may lose
-  the last commits.
+- The journal, the cache and the due index: one private SQLite file each per instance
+  (`<state_dir>/owed/<instance>.sqlite3`, `<state_dir>/cache/<instance>.history.sqlite3`,
+  `<state_dir>/due/<instance>.sqlite3`, mode 0600), write-ahead logged without a
+  sync at each commit: a commit survives the process being killed the moment after (the case
+  that matters) and costs no disk flush; a power cut may lose the last commits.
 
 Two hosts with two state directories do not see each other's lock: run an instance from one
 host only (PostgreSQL, `state.postgres`, lifts that).
@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any
 
 from state.errors import Locked, StoreError
-from state.protocol import HistoryRow, OwedRow
+from state.protocol import DueMark, DueRow, HistoryRow, NoticeRow, OwedRow
 
 OWED_SCHEMA = """
 CREATE TABLE IF NOT EXISTS owed (
@@ -40,6 +40,28 @@ CREATE TABLE IF NOT EXISTS owed (
 HISTORY_SCHEMA = """
 CREATE TABLE IF NOT EXISTS history (
     ticket TEXT PRIMARY KEY, updated_at TEXT NOT NULL, events TEXT NOT NULL
+);
+"""
+NOTICES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS notices (
+    id TEXT PRIMARY KEY, ticket TEXT NOT NULL, channel TEXT NOT NULL, key TEXT NOT NULL,
+    event TEXT NOT NULL, due REAL NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
+    notice TEXT NOT NULL, error TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notices_open ON notices (status, due);
+"""
+NOTICE_COLUMNS = (
+    "id, ticket, channel, key, event, due, status, attempts, notice, error, created, updated"
+)
+
+DUE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS due (
+    ticket TEXT PRIMARY KEY, next_at REAL, stamp TEXT NOT NULL, policy TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS due_next ON due (next_at);
+CREATE TABLE IF NOT EXISTS due_mark (
+    id INTEGER PRIMARY KEY CHECK (id = 1), high_water REAL NOT NULL, swept_at REAL NOT NULL,
+    policy TEXT NOT NULL
 );
 """
 
@@ -257,6 +279,131 @@ class SqliteHistory(_File):
         return len(gone)
 
 
+class SqliteNotices(_File):
+    """One instance's notices (`<state_dir>/notices/<instance>.sqlite3`, mode 0600: the
+    notices hold ticket text), opened on first use."""
+
+    table, schema = "notices", NOTICES_SCHEMA
+
+    def _ready(self) -> None:
+        if self._db is None:
+            self.open("notices 1")
+
+    def add(self, rows: Sequence[NoticeRow]) -> int:
+        self._ready()
+        if not rows:
+            return 0
+        before = self._query("SELECT count(*) FROM notices", [])[0][0]
+        self._run("INSERT OR IGNORE INTO notices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        return int(self._query("SELECT count(*) FROM notices", [])[0][0]) - int(before)
+
+    def plan(self, rows: Sequence[NoticeRow]) -> None:
+        self._ready()
+        if rows:
+            self._run(
+                "INSERT INTO notices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id)"
+                " DO UPDATE SET notice = excluded.notice, due = excluded.due,"
+                " updated = excluded.updated WHERE notices.status = 'planned'",
+                rows,
+            )
+
+    def confirm(self, ids: Sequence[str], at: float) -> None:
+        self._ready()
+        if ids:
+            self._run(
+                "UPDATE notices SET status = 'due', updated = ? WHERE id = ?"
+                " AND status = 'planned'",
+                [(at, i) for i in ids],
+            )
+
+    def mark(self, id: str, status: str, attempts: int, error: str, at: float) -> None:
+        self._ready()
+        self._run(
+            "UPDATE notices SET status = ?, attempts = ?, error = ?, updated = ? WHERE id = ?",
+            [(status, attempts, error, at, id)],
+        )
+
+    def select(
+        self, statuses: Sequence[str] | None = None, ticket: str | None = None
+    ) -> list[NoticeRow]:
+        if self._db is None and not self.path.exists():
+            return []  # nothing kept yet: no file is made to say so
+        self._ready()
+        where, args = ["1 = 1"], list[object]()
+        if statuses is not None:
+            where.append(f"status IN ({','.join('?' * len(statuses))})")
+            args += list(statuses)
+        if ticket is not None:
+            where.append("ticket = ?")
+            args.append(ticket)
+        sql = f"SELECT {NOTICE_COLUMNS} FROM notices WHERE {' AND '.join(where)} ORDER BY due, id"
+        return [notice_row(row) for row in self._query(sql, args)]
+
+
+def notice_row(row: Sequence[Any]) -> NoticeRow:
+    """A stored row as the outbox takes it (both backends)."""
+    i, t, c, k, e, d, s, a, n, err, cr, up = row
+    return (
+        str(i), str(t), str(c), str(k), str(e), float(d), str(s), int(a), str(n), str(err),
+        float(cr), float(up),
+    )  # fmt: skip
+
+
+def due_row(row: Sequence[Any]) -> DueRow:
+    ticket, next_at, stamp, policy = row
+    return (str(ticket), None if next_at is None else float(next_at), str(stamp), str(policy))
+
+
+class SqliteDue(_File):
+    table, schema = "due", DUE_SCHEMA
+
+    def open(self, identity: str) -> bool:
+        emptied = super().open(identity)
+        if emptied:  # rows for another account: its mark goes with them
+            self._run("DELETE FROM due_mark WHERE id = ?", [(1,)])
+        return emptied
+
+    def mark(self) -> DueMark | None:
+        found = self._query("SELECT high_water, swept_at, policy FROM due_mark", [])
+        if not found:
+            return None
+        high_water, swept_at, policy = found[0]
+        return DueMark(float(high_water), float(swept_at), str(policy))
+
+    def due(self, until: float) -> list[tuple[str, str]]:
+        mark = self.mark()
+        policy = mark.policy if mark is not None else ""
+        found = self._query(
+            "SELECT ticket, stamp FROM due WHERE next_at <= ? OR policy != ? ORDER BY ticket",
+            [until, policy],
+        )
+        return [(str(row[0]), str(row[1])) for row in found]
+
+    def put(self, rows: Sequence[DueRow], mark: DueMark, *, sweep: bool = False) -> None:
+        with self._lock:
+            if self._db is None:
+                raise StoreError(f"{self.path}: not open")
+            try:
+                with self._db:  # one transaction: the rows and the mark, or neither
+                    if sweep:
+                        self._db.execute("DELETE FROM due")
+                    self._db.executemany("INSERT OR REPLACE INTO due VALUES (?, ?, ?, ?)", rows)
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO due_mark VALUES (1, ?, ?, ?)",
+                        (mark.high_water, mark.swept_at, mark.policy),
+                    )
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: {type(exc).__name__}: {exc}") from None
+
+    def drop(self, tickets: Sequence[str]) -> None:
+        if tickets:
+            self._run("DELETE FROM due WHERE ticket = ?", [(t,) for t in tickets])
+
+    def dump(self) -> list[DueRow]:
+        found = self._query("SELECT ticket, next_at, stamp, policy FROM due ORDER BY ticket", [])
+        return [due_row(row) for row in found]
+
+
 class SqliteStore:
     """The state directory, for one host."""
 
@@ -274,6 +421,12 @@ class SqliteStore:
 
     def history(self, instance: str) -> SqliteHistory:
         return SqliteHistory(state_file(self.state_dir, "cache", instance, ".history.sqlite3"))
+
+    def notices(self, instance: str) -> SqliteNotices:
+        return SqliteNotices(state_file(self.state_dir, "notices", instance, ".sqlite3"))
+
+    def due(self, instance: str) -> SqliteDue:
+        return SqliteDue(state_file(self.state_dir, "due", instance, ".sqlite3"))
 
     def audit(self) -> None:
         return None  # the audit log is its file, in the state directory

@@ -13,14 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("rules", "emulators", "state", "adapters", "connector")
+PACKAGES = ("rules", "emulators", "state", "adapters", "notify", "connector")
 #: What each top-level package may import from the others.
 MAY_IMPORT = {
     "rules": set(),
     "emulators": set(),  # fakes written from the platforms' documentation, not from our client
     "state": set(),  # the state store: files or PostgreSQL, knowing nothing of tickets
     "adapters": {"rules", "state"},
-    "connector": {"adapters", "rules", "emulators", "state"},
+    # notices to chat, e-mail and on-call: the policy's intents sent, recorded in the store
+    "notify": {"rules", "state", "adapters"},
+    "connector": {"adapters", "rules", "emulators", "state", "notify"},
 }
 PLATFORMS = ("adapters.jira", "adapters.zendesk", "adapters.memory")
 

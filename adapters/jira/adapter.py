@@ -4,11 +4,11 @@ lookups (`lookups`), the reader (`read`), the write protocol's backend (`write`)
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 
 from adapters.http import RequestStats
-from adapters.jira import doctor, past, queue, setup
+from adapters.jira import changed, doctor, hooks, past, queue, setup
 from adapters.jira.client import JiraClient
 from adapters.jira.lookups import Lookups
 from adapters.jira.read import Reader
@@ -21,6 +21,7 @@ from adapters.payment import pay_all
 from adapters.protocol import Reevaluate
 from adapters.results import Check, FieldStatus, Queue, WriteResult
 from adapters.setup import Done, Plan
+from adapters.webhooks import Made
 from adapters.writer import write_one
 from rules.model import Ticket
 from rules.needs import Needs
@@ -65,11 +66,30 @@ class JiraAdapter:
     def setup_apply(self, plan: Plan) -> list[Done]:
         return setup.apply(self.lookups, plan)
 
+    def webhook_plan(self, url: str) -> Plan:
+        return hooks.plan(self.lookups, url)
+
+    def webhook_apply(self, plan: Plan, secret: str | None) -> Made:
+        return hooks.apply(self.lookups, plan, secret)
+
+    def webhook_check(self, url: str, secret: str | None) -> list[Check]:
+        return hooks.check(self.lookups, url)
+
     def check(self) -> list[Check]:
         return doctor.check(self.lookups)
 
     def fetch(self, needs: Needs, now: datetime) -> Iterator[Ticket]:
         return self.reader.fetch(needs, now)
+
+    def fetch_changed(
+        self,
+        needs: Needs,
+        now: datetime,
+        since: datetime,
+        due: Mapping[str, str],
+        gone: set[str],
+    ) -> Iterator[Ticket]:
+        return changed.fetch_changed(self.reader, needs, now, since, due, gone)
 
     def past(self, window: Window) -> Iterator[Ticket]:
         return past.read_past(self.reader, window)

@@ -14,6 +14,7 @@ credentials, names no one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -48,15 +49,21 @@ class Approvals:
         except NotFound:  # deleted since it was read: nothing approves it
             return Approval("")
         entry = last_setter(entries, field.id, field.name, value)
-        author: Mapping[str, Any] = (entry or {}).get("author") or {}
-        ids = identities(author, cloud=cloud)
-        me = str(self.lookups.myself() or "").lower()
-        if entry is None or not ids or me in ids:
+        if entry is None:
             return Approval("")
+        return self.by(entry.get("author") or {}, parse_time(entry.get("created")))
+
+    def by(self, author: Mapping[str, Any], at: datetime | None) -> Approval:
+        """The approval record of the author of a changelog entry made at `at`: their stable
+        ids and the approver groups they are a member of; nobody for our own account."""
+        ids = identities(author, cloud=self.lookups.cloud)
+        me = str(self.lookups.myself() or "").lower()
+        if not ids or me in ids:
+            return Approval("", at=at)
         name, email = author.get("displayName"), author.get("emailAddress")
         groups = frozenset(g.lower() for g, members in self.members().items() if ids & members)
         who = display(name, email, sorted(ids)[0])
-        return Approval(who, frozenset(ids), groups, parse_time(entry.get("created")))
+        return Approval(who, frozenset(ids), groups, at)
 
     def members(self) -> dict[str, frozenset[str]]:
         """The members' identities of every approver group the site has (once a run)."""

@@ -54,6 +54,7 @@ class Lookups:
         self._catalog: Catalog | None = None
         self._resolved: Resolved | None = None
         self._myself: tuple[str | None] | None = None
+        self._zone = "UTC"
         self._statuses: dict[str, str] = {}
         self._projects: dict[str, ProjectMeta] = {}
         self._sample: dict[str, tuple[str, str]] | None = None
@@ -128,13 +129,19 @@ class Lookups:
     # --- who and what -----------------------------------------------------------------------
 
     def myself(self) -> str | None:
-        """Our own account id (Cloud) or name (Data Center): one GET /myself per run, whatever
-        the number of writer threads asking at once."""
+        """Our own account id (Cloud) or name (Data Center), and its time zone: one GET /myself
+        per run, whatever the number of writer threads asking at once."""
         with self._once:
             if self._myself is None:
                 me = self.client.get(f"{self.client.api}/myself") or {}
                 self._myself = (me.get("accountId") or me.get("name") or me.get("key"),)
+                self._zone = str(me.get("timeZone") or "UTC")
             return self._myself[0]
+
+    def time_zone(self) -> str:
+        """Our account's time zone (its profile's): JQL reads absolute dates in it."""
+        self.myself()
+        return self._zone
 
     def statuses(self) -> dict[str, str]:
         """Status id and name -> category key, read once (built whole, then published)."""

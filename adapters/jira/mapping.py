@@ -15,7 +15,7 @@ description), as on Zendesk, so that `summarise` treats the first reply the same
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +24,7 @@ from adapters.jira.fields import Field, from_jira, text_of
 from adapters.jira.markup import body_text
 from rules.history import history_fields
 from rules.mapping import priority, status_category
-from rules.model import Actor, Event, EventKind, Person, StatusCategory, Ticket
+from rules.model import Actor, Approval, Event, EventKind, Person, StatusCategory, Ticket
 from rules.policy import Policy
 from rules.tracking import Tracking
 from rules.tracking import parse_time as parse_instant
@@ -116,6 +116,8 @@ class Context:
     custom: Mapping[str, Field] = field(default_factory=dict)  # policy field name -> field
     people: People = People()
     statuses: Mapping[str, str] = field(default_factory=dict)  # status id or name -> category
+    #: A backtest's read: who set an approval (a changelog entry's author), as recorded.
+    approver: Callable[[Mapping[str, Any], datetime], Approval] | None = None
     #: What the policy's mappings made of each status and priority met (a sweep meets few).
     _categories: dict[tuple[str, str | None], StatusCategory] = field(
         default_factory=dict, compare=False, repr=False

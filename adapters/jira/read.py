@@ -68,14 +68,15 @@ class Reader:
 
     # --- the scope --------------------------------------------------------------------------
 
-    def fetch(self, wanted: Needs, now: datetime) -> Iterator[Ticket]:
-        """Every issue in scope, each once; any failure raises (the caller acts on nothing)."""
+    def fetch(self, wanted: Needs, now: datetime, jql: str | None = None) -> Iterator[Ticket]:
+        """Every issue in scope (or that `jql` finds), each once; any failure raises (the
+        caller acts on nothing)."""
         history = wanted.history is not None
         ctx = self.lookups.context(history=history)
         cloud = self.lookups.cloud
         expand = "changelog" if history and not cloud else None
         pending: list[Json] = []
-        size, jql = self.lookups.settings.page_size, self.lookups.settings.jql
+        size, jql = self.lookups.settings.page_size, jql or self.lookups.settings.jql
         for page in search.search(self.client, jql, self.fields(history=history), size, expand):
             if not history:
                 yield from (self.approved(issue, to_ticket(issue, ctx)) for issue in page)

@@ -6,7 +6,7 @@ sent until the adapter is used."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 
 from adapters.history_cache import HistoryCache
@@ -18,8 +18,9 @@ from adapters.payment import pay_all
 from adapters.protocol import Reevaluate
 from adapters.results import Check, FieldStatus, Queue, WriteResult
 from adapters.setup import Done, Plan
+from adapters.webhooks import Made
 from adapters.writer import write_many, write_one
-from adapters.zendesk import doctor, past, queue, setup
+from adapters.zendesk import changed, doctor, hooks, past, queue, setup
 from adapters.zendesk.client import Client
 from adapters.zendesk.lookups import Lookups
 from adapters.zendesk.read import Reader
@@ -83,11 +84,30 @@ class ZendeskAdapter:
     def setup_apply(self, plan: Plan) -> list[Done]:
         return setup.apply(self.lookups, plan)
 
+    def webhook_plan(self, url: str) -> Plan:
+        return hooks.plan(self.lookups, url)
+
+    def webhook_apply(self, plan: Plan, secret: str | None) -> Made:
+        return hooks.apply(self.lookups, plan)
+
+    def webhook_check(self, url: str, secret: str | None) -> list[Check]:
+        return hooks.check(self.lookups, url, secret)
+
     def check(self) -> list[Check]:
         return doctor.check(self.lookups)
 
     def fetch(self, needs: Needs, now: datetime) -> Iterator[Ticket]:
         return self.reader.fetch(needs, now)
+
+    def fetch_changed(
+        self,
+        needs: Needs,
+        now: datetime,
+        since: datetime,
+        due: Mapping[str, str],
+        gone: set[str],
+    ) -> Iterator[Ticket]:
+        return changed.fetch_changed(self.reader, needs, now, since, due, gone)
 
     def past(self, window: Window) -> Iterator[Ticket]:
         return past.read_past(self.reader, window)

@@ -14,6 +14,7 @@ names no one.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from adapters.zendesk.lookups import Lookups
@@ -47,12 +48,20 @@ class Approvals:
             return Approval("")
         author, audit = found
         self.lookups.learn_users({author})
+        return self.by(author, parse_time(audit.get("created_at")))
+
+    def by(self, author: int | None, at: datetime | None) -> Approval:
+        """The approval record of a user (looked up already) who set the field at `at`: their
+        id and e-mail, and the approver groups they are a member of. Nobody for the system or
+        the connector's own account."""
+        if author is None or author <= 0 or author == self.lookups.people.me:
+            return Approval("", at=at)
         user = self.lookups.people.users.get(author, {})
         name, email = user.get("name"), user.get("email")
         names = {str(author), *([str(email).lower()] if email else [])}
         groups = frozenset(g.lower() for g, ids in self.members().items() if author in ids)
         who = display(name, email, f"user {author}")
-        return Approval(who, frozenset(names), groups, parse_time(audit.get("created_at")))
+        return Approval(who, frozenset(names), groups, at)
 
     def members(self) -> dict[str, frozenset[int]]:
         """The members of every approver group the account has (looked up once a run)."""

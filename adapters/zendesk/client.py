@@ -90,6 +90,10 @@ class Client:
         data = response.json()
         return data if isinstance(data, dict) else {}
 
+    def get(self, path: str, params: Mapping[str, str] | None = None) -> Json:
+        """A JSON object read from `path` (/api/v2/...), retried as reads are."""
+        return self._read(lambda: self._get(path, params or {}))
+
     # --- zenpy -----------------------------------------------------------------------------
 
     def me(self) -> Json:

@@ -7,14 +7,23 @@ without a request of its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rules.history import history_fields
 from rules.mapping import priority, status_category
-from rules.model import Actor, Event, EventKind, Organization, Person, StatusCategory, Ticket
+from rules.model import (
+    Actor,
+    Approval,
+    Event,
+    EventKind,
+    Organization,
+    Person,
+    StatusCategory,
+    Ticket,
+)
 from rules.policy import Policy
 from rules.tracking import Tracking
 
@@ -159,7 +168,7 @@ def finish(
     reader that maps a ticket twice, without its events and then with them, keeps `values`)."""
     if audits is not None:
         requester = as_int(raw.get("requester_id"))
-        events = events_from_audits(audits, ctx.policy, ctx.people, requester, ctx)
+        events = events_from_audits(audits, ctx.policy, ctx.people, requester, ctx=ctx)
     if events is not None:
         return Ticket(**values, **history_fields(events, None))
     if metrics is not None:
@@ -251,14 +260,23 @@ def actor_of(author: int | None, via: object, people: People, requester: int | N
     return Actor.CUSTOMER if role == "end-user" else Actor.AGENT
 
 
+#: Who set an approval field, from the author of the audit that did (`Approvals.by`).
+Approver = Callable[[int | None, datetime], Approval]
+
+
 def events_from_audits(
     audits: Iterable[Mapping[str, Any]],
     policy: Policy,
     people: People,
     requester: int | None,
+    fields: Mapping[str, str] | None = None,
+    approver: Approver | None = None,
     ctx: Context | None = None,
 ) -> list[Event]:
-    """Comments and status/assignee/group/priority changes; our own marked CONNECTOR."""
+    """Comments and status/assignee/group/priority changes; our own marked CONNECTOR. With
+    `fields` (a backtest: audit `field_name` -> event field name, e.g. "tags", a custom
+    field's id -> "custom.Product area"), the changes of those fields too, an approval with who
+    set it (`approver`)."""
     events: list[Event] = []
     for audit in audits:
         at = parse_time(audit.get("created_at"))
@@ -288,7 +306,26 @@ def events_from_audits(
                         ctx.category(value) if ctx else status_category(policy, PLATFORM, value)
                     )
                 events.append(Event(at, _CHANGE_KINDS[name], actor, value=value, category=category))
+            elif kind in ("Change", "Create") and fields and str(item.get("field_name")) in fields:
+                named = fields[str(item.get("field_name"))]
+                actor = actor_of(audit_author, item.get("via"), people, requester)
+                by = (
+                    approver(audit_author, at)
+                    if approver and named.endswith("approved_by")
+                    else None
+                )
+                events.append(field_event(at, actor, named, item.get("value"), by))
     return events
+
+
+def field_event(
+    at: datetime, actor: Actor, name: str, value: object, by: Approval | None = None
+) -> Event:
+    """A `field` event: a list value (tags, a multi-select) as `values`, another as text."""
+    if isinstance(value, list):
+        return Event(at, EventKind.FIELD, actor, field=name, values=tuple(str(v) for v in value))
+    text = None if value is None else str(value)
+    return Event(at, EventKind.FIELD, actor, value=text, field=name, by=by)
 
 
 def author_ids(audits: Iterable[Mapping[str, Any]]) -> set[int]:

@@ -179,7 +179,9 @@ class Reader:
         read: dict[str, list[Json]] | None = None,
     ) -> dict[str, Sequence[Event]]:
         """Each ticket's history events: kept ones still valid, the others read (and kept),
-        or, not `cached`, all read and none kept. The audits read go into `read`, if given."""
+        or, not `cached` (a backtest's read), all read and none kept, with the `field` events
+        of the tags, custom, request and approval fields a replay needs (`past_fields`). The
+        audits read go into `read`, if given."""
         stamps = {t.id: s for raw, t in tickets if isinstance(s := raw.get("updated_at"), str)}
         found: dict[str, Sequence[Event]] = {}
         cache = self.lookups.cache if cached else None
@@ -197,14 +199,30 @@ class Reader:
         self.lookups.learn_users(authors)
         kept: list[tuple[str, str, datetime, Sequence[Event]]] = []
         people, ctx = self.lookups.people, self.lookups.context()
+        fields, approver = (None, None) if cached else (self.past_fields(), self.approvals.by)
         for raw, t in missing:
             requester = as_int(raw.get("requester_id"))
-            found[t.id] = events_from_audits(audits[t.id], self.policy, people, requester, ctx)
+            found[t.id] = events_from_audits(
+                audits[t.id], self.policy, people, requester, fields, approver, ctx
+            )
             if t.id in stamps:
                 kept.append((t.id, stamps[t.id], t.updated_at, found[t.id]))
         if cache is not None:
             cache.put(kept, now)
         return found
+
+    def past_fields(self) -> dict[str, str]:
+        """What a backtest reads from the audits besides status, priority, group and assignee:
+        the tags, the policy's custom fields and the request and approval fields."""
+        fmap = self.lookups.fieldmap()
+        out = {"tags": "tags"}
+        out |= {str(fid): f"custom.{name}" for name, fid in fmap.custom.items()}
+        out |= {
+            str(fid): f"tracking.{name}"
+            for name, fid in fmap.tracking.items()
+            if name in ("request", "approved_by")
+        }
+        return out
 
     def prune(self) -> None:
         """After a complete fetch: forget the kept histories of tickets out of scope."""

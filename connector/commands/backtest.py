@@ -6,10 +6,13 @@ connector.commands.backtest_output prints what the replay found."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from contextlib import ExitStack
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 import click
 
@@ -21,8 +24,10 @@ from connector.commands.backtest_source import (
     parse_instant,
     window_between,
 )
+from connector.commands.common import runtime
 from connector.commands.options import config_option
 from connector.config import load_config
+from connector.progress import Progress
 from connector.replay_pool import replay_all
 from rules.backtest import Totals, difference
 from rules.errors import ConfigError
@@ -90,6 +95,12 @@ from rules.units import parse_duration
     help="html: one self-contained page (summary and charts first, then every change).",
 )
 @click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    help="Write the output (any format) to this file, not stdout; readable by you only.",
+)
+@click.option(
     "--jobs",
     type=click.IntRange(1, 64),
     default=1,
@@ -106,6 +117,7 @@ def backtest_command(
     interval: str,
     other_path: str | None,
     fmt: str,
+    out_path: str | None,
     jobs: int,
 ) -> None:
     """Replay the policy on past tickets: what it would have done, when, and to whom.
@@ -117,7 +129,8 @@ def backtest_command(
     history, and the policy is evaluated at every event and at the exact instant each trigger
     would fire (with the real calendars, pauses, holidays and DST), not only at polling
     times. The tracking fields start empty: this is what the policy would have done, not what
-    was done. Nothing is written to any platform.
+    was done. Nothing is written to any platform. On a terminal, stderr shows how many
+    tickets are replayed and about how long the rest will take.
     """
     _check_source(tickets_path, instance, save_path)
     config = load_config(config_path)
@@ -130,14 +143,69 @@ def backtest_command(
         if instance is not None:
             bounds = (start, until)
             records, end, source = from_instance(config, instance, bounds, save_path, other, stack)
+            total = int(source["tickets_read"])
         else:
             assert tickets_path is not None
-            records, end = from_file(tickets_path, until)
+            records, end, total = from_file(tickets_path, until)
             if start is not None:
                 window_between(start, end)
         policies = (config.policy, other)
         paths = (config_path, other_path)
-        _replay(paths, policies, records, (start, end), step, fmt, jobs, source)
+        sink = stack.enter_context(_sink(out_path)) if out_path is not None else None
+        out = _output(fmt, policies, (start, end), step, source, sink)
+        pace = _Pace(runtime().progress, total)
+        try:
+            started = pace.started(records, end)
+            short = _replay(paths, policies, started, (start, end), step, jobs, out, pace)
+        finally:
+            pace.progress.finish()
+    if out_path is not None:
+        click.echo(f"backtest written to {out_path}", err=True)
+    _warn_short(*short)
+
+
+@contextmanager
+def _sink(path: str) -> Iterator[TextIO]:
+    """`path`, written under a `.part` name (mode 0600: it may quote what customers wrote) and
+    renamed once the output is whole, so a backtest that fails leaves no file that looks
+    complete."""
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise click.BadParameter(f"no directory {target.parent}", param_hint="--out")
+    part = target.with_name(target.name + ".part")
+    done = False
+    try:
+        handle = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(handle, "w", encoding="utf-8") as sink:
+            yield sink
+        part.replace(target)
+        done = True
+    finally:
+        if not done:
+            part.unlink(missing_ok=True)
+
+
+@dataclass
+class _Pace:
+    """The progress line of a replay: tickets replayed (as their results come back, whatever
+    --jobs) and those left out for being created after the end, of all the source holds."""
+
+    progress: Progress
+    total: int
+    done: int = 0
+
+    def started(self, records: Iterable[TicketRecord], end: datetime) -> Iterator[TicketRecord]:
+        """The records created by the end; the others are counted as done at once."""
+        self.progress.replaying(0, self.total)
+        for record in records:
+            if record.created_at <= end:
+                yield record
+            else:
+                self.tick()
+
+    def tick(self) -> None:
+        self.done += 1
+        self.progress.replaying(self.done, self.total)
 
 
 def _check_source(tickets_path: str | None, instance: str | None, save_path: str | None) -> None:
@@ -163,25 +231,24 @@ def _replay(
     records: Iterable[TicketRecord],
     window: tuple[datetime | None, datetime],
     step: float,
-    fmt: str,
     jobs: int,
-    source: dict[str, Any],
-) -> None:
-    """Replay every ticket started by the end, print as it goes; exit 1 if some fell short."""
-    other, end = policies[1], window[1]
-    out = _output(fmt, policies, window, step, source)
+    out: JsonOut | TextOut | HtmlOut,
+    pace: _Pace,
+) -> tuple[Totals, Totals]:
+    """Replay every ticket, print as it goes; the totals of both policies."""
+    other = policies[1]
     totals, other_totals, differ = Totals(), Totals(), 0
-    started = (r for r in records if r.created_at <= end)  # not those created after the end
-    for ours, theirs in replay_all(started, window, policies, paths, jobs):
+    for ours, theirs in replay_all(records, window, policies, paths, jobs):
+        pace.tick()
         totals.add(ours, step)  # one ticket at a time: only the totals are kept
         diff = None
         if theirs is not None:
             other_totals.add(theirs, step)
             diff = difference(ours, theirs)
             differ += diff is not None
-        out.ticket(ours, diff)
+        out.ticket(ours, diff, theirs)
     out.finish(totals, other_totals if other is not None else None, differ)
-    _warn_short(totals, other_totals)
+    return totals, other_totals
 
 
 def _output(
@@ -190,13 +257,14 @@ def _output(
     window: tuple[datetime | None, datetime],
     step: float,
     source: dict[str, Any],
+    sink: TextIO | None,
 ) -> JsonOut | TextOut | HtmlOut:
     if fmt == "json":
-        return JsonOut(*policies, window, step, source)
+        return JsonOut(*policies, window, step, source, sink)
     if fmt == "html":
         note = " ".join(x for x in (NOTHING_WRITTEN, describe(source)) if x)
-        return HtmlOut(note, window[1], step)
-    return TextOut(window, step, source)
+        return HtmlOut(note, window[1], step, sink)
+    return TextOut(window, step, source, sink)
 
 
 def _warn_short(totals: Totals, other_totals: Totals) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
@@ -13,7 +13,7 @@ from connector.insights.render import pct
 from rules.backtest import TicketResult, Totals, delta
 from rules.plan import format_instant
 from rules.policy import Policy
-from rules.units import format_duration
+from rules.units import human_duration, signed_duration
 
 NOTHING_WRITTEN = "Backtest: nothing is written to any platform."
 
@@ -44,8 +44,9 @@ class JsonOut:
         window: tuple[datetime | None, datetime],
         step: float,
         source: dict[str, Any],
+        out: TextIO | None = None,
     ) -> None:
-        self.step, self.first = step, True
+        self.step, self.first, self.out = step, True, out
         start, end = window
         head: dict[str, Any] = {
             "note": NOTHING_WRITTEN,
@@ -57,15 +58,17 @@ class JsonOut:
         }
         if source:
             head["source"] = source
-        click.echo(json.dumps(head, indent=2)[:-2] + ',\n  "tickets": [', nl=False)
+        click.echo(json.dumps(head, indent=2)[:-2] + ',\n  "tickets": [', out, nl=False)
         self.differences: list[str] = []
 
-    def ticket(self, r: TicketResult, diff: dict[str, Any] | None) -> None:
+    def ticket(
+        self, r: TicketResult, diff: dict[str, Any] | None, theirs: TicketResult | None = None
+    ) -> None:
         if diff is not None:
             self.differences.append(json.dumps(diff))
         if r.steps or r.error:
             sep = "\n    " if self.first else ",\n    "
-            click.echo(sep + json.dumps(r.to_json(self.step)), nl=False)
+            click.echo(sep + json.dumps(r.to_json(self.step)), self.out, nl=False)
             self.first = False
 
     def finish(self, totals: Totals, other: Totals | None, differ: int) -> None:
@@ -82,31 +85,37 @@ class JsonOut:
             rows = ",\n      ".join(self.differences)
             body = f"[\n      {rows}\n    ]" if rows else "[]"
             text = text.replace('"differences": []', f'"differences": {body}')
-        click.echo("\n  ],\n" + text[2:])
+        click.echo("\n  ],\n" + text[2:], self.out)
 
 
 class TextOut:
     """The text report: each ticket's changes as they are replayed, the summaries at the end."""
 
     def __init__(
-        self, window: tuple[datetime | None, datetime], step: float, source: dict[str, Any]
+        self,
+        window: tuple[datetime | None, datetime],
+        step: float,
+        source: dict[str, Any],
+        out: TextIO | None = None,
     ) -> None:
-        self.step = step
+        self.step, self.out = step, out
         start, end = window
         since = f", changes from {format_instant(start)} on" if start is not None else ""
         lines = [NOTHING_WRITTEN, f"Replayed up to {format_instant(end)}{since}."]
         if source:
             lines.append(describe(source))
-        click.echo("\n".join(lines) + "\n")
+        click.echo("\n".join(lines) + "\n", out)
         self.differences: list[dict[str, Any]] = []
 
-    def ticket(self, r: TicketResult, diff: dict[str, Any] | None) -> None:
+    def ticket(
+        self, r: TicketResult, diff: dict[str, Any] | None, theirs: TicketResult | None = None
+    ) -> None:
         if diff is not None:
             self.differences.append(diff)
         if r.error is not None:
-            click.echo(f"{r.ticket}: could not be replayed: {r.error}\n")
+            click.echo(f"{r.ticket}: could not be replayed: {r.error}\n", self.out)
         if r.steps:
-            click.echo("\n".join(_ticket_lines(r)) + "\n")
+            click.echo("\n".join(_ticket_lines(r)) + "\n", self.out)
 
     def finish(self, totals: Totals, other: Totals | None, differ: int) -> None:
         lines = _summary("Summary", totals.to_json(), self.step)
@@ -114,12 +123,13 @@ class TextOut:
             theirs = other.to_json()
             lines += ["", *_summary("Summary with --compare", theirs, self.step)]
             lines += ["", *_delta_lines(delta(totals.to_json(), theirs))]
+            lines += ["", *_side_by_side(totals.to_json(), theirs)]
             lines += ["", f"Tickets where they differ: {differ}"]
             for d in self.differences:
-                lines.append(f"  {d['ticket']}")
+                lines.append(f"  {d['ticket']}{_shift(d)}")
                 lines += [f"    only this policy:  {x}" for x in d["only_a"]]
                 lines += [f"    only --compare:    {x}" for x in d["only_b"]]
-        click.echo("\n".join(lines))
+        click.echo("\n".join(lines), self.out)
 
 
 def _ticket_lines(result: TicketResult) -> list[str]:
@@ -166,11 +176,19 @@ def _summary(title: str, s: dict[str, Any], interval: float) -> list[str]:
         f" {s['breached_tickets_escalated']}",
     ]
     if first is not None:
-        out.append(f"  mean time to first escalation: {format_duration(first)}")
+        out.append(f"  mean time to first escalation: {human_duration(first)}")
+    notices = s.get("notices") or {}
+    if notices.get("by_channel"):
+        line = "  notices by channel: " + _counts(notices["by_channel"])
+        wait = notices["deferred_seconds"]
+        if notices["deferred"]:
+            line += f"; deferred {notices['deferred']} (mean {human_duration(wait['mean'])},"
+            line += f" max {human_duration(wait['max'])})"
+        out.append(line)
     if late["mean"] is not None:
         out.append(
-            f"  polling every {format_duration(interval)} acts {_seconds(late['mean'])}"
-            f" after the trigger on average, {_seconds(late['max'])} at most"
+            f"  polling every {human_duration(interval)} acts {human_duration(late['mean'])}"
+            f" after the trigger on average, {human_duration(late['max'])} at most"
         )
     if s["failed"]:
         out.append(f"  could NOT be replayed (see the warning): {', '.join(s['failed'])}")
@@ -185,15 +203,53 @@ def _delta_lines(d: dict[str, float | None]) -> list[str]:
         if value is None:
             shown = "-"
         elif key.startswith("mean_seconds"):
-            shown = ("+" if value >= 0 else "") + format_duration(value)
+            shown = signed_duration(value)
         else:
-            shown = f"{value:+g}"
-        out.append(f"  {key.replace('_', ' ')}: {shown}")
+            shown = f"{value:+g}" if value else "0"
+        name = key.replace("mean_seconds_to", "mean_time_to").replace("_", " ")
+        name = name.replace("de escalations", "de-escalations")
+        out.append(f"  {name}: {shown}")
     return out
 
 
-def _seconds(value: float) -> str:
-    return f"{value:.0f}s" if value < 60 else format_duration(value)
+def _side_by_side(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
+    """Escalations by level and changes by rule, the two policies in paired bars."""
+    out = ["Side by side (this policy, then --compare)"]
+    for title, key in (("escalations into", "by_level"), ("changes by rule", "by_rule")):
+        names = list(dict.fromkeys([*ours[key], *theirs[key]]))
+        top = max([1, *ours[key].values(), *theirs[key].values()])
+        width = max([len(n) for n in names] + [0])
+        out.append(f"  {title}:")
+        for name in names:
+            a, b = ours[key].get(name, 0), theirs[key].get(name, 0)
+            out.append(f"    {name:<{width}}  {_bar(a, top)} {a}")
+            out.append(
+                f"    {'':<{width}}  {_bar(b, top, '▒')} {b}  ({b - a:+d})"
+                if b != a
+                else f"    {'':<{width}}  {_bar(b, top, '▒')} {b}"
+            )
+    return out
+
+
+def _bar(value: int, top: int, mark: str = "█") -> str:
+    return (mark * round(24 * value / top)).ljust(24)
+
+
+def _shift(d: dict[str, Any]) -> str:
+    """How much later (or sooner) --compare first escalates the ticket, in words."""
+    shift, a, b = (
+        d["first_escalation_shift_seconds"],
+        d["first_escalation_a"],
+        d["first_escalation_b"],
+    )
+    if shift is not None and shift:
+        when = "later" if shift > 0 else "sooner"
+        return f": --compare first escalates it {human_duration(shift).lstrip('-')} {when}"
+    if a and not b:
+        return ": only this policy escalates it"
+    if b and not a:
+        return ": only --compare escalates it"
+    return ""
 
 
 def _counts(counts: dict[str, int]) -> str:

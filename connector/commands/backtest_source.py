@@ -28,14 +28,15 @@ from rules.ticketio import TicketRecord, read_records
 ARCHIVED = timedelta(days=120)  # Zendesk archives tickets closed this long ago
 
 
-def from_file(path: str, until: str | None) -> tuple[Iterable[TicketRecord], datetime]:
-    """The file's records (a .jsonl one streamed, after a first pass checks it) and the end."""
+def from_file(path: str, until: str | None) -> tuple[Iterable[TicketRecord], datetime, int]:
+    """The file's records (a .jsonl one streamed, after a first pass checks it), the end, and
+    how many records there are."""
     if path.endswith(".jsonl"):
-        newest = scan_lines(Path(path))
+        newest, count = scan_lines(Path(path))
         end = _end(until, [] if newest is None else [newest])
-        return stream_lines(Path(path)), end
+        return stream_lines(Path(path)), end, count
     listed = read_records(read_text(path), path)
-    return listed, _end(until, _times(listed))
+    return listed, _end(until, _times(listed)), len(listed)
 
 
 def from_instance(

@@ -9,12 +9,22 @@ import click
 
 F = TypeVar("F", bound=Callable[..., Any])
 CONFIG_HELP = "The configuration file: the policy and the instances (see config.example.yaml)."
+#: The environment variable `-c/--config` falls back to (one config per shell or unit).
+CONFIG_ENV = "ESCALATE_CONFIG"
 
 
 def config_option(*, required: bool = True, help: str = CONFIG_HELP) -> Callable[[F], F]:
-    """`-c/--config FILE`, passed as `config_path`."""
+    """`-c/--config FILE`, passed as `config_path`; $ESCALATE_CONFIG when not given."""
     return click.option(
-        "-c", "--config", "config_path", required=required, type=click.Path(), help=help
+        "-c",
+        "--config",
+        "config_path",
+        required=required,
+        type=click.Path(),
+        envvar=CONFIG_ENV,
+        show_envvar=True,
+        metavar="FILE",
+        help=help,
     )
 
 
@@ -33,3 +43,15 @@ jobs_option = click.option(
     help="Work on up to N instances at once, each under its own lock (default: the config's"
     " run.jobs, 1: one after the other). The summary keeps the instances' order.",
 )
+
+
+def format_option(json_help: str) -> Callable[[F], F]:
+    """`--format text|json`, passed as `fmt`; `json_help` says what the JSON is."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help=f"text for people, json for scripts: {json_help}.",
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,6 +14,7 @@ from connector.config import Config, load_config
 from connector.errors import CHANGES_FAILED
 from connector.insights.collect import Collected, read_audit, read_lines
 from connector.insights.figures import figures
+from connector.insights.links import Links
 from connector.insights.live import read_live
 from connector.insights.page import page
 from connector.insights.render import csv_text, text
@@ -46,8 +47,9 @@ if TYPE_CHECKING:
     "--live/--no-live",
     default=True,
     show_default=True,
-    help="Also read each instance's tickets now (read-only) for the open tickets, the current"
-    " levels and SLA clocks; --no-live reads the audit log only, offline.",
+    help="Also read each instance's tickets open in the window, with their histories"
+    " (read-only): the rate's denominator, SLA clocks, time in status; --no-live reads the"
+    " audit log only, offline (no rate).",
 )
 @click.option(
     "--instance",
@@ -84,11 +86,13 @@ def report_command(
     """Escalation figures for a window: how much escalates, how fast, and whether SLAs hold.
 
     \b
-    Escalation rate (escalated / open), time to escalate, time in each level, SLA attainment
-    and breaches by priority, level, team, type and rule, the types that escalate most,
-    reopens after escalation, failed writes, and a daily trend. From the audit log (what was
-    written) and, with --live (the default), the tickets as they are now. Writes nothing to
-    any platform. Definitions: docs/cli.md, "report".
+    The escalation rate (tickets escalated / tickets open in the period) and SLA attainment,
+    for the window and per day or week, per team and priority; time to escalate, time in
+    each level and status, escalations later de-escalated or reopened, tickets parked in a
+    paused status right after a customer's reply, failed writes; each figure with links to
+    its tickets. From the audit log (what was written) and, with --live (the default), the
+    tickets open in the window with their histories. Writes nothing to any platform.
+    Definitions: docs/cli.md, "report".
 
     Exit codes: 0, 1 when an instance's live tickets could not be read (the figures then
     leave it out), 2 on a usage or configuration error.
@@ -105,21 +109,16 @@ def report_command(
             f" (configured: {', '.join(config.instances) or 'none'})",
             param_hint="--instance",
         )
-    collected = Collected()
-    wanted = set(chosen) or None
-    if config.state.url is not None and not audit_paths:  # the lines every host keeps
-        _read_shared(config, rt, start, now, collected, wanted)
-    else:
-        paths = _oldest_first([Path(p) for p in audit_paths]) or _rotated(config.audit_log, start)
-        if not paths and not (live and config.instances):
-            raise ConfigError(
-                f"no audit log at {config.audit_log} and nothing live to read: run `escalate"
-                " run` first, pass --audit FILE, or leave out --no-live"
-            )
-        read_audit(paths, start, collected, instances=wanted, until=now)
-    if live and config.instances:
-        read_live(config, select(config, chosen), rt, collected)
-    fig = figures(collected, config.policy, since=start, now=now, organization=organization)
+    fig, collected = gather(
+        config,
+        rt,
+        since=start,
+        now=now,
+        names=chosen,
+        audit_paths=[Path(p) for p in audit_paths],
+        live=live,
+        organization=organization,
+    )
     if fmt == "json":
         body = json.dumps(fig, indent=2) + "\n"
     elif fmt == "csv":
@@ -133,6 +132,43 @@ def report_command(
         click.echo(f"warning: the live tickets of {name} could not be read: {error}", err=True)
     if collected.live_errors:
         raise SystemExit(CHANGES_FAILED)
+
+
+def gather(
+    config: Config,
+    rt: Runtime,
+    *,
+    since: float,
+    now: float,
+    names: list[str],
+    audit_paths: list[Path],
+    live: bool = True,
+    organization: str | None = None,
+) -> tuple[dict[str, Any], Collected]:
+    """The figures of the window [since, now]: the audit lines (of `names`, or every instance),
+    then with `live` the tickets open in the window with their histories."""
+    collected = Collected()
+    wanted = set(names) or None
+    if config.state.url is not None and not audit_paths:  # the lines every host keeps
+        _read_shared(config, rt, since, now, collected, wanted)
+    else:
+        paths = _oldest_first(audit_paths) or _rotated(config.audit_log, since)
+        if not paths and not (live and config.instances):
+            raise ConfigError(
+                f"no audit log at {config.audit_log} and nothing live to read: run `escalate"
+                " run` first, pass --audit FILE, or leave out --no-live"
+            )
+        read_audit(paths, since, collected, instances=wanted, until=now)
+    if live and config.instances:
+        read_live(config, select(config, names), rt, collected, since)
+    links = Links(
+        {n: (i.platform, i.url) for n, i in config.instances.items()},
+        named=organization is None,
+    )
+    fig = figures(
+        collected, config.policy, since=since, now=now, links=links, organization=organization
+    )
+    return fig, collected
 
 
 def _read_shared(

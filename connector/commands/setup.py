@@ -15,10 +15,12 @@ import click
 
 from adapters.setup import Done, Plan
 from connector.commands.common import runtime, select
-from connector.commands.options import config_option, instance_option
+from connector.commands.options import config_option, format_option, instance_option
+from connector.commands.outputs import dumps, setup_json
 from connector.config import load_config
 from connector.errors import CHANGES_FAILED, OK, USAGE
 from connector.runner import open_adapter
+from connector.serve import hookset
 
 INDENT = " " * 17
 
@@ -27,6 +29,17 @@ INDENT = " " * 17
 @config_option()
 @instance_option
 @click.option("--yes", is_flag=True, help="Create (and adopt) without asking (for scripts).")
+@format_option(
+    "one JSON object: the plan, and what became of each step (docs/cli.md); without"
+    " --yes it shows the plan and creates nothing"
+)
+@click.option(
+    "--webhooks/--no-webhooks",
+    default=True,
+    show_default=True,
+    help="Also create the webhooks `escalate serve` listens to (for the instances serve.webhooks"
+    " names, at serve.public_url; Zendesk: a webhook and its trigger).",
+)
 @click.option(
     "--policy-fields/--no-policy-fields",
     default=True,
@@ -34,7 +47,14 @@ INDENT = " " * 17
     help="Also create the missing fields the policy's rules, functions and SLA policies read"
     " (--no-policy-fields: leave them out, and say what stays off without them).",
 )
-def setup(config_path: str, instances: tuple[str, ...], yes: bool, policy_fields: bool) -> None:
+def setup(
+    config_path: str,
+    instances: tuple[str, ...],
+    yes: bool,
+    fmt: str,
+    webhooks: bool,
+    policy_fields: bool,
+) -> None:
     """Create the missing tracking and policy fields and the "Escalated tickets" queue.
 
     Shows, per instance, the fields it adopts as they are (warning when tickets already hold
@@ -42,7 +62,8 @@ def setup(config_path: str, instances: tuple[str, ...], yes: bool, policy_fields
     exactly as it will send it: the missing tracking fields, the policy's own fields (a
     number where the policy writes numbers, a yes/no where it reads a customer's request, else
     text), and the queue (a Zendesk view, a Jira saved filter). Asks, then sends exactly those
-    and reports every field created and adopted. Never changes or duplicates what exists.
+    and reports every field created and adopted. With serve.public_url set, also the webhooks
+    `escalate serve` listens to (--no-webhooks: not). Never changes or duplicates what exists.
     Needs an admin account. Exit status 0 done, 1 something could not be created or fixed,
     2 not confirmed (no terminal: pass --yes).
     """
@@ -50,26 +71,57 @@ def setup(config_path: str, instances: tuple[str, ...], yes: bool, policy_fields
     names = select(config, instances)
     rt = runtime()
     adapters = {name: open_adapter(config, name, rt) for name in names}
+    done: dict[str, list[Done]] = {}
+    hooked: dict[str, list[Done]] = {}
+    confirmed, kept = False, 0
     try:
         plans = {name: a.setup_plan(policy_fields=policy_fields) for name, a in adapters.items()}
-        for name, plan in plans.items():
-            show(plan, f"{name} ({plan.platform}, {config.instances[name].url})")
-        problems = sum(len(p.problems) for p in plans.values())
-        if not any(p.steps or p.in_use for p in plans.values()):
+        hooks = hookset.plans(config, adapters) if webhooks else {}
+        if fmt == "text":
+            for name, plan in plans.items():
+                show(plan, f"{name} ({plan.platform}, {config.instances[name].url})")
+                if name in hooks:
+                    show(hooks[name], "")
+        every = [*plans.values(), *hooks.values()]
+        pending = any(p.steps or p.in_use for p in every)
+        if not pending and fmt == "text":
             click.echo("nothing to create")
-            raise click.exceptions.Exit(CHANGES_FAILED if problems else OK)
-        _confirm(yes)
-        for name, plan in plans.items():
-            problems += report(name, plan, adapters[name].setup_apply(plan) if plan.steps else [])
+        if pending:
+            confirmed = _confirm(yes, fmt)
+        for name, plan in plans.items() if confirmed else ():
+            done[name] = adapters[name].setup_apply(plan) if plan.steps else []
+            hook = hooks.get(name)
+            if hook is not None and hook.steps:
+                hooked[name], left = hookset.apply(config, name, adapters[name], hook)
+                kept += left
     finally:
         for adapter in adapters.values():
             adapter.close()
-    raise click.exceptions.Exit(CHANGES_FAILED if problems else OK)
+    problems = kept + sum(len(p.problems) for p in every)
+    for steps in [*done.values(), *hooked.values()]:
+        problems += _failed(steps)
+    if fmt == "text":
+        for name, steps in done.items():
+            report(name, plans[name], steps)
+        for name, steps in hooked.items():
+            report(name, Plan(name, hooks[name].platform), steps)
+    code = USAGE if pending and not confirmed else (CHANGES_FAILED if problems else OK)
+    if fmt == "json":
+        urls = {name: (plan, config.instances[name].url) for name, plan in plans.items()}
+        made = {name: steps + hooked.get(name, []) for name, steps in done.items()}
+        document = setup_json(urls, made, confirmed=confirmed, problems=problems, code=code)
+        click.echo(dumps(document), nl=False)
+    raise click.exceptions.Exit(code)
+
+
+def _failed(done: list[Done]) -> int:
+    return sum(1 for d in done if d.id is None)
 
 
 def show(plan: Plan, head: str) -> None:
     """The plan as it will be carried out: each request exactly as it will be sent."""
-    click.echo(head)
+    if head:
+        click.echo(head)
     for adoption in plan.adopted:
         s = adoption.status
         warning = f": WARNING {adoption.in_use}; {_owner_hint(plan, s.name)}"
@@ -101,24 +153,28 @@ def _owner_hint(plan: Plan, name: str) -> str:
     )
 
 
-def _confirm(yes: bool) -> None:
+def _confirm(yes: bool, fmt: str) -> bool:
+    """Whether to go ahead: --yes, else the terminal's answer; JSON output never asks (its
+    stdout is the document), so without --yes it shows the plan and creates nothing."""
     if yes:
-        return
+        return True
+    if fmt == "json":
+        click.echo("not confirmed: re-run with --yes to create and adopt the above", err=True)
+        return False
     if not sys.stdin.isatty():
         click.echo("not a terminal: re-run with --yes to create and adopt the above", err=True)
-        raise click.exceptions.Exit(USAGE)
+        return False
     click.confirm("Create and adopt the above?", abort=True)
+    return True
 
 
-def report(name: str, plan: Plan, done: list[Done]) -> int:
-    """Print what became of each step and every field adopted; the problems left."""
-    problems = len(plan.problems)
+def report(name: str, plan: Plan, done: list[Done]) -> None:
+    """Print what became of each step and every field adopted."""
     notes: dict[str, list[str]] = {}  # a note every new field shares, said once
     for d in done:
         step = d.step
         if d.id is None:
             click.echo(f"{name}: {step.what} {step.title!r} not created: {d.problem}", err=True)
-            problems += 1
             continue
         if step.what == "field" and d.note:
             notes.setdefault(d.note, []).append(step.title)
@@ -133,7 +189,6 @@ def report(name: str, plan: Plan, done: list[Done]) -> int:
         click.echo(f"{name}: adopted field {s.title!r} ({s.id}){held}")
     for status, parts in plan.skipped:
         click.echo(f"{name}: left out policy field {status.title!r}: off until it exists: {parts}")
-    return problems
 
 
 def _fields(titles: list[str]) -> str:

@@ -12,12 +12,11 @@ import gzip
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from adapters.results import WriteStatus
-from connector.report import RunOutcome
+from connector.insights.story import Story
 from rules.errors import ConfigError
 from rules.tracking import parse_time
 
@@ -49,6 +48,8 @@ class Seen:
     replies: int = 0
     reopens: list[tuple[float, int]] = field(default_factory=list)  # (at, reopens seen)
     live: dict[str, Any] | None = None  # tracking fields, read now (--live)
+    story: Story | None = None  # what its history says (--live reads it)
+    sla_at: dict[str, float] = field(default_factory=dict)  # target -> when met or breached
     about_at: float = float("-inf")  # when `about` was seen (files may be read in any order)
     kinds: tuple[bool, bool] = (False, False)  # the latest decision's (note, reply)
 
@@ -58,6 +59,8 @@ class Seen:
         sla = about.get("sla")
         for target, verdict in sla.items() if isinstance(sla, dict) else ():
             if self.sla.get(target) != "breached":  # once late, late: later looks can't undo it
+                if verdict in ("met", "breached") and self.sla.get(target) != verdict:
+                    self.sla_at[target] = at  # decided by this look at the latest
                 self.sla[target] = str(verdict)
         if isinstance(about.get("reopens"), int):
             self.reopens.append((at, about["reopens"]))
@@ -72,11 +75,11 @@ class Collected:
     last: float | None = None
     runs: int = 0
     skipped: int = 0
-    open_by_day: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (day, inst)
-    live_instances: list[str] = field(default_factory=list)
+    live_instances: list[str] = field(default_factory=list)  # read live, histories and all
     live_errors: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    commands: dict[str, str] = field(default_factory=dict)  # run id -> run, plan, apply
+    #: channel -> status -> notices (the audit log's `notice` lines: sent, failed, ...)
+    notices: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def seen(self, instance: str, ticket: str) -> Seen:
         key = (instance, ticket)
@@ -103,18 +106,12 @@ class Collected:
             self._write(self.seen(instance, str(record["ticket"])), record, at)
         elif event == "skipped":
             self.skipped += 1
-        elif event == "run_started":
-            self.commands[str(record.get("run"))] = str(record.get("command"))
+        elif event == "notice":
+            by = self.notices.setdefault(str(record.get("channel")), {})
+            status = str(record.get("status"))
+            by[status] = by.get(status, 0) + 1
         elif event == "instance_finished":
             self.runs += 1
-            if self.commands.get(str(record.get("run"))) != "run":
-                return  # `apply` fetches nothing: its count is not the open tickets
-            fetched = record.get("fetched")
-            if record.get("outcome") in (RunOutcome.OK, RunOutcome.DRY_RUN) and isinstance(
-                fetched, int
-            ):
-                day = datetime.fromtimestamp(at, tz=UTC).date().isoformat()
-                self.open_by_day.setdefault((day, instance), []).append(fetched)
 
     def _write(self, seen: Seen, record: Mapping[str, Any], at: float) -> None:
         status = record.get("status")

@@ -332,3 +332,40 @@ class Maker:
             *self.handled(asked + 2 * HOUR),
         )
         return replace(spec, steps=steps)
+
+    # --- the past month (quiet at now: done, and reviewed where escalated) ----------------
+
+    def past_solved(self) -> Spec:
+        """Opened in the last 30 days, answered and solved; a quarter were parked in pending
+        right after the customer wrote, with no answer (the report's SLA gaming)."""
+        created = self.ago(4 * DAY, 30 * DAY)  # solved by now, whatever the draws
+        spec = self.base("past-solved", False, created, self.plain_priority())
+        answered = created + self.rng.uniform(10 * MINUTE, 6 * HOUR)
+        steps = [self.reply(answered)]
+        at = answered + self.rng.uniform(1 * HOUR, 12 * HOUR)
+        if self.rng.random() < 0.25:
+            steps.append(self.follow_up(at, first=True))
+            parked = at + self.rng.uniform(2, 20) * MINUTE
+            steps.append(Step(parked, "agent", status="pending"))
+            at = parked + self.rng.uniform(4 * HOUR, 2 * DAY)
+        solved = at + self.rng.uniform(1 * HOUR, 1 * DAY)
+        steps.append(Step(solved, "agent", self.rng.choice(REPLIES), status="solved"))
+        return replace(spec, steps=tuple(steps))
+
+    def past_p1(self) -> Spec:
+        """A P1 of the last 30 days: escalated to L2 by the connector after its hour, handled
+        and solved, then reviewed by the next run (close-and-review); some were reopened
+        after their escalation and solved again."""
+        created = self.ago(2 * DAY, 30 * DAY)
+        spec = self.base("past-p1", False, created, "P1", status="open")
+        at = created + self.rng.uniform(61, 75) * MINUTE
+        steps = [Step(at, "connector"), *self.handled(at + self.rng.uniform(0.5, 3) * HOUR)]
+        solved = at + self.rng.uniform(4 * HOUR, 20 * HOUR)
+        steps.append(Step(solved, "agent", self.rng.choice(REPLIES), status="solved"))
+        if self.rng.random() < 0.25:
+            back = solved + self.rng.uniform(2 * HOUR, 12 * HOUR)
+            steps.append(Step(back, "customer", "It is broken again.", status="open"))
+            solved = back + self.rng.uniform(1 * HOUR, 6 * HOUR)
+            steps.append(Step(solved, "agent", self.rng.choice(REPLIES), status="solved"))
+        steps.append(Step(solved + self.rng.uniform(3, 8) * MINUTE, "connector"))
+        return replace(spec, steps=tuple(steps))

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from connector.audit import AuditLog
 from connector.config import Config, load_config, read_text
 from connector.sandbox.catalog import instant
 from connector.sandbox.config import (
@@ -31,6 +32,7 @@ from connector.sandbox.config import (
     example_scopes,
     instance_settings,
     with_instances,
+    with_state_dir,
     write_secret,
 )
 from connector.sandbox.connection import PastRuns, read_tickets
@@ -43,6 +45,7 @@ from emulators.jira import JiraEmulator
 from emulators.server import EmulatorServer
 from emulators.transport import InProcess
 from emulators.zendesk import ZendeskEmulator
+from rules.errors import ConfigError
 from rules.model import Ticket
 from rules.policy import Policy
 
@@ -81,10 +84,18 @@ class Sandbox:
         clock: Callable[[], float] = time.time,
         platforms: Iterable[str] = PLATFORMS,
         due_share: float = DUE_SHARE,
+        port: int = 0,
+        audit: Path | None = None,
     ) -> None:
+        """`port`: the base port: Zendesk on it, Jira Cloud on the next, Jira Data Center on
+        the one after (the same URLs at every start); 0: free ports, new at each start."""
         self.directory = Path(directory)
+        self.port = port
         self.count, self.seed, self.latency = tickets, seed, latency
         self.clock, self.due_share = clock, due_share
+        #: Where the seeded past runs' audit lines go (default: the config's audit log when it
+        #: lies in `directory`; never a log outside it, which real configs may share).
+        self.audit = audit
         self.platforms = tuple(platforms)
         unknown = [p for p in self.platforms if p not in INSTANCES]
         if unknown:
@@ -127,7 +138,7 @@ class Sandbox:
         for platform in self.platforms:
             instance = INSTANCES[platform]
             slots[instance] = _Deferred()
-            server = EmulatorServer(slots[instance], latency=self.latency)
+            server = self._server(slots[instance], platform)
             self._servers.append(server)
             self._locks[instance] = server.lock
             self.urls[instance] = server.url
@@ -140,13 +151,34 @@ class Sandbox:
         now = self.clock()
         started = time.perf_counter()
         self.specs = mix(self.count, seed=self.seed, now=now, due_share=self.due_share)
-        for platform in self.platforms:
-            instance = INSTANCES[platform]
-            emulator, world = self._seed(platform, instance, config, now, slots[instance])
-            self.emulators[instance], self.worlds[instance] = emulator, world
+        frozen = Frozen(now)
+        audit = self._audit(config, frozen)
+        try:
+            for platform in self.platforms:
+                instance = INSTANCES[platform]
+                frozen.t = now
+                emulator, world = self._seed(
+                    platform, instance, config, frozen, slots[instance], audit
+                )
+                self.emulators[instance], self.worlds[instance] = emulator, world
+        finally:
+            if audit is not None:
+                audit.close()
         self.seeded_in = time.perf_counter() - started
         for server in self._servers:
             server.__enter__()
+
+    def _server(self, slot: _Deferred, platform: str) -> EmulatorServer:
+        """The platform's server, on its port (base + its place in PLATFORMS) or a free one."""
+        port = self.port + PLATFORMS.index(platform) if self.port else 0
+        try:
+            return EmulatorServer(slot, port=port, latency=self.latency)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot serve {INSTANCES[platform]} on 127.0.0.1:{port}: {exc.strerror}"
+                f" (the sandbox uses ports {self.port} to {self.port + len(PLATFORMS) - 1}:"
+                " choose another --port, or stop what uses it)"
+            ) from None
 
     def stop(self) -> None:
         for server in self._servers:
@@ -172,13 +204,28 @@ class Sandbox:
                 email=JIRA_EMAIL,
                 client=CLIENT_ID,
             )
-        self.config_path.write_text(with_instances(text, instances), encoding="utf-8")
+        config = with_state_dir(with_instances(text, instances))
+        self.config_path.write_text(config, encoding="utf-8")
+
+    def _audit(self, config: Config, clock: Frozen) -> AuditLog | None:
+        path = self.audit
+        if path is None and config.audit_log.resolve().is_relative_to(self.directory.resolve()):
+            path = config.audit_log
+        if path is None or (path.exists() and path.stat().st_size):
+            return None  # a kept sandbox: its past is already there
+        return AuditLog(path, "sandbox-seed", clock)
 
     def _seed(
-        self, platform: str, instance: str, config: Config, now: float, slot: _Deferred
+        self,
+        platform: str,
+        instance: str,
+        config: Config,
+        frozen: Frozen,
+        slot: _Deferred,
+        audit: AuditLog | None,
     ) -> tuple[Emulator, World]:
-        """A seeded emulator whose clock is the sandbox's once seeding is done."""
-        frozen = Frozen(now)
+        """A seeded emulator whose clock is the sandbox's once seeding is done (`frozen`
+        stands at each step's instant meanwhile, for the emulator and the audit log)."""
         url, secret = self.urls[instance], self.secrets[instance]
         emulator: Emulator
         world: World
@@ -196,7 +243,8 @@ class Sandbox:
             world = JiraWorld(emulator, config.policy, instance)
         slot.target = emulator
         world.prepare()
-        runs = PastRuns(config, instance, InProcess(emulator, self._locks[instance]), frozen)
+        under = InProcess(emulator, self._locks[instance])
+        runs = PastRuns(config, instance, under, frozen, audit)
 
         def past(ticket: str) -> None:
             runs.run(ticket, instant(frozen()))

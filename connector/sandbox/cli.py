@@ -35,8 +35,17 @@ def sandbox_group() -> None:
 )
 @click.option("--tickets", type=click.IntRange(1, 100_000), default=300, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same tickets.")
+@click.option(
+    "--port",
+    type=click.IntRange(1024, 65533),
+    default=None,
+    help="Base port: Zendesk on PORT, Jira Cloud on PORT+1, Jira Data Center on PORT+2, the"
+    " same at every start (default: free ports, new each time).",
+)
 @click.pass_context
-def serve_command(ctx: click.Context, directory: Path | None, tickets: int, seed: int) -> None:
+def serve_command(
+    ctx: click.Context, directory: Path | None, tickets: int, seed: int, port: int | None
+) -> None:
     """Serve the sandbox platforms on 127.0.0.1 until Ctrl-C.
 
     Prints each platform's URL, the config that points the example policy at them (use it with
@@ -47,15 +56,15 @@ def serve_command(ctx: click.Context, directory: Path | None, tickets: int, seed
     stop = obj.get("stop")
     stop = stop if isinstance(stop, threading.Event) else threading.Event()
     if directory is not None:
-        serve(directory, tickets, seed, stop)
+        serve(directory, tickets, seed, stop, port or 0)
         return
     with tempfile.TemporaryDirectory(prefix="escalate-sandbox-") as temporary:
-        serve(Path(temporary), tickets, seed, stop)
+        serve(Path(temporary), tickets, seed, stop, port or 0)
 
 
-def serve(directory: Path, tickets: int, seed: int, stop: threading.Event) -> None:
+def serve(directory: Path, tickets: int, seed: int, stop: threading.Event, port: int = 0) -> None:
     """Start the sandbox, describe it, and block until `stop` is set or Ctrl-C."""
-    with Sandbox(directory, tickets=tickets, seed=seed) as box:
+    with Sandbox(directory, tickets=tickets, seed=seed, port=port) as box:
         click.echo(describe(box))
         try:
             while not stop.wait(timeout=1.0):
@@ -71,7 +80,13 @@ def describe(box: Sandbox) -> str:
     width = max(len(name) for name in box.urls)
     for instance, url in box.urls.items():
         lines.append(f"  {instance.ljust(width)}  {url}")
-    lines += ["", f"Config:       {box.config_path}", "Credentials:"]
+    state = box.config.state_dir if box.config is not None else box.directory / "state"
+    lines += [
+        "",
+        f"Config:       {box.config_path}",
+        f"State:        {state}  (locks, journal, audit log: this sandbox's own)",
+        "Credentials:",
+    ]
     for instance, path in box.secret_files.items():
         lines.append(f"  {instance.ljust(width)}  {path}  (mode 0600)")
     lines += [

@@ -49,6 +49,30 @@ def write_secret(path: Path, value: str) -> Path:
     return path
 
 
+#: The sandbox's own state directory, relative to its escalate.yaml: its locks, journal,
+#: history cache and audit log are never those of another sandbox or a real configuration.
+STATE_DIR = "state"
+_STATE_LINE = (
+    f"  state_dir: {STATE_DIR}  # the sandbox's own (next to this file): never shared with"
+    " another config\n"
+)
+
+
+def with_state_dir(text: str) -> str:
+    """The config text with `run.state_dir` set to the sandbox's own directory: replacing the
+    example's value (set or commented out), or in a `run:` section added at the end."""
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if re.match(r"run\s*:", line)), None)
+    if start is None:
+        return text.rstrip("\n") + "\n\nrun:\n" + _STATE_LINE
+    end = next((i for i in range(start + 1, len(lines)) if _TOP_KEY.match(lines[i])), len(lines))
+    body = [line for line in lines[start + 1 : end] if not _STATE_KEY.match(line)]
+    return "".join([*lines[: start + 1], _STATE_LINE, *body, *lines[end:]])
+
+
+_STATE_KEY = re.compile(r"^\s*#?\s*state_dir\s*:")
+
+
 def example_scopes(text: str) -> dict[str, dict[str, str]]:
     """The example instances' `scope` and `history_scope` by platform (the first instance of
     each)."""

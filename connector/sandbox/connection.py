@@ -20,6 +20,7 @@ from adapters.package import Wiring
 from adapters.protocol import Syncing
 from adapters.registry import platform
 from adapters.results import WriteStatus
+from connector.audit import AuditLog
 from connector.config import Config
 from rules.engine import evaluate_ticket
 from rules.model import Ticket
@@ -58,10 +59,18 @@ def read_tickets(
 
 class PastRuns:
     """Connector runs in the past: at the clock's instant, one ticket re-read, evaluated and
-    written through the real adapter."""
+    written through the real adapter; with `audit`, the decision and the write are logged as a
+    run logs them (at the clock's instant), so `escalate report` has a past to show."""
 
-    def __init__(self, config: Config, instance: str, under: BaseAdapter, clock: Clock) -> None:
-        self.policy, self.clock = config.policy, clock
+    def __init__(
+        self,
+        config: Config,
+        instance: str,
+        under: BaseAdapter,
+        clock: Clock,
+        audit: AuditLog | None = None,
+    ) -> None:
+        self.policy, self.clock, self.instance, self.audit = config.policy, clock, instance, audit
         self.adapter = connect(config, instance, under, clock)
 
     def run(self, ticket: str, now: datetime) -> None:
@@ -71,9 +80,13 @@ class PastRuns:
         change = evaluate(self.adapter.reread(ticket))
         if change is None:
             return
+        if self.audit is not None:
+            self.audit.decision(change, dry_run=False)
         for result in self.adapter.write([change], evaluate):
             if result.status is not WriteStatus.APPLIED or result.comment_dropped:
                 raise RuntimeError(f"sandbox seeding: {ticket}: {result.message}")
+            if self.audit is not None:
+                self.audit.outcome(self.instance, result)
 
     def close(self) -> None:
         self.adapter.close()

@@ -9,7 +9,7 @@ from email.utils import formatdate
 from functools import partial
 
 from emulators.http import Answer, EmulatedTimeout, Request
-from emulators.jira import access, filters, writes
+from emulators.jira import access, filters, hooks, writes
 from emulators.jira.jql import query
 from emulators.jira.site import Site
 from emulators.jira.wire import Call, Fault, Issue, Json, answer, names, one, request_args
@@ -134,7 +134,12 @@ class JiraEmulator(Site):
         body = fault.body or {"errorMessages": [f"emulated {fault.status}"], "errors": {}}
         return answer(fault.status, body, headers)
 
+    def changed(self, issue: Issue, event: str, by: str, comment: Json | None) -> None:
+        hooks.fire(self, issue, event, by, comment)
+
     def _route(self, r: Call) -> Answer:
+        if r.path.startswith("/rest/webhooks/"):
+            return hooks.route(self, r.method, r.path, r.body)
         m = re.fullmatch(r"/rest/api/(2|3|latest)(/.*)", r.path)
         if not m or (m.group(1) == "3" and not self.cloud):
             return answer(404, {"errorMessages": ["Not found"]})
@@ -251,6 +256,7 @@ class JiraEmulator(Site):
                         bounded=True,
                         fields=self.fields,
                         now=self.clock(),
+                        zone=self.zone(),
                     ),
                     0,
                 )
@@ -269,6 +275,10 @@ class JiraEmulator(Site):
         if not body["isLast"]:
             body["nextPageToken"] = f"{snap}:{start + size}"
         return answer(200, body)
+
+    def zone(self) -> str:
+        """The caller's time zone (its profile's), in which JQL reads absolute dates."""
+        return str(self.users[self.myself].get("timeZone") or "UTC")
 
     def _search_old(self, r: Call, v3: bool) -> Answer:
         if self.cloud:
@@ -293,6 +303,7 @@ class JiraEmulator(Site):
                 fields=self.fields,
                 now=self.clock(),
                 validate=strict,
+                zone=self.zone(),
             )
         except ValueError as exc:
             return answer(400, {"errorMessages": [str(exc)], "errors": {}})

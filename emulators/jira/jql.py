@@ -2,10 +2,11 @@
 
 - Clauses joined by AND and OR (AND binds tighter), with parentheses: `field op value`.
 - `created` and `updated`: `=`, `!=`, `<`, `<=`, `>`, `>=` against "yyyy-MM-dd" or
-  "yyyy-MM-dd HH:mm" (or with slashes), in the user's time zone, which is UTC here, or a time
-  relative to now: `-7d`, `"-1w 2d"`, `-4h`, `-30m` (weeks, days, hours, minutes).
+  "yyyy-MM-dd HH:mm" (or with slashes) and nothing finer (seconds are refused, as Jira does), in
+  the calling user's time zone (their profile's `timeZone`), or a time relative to now: `-7d`,
+  `"-1w 2d"`, `-4h`, `-30m` (weeks, days, hours, minutes).
 - System fields statusCategory, status, project, priority, labels, key: `=`, `!=`, `in`,
-  `not in`.
+  `not in`; a `key` that names no issue is refused with Jira's 400, as Jira does.
 - Custom fields, by name (quoted when it has spaces) or `cf[10050]`: `is EMPTY`, `is not EMPTY`;
   text fields take only `~` and `!~` (word search) besides those, as Jira's text searcher does,
   and refuse `=`/`!=` with Jira's message; other fields take `=`, `!=`, `in`, `not in`
@@ -20,8 +21,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from emulators.jira.wire import Issue, string
 
@@ -40,6 +43,14 @@ SYSTEM: dict[str, Callable[[Issue], set[str]]] = {
 }
 
 
+@dataclass(frozen=True)
+class _Env:
+    fields: list[Any]
+    now: float | None
+    zone: ZoneInfo
+    keys: frozenset[str] | None  # None: unknown keys match nothing (validateQuery off)
+
+
 def query(
     issues: Mapping[str, Issue],
     jql: str,
@@ -47,11 +58,15 @@ def query(
     bounded: bool,
     fields: Iterable[Any] = (),
     now: float | None = None,
+    zone: str = "UTC",
     validate: bool = True,
 ) -> list[str]:
     """The keys of the issues `jql` matches, in its order (key ascending by default); `now`
-    (the site's clock) for relative dates; `validate`: unknown keys are an error."""
+    (the site's clock) for relative dates, `zone` (the caller's time zone) for absolute ones;
+    `validate`: unknown keys are an error."""
     known = list(fields)
+    named = frozenset(k.lower() for k in issues) if validate else None
+    env = _Env(known, now, ZoneInfo(zone), named)
     text, order = jql.strip(), ("key", "asc")
     m = re.search(r'\border\s+by\s+("[^"]+"|\S+)(?:\s+(asc|desc))?\s*$', text, re.I)
     if m:
@@ -62,10 +77,7 @@ def query(
             "Unbounded JQL queries are not allowed here. Please add a search"
             " restriction to your query."
         )
-    tokens = _tokens(text) if text else []
-    if validate:
-        _known_keys(tokens, issues)
-    test = _expression(tokens, known, now) if text else (lambda i: True)
+    test = _expression(_tokens(text), env) if text else (lambda i: True)
     keys = [k for k, i in issues.items() if test(i)]
 
     def sort_key(k: str) -> tuple[int, str]:
@@ -80,19 +92,6 @@ def query(
     return [k for k in ordered if ranks[k][0] == 0] + [k for k in ordered if ranks[k][0]]
 
 
-def _known_keys(tokens: list[str], issues: Mapping[str, Issue]) -> None:
-    """Every key a `key =` / `key in` clause names exists, as Jira's validation requires."""
-    upper = {k.upper() for k in issues}
-    for n, tok in enumerate(tokens[:-2]):
-        if tok.lower() != "key" or tokens[n + 1].lower() not in ("=", "in"):
-            continue
-        rest = tokens[n + 2 :]
-        named = rest[: rest.index(")")] if rest[0] == "(" and ")" in rest else rest[:1]
-        for value in (v.strip('"') for v in named if v not in ("(", ",")):
-            if value.upper() not in upper:
-                raise ValueError(f"An issue with key '{value}' does not exist for field 'key'.")
-
-
 def _tokens(text: str) -> list[str]:
     out, pos = [], 0
     while pos < len(text.rstrip()):
@@ -104,19 +103,19 @@ def _tokens(text: str) -> list[str]:
     return out
 
 
-def _expression(tokens: list[str], fields: list[Any], now: float | None) -> Test:
+def _expression(tokens: list[str], env: _Env) -> Test:
     """Terms joined by AND and OR (AND binds tighter); a parenthesised group is one term."""
     groups: list[list[Test]] = [[]]
     tests = groups[0]
     while tokens:
         if tokens[0] == "(":
             close = _closing(tokens)
-            tests.append(_expression(tokens[1:close], fields, now))
+            tests.append(_expression(tokens[1:close], env))
             tokens = tokens[close + 1 :]
         else:
             end = next((n for n, t in enumerate(tokens) if t.lower() in ("and", "or")), None)
             cut = len(tokens) if end is None else end
-            tests.append(_clause(tokens[:cut], fields, now))
+            tests.append(_clause(tokens[:cut], env))
             tokens = tokens[cut:]
         if tokens:
             if tokens[0].lower() == "or":
@@ -143,7 +142,8 @@ def _closing(tokens: list[str]) -> int:
     raise ValueError("Error in the JQL Query: unbalanced parentheses")
 
 
-def _clause(tokens: list[str], fields: list[Any], now: float | None) -> Test:
+def _clause(tokens: list[str], env: _Env) -> Test:
+    fields = env.fields
     if len(tokens) < 3:
         raise ValueError(f"Error in the JQL Query: cannot parse {' '.join(tokens)!r}")
     name = tokens[0].strip('"')
@@ -158,12 +158,18 @@ def _clause(tokens: list[str], fields: list[Any], now: float | None) -> Test:
         op, rest = words[0], tokens[2:]
     values = {v.strip('"').lower() for v in rest if v not in ("(", ")", ",")}
     if name.lower() in ("created", "updated"):
-        return _when(name.lower(), op, rest, now)
+        return _when(name.lower(), op, rest, env)
     system = SYSTEM.get(name.lower())
     if system is not None:
         if op not in ("=", "!=", "in", "not in"):
             raise ValueError(f"The operator '{op}' is not supported by the '{name}' field.")
         negated = op in ("!=", "not in")
+        if name.lower() == "key":
+            unknown = sorted(v for v in values if env.keys is not None and v not in env.keys)
+            if unknown:
+                raise ValueError(
+                    f"An issue with key '{unknown[0].upper()}' does not exist for field 'key'."
+                )
         return lambda i: bool(system(i) & values) != negated
     fid = _field_id(name, fields)
     spec = next(f for f in fields if f["id"] == fid)
@@ -204,18 +210,23 @@ _RELATIVE = re.compile(r"([+-]?)((?:\d+[wdhm]\s*)+)")
 _UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60}
 
 
-def _when(name: str, op: str, rest: list[str], now: float | None) -> Test:
+_ABSOLUTE = re.compile(r"\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2})?")
+
+
+def _when(name: str, op: str, rest: list[str], env: _Env) -> Test:
     if op not in _COMPARE or len(rest) != 1:
         raise ValueError(f"The operator '{op}' is not supported by the '{name}' field.")
     text = rest[0].strip('"').replace("/", "-")
     relative = _RELATIVE.fullmatch(text.strip())
     try:
-        if relative is not None and now is not None:
+        if relative is not None and env.now is not None:
             sign = -1 if relative.group(1) == "-" else 1
             span = sum(int(n) * _UNITS[u] for n, u in re.findall(r"(\d+)([wdhm])", text))
-            bound = datetime.fromtimestamp(now + sign * span, UTC)
+            bound = datetime.fromtimestamp(env.now + sign * span, UTC)
+        elif _ABSOLUTE.fullmatch(text):  # minutes at the finest, in the caller's zone
+            bound = datetime.fromisoformat(text).replace(tzinfo=env.zone)
         else:
-            bound = datetime.fromisoformat(text).replace(tzinfo=UTC)
+            raise ValueError(text)
     except ValueError:
         raise ValueError(
             f"Date value '{rest[0]}' for field '{name}' is invalid. Valid formats include:"

@@ -26,6 +26,7 @@ from emulators.jira.wire import (
     string,
     system_field,
 )
+from emulators.outbox import Outbox
 
 
 class Site:
@@ -82,6 +83,11 @@ class Site:
         self._numbers: dict[str, int] = {}
         self._next_comment = 19999  # the first comment is 20000
         self._next_field = 10050
+        #: Admin webhooks by id (`hooks`); deliveries go to `outbox` once one is given.
+        self.webhooks: dict[str, Json] = {}
+        self.next_webhook = 0
+        self.next_delivery = 0
+        self.outbox: Outbox | None = None
         self._add_contract_users()
 
     # --- setup, and what agents do ------------------------------------------------------------
@@ -100,7 +106,7 @@ class Site:
             user = {"accountId": uid, "accountType": account_type}
         else:
             user = {"name": uid, "key": f"JIRAUSER{len(self.users) + 10000}"}
-        user |= {"displayName": name, "emailAddress": email, "active": True}
+        user |= {"displayName": name, "emailAddress": email, "active": True, "timeZone": "UTC"}
         user["self"] = (
             f"{self.base_url}/rest/api/2/user?{'accountId' if self.cloud else 'username'}={uid}"
         )
@@ -213,6 +219,7 @@ class Site:
         for name, value in (values or {}).items():
             fields[self.field_id(name)] = value
         self.issues[key] = Issue(str(self._next_issue), key, project, fields)
+        self.changed(self.issues[key], "jira:issue_created", reporter or self.customer, None)
         return key
 
     def edit(
@@ -283,6 +290,10 @@ class Site:
                 }
             )
             issue.fields["updated"] = now
+            self.changed(issue, "jira:issue_updated", by, None)
+
+    def changed(self, issue: Issue, event: str, by: str, comment: Json | None) -> None:
+        """An issue was created, edited or commented on (the HTTP emulator delivers webhooks)."""
 
     def new_comment(
         self, issue: Issue, body: Json, by: str, props: list[Json], visibility: Json
@@ -290,7 +301,7 @@ class Site:
         now = self.now()
         issue.fields["updated"] = now
         self._next_comment += 1
-        return {
+        made: dict[str, Json] = {
             "id": str(self._next_comment),
             "author": self.users[by],
             "body": body,
@@ -299,6 +310,8 @@ class Site:
             "properties": props,
             "visibility": visibility,
         }
+        self.changed(issue, "comment_created", by, made)
+        return made
 
     # --- rendering ----------------------------------------------------------------------------
 

@@ -432,7 +432,11 @@ class Account:
             "events": events,
         }
         self.audits[tid].append(audit)
+        self._changed(tid, author, created=len(self.audits[tid]) == 1)
         return audit
+
+    def _changed(self, tid: int, author: int, created: bool) -> None:
+        """A ticket was created or changed (the HTTP emulator fires triggers here)."""
 
     def create_field(self, spec: Json) -> Json:
         """A field as Create Ticket Field makes it: a type and a title; a drop-down or

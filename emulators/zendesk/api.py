@@ -9,9 +9,11 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from emulators.http import Answer, EmulatedTimeout, Request
-from emulators.zendesk import roles, search, views
+from emulators.outbox import Outbox
+from emulators.zendesk import hooks, roles, search, views
 from emulators.zendesk.account import CONTRACT_FIELDS, Account
 from emulators.zendesk.wire import (
     Json,
@@ -47,6 +49,14 @@ class Fault:
     after_landing: bool = False  # apply the request first, then answer the fault
 
 
+#: Search export requests an account may send a minute (its own limit, within the account's).
+EXPORTS_PER_MINUTE = 100
+
+
+def _epoch(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
 class ZendeskEmulator(Account):
     def __init__(
         self,
@@ -74,7 +84,20 @@ class ZendeskEmulator(Account):
         self.enforce_rate_limit = False
         #: Answer show_many without the sideloads asked for (a proxy that strips them).
         self.strip_sideloads = False
+        #: Seconds a created or updated ticket stays invisible to search and search export
+        #: ("it can take up to a few minutes for new tickets to be indexed"); reads by id see it.
+        self.search_lag = 0.0
         self._window: deque[float] = deque()
+        self._exports: deque[float] = deque()  # search export's own bucket: 100 a minute
+        #: Webhooks by id, their signing secrets, and the triggers that call them (`hooks`);
+        #: deliveries go to `outbox` once one is given (none: changes notify nobody).
+        self.webhooks: dict[str, Json] = {}
+        self.webhook_secrets: dict[str, str] = {}
+        self.triggers: dict[int, Json] = {}
+        self.outbox: Outbox | None = None
+
+    def _changed(self, tid: int, author: int, created: bool) -> None:
+        hooks.fire(self, tid, author, created)
 
     # --- faults --------------------------------------------------------------------------------
 
@@ -129,6 +152,7 @@ class ZendeskEmulator(Account):
         after seeding starts as an account nobody has called yet."""
         self.log.clear()
         self._window.clear()
+        self._exports.clear()
 
     def spend_rate_limit(self, count: int) -> None:
         """`count` requests by others (agents, other apps) in the current minute."""
@@ -150,7 +174,8 @@ class ZendeskEmulator(Account):
             "ratelimit-remaining": str(left),
             "ratelimit-reset": str(reset),
         }
-        if self.enforce_rate_limit and len(self._window) > self.rate_limit:
+        exported = self._export_window(method, path, now)
+        if self.enforce_rate_limit and (len(self._window) > self.rate_limit or exported):
             self.log.append((method.upper(), path.removesuffix(".json")))
             refused = {"error": "TooManyRequests", "description": "Rate limit exceeded"}
             return answer(429, refused, {**limits, "Retry-After": str(max(1, reset))})
@@ -233,6 +258,8 @@ class ZendeskEmulator(Account):
         key = (method, *("{id}" if p.isdigit() else p for p in parts))
         q = {k: v[-1] for k, v in query.items()}
         ids = [int(p) for p in parts if p.isdigit()]
+        if parts and parts[0] == "webhooks":  # ids are ULIDs, not numbers
+            return hooks.webhooks(self, method, parts, data, user)
         route = ROUTES.get(key)
         if route is not None:
             roles.authorize(self, user, key)
@@ -290,6 +317,24 @@ class ZendeskEmulator(Account):
                 u for u in self.users.values() if needle in f"{u['name']} {u['email']}".casefold()
             ]
         return {"users": found, "count": len(found), "next_page": None, "previous_page": None}
+
+    def _export_window(self, method: str, path: str, now: float) -> bool:
+        """Count a search export against its own limit (100 a minute, besides the account's);
+        True when it is over."""
+        if method.upper() != "GET" or not path.removesuffix(".json").endswith("/search/export"):
+            return False
+        while self._exports and self._exports[0] <= now - 60.0:
+            self._exports.popleft()
+        self._exports.append(now)
+        return len(self._exports) > EXPORTS_PER_MINUTE
+
+    def searchable(self) -> list[Json]:
+        """The tickets search can see: those indexed, i.e. not changed in the last
+        `search_lag` seconds."""
+        if self.search_lag <= 0:
+            return list(self.tickets.values())
+        horizon = self.clock() - self.search_lag
+        return [t for t in self.tickets.values() if _epoch(t["updated_at"]) <= horizon]
 
     def _show_tickets(self, q: Mapping[str, str]) -> Json:
         out = show_many("tickets", self.tickets, q)
@@ -393,14 +438,16 @@ ROUTES: dict[tuple[str, ...], Callable[[ZendeskEmulator, Asked], Json]] = {
     ("GET", "custom_roles"): lambda z, a: roles.list_roles(z),
     ("POST", "ticket_fields"): lambda z, a: z._create_field(a),
     ("GET", "search", "export"): (
-        lambda z, a: search.export(z.tickets.values(), z.groups, a.q, z.base_url)
+        lambda z, a: search.export(z.searchable(), z.groups, a.q, z.base_url)
     ),
-    ("GET", "search"): lambda z, a: search.search(z.tickets.values(), z.groups, a.q),
+    ("GET", "search"): lambda z, a: search.search(z.searchable(), z.groups, a.q),
     ("GET", "tickets", "show_many"): lambda z, a: z._show_tickets(a.q),
     ("GET", "tickets", "{id}"): lambda z, a: {"ticket": z.ticket(a.ids[0])},
     ("PUT", "tickets", "{id}"): lambda z, a: z._put_ticket(a),
     ("PUT", "tickets", "update_many"): lambda z, a: {"job_status": z._job(a.data, a.q, a.user)},
     ("GET", "job_statuses", "show_many"): lambda z, a: z._poll_many(a.q),
+    ("GET", "triggers"): lambda z, a: hooks.list_triggers(z),
+    ("POST", "triggers"): lambda z, a: hooks.create_trigger(z, a.data, a.user),
     ("GET", "tickets", "{id}", "comments"): lambda z, a: z._ticket_items(a),
     ("GET", "tickets", "{id}", "audits"): lambda z, a: z._ticket_items(a),
     ("GET", "groups", "{id}", "memberships"): (

@@ -10,7 +10,11 @@ from typing import Any
 import pytest
 
 import rules.backtest
+from connector.cli import main
+from connector.progress import Progress
+from connector.runner import Runtime
 from tests.connector.test_cli import run
+from tests.connector.test_progress import Terminal
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config.example.yaml"
@@ -117,7 +121,16 @@ def test_compare_two_thresholds(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     )  # fmt: skip
     assert code == 0 and out.startswith("Backtest: nothing is written to any platform.")
     assert "Tickets where they differ: 1" in out
-    assert "  mean seconds to first escalation: +30m" in out
+    # differences in human units, never raw seconds
+    assert "  mean time to first escalation: +30 min" in out
+    assert "  P1-LADDER: --compare first escalates it 1 h 00 min later" in out
+    assert "+1800" not in out and "3600" not in out
+    assert "  escalations into:\n    L2  " + "█" * 24 + " 2\n" in out  # paired bars
+    assert "      " + "▒" * 24 + " 2\n" in out
+    assert diff["first_escalation_a"] == "2026-11-20T10:00:00Z"
+    assert diff["first_escalation_b"] == "2026-11-20T11:00:00Z"
+    assert diff["first_escalation_shift_seconds"] == 3600
+    assert diff["escalated_to_a"] == diff["escalated_to_b"] == "L2"
 
 
 def test_a_bad_export_names_the_record(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -209,3 +222,81 @@ def test_a_ticket_that_cannot_be_replayed_is_skipped_and_said(
     assert failed["error"] == "ValueError: odd data" and failed["changes"] == []
     code, out, _ = run(capsys, "backtest", "-c", str(EXAMPLE), *argv)
     assert code == 1 and "P3-DST: could not be replayed: ValueError: odd data" in out
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "html"])
+def test_out_writes_the_same_output_to_a_file_only_its_owner_reads(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fmt: str
+) -> None:
+    argv = ("--tickets", EXPORT, "--until", "2026-12-31T00:00:00Z", "--format", fmt)
+    code, printed, _ = run(capsys, "backtest", "-c", str(EXAMPLE), *argv)
+    assert code == 0
+    target = tmp_path / f"backtest.{fmt}"
+    code, out, err = run(capsys, "backtest", "-c", str(EXAMPLE), *argv, "--out", str(target))
+    assert code == 0 and out == ""
+    assert f"backtest written to {target}" in err
+    assert target.read_text(encoding="utf-8") == printed
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert not (tmp_path / f"backtest.{fmt}.part").exists()
+
+
+def test_out_leaves_no_file_when_the_backtest_fails(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "backtest.json"
+    target.write_text("an older backtest")
+    bad = tmp_path / "export.jsonl"
+    bad.write_text('{"id": "1", "status": "open", "created_at": "2026-01-01T00:00:00"}\n')
+    code, _, err = run(
+        capsys, "backtest", "-c", str(EXAMPLE), "--tickets", str(bad), "--out", str(target)
+    )
+    assert code == 2 and "created_at" in err
+    assert target.read_text() == "an older backtest"  # the older one is left as it was
+    assert sorted(tmp_path.iterdir()) == sorted([bad, target])
+
+
+def test_the_progress_line_counts_the_export_on_a_terminal(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    screen = Terminal()
+    ticks = iter(float(n) for n in range(1000))
+    rt = Runtime(progress=Progress(screen, clock=lambda: next(ticks)))
+    argv = ["backtest", "-c", str(EXAMPLE), "--tickets", str(as_lines(tmp_path))]
+    with pytest.raises(SystemExit) as info:
+        main([*argv, "--out", str(tmp_path / "out.txt")], runtime=rt)
+    assert info.value.code == 0
+    shown = [s.rstrip() for s in screen.getvalue().split("\r") if s.strip()]
+    assert shown[0] == "backtest: replayed 0/3 tickets (0%)"
+    assert shown[1].startswith("backtest: replayed 1/3 tickets (33%), about ")
+    assert shown[-1] == "backtest: replayed 3/3 tickets (100%)"
+    assert screen.getvalue().endswith("\r")  # cleared at the end
+    assert capsys.readouterr().out == ""
+
+
+def test_the_page_shows_a_breaches_only_target_without_a_met_count() -> None:
+    """next_response counts breaches only: its `met` and attainment are None, shown as '-'."""
+    from connector.backtest_page import _sla  # noqa: PLC0415 (one private helper)
+
+    cells = {"met": None, "breached": 4, "running": 2, "attainment": None}
+    row = _sla({"sla": {"next_response": cells}}, None)
+    assert "<td>next_response</td><td>-</td><td>4</td><td>2</td><td>-</td>" in row
+
+
+def test_the_progress_line_counts_replays_as_they_come_back_with_jobs(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """--jobs 2: tickets are counted as their results come back, not as they are sent; one
+    created after --until counts as done at once. The line ends at the whole."""
+    screen = Terminal()
+    ticks = iter(float(n) for n in range(1000))
+    rt = Runtime(progress=Progress(screen, clock=lambda: next(ticks)))
+    argv = ["backtest", "-c", str(EXAMPLE), "--tickets", str(as_lines(tmp_path)), "--jobs", "2"]
+    with pytest.raises(SystemExit) as info:  # P3-HOLIDAYS is created in December
+        main([*argv, "--until", "2026-11-30T00:00:00Z", "--format", "json"], runtime=rt)
+    assert info.value.code == 0
+    shown = [s.rstrip() for s in screen.getvalue().split("\r") if s.strip()]
+    counts = [int(s.split()[2].split("/")[0]) for s in shown]
+    assert counts == sorted(counts) and counts[0] == 0 and counts[-1] == 3
+    assert shown[-1] == "backtest: replayed 3/3 tickets (100%)"
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["summary"]["tickets"] == 2

@@ -219,3 +219,126 @@ def test_escalations_before_from_still_count_as_escalated_for_breaches(p: Platfo
     assert s["escalations"] == 1 and s["breached_tickets"] == 3
     assert s["breached_tickets_escalated"] == 2  # A in the window, E before it
     assert s["mean_seconds_to_first_escalation"] == 7200  # A: 2 h; E's was before --from
+
+
+def with_requests(config: Path) -> Path:
+    """The contract policy with an escalation request field, L3 behind a manager's approval,
+    and network tickets (tag `network`, or the `Product area` field) owned by their own teams."""
+    doc = yaml.safe_load(config.read_text())
+    for platform in doc["platforms"].values():
+        platform["fields"] |= {"request": "Escalation request", "approved_by": "Approved by"}
+    doc["levels"].append(
+        {
+            "name": "L3",
+            "owner": {"group": "Engineering"},
+            "approval": {"approvers": ["maria@acme.example"], "groups": []},
+        }
+    )
+    doc["functions"] = {
+        "network": {
+            "match": {"any": [{"label": "network"}, {"custom": {"Product area": "network"}}]}
+        }
+    }
+    doc["matrix"] = {"network": {"L2": {"group": "Network Support"}}}
+    doc["rules"].append(
+        {"name": "agent-request", "when": {"requested": True}, "then": {"escalate": "requested"}}
+    )
+    config.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return config
+
+
+def test_requests_approvals_and_field_values_are_replayed_at_their_instants(
+    p: Platforms,
+) -> None:
+    """Read from Zendesk's audits: an agent asks for L3 at 10:20:30, Maria (an approver)
+    approves at 11:45:10, and the ticket enters L3 at that second. Another ticket is about
+    the network until 13:00 (its tags, then its Product area field, change later): a request
+    for L2 at 12:10 goes to Network Support, though it ends with neither."""
+    zd = p.zendesk
+    request, approval = zd.add_field("Escalation request"), zd.add_field("Approved by")
+    area = zd.add_field("Product area")
+    maria = zd.add_user("Maria Manager", "maria@acme.example", "agent")
+    zd.add_group("Engineering")
+    zd.add_group("Network Support")
+    p.time.now = at(22, 9)
+    a = zd.add_ticket(priority="normal", group="Support L1")
+    b = zd.add_ticket(priority="normal", group="Support L1")
+    zd.agent_edit(b, {"tags": ["network"], "custom_fields": [{"id": area, "value": "network"}]})
+    p.time.now = at(22, 10) + 20 * 60 + 30
+    zd.agent_edit(a, {"custom_fields": [{"id": request, "value": "L3"}]})
+    p.time.now = at(22, 11) + 45 * 60 + 10
+    zd.agent_edit(a, {"custom_fields": [{"id": approval, "value": "ok"}]}, author=maria)
+    p.time.now = at(22, 12) + 10 * 60
+    zd.agent_edit(b, {"custom_fields": [{"id": request, "value": "L2"}]})
+    p.time.now = at(22, 13)
+    zd.agent_edit(b, {"tags": [], "custom_fields": [{"id": area, "value": "billing"}]})
+    p.time.now = NOW
+
+    saved = p.tmp / "past.jsonl"
+    config = with_requests(p.config("requests.yaml"))
+    doc = backtest(p, "-c", config, "--instance", "zendesk", *WINDOW, "--save", saved)
+
+    moves = {
+        t["ticket"]: [(c["at"], c["level"]["from"], c["level"]["to"]) for c in t["changes"]]
+        for t in doc["tickets"]
+    }
+    assert moves[str(a)] == [
+        ("2026-02-22T10:20:30Z", "L1", "L1"),  # asked: awaits Maria's approval
+        ("2026-02-22T11:45:10Z", "L1", "L3"),
+    ]
+    assert moves[str(b)] == [("2026-02-22T12:10:00Z", "L1", "L2")]
+    (change,) = next(t for t in doc["tickets"] if t["ticket"] == str(b))["changes"]
+    assert {"type": "set_group", "from": "Support L1", "to": "Network Support"} in [
+        {k: x.get(k) for k in ("type", "from", "to")} for x in change["actions"]
+    ]
+    # The saved file holds those events, and replays the same offline.
+    kept = {json.loads(line)["id"]: json.loads(line) for line in saved.read_text().splitlines()}
+    fields = [e.get("field") for e in kept[str(a)]["history"] if e["kind"] == "field"]
+    assert fields == ["tracking.request", "tracking.approved_by"]
+    approved = next(e for e in kept[str(a)]["history"] if e.get("field") == "tracking.approved_by")
+    assert approved["by"]["by"] == "Maria Manager (maria@acme.example)"
+    again = backtest(p, "-c", config, "--tickets", saved, *WINDOW)
+    assert again["tickets"] == doc["tickets"]
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "dc"])
+def test_jira_changelog_gives_requests_approvals_and_labels_at_their_instants(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flavour: str
+) -> None:
+    """The same on Jira, from the changelog (Cloud: the bulk fetch, which now asks for the
+    labels, custom and request fields too; Data Center: the expanded changelog)."""
+    with platforms(tmp_path, capsys, flavour=flavour) as p:
+        jira = p.jira
+        for title in ("Escalation request", "Approved by", "Product area"):
+            jira.add_field(title)
+        jira.options[jira.field_id("Support team")] += ["Engineering", "Network Support"]
+        maria = jira.add_user("maria", "Maria Manager", "maria@acme.example")
+        p.time.now = at(22, 9)
+        a = jira.create_issue("SUP", priority="Medium")
+        b = jira.create_issue("SUP", priority="Medium", labels=["network"])
+        p.time.now = at(22, 10) + 20 * 60 + 30
+        jira.edit(a, values={"Escalation request": "L3"})
+        p.time.now = at(22, 11) + 45 * 60 + 10
+        jira.edit(a, values={"Approved by": "ok"}, by=maria)
+        p.time.now = at(22, 12) + 10 * 60
+        jira.edit(b, values={"Escalation request": "L2"})
+        p.time.now = at(22, 13)
+        jira.apply(jira.issues[b], {"labels": []}, jira.agent)
+        p.time.now = NOW
+
+        config = with_requests(p.config("requests.yaml"))
+        doc = yaml.safe_load(config.read_text())
+        doc["levels"][2]["approval"]["approvers"] = ["maria@acme.example", "maria"]
+        config.write_text(yaml.safe_dump(doc, sort_keys=False))
+        saved = p.tmp / "past.jsonl"
+        result = backtest(p, "-c", config, "--instance", "jira", *WINDOW, "--save", saved)
+
+    moves = {
+        t["ticket"]: [(c["at"], c["level"]["from"], c["level"]["to"]) for c in t["changes"]]
+        for t in result["tickets"]
+    }
+    assert moves[a] == [("2026-02-22T10:20:30Z", "L1", "L1"), ("2026-02-22T11:45:10Z", "L1", "L3")]
+    assert moves[b] == [("2026-02-22T12:10:00Z", "L1", "L2")]
+    (change,) = next(t for t in result["tickets"] if t["ticket"] == b)["changes"]
+    groups = [x["to"] for x in change["actions"] if x["type"] == "set_group"]
+    assert groups == ["Network Support"]  # labelled network then, not at the end

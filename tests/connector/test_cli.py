@@ -103,10 +103,31 @@ def test_validate_strict_fails_on_warnings(
     assert err == "error: 1 lint warning(s) and --strict was given\n"
 
 
-def test_validate_needs_a_config(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_config_comes_from_escalate_config_when_no_c_is_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ESCALATE_CONFIG", EXAMPLE)
+    code, out, err = run(capsys, "validate")
+    assert code == 0, err
+    assert out.startswith(f"{EXAMPLE}: valid (policy ")
+    other = tmp_path / "other.yaml"
+    other.write_text(Path(EXAMPLE).read_text(encoding="utf-8"), encoding="utf-8")
+    code, out, err = run(capsys, "validate", "-c", str(other))  # -c wins over the variable
+    assert code == 0, err
+    assert out.startswith(f"{other}: valid (policy ")
+    monkeypatch.setenv("ESCALATE_CONFIG", str(tmp_path / "missing.yaml"))
+    code, out, err = run(capsys, "validate")
+    assert code == 2
+    assert "missing.yaml" in err
+
+
+def test_validate_needs_a_config(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ESCALATE_CONFIG", raising=False)
     code, _, err = run(capsys, "validate")
     assert code == 2
-    assert "Missing option '-c' / '--config'" in err
+    assert "Missing option '-c' / '--config' (env var: 'ESCALATE_CONFIG')" in err
     assert "Traceback" not in err
 
 
@@ -164,15 +185,51 @@ def test_explain_text_shows_the_change(tmp_path: Path, capsys: pytest.CaptureFix
     assert "  [fired] p1-unresolved-1h" in lines
     assert "           yes  age 1h calendar (wants 1h)" in lines
     assert "Change: level L1 -> L2" in lines
-    assert "  set_group: from='Support L1', to='Support L2 Specialists'" in lines
-    assert "  set_assignee: from='sam@example.com', to=None" in lines
-    assert "  set_tracking: field='sla_due', from=None, to='2026-11-20T13:00:00Z'" in lines
+    assert '  set_group: "Support L1" -> "Support L2 Specialists"' in lines
+    assert '  set_assignee: "sam@example.com" -> none' in lines
+    assert '  set_tracking sla_due: none -> "2026-11-20T13:00:00Z"' in lines
     assert "  internal_note:" in lines
     assert (
         '    | Escalated L1 -> L2 by rule "p1-unresolved-1h": A P1 not resolved within 1 hour '
         "escalates from L1 to L2 specialists."
     ) in lines
     assert "  public_reply:" in lines
+
+
+def test_explain_text_has_no_python_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`none`, `yes`/`no` and JSON-style strings: no `None`, `True`, `False` or `'x'` reprs,
+    whichever rules, tracking values and actions the ticket brings up."""
+    asked = {**P1, "id": "2002", "priority": "normal", "tracking": {"request": "L3"}}
+    tickets = write_tickets(tmp_path, P1, asked)
+    code, out, err = run(
+        capsys, "explain", "-c", EXAMPLE, "--ticket", tickets, "--now", "2026-11-20T10:00:00Z"
+    )
+    assert code == 0, err
+    for python in ("None", "True", "False", "=None", "='"):
+        assert python not in out, python
+    lines = out.splitlines()
+    assert '      yes  escalation requested by an agent: request field is "L3" (wants set)' in lines
+    assert "      no   escalation requested by an agent: request field is not set (wants set)" in (
+        lines
+    )
+    assert '  set_tracking request: "L3" -> none' in lines
+    code, out, err = run(
+        capsys,
+        "explain",
+        "-c",
+        EXAMPLE,
+        "--ticket",
+        tickets,
+        "--now",
+        "2026-11-20T10:00:00Z",
+        "--format",
+        "json",
+    )
+    assert code == 0, err
+    actions = json.loads(out)[1]["change"]["actions"]
+    assert {"type": "set_tracking", "field": "request", "from": "L3", "to": None} in actions
 
 
 def test_explain_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -375,6 +432,31 @@ def test_demo_runs_plan_run_and_a_second_run_that_changes_nothing(
     assert (tmp_path / "state" / "audit.jsonl").is_file()
 
 
+def test_demo_explains_its_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    """ "29 matched, 30 to change" then "28 of 300 tickets moved": each difference said. Under
+    each summary the changes by kind (one no rule matched: an approval that landed); over each
+    table the run's changes that moved no column, by kind."""
+    code, out, err = run(capsys, "demo", "--tickets", "300", "--rows", "1")
+    assert code == 0, err
+    first = out.split("$ escalate ")[2]
+    for name in ("zendesk-prod", "jira-cloud", "jira-dc"):
+        summary, kinds = first.split(f"  {name} (")[1].splitlines()[:2]
+        matched = int(summary.split("matched ")[1].split(",")[0])
+        changes = int(summary.split(", ")[2].split(" to change")[0])
+        assert kinds.startswith(f"    {changes} changes: ")
+        unmatched = int(kinds.split("; ")[1].split(" with no rule matched")[0])
+        assert unmatched == changes - matched > 0  # the approvals the sandbox seeds
+        landed = "approval landed" if unmatched == 1 else "approvals landed"
+        assert kinds.endswith(f" with no rule matched: {unmatched} {landed}")
+        header, why = out.split(f"\n{name}: ")[1].splitlines()[:2]
+        moved = int(header.split(" of ")[0])
+        assert header.endswith("tickets moved (group, level, priority or SLA due)")
+        assert why == (
+            f"  The run made {changes} changes; {changes - moved} of them moved none of these:"
+            f" {changes - moved} notes only (a comment only: an approval asked for, a reminder)."
+        )
+
+
 def test_demo_json(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "demo", "--tickets", "40", "--format", "json")
     assert code == 0
@@ -386,6 +468,16 @@ def test_demo_json(capsys: pytest.CaptureFixture[str]) -> None:
         assert data["changed"][name], name
     row = data["changed"]["zendesk-prod"][0]
     assert set(row["before"]) >= {"ticket", "group", "level", "priority", "sla_due"}
+    kinds = data["steps"]["run"]["zendesk-prod"]["kinds"]
+    assert sum(kinds.values()) == data["steps"]["run"]["zendesk-prod"]["changes"]
+    # Notices to the local sink: each planned one sent or deferred to office hours, each
+    # sent one received (by the webhook sink or the SMTP server), none twice.
+    counts = [first["notices"] for first in data["steps"]["run"].values()]
+    planned = sum(c.get("planned", 0) for c in counts)
+    sent = sum(c.get("sent", 0) for c in counts)
+    assert planned > 0 and planned == sent + sum(c.get("deferred", 0) for c in counts)
+    assert len(data["notices"]["received"]) == sent
+    assert all(not run["notices"].get("sent") for run in data["steps"]["second run"].values())
 
 
 def test_schema_is_json_with_levels(capsys: pytest.CaptureFixture[str]) -> None:
@@ -499,7 +591,9 @@ def test_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert out.startswith(f"Usage: escalate {' '.join(command)}".rstrip())
     if command in (["validate"], ["explain"], ["run"], ["plan"], ["doctor"], ["setup"]):
         assert "-c, --config" in out
+        assert "[env var: ESCALATE_CONFIG" in " ".join(out.split())
     if command == []:
+        assert "ESCALATE_CONFIG=FILE" in out
         for name in ("run", "plan", "apply", "doctor", "setup", "demo", "sandbox", "schema"):
             assert f"\n  {name} " in out, name
     if command == ["explain"]:
@@ -608,3 +702,35 @@ def test_schema_covers_instances_and_the_run_section(capsys: pytest.CaptureFixtu
     found = errors()
     assert any(e.startswith("/instances/jira-cloud: matches none of anyOf") for e in found)
     assert "/run/max_change: unknown key" in found
+
+
+def test_the_example_notes_count_in_words_and_say_when_a_target_passed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`1 customer reply`, `0 times` (no `repl(ies)`), and a target 2h past says so rather
+    than `-2h left` (the rule's description holds at 150% as at 80%)."""
+    replied = {
+        **P1,
+        "history": [
+            *P1["history"],
+            {"at": "2026-11-20T09:20:00Z", "kind": "comment", "actor": "customer", "text": "?"},
+        ],
+    }
+    tickets = write_tickets(tmp_path, replied)
+    code, out, err = run(
+        capsys, "explain", "-c", EXAMPLE, "--ticket", tickets, "--now", "2026-11-20T15:00:00Z"
+    )
+    assert code == 0, err
+    assert "(s)" not in out and "(ies)" not in out and "% used, -" not in out
+    lines = out.splitlines()
+    assert (
+        "    | So far: escalated 0 times before, reopened 0 times, 1 customer reply awaiting an"
+        " answer."
+    ) in lines
+    assert (
+        "    | SLA resolution: 150% used, target passed 2h ago, due 2026-11-20T13:00:00Z" in lines
+    )
+    assert any(
+        "resolution (p1): 150% used, target passed 2h ago (wants 80% used)" in line
+        for line in lines
+    )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.matrix_view import html_page, mermaid, table
+from connector.matrix_view import html_page, mermaid, table, wrap
 from rules.matrix import build, condition_text
 from rules.policy import load_policy
 from tests.connector.test_cli import run
@@ -56,6 +56,13 @@ def test_the_example_policys_matrix() -> None:
     assert first.when == "age over 1h (calendar); priority = P1" and not first.approval
     assert all(p.approval == l3.approval for p in m.paths if p.target == "L3")
     assert m.requested == ("agent-request",) and m.closing == ("close-and-review",)
+    # close-and-review needs L2 or above; an agent at L1 may ask for any level above it
+    assert m.closing_levels == ("L2", "L3", "management", "executive")
+    assert m.requestable == ("L2", "L3", "management", "executive")
+    (director,) = m.notices
+    assert director.rule == "inform-director" and director.who == "director.support@example.com"
+    assert director.levels == ("L2", "L3", "management", "executive")
+    assert director.when == "age over 4h (calendar); priority = P1"
 
 
 def test_paths_follow_level_conditions_next_and_de_escalation() -> None:
@@ -106,12 +113,18 @@ def test_table_and_mermaid_of_the_example() -> None:
     m = build(load_policy(example(), "config.example.yaml"))
     text = table(m)
     assert "network   Support L1*  Network Support      Network Engineering" in text
-    assert "On an agent's request (any higher level): agent-request" in text
-    assert "On solved or closed tickets (close & review): close-and-review" in text
+    assert "On an agent's request (agent-request): to L2, L3, management, executive" in text
+    assert (
+        "On solved or closed tickets (close & review): close-and-review,"
+        " at L2, L3, management, executive"
+    ) in text
+    assert "inform-director  L2, L3, management, executive  director.support@example.com" in text
     chart = mermaid(m)
     lines = chart.splitlines()
     assert lines[0] == "flowchart TD" and "  new --> level0" in lines
-    assert sum(" -- yes --> close" in line for line in lines) == len(m.levels)
+    # close & review only where the closing rule acts (L2 and up); L1 is solved without it
+    assert "  level0q -- yes --> done" in lines
+    assert sum(" -- yes --> close" in line for line in lines) == len(m.levels) - 1
     path_edges = [line for line in lines if '-- "no: ' in line]
     assert len(path_edges) == len(m.paths)
     # one approval node for L3 (level2), which every path into L3 goes through
@@ -120,6 +133,20 @@ def test_table_and_mermaid_of_the_example() -> None:
     into_l3 = [p for p in m.paths if p.target == "L3"]
     assert sum(e.endswith("--> level2a") for e in path_edges) == len(into_l3) == 3
     assert '"' not in "".join(e.split('"')[1] for e in path_edges)  # quotes are escaped
+    # the agent's request enters every level it can ask for (L3 through its approval)
+    assert '  req[/"Agent request (agent-request)"/]' in lines
+    assert '  req -. "asks for L2" .-> level1' in lines
+    assert '  req -. "asks for L3" .-> level2a' in lines
+    assert sum(line.startswith("  req -. ") for line in lines) == 4
+    # the director is informed from L2 up, drawn as a node of its own
+    assert '  note0[/"inform-director: notify<br/>director.support@example.com"/]' in lines
+    assert sum(line.endswith(".-> note0") for line in lines) == 4
+    assert not any(line.startswith("  level0 -.") for line in lines)
+    # long labels are wrapped: no line of a label over 36 characters
+    labels = [part for line in lines for part in line.split('"')[1::2]]
+    pieces = [p.replace("#quot;", '"') for label in labels for p in label.split("<br/>")]
+    assert max(len(p) for p in pieces) <= 36
+    assert any("<br/>" in label for label in labels)
 
 
 class _Tags(HTMLParser):
@@ -172,3 +199,55 @@ def test_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad.write_text(example().replace("escalate: L2", "escalate: L9", 1), encoding="utf-8")
     code, out, err = run(capsys, "matrix", "-c", str(bad))
     assert code == 2 and out == "" and "L9" in err
+
+
+def test_no_close_arrow_where_the_closing_rule_cannot_act_and_no_request_without_a_rule() -> None:
+    """A closing rule at L3 only: the flow closes & reviews from L3, not from L1 or L2; without
+    a request rule there is no request node; without notify-only rules, no notice node."""
+    text = """\
+levels:
+  - {name: L1, owner: {group: Front}}
+  - {name: L2, owner: {group: Specialists}}
+  - {name: L3, owner: {group: Engineering}}
+rules:
+  - name: climb
+    when: {age: {over: 1h}}
+    then: {escalate: next}
+  - name: review
+    when: {status: [solved], level: L3}
+    then: {add_tags: [review]}
+  - name: asked
+    when: {requested: true, level: L2}
+    then: {escalate: requested}
+"""
+    m = build(load_policy(text, "p.yaml"))
+    assert m.closing_levels == ("L3",) and m.requestable == ("L3",) and m.notices == ()
+    lines = mermaid(m).splitlines()
+    assert [line for line in lines if "-- yes -->" in line] == [
+        "  level0q -- yes --> done",
+        "  level1q -- yes --> done",
+        "  level2q -- yes --> close",
+    ]
+    assert [line for line in lines if line.startswith("  req -.")] == [
+        '  req -. "asks for L3" .-> level2'
+    ]
+    svg = html_page(m, "m")
+    assert svg.count('class="closing"') == 1 and 'data-from="L3"' in svg
+    assert svg.count('class="asked"') == 1 and 'data-to="L3"' in svg
+
+
+def test_the_wrapping_of_long_labels_and_owners() -> None:
+    assert wrap("any of (customer_replies at least 3 | reopens at least 2)", 20) == [
+        "any of",
+        "(customer_replies at",
+        "least 3 | reopens at",
+        "least 2)",
+    ]
+    long_owner = "A very long support group name that goes on and on"
+    policy = load_policy(
+        example().replace("{group: Support L1}", f"{{group: {long_owner}}}", 1), "x"
+    )
+    page = html_page(build(policy), "m")
+    first = '<text class="owner" x="260" y="126">A very long support group name that goes on</text>'
+    assert first in page
+    assert '<text class="owner" x="260" y="142">and on</text>' in page  # its second line

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +61,14 @@ def test_plan_text_shows_diffs_comments_and_reasons(p: Platforms) -> None:
     (tid,) = p.p1(1)
     result = p.invoke("plan", "-c", p.config(), "--instance", "zendesk")
     assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    # The summary first (it is what a plan of hundreds of lines is read for), then the details.
+    assert lines[0].startswith("zendesk (zendesk): fetched 1, matched 1, 1 to change")
+    assert lines[1:4] == [
+        "  1 change: 1 escalated",
+        "",
+        f"zendesk {tid}  L1 -> L2  {p.urls['zendesk']}/agent/tickets/{tid}",
+    ]
     assert f"zendesk {tid}  L1 -> L2" in result.out
     assert "  group: Support L1 -> Support L2" in result.out
     assert "  internal note:\n    | Escalated Printer on fire" in result.out
@@ -84,9 +94,77 @@ def test_apply_writes_exactly_the_plan(p: Platforms) -> None:
     assert jira_level(p, keys[0]) == "L2"
     again = p.invoke("apply", out)
     assert again.code == 0, again.err
-    assert "applied 0, unchanged 2" in again.out
+    lines = again.out.splitlines()
+    assert lines[0].startswith(
+        "zendesk (zendesk): already applied: the plan's 2 changes are on their tickets,"
+        " nothing written; "
+    )
+    assert lines[1].startswith(
+        "jira (jira): already applied: the plan's 1 change is on its ticket, nothing written"
+    )
+    assert lines[2:] == [f"{out} was already applied: nothing written"]
+    assert "unchanged" not in again.out
     assert all(len(zendesk_notes(p, tid)) == 2 for tid in zd)
     assert len(p.jira.issues[keys[0]].comments) == 2
+
+
+def test_plan_with_out_says_where_the_plan_is_after_the_details(p: Platforms) -> None:
+    p.p1(2)
+    out = p.tmp / "plan.json"
+    result = p.invoke("plan", "-c", p.config(), "--out", out)
+    lines = result.out.splitlines()
+    assert lines[0].startswith("zendesk (zendesk): fetched 2, matched 2, 2 to change")
+    assert lines[1] == "  2 changes: 2 escalated"
+    assert lines[2].startswith("jira (jira): fetched 0, matched 0, 0 to change")
+    assert lines[-1] == f"plan written to {out}; apply it with: escalate apply {out}"
+    quiet = p.invoke("plan", "-c", p.config(), "--out", out, "--format", "json")
+    assert quiet.out.splitlines()[1:] == [
+        "  2 changes: 2 escalated",
+        lines[2],
+        f"plan written to {out}; apply it with: escalate apply {out}",
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_plan_detailed_exitcode_is_terraforms(p: Platforms, fmt: str) -> None:
+    """0 no changes, 2 changes pending, 1 any error: a configuration error (2 without the
+    flag) and an instance that could not be read (1) alike."""
+    config = p.config()
+    plan = ("plan", "-c", config, "--format", fmt, "--detailed-exitcode")
+    assert p.invoke(*plan).code == 0
+    assert p.invoke("plan", "-c", config, "--format", fmt).code == 0
+    p.p1(1)
+    assert p.invoke(*plan).code == 2
+    assert p.invoke("plan", "-c", config, "--format", fmt).code == 0
+    broken = p.tmp / "broken.yaml"
+    broken.write_text("levels: [\n")
+    failed = p.invoke("plan", "-c", broken, "--format", fmt, "--detailed-exitcode")
+    assert failed.code == 1 and "error:" in failed.err
+    assert p.invoke("plan", "-c", broken).code == 2
+    unknown = p.invoke(*plan, "--instance", "nowhere")
+    assert unknown.code == 1 and "unknown instance 'nowhere'" in unknown.err
+    p.zendesk.fail("GET", r"/search/export", 500, times=100)
+    aborted = p.invoke(*plan)
+    assert aborted.code == 1
+
+
+def test_the_plan_file_is_readable_by_its_owner_only(p: Platforms) -> None:
+    """It holds ticket titles, customer names and comment text: mode 0600 whatever the umask,
+    and an existing file with a looser mode is tightened when the plan is written over it."""
+    p.p1(1)
+    out = p.tmp / "plan.json"
+    out.write_text("{}")
+    out.chmod(0o644)
+    old = os.umask(0o022)
+    try:
+        assert p.invoke("plan", "-c", p.config(), "--out", out).code == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert json.loads(out.read_text())["changes"]
+    fresh = p.tmp / "fresh.json"
+    assert p.invoke("plan", "-c", p.config(), "--out", fresh, "--format", "json").code == 0
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
 
 
 def test_apply_refuses_tickets_updated_since_the_plan(p: Platforms) -> None:
@@ -177,7 +255,8 @@ def test_apply_twice_with_optional_tracking_fields_unmapped(p: Platforms) -> Non
     assert p.invoke("apply", out).code == 0
     again = p.invoke("apply", out)
     assert again.code == 0, again.out
-    assert "applied 0, unchanged 2" in again.out and "refused" not in again.out
+    assert "already applied: the plan's 2 changes are on their tickets" in again.out
+    assert "refused" not in again.out
     assert all(len(zendesk_notes(p, tid)) == 2 for tid in zd)
 
 
@@ -213,3 +292,14 @@ def test_plan_text_names_priorities_as_the_platform_does() -> None:
     unmapped = TicketChange(platform="other", **{**base, "priority": Diff(None, "P2")})
     assert "  priority: - -> P2" in change_lines(unmapped, policy)
     assert zendesk.to_json()["actions"][1] == {"type": "set_priority", "from": "P3", "to": "P2"}
+
+
+def test_run_dry_run_says_what_the_changes_are_under_each_summary(p: Platforms) -> None:
+    p.p1(2)
+    result = p.invoke("run", "-c", p.config(), "--dry-run")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0].startswith("zendesk (zendesk): fetched 2, matched 2, 2 to change, skipped 0")
+    assert lines[1] == "  2 changes: 2 escalated"
+    assert lines[2].startswith("jira (jira): fetched 0")
+    assert len(lines) == 3

@@ -64,3 +64,50 @@ def test_instances_in_parallel_share_the_line_one_update_at_a_time() -> None:
     updates = [s.rstrip() for s in crowd.getvalue().split("\r")[1:]]
     assert len(updates) == 800
     assert all(re.fullmatch(r"instance-\d: written (\d+)/\1", u) for u in updates)
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal, as stderr does in an interactive shell."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_backtest_shows_its_pace_and_the_time_left_on_a_terminal() -> None:
+    out, clock = Terminal(), Clock()
+    progress = Progress(out, clock=clock)  # a terminal: on without being told
+    progress.replaying(0, 10_000)
+    clock.now += 30.0  # 2,500 tickets in 30 s: 7,500 more take 90 s
+    progress.replaying(2_500, 10_000)
+    clock.now += 0.05  # too soon after the last update: not shown
+    progress.replaying(2_501, 10_000)
+    clock.now += 4_000.0  # 5,000 in 4,030.05 s: as long again, rounded up to the minute
+    progress.replaying(5_000, 10_000)
+    clock.now += 1.0
+    progress.replaying(10_000, 10_000)
+    progress.finish()
+    shown = [s.rstrip() for s in out.getvalue().split("\r") if s.strip()]
+    assert shown == [
+        "backtest: replayed 0/10,000 tickets (0%)",
+        "backtest: replayed 2,500/10,000 tickets (25%), about 1 min 30 s left",
+        "backtest: replayed 5,000/10,000 tickets (50%), about 1 h 08 min left",
+        "backtest: replayed 10,000/10,000 tickets (100%)",
+    ]
+    assert out.getvalue().endswith("\r") and "\n" not in out.getvalue()
+
+
+def test_a_backtest_is_quiet_when_stderr_is_not_a_terminal() -> None:
+    out = io.StringIO()
+    progress = Progress(out, clock=Clock())
+    progress.replaying(0, 3)
+    progress.replaying(3, 3)
+    progress.finish()
+    assert out.getvalue() == ""

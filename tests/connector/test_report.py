@@ -65,7 +65,8 @@ def test_report_after_a_run_counts_escalations_rate_and_sla_from_audit_and_live(
     assert totals["escalations"] == 5
     assert totals["tickets_escalated"] == 5
     assert (totals["open_now"], totals["escalated_now"]) == (6, 5)
-    assert totals["escalation_rate"] == round(5 / 6, 4)
+    # One definition: escalated in the window / open at some time in it (the histories).
+    assert (totals["tickets"], totals["escalation_rate"]) == (6, round(5 / 6, 4))
     # Created 2 h before the run that escalated them.
     assert totals["time_to_escalate"] == {"count": 5, "median_s": 2 * HOUR, "p90_s": 2 * HOUR}
     assert totals["internal_notes"] == 5 and totals["public_replies"] == 5
@@ -78,13 +79,23 @@ def test_report_after_a_run_counts_escalations_rate_and_sla_from_audit_and_live(
     assert by_priority["P1"]["escalations"] == 5 and by_priority["P1"]["sla_breached"] == 5
     assert by_priority["P3"]["open_now"] == 1 and by_priority["P3"]["escalations"] == 0
     by_team = {r["key"]: r for r in fig["by"]["team"]}
-    # The team as the decision saw it (before the change); the Jira issues had none.
+    # The owner: the team before the first escalation; the Jira issues had none. The rate's
+    # two halves are counted on the same team.
     assert by_team["Support L1"]["escalations"] == 3 and by_team["(none)"]["escalations"] == 2
+    assert (
+        by_team["Support L1"]["tickets"] == 4 and by_team["Support L1"]["escalation_rate"] == 0.75
+    )
+    assert [r["key"] for r in fig["by"]["priority"]] == ["P1", "P3"]
     assert {r["key"] for r in fig["by"]["rule"] if r["escalations"]} == {"p1-to-l2"}
     assert fig["scope"]["instances"] == ["jira", "zendesk"]
     assert fig["failed_writes"]["writes"] == 0
-    day = next(d for d in fig["trend"] if d["escalations"])
-    assert day["open"] == 6 and day["escalation_rate"] == round(5 / 6, 4)
+    day = next(d for d in fig["trend"]["rows"] if d["escalations"])
+    assert day["tickets"] == 6 and day["escalation_rate"] == round(5 / 6, 4)
+    assert fig["trend"]["bucket"] == "day"
+    jira = {r["instance"]: r for r in totals["escalated_tickets"]}["jira"]
+    assert jira["url"] == f"{p.urls['jira']}/browse/{jira['ticket']}"
+    zendesk = {r["instance"]: r for r in totals["escalated_tickets"]}["zendesk"]
+    assert zendesk["url"].endswith(f"/agent/tickets/{zendesk['ticket']}")
 
     shared = p.invoke("report", "-c", config, "--organization", "acme", "--format", "json")
     org = json.loads(shared.out)
@@ -103,7 +114,7 @@ def test_report_says_which_instance_it_could_not_read_and_exits_1(p: Platforms) 
     result = p.invoke("report", "-c", config)
     assert result.code == 1
     assert "the live tickets of jira could not be read" in result.err
-    assert "escalations written        1 on 1 tickets" in result.out
+    assert "escalations written   1 on 1 tickets" in result.out
 
 
 def test_report_offline_without_an_audit_log_is_a_usage_error(p: Platforms) -> None:
@@ -221,7 +232,8 @@ def test_figures_from_a_hand_written_audit_log(p: Platforms) -> None:
     fig = report(p, log)
     t = fig["totals"]
     assert (t["escalations"], t["tickets_escalated"], t["de_escalations"]) == (3, 2, 0)
-    assert t["open_now"] is None and t["escalation_rate"] is None  # offline: no live tickets
+    # Offline the population is unknown: no rate anywhere (not a second definition).
+    assert t["open_now"] is None and t["tickets"] is None and t["escalation_rate"] is None
     # A: created T0, escalated T0+1h+1s; B: created T0+1h, escalated T0+4h+1s.
     assert t["time_to_escalate"]["count"] == 2
     assert t["time_to_escalate"]["median_s"] == (HOUR + 1 + 3 * HOUR + 1) / 2
@@ -239,13 +251,19 @@ def test_figures_from_a_hand_written_audit_log(p: Platforms) -> None:
     assert fig["failed_writes"]["messages"] == [{"message": "HTTP 422 x", "count": 2}]
     assert fig["data"]["bad_lines"] == 1  # the torn line; the old one is only out of window
     assert fig["data"]["audit_lines"] == 12
-    day = next(d for d in fig["trend"] if d["escalations"])
-    assert (day["escalations"], day["open"], day["escalation_rate"]) == (3, 40, 0.075)
+    day = next(d for d in fig["trend"]["rows"] if d["escalations"])
+    assert (day["escalations"], day["tickets_escalated"], day["escalation_rate"]) == (3, 2, None)
+    assert (day["sla_met"], day["sla_breached"]) == (1, 1)  # decided by the looks that day
 
     umbrella = report(p, log, "--organization", "Umbrella")
     assert umbrella["totals"]["escalations"] == 1
-    assert umbrella["failed_writes"] == {"writes": 2, "tickets": 1, "comments_dropped": 0}
-    assert all("open" not in d for d in umbrella["trend"])  # the instance's counts are not hers
+    assert umbrella["failed_writes"] == {
+        "writes": 2,
+        "tickets": 1,
+        "comments_dropped": 0,
+        "failed_tickets": [{"ticket": "B"}],  # no instance, no address: the client's view
+    }
+    assert all("url" not in r for r in umbrella["totals"]["escalated_tickets"])  # no addresses
 
 
 def test_rotated_and_gzipped_audit_logs_are_read_by_default(p: Platforms) -> None:
@@ -266,8 +284,8 @@ def test_text_csv_and_html_show_the_same_figures(p: Platforms) -> None:
     log.write_text("\n".join(history()) + "\n")
     base = ["report", "-c", with_sla(p.config(), l3=True), "--no-live", "--audit", log]
     out = p.invoke(*base).out
-    assert "escalations written        3 on 2 tickets (0 de-escalations)" in out
-    assert "reopened after escalation  1 of 2 (50.0%)" in out
+    assert "escalations written   3 on 2 tickets (0 de-escalations)" in out
+    assert "after escalation      0 de-escalated, 1 reopened, of 2 escalated tickets" in out
     assert "resolution  1    1         0        50.0%" in out
     rows = list(csv.reader(io.StringIO(p.invoke(*base, "--format", "csv").out)))
     assert rows[0] == ["section", "group", "key", "metric", "value"]
@@ -298,7 +316,7 @@ def test_odd_lines_apply_counts_and_formula_cells_are_handled(p: Platforms) -> N
     log.write_text("\n".join(odd) + "\n")
     fig = report(p, log)
     assert fig["totals"]["escalations"] == 2
-    assert all(d.get("open") is None for d in fig["trend"])
+    assert all(d["tickets"] is None for d in fig["trend"]["rows"])
     rows = p.invoke(
         "report", "-c", with_sla(p.config(), l3=True), "--no-live", "--audit", log,
         "--format", "csv",

@@ -4,6 +4,7 @@ with tickets due and tickets not, secrets kept in 0600 files, and only the right
 from __future__ import annotations
 
 import base64
+import socket
 import stat
 import threading
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from click.testing import CliRunner
 
 from adapters.package import Wiring
 from adapters.registry import platform
+from connector.cli import main
 from connector.config import load_config
 from connector.sandbox import INSTANCES, Sandbox, due, snapshot
 from connector.sandbox.box import CLIENT_ID, JIRA_EMAIL
@@ -25,6 +27,7 @@ from connector.sandbox.config import example_path
 from connector.sandbox.mix import mix
 from emulators.server import EmulatorServer
 from rules.engine import evaluate
+from rules.errors import ConfigError
 from rules.model import Ticket
 from rules.needs import needs
 from rules.policy import load_policy
@@ -36,9 +39,16 @@ JIRA_STATUSES = {
     "In Progress": "open",
     "Waiting for customer": "pending",
     "On hold": "hold",
+    "Done": "solved",  # the past week's, in the scope for close-and-review
 }
 STATUSES = {
-    "zendesk-prod": {"new": "new", "open": "open", "pending": "pending", "hold": "hold"},
+    "zendesk-prod": {
+        "new": "new",
+        "open": "open",
+        "pending": "pending",
+        "hold": "hold",
+        "solved": "solved",
+    },
     "jira-cloud": JIRA_STATUSES,
     "jira-dc": JIRA_STATUSES,
 }
@@ -100,10 +110,21 @@ def test_secret_files_are_readable_by_their_owner_only(box: Sandbox) -> None:
 def test_the_real_adapters_read_every_seeded_ticket_over_http(
     box: Sandbox, fetched: dict[str, list[Ticket]]
 ) -> None:
+    week_ago = NOW - 7 * 86400
     for name, tickets in fetched.items():
         ids = [t.id for t in tickets]
-        assert len(ids) == box.count == 300
-        assert sorted(ids) == sorted(box.ticket_ids[name])
+        # Jira's scope keeps done issues for a week: the past month's older ones are out.
+        gone = {
+            tid
+            for tid, spec in zip(box.ticket_ids[name], box.specs, strict=True)
+            if name != "zendesk-prod"
+            and spec.kind.startswith("past-")
+            and spec.steps[-1].at < week_ago
+        }
+        past = sum(1 for spec in box.specs if spec.kind.startswith("past-"))
+        assert box.count == 300 and past == 120 and len(ids) == 300 + past - len(gone)
+        assert len(gone) > 20 or name == "zendesk-prod"
+        assert sorted(ids) == sorted(set(box.ticket_ids[name]) - gone)
         escalated = [t for t in tickets if t.tracking.level is not None]
         assert escalated and all(t.tracking.state.written_at for t in escalated)
         if name == "zendesk-prod":
@@ -202,7 +223,7 @@ def test_snapshot_shows_queues_and_the_connectors_comments(box: Sandbox) -> None
     snap = snapshot(box)
     assert set(snap) == set(INSTANCES.values())
     for name, rows in snap.items():
-        assert len(rows) == 300
+        assert len(rows) == len(box.specs) == 300 + 120  # the past month's too
         assert [r.ticket for r in rows] == sorted(
             box.ticket_ids[name], key=lambda k: (k.split("-")[0], int(k.split("-")[-1]))
         )
@@ -298,3 +319,111 @@ def test_serve_prints_how_to_use_the_sandbox_and_no_secret(tmp_path: Path) -> No
         assert path.read_text() not in out
     assert out.count("curl -s") >= 3
     assert "http://127.0.0.1:" in out
+
+
+def test_each_sandbox_has_its_own_state_directory(tmp_path: Path) -> None:
+    """Under --dir: two sandboxes (and a real config, which leaves run.state_dir to the
+    default) never share a lock, journal, history cache or audit log."""
+    configs = []
+    for name in ("one", "two"):
+        with Sandbox(tmp_path / name, tickets=10, platforms=("zendesk",), clock=frozen()) as sb:
+            configs.append(load_config(sb.config_path))
+    assert [c.state_dir for c in configs] == [
+        tmp_path / "one" / "state",
+        tmp_path / "two" / "state",
+    ]
+    assert [c.audit_log for c in configs] == [
+        p / "audit.jsonl" for p in (c.state_dir for c in configs)
+    ]
+    text = (tmp_path / "one" / "escalate.yaml").read_text()
+    assert text.count("state_dir:") == 1  # the example's commented-out line replaced
+
+
+def test_a_plan_on_the_sandbox_keeps_its_audit_log_in_the_sandbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default state directory (what a real config without run.state_dir uses) stays
+    untouched."""
+    default = tmp_path / "default-state"
+    monkeypatch.setenv("ESCALATE_STATE_DIR", str(default))
+    with Sandbox(tmp_path / "box", tickets=10, platforms=("zendesk",), clock=frozen()) as sb:
+        with pytest.raises(SystemExit) as info:
+            main(["plan", "-c", str(sb.config_path), "--format", "json"])
+        assert info.value.code == 0
+    assert (tmp_path / "box" / "state" / "audit.jsonl").is_file()
+    assert not default.exists()
+
+
+def _free_base() -> int:
+    """A base port with the two after it free as well (bound, then released)."""
+    for _ in range(50):
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        base = probe.getsockname()[1]
+        probe.close()
+        if base + 2 > 65535:
+            continue
+        held = []
+        try:
+            for port in range(base, base + 3):
+                s = socket.socket()
+                held.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in held:
+                s.close()
+    raise AssertionError("no three free ports in a row")
+
+
+def test_a_base_port_gives_the_same_urls_at_every_start(tmp_path: Path) -> None:
+    base = _free_base()
+    urls = []
+    for _ in range(2):  # a restart, in the same directory
+        with Sandbox(tmp_path, tickets=10, port=base, clock=frozen()) as sb:
+            urls.append(dict(sb.urls))
+            config = load_config(sb.config_path)
+            assert {n: s.url for n, s in config.instances.items()} == sb.urls
+    assert (
+        urls[0]
+        == urls[1]
+        == {
+            "zendesk-prod": f"http://127.0.0.1:{base}",
+            "jira-cloud": f"http://127.0.0.1:{base + 1}",
+            "jira-dc": f"http://127.0.0.1:{base + 2}",
+        }
+    )
+
+
+def test_a_port_in_use_is_said_with_the_fix(tmp_path: Path) -> None:
+    base = _free_base()
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", base + 1))
+    taken.listen()
+    try:
+        with pytest.raises(ConfigError) as info, Sandbox(tmp_path, tickets=10, port=base):
+            pass
+    finally:
+        taken.close()
+    message = str(info.value)
+    assert message.startswith(f"cannot serve jira-cloud on 127.0.0.1:{base + 1}: ")
+    assert f"ports {base} to {base + 2}: choose another --port" in message
+    with Sandbox(tmp_path, tickets=10, port=base, platforms=("zendesk",)) as sb:  # all released
+        assert sb.urls == {"zendesk-prod": f"http://127.0.0.1:{base}"}
+
+
+def test_serve_port_and_state_are_printed(tmp_path: Path) -> None:
+    base = _free_base()
+    stop = threading.Event()
+    stop.set()
+    result = CliRunner().invoke(
+        sandbox_group,
+        ["serve", "--dir", str(tmp_path), "--tickets", "10", "--port", str(base)],
+        obj={"stop": stop},
+    )
+    assert result.exit_code == 0, result.output
+    assert f"  zendesk-prod  http://127.0.0.1:{base}\n" in result.output
+    assert f"  jira-dc       http://127.0.0.1:{base + 2}\n" in result.output
+    assert f"State:        {tmp_path / 'state'}  (locks, journal, audit log" in result.output

@@ -36,7 +36,7 @@ def test_doctor_says_what_to_check_for_each_instance(p: Platforms) -> None:
     assert result.out == (
         f"zendesk (zendesk, {p.urls['zendesk']})\n  FAIL connection: {refused(p)}\n"
         f"jira (jira, {p.urls['jira']})\n  FAIL connection: {refused(p)}\n"
-        "2 problem(s)\n"
+        "2 problems\n"
     )
     assert "Traceback" not in result.err
     assert p.time.slept == []

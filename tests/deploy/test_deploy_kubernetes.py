@@ -31,7 +31,9 @@ VERSION = "1.30.0"
 RECIPES = {
     "postgresql": ("secret.yaml", "config.yaml", "cronjob.yaml", "postgres.yaml"),
     "single-host": ("secret.yaml", "single-host/config.yaml", "single-host/cronjob.yaml"),
+    "service": ("secret.yaml", "service/config.yaml", "service/deployment.yaml", "postgres.yaml"),
 }
+CRON = ("postgresql", "single-host")
 #: registry host / path : tag, optionally @sha256:digest; never :latest.
 PINNED = re.compile(
     r"(?P<registry>[a-z0-9-]+(\.[a-z0-9-]+)+(:\d+)?)/[a-z0-9._/-]+"
@@ -54,11 +56,11 @@ def defined(docs: list[Doc], kind: str) -> dict[str, Doc]:
 
 
 def pod_specs(docs: list[Doc]) -> Iterator[tuple[Doc, Doc]]:
-    """(workload, pod spec) of every CronJob and StatefulSet."""
+    """(workload, pod spec) of every CronJob, StatefulSet and Deployment."""
     for doc in docs:
         if doc["kind"] == "CronJob":
             yield doc, doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-        elif doc["kind"] == "StatefulSet":
+        elif doc["kind"] in ("StatefulSet", "Deployment"):
             yield doc, doc["spec"]["template"]["spec"]
 
 
@@ -90,7 +92,7 @@ def test_the_schemas_catch_a_misspelt_key() -> None:
         kubernetes_validate.validate(cronjob, VERSION, strict=True)
 
 
-@pytest.mark.parametrize("name", RECIPES)
+@pytest.mark.parametrize("name", CRON)
 def test_jobs_never_overlap_and_every_image_is_pinned(name: str) -> None:
     docs = recipe(name)
     cronjobs = defined(docs, "CronJob")
@@ -156,6 +158,10 @@ def test_everything_a_recipe_names_it_defines(name: str) -> None:
             service = services[workload["spec"]["serviceName"]]
             labels = workload["spec"]["template"]["metadata"]["labels"]
             assert service["spec"]["selector"].items() <= labels.items()
+    for ingress in defined(docs, "Ingress").values():
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                assert path["backend"]["service"]["name"] in services
 
 
 def job_config(docs: list[Doc], cronjob: Doc) -> tuple[Doc, Doc]:
@@ -191,7 +197,7 @@ def loads(config: Doc, tmp_path: Path) -> None:
     load_config(path)
 
 
-@pytest.mark.parametrize("name", RECIPES)
+@pytest.mark.parametrize("name", CRON)
 def test_each_job_runs_instances_of_its_config_with_their_secrets(
     name: str, tmp_path: Path
 ) -> None:
@@ -243,3 +249,51 @@ def test_the_single_host_recipe_is_one_job_on_one_claim() -> None:
     (mount,) = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
     assert config["run"]["state_dir"] == mount["mountPath"]
     assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsUser"]
+
+
+def test_the_service_is_probed_served_behind_tls_and_given_its_secrets(tmp_path: Path) -> None:
+    docs = recipe("service")
+    (deployment,) = defined(docs, "Deployment").values()
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    args = container["args"]
+    assert args[:2] == ["serve", "-c"]
+    folder, file = args[2].rsplit("/", 1)
+    (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == folder]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    config = yaml.safe_load(defined(docs, "ConfigMap")[volume["configMap"]["name"]]["data"][file])
+    loads(config, tmp_path)
+    # Several replicas only with the lock in PostgreSQL; no volume to share.
+    assert deployment["spec"]["replicas"] == 1 or "url" in config["state"]
+    assert {k for v in pod["volumes"] for k in v if k != "name"} == {"configMap", "emptyDir"}
+    # Probes on the port the service listens on: alive at /healthz, ready at /readyz.
+    port = int(config["serve"]["listen"].rsplit(":", 1)[1])
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports["http"] == port
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert config["serve"]["listen"].startswith("0.0.0.0:")  # reachable from the Service
+    # SIGTERM lets the write batch in flight finish: more than Kubernetes' default 30 s.
+    assert pod["terminationGracePeriodSeconds"] >= 60
+    # Every secret the config names, the webhooks' included, comes from a Secret.
+    given = {e["name"] for e in container["env"] if "secretKeyRef" in e.get("valueFrom", {})}
+    assert set(env_refs(config)) == given
+    assert set(config["serve"]["webhooks"]) == set(config["instances"])
+    # TLS ends at the Ingress, for the host the platforms are told (serve.public_url).
+    public = urlsplit(config["serve"]["public_url"])
+    assert public.scheme == "https"
+    (ingress,) = defined(docs, "Ingress").values()
+    (tls,) = ingress["spec"]["tls"]
+    (rule,) = ingress["spec"]["rules"]
+    assert public.hostname in tls["hosts"] and rule["host"] == public.hostname
+    assert [p["path"] for p in rule["http"]["paths"]] == ["/webhooks/"]  # not /metrics
+    (service,) = [
+        s
+        for s in defined(docs, "Service").values()
+        if s["metadata"]["name"] == rule["http"]["paths"][0]["backend"]["service"]["name"]
+    ]
+    assert (
+        service["spec"]["selector"].items()
+        <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    )
+    assert service["spec"]["ports"][0]["targetPort"] == "http"

@@ -118,7 +118,7 @@ def test_render_text_sections() -> None:
         "             no   x\n"
         "\n"
         "Change: level stays L1\n"
-        "  add_tags: tags=['a']\n"
+        '  add_tags: ["a"]\n'
         "  internal_note:\n"
         "    | one\n"
         "    | two\n"

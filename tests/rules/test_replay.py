@@ -238,3 +238,124 @@ def test_sub_second_times_step_to_the_next_second() -> None:
     assert [(s.at.isoformat(), s.change.rules[0]) for s in out.steps][:1] == [
         ("2026-11-20T10:00:01+00:00", "p1-unresolved-1h")
     ]
+
+
+def owners(t: Ticket, until: str) -> list[tuple[str, str, str, str | None]]:
+    """(instant to the second, from, to, new group) of each change."""
+    out = replay(example(), t, at(until))
+    return [
+        (
+            s.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            s.change.level_from,
+            s.change.level_to,
+            s.change.group.new if s.change.group else None,
+        )
+        for s in out.steps
+    ]
+
+
+MARIA = {"by": "maria.manager@example.com", "names": ["4711"], "groups": ["support-managers"]}
+
+
+def test_a_request_and_its_approval_are_replayed_at_their_instants() -> None:
+    """An agent asks for L3 at 10:17:23 (L3 needs a manager's approval: the request is noted,
+    the ticket stays at L1), Maria approves at 11:42:05: the ticket enters L3 then, to the
+    second, and not at the end of the history (nor never, as when requests were not
+    replayed). The ticket is about billing at that instant (its labels changed to network at
+    12:00, which is what it ends with): L3 goes to Payments Engineering, not Network
+    Engineering."""
+    t = ticket(
+        "normal",
+        "2026-11-23T09:00:00Z",
+        [
+            {"at": "2026-11-23T09:00:00Z", "kind": "field", "field": "tags", "actor": "customer",
+             "value": ["billing"]},
+            {"at": "2026-11-23T09:20:00Z", "kind": "comment", "actor": "agent", "text": "On it"},
+            {"at": "2026-11-23T10:17:23Z", "kind": "field", "field": "tracking.request",
+             "actor": "agent", "value": "L3"},
+            {"at": "2026-11-23T11:42:05Z", "kind": "field", "field": "tracking.approved_by",
+             "actor": "agent", "value": "Maria", "by": MARIA},
+            {"at": "2026-11-23T12:00:00Z", "kind": "field", "field": "tags", "actor": "agent",
+             "value": ["network"]},
+        ],
+        tags=["network"],
+    )  # fmt: skip
+    assert owners(t, "2026-11-23T13:00:00Z") == [
+        ("2026-11-23T10:17:23Z", "L1", "L1", None),  # asked: awaiting approval (a note)
+        ("2026-11-23T11:42:05Z", "L1", "L3", "Payments Engineering"),
+    ]
+
+
+def test_an_approval_by_someone_else_is_refused_at_its_instant() -> None:
+    """The platform's record names who set the field: not an approver, so the replayed
+    connector refuses it (a note, the request still pending) at that instant."""
+    t = ticket(
+        "normal",
+        "2026-11-23T09:00:00Z",
+        [
+            {"at": "2026-11-23T09:20:00Z", "kind": "comment", "actor": "agent", "text": "On it"},
+            {"at": "2026-11-23T10:17:23Z", "kind": "field", "field": "tracking.request",
+             "actor": "agent", "value": "L3"},
+            {"at": "2026-11-23T10:30:00Z", "kind": "field", "field": "tracking.approved_by",
+             "actor": "agent", "value": "me", "by": {"by": "eve@example.com"}},
+        ],
+    )  # fmt: skip
+    out = replay(example(), t, at("2026-11-23T11:00:00Z"))
+    (_, refused) = out.steps
+    assert refused.at == at("2026-11-23T10:30:00Z") and refused.change.level_to == "L1"
+    note = refused.change.internal_note
+    assert note is not None and "eve@example.com" in note.plain()
+
+
+def test_routing_uses_the_component_the_ticket_had_at_the_instant() -> None:
+    """A Jira issue filed under the Network component, moved out of it at 11:00 (it ends with
+    none): the agent's request for L2 at 10:05 goes to Network Support, the owner of network
+    tickets at L2, as it would have then."""
+    t = ticket(
+        "normal",
+        "2026-11-23T09:00:00Z",
+        [
+            {"at": "2026-11-23T09:00:00Z", "kind": "field", "field": "components",
+             "actor": "system", "value": ["Network"]},
+            {"at": "2026-11-23T09:20:00Z", "kind": "comment", "actor": "agent", "text": "On it"},
+            {"at": "2026-11-23T10:05:00Z", "kind": "field", "field": "tracking.request",
+             "actor": "agent", "value": "L2"},
+            {"at": "2026-11-23T11:00:00Z", "kind": "field", "field": "components",
+             "actor": "agent", "value": []},
+        ],
+    )  # fmt: skip
+    assert owners(t, "2026-11-23T10:30:00Z") == [
+        ("2026-11-23T10:05:00Z", "L1", "L2", "Network Support"),
+    ]
+    # Had the final value held throughout (no events), L2's own group would own it.
+    final = ticket("normal", "2026-11-23T09:00:00Z", [
+        {"at": "2026-11-23T09:20:00Z", "kind": "comment", "actor": "agent", "text": "On it"},
+        {"at": "2026-11-23T10:05:00Z", "kind": "field", "field": "tracking.request",
+         "actor": "agent", "value": "L2"},
+    ])  # fmt: skip
+    assert owners(final, "2026-11-23T10:30:00Z") == [
+        ("2026-11-23T10:05:00Z", "L1", "L2", "Support L2 Specialists"),
+    ]
+
+
+def test_a_custom_field_takes_its_value_at_the_instant_in_its_own_type() -> None:
+    """`Product area` was network until 10:00 (events give text); the function matches it
+    then, not after."""
+    history = [
+        {"at": "2026-11-23T09:00:00Z", "kind": "field", "field": "custom.Product area",
+         "actor": "system", "value": "network"},
+        {"at": "2026-11-23T09:20:00Z", "kind": "comment", "actor": "agent", "text": "On it"},
+        {"at": "2026-11-23T10:00:00Z", "kind": "field", "field": "custom.Product area",
+         "actor": "agent", "value": "billing"},
+        {"at": "2026-11-23T10:05:00Z", "kind": "field", "field": "tracking.request",
+         "actor": "agent", "value": "L2"},
+    ]  # fmt: skip
+    t = ticket("normal", "2026-11-23T09:00:00Z", history, custom={"Product area": "billing"})
+    assert owners(t, "2026-11-23T10:30:00Z") == [
+        ("2026-11-23T10:05:00Z", "L1", "L2", "Support L2 Specialists"),
+    ]
+    early = [*history[:2], {**history[3], "at": "2026-11-23T09:30:00Z"}, history[2]]
+    t = ticket("normal", "2026-11-23T09:00:00Z", early, custom={"Product area": "billing"})
+    assert owners(t, "2026-11-23T10:30:00Z") == [
+        ("2026-11-23T09:30:00Z", "L1", "L2", "Network Support"),
+    ]

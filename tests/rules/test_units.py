@@ -6,7 +6,15 @@ from datetime import time
 
 import pytest
 
-from rules.units import format_duration, parse_clock, parse_days, parse_duration, parse_percent
+from rules.units import (
+    format_duration,
+    human_duration,
+    parse_clock,
+    parse_days,
+    parse_duration,
+    parse_percent,
+    signed_duration,
+)
 
 
 @pytest.mark.parametrize(
@@ -81,3 +89,23 @@ def test_parse_days(text: str, days: list[int]) -> None:
 def test_parse_days_rejects() -> None:
     with pytest.raises(ValueError, match="expected days"):
         parse_days("weekdays")
+
+
+@pytest.mark.parametrize(
+    ("seconds", "human", "signed"),
+    [
+        (0, "0 s", "0 s"),
+        (45, "45 s", "+45 s"),
+        (1200, "20 min", "+20 min"),
+        (150, "2 min 30 s", "+2 min 30 s"),
+        (-3900, "-1 h 05 min", "-1 h 05 min"),
+        (7200, "2 h 00 min", "+2 h 00 min"),
+        (3 * 86400 + 4 * 3600 + 59, "3 d 4 h", "+3 d 4 h"),
+        (-86400, "-1 d", "-1 d"),
+        (4 * 86400 + 2 * 3600 + 40 * 60, "4 d 2 h 40 min", "+4 d 2 h 40 min"),
+        (86400 + 300, "1 d 0 h 05 min", "+1 d 0 h 05 min"),
+    ],
+)
+def test_durations_people_read(seconds: float, human: str, signed: str) -> None:
+    assert human_duration(seconds) == human
+    assert signed_duration(seconds) == signed

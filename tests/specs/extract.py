@@ -46,6 +46,7 @@ OPERATIONS: dict[str, tuple[str, dict[str, list[str]]]] = {
             "/api/v2/views": ["get", "post"],
             "/api/v2/organizations/show_many": ["get"],
             "/api/v2/custom_roles": ["get"],
+            "/api/v2/triggers": ["get", "post"],
             "/oauth/tokens": ["post"],
         },
     ),

@@ -178,3 +178,55 @@ def test_an_import_keeps_a_row_a_run_wrote_since(store: Store, tmp_path: Path) -
     rows.put([newer])
     rows.put([ROW], keep=True)  # the export's older copy
     assert rows.select()[0][7] is True
+
+
+NOTICE = ("n1", "7", "exec-slack", "level:L3#0.1", "trigger", 100.0, "due", 0, "{}", "", 1.0, 1.0)
+
+
+def test_notice_rows_are_kept_once_by_id_and_marked(store: Store, tmp_path: Path) -> None:
+    rows = store.notices(unique(tmp_path))
+    later = ("n0", "8", "mail", "rule:r#0.1", "trigger", 50.0, "due", 0, "{}", "", 1.0, 1.0)
+    assert rows.add([NOTICE, later]) == 2
+    assert rows.add([(*NOTICE[:6], "sent", 9, "{}", "", 2.0, 2.0)]) == 0  # kept as it was
+    rows.mark("n1", "sending", 1, "", 3.0)
+    assert [r[0] for r in rows.select()] == ["n0", "n1"]  # by due time
+    assert rows.select(["sending"]) == [(*NOTICE[:6], "sending", 1, "{}", "", 1.0, 3.0)]
+    assert [r[0] for r in rows.select(["due", "sending"], ticket="8")] == ["n0"]
+    rows.close()
+    again = store.notices(unique(tmp_path))
+    assert [r[6] for r in again.select()] == ["due", "sending"]  # committed, kept
+    again.close()
+
+
+def test_planned_notices_take_new_text_until_confirmed(store: Store, tmp_path: Path) -> None:
+    rows = store.notices(unique(tmp_path))
+    planned = (*NOTICE[:6], "planned", 0, '{"v": 1}', "", 1.0, 1.0)
+    rows.plan([planned])
+    rows.plan([(*NOTICE[:5], 200.0, "planned", 0, '{"v": 2}', "", 2.0, 2.0)])  # evaluated again
+    assert rows.select()[0][5:9] == (200.0, "planned", 0, '{"v": 2}')
+    rows.confirm(["n1", "nope"], 3.0)
+    rows.plan([(*NOTICE[:5], 300.0, "planned", 0, '{"v": 3}', "", 4.0, 4.0)])  # kept as due
+    assert rows.select()[0][5:9] == (200.0, "due", 0, '{"v": 2}')
+    rows.close()
+
+
+def test_due_index_rows_mark_sweep_and_policy_change(store: Store, tmp_path: Path) -> None:
+    from state import DueMark  # noqa: PLC0415
+
+    rows = store.due(unique(tmp_path))
+    assert rows.open("acct") is False
+    assert rows.mark() is None and rows.due(1e12) == []
+    mark = DueMark(high_water=100.0, swept_at=90.0, policy="p1")
+    rows.put([("1", 150.0, "s1", "p1"), ("2", None, "s2", "p1"), ("3", 500.0, "s3", "p1")], mark)
+    assert rows.mark() == mark
+    assert rows.due(149.0) == [] and rows.due(150.0) == [("1", "s1")]
+    assert rows.due(1e12) == [("1", "s1"), ("3", "s3")]
+    rows.put([("3", 120.0, "s3b", "p0")], DueMark(200.0, 90.0, "p1"))  # an old hash: due
+    assert rows.due(100.0) == [("3", "s3b")] and rows.mark() == DueMark(200.0, 90.0, "p1")
+    rows.drop(["1"])
+    assert [r[0] for r in rows.dump()] == ["2", "3"]
+    rows.put([("4", 300.0, "s4", "p2")], DueMark(300.0, 300.0, "p2"), sweep=True)
+    assert rows.dump() == [("4", 300.0, "s4", "p2")]
+    other = store.due(unique(tmp_path))
+    assert other.open("another account") is True
+    assert other.dump() == [] and other.mark() is None

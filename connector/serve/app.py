@@ -1,0 +1,155 @@
+"""The service's HTTP face (Starlette): webhooks in, health and metrics out.
+
+    POST /webhooks/zendesk/{instance}   a Zendesk webhook (trigger or ticket event)
+    POST /webhooks/jira/{instance}      a Jira webhook (jira:issue_created, jira:issue_updated)
+    GET  /metrics                       Prometheus text
+    GET  /healthz                       200 while the process serves
+    GET  /readyz                        200 once a cycle succeeded and the state store answers
+
+A delivery is checked in this order, and the first failure answers: the instance exists and is
+served, on that platform (404); a signing secret is configured (401); the signature (401); the
+signed time is recent (401, a replay); the delivery was not seen before (200, dropped); the body
+names a ticket (400). Only then is the ticket marked (202). Nothing a delivery says is acted on
+directly: it only makes a cycle look at the ticket sooner, and the cycle reads the ticket itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import anyio
+import structlog
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from adapters.secrets import register
+from connector.serve import signatures
+from connector.serve.shared import Shared
+from rules.errors import ConfigError
+
+log = structlog.get_logger("connector.serve")
+MAX_BODY = 1 << 20  # a ticket webhook is a few kilobytes; a megabyte is plenty
+ZENDESK_TICKET = re.compile(r"^[0-9]{1,20}$")
+JIRA_KEY = re.compile(r"^[A-Z][A-Z0-9_]*-[0-9]+$")
+PROBE_SECONDS = 3.0
+
+#: Is the state store reachable? Raises (or returns False) when it is not.
+Probe = Callable[[], bool]
+
+
+def build_app(shared: Shared, probe: Probe) -> Starlette:
+    async def webhook(request: Request) -> Response:
+        return await _webhook(shared, request)
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok\n")
+
+    async def readyz(request: Request) -> Response:
+        if not shared.succeeded.is_set():
+            return PlainTextResponse("not ready: no cycle has succeeded yet\n", status_code=503)
+        try:
+            with anyio.fail_after(PROBE_SECONDS):
+                reachable = await anyio.to_thread.run_sync(probe, abandon_on_cancel=True)
+        except Exception as exc:  # the store's own error, or the probe's timeout
+            log.warning("state_store_unreachable", error=str(exc) or type(exc).__name__)
+            reachable = False
+        if not reachable:
+            return PlainTextResponse("not ready: the state store is unreachable\n", status_code=503)
+        return PlainTextResponse("ready\n")
+
+    async def metrics(request: Request) -> Response:
+        body = generate_latest(shared.telemetry.registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    return Starlette(
+        routes=[
+            Route("/webhooks/{platform}/{instance}", webhook, methods=["POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
+        ]
+    )
+
+
+async def _webhook(shared: Shared, request: Request) -> Response:
+    platform = request.path_params["platform"]
+    instance = request.path_params["instance"]
+    config = shared.config  # once: a reload mid-request does not mix two configurations
+    telemetry = shared.telemetry.webhooks
+
+    def refuse(status: int, result: str, message: str) -> Response:
+        telemetry.labels(platform, instance, result).inc()
+        log.warning("webhook_refused", platform=platform, instance=instance, why=message)
+        return JSONResponse({"error": message}, status_code=status)
+
+    settings = config.instances.get(instance)
+    if settings is None or settings.platform != platform or instance not in shared.names():
+        return refuse(404, "unknown", f"no {platform} instance {instance!r} is served here")
+    hook = config.serve.webhooks.get(instance)
+    if hook is None:
+        return refuse(401, "forged", f"no signing secret is configured for {instance!r}")
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return refuse(413, "bad", "the body is larger than a ticket webhook")
+    try:
+        secret = hook.secret.resolve(f"serve.webhooks.{instance}.secret").reveal()
+    except ConfigError as exc:
+        return refuse(401, "forged", str(exc))
+    register(secret)
+    now = shared.clock()
+    max_age = config.serve.max_age
+    headers = request.headers
+    payload = signatures.parse(body)
+    if platform == "zendesk":
+        stamp = headers.get("x-zendesk-webhook-signature-timestamp")
+        signature = headers.get("x-zendesk-webhook-signature")
+        if not signatures.zendesk_valid(secret, stamp, body, signature):
+            return refuse(401, "forged", "the signature does not match")
+        if stamp is None or not signatures.zendesk_fresh(stamp, now, max_age):
+            return refuse(401, "stale", "the signed timestamp is too old (a replay?)")
+        delivery = headers.get("x-zendesk-webhook-invocation-id") or signature or ""
+        ticket = _zendesk_ticket(payload)
+    else:
+        signature = headers.get("x-hub-signature")
+        if not signatures.jira_valid(secret, body, signature):
+            return refuse(401, "forged", "the signature does not match")
+        if not signatures.jira_fresh(payload, now, max_age):
+            return refuse(401, "stale", "the signed timestamp is too old (a replay?)")
+        delivery = headers.get("x-atlassian-webhook-identifier") or signature or ""
+        ticket = _jira_ticket(payload)
+    if not shared.hints.first_time(f"{instance}\0{delivery}"):
+        telemetry.labels(platform, instance, "duplicate").inc()
+        return JSONResponse({"status": "duplicate"}, status_code=200)
+    if ticket is None:
+        return refuse(400, "bad", "the body names no ticket")
+    marked = shared.hints.mark(instance, ticket, now)
+    if marked == "overflow":
+        shared.telemetry.overflows.labels(instance).inc()
+    telemetry.labels(platform, instance, "accepted").inc()
+    shared.telemetry.waiting.labels(instance).set(shared.hints.waiting().get(instance, 0))
+    return JSONResponse({"status": marked, "ticket": ticket}, status_code=202)
+
+
+def _zendesk_ticket(payload: object) -> str | None:
+    """`ticket_id` (the body `escalate setup` gives its trigger), or a ticket event's
+    `detail.id` (`zen:event-type:ticket.*`)."""
+    if not isinstance(payload, dict):
+        return None
+    found = payload.get("ticket_id")
+    detail = payload.get("detail")
+    kind = str(payload.get("type") or "")
+    if found is None and kind.startswith("zen:event-type:ticket") and isinstance(detail, dict):
+        found = detail.get("id")
+    text = str(found) if isinstance(found, int | str) and not isinstance(found, bool) else ""
+    return text if ZENDESK_TICKET.match(text) else None
+
+
+def _jira_ticket(payload: object) -> str | None:
+    """The issue's key (`issue.key`), as the adapter names tickets."""
+    issue = payload.get("issue") if isinstance(payload, dict) else None
+    key = issue.get("key") if isinstance(issue, dict) else None
+    return key if isinstance(key, str) and JIRA_KEY.match(key) else None
