@@ -34,7 +34,6 @@ from connector.sandbox.catalog import instant
 from connector.sandbox.jira import JiraWorld
 from connector.sandbox.zendesk import ZendeskWorld
 from emulators.jira import Call, JiraEmulator, adf_text
-from emulators.jira.wire import names
 from emulators.zendesk import ZendeskEmulator
 from rules.engine import evaluate
 from rules.plan import TicketChange
@@ -217,13 +216,8 @@ def comment(key: str) -> Callable[[Call], bool]:
 
 
 def read(key: str) -> Callable[[Call], bool]:
-    """A Jira fault predicate: the read of issue `key` (the re-read before an edit: alone, or
-    in bulk with the next ones, as a run reads them)."""
-    alone = f"/issue/{key}"
-    bulk = ("/issue/bulkfetch", "/search")
-    return lambda r: (
-        (r.method == "GET" and r.path.endswith(alone)) or (r.path.endswith(bulk) and names(r, key))
-    )
+    """A Jira fault predicate: the read of issue `key` (the re-read before an edit)."""
+    return lambda r: r.method == "GET" and r.path.endswith(f"/issue/{key}")
 
 
 def bulk_read(r: Call) -> bool:
