@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from adapters.secrets import mask
 from notify.channels import Channel, Delivery
 from notify.payloads import Outgoing, notice_id
 from rules.markup import Rendered
@@ -151,7 +152,6 @@ class Outbox:
     ) -> None:
         self.rows, self.instance, self.channels, self.clock = rows, instance, channels, clock
         self.max_attempts, self.concurrency = max_attempts, concurrency
-        self._lock = threading.Lock()
 
     def plan(self, changes: Iterable[TicketChange]) -> None:
         """Before the writes: the changes' notices, "planned" (sent only once their change is
@@ -267,7 +267,7 @@ class Outbox:
         try:
             delivery = channel.send(outgoing(row))
         except Exception as exc:  # a bug in a payload: the notice fails, the run goes on
-            delivery = Delivery(False, True, f"{type(exc).__name__}: {exc}")
+            delivery = Delivery(False, True, mask(f"{type(exc).__name__}: {exc}"))
         if delivery.ok:
             return self._mark(row, Status.SENT, attempts, delivery.detail)
         if not delivery.retry:
