@@ -152,7 +152,8 @@ def check(look: Lookups, url: str, secret: str | None) -> list[Check]:
     hook_id = str(hook["id"])
     if secret is not None:
         try:
-            same = hmac.compare_digest(_secret(look, hook_id) or "", secret)
+            kept = (_secret(look, hook_id) or "").encode()
+            same = hmac.compare_digest(kept, secret.encode())  # bytes: a str must be ASCII
         except AdapterError as exc:
             same, why = False, f"cannot read its signing secret ({exc})"
         else:

@@ -85,7 +85,7 @@ def test_setup_creates_the_webhooks_once_doctor_checks_them_and_they_drive_serve
         assert jira_level(p, key) == "L2"
 
     hook["status"] = "inactive"
-    secret_file.write_text("not-the-secret\n")
+    secret_file.write_text("not-the-sécret\n")  # not ASCII: still a plain mismatch
     p.jira.webhooks.clear()
     broken = p.invoke("doctor", "-c", config)
     assert broken.code == 1
