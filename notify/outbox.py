@@ -78,14 +78,6 @@ class Result:
         }
 
 
-def _parts(r: Rendered) -> list[list[Any]]:
-    return [[d, t] for d, t in r.parts]
-
-
-def _rendered(parts: list[list[Any]]) -> Rendered:
-    return Rendered(tuple((bool(d), str(t)) for d, t in parts))
-
-
 PLANNED_FOR = 24 * 3600.0  # a planned notice whose change never landed is dropped after this
 
 
@@ -102,8 +94,8 @@ def rows_for(instance: str, change: TicketChange, now: float) -> list[NoticeRow]
             "level": n.level,
             "rule": n.rule,
             "priority": n.priority,
-            "title": _parts(n.title),
-            "body": _parts(n.body),
+            "title": n.title.to_json(),
+            "body": n.body.to_json(),
             "deferred": n.deferred,
             "marker": marker,
         }
@@ -129,8 +121,8 @@ def outgoing(row: NoticeRow) -> Outgoing:
         level=str(body["level"]),
         rule=str(body.get("rule") or ""),
         event=event,
-        title=_rendered(body["title"]),
-        body=_rendered(body["body"]),
+        title=Rendered.from_json(body["title"]),
+        body=Rendered.from_json(body["body"]),
         priority=body.get("priority"),
         due=datetime.fromtimestamp(due, UTC),
     )
