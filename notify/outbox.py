@@ -48,6 +48,8 @@ class Status(StrEnum):
 
 
 OPEN = (Status.DUE, Status.FAILED)
+SETTLED = (Status.SENT, Status.REJECTED, Status.GAVE_UP, Status.UNKNOWN, Status.DROPPED)
+KEPT_FOR = 30 * 24 * 3600.0  # a settled notice is forgotten this long after (but open alerts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +221,30 @@ class Outbox:
         results = self._settle(self.rows.select([Status.SENDING.value]))
         now = self.clock()
         due = [r for r in self.rows.select([s.value for s in OPEN]) if r[5] <= now]
-        return results + self._send_all(due)
+        results += self._send_all(due)
+        self.forget_settled()
+        return results
+
+    def forget_settled(self) -> int:
+        """Forget notices settled more than KEPT_FOR ago, so the store (which every run
+        reads) does not grow with all history; a sent alert whose resolve was not sent stays
+        (it is still open). Their keys do not come back: a ticket's next escalation has
+        another cycle or count. How many were forgotten."""
+        cutoff = self.clock() - KEPT_FOR
+        rows = self.rows.select([s.value for s in SETTLED])
+        resolved = {
+            (r[1], r[2], r[3]) for r in rows if r[4] == "resolve" and r[6] == Status.SENT.value
+        }
+
+        def still_open(r: NoticeRow) -> bool:
+            channel = self.channels.get(r[2])
+            alert = r[4] == "trigger" and r[6] == Status.SENT.value
+            resolvable = channel is not None and channel.type in RESOLVABLE
+            return alert and resolvable and (r[1], r[2], r[3]) not in resolved
+
+        old = [r[0] for r in rows if r[11] < cutoff and not still_open(r)]
+        self.rows.forget(old)
+        return len(old)
 
     def _settle(self, stuck: Sequence[NoticeRow]) -> list[Result]:
         out: list[Result] = []

@@ -356,6 +356,13 @@ class PgNotices(_Rows):
             [(status, attempts, error, at, self.instance, id)],
         )
 
+    def forget(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._do(
+                "DELETE FROM escalate_notices WHERE instance = %s AND id = %s",
+                [(self.instance, i) for i in ids],
+            )
+
     def select(
         self, statuses: Sequence[str] | None = None, ticket: str | None = None
     ) -> list[NoticeRow]:

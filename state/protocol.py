@@ -91,6 +91,10 @@ class NoticeRows(Protocol):
         ...
 
     def mark(self, id: str, status: str, attempts: int, error: str, at: float) -> None: ...
+    def forget(self, ids: Sequence[str]) -> None:
+        """Delete these rows (notices settled long ago)."""
+        ...
+
     def select(
         self, statuses: Sequence[str] | None = None, ticket: str | None = None
     ) -> list[NoticeRow]:

@@ -323,6 +323,11 @@ class SqliteNotices(_File):
             [(status, attempts, error, at, id)],
         )
 
+    def forget(self, ids: Sequence[str]) -> None:
+        self._ready()
+        if ids:
+            self._run("DELETE FROM notices WHERE id = ?", [(i,) for i in ids])
+
     def select(
         self, statuses: Sequence[str] | None = None, ticket: str | None = None
     ) -> list[NoticeRow]:

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 from adapters.secrets import Secret
-from notify.channels import Delivery
-from notify.outbox import Outbox, Status
+from notify.channels import Channel, Delivery
+from notify.outbox import KEPT_FOR, Outbox, Status
 from notify.payloads import Outgoing
+from state import NoticeRow
 from state.sqlite import SqliteNotices
 
 AT = 1_780_000_000.0
@@ -41,4 +42,49 @@ def test_a_failing_send_is_recorded_with_its_secrets_masked(tmp_path: Path) -> N
     assert result.detail == "ValueError: cannot build the body for ****"
     [row] = rows.select()
     assert secret.reveal() not in row[9] and row[6] == Status.FAILED.value
+    rows.close()
+
+
+class Quiet:
+    """A channel that is never sent to here; only its type matters."""
+
+    name, idempotent = "c", True
+
+    def __init__(self, type: str) -> None:
+        self.type = type
+
+    def send(self, o: Outgoing) -> Delivery:
+        raise AssertionError("nothing is due")
+
+    def describe(self) -> str:
+        return self.type
+
+
+def test_settled_notices_are_forgotten_after_a_while_but_open_alerts_stay(
+    tmp_path: Path,
+) -> None:
+    rows = SqliteNotices(tmp_path / "notices.sqlite3")
+    old, recent = AT - KEPT_FOR - 1, AT - KEPT_FOR + 1
+
+    def row(nid: str, channel: str, key: str, event: str, status: Status, at: float) -> NoticeRow:
+        body = json.dumps({"instance": "zd", "level": "L2", "title": [], "body": []})
+        return (nid, "42", channel, key, event, at, status.value, 1, body, "", at, at)
+
+    rows.add(
+        [
+            row("slack-old", "slack", "level:L2#0.1", "trigger", Status.SENT, old),
+            row("slack-new", "slack", "level:L2#0.2", "trigger", Status.SENT, recent),
+            row("gave-up", "slack", "level:L3#0.1", "trigger", Status.GAVE_UP, old),
+            row("failed", "slack", "level:L3#0.2", "trigger", Status.FAILED, old),  # still open
+            row("pd-open", "pd", "level:L2#0.1", "trigger", Status.SENT, old),
+            row("pd-done", "pd", "level:L3#0.1", "trigger", Status.SENT, old),
+            row("pd-done-r", "pd", "level:L3#0.1", "resolve", Status.SENT, old),
+            row("gone", "removed", "level:L2#0.1", "trigger", Status.SENT, old),
+        ]
+    )
+    channels: dict[str, Channel] = {"slack": Quiet("slack"), "pd": Quiet("pagerduty")}
+    outbox = Outbox(rows, "zd", channels, lambda: AT)
+    assert outbox.forget_settled() == 5
+    assert {r[0] for r in rows.select()} == {"slack-new", "failed", "pd-open"}
+    assert outbox.alerting() == {"42"}  # the open alert is still known, to be resolved
     rows.close()
