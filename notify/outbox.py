@@ -268,7 +268,7 @@ class Outbox:
         gates = {name: threading.Semaphore(self.concurrency) for name in self.channels}
         workers = min(32, self.concurrency * max(1, len({r[2] for r in rows})))
 
-        def one(row: NoticeRow) -> Result:
+        def one(row: NoticeRow) -> Result | None:
             channel = self.channels.get(row[2])
             if channel is None:
                 return self._mark(row, Status.GAVE_UP, row[7], "the channel is not configured")
@@ -276,11 +276,14 @@ class Outbox:
                 return self._send(channel, row)
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(one, rows))
+            return [r for r in pool.map(one, rows) if r is not None]
 
-    def _send(self, channel: Channel, row: NoticeRow) -> Result:
+    def _send(self, channel: Channel, row: NoticeRow) -> Result | None:
+        """Send one notice it claims first (None: another run claimed it: never sent twice,
+        even were two runs to hold the instance at once)."""
         attempts = row[7] + 1
-        self.rows.mark(row[0], Status.SENDING.value, attempts, "", self.clock())
+        if not self.rows.claim(row[0], [s.value for s in OPEN], attempts, self.clock()):
+            return None
         try:
             delivery = channel.send(outgoing(row))
         except Exception as exc:  # a bug in a payload: the notice fails, the run goes on

@@ -88,3 +88,39 @@ def test_settled_notices_are_forgotten_after_a_while_but_open_alerts_stay(
     assert {r[0] for r in rows.select()} == {"slack-new", "failed", "pd-open"}
     assert outbox.alerting() == {"42"}  # the open alert is still known, to be resolved
     rows.close()
+
+
+class Racing:
+    """A Slack-like channel: while it sends its first notice, another run delivers too."""
+
+    name, type, idempotent = "chat", "slack", False
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.other: Outbox | None = None
+
+    def send(self, o: Outgoing) -> Delivery:
+        self.sent.append(o.id)
+        other, self.other = self.other, None
+        if other is not None:
+            other.deliver()
+        return Delivery(True, detail="200")
+
+    def describe(self) -> str:
+        return "https://chat.invalid"
+
+
+def test_a_notice_another_run_took_meanwhile_is_not_sent_again(tmp_path: Path) -> None:
+    body = json.dumps({"instance": "zd", "url": "", "level": "L2", "title": [], "body": []})
+    path = tmp_path / "notices.sqlite3"
+    mine, theirs = SqliteNotices(path), SqliteNotices(path)
+    mine.add([(nid, "42", "chat", f"level:L2#0.{i}", "trigger", AT + i, Status.DUE.value, 0,
+               body, "", AT, AT) for i, nid in enumerate(["a", "b"])])  # fmt: skip
+    chat = Racing()
+    outbox = Outbox(mine, "zd", {"chat": chat}, lambda: AT + 5, concurrency=1)
+    chat.other = Outbox(theirs, "zd", {"chat": chat}, lambda: AT + 5, concurrency=1)
+    results = outbox.deliver()
+    assert sorted(chat.sent) == ["a", "b"]  # each once: "b" was the other run's
+    assert [(r.id, r.status) for r in results] == [("a", Status.SENT)]
+    mine.close()
+    theirs.close()
