@@ -16,7 +16,7 @@ directly: it only makes a cycle look at the ticket sooner, and the cycle reads t
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import anyio
 import structlog
@@ -109,26 +109,10 @@ async def _webhook(shared: Shared, request: Request) -> Response:
         return refuse(401, "forged", "the signing secret cannot be read", str(exc))
     register(secret)
     now = shared.clock()
-    max_age = config.serve.max_age
-    headers = request.headers
-    payload = signatures.parse(body)
-    if platform == "zendesk":
-        stamp = headers.get("x-zendesk-webhook-signature-timestamp")
-        signature = headers.get("x-zendesk-webhook-signature")
-        if not signatures.zendesk_valid(secret, stamp, body, signature):
-            return refuse(401, "forged", "the signature does not match")
-        if stamp is None or not signatures.zendesk_fresh(stamp, now, max_age):
-            return refuse(401, "stale", "the signed timestamp is too old (a replay?)")
-        delivery = headers.get("x-zendesk-webhook-invocation-id") or signature or ""
-        ticket = _zendesk_ticket(payload)
-    else:
-        signature = headers.get("x-hub-signature")
-        if not signatures.jira_valid(secret, body, signature):
-            return refuse(401, "forged", "the signature does not match")
-        if not signatures.jira_fresh(payload, now, max_age):
-            return refuse(401, "stale", "the signed timestamp is too old (a replay?)")
-        delivery = headers.get("x-atlassian-webhook-identifier") or signature or ""
-        ticket = _jira_ticket(payload)
+    checked = _check(platform, secret, request.headers, body, now, config.serve.max_age)
+    if isinstance(checked, str):
+        return refuse(401, checked, REFUSED[checked])
+    delivery, ticket = checked
     if not shared.hints.first_time(f"{instance}\0{delivery}"):
         telemetry.labels(platform, instance, "duplicate").inc()
         return JSONResponse({"status": "duplicate"}, status_code=200)
@@ -140,6 +124,35 @@ async def _webhook(shared: Shared, request: Request) -> Response:
     telemetry.labels(platform, instance, "accepted").inc()
     shared.telemetry.waiting.labels(instance).set(shared.hints.waiting().get(instance, 0))
     return JSONResponse({"status": marked, "ticket": ticket}, status_code=202)
+
+
+REFUSED = {
+    "forged": "the signature does not match",
+    "stale": "the signed timestamp is too old (a replay?)",
+}
+
+
+def _check(
+    platform: str, secret: str, headers: Mapping[str, str], body: bytes, now: float, age: float
+) -> str | tuple[str, str | None]:
+    """The delivery's signature and signed time, as the platform sends them: "forged" or
+    "stale" (REFUSED), or the delivery's id (to drop a repeat) and the ticket it names."""
+    payload = signatures.parse(body)
+    if platform == "zendesk":
+        stamp = headers.get("x-zendesk-webhook-signature-timestamp")
+        signature = headers.get("x-zendesk-webhook-signature")
+        if not signatures.zendesk_valid(secret, stamp, body, signature):
+            return "forged"
+        if stamp is None or not signatures.zendesk_fresh(stamp, now, age):
+            return "stale"
+        delivery = headers.get("x-zendesk-webhook-invocation-id") or signature or ""
+        return delivery, _zendesk_ticket(payload)
+    signature = headers.get("x-hub-signature")
+    if not signatures.jira_valid(secret, body, signature):
+        return "forged"
+    if not signatures.jira_fresh(payload, now, age):
+        return "stale"
+    return headers.get("x-atlassian-webhook-identifier") or signature or "", _jira_ticket(payload)
 
 
 async def _body(request: Request) -> bytes | None:
