@@ -334,19 +334,7 @@ def run_instance(
             peek=landed.peek,
         )
         landed.confirm()
-        if options.max_changes and len(run.changes) > options.max_changes:
-            run.outcome = RunOutcome.REFUSED
-            run.error = (
-                f"{len(run.changes)} tickets would change, more than max_changes ="
-                f" {options.max_changes}; no change was written. Check the plan"
-                " (escalate plan), then raise run.max_changes or pass --force."
-            )
-            log.error(
-                "storm_guard",
-                instance=name,
-                changes=len(run.changes),
-                max_changes=options.max_changes,
-            )
+        if _storm(run, options.max_changes):
             return
         if options.dry_run:
             run.notices_waiting = waiting(outbox)
@@ -362,6 +350,20 @@ def run_instance(
             after_writes(outbox, adapter, policy[0], run, audit, run.seen if full else None)
 
     return _locked(config, name, runtime, audit, body)
+
+
+def _storm(run: InstanceRun, max_changes: int) -> bool:
+    """The storm guard: more changes than `max_changes` refuse the run (nothing written)."""
+    if not max_changes or len(run.changes) <= max_changes:
+        return False
+    run.outcome = RunOutcome.REFUSED
+    run.error = (
+        f"{len(run.changes)} tickets would change, more than max_changes = {max_changes};"
+        " no change was written. Check the plan (escalate plan), then raise run.max_changes"
+        " or pass --force."
+    )
+    log.error("storm_guard", instance=run.name, changes=len(run.changes), max_changes=max_changes)
+    return True
 
 
 def _locked(
