@@ -94,7 +94,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "state": (
         "connector.commands.state",
         "state_group",
-        "The state store (lock, owed comments, history cache): migrate, export, import.",
+        "The state store (lock, owed comments, history cache, notices): migrate, export, import.",
     ),
     "sandbox": (
         "connector.sandbox.cli",
