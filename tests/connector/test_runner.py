@@ -181,6 +181,9 @@ def test_loop_refuses_an_interval_of_zero(f: Fleet) -> None:
     result = f.invoke("run", "-c", f.config(), "--loop", "--interval", "0s")
     assert result.code == 2 and "--interval" in result.err and "more than 0" in result.err
     assert "applied" not in result.out
+    alone = f.invoke("run", "-c", f.config(), "--interval", "5m")  # one run: no interval
+    assert alone.code == 2 and "--interval is for --loop" in alone.err
+    assert "applied" not in alone.out
 
 
 def test_a_run_skipped_for_the_lock_leaves_the_metrics_alone(f: Fleet) -> None:
