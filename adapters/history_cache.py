@@ -42,7 +42,7 @@ from rules.ticketio import events_from_json, events_to_json
 from state import HistoryRows, StoreError
 from state.sqlite import SqliteHistory, state_file
 
-FORMAT = "1"
+FORMAT = "2"  # 2: Zendesk group and assignee events by name, not id
 MARGIN_SECONDS = 60.0
 log = structlog.get_logger(__name__)
 

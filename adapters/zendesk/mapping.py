@@ -299,7 +299,7 @@ def events_from_audits(
             elif kind in ("Change", "Create") and item.get("field_name") in _CHANGE_KINDS:
                 name = str(item["field_name"])
                 actor = actor_of(audit_author, item.get("via"), people, requester)
-                value = None if item.get("value") is None else str(item.get("value"))
+                value = _named(name, item.get("value"), people)
                 category: StatusCategory | None = None
                 if name == "status" and value:
                     category = (
@@ -316,6 +316,19 @@ def events_from_audits(
                 )
                 events.append(field_event(at, actor, named, item.get("value"), by))
     return events
+
+
+def _named(field_name: str, value: object, people: People) -> str | None:
+    """An audit's value as the ticket names it: a group by its name and an assignee as the
+    policy names people (the audits hold their ids), else the text as it is."""
+    number = as_int(value)
+    if value is None:
+        return None
+    if field_name == "group_id" and number is not None:
+        return people.groups.get(number) or str(value)
+    if field_name == "assignee_id" and number is not None:
+        return assignee_text(number, people.users)
+    return str(value)
 
 
 def field_event(

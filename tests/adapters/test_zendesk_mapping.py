@@ -220,7 +220,7 @@ def test_audits_become_events_with_who_did_them() -> None:
         (EventKind.COMMENT, Actor.CUSTOMER, None),
         (EventKind.STATUS, Actor.SYSTEM, "solved"),
         (EventKind.COMMENT, Actor.CUSTOMER, None),
-        (EventKind.GROUP, Actor.CONNECTOR, "12"),
+        (EventKind.GROUP, Actor.CONNECTOR, "Support L2"),  # by name, as the ticket's group
         (EventKind.COMMENT, Actor.CONNECTOR, None),
         (EventKind.STATUS, Actor.SYSTEM, "open"),
     ]
@@ -229,6 +229,30 @@ def test_audits_become_events_with_who_did_them() -> None:
     with_history = to_ticket(raw(), context(), audits=audits)
     assert with_history.reopens == 1 and with_history.customer_replies == 1
     assert with_history.last_customer_comment == "me too"
+
+
+def test_audit_groups_and_assignees_are_named_as_the_ticket_names_them() -> None:
+    """The audits hold ids; a backtest replays the group and assignee from these events, and
+    compares them with the policy's group names and people (e-mail): ids there never matched."""
+    audits = [
+        {
+            "created_at": "2026-03-02T08:00:00Z",
+            "author_id": AGENT,
+            "events": [
+                {"type": "Change", "field_name": "group_id", "value": 11, "previous_value": 12},
+                {"type": "Change", "field_name": "assignee_id", "value": AGENT},
+                {"type": "Change", "field_name": "group_id", "value": 99},  # deleted since
+                {"type": "Change", "field_name": "assignee_id", "value": None},
+            ],
+        }
+    ]
+    events = events_from_audits(audits, contract_policy(), people(), CUSTOMER)
+    assert [(e.kind, e.value) for e in events] == [
+        (EventKind.GROUP, "Support L1"),
+        (EventKind.ASSIGNEE, "ann@acme.example"),
+        (EventKind.GROUP, "99"),
+        (EventKind.ASSIGNEE, None),
+    ]
 
 
 # --- writing -------------------------------------------------------------------------------------
