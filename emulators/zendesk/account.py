@@ -230,6 +230,11 @@ class Account:
             {"type": "Create", "field_name": "status", "value": status},
             {"type": "Create", "field_name": "priority", "value": priority},
         ]
+        for name in ("group_id", "assignee_id"):  # as Zendesk's creation audit: each field set
+            if self.tickets[tid][name] is not None:
+                events.append(
+                    {"type": "Create", "field_name": name, "value": self.tickets[tid][name]}
+                )
         self._audit(tid, requester, events, created, comment=(subject, True))
         return tid
 
