@@ -53,9 +53,9 @@ def notices_section(summaries: list[dict[str, Any]], channels: list[tuple[str, .
         + ("each policy" if both else "the policy")
         + " would have sent on each channel,"
         " how many would have waited for the next working minute of the channel's calendar,"
-        " and how long. Nothing was sent. “-”: the channel is not configured"
-        + (" in that policy" if both else "")
-        + ", or nothing waited.</p>",
+        " and how long. Nothing was sent. “-”: "
+        + ("the policy has no such channel, or nothing waited" if both else "nothing waited")
+        + ".</p>",
         f'<table class="notices"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table></div>',
     ]
 

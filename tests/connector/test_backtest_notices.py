@@ -89,3 +89,4 @@ def test_one_policy_gets_one_group_of_columns_and_names_are_escaped() -> None:
     assert "--compare" not in page and "colspan" not in page
     assert "<th scope='row'>quiet</th><td class='n g'>0</td>" in page  # configured, unused
     assert "all channels" in page
+    assert "“-”: nothing waited." in page  # one policy has all its channels
