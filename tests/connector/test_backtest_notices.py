@@ -63,6 +63,24 @@ def test_the_json_counts_each_channels_notices_and_waits(
     assert notices["by_channel"] == {"l2-chat": 12} and notices["deferred"] == 5
 
 
+def test_the_text_says_where_notices_waited_when_there_are_several_channels(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = with_channels(tmp_path / "c.yaml", calendar=True, oncall=False)
+    doc = yaml.safe_load(config.read_text(encoding="utf-8"))
+    doc["notify"]["channels"]["team-teams"] = {"type": "teams", "url": {"env": "TEAMS"}}
+    [l2] = [level for level in doc["levels"] if level["name"] == "L2"]
+    l2["notify"] = ["l2-chat", "team-teams"]  # at once: no calendar
+    config.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    argv = ("--tickets", EXPORT, "--until", "2026-12-31T00:00:00Z")
+    code, out, err = run(capsys, "backtest", "-c", str(config), *argv)
+    assert code == 0, err
+    assert (
+        "  notices by channel: l2-chat 12, team-teams 3; deferred 5 (mean 1 d 2 h, max 2 d 9 h)\n"
+        "    deferred on l2-chat: 5 (mean 1 d 2 h, max 2 d 9 h)\n"
+    ) in out
+
+
 def summary(by_channel: dict[str, int]) -> dict[str, Any]:
     none = {"mean": None, "max": None}
     return {
