@@ -46,6 +46,12 @@ class InstanceSettings(Model):
         out), when the query clearly does; None when unsure. Offline, for `escalate validate`."""
         return None
 
+    def without_done(self) -> dict[str, str] | None:
+        """The settings to change so that the instance reads no solved or closed ticket, when
+        its query does not already leave them out and can take one more AND-ed term; None
+        when it does, or when unsure. For `connector.scopes.narrowed`."""
+        return None
+
     @field_validator("url")
     @classmethod
     def _base_url(cls, value: str) -> str:

@@ -14,7 +14,7 @@ p1-unresolved-1h at 2h), then opens the page `--loads` times in Debian's headles
 Timing says: DOMContentLoaded (the page's script has drawn the first 50 tickets by then), the
 load event, the first contentful paint; and the time to draw the next page of tickets and to
 find one ticket by its id. `--old DIR` renders the same page with the code of another checkout
-too (for the ratio), with a 120 s limit on each load.
+too (for the ratio; `--old-loads`, default 1, with a 300 s limit on each load).
 """
 
 from __future__ import annotations
@@ -57,10 +57,19 @@ FIND = """(id) => {
 }"""
 
 
-def render(root: Path, export: Path, page: Path, compare: Path | None) -> None:
-    argv = ["backtest", "-c", str(ROOT / "config.example.yaml"), "--tickets", str(export),
+def render(root: Path, export: Path, page: Path, compare: bool) -> None:
+    """The page, by the code and the example policy of `root` (with --compare: the same policy
+    with p1-unresolved-1h at 2h)."""
+    config = root / "config.example.yaml"
+    argv = ["backtest", "-c", str(config), "--tickets", str(export),
             "--until", "2026-12-01T00:00:00Z", "--format", "html"]  # fmt: skip
-    argv += ["--compare", str(compare)] if compare is not None else []
+    if compare:
+        slower = page.with_suffix(".slower.yaml")
+        text = config.read_text(encoding="utf-8")
+        slower.write_text(
+            text.replace("age: {over: 1h, time: calendar}", "age: {over: 2h, time: calendar}")
+        )
+        argv += ["--compare", str(slower)]
     code = f"import sys; from connector.cli import main; main({argv!r})"
     with page.open("w") as sink:
         env = {**os.environ, "PYTHONPATH": str(root)}
@@ -94,6 +103,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--compare", action="store_true")
     parser.add_argument("--old", type=Path, help="a checkout whose page to measure too")
+    parser.add_argument("--old-loads", type=int, default=1, help="loads of the older page")
     args = parser.parse_args()
     print(
         f"# bench_backtest_page: {args.count:,} tickets, {args.loads} loads, cpus {os.cpu_count()}"
@@ -106,22 +116,16 @@ def main() -> None:
         with export.open("w", encoding="utf-8") as sink:
             for ticket in tickets(args.count, args.seed):
                 sink.write(json.dumps(ticket) + "\n")
-        compare = None
-        if args.compare:
-            compare = Path(tmp) / "slower.yaml"
-            text = (ROOT / "config.example.yaml").read_text(encoding="utf-8")
-            compare.write_text(
-                text.replace("age: {over: 1h, time: calendar}", "age: {over: 2h, time: calendar}")
-            )
-        pages = [("this checkout", ROOT, 10.0)]
+        compare = args.compare
+        pages = [("this checkout", ROOT, 10.0, args.loads)]
         if args.old is not None:
-            pages.append((f"old ({args.old})", args.old.resolve(), 120.0))
+            pages.append((f"old ({args.old})", args.old.resolve(), 300.0, args.old_loads))
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-            for name, root, timeout in pages:
+            for name, root, timeout, loads in pages:
                 page = Path(tmp) / f"page-{len(name)}.html"
                 render(root, export, page, compare)
-                r = measure(browser, page, args.loads, timeout)
+                r = measure(browser, page, loads, timeout)
                 print(
                     f"| {name}{' --compare' if compare else ''} |"
                     f" {page.stat().st_size / 2**20:.1f} | {r['rows_drawn']:,} | {r['dcl']} |"

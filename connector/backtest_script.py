@@ -50,7 +50,7 @@ SCRIPT = r"""
         add(tr, t[3] ? "could not be replayed: " + t[3] : ""); add(tr, "");
       } else {
         add(tr, instant(c[0]), "t");
-        add(tr, c[1] === c[2] ? c[2] : c[1] + " \u2192 " + c[2]);
+        add(tr, c[1] === c[2] ? c[2] : c[1] + " \u2192 " + c[2], "t");
         add(tr, c[3].map(function (r) { return meta.rules[r]; }).join(", "));
         add(tr, c[4] || "-");
         add(tr, late(c[5]), "n");

@@ -23,7 +23,9 @@ import click
 from connector.audit import AuditLog
 from connector.commands.common import runtime
 from connector.commands.outputs import instance_json
+from connector.commands.report import gather
 from connector.config import Config, load_config
+from connector.insights.page import page
 from connector.kinds import WHY, count, plural
 from connector.report import InstanceRun, exit_code, summary_lines
 from connector.runner import Options, Runtime, plan_instance, run_instance
@@ -75,7 +77,10 @@ def _demo(
     where: Path, tickets: int, seed: int, rows: int, fmt: str, rt: Runtime, *, kept: bool
 ) -> int:
     say: Callable[[str], None] = click.echo if fmt == "text" else (lambda _: None)
-    say(f"Seeding {tickets} tickets on each emulated platform (127.0.0.1)...")
+    say(
+        f"Seeding {tickets} tickets on each emulated platform (127.0.0.1), and the past"
+        " month's solved ones..."
+    )
     sink = Sink().start()
     with contextlib.ExitStack() as stack:
         stack.callback(sink.close)
@@ -97,6 +102,8 @@ def _demo(
         finally:
             audit.close()
         after = snapshot(box)
+        if kept:  # the past 30 days as a manager reads them, while the platforms are up
+            report = _report(config, rt, where / "report.html")
     for step, runs in steps.items():
         say(f"$ escalate {'plan' if step == 'plan' else 'run'}    # {step}")
         for line in summary_lines(runs, writes=step != "plan", policy=config.policy):
@@ -112,12 +119,21 @@ def _demo(
             why = _unmoved(before[name], after[name], written[name], config)
             say(_tables(name, before[name], after[name], rows, why))
         say(_notices(sink, [r for step in ("run", "second run") for r in steps[step]], rows))
+        if kept:
+            say(f"Report of the past 30 days (escalate report --format html): {report}")
         say(
             f"Audit log of these runs: {config.audit_log}"
             if directory_kept(where)
             else "Try it yourself: escalate sandbox serve  (then plan/run/doctor against it)"
         )
     return max(exit_code(runs) for runs in steps.values())
+
+
+def _report(config: Config, rt: Runtime, target: Path) -> Path:
+    now = rt.clock()
+    fig, _ = gather(config, rt, since=now - 30 * 86400, now=now, names=[], audit_paths=[])
+    target.write_text(page(fig), encoding="utf-8")
+    return target
 
 
 def _notices(sink: Sink, runs: list[InstanceRun], limit: int) -> str:
@@ -204,7 +220,7 @@ def _unmoved(
     kinds = count(others, config.policy)
     parts = "; ".join(f"{n} {k} ({WHY.get(k, 'see the plan')})" for k, n in kinds.most_common())
     return (
-        f"  The run made {plural(len(written), 'change')}; the other {len(others)} moved none of"
+        f"  The run made {plural(len(written), 'change')}; {len(others)} of them moved none of"
         f" these: {parts}."
     )
 

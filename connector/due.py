@@ -40,13 +40,26 @@ from datetime import UTC, datetime
 from adapters.protocol import Adapter, Incremental
 from connector.config import Config
 from rules.model import Ticket
-from rules.needs import Needs
+from rules.needs import needs
 from rules.plan import Outcome
+from rules.policy import Policy
 from rules.tracking import format_time
 from rules.units import format_duration
 from state import DueMark, DueRow, DueRows
 
 FULL, INCREMENTAL = "full", "incremental"
+
+
+def _effective(digest: str, policy: Policy) -> str:
+    """`digest` with what of the policy is in effect: the rules, functions and SLA policies a
+    run switched off for an unusable field change it (the index was built without them)."""
+    parts = (
+        [r.name for r in policy.rules if r.model.enabled],
+        [f[0] for f in policy.functions],
+        [s.name for s in policy.slas],
+    )
+    blob = json.dumps([digest, parts])
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def settings_hash(config: Config, name: str) -> str:
@@ -73,10 +86,21 @@ class Reads:
     stamps: dict[str, str] = field(default_factory=dict)
     kept: list[DueRow] = field(default_factory=list)
 
-    def tickets(self, adapter: Adapter, wanted: Needs, now: datetime) -> Iterator[Ticket]:
-        """The tickets this run reads, each noted for the index."""
+    def tickets(self, adapter: Adapter, policy: Policy, now: datetime) -> Iterator[Ticket]:
+        """The tickets this run reads, each noted for the index. `policy`: the one in effect
+        (without what needs an unusable field: `connector.runner.usable_policy`)."""
+        self.hash = _effective(self.hash, policy)
         if self.mode == INCREMENTAL and not isinstance(adapter, Incremental):
             self.mode, self.why = FULL, f"the {adapter.platform} adapter reads whole scopes only"
+        elif self.mode == INCREMENTAL and (self.mark is None or self.mark.policy != self.hash):
+            self.mode = FULL
+            self.why = (
+                "the policy or the instance's settings changed since the index was built (or"
+                " what of the policy is in effect: parts switched off for an unusable field)"
+            )
+        elif self.mode == INCREMENTAL:  # due as of the evaluation's `now`
+            self.due = dict(self.rows.due(now.timestamp())) | self.due
+        wanted = needs(policy)
         if self.mode == FULL:
             found = adapter.fetch(wanted, now)
         else:
@@ -122,8 +146,9 @@ def choose(
     full: bool = False,
     hint: frozenset[str] = frozenset(),
 ) -> Reads:
-    """The read for this run: full or incremental, and why (reads the index's mark and due
-    rows; writes nothing)."""
+    """The read for this run: full or incremental, and why (reads the index's mark; writes
+    nothing). The due rows are read with the tickets (`Reads.tickets`), as of the evaluation's
+    `now`."""
     settings, digest = config.run, settings_hash(config, name)
     rows.open(f"due {name}")
     mark = rows.mark()
@@ -132,8 +157,6 @@ def choose(
         reads.why = "asked for (--full)"
     elif mark is None:
         reads.why = "no due index yet"
-    elif mark.policy != digest:
-        reads.why = "the policy or the instance's settings changed since the index was built"
     elif started < mark.high_water:
         reads.why = "the clock is before the last run's start"
     elif started - mark.swept_at >= settings.full_sweep:
@@ -143,6 +166,5 @@ def choose(
         reads.mode = INCREMENTAL
         reads.since = datetime.fromtimestamp(mark.high_water - settings.index_lag, tz=UTC)
         reads.why = f"last run minus index_lag {format_duration(settings.index_lag)}"
-        reads.due = dict(rows.due(started))
-        reads.due.update(dict.fromkeys(hint, ""))  # changed since, whatever the index says
+        reads.due = dict.fromkeys(hint, "")  # changed since, whatever the index says
     return reads

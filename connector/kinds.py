@@ -66,10 +66,21 @@ def breakdown(changes: list[TicketChange], policy: Policy) -> str:
     counts = count(changes, policy)
     parts = [f"{counts[k]} {k}" for k in KINDS if counts[k]]
     text = f"{plural(len(changes), 'change')}: {', '.join(parts)}"
-    unmatched = sum(1 for c in changes if not c.rules)
+    unmatched = Counter(_no_rule(c, policy) for c in changes if not c.rules)
     if unmatched:
-        text += (
-            f"; {unmatched} with no rule matched (an approval that landed, or an SLA date"
-            " kept current)"
-        )
+        whys = ", ".join(plural(n, *why) for why, n in unmatched.most_common())
+        text += f"; {sum(unmatched.values())} with no rule matched: {whys}"
     return text
+
+
+def _no_rule(change: TicketChange, policy: Policy) -> tuple[str, str]:
+    """Why a change no rule matched was made (one, many): an approval's outcome, or
+    bookkeeping."""
+    approval = [r.text for r in change.reasons if r.rule == "approval"]
+    if any(text.startswith("approved") for text in approval):
+        return ("approval landed", "approvals landed")
+    if approval:
+        return ("approval refused or reminded", "approvals refused or reminded")
+    if kind(change, policy) == SLA_ONLY:
+        return ("SLA date kept current", "SLA dates kept current")
+    return ("tracking value kept current", "tracking values kept current")

@@ -4,8 +4,8 @@ Before the writes of `run` (and `apply`), every change's notices are kept as "pl
 planned notice is never sent. After the writes:
 1. each change written makes its notices due (each id once);
 2. a de-escalation resolves the ticket's PagerDuty/JSM alerts above its new level; a ticket
-   with an open alert that the fetch no longer returned is re-read, and resolved if solved or
-   gone;
+   with an open alert that a full read no longer returned is re-read, and resolved if solved
+   or gone (an incremental read leaves that to the next full sweep);
 3. everything due is sent: this run's notices, deferred ones whose working hours came, and
    earlier failures (bounded by `notify.max_attempts`).
 
@@ -47,16 +47,17 @@ def channels_of(config: Config) -> dict[str, Channel]:
 
 
 def open_outbox(
-    config: Config, name: str, store: Store, clock: Callable[[], float]
+    config: Config, name: str, store: Store, clock: Callable[[], float], *, sending: bool = True
 ) -> Outbox | None:
-    """The instance's outbox, or None when no channel is configured."""
+    """The instance's outbox, or None when no channel is configured; without `sending` (a dry
+    run) no channel is opened, so no secret is read: it can only list what waits."""
     if not config.policy.channels:
         return None
     settings = config.policy.model.notify
     return Outbox(
         store.notices(name),
         name,
-        channels_of(config),
+        channels_of(config) if sending else {},
         clock,
         max_attempts=settings.max_attempts,
         concurrency=settings.concurrency,
@@ -115,8 +116,9 @@ def _at_or_below(order: dict[str, int], to: int) -> Callable[[str], bool]:
 
 
 def _resolve_gone(outbox: Outbox, adapter: Adapter, run: InstanceRun, seen: set[str]) -> None:
-    """Resolve the alerts of tickets the fetch no longer returned, if solved or gone."""
-    for ticket in sorted(outbox.alerting() - seen):
+    """The tickets with an open alert or a notice still to send that a full read no longer
+    returned: re-read, and if solved or gone, their escalation is over (`Outbox.resolve`)."""
+    for ticket in sorted((outbox.alerting() | outbox.waiting_on()) - seen):
         try:
             fresh = adapter.reread(ticket)
         except NotFound:

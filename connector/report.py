@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -15,6 +16,7 @@ from notify.outbox import Result, Status
 from rules.errors import EscalationError
 from rules.plan import Summary, TicketChange
 from rules.policy import Policy
+from rules.tracking import format_time
 
 
 class RunOutcome(StrEnum):
@@ -53,6 +55,8 @@ class InstanceRun:
     #: and why, in words.
     read_mode: str = "full"
     read_why: str = ""
+    #: How the search was narrowed where that is exact, and why (`connector.scopes.narrowed`).
+    narrowed: str | None = None
     #: Notices sent (or not) this run (notify.outbox), and those earlier runs left waiting
     #: (listed by dry runs and plans).
     notices: list[Result] = field(default_factory=list)
@@ -115,6 +119,7 @@ class InstanceRun:
             "warnings": list(self.warnings),
             "read": self.read_mode,
             "read_why": self.read_why or None,
+            "narrowed": self.narrowed,
             "notices": _notice_counts(self),
         }
 
@@ -155,10 +160,11 @@ def exit_code(runs: list[InstanceRun], *, locked_is_done: bool = True) -> int:
 
 
 def summary_lines(
-    runs: list[InstanceRun], *, writes: bool, policy: Policy | None = None
+    runs: list[InstanceRun], *, writes: bool, policy: Policy | None = None, notices: bool = True
 ) -> list[str]:
     """One line per instance: fetched, matched, changed, failed, skipped, requests, duration;
-    with the policy, a second line with the changes by kind (connector/kinds.py)."""
+    with the policy, a second line with the changes by kind (connector/kinds.py); with
+    `notices`, the notices a dry run would send, or those a run could not."""
     lines = []
     for run in runs:
         j = run.to_json()
@@ -185,8 +191,38 @@ def summary_lines(
             lines.append(f"  read: {run.read_why}")
         if policy is not None and run.changes:
             lines.append("  " + breakdown(run.changes, policy))
+        if run.narrowed:
+            lines.append(f"  {run.narrowed}")
+        lines += notice_lines(run, planned=policy is not None) if notices else []
         lines += [f"  warning: {w}" for w in run.warnings]
     return lines
+
+
+#: Notices listed under an instance's line; the rest are counted (the plan file has them all).
+NOTICES_LISTED = 20
+
+
+def notice_lines(run: InstanceRun, *, planned: bool) -> list[str]:
+    """A dry run's or plan's notices (and those earlier runs left waiting), or a run's notices
+    that did not go out, one line each."""
+    found: list[str] = []
+    if planned:
+        for change in run.changes:
+            for n in change.notices:
+                when = f"deferred to {format_time(n.due)}" if n.deferred else "now"
+                found.append(f"  notice {change.ticket} -> {n.channel}: {when} ({n.key})")
+        for w in run.notices_waiting:
+            due = format_time(datetime.fromtimestamp(float(w["due"]), UTC))
+            found.append(
+                f"  notice {w['ticket']} -> {w['channel']}: waiting from an earlier run, due"
+                f" {due} ({w['status']}, {w['attempts']} sent)"
+            )
+    else:
+        for r in run.notices:
+            if r.status is not Status.SENT:
+                found.append(f"  notice {r.ticket} -> {r.channel}: {r.status.value}: {r.detail}")
+    extra = len(found) - NOTICES_LISTED
+    return found[:NOTICES_LISTED] + ([f"  ... and {extra} more notices"] if extra > 0 else [])
 
 
 def _notice_text(j: dict[str, Any]) -> str:

@@ -30,6 +30,7 @@ from connector.executor import execute
 from connector.notices import Landed, after_writes, open_outbox, waiting
 from connector.progress import Progress
 from connector.report import InstanceRun, RunOutcome
+from connector.scopes import narrowed
 from connector.store import open_store
 from rules.due import evaluate_due
 from rules.engine import evaluate, evaluate_ticket
@@ -97,10 +98,12 @@ class Options:
 _BUILDING = threading.Lock()
 
 
-def open_adapter(config: Config, name: str, runtime: Runtime) -> Adapter:
+def open_adapter(config: Config, name: str, runtime: Runtime, *, narrow: bool = False) -> Adapter:
+    """The instance's adapter; `narrow`: with the search a run reads (`connector.scopes`),
+    for run, plan and apply only (setup, doctor and reports see the scope as written)."""
     if runtime.connect is not None:
         return runtime.connect(config, name)
-    settings = config.instances[name]
+    settings = narrowed(config, name)[0] if narrow else config.instances[name]
     wiring = Wiring(runtime.clock, runtime.sleep, config.state_dir, store=runtime.state(config))
     with _BUILDING:
         return platform(settings.platform).build(name, settings, config.policy, wiring)
@@ -115,10 +118,11 @@ def _guarded(
 ) -> InstanceRun:
     """Run `body` on a fresh adapter, turning what stops an instance into its outcome."""
     run = InstanceRun(name, config.instances[name].platform, guard=guard)
+    run.narrowed = narrowed(config, name)[1]
     started = runtime.clock()
     adapter: Adapter | None = None
     try:
-        adapter = open_adapter(config, name, runtime)
+        adapter = open_adapter(config, name, runtime, narrow=True)
         body(adapter, run)
     except (AuthError, SetupError, LockLost, StoreError) as exc:
         run.outcome, run.error, run.fatal = RunOutcome.ABORTED, str(exc), exc
@@ -183,7 +187,7 @@ def _plan(
         tickets = adapter.fetch(needs(policy), now)
         outcomes = evaluate(policy, _peeking(tickets, peek) if peek else tickets, now)
     else:
-        tickets = reads.tickets(adapter, needs(policy), now)
+        tickets = reads.tickets(adapter, policy, now)
         outcomes = evaluate_due(policy, _peeking(tickets, peek) if peek else tickets, now)
     for outcome in outcomes:
         if runtime.stop.is_set():
@@ -316,8 +320,9 @@ def run_instance(
             )
         if not options.dry_run:
             _send_owed(adapter, run, audit)
-        outbox = open_outbox(config, name, runtime.state(config), runtime.clock)
-        landed = Landed(outbox if not options.dry_run else None)
+        store, sending = runtime.state(config), not options.dry_run
+        outbox = open_outbox(config, name, store, runtime.clock, sending=sending)
+        landed = Landed(outbox if sending else None)
         policy[0] = _plan(
             adapter,
             config,
@@ -329,19 +334,7 @@ def run_instance(
             peek=landed.peek,
         )
         landed.confirm()
-        if options.max_changes and len(run.changes) > options.max_changes:
-            run.outcome = RunOutcome.REFUSED
-            run.error = (
-                f"{len(run.changes)} tickets would change, more than max_changes ="
-                f" {options.max_changes}; no change was written. Check the plan"
-                " (escalate plan), then raise run.max_changes or pass --force."
-            )
-            log.error(
-                "storm_guard",
-                instance=name,
-                changes=len(run.changes),
-                max_changes=options.max_changes,
-            )
+        if _storm(run, options.max_changes):
             return
         if options.dry_run:
             run.notices_waiting = waiting(outbox)
@@ -357,6 +350,20 @@ def run_instance(
             after_writes(outbox, adapter, policy[0], run, audit, run.seen if full else None)
 
     return _locked(config, name, runtime, audit, body)
+
+
+def _storm(run: InstanceRun, max_changes: int) -> bool:
+    """The storm guard: more changes than `max_changes` refuse the run (nothing written)."""
+    if not max_changes or len(run.changes) <= max_changes:
+        return False
+    run.outcome = RunOutcome.REFUSED
+    run.error = (
+        f"{len(run.changes)} tickets would change, more than max_changes = {max_changes};"
+        " no change was written. Check the plan (escalate plan), then raise run.max_changes"
+        " or pass --force."
+    )
+    log.error("storm_guard", instance=run.name, changes=len(run.changes), max_changes=max_changes)
+    return True
 
 
 def _locked(

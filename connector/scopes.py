@@ -10,7 +10,31 @@ cannot be sure about (an OR, say) draws no warning.
 
 from __future__ import annotations
 
+from adapters.settings import InstanceSettings
 from connector.config import Config
+
+
+def narrowed(config: Config, name: str) -> tuple[InstanceSettings, str | None]:
+    """The instance's settings with its search narrowed where that is exact, and what was
+    narrowed and why (None: as configured).
+
+    Exact: when no enabled rule acts on solved or closed tickets and no level waits for an
+    approval, evaluating one yields nothing (no rule fires on it, and the `sla_due`
+    bookkeeping stops at done), so leaving them out of the search changes no plan; a ticket
+    reopened is in the search again."""
+    settings, policy = config.instances[name], config.policy
+    if any(rule.on_done and rule.model.enabled for rule in policy.rules) or any(
+        level.model.approval is not None for level in policy.levels
+    ):
+        return settings, None
+    update = settings.without_done()
+    if update is None:
+        return settings, None
+    why = (
+        f"search narrowed to {update['scope']!r}: no enabled rule acts on solved or closed"
+        " tickets, so the policy can never change one"
+    )
+    return settings.model_copy(update=update), why
 
 
 def scope_warnings(config: Config) -> list[str]:

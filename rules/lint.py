@@ -5,6 +5,7 @@ Warnings never fail `validate` (exit 0); they point at the key with its line.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -32,7 +33,29 @@ def lint(policy: Policy) -> list[str]:
     _timings(policy, warn)
     _calendars(policy, warn)
     _coverage(policy, warn)
+    _notify_names(policy, warn)
     return out
+
+
+def _notify_names(policy: Policy, warn: Warn) -> None:
+    """A notify entry that is no channel but looks like one (a typo makes it a person)."""
+    if not policy.channels:
+        return
+    lists: list[tuple[tuple[str | int, ...], list[str]]] = [
+        (("levels", lv.index, "notify"), lv.model.notify) for lv in policy.levels
+    ]
+    lists += [(("rules", r.index, "then", "notify"), r.actions.notify) for r in policy.rules]
+    for path, names in lists:
+        for i, name in enumerate(names):
+            if name in policy.channels or "@" in name:
+                continue
+            close = difflib.get_close_matches(name, list(policy.channels), n=1, cutoff=0.75)
+            if close:
+                warn(
+                    (*path, i),
+                    f"notify entry {name!r} is no channel, so a person mentioned in the note;"
+                    f" did you mean the channel {close[0]!r}?",
+                )
 
 
 def _top(node: Node) -> list[Node]:

@@ -18,8 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from rules.approval import Nudge, asked_at, requesting_rule
-from rules.comments import Comments, compose_comments, stale_requests
-from rules.context import template_context
+from rules.comments import Comments, compose_comments
 from rules.escalation import (
     Decision,
     Firing,
@@ -31,7 +30,8 @@ from rules.escalation import (
 )
 from rules.facts import Facts, ts_to_dt
 from rules.model import Ticket
-from rules.notices import Notice, Occasion, make_notice
+from rules.notice_intents import channel_notices
+from rules.notices import Notice
 from rules.plan import Diff, Reason, TicketChange
 from rules.policy import Level, Policy, Rule
 from rules.schema import OwnerBase
@@ -142,49 +142,6 @@ def merge(f: Facts, state: State, rearmed: bool, firings: list[Firing]) -> Ticke
         rules=tuple(fi.rule.name for fi in firings),
         notices=content.notices,
     )
-
-
-def channel_notices(
-    f: Facts, d: Decision, new_state: State, priority: Diff | None
-) -> tuple[Notice, ...]:
-    """The notices to channels (rules.notices): the live rules' and the entered level's,
-    each channel once per rule or level."""
-    policy = f.policy
-    if not policy.channels:
-        return ()
-    stale = stale_requests(f, d.ordered)
-    live = [r for r in d.ordered if r not in stale]
-    level = policy.levels[d.move.target].name
-    reasons = tuple(str(fi.reason) for fi in d.firings)
-    occasion = Occasion(
-        ticket_id=f.ticket.id,
-        title=f.ticket.title,
-        url=f.ticket.url,
-        priority=str(priority.new) if priority and priority.new else f.ticket.priority,
-        level_from=f.level,
-        level_to=level,
-        reasons=reasons,
-        now=f.now,
-    )
-    out: list[Notice] = []
-    for rule in live:
-        fired = new_state.fired_for(rule.key(f.level))
-        key = f"rule:{rule.name}#{new_state.cycle}.{fired.count if fired else 0}"
-        context = template_context(f, d.move.target, d.owner, rule, d.move.approved_by, [*reasons])
-        for name in dict.fromkeys(n for n in rule.actions.notify if n in policy.channels):
-            out.append(make_notice(policy, occasion, name, key, rule, context))
-    if d.entered is not None:
-        count = f.ticket.tracking.count + (d.move.target > f.level_index)
-        key = f"level:{d.entered.name}#{new_state.cycle}.{count}"
-        first = live[0] if live else None
-        level_context = (
-            template_context(f, d.move.target, d.owner, first, d.move.approved_by, [*reasons])
-            if first
-            else None
-        )
-        for name in dict.fromkeys(n for n in d.entered.model.notify if n in policy.channels):
-            out.append(make_notice(policy, occasion, name, key, first, level_context))
-    return tuple(out)
 
 
 def reassign(ticket: Ticket, owner: OwnerBase | None) -> Reassignment:

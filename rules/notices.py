@@ -49,8 +49,8 @@ class Notice:
             "due": format_time(self.due),
             "deferred": self.deferred,
             "priority": self.priority,
-            "title": [[d, t] for d, t in self.title.parts],
-            "body": [[d, t] for d, t in self.body.parts],
+            "title": self.title.to_json(),
+            "body": self.body.to_json(),
         }
 
     @classmethod
@@ -65,14 +65,10 @@ class Notice:
             rule=str(data.get("rule") or ""),
             due=due,
             deferred=bool(data.get("deferred")),
-            title=_rendered(data["title"]),
-            body=_rendered(data["body"]),
+            title=Rendered.from_json(data["title"]),
+            body=Rendered.from_json(data["body"]),
             priority=None if data.get("priority") is None else str(data["priority"]),
         )
-
-
-def _rendered(parts: list[list[Any]]) -> Rendered:
-    return Rendered(tuple((bool(d), str(t)) for d, t in parts))
 
 
 def channels_in(policy: Policy, names: tuple[str, ...] | list[str]) -> list[str]:
@@ -116,6 +112,7 @@ class Occasion:
     level_to: str
     reasons: tuple[str, ...]
     now: datetime
+    awaiting: str | None = None  # the level an approval is asked for (the approvers' notice)
 
 
 def default_text(o: Occasion) -> tuple[Rendered, Rendered]:
@@ -123,7 +120,9 @@ def default_text(o: Occasion) -> tuple[Rendered, Rendered]:
     d = _data
     moved = o.level_from != o.level_to
     head = Rendered.literal("Ticket ") + d(o.ticket_id)
-    if moved:
+    if o.awaiting is not None:
+        head += Rendered.literal(" awaits approval for ") + d(o.awaiting)
+    elif moved:
         head += Rendered.literal(" escalated to ") + d(o.level_to)
     else:
         head += Rendered.literal(" at ") + d(o.level_to)
@@ -154,11 +153,11 @@ def make_notice(
     title, body = default_text(o)
     if model.template is not None and context is not None:
         body = policy.templates.render(model.template, context)
-    due = due_at(policy, model, o.now, o.priority, o.level_to)
+    due = due_at(policy, model, o.now, o.priority, o.awaiting or o.level_to)
     return Notice(
         channel=channel,
         key=key,
-        level=o.level_to,
+        level=o.awaiting or o.level_to,
         rule=rule.name if rule else "",
         due=due,
         deferred=due > o.now,

@@ -152,11 +152,11 @@ class PostgresStore:
     def history(self, instance: str) -> PgHistory:
         return PgHistory(self, instance)
 
-    def due(self, instance: str) -> PgDue:
-        return PgDue(self, instance)
-
     def notices(self, instance: str) -> PgNotices:
         return PgNotices(self, instance)
+
+    def due(self, instance: str) -> PgDue:
+        return PgDue(self, instance)
 
     def audit(self) -> PgAudit:
         return PgAudit(self)
@@ -311,6 +311,88 @@ class PgHistory(_Rows):
         return len(found)
 
 
+class PgNotices(_Rows):
+    kind = "notices"
+
+    def add(self, rows: Sequence[NoticeRow]) -> int:
+        if not rows:
+            return 0
+        try:
+            with self.store.pool().connection() as conn, conn.transaction():
+                added = 0
+                for row in rows:
+                    cursor = conn.execute(
+                        "INSERT INTO escalate_notices VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
+                        " %s, %s, %s, %s, %s) ON CONFLICT (instance, id) DO NOTHING",
+                        (self.instance, *row),
+                    )
+                    added += cursor.rowcount
+                return added
+        except psycopg.Error as exc:
+            raise _error(self.where, exc) from None
+
+    def plan(self, rows: Sequence[NoticeRow]) -> None:
+        if rows:
+            self._do(
+                "INSERT INTO escalate_notices VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+                " %s, %s, %s) ON CONFLICT (instance, id) DO UPDATE SET notice = excluded.notice,"
+                " due = excluded.due, updated = excluded.updated"
+                " WHERE escalate_notices.status = 'planned'",
+                [(self.instance, *row) for row in rows],
+            )
+
+    def confirm(self, ids: Sequence[str], at: float) -> None:
+        if ids:
+            self._do(
+                "UPDATE escalate_notices SET status = 'due', updated = %s"
+                " WHERE instance = %s AND id = %s AND status = 'planned'",
+                [(at, self.instance, i) for i in ids],
+            )
+
+    def mark(self, id: str, status: str, attempts: int, error: str, at: float) -> None:
+        self._do(
+            "UPDATE escalate_notices SET status = %s, attempts = %s, error = %s, updated = %s"
+            " WHERE instance = %s AND id = %s",
+            [(status, attempts, error, at, self.instance, id)],
+        )
+
+    def claim(self, id: str, statuses: Sequence[str], attempts: int, at: float) -> bool:
+        try:
+            with self.store.pool().connection() as conn, conn.transaction():
+                cursor = conn.execute(
+                    "UPDATE escalate_notices SET status = 'sending', attempts = %s, error = '',"
+                    " updated = %s WHERE instance = %s AND id = %s AND status = ANY(%s)",
+                    (attempts, at, self.instance, id, list(statuses)),
+                )
+                return cursor.rowcount == 1
+        except psycopg.Error as exc:
+            raise _error(self.where, exc) from None
+
+    def forget(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._do(
+                "DELETE FROM escalate_notices WHERE instance = %s AND id = %s",
+                [(self.instance, i) for i in ids],
+            )
+
+    def select(
+        self, statuses: Sequence[str] | None = None, ticket: str | None = None
+    ) -> list[NoticeRow]:
+        where, args = ["instance = %s"], list[object]([self.instance])
+        if statuses is not None:
+            where.append("status = ANY(%s)")
+            args.append(list(statuses))
+        if ticket is not None:
+            where.append("ticket = %s")
+            args.append(ticket)
+        found = self._query(
+            f"SELECT {NOTICE_COLUMNS} FROM escalate_notices WHERE {' AND '.join(where)}"
+            " ORDER BY due, id",
+            args,
+        )
+        return [notice_row(row) for row in found]
+
+
 class PgDue(_Rows):
     """The due index (`escalate_due`) and its mark (`escalate_due_mark`), schema step 3."""
 
@@ -369,69 +451,6 @@ class PgDue(_Rows):
             [self.instance],
         )
         return [due_row(row) for row in found]
-
-
-class PgNotices(_Rows):
-    kind = "notices"
-
-    def add(self, rows: Sequence[NoticeRow]) -> int:
-        if not rows:
-            return 0
-        try:
-            with self.store.pool().connection() as conn, conn.transaction():
-                added = 0
-                for row in rows:
-                    cursor = conn.execute(
-                        "INSERT INTO escalate_notices VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
-                        " %s, %s, %s, %s, %s) ON CONFLICT (instance, id) DO NOTHING",
-                        (self.instance, *row),
-                    )
-                    added += cursor.rowcount
-                return added
-        except psycopg.Error as exc:
-            raise _error(self.where, exc) from None
-
-    def plan(self, rows: Sequence[NoticeRow]) -> None:
-        if rows:
-            self._do(
-                "INSERT INTO escalate_notices VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-                " %s, %s, %s) ON CONFLICT (instance, id) DO UPDATE SET notice = excluded.notice,"
-                " due = excluded.due, updated = excluded.updated"
-                " WHERE escalate_notices.status = 'planned'",
-                [(self.instance, *row) for row in rows],
-            )
-
-    def confirm(self, ids: Sequence[str], at: float) -> None:
-        if ids:
-            self._do(
-                "UPDATE escalate_notices SET status = 'due', updated = %s"
-                " WHERE instance = %s AND id = %s AND status = 'planned'",
-                [(at, self.instance, i) for i in ids],
-            )
-
-    def mark(self, id: str, status: str, attempts: int, error: str, at: float) -> None:
-        self._do(
-            "UPDATE escalate_notices SET status = %s, attempts = %s, error = %s, updated = %s"
-            " WHERE instance = %s AND id = %s",
-            [(status, attempts, error, at, self.instance, id)],
-        )
-
-    def select(
-        self, statuses: Sequence[str] | None = None, ticket: str | None = None
-    ) -> list[NoticeRow]:
-        where, args = ["instance = %s"], list[object]([self.instance])
-        if statuses is not None:
-            where.append("status = ANY(%s)")
-            args.append(list(statuses))
-        if ticket is not None:
-            where.append("ticket = %s")
-            args.append(ticket)
-        found = self._query(
-            f"SELECT {NOTICE_COLUMNS} FROM escalate_notices WHERE {' AND '.join(where)}"
-            " ORDER BY due, id",
-            args,
-        )
-        return [notice_row(row) for row in found]
 
 
 class PgAudit:

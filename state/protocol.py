@@ -66,6 +66,49 @@ class HistoryRows(Protocol):
     def close(self) -> None: ...
 
 
+#: id, ticket, channel, key, event, due (epoch seconds), status, attempts, notice (JSON),
+#: error, created, updated (epoch seconds)
+NoticeRow = tuple[str, str, str, str, str, float, str, int, str, str, float, float]
+
+
+class NoticeRows(Protocol):
+    """One instance's notices (`notify.outbox`): each kept once by its id, with what became of
+    it. Every method raises StoreError on failure; every write is committed when it returns."""
+
+    where: str
+
+    def add(self, rows: Sequence[NoticeRow]) -> int:
+        """Insert the rows whose id is not there yet (a row kept stays as it is); how many."""
+        ...
+
+    def plan(self, rows: Sequence[NoticeRow]) -> None:
+        """Insert the rows; a row already there that is still "planned" takes the new notice
+        text and due time (a change evaluated again), any other stays as it is."""
+        ...
+
+    def confirm(self, ids: Sequence[str], at: float) -> None:
+        """The "planned" rows of these ids become "due" (their change is on the ticket)."""
+        ...
+
+    def mark(self, id: str, status: str, attempts: int, error: str, at: float) -> None: ...
+    def claim(self, id: str, statuses: Sequence[str], attempts: int, at: float) -> bool:
+        """Make the row "sending" with `attempts`, if its status is one of `statuses`, in one
+        statement: whether this caller took it (False: another run took it first)."""
+        ...
+
+    def forget(self, ids: Sequence[str]) -> None:
+        """Delete these rows (notices settled long ago)."""
+        ...
+
+    def select(
+        self, statuses: Sequence[str] | None = None, ticket: str | None = None
+    ) -> list[NoticeRow]:
+        """The rows (with these statuses, of this ticket), by due time then id."""
+        ...
+
+    def close(self) -> None: ...
+
+
 #: ticket, next instant (epoch seconds; None: nothing will come due without an update), the
 #: ticket's `updated_at` as the platform wrote it, the hash of the policy that computed it
 DueRow = tuple[str, float | None, str, str]
@@ -110,37 +153,6 @@ class DueRows(Protocol):
 
     def dump(self) -> list[DueRow]:
         """Every row, by ticket."""
-
-
-#: id, ticket, channel, key, event, due (epoch seconds), status, attempts, notice (JSON),
-#: error, created, updated (epoch seconds)
-NoticeRow = tuple[str, str, str, str, str, float, str, int, str, str, float, float]
-
-
-class NoticeRows(Protocol):
-    """One instance's notices (`notify.outbox`): each kept once by its id, with what became of
-    it. Every method raises StoreError on failure; every write is committed when it returns."""
-
-    where: str
-
-    def add(self, rows: Sequence[NoticeRow]) -> int:
-        """Insert the rows whose id is not there yet (a row kept stays as it is); how many."""
-        ...
-
-    def plan(self, rows: Sequence[NoticeRow]) -> None:
-        """Insert the rows; a row already there that is still "planned" takes the new notice
-        text and due time (a change evaluated again), any other stays as it is."""
-        ...
-
-    def confirm(self, ids: Sequence[str], at: float) -> None:
-        """The "planned" rows of these ids become "due" (their change is on the ticket)."""
-        ...
-
-    def mark(self, id: str, status: str, attempts: int, error: str, at: float) -> None: ...
-    def select(
-        self, statuses: Sequence[str] | None = None, ticket: str | None = None
-    ) -> list[NoticeRow]:
-        """The rows (with these statuses, of this ticket), by due time then id."""
         ...
 
     def close(self) -> None: ...
@@ -173,8 +185,8 @@ class Store(Protocol):
 
     def owed(self, instance: str) -> OwedRows: ...
     def history(self, instance: str) -> HistoryRows: ...
-    def due(self, instance: str) -> DueRows: ...
     def notices(self, instance: str) -> NoticeRows: ...
+    def due(self, instance: str) -> DueRows: ...
     def audit(self) -> AuditRows | None:
         """Where audit lines are kept besides the file (None: the file alone)."""
         ...

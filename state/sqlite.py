@@ -205,6 +205,18 @@ class _File:
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {type(exc).__name__}: {exc}") from None
 
+    def _change(self, sql: str, args: Sequence[object]) -> int:
+        """One statement, committed; the rows it changed."""
+        with self._lock:
+            if self._db is None:
+                raise StoreError(f"{self.path}: not open")
+            try:
+                changed = self._db.execute(sql, args).rowcount
+                self._db.commit()
+                return changed
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: {type(exc).__name__}: {exc}") from None
+
     def _query(self, sql: str, args: Sequence[object]) -> list[tuple[Any, ...]]:
         with self._lock:
             if self._db is None:
@@ -279,6 +291,87 @@ class SqliteHistory(_File):
         return len(gone)
 
 
+class SqliteNotices(_File):
+    """One instance's notices (`<state_dir>/notices/<instance>.sqlite3`, mode 0600: the
+    notices hold ticket text), opened on first use."""
+
+    table, schema = "notices", NOTICES_SCHEMA
+
+    def _ready(self) -> None:
+        if self._db is None:
+            self.open("notices 1")
+
+    def add(self, rows: Sequence[NoticeRow]) -> int:
+        self._ready()
+        if not rows:
+            return 0
+        before = self._query("SELECT count(*) FROM notices", [])[0][0]
+        self._run("INSERT OR IGNORE INTO notices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        return int(self._query("SELECT count(*) FROM notices", [])[0][0]) - int(before)
+
+    def plan(self, rows: Sequence[NoticeRow]) -> None:
+        self._ready()
+        if rows:
+            self._run(
+                "INSERT INTO notices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id)"
+                " DO UPDATE SET notice = excluded.notice, due = excluded.due,"
+                " updated = excluded.updated WHERE notices.status = 'planned'",
+                rows,
+            )
+
+    def confirm(self, ids: Sequence[str], at: float) -> None:
+        self._ready()
+        if ids:
+            self._run(
+                "UPDATE notices SET status = 'due', updated = ? WHERE id = ?"
+                " AND status = 'planned'",
+                [(at, i) for i in ids],
+            )
+
+    def mark(self, id: str, status: str, attempts: int, error: str, at: float) -> None:
+        self._ready()
+        self._run(
+            "UPDATE notices SET status = ?, attempts = ?, error = ?, updated = ? WHERE id = ?",
+            [(status, attempts, error, at, id)],
+        )
+
+    def claim(self, id: str, statuses: Sequence[str], attempts: int, at: float) -> bool:
+        self._ready()
+        sql = "UPDATE notices SET status = 'sending', attempts = ?, error = '', updated = ?"
+        sql += f" WHERE id = ? AND status IN ({','.join('?' * len(statuses))})"
+        return self._change(sql, [attempts, at, id, *statuses]) == 1
+
+    def forget(self, ids: Sequence[str]) -> None:
+        self._ready()
+        if ids:
+            self._run("DELETE FROM notices WHERE id = ?", [(i,) for i in ids])
+
+    def select(
+        self, statuses: Sequence[str] | None = None, ticket: str | None = None
+    ) -> list[NoticeRow]:
+        if self._db is None and not self.path.exists():
+            return []  # nothing kept yet: no file is made to say so
+        self._ready()
+        where, args = ["1 = 1"], list[object]()
+        if statuses is not None:
+            where.append(f"status IN ({','.join('?' * len(statuses))})")
+            args += list(statuses)
+        if ticket is not None:
+            where.append("ticket = ?")
+            args.append(ticket)
+        sql = f"SELECT {NOTICE_COLUMNS} FROM notices WHERE {' AND '.join(where)} ORDER BY due, id"
+        return [notice_row(row) for row in self._query(sql, args)]
+
+
+def notice_row(row: Sequence[Any]) -> NoticeRow:
+    """A stored row as the outbox takes it (both backends)."""
+    i, t, c, k, e, d, s, a, n, err, cr, up = row
+    return (
+        str(i), str(t), str(c), str(k), str(e), float(d), str(s), int(a), str(n), str(err),
+        float(cr), float(up),
+    )  # fmt: skip
+
+
 def due_row(row: Sequence[Any]) -> DueRow:
     ticket, next_at, stamp, policy = row
     return (str(ticket), None if next_at is None else float(next_at), str(stamp), str(policy))
@@ -334,74 +427,6 @@ class SqliteDue(_File):
         return [due_row(row) for row in found]
 
 
-class SqliteNotices(_File):
-    """One instance's notices (`<state_dir>/notices/<instance>.sqlite3`, mode 0600: the
-    notices hold ticket text), opened on first use."""
-
-    table, schema = "notices", NOTICES_SCHEMA
-
-    def _ready(self) -> None:
-        if self._db is None:
-            self.open("notices 1")
-
-    def add(self, rows: Sequence[NoticeRow]) -> int:
-        self._ready()
-        if not rows:
-            return 0
-        before = self._query("SELECT count(*) FROM notices", [])[0][0]
-        self._run("INSERT OR IGNORE INTO notices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        return int(self._query("SELECT count(*) FROM notices", [])[0][0]) - int(before)
-
-    def plan(self, rows: Sequence[NoticeRow]) -> None:
-        self._ready()
-        if rows:
-            self._run(
-                "INSERT INTO notices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id)"
-                " DO UPDATE SET notice = excluded.notice, due = excluded.due,"
-                " updated = excluded.updated WHERE notices.status = 'planned'",
-                rows,
-            )
-
-    def confirm(self, ids: Sequence[str], at: float) -> None:
-        self._ready()
-        if ids:
-            self._run(
-                "UPDATE notices SET status = 'due', updated = ? WHERE id = ?"
-                " AND status = 'planned'",
-                [(at, i) for i in ids],
-            )
-
-    def mark(self, id: str, status: str, attempts: int, error: str, at: float) -> None:
-        self._ready()
-        self._run(
-            "UPDATE notices SET status = ?, attempts = ?, error = ?, updated = ? WHERE id = ?",
-            [(status, attempts, error, at, id)],
-        )
-
-    def select(
-        self, statuses: Sequence[str] | None = None, ticket: str | None = None
-    ) -> list[NoticeRow]:
-        self._ready()
-        where, args = ["1 = 1"], list[object]()
-        if statuses is not None:
-            where.append(f"status IN ({','.join('?' * len(statuses))})")
-            args += list(statuses)
-        if ticket is not None:
-            where.append("ticket = ?")
-            args.append(ticket)
-        sql = f"SELECT {NOTICE_COLUMNS} FROM notices WHERE {' AND '.join(where)} ORDER BY due, id"
-        return [notice_row(row) for row in self._query(sql, args)]
-
-
-def notice_row(row: Sequence[Any]) -> NoticeRow:
-    """A stored row as the outbox takes it (both backends)."""
-    i, t, c, k, e, d, s, a, n, err, cr, up = row
-    return (
-        str(i), str(t), str(c), str(k), str(e), float(d), str(s), int(a), str(n), str(err),
-        float(cr), float(up),
-    )  # fmt: skip
-
-
 class SqliteStore:
     """The state directory, for one host."""
 
@@ -420,11 +445,11 @@ class SqliteStore:
     def history(self, instance: str) -> SqliteHistory:
         return SqliteHistory(state_file(self.state_dir, "cache", instance, ".history.sqlite3"))
 
-    def due(self, instance: str) -> SqliteDue:
-        return SqliteDue(state_file(self.state_dir, "due", instance, ".sqlite3"))
-
     def notices(self, instance: str) -> SqliteNotices:
         return SqliteNotices(state_file(self.state_dir, "notices", instance, ".sqlite3"))
+
+    def due(self, instance: str) -> SqliteDue:
+        return SqliteDue(state_file(self.state_dir, "due", instance, ".sqlite3"))
 
     def audit(self) -> None:
         return None  # the audit log is its file, in the state directory

@@ -3,7 +3,8 @@ comments and kept histories as JSON lines, `escalate state import` writes them i
 the config names (e.g. from a state directory into PostgreSQL), each instance under its lock,
 so no run can act on an owed comment half-way through the move.
 
-A line: {"instance": ..., "table": "owed" | "history", "identity": ..., "row": [...]}. The
+A line: {"instance": ..., "table": "owed" | "history" | "notices", "identity": ..., "row": [...]}
+(notices: what notify/outbox.py keeps, so nothing sent is sent again after the move). The
 identity (the account and format the rows were written for) travels with the rows: the
 importing store keeps them under it, and a run for another account drops them, as it would have.
 """
@@ -15,9 +16,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from state.errors import StoreError
-from state.protocol import HistoryRow, OwedRow, Store
+from state.protocol import HistoryRow, NoticeRow, OwedRow, Store
 
-TABLES = ("owed", "history")
+TABLES = ("owed", "history", "notices")
 
 
 def export(store: Store, instances: Sequence[str]) -> Iterator[dict[str, Any]]:
@@ -32,6 +33,7 @@ def export(store: Store, instances: Sequence[str]) -> Iterator[dict[str, Any]]:
 
 def _instance(store: Store, instance: str) -> Iterator[dict[str, Any]]:
     owed, history = store.owed(instance), store.history(instance)
+    notices = store.notices(instance)
     try:
         identity = owed.stored_identity()
         if identity is not None:
@@ -43,9 +45,12 @@ def _instance(store: Store, instance: str) -> Iterator[dict[str, Any]]:
             history.open(identity)
             for hrow in history.dump():
                 yield {"instance": instance, "table": "history", "identity": identity, "row": hrow}
+        for nrow in notices.select():
+            yield {"instance": instance, "table": "notices", "identity": "1", "row": nrow}
     finally:
         owed.close()
         history.close()
+        notices.close()
 
 
 def import_(store: Store, lines: Iterable[dict[str, Any]]) -> dict[tuple[str, str], int]:
@@ -79,6 +84,10 @@ def _write(store: Store, instance: str, table: str, identity: str, rows: list[li
             target = store.owed(instance)
             target.open(identity)
             target.put([_owed(r) for r in rows], keep=True)  # a newer row stays
+        elif table == "notices":
+            kept = store.notices(instance)
+            kept.add([_notice(r) for r in rows])  # a notice the store has already stays
+            kept.close()
         else:
             hist = store.history(instance)
             hist.open(identity)
@@ -90,6 +99,14 @@ def _write(store: Store, instance: str, table: str, identity: str, rows: list[li
 def _owed(r: Sequence[Any]) -> OwedRow:
     t, s, k, b, x, w, a, c, o, st = r
     return (str(t), str(s), str(k), str(b), str(x), str(w), float(a), bool(c), str(o), str(st))
+
+
+def _notice(r: Sequence[Any]) -> NoticeRow:
+    i, t, c, k, e, d, st, a, n, err, cr, up = r
+    return (
+        str(i), str(t), str(c), str(k), str(e), float(d), str(st), int(a), str(n), str(err),
+        float(cr), float(up),
+    )  # fmt: skip
 
 
 def _history(r: Sequence[Any]) -> HistoryRow:

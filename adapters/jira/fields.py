@@ -178,6 +178,8 @@ def from_jira(value: Any) -> Any:
 
 def text_of(value: Any) -> str | None:
     """A field value as tracking text (numbers without a trailing .0)."""
+    if value is None or type(value) is str:
+        return value
     plain = from_jira(value)
     if plain is None:
         return None

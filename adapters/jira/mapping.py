@@ -30,6 +30,7 @@ from rules.tracking import Tracking
 from rules.tracking import parse_time as parse_instant
 
 PLATFORM = "jira"
+NOT_ESCALATED = Tracking.parse({})
 #: Jira's status category keys as hints for statuses the policy does not map.
 CATEGORY_HINTS = {
     "new": StatusCategory.NEW,
@@ -45,7 +46,13 @@ HISTORY_FIELDS = {
 
 def parse_time(text: object) -> datetime | None:
     """Jira's `2026-03-02T08:00:00.000+0000` (or any ISO 8601 instant) in UTC."""
-    return parse_instant(text) if isinstance(text, str) else None
+    if not isinstance(text, str):
+        return None
+    try:  # the common case, a UTC time, at once
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return parse_instant(text)
+    return value if value.tzinfo is UTC else parse_instant(text)
 
 
 def user_id(user: object) -> str | None:
@@ -139,9 +146,11 @@ def to_ticket(
     histories: Iterable[Mapping[str, Any]] | None = None,
     *,
     initial: bool = False,
+    texts: bool = True,
 ) -> Ticket:
     """Map one issue; with `histories` (changelog entries), also its events and summary, and
-    with `initial` each changed field's value at creation (for a replay: `history`)."""
+    with `initial` each changed field's value at creation (for a replay: `history`); without
+    `texts`, only the comment text the engine reads (`history`)."""
     f: Mapping[str, Any] = issue.get("fields") or {}
     key = str(issue["key"])
     status = f.get("status") or {}
@@ -173,12 +182,17 @@ def to_ticket(
         "created_at": created,
         "updated_at": updated,
         "status_since": parse_time(f.get("statuscategorychangedate")),
-        "tracking": Tracking.parse({n: text_of(f.get(fd.id)) for n, fd in ctx.tracking.items()}),
+        "tracking": _tracking({n: text_of(f.get(fd.id)) for n, fd in ctx.tracking.items()}),
     }
     if histories is not None:
-        events = history(issue, histories, ctx, initial=initial)
+        events = history(issue, histories, ctx, initial=initial, texts=texts)
         values |= history_fields(events, values["status_since"])  # type: ignore[arg-type]
     return Ticket(**values)  # type: ignore[arg-type]
+
+
+def _tracking(raw: dict[str, str | None]) -> Tracking:
+    """Parsed, except on a ticket never escalated (most of a sweep), which shares one value."""
+    return Tracking.parse(raw) if any(raw.values()) else NOT_ESCALATED
 
 
 def history(
@@ -187,24 +201,31 @@ def history(
     ctx: Context,
     *,
     initial: bool = False,
+    texts: bool = True,
 ) -> list[Event]:
     """Field changes, comments, and the opening message, as events. With `initial`, also what
     each changed field held at creation (its earliest change's "from"), as system events at
     creation, first among the events of that instant: a replay then knows a priority raised
     later was lower before (a Zendesk creation audit says as much). Only backtests ask: on a
-    live run the extra status span at creation would move SLA clocks that pause on "new"."""
+    live run the extra status span at creation would move SLA clocks that pause on "new".
+    Without `texts` (a run's sweep), only the last public customer comment has its text: the
+    only one the engine reads (`rules.history.without_unread_text`, which the Zendesk history
+    cache keeps likewise); rendering every comment's ADF was a third of the mapping."""
     f: Mapping[str, Any] = issue.get("fields") or {}
     reporter = user_id(f.get("reporter"))
     events: list[Event] = []
+    bodies: dict[int, Any] = {}  # without `texts`: event index -> the body of its text
     created = parse_time(f.get("created"))
     if created is not None:
         description = f.get("description")
+        if description and not texts:
+            bodies[0] = description
         events.append(
             Event(
                 at=created,
                 kind=EventKind.COMMENT,
                 actor=ctx.people.actor(f.get("reporter"), reporter),
-                text=body_text(description) if description else None,
+                text=body_text(description) if description and texts else None,
             )
         )
     first: dict[EventKind, tuple[datetime, Event]] = {}  # each field's earliest change
@@ -230,16 +251,31 @@ def history(
         at = parse_time(comment.get("created"))
         if at is None:
             continue
+        if not texts:
+            bodies[len(events)] = comment.get("body")
         events.append(
             Event(
                 at=at,
                 kind=EventKind.COMMENT,
                 actor=ctx.people.actor(comment.get("author"), reporter),
                 public=is_public(comment),
-                text=body_text(comment.get("body")),
+                text=body_text(comment.get("body")) if texts else None,
             )
         )
+    if bodies:
+        _read_text(events, bodies)
     return events
+
+
+def _read_text(events: list[Event], bodies: Mapping[int, Any]) -> None:
+    """Give its text to the comment the engine reads: the last public one by the customer (in
+    time order, ties in the order given, as `summarise` sorts)."""
+    read = [
+        (events[i].at, i) for i in bodies if events[i].actor is Actor.CUSTOMER and events[i].public
+    ]
+    if read:
+        i = max(read)[1]
+        events[i] = replace(events[i], text=body_text(bodies[i]))
 
 
 def _change(

@@ -37,6 +37,9 @@ def adf(rendered: Rendered) -> dict[str, Any]:
     return {"type": "doc", "version": 1, "content": paragraphs}
 
 
+_BLOCKS = frozenset({"doc", "bulletList", "orderedList", "tableRow", "table"})
+
+
 def adf_text(node: Any) -> str:
     """The plain text of an ADF document (paragraphs separated by blank lines)."""
     if isinstance(node, str):
@@ -51,8 +54,16 @@ def adf_text(node: Any) -> str:
     if kind == "mention":
         attrs = node.get("attrs") or {}
         return str(attrs.get("text") or "@" + str(attrs.get("id", "")))
-    children = [adf_text(child) for child in node.get("content") or []]
-    if kind in ("doc", "bulletList", "orderedList", "tableRow", "table"):
+    children = []
+    for child in node.get("content") or ():
+        leaf = child.get("type") if isinstance(child, dict) else None
+        if leaf == "text":  # the leaves, inline: most of a comment's nodes
+            children.append(str(child.get("text", "")))
+        elif leaf == "hardBreak":
+            children.append("\n")
+        else:
+            children.append(adf_text(child))
+    if kind in _BLOCKS:
         return "\n\n".join(c for c in children if c)
     return "".join(children)
 

@@ -113,7 +113,7 @@ class Reader:
                 issue = with_comments(issue, search.issue_comments(self.client, issue["key"]))
             else:
                 self.count("comments truncated")
-        return self.approved(issue, to_ticket(issue, ctx, log))
+        return self.approved(issue, to_ticket(issue, ctx, log, texts=False))
 
     def approved(self, issue: Mapping[str, Any], ticket: Ticket) -> Ticket:
         """The ticket, with who set its approval field when it holds a value (its changelog)."""

@@ -68,3 +68,11 @@ class Settings(InstanceSettings):
         """An AND-ed clause that keeps Done or resolved issues out (an OR at the top: unsure)."""
         clause = jql.done_left_out(self.jql)
         return None if clause is None else (self.jql, clause)
+
+    def without_done(self) -> dict[str, str] | None:
+        """`(<scope>) AND statusCategory != Done`, keeping the scope's ORDER BY last."""
+        if self.done_left_out() is not None:
+            return None
+        where, order = jql.split_order(self.jql)
+        narrowed = f"({where}) AND statusCategory != Done" + (f" {order}" if order else "")
+        return {"scope": narrowed}

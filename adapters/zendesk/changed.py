@@ -10,9 +10,9 @@ by id.
   `show_many` knows nothing of the scope, so a ticket is taken only if its `updated_at` is the
   one it was last read with: unchanged since it was in scope, so still in scope. One that
   changed since is left to the search (it will see it once indexed, within the overlap), and
-  one `show_many` does not return is gone. A hint (a webhook's ticket, stamp "") is taken as it
-  is when the scope says nothing but which statuses (the default `status<solved`), which can be
-  checked here; else it too waits for the search.
+  one `show_many` does not return is gone. When the scope says nothing but which statuses (the
+  default `status<solved`), a ticket is placed in or out of it here instead, whatever its
+  stamp: one out of it is gone, and a hint (a webhook's ticket, stamp "") in it is read at once.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 from adapters.zendesk.client import SHOW_MANY, chunks
 from adapters.zendesk.mapping import as_int
-from adapters.zendesk.read import Reader, export_query
+from adapters.zendesk.read import Reader
 from rules.model import Ticket
 from rules.needs import Needs
 from rules.tracking import format_time
@@ -50,7 +50,7 @@ def fetch_changed(
     for raws in reader.pages(query):
         seen.update(str(raw.get("id")) for raw in raws)
         yield from reader.tickets(raws, wanted, now)
-    local = _statuses_only(reader.settings.scope, reader.settings.done_left_out())
+    statuses = reader.settings.statuses_in_scope()
     ids = [int(t) for t in due if t not in seen and t.isdigit()]
     gone.update(t for t in due if t not in seen and not t.isdigit())
     history = wanted.history is not None
@@ -59,21 +59,14 @@ def fetch_changed(
         raws = [t for t in page.get("tickets") or [] if isinstance(t, dict)]
         found = {str(as_int(raw.get("id"))) for raw in raws}
         gone.update(str(t) for t in batch if str(t) not in found)
-        same = [raw for raw in raws if _taken(raw, due.get(str(as_int(raw.get("id")))), local)]
+        if statuses is not None:
+            gone.update(str(raw.get("id")) for raw in raws if raw.get("status") not in statuses)
+            same = [raw for raw in raws if raw.get("status") in statuses]
+        else:
+            same = [raw for raw in raws if _stamp(raw) == due.get(str(as_int(raw.get("id"))))]
         if same:
             metrics = reader.sideloaded(page) if history else {}
             yield from reader.tickets(same, wanted, now, metrics)
-
-
-def _statuses_only(scope: str, left_out: tuple[str, str] | None) -> bool:
-    """The scope is its status terms and nothing else, and they leave solved and closed out."""
-    return left_out is not None and export_query(scope).split() == left_out[1].split()
-
-
-def _taken(raw: Mapping[str, Any], stamp: str | None, local: bool) -> bool:
-    if stamp == "":  # a hint: in scope if the scope can be checked here
-        return local and raw.get("status") not in ("solved", "closed")
-    return _stamp(raw) == stamp
 
 
 def _stamp(raw: Mapping[str, Any]) -> str | None:

@@ -41,6 +41,7 @@ class Lookups:
         self._me: Json | None = None
         self._catalog: list[Json] | None = None
         self._fields: FieldMap | None = None
+        self._context: tuple[FieldMap, Context] | None = None
         self._groups = False
         self._lock = threading.Lock()
 
@@ -110,10 +111,20 @@ class Lookups:
         return resolve(self.catalog(), self.titles, self.custom)[0]
 
     def context(self) -> Context:
+        """The mapping's context, one per field map (it keeps what the policy's mappings made
+        of each status and priority)."""
         fmap = self.fieldmap()
-        return Context(
-            self.instance, self.settings.url, self.policy, self.people, fmap.tracking, fmap.custom
-        )
+        if self._context is None or self._context[0] is not fmap:
+            ctx = Context(
+                self.instance,
+                self.settings.url,
+                self.policy,
+                self.people,
+                fmap.tracking,
+                fmap.custom,
+            )
+            self._context = (fmap, ctx)
+        return self._context[1]
 
     def learn_users(self, ids: Iterable[int]) -> None:
         """Look up the users not met yet (show_many, 100 a request)."""

@@ -8,11 +8,11 @@ without a request of its own.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rules.history import with_history
+from rules.history import history_fields
 from rules.mapping import priority, status_category
 from rules.model import (
     Actor,
@@ -28,6 +28,7 @@ from rules.policy import Policy
 from rules.tracking import Tracking
 
 PLATFORM = "zendesk"
+NOT_ESCALATED = Tracking.parse({})
 Json = dict[str, Any]
 AGENT_ROLES = frozenset({"agent", "admin"})
 _CHANGE_KINDS = {
@@ -76,6 +77,23 @@ class Context:
     people: People
     tracking: Mapping[str, int] = field(default_factory=dict)  # logical name -> field id
     custom: Mapping[str, int] = field(default_factory=dict)  # policy field name -> field id
+    #: What the policy's mappings made of each status and priority met (a sweep meets few).
+    _categories: dict[str, StatusCategory] = field(default_factory=dict, compare=False, repr=False)
+    _priorities: dict[str | None, tuple[str | None, int | None]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def category(self, status: str) -> StatusCategory:
+        found = self._categories.get(status)
+        if found is None:
+            found = self._categories[status] = status_category(self.policy, PLATFORM, status)
+        return found
+
+    def priority(self, raw: str | None) -> tuple[str | None, int | None]:
+        found = self._priorities.get(raw)
+        if found is None:
+            found = self._priorities[raw] = priority(self.policy, PLATFORM, raw)
+        return found
 
 
 def parse_time(value: object) -> datetime | None:
@@ -85,6 +103,8 @@ def parse_time(value: object) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    if parsed.tzinfo is UTC:  # Zendesk's times are UTC ("...Z"): nothing to convert
+        return parsed
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
@@ -132,7 +152,34 @@ def to_ticket(
 ) -> Ticket:
     """The neutral ticket; `metrics` (a metric set), `audits` or the `events` mapped from them
     add the history figures."""
-    policy, people = ctx.policy, ctx.people
+    return finish(ticket_values(raw, ctx), raw, ctx, metrics=metrics, audits=audits, events=events)
+
+
+def finish(
+    values: Mapping[str, Any],
+    raw: Mapping[str, Any],
+    ctx: Context,
+    *,
+    metrics: Mapping[str, Any] | None = None,
+    audits: Iterable[Mapping[str, Any]] | None = None,
+    events: Sequence[Event] | None = None,
+) -> Ticket:
+    """The ticket from `ticket_values(raw, ctx)` and its history figures, built at once (a
+    reader that maps a ticket twice, without its events and then with them, keeps `values`)."""
+    if audits is not None:
+        requester = as_int(raw.get("requester_id"))
+        events = events_from_audits(audits, ctx.policy, ctx.people, requester, ctx=ctx)
+    if events is not None:
+        return Ticket(**values, **history_fields(events, None))
+    if metrics is not None:
+        summary = summary_from_metrics(metrics, values["created_at"], values["updated_at"])
+        return Ticket(**values, **summary)
+    return Ticket(**values)
+
+
+def ticket_values(raw: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
+    """The ticket's fields without its history figures (`finish` adds those)."""
+    people = ctx.people
     tid = as_int(raw.get("id"))
     created = parse_time(raw.get("created_at"))
     if tid is None or created is None:
@@ -140,42 +187,41 @@ def to_ticket(
     updated = parse_time(raw.get("updated_at")) or created
     status = str(raw.get("status") or "open")
     raw_priority = raw.get("priority") if isinstance(raw.get("priority"), str) else None
-    neutral, rank = priority(policy, PLATFORM, raw_priority)
+    neutral, rank = ctx.priority(raw_priority)
     values = field_values(raw)
     org_id = as_int(raw.get("organization_id"))
     org = people.organizations.get(org_id, {}) if org_id is not None else {}
     requester_id = as_int(raw.get("requester_id"))
-    ticket = Ticket(
-        id=str(tid),
-        instance=ctx.instance,
-        platform=PLATFORM,
-        url=f"{ctx.base_url}/agent/tickets/{tid}",
-        title=str(raw.get("subject") or raw.get("raw_subject") or ""),
-        status=status,
-        status_category=status_category(policy, PLATFORM, status),
-        priority=neutral,
-        priority_rank=rank,
-        priority_raw=raw_priority,
-        type=raw.get("type") if isinstance(raw.get("type"), str) else None,
-        group=people.groups.get(as_int(raw.get("group_id")) or -1),
-        assignee=assignee_text(as_int(raw.get("assignee_id")), people.users),
-        requester=person(requester_id, people.users),
-        organization=Organization(str(org_id), org.get("name"), frozenset(org.get("tags") or ()))
+    return {
+        "id": str(tid),
+        "instance": ctx.instance,
+        "platform": PLATFORM,
+        "url": f"{ctx.base_url}/agent/tickets/{tid}",
+        "title": str(raw.get("subject") or raw.get("raw_subject") or ""),
+        "status": status,
+        "status_category": ctx.category(status),
+        "priority": neutral,
+        "priority_rank": rank,
+        "priority_raw": raw_priority,
+        "type": raw.get("type") if isinstance(raw.get("type"), str) else None,
+        "group": people.groups.get(as_int(raw.get("group_id")) or -1),
+        "assignee": assignee_text(as_int(raw.get("assignee_id")), people.users),
+        "requester": person(requester_id, people.users),
+        "organization": Organization(str(org_id), org.get("name"), frozenset(org.get("tags") or ()))
         if org_id is not None
         else None,
-        tags=frozenset(str(t) for t in raw.get("tags") or ()),
-        custom={name: values.get(fid) for name, fid in ctx.custom.items()},
-        created_at=created,
-        updated_at=updated,
-        tracking=Tracking.parse({name: values.get(fid) for name, fid in ctx.tracking.items()}),
-    )
-    if audits is not None:
-        events = events_from_audits(audits, policy, people, requester_id)
-    if events is not None:
-        return with_history(ticket, events)
-    if metrics is not None:
-        return replace(ticket, **summary_from_metrics(metrics, created, updated))
-    return ticket
+        "tags": frozenset(str(t) for t in raw.get("tags") or ()),
+        "custom": {name: values.get(fid) for name, fid in ctx.custom.items()},
+        "created_at": created,
+        "updated_at": updated,
+        "tracking": _tracking({name: values.get(fid) for name, fid in ctx.tracking.items()}),
+    }
+
+
+def _tracking(raw: dict[str, object]) -> Tracking:
+    """Parsed, except on a ticket never escalated (most of a sweep), which shares one value."""
+    escalated = any(v is not None and v != "" for v in raw.values())
+    return Tracking.parse(raw) if escalated else NOT_ESCALATED
 
 
 def summary_from_metrics(
@@ -225,6 +271,7 @@ def events_from_audits(
     requester: int | None,
     fields: Mapping[str, str] | None = None,
     approver: Approver | None = None,
+    ctx: Context | None = None,
 ) -> list[Event]:
     """Comments and status/assignee/group/priority changes; our own marked CONNECTOR. With
     `fields` (a backtest: audit `field_name` -> event field name, e.g. "tags", a custom
@@ -255,7 +302,9 @@ def events_from_audits(
                 value = None if item.get("value") is None else str(item.get("value"))
                 category: StatusCategory | None = None
                 if name == "status" and value:
-                    category = status_category(policy, PLATFORM, value)
+                    category = (
+                        ctx.category(value) if ctx else status_category(policy, PLATFORM, value)
+                    )
                 events.append(Event(at, _CHANGE_KINDS[name], actor, value=value, category=category))
             elif kind in ("Change", "Create") and fields and str(item.get("field_name")) in fields:
                 named = fields[str(item.get("field_name"))]

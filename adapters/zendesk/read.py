@@ -35,7 +35,14 @@ from adapters.outcomes import Fresh
 from adapters.zendesk.approvals import Approvals
 from adapters.zendesk.client import SHOW_MANY, chunks
 from adapters.zendesk.lookups import Lookups
-from adapters.zendesk.mapping import as_int, author_ids, events_from_audits, to_ticket
+from adapters.zendesk.mapping import (
+    as_int,
+    author_ids,
+    events_from_audits,
+    finish,
+    ticket_values,
+    to_ticket,
+)
 from rules.model import Event, Ticket
 from rules.needs import Needs
 from rules.needs import needs as needs_of
@@ -132,16 +139,20 @@ class Reader:
                 metrics = self.metric_sets([tid for r in raws if (tid := as_int(r.get("id")))])
         out: list[Ticket] = []
         want_events: list[tuple[Json, Ticket]] = []
+        ctx = self.lookups.context()
+        kept: dict[str, dict[str, Any]] = {}  # mapped once, finished again with the events
         for raw in raws:
-            ticket = self.map(raw, metrics.get(as_int(raw.get("id")) or -1))
+            values = ticket_values(raw, ctx)
+            ticket = finish(values, raw, ctx, metrics=metrics.get(as_int(raw.get("id")) or -1))
             if history == "events" and wanted.wants_events(ticket, now):
                 want_events.append((raw, ticket))
+                kept[ticket.id] = values
             else:
                 out.append(ticket)
         read: dict[str, list[Json]] = {}  # audits read for histories: approvals reuse them
         if want_events:
             events = self.histories(want_events, now, read=read)
-            out += [self.map(raw, None, events[t.id]) for raw, t in want_events]
+            out += [finish(kept[t.id], raw, ctx, events=events[t.id]) for raw, t in want_events]
         return self.with_approvals(raws, out, read)
 
     def with_approvals(
@@ -168,7 +179,9 @@ class Reader:
         read: dict[str, list[Json]] | None = None,
     ) -> dict[str, Sequence[Event]]:
         """Each ticket's history events: kept ones still valid, the others read (and kept),
-        or, not `cached`, all read and none kept. The audits read go into `read`, if given."""
+        or, not `cached` (a backtest's read), all read and none kept, with the `field` events
+        of the tags, custom, request and approval fields a replay needs (`past_fields`). The
+        audits read go into `read`, if given."""
         stamps = {t.id: s for raw, t in tickets if isinstance(s := raw.get("updated_at"), str)}
         found: dict[str, Sequence[Event]] = {}
         cache = self.lookups.cache if cached else None
@@ -185,12 +198,12 @@ class Reader:
             authors |= author_ids(audits[t.id]) - {as_int(raw.get("requester_id")) or 0}
         self.lookups.learn_users(authors)
         kept: list[tuple[str, str, datetime, Sequence[Event]]] = []
-        people = self.lookups.people
+        people, ctx = self.lookups.people, self.lookups.context()
         fields, approver = (None, None) if cached else (self.past_fields(), self.approvals.by)
         for raw, t in missing:
             requester = as_int(raw.get("requester_id"))
             found[t.id] = events_from_audits(
-                audits[t.id], self.policy, people, requester, fields, approver
+                audits[t.id], self.policy, people, requester, fields, approver, ctx
             )
             if t.id in stamps:
                 kept.append((t.id, stamps[t.id], t.updated_at, found[t.id]))

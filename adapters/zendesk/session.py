@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
+from requests.auth import AuthBase
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from adapters.errors import AdapterError, AuthError, MaybeLanded, TransientError
@@ -153,6 +154,15 @@ def zenpy_origin(url: str) -> str | None:
     return None
 
 
+class _Signed(AuthBase):
+    """The session signs each request itself (`Credentials`): with an auth of its own set,
+    `requests` looks up no ~/.netrc entry for the host, which would replace our Authorization
+    header, and which it would otherwise look for on every request (a file lookup each)."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
+
+
 class ZendeskSession(requests.Session):
     """A requests session that raises our errors, signs requests and rebases zenpy's URLs."""
 
@@ -161,6 +171,7 @@ class ZendeskSession(requests.Session):
 
     def __init__(self, base_url: str, clock: Clock, timeout: tuple[float, float]) -> None:
         super().__init__()
+        self.auth = _Signed()
         self.base_url = base_url.rstrip("/")
         self.clock = clock
         self.timeout = timeout

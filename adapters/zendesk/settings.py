@@ -104,6 +104,31 @@ class Settings(InstanceSettings):
         default=300.0, gt=0, description="Give up waiting for an update_many job after this."
     )
 
+    def statuses_in_scope(self) -> frozenset[str] | None:
+        """The statuses the scope reads, when it says nothing but which statuses (AND-ed
+        `status` terms, and `type:ticket`), so a ticket read by id can be placed in or out of
+        it here; None when the scope says more (tags, groups...) or is unsure (an OR)."""
+        kind = ("type:ticket", 'type:"ticket"')
+        terms = [t for t in TERM.findall(self.scope) if t.lower() not in kind]
+        if not terms or "OR" in terms:
+            return None
+        ranks = set(range(len(STATUS_ORDER)))
+        for term in terms:
+            found = _STATUS_TERM.match(term)
+            if found is None or found.group(3).lower() not in STATUS_ORDER:
+                return None
+            negated, op, bound = found.group(1), found.group(2), found.group(3).lower()
+            limit = STATUS_ORDER.index(bound)
+            ranks = {r for r in ranks if _compare(r, op, limit) != bool(negated)}
+        return frozenset(STATUS_ORDER[r] for r in ranks)
+
+    def without_done(self) -> dict[str, str] | None:
+        """The scope and `status<solved`, when its terms are all AND-ed (no OR) and none of them
+        leaves solved and closed tickets out already."""
+        if self.done_left_out() is not None or "OR" in TERM.findall(self.scope):
+            return None
+        return {"scope": f"{self.scope} status<solved"}
+
     def done_left_out(self) -> tuple[str, str] | None:
         """The `status` terms that keep solved and closed tickets out (search terms all hold)."""
         if "OR" in TERM.findall(self.scope):  # not a plain list of AND-ed terms: unsure

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -152,8 +153,12 @@ def backtest_command(
         paths = (config_path, other_path)
         sink = stack.enter_context(_sink(out_path)) if out_path is not None else None
         out = _output(fmt, policies, (start, end), step, source, sink)
-        counted = _counted(records, end, total, runtime().progress)
-        short = _replay(paths, policies, counted, (start, end), step, jobs, out)
+        pace = _Pace(runtime().progress, total)
+        try:
+            started = pace.started(records, end)
+            short = _replay(paths, policies, started, (start, end), step, jobs, out, pace)
+        finally:
+            pace.progress.finish()
     if out_path is not None:
         click.echo(f"backtest written to {out_path}", err=True)
     _warn_short(*short)
@@ -180,19 +185,27 @@ def _sink(path: str) -> Iterator[TextIO]:
             part.unlink(missing_ok=True)
 
 
-def _counted(
-    records: Iterable[TicketRecord], end: datetime, total: int, progress: Progress
-) -> Iterator[TicketRecord]:
-    """The records created by the end (those created after it are left out), each counted on
-    the progress line as it is taken (the line is cleared at the end)."""
-    progress.replaying(0, total)
-    try:
-        for done, record in enumerate(records, 1):
+@dataclass
+class _Pace:
+    """The progress line of a replay: tickets replayed (as their results come back, whatever
+    --jobs) and those left out for being created after the end, of all the source holds."""
+
+    progress: Progress
+    total: int
+    done: int = 0
+
+    def started(self, records: Iterable[TicketRecord], end: datetime) -> Iterator[TicketRecord]:
+        """The records created by the end; the others are counted as done at once."""
+        self.progress.replaying(0, self.total)
+        for record in records:
             if record.created_at <= end:
                 yield record
-            progress.replaying(done, total)
-    finally:
-        progress.finish()
+            else:
+                self.tick()
+
+    def tick(self) -> None:
+        self.done += 1
+        self.progress.replaying(self.done, self.total)
 
 
 def _check_source(tickets_path: str | None, instance: str | None, save_path: str | None) -> None:
@@ -220,11 +233,13 @@ def _replay(
     step: float,
     jobs: int,
     out: JsonOut | TextOut | HtmlOut,
+    pace: _Pace,
 ) -> tuple[Totals, Totals]:
     """Replay every ticket, print as it goes; the totals of both policies."""
     other = policies[1]
     totals, other_totals, differ = Totals(), Totals(), 0
     for ours, theirs in replay_all(records, window, policies, paths, jobs):
+        pace.tick()
         totals.add(ours, step)  # one ticket at a time: only the totals are kept
         diff = None
         if theirs is not None:

@@ -13,7 +13,6 @@ import structlog
 from connector.audit import AuditLog
 from connector.config import Config, check_secrets
 from connector.metrics import last_success, write_metrics
-from connector.notices import channels_of
 from connector.report import InstanceRun, RunOutcome
 from connector.runner import Runtime
 from rules.errors import ConfigError
@@ -41,7 +40,6 @@ def select(config: Config, names: Sequence[str]) -> list[str]:
         )
     chosen = list(dict.fromkeys(names)) or known
     check_secrets(config, chosen)
-    channels_of(config)  # the notice channels' secrets too (ConfigError if one is missing)
     return chosen
 
 

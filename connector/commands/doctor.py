@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import click
 
@@ -13,22 +14,37 @@ from connector.commands.outputs import doctor_json, dumps
 from connector.config import Config, load_config
 from connector.errors import CHANGES_FAILED, OK
 from connector.kinds import plural
-from connector.notices import channels_of
 from connector.runner import open_adapter
 from connector.serve import hookset
 from notify import doctor as channel_doctor
+from notify.channels import open_channel
+from rules.errors import ConfigError
 
 
-def _channels(config: Config, say: Callable[[str], None]) -> int:
-    """Each notice channel checked without sending (notify.doctor); the problems found."""
+def _channels(
+    config: Config, say: Callable[[str], None], found: dict[str, tuple[str, str, list[Check]]]
+) -> int:
+    """Each notice channel checked without sending (notify.doctor), said and kept in `found`
+    (as "notice channel NAME"); a secret that cannot be read is a failed check. The problems
+    found."""
     failed = 0
-    for name, channel in channels_of(config).items():
-        model = config.policy.channels[name]
+    settings = config.policy.model.notify
+    base = Path(config.path).resolve().parent
+    for name, model in config.policy.channels.items():
         hours = f", notices wait for {model.calendar} hours" if model.calendar else ""
-        say(f"notice channel {name} ({channel.type}, {channel.describe()}{hours})")
-        for found in channel_doctor.check(channel):
-            say(f"  {'ok  ' if found.ok else 'FAIL'} {found.name}: {found.detail}")
-            failed += not found.ok
+        try:
+            channel = open_channel(name, model, base, settings.timeout)
+        except ConfigError as exc:
+            say(f"notice channel {name} ({model.type}{hours})")
+            checks, where = [Check("secret", False, str(exc))], ""
+        else:
+            where = channel.describe()
+            say(f"notice channel {name} ({model.type}, {where}{hours})")
+            checks = channel_doctor.check(channel)
+        for check in checks:
+            say(f"  {'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
+            failed += not check.ok
+        found[f"notice channel {name}"] = (model.type, where, checks)
     return failed
 
 
@@ -68,7 +84,7 @@ def doctor(config_path: str, instances: tuple[str, ...], fmt: str) -> None:
         if not checks:
             say("  FAIL no check could run")
             failed += 1
-    failed += _channels(config, say)
+    failed += _channels(config, say, found)
     say(plural(failed, "problem") if failed else "all checks passed")
     code = CHANGES_FAILED if failed else OK
     if fmt == "json":

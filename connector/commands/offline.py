@@ -13,12 +13,13 @@ from pydantic.json_schema import models_json_schema
 
 from adapters.registry import settings_model
 from connector.commands.options import config_option
-from connector.config import RunSettings, load_config, read_text
-from connector.scopes import scope_warnings
+from connector.config import Config, RunSettings, load_config, read_text
+from connector.scopes import narrowed, scope_warnings
 from connector.serve.settings import ServeSettings
 from rules.errors import ConfigError
 from rules.explain import explain, render_text
 from rules.lint import lint
+from rules.model import Ticket
 from rules.platforms import PLATFORMS
 from rules.schema import PolicyModel
 from rules.ticketio import read_tickets
@@ -103,11 +104,27 @@ def explain_command(
 
         tickets = [read_one(config, instance, ticket_id, save)]
     reports = [explain(policy, ticket, now) for ticket in tickets]
+    search = _search_note(config, instance, tickets[0]) if instance is not None else None
     if fmt == "json":
+        if search is not None:
+            reports[0]["search"] = search
         payload: Any = reports[0] if len(reports) == 1 else reports
         click.echo(json.dumps(payload, indent=2))
     else:
         click.echo("\n".join(render_text(r) for r in reports), nl=False)
+        if search is not None:
+            click.echo(f"search: {search}")
+
+
+def _search_note(config: Config, instance: str, ticket: Ticket) -> str | None:
+    """What the instance's runs search, where it is narrowed (`connector.scopes.narrowed`),
+    and whether that leaves this ticket out."""
+    _, why = narrowed(config, instance)
+    if why is None:
+        return None
+    if ticket.status_category.done:
+        return f"runs on {instance} do not read this ticket ({ticket.status}): {why}"
+    return f"runs on {instance}: {why}"
 
 
 @click.command()

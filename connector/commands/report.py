@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -109,26 +109,15 @@ def report_command(
             f" (configured: {', '.join(config.instances) or 'none'})",
             param_hint="--instance",
         )
-    collected = Collected()
-    wanted = set(chosen) or None
-    if config.state.url is not None and not audit_paths:  # the lines every host keeps
-        _read_shared(config, rt, start, now, collected, wanted)
-    else:
-        paths = _oldest_first([Path(p) for p in audit_paths]) or _rotated(config.audit_log, start)
-        if not paths and not (live and config.instances):
-            raise ConfigError(
-                f"no audit log at {config.audit_log} and nothing live to read: run `escalate"
-                " run` first, pass --audit FILE, or leave out --no-live"
-            )
-        read_audit(paths, start, collected, instances=wanted, until=now)
-    if live and config.instances:
-        read_live(config, select(config, chosen), rt, collected, start)
-    links = Links(
-        {n: (i.platform, i.url) for n, i in config.instances.items()},
-        named=organization is None,
-    )
-    fig = figures(
-        collected, config.policy, since=start, now=now, links=links, organization=organization
+    fig, collected = gather(
+        config,
+        rt,
+        since=start,
+        now=now,
+        names=chosen,
+        audit_paths=[Path(p) for p in audit_paths],
+        live=live,
+        organization=organization,
     )
     if fmt == "json":
         body = json.dumps(fig, indent=2) + "\n"
@@ -143,6 +132,43 @@ def report_command(
         click.echo(f"warning: the live tickets of {name} could not be read: {error}", err=True)
     if collected.live_errors:
         raise SystemExit(CHANGES_FAILED)
+
+
+def gather(
+    config: Config,
+    rt: Runtime,
+    *,
+    since: float,
+    now: float,
+    names: list[str],
+    audit_paths: list[Path],
+    live: bool = True,
+    organization: str | None = None,
+) -> tuple[dict[str, Any], Collected]:
+    """The figures of the window [since, now]: the audit lines (of `names`, or every instance),
+    then with `live` the tickets open in the window with their histories."""
+    collected = Collected()
+    wanted = set(names) or None
+    if config.state.url is not None and not audit_paths:  # the lines every host keeps
+        _read_shared(config, rt, since, now, collected, wanted)
+    else:
+        paths = _oldest_first(audit_paths) or _rotated(config.audit_log, since)
+        if not paths and not (live and config.instances):
+            raise ConfigError(
+                f"no audit log at {config.audit_log} and nothing live to read: run `escalate"
+                " run` first, pass --audit FILE, or leave out --no-live"
+            )
+        read_audit(paths, since, collected, instances=wanted, until=now)
+    if live and config.instances:
+        read_live(config, select(config, names), rt, collected, since)
+    links = Links(
+        {n: (i.platform, i.url) for n, i in config.instances.items()},
+        named=organization is None,
+    )
+    fig = figures(
+        collected, config.policy, since=since, now=now, links=links, organization=organization
+    )
+    return fig, collected
 
 
 def _read_shared(

@@ -16,6 +16,7 @@ from connector.config import Config, check_secrets, load_config
 from connector.errors import CHANGES_FAILED, OK, PENDING
 from connector.fleet import each
 from connector.kinds import plural
+from connector.notices import channels_of
 from connector.planfile import dumps, load_plan, plan_json, render_text, save_plan
 from connector.report import InstanceRun, RunOutcome, exit_code, summary_lines
 from connector.runner import Options, Runtime, apply_instance, plan_instance, run_instance
@@ -84,6 +85,8 @@ def run(
         raise click.BadParameter(str(exc), param_hint="--interval") from None
     config = load_config(config_path)
     names = select(config, instances)
+    if not dry_run:
+        channels_of(config)  # the notice channels' secrets, read before anything is sent
     rt = runtime()
     guard = 0 if force else (config.run.max_changes if max_changes is None else max_changes)
     options = Options(
@@ -183,7 +186,7 @@ def plan(
     if fmt == "json" and out is None:
         click.echo(dumps(document), nl=False)
     else:
-        for line in summary_lines(runs, writes=False, policy=config.policy):
+        for line in summary_lines(runs, writes=False, policy=config.policy, notices=False):
             click.echo(line)
         text = render_text(runs, config.policy)
         if fmt == "text" and text:
@@ -207,7 +210,8 @@ def apply_command(plan_path: str, config_path: str | None, fmt: str) -> None:
 
     A ticket updated since the plan was made (by anyone) is refused and reported as stale;
     nothing is re-evaluated, so what is written is what the plan shows. The configuration's
-    policy must be the one the plan was made with (same policy hash). Exit status as for run.
+    policy must be the one the plan was made with (same policy hash). A plan applied before
+    says so ("already applied") and writes nothing. Exit status as for run.
     """
     document, changes = load_plan(plan_path)
     config = load_config(config_path or document["config"])
@@ -222,6 +226,7 @@ def apply_command(plan_path: str, config_path: str | None, fmt: str) -> None:
             raise ConfigError(f"{plan_path}: instance {change.instance!r} is not in {config.path}")
         by_instance.setdefault(change.instance, []).append(change)
     check_secrets(config, list(by_instance))
+    channels_of(config)
     rt = runtime()
     runs: list[InstanceRun] = []
     with audit_log(config, rt, "apply", plan=plan_path) as audit:

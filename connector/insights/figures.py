@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connector.insights import histories, periods
-from connector.insights.collect import Collected, Move, Seen
+from connector.insights.collect import Collected, Key, Move, Seen
 from connector.insights.links import Links
 from connector.insights.view import RATE, SLA, UNKNOWN, View, ratio, stats
 from rules.policy import Policy
@@ -198,14 +198,13 @@ class _Figures:
 
     def moved(self, dim: str, names: list[str]) -> list[dict[str, Any]]:
         """Escalations into each level, or by each rule (the policy's order; others after)."""
-        per: dict[str, list[Seen]] = defaultdict(list)
+        per: dict[str, dict[Key, Seen]] = defaultdict(dict)
         count: Counter[str] = Counter()
         for s in self.tickets:
             for m in self.ups[s.key]:
                 for key in _move_keys(dim, m):
                     count[key] += 1
-                    if s not in per[key]:
-                        per[key].append(s)
+                    per[key][s.key] = s
         order = {n: i for i, n in enumerate(names)}
         keys = sorted(count, key=lambda k: (order.get(k, len(order)), k))
         return [
@@ -213,7 +212,7 @@ class _Figures:
                 "key": k,
                 "escalations": count[k],
                 "tickets_escalated": len(per[k]),
-                "escalated_tickets": self.view.refs(per[k]),
+                "escalated_tickets": self.view.refs(per[k].values()),
             }
             for k in keys
         ]

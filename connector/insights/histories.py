@@ -20,18 +20,19 @@ LONGEST = 10
 
 
 def time_in_status(view: View, since: float, now: float) -> list[dict[str, Any]]:
-    """Per status (the platform's own name), over the tickets whose history was read: the
-    tickets that were in it in the window, the time each spent there (median, p90, total), and
-    the tickets that spent longest, longest first."""
+    """Per status (the platform's own name; names differing only in case are one), over the
+    tickets whose history was read: the tickets that were in it in the window, the time each
+    spent there (median, p90, total), and the tickets that spent longest, longest first."""
     spent: dict[str, list[tuple[float, Key]]] = defaultdict(list)
     order: dict[str, int] = {}
+    shown: dict[str, str] = {}  # one row per name whatever its case ("open", Jira's "Open")
     for s in view.tickets:
         if s.story is None:
             continue
         for status, seconds in s.story.time_in_status(since, now).items():
-            spent[status].append((seconds, s.key))
+            spent[shown.setdefault(status.casefold(), status)].append((seconds, s.key))
         for _, raw, category in s.story.spans:
-            order.setdefault(raw, _CATEGORY_ORDER[category])
+            order.setdefault(shown.get(raw.casefold(), raw), _CATEGORY_ORDER[category])
     rows = []
     for status in sorted(spent, key=lambda r: (order.get(r, 99), r.casefold())):
         samples = sorted(spent[status], key=lambda x: (-x[0], x[1]))

@@ -252,12 +252,14 @@ def _statuses(fig: dict[str, Any]) -> list[str]:
 
 def _after(fig: dict[str, Any]) -> list[str]:
     a = fig["after_escalation"]
+    down = links(a["de_escalated_tickets"], a["de_escalated"])
+    back = links(a["reopened_tickets"], a["reopened"])
     return [
         "<h2>After escalation</h2>",
         f"<p>Of {a['tickets_escalated']} escalated tickets, {a['de_escalated']} were later"
-        f" de-escalated: {links(a['de_escalated_tickets'], a['de_escalated'])}</p>",
-        f"<p>{a['reopened']} were reopened after their escalation:"
-        f" {links(a['reopened_tickets'], a['reopened'])}</p>",
+        f" de-escalated{': ' + down if down else '.'}</p>",
+        f"<p>{a['reopened']} were reopened after their escalation{': ' + back if back else '.'}"
+        "</p>",
     ]
 
 

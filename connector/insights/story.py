@@ -34,12 +34,13 @@ class Story:
     reopened: list[float] = field(default_factory=list)  # instants a done ticket came back
     parked: list[Parked] = field(default_factory=list)
 
+    _open: list[tuple[float, float]] | None = field(default=None, repr=False, compare=False)
+
     def open_in(self, start: float, end: float) -> bool:
         """Not done at some instant of [start, end)."""
-        return any(
-            since < end and until > start and not category.done
-            for since, until, _, category in self.stays()
-        )
+        if self._open is None:  # asked once per day or week: the spans are worked out once
+            self._open = [(a, b) for a, b, _, c in self.stays() if not c.done]
+        return any(since < end and until > start for since, until in self._open)
 
     def stays(self, now: float = math.inf) -> list[tuple[float, float, str, StatusCategory]]:
         """(since, until, raw status, category): each span with its end (`now` for the last)."""

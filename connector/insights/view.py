@@ -37,6 +37,7 @@ class View:
         self.ups = {s.key: sorted((m for m in s.moves if self._up(m)), key=_at) for s in tickets}
         #: The population is known only when the tickets (and their histories) were read live.
         self.known = any(s.live is not None for s in tickets)
+        self._counted: dict[tuple[Key, float, float], bool] = {}  # asked per row and per team
 
     def _up(self, m: Move) -> bool:
         return self.index.get(m.target, -1) > self.index.get(m.source, len(self.index))
@@ -58,10 +59,17 @@ class View:
 
     def escalated_in(self, s: Seen, start: float, end: float) -> int:
         """The escalations of `s` in [start, end)."""
-        return sum(1 for m in self.ups[s.key] if start <= m.at < end)
+        ups = self.ups[s.key]
+        return sum(1 for m in ups if start <= m.at < end) if ups else 0
 
     def counted(self, s: Seen, start: float, end: float) -> bool:
         """`s` is in the period's population: open at some time in it, or escalated in it."""
+        known = self._counted.get((s.key, start, end))
+        if known is None:
+            known = self._counted[(s.key, start, end)] = self._counts(s, start, end)
+        return known
+
+    def _counts(self, s: Seen, start: float, end: float) -> bool:
         if self.escalated_in(s, start, end):
             return True
         if s.story is not None:

@@ -1,6 +1,6 @@
 """The sandbox's ticket mix: `count` archetype scripts in fixed proportions, `due_share` of
-them due at `now`, deterministic for a seed. `tests/connector/test_sandbox.py` checks the
-result with the real adapters and the engine."""
+them due at `now`, plus the past month's solved tickets, deterministic for a seed.
+`tests/connector/test_sandbox.py` checks the result with the real adapters and the engine."""
 
 from __future__ import annotations
 
@@ -34,9 +34,12 @@ QUIET_KINDS = {
     "escalated-handled": 10,
     "escalated-active": 3,
     "awaiting-approval": 3,
-    "past-solved": 30,  # the last 30 days, for the report's trend
-    "past-p1": 8,
 }
+#: The past month's tickets, solved by now (for the report's trend), as a share of `count`,
+#: seeded on top of it from a random stream of their own: the tickets open now are the same
+#: with or without them.
+PAST_SHARE = 0.4
+PAST_KINDS = {"past-solved": 30, "past-p1": 8}
 
 
 def _share(total: int, weights: dict[str, int]) -> list[str]:
@@ -50,12 +53,24 @@ def _share(total: int, weights: dict[str, int]) -> list[str]:
     return [k for k in weights for _ in range(counts[k])]
 
 
-def mix(count: int, *, seed: int, now: float, due_share: float = DUE_SHARE) -> list[Spec]:
-    """`count` ticket specs, oldest first; the same seed and `now` give the same specs."""
-    rng = random.Random(seed)
-    maker = Maker(rng, now)
+def mix(
+    count: int,
+    *,
+    seed: int,
+    now: float,
+    due_share: float = DUE_SHARE,
+    past_share: float = PAST_SHARE,
+) -> list[Spec]:
+    """`count` ticket specs open now, oldest first, then the past month's (`past_share` of
+    `count`, oldest first); the same seed and `now` give the same specs."""
     due = round(count * due_share)
     kinds = _share(due, DUE_KINDS) + _share(count - due, QUIET_KINDS)
+    past = _share(round(count * past_share), PAST_KINDS)
+    return _built(kinds, random.Random(seed), now) + _built(past, random.Random(-seed), now)
+
+
+def _built(kinds: list[str], rng: random.Random, now: float) -> list[Spec]:
+    maker = Maker(rng, now)
     rng.shuffle(kinds)
     specs = []
     for kind in kinds:

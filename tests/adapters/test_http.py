@@ -258,3 +258,28 @@ def test_answers_parse_with_orjson_and_what_it_refuses_as_before() -> None:
     responses.add(responses.GET, url, body=b"<html>login</html>")
     with pytest.raises(requests.JSONDecodeError):
         session.get(url).json()
+
+
+@responses.activate
+def test_the_environment_is_read_once_per_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Proxy variables apply as `requests` applies them, read at the first request to a host
+    (not twice per request), and the CA bundle variable likewise."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.com:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/corp.pem")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    url = "https://acme.zendesk.com/api/v2/tickets/42.json"
+    responses.add(responses.GET, url, json={})
+    session = requests.Session()
+    mount(session, None, RequestStats())
+    session.get(url)
+    monkeypatch.setenv("HTTPS_PROXY", "http://other.example.com:8080")
+    session.get(url, proxies={"https": "http://given.example.com:1"})
+    session.get(url)
+    sent = [c.request.req_kwargs for c in responses.calls]  # type: ignore[attr-defined]
+    assert [k["proxies"].get("https") for k in sent] == [
+        "http://proxy.example.com:3128",
+        "http://given.example.com:1",  # what a caller passes still wins
+        "http://proxy.example.com:3128",
+    ]
+    assert {k["verify"] for k in sent} == {"/etc/ssl/corp.pem"}

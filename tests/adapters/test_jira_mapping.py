@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -162,6 +163,24 @@ def test_history_marks_who_did_what() -> None:
     assert t.reopens == 1 and t.first_response_at == datetime(2026, 3, 2, 8, 10, tzinfo=UTC)
     assert t.customer_replies == 1 and t.last_customer_comment == "Still broken"
     assert t.status_since == datetime(2026, 3, 2, 8, 7, tzinfo=UTC)
+    # A sweep renders only the text the engine reads; the rest of the ticket is the same.
+    swept = to_ticket(
+        raw, ctx(people=People("me"), statuses={"3": "done", "1": "new"}), log, texts=False
+    )
+    assert swept.history is not None
+    assert [e.text for e in swept.history if e.kind is EventKind.COMMENT] == [
+        None,
+        None,
+        None,
+        "Still broken",
+    ]
+    assert [e.text for e in t.history if e.kind is EventKind.COMMENT] == [
+        None,  # no description
+        "On it",
+        "internal",
+        "Still broken",
+    ]
+    assert replace(swept, history=None) == replace(t, history=None)
 
 
 def test_history_starts_with_what_each_changed_field_held_at_creation() -> None:

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 import responses
 
+from adapters.jira.past import field_events, past_fields
 from adapters.past import Window
 from rules.model import Actor, EventKind
 from tests.adapters.jira_harness import JiraHarness
+from tests.adapters.test_jira_mapping import AGENT, ctx
 
 WINDOW = Window(datetime(2026, 2, 20, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC))
 
@@ -64,3 +66,41 @@ def test_a_data_center_result_set_that_grows_while_paged_is_followed(tmp_path: P
         adapter.fields()
         got = [t.id for t in adapter.past(WINDOW)]
     assert added and sorted(got) == sorted([*keys, *added])
+
+
+def test_components_are_rebuilt_as_whole_lists_at_each_change() -> None:
+    """Jira logs one item per component added or removed; the replay wants the whole list
+    after each change, and the list at creation, from the issue's list backwards."""
+
+    def item(before: str | None, after: str | None) -> dict[str, object]:
+        return {"field": "Component", "fieldId": "components", "fromString": before,
+                "toString": after}  # fmt: skip
+
+    issue = {
+        "fields": {
+            "created": "2026-02-22T09:00:00.000+0000",
+            "components": [{"name": "VPN"}],
+            "labels": [],
+        }
+    }
+    log = [
+        {"created": "2026-02-22T10:00:00.000+0000", "author": AGENT,
+         "items": [item(None, "Network")]},
+        {"created": "2026-02-22T11:00:00.000+0000", "author": AGENT,
+         "items": [item("Network", None), item(None, "VPN")]},
+        {"created": "2026-02-22T12:00:00.000+0000", "author": AGENT,
+         "items": [{"field": "labels", "fieldId": "labels", "fromString": "", "toString": "vpn"}]},
+    ]  # fmt: skip
+    context = ctx()
+    events = field_events(issue, log, context, past_fields(context))
+    got = [(e.at.hour, e.field, e.values, e.actor) for e in events]
+    assert sorted(got[:2]) == [  # at creation: no component, no label
+        (9, "components", (), Actor.SYSTEM),
+        (9, "tags", (), Actor.SYSTEM),
+    ]
+    assert got[2:] == [
+        (10, "components", ("Network",), Actor.AGENT),
+        (11, "components", (), Actor.AGENT),
+        (11, "components", ("VPN",), Actor.AGENT),
+        (12, "tags", ("vpn",), Actor.AGENT),
+    ]

@@ -289,3 +289,18 @@ def test_zenpys_force_scheme_and_netloc_cannot_redirect_the_connector(
     assert zd.count("GET", r"/groups$") == 1
     urls = [str(c.request.url) for c in zd.rsps.calls]
     assert urls and all(u.startswith(zd.base_url + "/") for u in urls)
+
+
+def test_a_netrc_entry_for_the_host_never_replaces_our_token(
+    zd: ZendeskHarness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """requests would sign with a ~/.netrc entry for the host over our Authorization header
+    (and look for the file on every request): the session has an auth of its own."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine acme.zendesk.com login someone password other-secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    ids = zd.seed(2)
+    assert sorted(fetch_all(zd)) == sorted(ids)
+    sent = [c.request.headers.get("Authorization", "") for c in zd.rsps.calls]
+    assert sent and not any(h.startswith("Basic ") for h in sent)

@@ -23,6 +23,9 @@ import requests
 import responses
 import yaml
 
+from adapters.package import Wiring
+from adapters.protocol import Adapter
+from adapters.registry import platform
 from connector.audit import AuditLog
 from connector.config import Config, load_config
 from connector.progress import Progress
@@ -93,8 +96,10 @@ class World:
         full_sweep: str = "1h",
         search_lag: float = 0.0,
         time_zone: str = "UTC",
+        scope: str | None = None,
+        name: str = "world",
     ) -> None:
-        self.flavour, self.tmp = flavour, tmp
+        self.flavour, self.tmp, self.name = flavour, tmp, name
         self.time = FakeTime(START)
         self.emulator: ZendeskEmulator | JiraEmulator
         if flavour == "zendesk":
@@ -111,7 +116,7 @@ class World:
         #: Called after each request is answered (a human acting while a run reads).
         self.after: Callable[[str], None] | None = None
         self._bind(rsps)
-        self.config = self._config(index_lag, full_sweep)
+        self.config = self._config(index_lag, full_sweep, scope)
         self.runtime = Runtime(self.time.clock, self.time.sleep, Progress(enabled=False))
 
     # --- the platform ---------------------------------------------------------------------
@@ -173,6 +178,12 @@ class World:
             return int(tid) in self.emulator.tickets
         return tid in self.emulator.issues
 
+    def searchable(self, tid: str) -> bool:
+        """The platform's search sees the ticket as it is now (Zendesk's index lag)."""
+        if isinstance(self.emulator, ZendeskEmulator):
+            return any(str(t["id"]) == tid for t in self.emulator.searchable())
+        return True
+
     def level(self, tid: str) -> str | None:
         if isinstance(self.emulator, ZendeskEmulator):
             value = self.emulator.field_value(int(tid), "Escalation level")
@@ -189,7 +200,7 @@ class World:
 
     # --- the connector --------------------------------------------------------------------
 
-    def _config(self, index_lag: str, full_sweep: str) -> Config:
+    def _config(self, index_lag: str, full_sweep: str, scope: str | None) -> Config:
         doc: dict[str, Any] = yaml.safe_load(POLICY)
         (self.tmp / "secret").write_text((SECRET if self.flavour == "zendesk" else "tok") + "\n")
         secret = {"file": str(self.tmp / "secret")}
@@ -219,7 +230,9 @@ class World:
                 "group_field": "Support team",
                 "page_size": 100,
             }
-        doc["instances"] = {"world": instance}
+        if scope is not None:
+            instance["scope"] = scope
+        doc["instances"] = {self.name: instance}
         doc["run"] = {
             "state_dir": str(self.tmp / "state"),
             "incremental": True,
@@ -234,22 +247,36 @@ class World:
     def options(self, **kw: Any) -> Options:
         return replace(Options(concurrency=1, incremental=True), **kw)
 
-    def run(self, *, full: bool = False, hint: frozenset[str] = frozenset()) -> InstanceRun:
-        """A real run (writes), incremental unless `full` (or the index says otherwise)."""
-        return self._run(self.options(full=full, hint=hint))
+    def run(
+        self, *, full: bool = False, hint: frozenset[str] = frozenset(), incremental: bool = True
+    ) -> InstanceRun:
+        """A real run (writes), incremental unless `full` (or the index says otherwise);
+        `incremental=False`: as without `run.incremental` (no index read or written)."""
+        return self._run(self.options(full=full, hint=hint, incremental=incremental))
 
-    def plan(self, *, incremental: bool) -> dict[str, TicketChange]:
+    def plan(self, *, incremental: bool, as_configured: bool = False) -> dict[str, TicketChange]:
         """What a dry run would change, read incrementally (the index as the last run left
-        it; nothing is written) or in full (without the index), by ticket."""
-        run = self._run(self.options(dry_run=True, incremental=incremental))
+        it; nothing is written) or in full (without the index), by ticket; `as_configured`:
+        with the instance's scope as written, not narrowed (`connector.scopes`)."""
+        if as_configured:
+            self.runtime.connect = self._as_configured
+        try:
+            run = self._run(self.options(dry_run=True, incremental=incremental))
+        finally:
+            self.runtime.connect = None
         assert run.outcome.value == "dry-run", run.error
         assert run.read_mode == ("incremental" if incremental else "full"), run.read_why
         return {c.ticket: c for c in run.changes}
 
+    def _as_configured(self, config: Config, name: str) -> Adapter:
+        settings = config.instances[name]
+        wiring = Wiring(self.time.clock, self.time.sleep, config.state_dir)
+        return platform(settings.platform).build(name, settings, config.policy, wiring)
+
     def _run(self, options: Options) -> InstanceRun:
         audit = AuditLog(None, "world", self.time.clock)
         try:
-            run = run_instance(self.config, "world", self.runtime, audit, options)
+            run = run_instance(self.config, self.name, self.runtime, audit, options)
         finally:
             audit.close()
             self.runtime.close_store()

@@ -280,3 +280,23 @@ def test_the_page_shows_a_breaches_only_target_without_a_met_count() -> None:
     cells = {"met": None, "breached": 4, "running": 2, "attainment": None}
     row = _sla({"sla": {"next_response": cells}}, None)
     assert "<td>next_response</td><td>-</td><td>4</td><td>2</td><td>-</td>" in row
+
+
+def test_the_progress_line_counts_replays_as_they_come_back_with_jobs(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """--jobs 2: tickets are counted as their results come back, not as they are sent; one
+    created after --until counts as done at once. The line ends at the whole."""
+    screen = Terminal()
+    ticks = iter(float(n) for n in range(1000))
+    rt = Runtime(progress=Progress(screen, clock=lambda: next(ticks)))
+    argv = ["backtest", "-c", str(EXAMPLE), "--tickets", str(as_lines(tmp_path)), "--jobs", "2"]
+    with pytest.raises(SystemExit) as info:  # P3-HOLIDAYS is created in December
+        main([*argv, "--until", "2026-11-30T00:00:00Z", "--format", "json"], runtime=rt)
+    assert info.value.code == 0
+    shown = [s.rstrip() for s in screen.getvalue().split("\r") if s.strip()]
+    counts = [int(s.split()[2].split("/")[0]) for s in shown]
+    assert counts == sorted(counts) and counts[0] == 0 and counts[-1] == 3
+    assert shown[-1] == "backtest: replayed 3/3 tickets (100%)"
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["summary"]["tickets"] == 2

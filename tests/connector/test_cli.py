@@ -446,11 +446,13 @@ def test_demo_explains_its_counts(capsys: pytest.CaptureFixture[str]) -> None:
         assert kinds.startswith(f"    {changes} changes: ")
         unmatched = int(kinds.split("; ")[1].split(" with no rule matched")[0])
         assert unmatched == changes - matched > 0  # the approvals the sandbox seeds
+        landed = "approval landed" if unmatched == 1 else "approvals landed"
+        assert kinds.endswith(f" with no rule matched: {unmatched} {landed}")
         header, why = out.split(f"\n{name}: ")[1].splitlines()[:2]
         moved = int(header.split(" of ")[0])
         assert header.endswith("tickets moved (group, level, priority or SLA due)")
         assert why == (
-            f"  The run made {changes} changes; the other {changes - moved} moved none of these:"
+            f"  The run made {changes} changes; {changes - moved} of them moved none of these:"
             f" {changes - moved} notes only (a comment only: an approval asked for, a reminder)."
         )
 

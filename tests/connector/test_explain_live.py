@@ -48,3 +48,22 @@ def test_a_missing_ticket_and_a_bad_call_are_one_sentence(p: Platforms) -> None:
     unknown = p.invoke("explain", "-c", config, "--instance", "nope", "1")
     assert unknown.code == 2 and "unknown instance 'nope'" in unknown.err
     assert "Traceback" not in gone.err + both.err + unknown.err
+
+
+def test_explain_says_when_the_instance_search_leaves_the_ticket_out(p: Platforms) -> None:
+    """A scope that reads solved tickets, a policy that never acts on them: runs leave them
+    out of the search (connector.scopes.narrowed), and explain says so for such a ticket."""
+    config = p.config(zendesk={"scope": "type:ticket"})
+    solved = str(p.zendesk.add_ticket(priority="urgent", status="solved", group="Support L1"))
+    (open_one,) = p.p1(1)
+    done = p.invoke("explain", "-c", config, "--instance", "zendesk", solved, "--now", WHEN)
+    assert done.code == 0, done.err
+    assert (
+        "search: runs on zendesk do not read this ticket (solved): search narrowed to"
+        " 'type:ticket status<solved': no enabled rule acts on solved or closed tickets"
+    ) in done.out
+    live = p.invoke(
+        "explain", "-c", config, "--instance", "zendesk", open_one, "--now", WHEN, "--format",
+        "json",
+    )  # fmt: skip
+    assert json.loads(live.out)["search"].startswith("runs on zendesk: search narrowed to")

@@ -15,7 +15,9 @@ import responses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from state.postgres import PostgresStore
 from tests.connector.incremental_world import World
+from tests.store.pg import Server
 
 FLAVOURS = ["zendesk", "cloud", "dc"]
 
@@ -47,7 +49,7 @@ def act(world: World, rng: random.Random, tickets: list[str]) -> None:
     world.wait(rng.choice([60, 300, 900, 3600, 2 * 3600, 5 * 3600]))
 
 
-@pytest.mark.parametrize("flavour", FLAVOURS)
+@pytest.mark.parametrize("flavour", [*FLAVOURS, "zendesk-lagging"])
 @settings(
     max_examples=6,
     deadline=None,
@@ -58,19 +60,29 @@ def test_an_incremental_run_plans_what_a_full_run_plans(
     flavour: str, seed: int, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """Random histories; after each stretch the two plans (dry runs) are compared, then a
-    real run writes: incremental, now and then a full sweep."""
+    real run writes: incremental, now and then a full sweep.
+
+    "zendesk-lagging": Zendesk's search sees a change 2 minutes late. A full run then plans
+    nothing for a ticket changed in the last 2 minutes (it cannot see it); an incremental run
+    may, having read it by id because it came due: it plans everything the full run plans,
+    the same way, and more only for tickets the search cannot see yet."""
     rng = random.Random(seed)
-    tmp = tmp_path_factory.mktemp(flavour)
-    lag = 120.0 if flavour == "zendesk" else 0.0  # Zendesk's search sees changes 2 minutes late
+    lag = 120.0 if flavour == "zendesk-lagging" else 0.0
+    platform = flavour.removesuffix("-lagging")
+    tmp = tmp_path_factory.mktemp(platform)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        world = World(flavour, mock, tmp, index_lag="5m", full_sweep="30d", search_lag=lag)
+        world = World(platform, mock, tmp, index_lag="5m", full_sweep="30d", search_lag=lag)
         tickets = [world.create(rng.choice(["P2", "P3"])) for _ in range(rng.randint(1, 6))]
         world.wait(400)
         world.run(full=True)
         for _ in range(10):
             act(world, rng, tickets)
             incremental, full = world.plan(incremental=True), world.plan(incremental=False)
-            assert incremental == full
+            if not lag:
+                assert incremental == full
+            else:
+                assert {t: incremental.get(t) for t in full} == full
+                assert all(not world.searchable(t) for t in set(incremental) - set(full))
             world.run(full=rng.random() < 0.15)  # now and then a sweep rebuilds the index
 
 
@@ -148,8 +160,7 @@ def test_a_run_with_nothing_due_costs_a_handful_of_requests(
     run = world.run()
     sent = world.requests()[before:]
     assert run.read_mode == "incremental" and run.summary.evaluated == 0
-    # Zendesk reads ticket_fields twice a run (issue 18: once, on the branch that cuts it)
-    assert len(sent) <= 5 + (flavour == "zendesk"), sent
+    assert len(sent) <= 5, sent
 
 
 def test_what_forces_a_full_sweep(rsps: responses.RequestsMock, tmp_path: Path) -> None:
@@ -187,3 +198,171 @@ def test_jira_reads_updated_since_to_the_minute_in_our_time_zone(
     searches = [r for r in world.requests()[before:] if "/search" in r]
     assert "updated+%3E%3D+%222026%2F03%2F02+04%3A55%22" in searches[0]
     assert world.level(late) == "L2"
+
+
+WIDE = {"zendesk": "type:ticket", "cloud": "project = SUP", "dc": "project = SUP ORDER BY key"}
+NARROWED = {
+    "zendesk": "type:ticket status<solved",
+    "cloud": "(project = SUP) AND statusCategory != Done",
+    "dc": "(project = SUP) AND statusCategory != Done ORDER BY key",
+}
+SENT = {"zendesk": "query=status%3Csolved", "dc": "%28project+%3D+SUP%29+AND+statusCategory"}
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_search_is_narrowed_where_that_is_exact_and_the_plan_says_so(
+    flavour: str, rsps: responses.RequestsMock, tmp_path: Path
+) -> None:
+    """No rule acts on solved tickets and no level waits for approval: leaving them out of a
+    scope that reads them changes no plan, and the run says so."""
+    world = World(flavour, rsps, tmp_path, scope=WIDE[flavour])
+    tickets = [world.create(p) for p in ("P1", "P2", "P3", "P1", "P2")]
+    world.run(full=True)
+    world.solve(tickets[0])  # escalated, then solved
+    world.solve(tickets[1])  # not escalated yet, solved
+    world.wait(9 * 3600)
+    before = len(world.requests())
+    narrowed = world.plan(incremental=False)
+    searched = [r for r in world.requests()[before:] if "search" in r]
+    if flavour in SENT:  # (Jira Cloud sends its JQL in the body)
+        assert SENT[flavour] in searched[0]
+    assert narrowed == world.plan(incremental=False, as_configured=True)
+    assert set(narrowed) == {tickets[2], tickets[3], tickets[4]}  # P3 aged, reminders
+    run = world.run(full=True)
+    assert run.narrowed is not None and repr(NARROWED[flavour]) in run.narrowed
+    assert "no enabled rule acts on solved or closed tickets" in run.narrowed
+    assert run.to_json()["narrowed"] == run.narrowed
+
+
+def test_no_narrowing_when_a_rule_acts_on_solved_tickets_or_a_level_waits_for_approval(
+    rsps: responses.RequestsMock, tmp_path: Path
+) -> None:
+    from dataclasses import replace as swap  # noqa: PLC0415
+
+    from connector.scopes import narrowed  # noqa: PLC0415
+    from rules.schema import ApprovalModel  # noqa: PLC0415
+
+    world = World("zendesk", rsps, tmp_path, scope="type:ticket")
+    config = world.config
+    settings, why = narrowed(config, "world")
+    assert settings.model_dump()["scope"] == "type:ticket status<solved" and why is not None
+    closing = swap(config.policy.rules[0], on_done=True)
+    rules = (closing, *config.policy.rules[1:])
+    assert narrowed(swap(config, policy=swap(config.policy, rules=rules)), "world")[1] is None
+    l2 = config.policy.levels[1]
+    gated = swap(l2, model=l2.model.model_copy(update={"approval": ApprovalModel(anyone=True)}))
+    levels = (config.policy.levels[0], gated)
+    assert narrowed(swap(config, policy=swap(config.policy, levels=levels)), "world")[1] is None
+    from adapters.zendesk.adapter import ZendeskAdapter  # noqa: PLC0415
+    from connector.runner import open_adapter  # noqa: PLC0415
+
+    as_written = open_adapter(config, "world", world.runtime)
+    as_read = open_adapter(config, "world", world.runtime, narrow=True)
+    assert isinstance(as_written, ZendeskAdapter) and isinstance(as_read, ZendeskAdapter)
+    assert as_written.settings.scope == "type:ticket"  # setup, doctor, reports
+    assert as_read.settings.scope == "type:ticket status<solved"  # run, plan, apply
+    as_written.close()
+    as_read.close()
+    (tmp_path / "default").mkdir()
+    default = World("zendesk", rsps, tmp_path / "default")  # status<solved already
+    assert narrowed(default.config, "world")[1] is None
+
+
+def test_the_cli_runs_incrementally_and_full_on_demand(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`escalate run` with `run.incremental: true`, over HTTP: the first run sweeps, the next
+    reads incrementally, `--full` sweeps again; each summary says which and why."""
+    from tests.connector.platforms import platforms  # noqa: PLC0415
+
+    with platforms(tmp_path, capsys) as p:
+        config = p.config(incremental=True, full_sweep="1h", index_lag="5m")
+        (ticket,) = p.p1(1)
+        first = p.invoke("run", "-c", config, "--instance", "zendesk")
+        assert first.code == 0, first.err
+        assert "read: full sweep: no due index yet" in first.out
+        p.time.now += 300
+        second = p.invoke("run", "-c", config, "--instance", "zendesk")
+        assert "read: incremental: updated since 2026-03-02T09:55:00Z" in second.out
+        assert "fetched 1," in second.out  # our own write of the first run, read back
+        p.time.now += 300
+        third = p.invoke("run", "-c", config, "--instance", "zendesk", "--full")
+        assert "read: full sweep: asked for (--full)" in third.out
+        assert p.zendesk.field_value(int(ticket), "Escalation level") == "L2"
+
+
+def test_incremental_runs_keep_their_index_in_postgresql(
+    rsps: responses.RequestsMock, tmp_path: Path, pg_server: Server
+) -> None:
+    """The due index in the shared store (schema step 3): a sweep builds it, an incremental
+    run reads only what came due, on a real PostgreSQL server."""
+    store, name = PostgresStore(pg_server.url, pg_server.password), f"pg-{tmp_path.name}"
+    try:
+        world = World("dc", rsps, tmp_path, name=name, full_sweep="6h")
+        world.runtime.store = store
+        aged = world.create("P2")  # due at 2 hours old
+        world.create("P3")
+        world.wait(600)  # both created before the window the next run reads
+        assert world.run(full=True).read_mode == "full"
+        rows = store.due(name)
+        rows.open(f"due {name}")
+        assert {r[0] for r in rows.dump()} == {aged, "SUP-2"}
+        world.wait(2 * 3600 - 600)
+        run = world.run()
+        assert run.read_mode == "incremental" and run.summary.evaluated == 1
+        assert world.level(aged) == "L2"
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_due_ticket_deleted_or_solved_meanwhile_leaves_the_index(
+    flavour: str, rsps: responses.RequestsMock, tmp_path: Path
+) -> None:
+    """Jira refuses a `key in` naming a deleted issue: the key is dropped and the search sent
+    again; Zendesk's show_many leaves it out. Either way the run goes on, and the index forgets
+    it (and a solved one)."""
+    world = World(flavour, rsps, tmp_path, full_sweep="6h")
+    deleted, solved, kept = world.create("P2"), world.create("P2"), world.create("P2")
+    world.wait(600)
+    world.run(full=True)
+    world.delete(deleted)
+    world.wait(3600)
+    world.solve(solved)
+    world.wait(3600)  # all three came due (2 hours old); one gone, one out of scope
+    run = world.run()
+    assert run.read_mode == "incremental" and run.fatal is None
+    assert world.level(kept) == "L2"
+    rows = world.runtime.state(world.config).due(world.name)
+    rows.open(f"due {world.name}")
+    assert deleted not in {r[0] for r in rows.dump()}
+    assert solved not in {r[0] for r in rows.dump()}
+
+
+@pytest.mark.parametrize("scope", ["type:ticket status<solved", 'status<solved group:"Support L1"'])
+def test_a_hinted_ticket_is_read_at_once_where_its_scope_can_be_checked(
+    scope: str, rsps: responses.RequestsMock, tmp_path: Path
+) -> None:
+    """`run_incremental` with a webhook's hint (what `escalate serve` calls), on a Zendesk
+    search 5 minutes late: with a scope of statuses only, the hinted ticket is read by id and
+    escalated at once; with a scope that also names a group, it waits for the search."""
+    from connector.audit import AuditLog  # noqa: PLC0415
+    from connector.incremental import run_incremental  # noqa: PLC0415
+
+    world = World("zendesk", rsps, tmp_path, search_lag=300, scope=scope)
+    tid = world.create("P3")
+    world.wait(600)
+    world.run(full=True)
+    world.wait(60)
+    world.set_priority(tid, "P1")
+    world.wait(5)
+    audit = AuditLog(None, "serve", world.time.clock)
+    run = run_incremental(world.config, world.name, world.runtime, {tid}, audit=audit)
+    audit.close()
+    world.runtime.close_store()
+    assert run.read_mode == "incremental" and run.fatal is None
+    if "group" in scope:
+        assert world.level(tid) is None
+        world.wait(300)
+        world.run()
+    assert world.level(tid) == "L2"

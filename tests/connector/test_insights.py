@@ -187,6 +187,16 @@ def test_time_in_status_from_a_hand_made_history() -> None:
     assert [r["status"] for r in fig["time_in_status"]] == ["new", "open", "pending"]
 
 
+def test_a_status_named_in_two_cases_is_one_row() -> None:
+    c = Collected()
+    for n, name in enumerate(("open", "Open")):  # Zendesk's, Jira's
+        t0 = NOW - (n + 1) * HOUR
+        live(c, "zd", str(n), about("A"), ticket(t0, status(t0, name, StatusCategory.OPEN)))
+    fig = figures(c, policy(), since=SINCE, now=NOW, links=LINKS)
+    (row,) = fig["time_in_status"]
+    assert (row["status"], row["count"], row["total_s"]) == ("open", 2, 3 * HOUR)
+
+
 def test_time_in_level_from_the_level_changes() -> None:
     c = Collected()
     seen = live(c, "zd", "1", about("A"), always_open(SINCE), level="L3", escalated_at=NOW - HOUR)

@@ -30,6 +30,10 @@ INSTANCE_KEYS = [
     "requests",
     "seconds",
     "warnings",
+    "read",
+    "read_why",
+    "narrowed",
+    "notices",
     "kinds",
     "failures",
 ]
@@ -150,3 +154,15 @@ def test_setup_json_shows_the_plan_and_creates_only_with_yes(p: Platforms) -> No
     created = {d["title"]: d for d in made["instances"]["zendesk"]["done"]}
     assert created["SLA due"]["id"] is not None and created["SLA due"]["problem"] is None
     assert [f["type"] for f in p.zendesk.fields.values() if f["title"] == "SLA due"] == ["text"]
+
+
+def test_setup_json_with_nothing_to_create_exits_0_unasked(p: Platforms) -> None:
+    config = p.config()
+    p.invoke("setup", "-c", config, "--instance", "zendesk", "--yes")
+    result = p.invoke("setup", "-c", config, "--instance", "zendesk", "--format", "json")
+    assert result.code == 0, result.err
+    doc = parse(result.out)
+    assert doc["confirmed"] is False and doc["exit_code"] == 0 and doc["problems"] == 0
+    zendesk = doc["instances"]["zendesk"]
+    assert zendesk["create"] == [] and zendesk["done"] == []
+    assert zendesk["queue"]["title"] == "Escalated tickets" and zendesk["queue"]["id"]

@@ -10,7 +10,7 @@ import pytest
 
 from connector.kinds import breakdown, kind, plural
 from rules.markup import Rendered
-from rules.plan import Diff, TicketChange
+from rules.plan import Diff, Reason, TicketChange
 from rules.policy import load_policy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,16 +54,19 @@ def test_each_change_is_counted_by_what_people_see_it_do(kw: dict[str, Any], exp
 
 
 def test_the_breakdown_counts_the_kinds_and_the_changes_no_rule_matched() -> None:
+    approved = (Reason("approval", "approved by Maria Manager (maria@example.com)"),)
+    nudged = (Reason("approval", "reminder 1 of 2 for L3"),)
     changes = [
         change(level_to="L2"),
-        change(level_to="L3", rules=()),  # an approval that landed
+        change(level_to="L3", rules=(), reasons=approved),
         change(internal_note=NOTE),
-        change(internal_note=NOTE),
+        change(internal_note=NOTE, rules=(), reasons=nudged),
         change(tracking={"sla_due": Diff(None, "2026-12-10T17:00:00Z")}, rules=()),
+        change(tracking={"sla_due": Diff(None, "2026-12-10T18:00:00Z")}, rules=()),
     ]
     assert breakdown(changes, POLICY) == (
-        "5 changes: 2 escalated, 2 notes only, 1 SLA dates only; 2 with no rule matched"
-        " (an approval that landed, or an SLA date kept current)"
+        "6 changes: 2 escalated, 2 notes only, 2 SLA dates only; 4 with no rule matched:"
+        " 2 SLA dates kept current, 1 approval landed, 1 approval refused or reminded"
     )
     assert breakdown(changes[:1], POLICY) == "1 change: 1 escalated"
     assert breakdown([], POLICY) == ""

@@ -134,6 +134,9 @@ def test_a_channel_answering_500_then_200_delivers_once_on_the_next_run(
     first = f.invoke("run", "-c", path)
     assert first.code == 1  # reported: a notice failed
     assert "notices planned 3, deferred 1, sent 1, failed 1" in first.out
+    assert "  notice 1 -> exec-slack: failed: HTTP 500: " in first.out
+    waiting = f.invoke("run", "-c", path, "--dry-run")
+    assert "  notice 1 -> exec-slack: waiting from an earlier run, due" in waiting.out
     second = f.invoke("run", "-c", path)
     assert second.code == 0, second.err
     assert "notices sent 1" in second.out
@@ -162,6 +165,10 @@ def test_dry_run_and_plan_list_the_notices_and_send_nothing(f: Fleet, sink: Sink
     dry = f.invoke("run", "-c", path, "--dry-run")
     assert dry.code == 0, dry.err
     assert "notices planned 3, deferred 2" in dry.out
+    assert "  notice 1 -> exec-slack: deferred to 2026-03-09T08:00:00Z (level:management#0.1)" in (
+        dry.out
+    )
+    assert "  notice 1 -> oncall: now (level:management#0.1)" in dry.out
     plan = f.invoke("plan", "-c", path)
     assert plan.code == 0, plan.err
     assert "notice exec-slack: deferred to 2026-03-09T08:00:00Z" in plan.out
@@ -225,3 +232,72 @@ def test_report_shows_notices_sent_and_failed_per_channel(f: Fleet, sink: Sink) 
     table = [line.split() for line in lines[start + 2 : start + 6]]
     assert table[0] == ["channel", "failed", "sent"]
     assert ["exec-slack", "1", "1"] in table and ["oncall", "0", "1"] in table
+
+
+def test_a_webhook_hears_the_escalation_is_over(
+    f: Fleet, sink: Sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("T_HOOK", sink.url("/hook/ops"))
+    path = config(f, sink)
+    doc = yaml.safe_load(path.read_text())
+    doc["notify"]["channels"]["ops-hook"] = {"type": "webhook", "url": {"env": "T_HOOK"}}
+    doc["levels"][1]["notify"] = ["ops-hook"]
+    path.write_text(yaml.safe_dump(doc))
+    ticket = f.stores["zendesk"].add("Checkout down", priority="P2")
+    assert f.invoke("run", "-c", path).code == 0
+    f.stores["zendesk"].edit(ticket, status="solved")
+    assert f.invoke("run", "-c", path).code == 0
+    assert f.invoke("run", "-c", path).code == 0
+    bodies = [h.body for h in sink.posted("/hook/ops")]
+    assert [b["type"] for b in bodies] == ["escalation.notice", "escalation.resolved"]
+    assert bodies[0]["id"] != bodies[1]["id"] and bodies[1]["ticket"] == ticket
+    for body in bodies:
+        jsonschema.validate(body, schemas.WEBHOOK)
+
+
+def test_a_missing_channel_secret_stops_a_run_not_a_dry_run(
+    f: Fleet, sink: Sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = config(f, sink)
+    monkeypatch.delenv("T_SLACK")
+    f.stores["zendesk"].add("Checkout down", priority="P2")
+    run = f.invoke("run", "-c", path)
+    assert run.code == 2
+    assert "notify.channels.exec-slack.url: environment variable T_SLACK is not set" in run.err
+    assert f.level("1") is None and sink.hits == []  # nothing written, nothing sent
+    assert f.invoke("run", "-c", path, "--dry-run").code == 0
+    doctor = f.invoke("doctor", "-c", path)
+    assert doctor.code == 1
+    assert "  FAIL secret: notify.channels.exec-slack.url: environment variable T_SLACK" in (
+        doctor.out
+    )
+    assert "  ok   routing key: 32 characters" in doctor.out  # the others are still checked
+
+
+def test_a_deferred_notice_of_a_ticket_solved_meanwhile_is_dropped(f: Fleet, sink: Sink) -> None:
+    path = config(f, sink)
+    ticket = f.stores["zendesk"].add("Checkout down", priority="P2")
+    assert f.invoke("run", "-c", path).code == 0  # Slack and e-mail wait for Monday
+    f.stores["zendesk"].edit(ticket, status="solved")  # solved on Saturday
+    f.time.now = FRIDAY_23 + 12 * 3600
+    assert f.invoke("run", "-c", path).code == 0
+    f.time.now = MONDAY_9
+    monday = f.invoke("run", "-c", path)
+    assert monday.code == 0, monday.err
+    assert sink.posted("/slack") == [] and sink.mails == []  # the escalation was over
+    assert sink.incidents() == {f"zendesk/{ticket}/management": "resolved"}
+
+
+def test_apply_sends_the_plans_notices_once(f: Fleet, sink: Sink) -> None:
+    path = config(f, sink, calendar=None)
+    f.stores["zendesk"].add("Checkout down", priority="P2")
+    out = f.tmp / "plan.json"
+    assert f.invoke("plan", "-c", path, "--out", out).code == 0
+    assert sink.hits == []
+    applied = f.invoke("apply", out)
+    assert applied.code == 0, applied.out + applied.err
+    assert len(sink.posted("/slack")) == 1 and len(sink.posted("/pagerduty")) == 1
+    again = f.invoke("apply", out)  # the plan's change is on the ticket: nothing to write
+    assert again.code == 0, again.out + again.err
+    assert f.invoke("run", "-c", path).code == 0
+    assert len(sink.posted("/slack")) == 1 and len(sink.posted("/pagerduty")) == 1

@@ -220,6 +220,17 @@ def read(key: str) -> Callable[[Call], bool]:
     return lambda r: r.method == "GET" and r.path.endswith(f"/issue/{key}")
 
 
+def bulk_read(r: Call) -> bool:
+    """A Jira fault predicate: the bulk re-read before the edits (Cloud: POST /issue/bulkfetch;
+    Data Center: a search naming its keys), after which they are re-read one by one."""
+    if r.path.endswith("/issue/bulkfetch"):
+        return True
+    jql = " ".join(r.query.get("jql", [])) + str(
+        (r.body or {}).get("jql", "") if isinstance(r.body, dict) else ""
+    )
+    return "/search" in r.path and "key in" in jql.lower()
+
+
 @contextlib.contextmanager
 def sandbox(
     tmp: Path,

@@ -27,9 +27,9 @@ from tests.e2e.sandboxes import (
     ZD,
     Box,
     assert_on_course,
+    bulk_read,
     comment,
     put,
-    read,
     reported,
     sandbox,
     settle,
@@ -107,7 +107,10 @@ def test_429_storm_with_retry_after_seconds(box: Box) -> None:
     every ticket's audits once and every due ticket's updates twice: each with Retry-After."""
     zendesk, due = box.zendesk(), box.planned(ZD)  # read before the faults: it reads too
     zendesk.fail("GET", r"/search/export$", 429, times=2, headers={"Retry-After": "7"})
+    kinds = box.kinds(ZD)
     for tid in box.sandbox.ticket_ids[ZD]:
+        if kinds[tid].startswith("past-"):
+            continue  # solved in the past month: no rule reads their events, nor their audits
         zendesk.fail("GET", rf"/tickets/{tid}/audits$", 429, headers={"Retry-After": "1"})
     for tid in due:
         zendesk.fail("PUT", rf"/tickets/{tid}$", 429, times=2, headers={"Retry-After": "2"})
@@ -220,7 +223,7 @@ def test_dropped_connections(box: Box) -> None:
             jira.timeout_after_landing(comment(key))
         for key in keys[4:6]:
             jira.timeout_before_landing(put(key))
-        jira.timeout_before_landing(read(keys[6]))
+        jira.timeout_before_landing(bulk_read)  # the re-read before the edits, in bulk
         jira.timeout_before_landing(search)
         jira.timeout_after_landing(lambda r: r.path.endswith("/field"))
     result = box.run()

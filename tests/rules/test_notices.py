@@ -167,6 +167,15 @@ def test_notices_survive_a_saved_plan() -> None:
         ({"type": "email", "to": ["a@example.com"]}, "a email channel needs smtp, sender"),
         ({"type": "slack", "url": "https://hooks.slack.com/x"}, "a secret is never written"),
         (
+            {
+                "type": "email",
+                "sender": "a@example.com",
+                "to": ["b@example.com"],
+                "smtp": {"host": "relay", "security": "none", "password": {"env": "P"}},
+            },
+            "notify.channels.c.smtp: security none would send the password in the clear",
+        ),
+        (
             {"type": "pagerduty", "routing_key": {"env": "K"}, "bypass_hours": ["P9"]},
             "unknown priority or level 'P9'",
         ),
@@ -221,3 +230,32 @@ def test_backtest_counts_notices_per_channel_and_how_long_they_waited() -> None:
     assert notices["deferred"] == 1
     wait = (MONDAY_9 - (created + timedelta(hours=1))).total_seconds()
     assert notices["deferred_seconds"] == {"mean": wait, "max": wait}
+
+
+def test_lint_warns_of_a_notify_entry_that_looks_like_a_channel() -> None:
+    from rules.lint import lint  # noqa: PLC0415
+
+    doc = yaml.safe_load(yaml.safe_dump(BASE))
+    doc["levels"][1]["notify"] = ["team-chatt", "ops-team"]
+    warnings = lint(load_policy(yaml.safe_dump(doc), "test.yaml"))
+    assert [w.split(": ", 2)[-1] for w in warnings if "notify entry" in w] == [
+        "notify entry 'team-chatt' is no channel, so a person mentioned in the note; did you"
+        " mean the channel 'team-chat'?"
+    ]
+
+
+def test_an_approval_request_tells_the_approval_notify_channels() -> None:
+    doc = yaml.safe_load(yaml.safe_dump(BASE))
+    doc["levels"][2]["approval"] = {"approvers": ["boss@example.com"], "notify": ["team-chat"]}
+    p = load_policy(yaml.safe_dump(doc), "test.yaml")
+    c = change(p, ticket())
+    assert c.level_to == "L1"  # waiting for the approval
+    [n] = c.notices
+    assert (n.channel, n.level, n.deferred) == ("team-chat", "management", False)
+    assert n.key == f"approval:management#0.ask.{int(FRIDAY_NIGHT.timestamp() // 60)}"
+    title = "Ticket T-1 awaits approval for management: Checkout <!channel> broken"
+    assert n.title.plain() == title
+    assert "team-chat" not in c.notify and "boss@example.com" in c.notify
+    after = apply_change(p, ticket(), c, FRIDAY_NIGHT)
+    again = evaluate_ticket(p, after, FRIDAY_NIGHT + timedelta(hours=1)).change
+    assert again is None or again.notices == ()  # asked once

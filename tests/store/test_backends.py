@@ -180,6 +180,56 @@ def test_an_import_keeps_a_row_a_run_wrote_since(store: Store, tmp_path: Path) -
     assert rows.select()[0][7] is True
 
 
+NOTICE = ("n1", "7", "exec-slack", "level:L3#0.1", "trigger", 100.0, "due", 0, "{}", "", 1.0, 1.0)
+
+
+def test_notice_rows_are_kept_once_by_id_and_marked(store: Store, tmp_path: Path) -> None:
+    rows = store.notices(unique(tmp_path))
+    later = ("n0", "8", "mail", "rule:r#0.1", "trigger", 50.0, "due", 0, "{}", "", 1.0, 1.0)
+    assert rows.add([NOTICE, later]) == 2
+    assert rows.add([(*NOTICE[:6], "sent", 9, "{}", "", 2.0, 2.0)]) == 0  # kept as it was
+    rows.mark("n1", "sending", 1, "", 3.0)
+    assert [r[0] for r in rows.select()] == ["n0", "n1"]  # by due time
+    assert rows.select(["sending"]) == [(*NOTICE[:6], "sending", 1, "{}", "", 1.0, 3.0)]
+    assert [r[0] for r in rows.select(["due", "sending"], ticket="8")] == ["n0"]
+    rows.close()
+    again = store.notices(unique(tmp_path))
+    assert [r[6] for r in again.select()] == ["due", "sending"]  # committed, kept
+    again.close()
+
+
+def test_notice_rows_are_forgotten_by_id(store: Store, tmp_path: Path) -> None:
+    rows = store.notices(unique(tmp_path))
+    other = ("n2", *NOTICE[1:])
+    rows.add([NOTICE, other])
+    rows.forget(["n1", "nope"])
+    rows.forget([])
+    assert [r[0] for r in rows.select()] == ["n2"]
+    rows.close()
+
+
+def test_a_notice_is_claimed_once(store: Store, tmp_path: Path) -> None:
+    rows = store.notices(unique(tmp_path))
+    rows.add([NOTICE])
+    assert rows.claim("n1", ["due", "failed"], 1, 5.0)
+    assert not rows.claim("n1", ["due", "failed"], 1, 5.0)  # "sending" now: another run's
+    assert not rows.claim("nope", ["due"], 1, 5.0)
+    assert rows.select() == [(*NOTICE[:6], "sending", 1, "{}", "", 1.0, 5.0)]
+    rows.close()
+
+
+def test_planned_notices_take_new_text_until_confirmed(store: Store, tmp_path: Path) -> None:
+    rows = store.notices(unique(tmp_path))
+    planned = (*NOTICE[:6], "planned", 0, '{"v": 1}', "", 1.0, 1.0)
+    rows.plan([planned])
+    rows.plan([(*NOTICE[:5], 200.0, "planned", 0, '{"v": 2}', "", 2.0, 2.0)])  # evaluated again
+    assert rows.select()[0][5:9] == (200.0, "planned", 0, '{"v": 2}')
+    rows.confirm(["n1", "nope"], 3.0)
+    rows.plan([(*NOTICE[:5], 300.0, "planned", 0, '{"v": 3}', "", 4.0, 4.0)])  # kept as due
+    assert rows.select()[0][5:9] == (200.0, "due", 0, '{"v": 2}')
+    rows.close()
+
+
 def test_due_index_rows_mark_sweep_and_policy_change(store: Store, tmp_path: Path) -> None:
     from state import DueMark  # noqa: PLC0415
 
@@ -200,33 +250,3 @@ def test_due_index_rows_mark_sweep_and_policy_change(store: Store, tmp_path: Pat
     other = store.due(unique(tmp_path))
     assert other.open("another account") is True
     assert other.dump() == [] and other.mark() is None
-
-
-NOTICE = ("n1", "7", "exec-slack", "level:L3#0.1", "trigger", 100.0, "due", 0, "{}", "", 1.0, 1.0)
-
-
-def test_notice_rows_are_kept_once_by_id_and_marked(store: Store, tmp_path: Path) -> None:
-    rows = store.notices(unique(tmp_path))
-    later = ("n0", "8", "mail", "rule:r#0.1", "trigger", 50.0, "due", 0, "{}", "", 1.0, 1.0)
-    assert rows.add([NOTICE, later]) == 2
-    assert rows.add([(*NOTICE[:6], "sent", 9, "{}", "", 2.0, 2.0)]) == 0  # kept as it was
-    rows.mark("n1", "sending", 1, "", 3.0)
-    assert [r[0] for r in rows.select()] == ["n0", "n1"]  # by due time
-    assert rows.select(["sending"]) == [(*NOTICE[:6], "sending", 1, "{}", "", 1.0, 3.0)]
-    assert [r[0] for r in rows.select(["due", "sending"], ticket="8")] == ["n0"]
-    rows.close()
-    again = store.notices(unique(tmp_path))
-    assert [r[6] for r in again.select()] == ["due", "sending"]  # committed, kept
-    again.close()
-
-
-def test_planned_notices_take_new_text_until_confirmed(store: Store, tmp_path: Path) -> None:
-    rows = store.notices(unique(tmp_path))
-    planned = (*NOTICE[:6], "planned", 0, '{"v": 1}', "", 1.0, 1.0)
-    rows.plan([planned])
-    rows.plan([(*NOTICE[:5], 200.0, "planned", 0, '{"v": 2}', "", 2.0, 2.0)])  # evaluated again
-    assert rows.select()[0][5:9] == (200.0, "planned", 0, '{"v": 2}')
-    rows.confirm(["n1", "nope"], 3.0)
-    rows.plan([(*NOTICE[:5], 300.0, "planned", 0, '{"v": 3}', "", 4.0, 4.0)])  # kept as due
-    assert rows.select()[0][5:9] == (200.0, "due", 0, '{"v": 2}')
-    rows.close()

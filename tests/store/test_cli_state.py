@@ -14,7 +14,7 @@ from connector.cli import main
 from rules.policy import load_policy
 from state.migrations import latest
 from state.postgres import PostgresStore, shown
-from state.sqlite import FileLock
+from state.sqlite import FileLock, SqliteStore
 from tests.store.pg import Server
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.yaml"
@@ -106,9 +106,12 @@ def test_a_state_directory_moves_into_postgresql_without_losing_an_owed_comment(
     cache.open("acct")
     cache.put([("42", "2026-01-01T00:00:00Z", datetime(2026, 1, 1, tzinfo=UTC), [])], NOW)
     cache.close()
+    head = ("n1", "42", "exec-slack", "level:L2#0.1", "trigger", 5.0)
+    notice = (*head, "sent", 1, "{}", "", 5.0, 5.0)
+    SqliteStore(state_dir).notices("zendesk-prod").add([notice])  # sent: never sent again
     dump = tmp_path / "state.jsonl"
     code, out = escalate(capsys, "state", "export", "-c", old, "--out", dump)
-    assert code == 0 and "exported 2 rows" in out, out
+    assert code == 0 and "exported 3 rows" in out, out
     assert oct(dump.stat().st_mode & 0o777) == "0o600"
     secret = tmp_path / "pg.secret"
     secret.write_text(pg_server.password)
@@ -123,6 +126,8 @@ def test_a_state_directory_moves_into_postgresql_without_losing_an_owed_comment(
     kept = HistoryCache(store.history("zendesk-prod"), platform="zendesk", policy=POLICY)
     kept.open("acct")
     assert set(kept.get({"42": "2026-01-01T00:00:00Z"})) == {"42"}
+    assert "zendesk-prod: 1 notices rows" in out
+    assert store.notices("zendesk-prod").select() == [notice]
     store.close()
 
 
