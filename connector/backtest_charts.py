@@ -8,8 +8,11 @@ draws; every chart has a `<title>`, an `aria-label` and its axes labelled.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
+
+from connector.svg import esc as _e
+from connector.svg import short as _short
+from connector.svg import svg as _svg
 
 COLOURS = ("#4a6fa5", "#d08c2f")  # this policy, the --compare one
 SERIES = ("this policy", "--compare")
@@ -130,22 +133,5 @@ def _axis_label(x: float, y: float, text: str) -> str:
     return f'<text class="axis" x="{x:.0f}" y="{y:.0f}" text-anchor="middle">{_e(text)}</text>'
 
 
-def _svg(label: str, width: int, height: int, parts: list[str]) -> str:
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{_e(label)}" font-family="sans-serif" font-size="12">'
-        f"<title>{_e(label)}</title>{''.join(parts)}</svg>"
-    )
-
-
 def _empty(label: str) -> str:
     return f'<p class="empty">{_e(label)}: nothing in this window.</p>'
-
-
-def _e(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -4,8 +4,8 @@ Before the writes of `run` (and `apply`), every change's notices are kept as "pl
 planned notice is never sent. After the writes:
 1. each change written makes its notices due (each id once);
 2. a de-escalation resolves the ticket's PagerDuty/JSM alerts above its new level; a ticket
-   with an open alert that the fetch no longer returned is re-read, and resolved if solved or
-   gone;
+   with an open alert that a full read no longer returned is re-read, and resolved if solved
+   or gone (an incremental read leaves that to the next full sweep);
 3. everything due is sent: this run's notices, deferred ones whose working hours came, and
    earlier failures (bounded by `notify.max_attempts`).
 
@@ -116,8 +116,9 @@ def _at_or_below(order: dict[str, int], to: int) -> Callable[[str], bool]:
 
 
 def _resolve_gone(outbox: Outbox, adapter: Adapter, run: InstanceRun, seen: set[str]) -> None:
-    """Resolve the alerts of tickets the fetch no longer returned, if solved or gone."""
-    for ticket in sorted(outbox.alerting() - seen):
+    """The tickets with an open alert or a notice still to send that a full read no longer
+    returned: re-read, and if solved or gone, their escalation is over (`Outbox.resolve`)."""
+    for ticket in sorted((outbox.alerting() | outbox.waiting_on()) - seen):
         try:
             fresh = adapter.reread(ticket)
         except NotFound:

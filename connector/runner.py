@@ -98,10 +98,12 @@ class Options:
 _BUILDING = threading.Lock()
 
 
-def open_adapter(config: Config, name: str, runtime: Runtime) -> Adapter:
+def open_adapter(config: Config, name: str, runtime: Runtime, *, narrow: bool = False) -> Adapter:
+    """The instance's adapter; `narrow`: with the search a run reads (`connector.scopes`),
+    for run, plan and apply only (setup, doctor and reports see the scope as written)."""
     if runtime.connect is not None:
         return runtime.connect(config, name)
-    settings, _ = narrowed(config, name)  # what a run reads: `connector.scopes`
+    settings = narrowed(config, name)[0] if narrow else config.instances[name]
     wiring = Wiring(runtime.clock, runtime.sleep, config.state_dir, store=runtime.state(config))
     with _BUILDING:
         return platform(settings.platform).build(name, settings, config.policy, wiring)
@@ -120,7 +122,7 @@ def _guarded(
     started = runtime.clock()
     adapter: Adapter | None = None
     try:
-        adapter = open_adapter(config, name, runtime)
+        adapter = open_adapter(config, name, runtime, narrow=True)
         body(adapter, run)
     except (AuthError, SetupError, LockLost, StoreError) as exc:
         run.outcome, run.error, run.fatal = RunOutcome.ABORTED, str(exc), exc
@@ -332,19 +334,7 @@ def run_instance(
             peek=landed.peek,
         )
         landed.confirm()
-        if options.max_changes and len(run.changes) > options.max_changes:
-            run.outcome = RunOutcome.REFUSED
-            run.error = (
-                f"{len(run.changes)} tickets would change, more than max_changes ="
-                f" {options.max_changes}; no change was written. Check the plan"
-                " (escalate plan), then raise run.max_changes or pass --force."
-            )
-            log.error(
-                "storm_guard",
-                instance=name,
-                changes=len(run.changes),
-                max_changes=options.max_changes,
-            )
+        if _storm(run, options.max_changes):
             return
         if options.dry_run:
             run.notices_waiting = waiting(outbox)
@@ -360,6 +350,20 @@ def run_instance(
             after_writes(outbox, adapter, policy[0], run, audit, run.seen if full else None)
 
     return _locked(config, name, runtime, audit, body)
+
+
+def _storm(run: InstanceRun, max_changes: int) -> bool:
+    """The storm guard: more changes than `max_changes` refuse the run (nothing written)."""
+    if not max_changes or len(run.changes) <= max_changes:
+        return False
+    run.outcome = RunOutcome.REFUSED
+    run.error = (
+        f"{len(run.changes)} tickets would change, more than max_changes = {max_changes};"
+        " no change was written. Check the plan (escalate plan), then raise run.max_changes"
+        " or pass --force."
+    )
+    log.error("storm_guard", instance=run.name, changes=len(run.changes), max_changes=max_changes)
+    return True
 
 
 def _locked(

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from adapters.secrets import mask
 from notify.channels import Channel, Delivery
 from notify.payloads import Outgoing, notice_id
 from rules.markup import Rendered
@@ -47,6 +48,8 @@ class Status(StrEnum):
 
 
 OPEN = (Status.DUE, Status.FAILED)
+SETTLED = (Status.SENT, Status.REJECTED, Status.GAVE_UP, Status.UNKNOWN, Status.DROPPED)
+KEPT_FOR = 30 * 24 * 3600.0  # a settled notice is forgotten this long after (but open alerts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,14 +80,6 @@ class Result:
         }
 
 
-def _parts(r: Rendered) -> list[list[Any]]:
-    return [[d, t] for d, t in r.parts]
-
-
-def _rendered(parts: list[list[Any]]) -> Rendered:
-    return Rendered(tuple((bool(d), str(t)) for d, t in parts))
-
-
 PLANNED_FOR = 24 * 3600.0  # a planned notice whose change never landed is dropped after this
 
 
@@ -101,8 +96,8 @@ def rows_for(instance: str, change: TicketChange, now: float) -> list[NoticeRow]
             "level": n.level,
             "rule": n.rule,
             "priority": n.priority,
-            "title": _parts(n.title),
-            "body": _parts(n.body),
+            "title": n.title.to_json(),
+            "body": n.body.to_json(),
             "deferred": n.deferred,
             "marker": marker,
         }
@@ -128,8 +123,8 @@ def outgoing(row: NoticeRow) -> Outgoing:
         level=str(body["level"]),
         rule=str(body.get("rule") or ""),
         event=event,
-        title=_rendered(body["title"]),
-        body=_rendered(body["body"]),
+        title=Rendered.from_json(body["title"]),
+        body=Rendered.from_json(body["body"]),
         priority=body.get("priority"),
         due=datetime.fromtimestamp(due, UTC),
     )
@@ -151,7 +146,6 @@ class Outbox:
     ) -> None:
         self.rows, self.instance, self.channels, self.clock = rows, instance, channels, clock
         self.max_attempts, self.concurrency = max_attempts, concurrency
-        self._lock = threading.Lock()
 
     def plan(self, changes: Iterable[TicketChange]) -> None:
         """Before the writes: the changes' notices, "planned" (sent only once their change is
@@ -187,9 +181,14 @@ class Outbox:
         self.rows.confirm(list(ids), self.clock())
 
     def resolve(self, ticket: str, keep: Callable[[str], bool] = lambda level: False) -> int:
-        """Resolve the ticket's alerts sent to PagerDuty or JSM, except at levels `keep`
-        says the ticket is still at or above (a de-escalation keeps the lower ones)."""
+        """The escalation is over, except at levels `keep` says the ticket is still at or
+        above (a de-escalation keeps the lower ones): its alerts sent to PagerDuty, JSM or a
+        webhook are resolved, and its notices not sent yet (deferred, or to retry) dropped."""
         now = self.clock()
+        for row in self.rows.select([s.value for s in OPEN], ticket=ticket):
+            if row[4] == "trigger" and not keep(str(json.loads(row[8])["level"])):
+                why = "the escalation was over before it was sent (de-escalated or solved)"
+                self.rows.mark(row[0], Status.DROPPED.value, row[7], why, now)
         out: list[NoticeRow] = []
         for row in self.rows.select([Status.SENT.value], ticket=ticket):
             channel = self.channels.get(row[2])
@@ -203,8 +202,12 @@ class Outbox:
                         row[8], "", now, now))  # fmt: skip
         return self.rows.add(out) if out else 0
 
+    def waiting_on(self) -> set[str]:
+        """Tickets with a notice not sent yet (deferred, or to retry)."""
+        return {row[1] for row in self.rows.select([s.value for s in OPEN]) if row[4] == "trigger"}
+
     def alerting(self) -> set[str]:
-        """Tickets with an alert sent to PagerDuty or JSM and not resolved."""
+        """Tickets with an alert sent to PagerDuty, JSM or a webhook and not resolved."""
         sent = self.rows.select([Status.SENT.value, Status.DUE.value, Status.FAILED.value])
         open_: dict[tuple[str, str, str], bool] = {}
         for row in sent:
@@ -227,7 +230,30 @@ class Outbox:
         results = self._settle(self.rows.select([Status.SENDING.value]))
         now = self.clock()
         due = [r for r in self.rows.select([s.value for s in OPEN]) if r[5] <= now]
-        return results + self._send_all(due)
+        results += self._send_all(due)
+        self.forget_settled()
+        return results
+
+    def forget_settled(self) -> int:
+        """Forget notices settled more than KEPT_FOR ago, so the store (which every run
+        reads) does not grow with all history; a sent alert whose resolve was not sent stays
+        (it is still open). Their keys do not come back: a ticket's next escalation has
+        another cycle or count. How many were forgotten."""
+        cutoff = self.clock() - KEPT_FOR
+        rows = self.rows.select([s.value for s in SETTLED])
+        resolved = {
+            (r[1], r[2], r[3]) for r in rows if r[4] == "resolve" and r[6] == Status.SENT.value
+        }
+
+        def still_open(r: NoticeRow) -> bool:
+            channel = self.channels.get(r[2])
+            alert = r[4] == "trigger" and r[6] == Status.SENT.value
+            resolvable = channel is not None and channel.type in RESOLVABLE
+            return alert and resolvable and (r[1], r[2], r[3]) not in resolved
+
+        old = [r[0] for r in rows if r[11] < cutoff and not still_open(r)]
+        self.rows.forget(old)
+        return len(old)
 
     def _settle(self, stuck: Sequence[NoticeRow]) -> list[Result]:
         out: list[Result] = []
@@ -251,7 +277,7 @@ class Outbox:
         gates = {name: threading.Semaphore(self.concurrency) for name in self.channels}
         workers = min(32, self.concurrency * max(1, len({r[2] for r in rows})))
 
-        def one(row: NoticeRow) -> Result:
+        def one(row: NoticeRow) -> Result | None:
             channel = self.channels.get(row[2])
             if channel is None:
                 return self._mark(row, Status.GAVE_UP, row[7], "the channel is not configured")
@@ -259,15 +285,18 @@ class Outbox:
                 return self._send(channel, row)
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(one, rows))
+            return [r for r in pool.map(one, rows) if r is not None]
 
-    def _send(self, channel: Channel, row: NoticeRow) -> Result:
+    def _send(self, channel: Channel, row: NoticeRow) -> Result | None:
+        """Send one notice it claims first (None: another run claimed it: never sent twice,
+        even were two runs to hold the instance at once)."""
         attempts = row[7] + 1
-        self.rows.mark(row[0], Status.SENDING.value, attempts, "", self.clock())
+        if not self.rows.claim(row[0], [s.value for s in OPEN], attempts, self.clock()):
+            return None
         try:
             delivery = channel.send(outgoing(row))
         except Exception as exc:  # a bug in a payload: the notice fails, the run goes on
-            delivery = Delivery(False, True, f"{type(exc).__name__}: {exc}")
+            delivery = Delivery(False, True, mask(f"{type(exc).__name__}: {exc}"))
         if delivery.ok:
             return self._mark(row, Status.SENT, attempts, delivery.detail)
         if not delivery.retry:

@@ -44,6 +44,12 @@ class SmtpModel(Model):
     username: str | None = None
     password: SecretSource | None = None
 
+    @model_validator(mode="after")
+    def _no_clear_password(self) -> SmtpModel:
+        if self.password is not None and self.security == "none":
+            raise ValueError("security none would send the password in the clear: use starttls")
+        return self
+
 
 ChannelType = Literal["slack", "teams", "email", "pagerduty", "jsm", "webhook"]
 #: What each channel type needs besides `type` (checked when the channel is read).

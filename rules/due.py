@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
 from datetime import datetime
 
 from rules.engine import current_state, evaluate_ticket
 from rules.facts import Facts, ts_to_dt
 from rules.model import Ticket
 from rules.plan import Outcome
-from rules.policy import Policy
+from rules.policy import Policy, Rule
+from rules.tracking import Fired
 from rules.triggers import Node
 
 
@@ -37,7 +37,9 @@ def evaluate_due(policy: Policy, tickets: Iterable[Ticket], now: datetime) -> It
             facts = Facts(policy, ticket, now)
             outcome = evaluate_ticket(policy, ticket, now, facts)
             later = now if outcome.change is not None else next_instant(facts)
-            yield replace(outcome, next_at=later)
+            yield Outcome(  # not dataclasses.replace: this runs once per ticket of a sweep
+                outcome.ticket, outcome.instance, outcome.change, outcome.fired, next_at=later
+            )
         except Exception as exc:  # promise 7: odd data skips the ticket, never the run
             reason = f"evaluation failed: {type(exc).__name__}: {exc}"
             yield Outcome(ticket.id, ticket.instance, None, skipped=reason, next_at=now)
@@ -46,16 +48,10 @@ def evaluate_due(policy: Policy, tickets: Iterable[Ticket], now: datetime) -> It
 def next_instant(facts: Facts) -> datetime | None:
     """The earliest instant after `facts.now` at which some rule of the policy could fire for
     the ticket as it is (None: none can without an update). Rounded up to the second."""
-    policy, now = facts.policy, facts.now_ts
-    state, _ = current_state(facts)  # re-armed after a reopen, as the engine sees it
+    now = facts.now_ts
     times: list[float] = []
-    for rule in policy.rules:
-        if not rule.model.enabled:
-            continue
-        fired = state.fired_for(rule.key(facts.level))
+    for rule, fired in armed(facts):
         every = rule.model.repeat.every
-        if fired is not None and (every is None or fired.count >= rule.model.repeat.max):
-            continue  # done for this cycle (a reopen, which re-arms it, is an update)
         fire = rule.when.next_fire(facts)
         if fire is None:
             continue  # only an update can make it hold
@@ -72,6 +68,21 @@ def next_instant(facts: Facts) -> datetime | None:
         times.append(due)
     later = [t for t in times if t > now]
     return ts_to_dt(math.ceil(min(later))) if later else None
+
+
+def armed(facts: Facts) -> Iterator[tuple[Rule, Fired | None]]:
+    """The enabled rules that may still fire in the ticket's cycle, each with its last firing
+    (one fired and not repeating, or repeated `max` times, is done until a reopen re-arms it,
+    as the engine sees it)."""
+    state, _ = current_state(facts)
+    for rule in facts.policy.rules:
+        if not rule.model.enabled:
+            continue
+        fired = state.fired_for(rule.key(facts.level))
+        repeat = rule.model.repeat
+        if fired is not None and (repeat.every is None or fired.count >= repeat.max):
+            continue
+        yield rule, fired
 
 
 def _turns(node: Node, facts: Facts) -> list[float]:

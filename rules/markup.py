@@ -11,6 +11,7 @@ import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 Escaper = Callable[[str], str]
 
@@ -69,3 +70,12 @@ class Rendered:
     @classmethod
     def literal(cls, text: str) -> Rendered:
         return cls(((False, text),))
+
+    def to_json(self) -> list[list[Any]]:
+        """Template text (false) and ticket data (true) kept apart, so what is saved (a plan,
+        a notice) is escaped for its target exactly as it would have been at once."""
+        return [[data, text] for data, text in self.parts]
+
+    @classmethod
+    def from_json(cls, parts: list[list[Any]]) -> Rendered:
+        return cls(tuple((bool(data), str(text)) for data, text in parts))

@@ -49,8 +49,8 @@ class Notice:
             "due": format_time(self.due),
             "deferred": self.deferred,
             "priority": self.priority,
-            "title": [[d, t] for d, t in self.title.parts],
-            "body": [[d, t] for d, t in self.body.parts],
+            "title": self.title.to_json(),
+            "body": self.body.to_json(),
         }
 
     @classmethod
@@ -65,14 +65,10 @@ class Notice:
             rule=str(data.get("rule") or ""),
             due=due,
             deferred=bool(data.get("deferred")),
-            title=_rendered(data["title"]),
-            body=_rendered(data["body"]),
+            title=Rendered.from_json(data["title"]),
+            body=Rendered.from_json(data["body"]),
             priority=None if data.get("priority") is None else str(data["priority"]),
         )
-
-
-def _rendered(parts: list[list[Any]]) -> Rendered:
-    return Rendered(tuple((bool(d), str(t)) for d, t in parts))
 
 
 def channels_in(policy: Policy, names: tuple[str, ...] | list[str]) -> list[str]:

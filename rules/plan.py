@@ -84,7 +84,7 @@ class TicketChange:
                     "type": "internal_note",
                     "body": self.internal_note.plain(),
                     "notify": list(self.notify),
-                    "parts": _parts(self.internal_note),
+                    "parts": self.internal_note.to_json(),
                 }
             )
         if self.public_reply is not None:
@@ -92,7 +92,7 @@ class TicketChange:
                 {
                     "type": "public_reply",
                     "body": self.public_reply.plain(),
-                    "parts": _parts(self.public_reply),
+                    "parts": self.public_reply.to_json(),
                 }
             )
         return out
@@ -137,7 +137,7 @@ def from_json(data: dict[str, Any]) -> TicketChange:
             bucket = "fields" if kind == "set_field" else "tracking"
             kw[bucket][str(action["field"])] = Diff(action["from"], action["to"])
         elif kind in ("internal_note", "public_reply"):
-            kw[kind] = Rendered(tuple((bool(d), str(t)) for d, t in action["parts"]))
+            kw[kind] = Rendered.from_json(action["parts"])
             if kind == "internal_note":
                 kw["notify"] = tuple(str(n) for n in action.get("notify") or ())
         elif kind != "set_level":
@@ -162,12 +162,6 @@ def from_json(data: dict[str, Any]) -> TicketChange:
         notices=tuple(Notice.from_json(n) for n in data.get("notices") or ()),
         **kw,
     )
-
-
-def _parts(rendered: Rendered) -> list[list[Any]]:
-    """Template text (false) and ticket data (true) kept apart, so a saved plan is escaped
-    for the platform exactly as the run would have escaped it."""
-    return [[data, text] for data, text in rendered.parts]
 
 
 def _reason(text: str, rules: tuple[str, ...]) -> Reason:

@@ -42,7 +42,8 @@ from datetime import datetime, timedelta
 
 from rules import mapping
 from rules.apply import apply_change
-from rules.engine import current_state, evaluate_ticket
+from rules.due import armed
+from rules.engine import evaluate_ticket
 from rules.facts import Facts, ts_to_dt
 from rules.history import with_history
 from rules.model import Actor, Approval, Event, EventKind, StatusCategory, Ticket
@@ -156,16 +157,10 @@ def _visible(change: TicketChange) -> bool:
 
 def _next_fire(facts: Facts) -> datetime | None:
     """The earliest instant after now at which some rule's trigger fires or a cooldown ends."""
-    policy, now = facts.policy, facts.now_ts
-    state, _ = current_state(facts)  # re-armed after a reopen, as the engine sees it
+    now = facts.now_ts
     soonest: float | None = None
-    for rule in policy.rules:
-        if not rule.model.enabled:
-            continue
-        fired = state.fired_for(rule.key(facts.level))
+    for rule, fired in armed(facts):
         every = rule.model.repeat.every
-        if fired is not None and (every is None or fired.count >= rule.model.repeat.max):
-            continue  # done for this cycle (a reopen, which re-arms it, is an event)
         fire = rule.when.next_fire(facts)
         if fire is not None and fired is not None and every is not None:
             fire = max(fire, fired.last.timestamp() + every)

@@ -356,6 +356,25 @@ class PgNotices(_Rows):
             [(status, attempts, error, at, self.instance, id)],
         )
 
+    def claim(self, id: str, statuses: Sequence[str], attempts: int, at: float) -> bool:
+        try:
+            with self.store.pool().connection() as conn, conn.transaction():
+                cursor = conn.execute(
+                    "UPDATE escalate_notices SET status = 'sending', attempts = %s, error = '',"
+                    " updated = %s WHERE instance = %s AND id = %s AND status = ANY(%s)",
+                    (attempts, at, self.instance, id, list(statuses)),
+                )
+                return cursor.rowcount == 1
+        except psycopg.Error as exc:
+            raise _error(self.where, exc) from None
+
+    def forget(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._do(
+                "DELETE FROM escalate_notices WHERE instance = %s AND id = %s",
+                [(self.instance, i) for i in ids],
+            )
+
     def select(
         self, statuses: Sequence[str] | None = None, ticket: str | None = None
     ) -> list[NoticeRow]:

@@ -91,6 +91,15 @@ class NoticeRows(Protocol):
         ...
 
     def mark(self, id: str, status: str, attempts: int, error: str, at: float) -> None: ...
+    def claim(self, id: str, statuses: Sequence[str], attempts: int, at: float) -> bool:
+        """Make the row "sending" with `attempts`, if its status is one of `statuses`, in one
+        statement: whether this caller took it (False: another run took it first)."""
+        ...
+
+    def forget(self, ids: Sequence[str]) -> None:
+        """Delete these rows (notices settled long ago)."""
+        ...
+
     def select(
         self, statuses: Sequence[str] | None = None, ticket: str | None = None
     ) -> list[NoticeRow]:

@@ -205,6 +205,18 @@ class _File:
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {type(exc).__name__}: {exc}") from None
 
+    def _change(self, sql: str, args: Sequence[object]) -> int:
+        """One statement, committed; the rows it changed."""
+        with self._lock:
+            if self._db is None:
+                raise StoreError(f"{self.path}: not open")
+            try:
+                changed = self._db.execute(sql, args).rowcount
+                self._db.commit()
+                return changed
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: {type(exc).__name__}: {exc}") from None
+
     def _query(self, sql: str, args: Sequence[object]) -> list[tuple[Any, ...]]:
         with self._lock:
             if self._db is None:
@@ -322,6 +334,17 @@ class SqliteNotices(_File):
             "UPDATE notices SET status = ?, attempts = ?, error = ?, updated = ? WHERE id = ?",
             [(status, attempts, error, at, id)],
         )
+
+    def claim(self, id: str, statuses: Sequence[str], attempts: int, at: float) -> bool:
+        self._ready()
+        sql = "UPDATE notices SET status = 'sending', attempts = ?, error = '', updated = ?"
+        sql += f" WHERE id = ? AND status IN ({','.join('?' * len(statuses))})"
+        return self._change(sql, [attempts, at, id, *statuses]) == 1
+
+    def forget(self, ids: Sequence[str]) -> None:
+        self._ready()
+        if ids:
+            self._run("DELETE FROM notices WHERE id = ?", [(i,) for i in ids])
 
     def select(
         self, statuses: Sequence[str] | None = None, ticket: str | None = None

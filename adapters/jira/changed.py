@@ -23,7 +23,7 @@ from rules.model import Ticket
 from rules.needs import Needs
 
 KEYS_PER_SEARCH = 100
-_NO_KEY = re.compile(r"An issue with key '([^']+)' does not exist", re.IGNORECASE)
+_NO_KEY = re.compile(r"(?:An issue with key|The value) '([^']+)' does not exist", re.IGNORECASE)
 
 
 def minute(since: datetime, zone: str) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 from adapters.errors import AdapterError, AuthError
 from adapters.results import Check
+from adapters.secrets import register
 from adapters.setup import Done, Plan, Request, Step, fill, pending_id
 from adapters.webhooks import NAME, Made
 from adapters.zendesk.lookups import Lookups
@@ -127,7 +128,10 @@ def apply(look: Lookups, plan: Plan) -> Made:
 def _secret(look: Lookups, hook_id: str) -> str | None:
     shown = look.client.get(f"{HOOKS}/{hook_id}/signing_secret")
     secret = (shown.get("signing_secret") or {}).get("secret")
-    return str(secret) if secret else None
+    if not secret:
+        return None
+    register(str(secret))  # masked from here on, wherever it might be echoed
+    return str(secret)
 
 
 def check(look: Lookups, url: str, secret: str | None) -> list[Check]:
@@ -148,7 +152,8 @@ def check(look: Lookups, url: str, secret: str | None) -> list[Check]:
     hook_id = str(hook["id"])
     if secret is not None:
         try:
-            same = hmac.compare_digest(_secret(look, hook_id) or "", secret)
+            kept = (_secret(look, hook_id) or "").encode()
+            same = hmac.compare_digest(kept, secret.encode())  # bytes: a str must be ASCII
         except AdapterError as exc:
             same, why = False, f"cannot read its signing secret ({exc})"
         else:

@@ -8,9 +8,12 @@ tickets behind it.
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Sequence
+
+from connector.svg import esc as _e
+from connector.svg import short as _short
+from connector.svg import svg as _svg
 
 BAR = "#4a6fa5"
 LINE = "#c0504d"
@@ -239,22 +242,5 @@ def _link(mark: str, href: str | None) -> str:
     return f'<a href="{_e(href)}">{mark}</a>' if href else mark
 
 
-def _svg(label: str, width: int, height: int, parts: list[str]) -> str:
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{_e(label)}" font-family="sans-serif" font-size="12">'
-        f"<title>{_e(label)}</title>{''.join(parts)}</svg>"
-    )
-
-
 def _empty(label: str) -> str:
     return f'<p class="empty">{_e(label)}: nothing to draw in this window.</p>'
-
-
-def _e(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

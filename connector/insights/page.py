@@ -29,7 +29,7 @@ e = html.escape
 
 def page(fig: dict[str, Any]) -> str:
     """The whole page: summary and definition, trend, teams, priorities, levels, statuses,
-    what followed escalations, parked tickets, the other breakdowns, notices, failed writes."""
+    what followed escalations, parked tickets, the other breakdowns, failed writes."""
     parts = _head(fig)
     parts += _trend(fig)
     parts += _owned(fig, "team", "Escalation rate by team")
@@ -41,7 +41,6 @@ def page(fig: dict[str, Any]) -> str:
     for dim in ("type", "organization", "rule"):
         if dim in fig["by"]:
             parts += _table_of(fig, dim)
-    parts += _notices(fig)
     parts += _failures(fig)
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
@@ -285,32 +284,6 @@ def _parked(fig: dict[str, Any]) -> list[str]:
                 " list up to 100.</p>"
             )
     return parts
-
-
-def _notices(fig: dict[str, Any]) -> list[str]:
-    """Notices per channel and status (docs/notices.md), when any were sent or tried."""
-    notices = fig.get("notices")
-    if not notices:
-        return []
-    statuses = sorted({s for by in notices.values() for s in by})
-    head = "".join(f'<th class="n">{e(s.replace("_", " "))}</th>' for s in statuses)
-    rows = "".join(
-        f"<tr><td>{e(channel)}</td>"
-        + "".join(f'<td class="n">{by.get(s, 0)}</td>' for s in statuses)
-        + "</tr>"
-        for channel, by in notices.items()
-    )
-    out = [
-        "<h2>Notices to chat, e-mail and on-call</h2>",
-        f"<table><tr><th>channel</th>{head}</tr>{rows}</table>",
-    ]
-    if {"unknown", "gave_up", "rejected", "failed"} & set(statuses):
-        out.append(
-            '<p class="note">failed: retried by the next run; rejected, gave up: not delivered;'
-            " unknown: a run stopped while sending it, not sent again. The audit log's notice"
-            " lines say which and why.</p>"
-        )
-    return out
 
 
 def _failures(fig: dict[str, Any]) -> list[str]:

@@ -16,7 +16,7 @@ directly: it only makes a cycle look at the ticket sooner, and the cycle reads t
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import anyio
 import structlog
@@ -81,46 +81,38 @@ async def _webhook(shared: Shared, request: Request) -> Response:
     config = shared.config  # once: a reload mid-request does not mix two configurations
     telemetry = shared.telemetry.webhooks
 
-    def refuse(status: int, result: str, message: str) -> Response:
-        telemetry.labels(platform, instance, result).inc()
-        log.warning("webhook_refused", platform=platform, instance=instance, why=message)
+    settings = config.instances.get(instance)
+    served = settings is not None and settings.platform == platform
+    served = served and instance in shared.names()
+
+    def refuse(status: int, result: str, message: str, why: str = "") -> Response:
+        # Labels only from the configuration: a path is the caller's, and each new label set
+        # would stay in memory for the life of the process.
+        labels = (platform, instance) if served else ("unknown", "unknown")
+        telemetry.labels(*labels, result).inc()
+        log.warning(
+            "webhook_refused", platform=platform[:40], instance=instance[:100], why=why or message
+        )
         return JSONResponse({"error": message}, status_code=status)
 
-    settings = config.instances.get(instance)
-    if settings is None or settings.platform != platform or instance not in shared.names():
-        return refuse(404, "unknown", f"no {platform} instance {instance!r} is served here")
+    if not served:
+        return refuse(404, "unknown", f"no {platform[:40]} instance {instance[:100]!r} served")
     hook = config.serve.webhooks.get(instance)
     if hook is None:
         return refuse(401, "forged", f"no signing secret is configured for {instance!r}")
-    body = await request.body()
-    if len(body) > MAX_BODY:
+    body = await _body(request)
+    if body is None:
         return refuse(413, "bad", "the body is larger than a ticket webhook")
     try:
         secret = hook.secret.resolve(f"serve.webhooks.{instance}.secret").reveal()
-    except ConfigError as exc:
-        return refuse(401, "forged", str(exc))
+    except ConfigError as exc:  # the detail is the operator's (logged), not the caller's
+        return refuse(401, "forged", "the signing secret cannot be read", str(exc))
     register(secret)
     now = shared.clock()
-    max_age = config.serve.max_age
-    headers = request.headers
-    payload = signatures.parse(body)
-    if platform == "zendesk":
-        stamp = headers.get("x-zendesk-webhook-signature-timestamp")
-        signature = headers.get("x-zendesk-webhook-signature")
-        if not signatures.zendesk_valid(secret, stamp, body, signature):
-            return refuse(401, "forged", "the signature does not match")
-        if stamp is None or not signatures.zendesk_fresh(stamp, now, max_age):
-            return refuse(401, "stale", "the signed timestamp is too old (a replay?)")
-        delivery = headers.get("x-zendesk-webhook-invocation-id") or signature or ""
-        ticket = _zendesk_ticket(payload)
-    else:
-        signature = headers.get("x-hub-signature")
-        if not signatures.jira_valid(secret, body, signature):
-            return refuse(401, "forged", "the signature does not match")
-        if not signatures.jira_fresh(payload, now, max_age):
-            return refuse(401, "stale", "the signed timestamp is too old (a replay?)")
-        delivery = headers.get("x-atlassian-webhook-identifier") or signature or ""
-        ticket = _jira_ticket(payload)
+    checked = _check(platform, secret, request.headers, body, now, config.serve.max_age)
+    if isinstance(checked, str):
+        return refuse(401, checked, REFUSED[checked])
+    delivery, ticket = checked
     if not shared.hints.first_time(f"{instance}\0{delivery}"):
         telemetry.labels(platform, instance, "duplicate").inc()
         return JSONResponse({"status": "duplicate"}, status_code=200)
@@ -132,6 +124,49 @@ async def _webhook(shared: Shared, request: Request) -> Response:
     telemetry.labels(platform, instance, "accepted").inc()
     shared.telemetry.waiting.labels(instance).set(shared.hints.waiting().get(instance, 0))
     return JSONResponse({"status": marked, "ticket": ticket}, status_code=202)
+
+
+REFUSED = {
+    "forged": "the signature does not match",
+    "stale": "the signed timestamp is too old (a replay?)",
+}
+
+
+def _check(
+    platform: str, secret: str, headers: Mapping[str, str], body: bytes, now: float, age: float
+) -> str | tuple[str, str | None]:
+    """The delivery's signature and signed time, as the platform sends them: "forged" or
+    "stale" (REFUSED), or the delivery's id (to drop a repeat) and the ticket it names."""
+    payload = signatures.parse(body)
+    if platform == "zendesk":
+        stamp = headers.get("x-zendesk-webhook-signature-timestamp")
+        signature = headers.get("x-zendesk-webhook-signature")
+        if not signatures.zendesk_valid(secret, stamp, body, signature):
+            return "forged"
+        if stamp is None or not signatures.zendesk_fresh(stamp, now, age):
+            return "stale"
+        delivery = headers.get("x-zendesk-webhook-invocation-id") or signature or ""
+        return delivery, _zendesk_ticket(payload)
+    signature = headers.get("x-hub-signature")
+    if not signatures.jira_valid(secret, body, signature):
+        return "forged"
+    if not signatures.jira_fresh(payload, now, age):
+        return "stale"
+    return headers.get("x-atlassian-webhook-identifier") or signature or "", _jira_ticket(payload)
+
+
+async def _body(request: Request) -> bytes | None:
+    """The body, or None past MAX_BODY (read no further: a caller may send any amount)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _zendesk_ticket(payload: object) -> str | None:

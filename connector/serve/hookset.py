@@ -18,7 +18,7 @@ import click
 
 from adapters.protocol import Adapter
 from adapters.results import Check
-from adapters.secrets import SecretRef
+from adapters.secrets import SecretRef, register
 from adapters.setup import Done, Plan
 from adapters.webhooks import Webhooks
 from connector.config import Config
@@ -69,6 +69,7 @@ def apply(config: Config, name: str, adapter: Adapter, plan: Plan) -> tuple[list
     made_here = None
     if adapter.platform == "jira" and secret is None and ref.file:
         secret = made_here = secrets.token_urlsafe(32)
+        register(secret)
     made = adapter.webhook_apply(plan, secret)
     keep = None
     if made.secret is not None and made.secret != secret:

@@ -31,7 +31,7 @@ def zendesk_signature(secret: str, timestamp: str, body: bytes) -> str:
 def zendesk_valid(secret: str, timestamp: str | None, body: bytes, signature: str | None) -> bool:
     if not timestamp or not signature:
         return False
-    return hmac.compare_digest(zendesk_signature(secret, timestamp, body), signature.strip())
+    return _same(zendesk_signature(secret, timestamp, body), signature.strip())
 
 
 def zendesk_fresh(timestamp: str, now: float, max_age: float) -> bool:
@@ -52,7 +52,13 @@ def jira_signature(secret: str, body: bytes) -> str:
 def jira_valid(secret: str, body: bytes, signature: str | None) -> bool:
     if not signature or not signature.startswith("sha256="):
         return False
-    return hmac.compare_digest(jira_signature(secret, body), signature.strip().lower())
+    return _same(jira_signature(secret, body), signature.strip().lower())
+
+
+def _same(expected: str, given: str) -> bool:
+    """Constant-time, as bytes: `compare_digest` raises on a str that is not ASCII, and a
+    header may hold anything (latin-1 decoded)."""
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
 
 
 def jira_fresh(payload: object, now: float, max_age: float) -> bool:

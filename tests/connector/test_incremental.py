@@ -253,6 +253,16 @@ def test_no_narrowing_when_a_rule_acts_on_solved_tickets_or_a_level_waits_for_ap
     gated = swap(l2, model=l2.model.model_copy(update={"approval": ApprovalModel(anyone=True)}))
     levels = (config.policy.levels[0], gated)
     assert narrowed(swap(config, policy=swap(config.policy, levels=levels)), "world")[1] is None
+    from adapters.zendesk.adapter import ZendeskAdapter  # noqa: PLC0415
+    from connector.runner import open_adapter  # noqa: PLC0415
+
+    as_written = open_adapter(config, "world", world.runtime)
+    as_read = open_adapter(config, "world", world.runtime, narrow=True)
+    assert isinstance(as_written, ZendeskAdapter) and isinstance(as_read, ZendeskAdapter)
+    assert as_written.settings.scope == "type:ticket"  # setup, doctor, reports
+    assert as_read.settings.scope == "type:ticket status<solved"  # run, plan, apply
+    as_written.close()
+    as_read.close()
     (tmp_path / "default").mkdir()
     default = World("zendesk", rsps, tmp_path / "default")  # status<solved already
     assert narrowed(default.config, "world")[1] is None
@@ -303,3 +313,56 @@ def test_incremental_runs_keep_their_index_in_postgresql(
         assert world.level(aged) == "L2"
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_due_ticket_deleted_or_solved_meanwhile_leaves_the_index(
+    flavour: str, rsps: responses.RequestsMock, tmp_path: Path
+) -> None:
+    """Jira refuses a `key in` naming a deleted issue: the key is dropped and the search sent
+    again; Zendesk's show_many leaves it out. Either way the run goes on, and the index forgets
+    it (and a solved one)."""
+    world = World(flavour, rsps, tmp_path, full_sweep="6h")
+    deleted, solved, kept = world.create("P2"), world.create("P2"), world.create("P2")
+    world.wait(600)
+    world.run(full=True)
+    world.delete(deleted)
+    world.wait(3600)
+    world.solve(solved)
+    world.wait(3600)  # all three came due (2 hours old); one gone, one out of scope
+    run = world.run()
+    assert run.read_mode == "incremental" and run.fatal is None
+    assert world.level(kept) == "L2"
+    rows = world.runtime.state(world.config).due(world.name)
+    rows.open(f"due {world.name}")
+    assert deleted not in {r[0] for r in rows.dump()}
+    assert solved not in {r[0] for r in rows.dump()}
+
+
+@pytest.mark.parametrize("scope", ["type:ticket status<solved", 'status<solved group:"Support L1"'])
+def test_a_hinted_ticket_is_read_at_once_where_its_scope_can_be_checked(
+    scope: str, rsps: responses.RequestsMock, tmp_path: Path
+) -> None:
+    """`run_incremental` with a webhook's hint (what `escalate serve` calls), on a Zendesk
+    search 5 minutes late: with a scope of statuses only, the hinted ticket is read by id and
+    escalated at once; with a scope that also names a group, it waits for the search."""
+    from connector.audit import AuditLog  # noqa: PLC0415
+    from connector.incremental import run_incremental  # noqa: PLC0415
+
+    world = World("zendesk", rsps, tmp_path, search_lag=300, scope=scope)
+    tid = world.create("P3")
+    world.wait(600)
+    world.run(full=True)
+    world.wait(60)
+    world.set_priority(tid, "P1")
+    world.wait(5)
+    audit = AuditLog(None, "serve", world.time.clock)
+    run = run_incremental(world.config, world.name, world.runtime, {tid}, audit=audit)
+    audit.close()
+    world.runtime.close_store()
+    assert run.read_mode == "incremental" and run.fatal is None
+    if "group" in scope:
+        assert world.level(tid) is None
+        world.wait(300)
+        world.run()
+    assert world.level(tid) == "L2"

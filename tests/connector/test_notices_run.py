@@ -255,25 +255,6 @@ def test_a_webhook_hears_the_escalation_is_over(
         jsonschema.validate(body, schemas.WEBHOOK)
 
 
-def test_the_html_report_has_the_notices_table(f: Fleet, sink: Sink) -> None:
-    path = config(f, sink, calendar=None)
-    sink.script["/slack/exec"] = [500]
-    f.stores["zendesk"].add("Checkout down", priority="P2")
-    f.invoke("run", "-c", path)
-    f.invoke("run", "-c", path)
-    out = f.tmp / "report.html"
-    result = f.invoke("report", "-c", path, "--no-live", "--since", "1d", "--format", "html",
-                      "--out", out)  # fmt: skip
-    assert result.code == 0, result.err
-    page = out.read_text()
-    assert "<h2>Notices to chat, e-mail and on-call</h2>" in page
-    assert (
-        '<tr><th>channel</th><th class="n">failed</th><th class="n">sent</th></tr>'
-        '<tr><td>exec-slack</td><td class="n">1</td><td class="n">1</td></tr>'
-        '<tr><td>oncall</td><td class="n">0</td><td class="n">1</td></tr></table>'
-    ) in page
-
-
 def test_a_missing_channel_secret_stops_a_run_not_a_dry_run(
     f: Fleet, sink: Sink, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -291,3 +272,32 @@ def test_a_missing_channel_secret_stops_a_run_not_a_dry_run(
         doctor.out
     )
     assert "  ok   routing key: 32 characters" in doctor.out  # the others are still checked
+
+
+def test_a_deferred_notice_of_a_ticket_solved_meanwhile_is_dropped(f: Fleet, sink: Sink) -> None:
+    path = config(f, sink)
+    ticket = f.stores["zendesk"].add("Checkout down", priority="P2")
+    assert f.invoke("run", "-c", path).code == 0  # Slack and e-mail wait for Monday
+    f.stores["zendesk"].edit(ticket, status="solved")  # solved on Saturday
+    f.time.now = FRIDAY_23 + 12 * 3600
+    assert f.invoke("run", "-c", path).code == 0
+    f.time.now = MONDAY_9
+    monday = f.invoke("run", "-c", path)
+    assert monday.code == 0, monday.err
+    assert sink.posted("/slack") == [] and sink.mails == []  # the escalation was over
+    assert sink.incidents() == {f"zendesk/{ticket}/management": "resolved"}
+
+
+def test_apply_sends_the_plans_notices_once(f: Fleet, sink: Sink) -> None:
+    path = config(f, sink, calendar=None)
+    f.stores["zendesk"].add("Checkout down", priority="P2")
+    out = f.tmp / "plan.json"
+    assert f.invoke("plan", "-c", path, "--out", out).code == 0
+    assert sink.hits == []
+    applied = f.invoke("apply", out)
+    assert applied.code == 0, applied.out + applied.err
+    assert len(sink.posted("/slack")) == 1 and len(sink.posted("/pagerduty")) == 1
+    again = f.invoke("apply", out)  # the plan's change is on the ticket: nothing to write
+    assert again.code == 0, again.out + again.err
+    assert f.invoke("run", "-c", path).code == 0
+    assert len(sink.posted("/slack")) == 1 and len(sink.posted("/pagerduty")) == 1

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.secrets import mask
 from connector.serve.service import listen
 from emulators.outbox import Outbox
 from tests.connector.platforms import Platforms, platforms
@@ -46,6 +47,7 @@ def test_setup_creates_the_webhooks_once_doctor_checks_them_and_they_drive_serve
     secret_file = p.tmp / "zendesk-hook.secret"
     assert secret_file.read_text().strip() == p.zendesk.webhook_secrets[hook["id"]]
     assert secret_file.stat().st_mode & 0o777 == 0o600
+    assert mask(f"x{secret_file.read_text().strip()}x") == "x****x"  # read back: masked
     [jira_hook] = p.jira.webhooks.values()
     assert jira_hook["url"] == f"{public}/webhooks/jira/jira"
     assert jira_hook["secret"] == JIRA_HOOK_SECRET
@@ -83,7 +85,7 @@ def test_setup_creates_the_webhooks_once_doctor_checks_them_and_they_drive_serve
         assert jira_level(p, key) == "L2"
 
     hook["status"] = "inactive"
-    secret_file.write_text("not-the-secret\n")
+    secret_file.write_text("not-the-sécret\n")  # not ASCII: still a plain mismatch
     p.jira.webhooks.clear()
     broken = p.invoke("doctor", "-c", config)
     assert broken.code == 1

@@ -65,3 +65,8 @@ def test_jira_body_timestamp_is_checked_when_present() -> None:
     assert not jira_fresh({"timestamp": int(AT * 1000)}, AT + 301, 300)
     assert jira_fresh({"webhookEvent": "jira:issue_updated"}, AT, 300)
     assert not jira_fresh({"timestamp": "soon"}, AT, 300)
+
+
+def test_a_signature_that_is_not_ascii_is_refused_not_an_error() -> None:
+    assert not zendesk_valid("s3cret", STAMP, BODY, "é" * 44)
+    assert not jira_valid("s3cret", BODY, "sha256=" + "ÿ" * 64)

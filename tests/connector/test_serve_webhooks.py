@@ -120,6 +120,21 @@ def test_a_stale_delivery_is_refused_as_a_replay(p: Platforms, s: Served) -> Non
 def test_an_unknown_instance_or_platform_is_not_found(p: Platforms, s: Served) -> None:
     assert s.post("/webhooks/zendesk/nowhere", zendesk_delivery(1, p.time.now)).status_code == 404
     assert s.post("/webhooks/jira/zendesk", jira_delivery("SUP-1", p.time.now)).status_code == 404
+    for i in range(3):  # labels from the configuration only: no metric per path a caller makes
+        assert s.post(f"/webhooks/x{i}/y{i}", zendesk_delivery(1, p.time.now)).status_code == 404
+    unknown = {"platform": "unknown", "instance": "unknown", "result": "unknown"}
+    assert s.metric("escalation_serve_webhooks_total", **unknown) == 5
+    assert "nowhere" not in s.get("/metrics").text
+
+
+def test_a_body_past_a_megabyte_is_refused_unread(p: Platforms, s: Served) -> None:
+    body, headers = zendesk_delivery(1, p.time.now)
+    big = s.post(ZD, (body + b" " * (1 << 20), headers))
+    assert big.status_code == 413
+    chunks = iter([body, b" " * (1 << 20)])  # no Content-Length: chunked, counted as read
+    streamed = s.http.post(s.url + ZD, data=chunks, headers=headers, timeout=10)
+    assert streamed.status_code == 413
+    assert s.service.shared.hints.waiting() == {}
 
 
 def test_a_replayed_or_duplicated_delivery_writes_at_most_once(p: Platforms, s: Served) -> None:

@@ -167,6 +167,15 @@ def test_notices_survive_a_saved_plan() -> None:
         ({"type": "email", "to": ["a@example.com"]}, "a email channel needs smtp, sender"),
         ({"type": "slack", "url": "https://hooks.slack.com/x"}, "a secret is never written"),
         (
+            {
+                "type": "email",
+                "sender": "a@example.com",
+                "to": ["b@example.com"],
+                "smtp": {"host": "relay", "security": "none", "password": {"env": "P"}},
+            },
+            "notify.channels.c.smtp: security none would send the password in the clear",
+        ),
+        (
             {"type": "pagerduty", "routing_key": {"env": "K"}, "bypass_hours": ["P9"]},
             "unknown priority or level 'P9'",
         ),

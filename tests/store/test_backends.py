@@ -198,6 +198,26 @@ def test_notice_rows_are_kept_once_by_id_and_marked(store: Store, tmp_path: Path
     again.close()
 
 
+def test_notice_rows_are_forgotten_by_id(store: Store, tmp_path: Path) -> None:
+    rows = store.notices(unique(tmp_path))
+    other = ("n2", *NOTICE[1:])
+    rows.add([NOTICE, other])
+    rows.forget(["n1", "nope"])
+    rows.forget([])
+    assert [r[0] for r in rows.select()] == ["n2"]
+    rows.close()
+
+
+def test_a_notice_is_claimed_once(store: Store, tmp_path: Path) -> None:
+    rows = store.notices(unique(tmp_path))
+    rows.add([NOTICE])
+    assert rows.claim("n1", ["due", "failed"], 1, 5.0)
+    assert not rows.claim("n1", ["due", "failed"], 1, 5.0)  # "sending" now: another run's
+    assert not rows.claim("nope", ["due"], 1, 5.0)
+    assert rows.select() == [(*NOTICE[:6], "sending", 1, "{}", "", 1.0, 5.0)]
+    rows.close()
+
+
 def test_planned_notices_take_new_text_until_confirmed(store: Store, tmp_path: Path) -> None:
     rows = store.notices(unique(tmp_path))
     planned = (*NOTICE[:6], "planned", 0, '{"v": 1}', "", 1.0, 1.0)
