@@ -146,6 +146,6 @@ class HistoryCache:
         with self._lock:
             if self.rows is not None:
                 self.rows.close()
-                if self._ready:
+                if self._ready and (self.hits or self.misses):  # not for doctor, backtest
                     log.info("history_cache", kept=self.hits, read=self.misses, where=self.where)
                 self._ready = False

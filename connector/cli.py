@@ -74,7 +74,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "serve": (
         "connector.serve.command",
         "serve_command",
-        "Run as a service: cycles on a schedule and on signed webhooks; /metrics, /readyz.",
+        "Run as a service: scheduled and webhook cycles; /healthz, /readyz, /metrics.",
     ),
     "apply": (
         "connector.commands.run",
@@ -94,7 +94,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "state": (
         "connector.commands.state",
         "state_group",
-        "The state store (lock, owed comments, history cache): migrate, export, import.",
+        "The state store (lock, owed comments, history cache, notices): migrate, export, import.",
     ),
     "sandbox": (
         "connector.sandbox.cli",
@@ -140,11 +140,14 @@ def cli(ctx: click.Context) -> None:
     Write policy:  escalate validate / explain   (offline; config.example.yaml)
     Connect:       escalate doctor, then escalate setup
     Go live:       escalate plan, run --dry-run, then schedule escalate run
+                   (or run escalate serve: a service, with webhooks)
+    Look back:     escalate report, escalate backtest
 
     Every command that reads a configuration takes -c FILE, or ESCALATE_CONFIG=FILE from the
     environment when -c is not given.
 
-    Docs: docs/operations.md (running, scheduling), docs/policy.md (the policy).
+    Docs: docs/operations.md (running, scheduling), docs/policy.md (the policy),
+    docs/notices.md (Slack, Teams, e-mail, on-call), docs/cli.md (commands, exit codes).
     """
     from connector.logs import configure  # noqa: PLC0415  (structlog, for commands only)
 

@@ -31,6 +31,7 @@ from connector.report import InstanceRun, exit_code, summary_lines
 from connector.runner import Options, Runtime, plan_instance, run_instance
 from connector.sandbox import Sandbox
 from connector.sandbox.inspect import Row, snapshot
+from connector.sandbox.mix import past_count
 from connector.sandbox.notices import add_channels, received
 from connector.sandbox.notices import rows as notice_rows
 from emulators.sink import Sink
@@ -45,7 +46,7 @@ COLUMNS = ("ticket", "group", "level", "priority", "sla_due")
     default=300,
     show_default=True,
     type=click.IntRange(10, 20000),
-    help="Tickets seeded per platform.",
+    help="Open tickets seeded per platform (and 40% as many solved over the past month).",
 )
 @click.option("--seed", default=7, show_default=True, help="Seed of the ticket mix.")
 @click.option(
@@ -78,8 +79,8 @@ def _demo(
 ) -> int:
     say: Callable[[str], None] = click.echo if fmt == "text" else (lambda _: None)
     say(
-        f"Seeding {tickets} tickets on each emulated platform (127.0.0.1), and the past"
-        " month's solved ones..."
+        f"Seeding {tickets} open tickets on each emulated platform (127.0.0.1), and"
+        f" {past_count(tickets)} solved over the past month..."
     )
     sink = Sink().start()
     with contextlib.ExitStack() as stack:
@@ -88,7 +89,10 @@ def _demo(
         add_channels(box.config_path, sink)
         config = load_config(box.config_path)  # its state directory: where/state
         names = list(config.instances)
-        say(f"Policy config.example.yaml ({config.policy.hash}) on {', '.join(names)}\n")
+        say(
+            f"Policy {config.policy.hash}: config.example.yaml with notices to local channels,"
+            f" on {', '.join(names)}\n"
+        )
         before = snapshot(box)
         audit = AuditLog(config.audit_log, uuid.uuid4().hex[:12], rt.clock)
         steps: dict[str, list[InstanceRun]] = {}

@@ -164,7 +164,7 @@ def summary_lines(
 ) -> list[str]:
     """One line per instance: fetched, matched, changed, failed, skipped, requests, duration;
     with the policy, a second line with the changes by kind (connector/kinds.py); with
-    `notices`, the notices a dry run would send, or those a run could not."""
+    `notices`, the notices a plan or dry run would send, or those a run (`writes`) could not."""
     lines = []
     for run in runs:
         j = run.to_json()
@@ -193,7 +193,7 @@ def summary_lines(
             lines.append("  " + breakdown(run.changes, policy))
         if run.narrowed:
             lines.append(f"  {run.narrowed}")
-        lines += notice_lines(run, planned=policy is not None) if notices else []
+        lines += notice_lines(run, planned=not writes) if notices else []
         lines += [f"  warning: {w}" for w in run.warnings]
     return lines
 

@@ -165,13 +165,7 @@ def _summary(title: str, s: dict[str, Any], interval: float) -> list[str]:
         "  by team: " + _counts(s["by_team"]),
         "  by type: " + _counts(s["by_type"]),
         "  SLA attainment at the end: "
-        + (
-            ", ".join(
-                f"{t} {pct(c['attainment'])} ({c['breached']} breached)"
-                for t, c in s["sla"].items()
-            )
-            or "-"
-        ),
+        + (", ".join(_attainment(t, c) for t, c in s["sla"].items()) or "-"),
         f"  breached tickets: {s['breached_tickets']}, of which escalated:"
         f" {s['breached_tickets_escalated']}",
     ]
@@ -262,3 +256,11 @@ def _shift(d: dict[str, Any]) -> str:
 
 def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in counts.items()) or "-"
+
+
+def _attainment(target: str, cells: dict[str, Any]) -> str:
+    """`resolution 80.8% (25 breached)`; a target whose mets are not counted (next_response)
+    says so rather than showing a bare "-"."""
+    if cells["met"] is None:
+        return f"{target} {cells['breached']} breached (its met ones are not counted)"
+    return f"{target} {pct(cells['attainment'])} ({cells['breached']} breached)"

@@ -27,8 +27,9 @@ def runtime() -> Runtime:
     return found if found is not None else Runtime()
 
 
-def select(config: Config, names: Sequence[str]) -> list[str]:
-    """The instances to work on; their secrets are read now, before any request."""
+def select(config: Config, names: Sequence[str], *, secrets: bool = True) -> list[str]:
+    """The instances to work on; their secrets are read now, before any request (`secrets`
+    false: by the caller, as `doctor` does, one instance at a time)."""
     known = list(config.instances)
     if not known:
         raise ConfigError(f"{config.path}: no instances configured (see docs/adapters.md)")
@@ -39,7 +40,8 @@ def select(config: Config, names: Sequence[str]) -> list[str]:
             param_hint="--instance",
         )
     chosen = list(dict.fromkeys(names)) or known
-    check_secrets(config, chosen)
+    if secrets:
+        check_secrets(config, chosen)
     return chosen
 
 

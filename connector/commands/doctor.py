@@ -11,10 +11,10 @@ from adapters.results import Check
 from connector.commands.common import runtime, select
 from connector.commands.options import config_option, format_option, instance_option
 from connector.commands.outputs import doctor_json, dumps
-from connector.config import Config, load_config
+from connector.config import Config, check_secrets, load_config
 from connector.errors import CHANGES_FAILED, OK
 from connector.kinds import plural
-from connector.runner import open_adapter
+from connector.runner import Runtime, open_adapter
 from connector.serve import hookset
 from notify import doctor as channel_doctor
 from notify.channels import open_channel
@@ -63,20 +63,16 @@ def doctor(config_path: str, instances: tuple[str, ...], fmt: str) -> None:
     1 some failed, 2 the configuration is invalid.
     """
     config = load_config(config_path)
-    names = select(config, instances)
+    names = select(config, instances, secrets=False)
     rt = runtime()
     say = click.echo if fmt == "text" else _silent
     found: dict[str, tuple[str, str, list[Check]]] = {}
     failed = 0
     for name in names:
-        adapter = open_adapter(config, name, rt)
-        try:
-            checks = adapter.check() + hookset.checks(config, name, adapter)
-        finally:
-            adapter.close()
-        url = config.instances[name].url
-        found[name] = (adapter.platform, url, checks)
-        say(f"{name} ({adapter.platform}, {url})")
+        platform, url = config.instances[name].platform, config.instances[name].url
+        checks = _instance_checks(config, name, rt)
+        found[name] = (platform, url, checks)
+        say(f"{name} ({platform}, {url})")
         for check in checks:
             mark = "ok  " if check.ok else "FAIL"
             say(f"  {mark} {check.name}: {check.detail}")
@@ -90,6 +86,20 @@ def doctor(config_path: str, instances: tuple[str, ...], fmt: str) -> None:
     if fmt == "json":
         click.echo(dumps(doctor_json(found, failed, code)), nl=False)
     raise click.exceptions.Exit(code)
+
+
+def _instance_checks(config: Config, name: str, rt: Runtime) -> list[Check]:
+    """The instance's checks; a secret that cannot be read is a failed check (as a notice
+    channel's is), and the other instances are still checked."""
+    try:
+        check_secrets(config, [name])
+    except ConfigError as exc:
+        return [Check("secret", False, f"{exc}: set it, or fix the instance's auth settings")]
+    adapter = open_adapter(config, name, rt)
+    try:
+        return adapter.check() + hookset.checks(config, name, adapter)
+    finally:
+        adapter.close()
 
 
 def _silent(_: str) -> None:

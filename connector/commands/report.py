@@ -128,6 +128,12 @@ def report_command(
     else:
         body = text(fig)
     emit(body, out, "report")
+    if organization is not None and not fig["scope"]["tickets"]:
+        click.echo(
+            f"warning: no ticket of organisation {organization!r} in the window (the name as"
+            " the platform spells it, case aside)",
+            err=True,
+        )
     for name, error in collected.live_errors.items():
         click.echo(f"warning: the live tickets of {name} could not be read: {error}", err=True)
     if collected.live_errors:

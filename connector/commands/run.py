@@ -83,6 +83,11 @@ def run(
         every = parse_duration(interval)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--interval") from None
+    if every <= 0:  # back to back, without a pause: the platforms' budget gone in minutes
+        raise click.BadParameter(f"{interval!r}: must be more than 0", param_hint="--interval")
+    source = click.get_current_context().get_parameter_source("interval")
+    if not loop and source is click.core.ParameterSource.COMMANDLINE:
+        raise click.UsageError("--interval is for --loop (one run, else: schedule it)")
     config = load_config(config_path)
     names = select(config, instances)
     if not dry_run:

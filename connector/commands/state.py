@@ -18,7 +18,7 @@ from state.transfer import export, import_
 
 @click.group("state")
 def state_group() -> None:
-    """The state store (lock, owed comments, history cache): migrate, export, import.
+    """The state store (lock, owed comments, history cache, notices): migrate, export, import.
 
     `migrate` creates or updates the PostgreSQL tables; `export` and `import` move the rows
     from one store to another (e.g. from a state directory into PostgreSQL)."""
@@ -50,9 +50,10 @@ def migrate(config_path: str) -> None:
 @instance_option
 @click.option("--out", type=click.Path(dir_okay=False), help="Write here (default: stdout).")
 def export_command(config_path: str, instances: tuple[str, ...], out: str | None) -> None:
-    """Write the owed comments and kept histories of the config's store as JSON lines, each
-    instance read under its lock. With `state import`, moves a state directory into
-    PostgreSQL without losing an owed comment."""
+    """Write the owed comments, kept histories and notices of the config's store as JSON
+    lines, each instance read under its lock (not the due index: a new store starts with a
+    full sweep). With `state import`, moves a state directory into PostgreSQL without losing
+    an owed comment or sending a notice twice."""
     config = load_config(config_path)
     names = list(dict.fromkeys(instances)) or list(config.instances)
     store = open_store(config)

@@ -33,7 +33,13 @@ def sandbox_group() -> None:
     help="Where to write escalate.yaml and the credential files (default: a temporary "
     "directory, removed on exit).",
 )
-@click.option("--tickets", type=click.IntRange(1, 100_000), default=300, show_default=True)
+@click.option(
+    "--tickets",
+    type=click.IntRange(1, 100_000),
+    default=300,
+    show_default=True,
+    help="Open tickets per platform (and 40% as many solved over the past month).",
+)
 @click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same tickets.")
 @click.option(
     "--port",
@@ -76,7 +82,12 @@ def serve(directory: Path, tickets: int, seed: int, stop: threading.Event, port:
 def describe(box: Sandbox) -> str:
     """What is running and how to use it (paths and commands; no secret)."""
     q = shlex.quote
-    lines = [f"Sandbox: {box.count} tickets per platform (seed {box.seed})", ""]
+    past = len(box.specs) - box.count
+    lines = [
+        f"Sandbox: {len(box.specs)} tickets per platform, {box.count} open and {past} solved"
+        f" over the past month (seed {box.seed})",
+        "",
+    ]
     width = max(len(name) for name in box.urls)
     for instance, url in box.urls.items():
         lines.append(f"  {instance.ljust(width)}  {url}")

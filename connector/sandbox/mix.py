@@ -42,6 +42,11 @@ PAST_SHARE = 0.4
 PAST_KINDS = {"past-solved": 30, "past-p1": 8}
 
 
+def past_count(count: int, past_share: float = PAST_SHARE) -> int:
+    """How many of the past month's solved tickets are seeded on top of `count` open ones."""
+    return round(count * past_share)
+
+
 def _share(total: int, weights: dict[str, int]) -> list[str]:
     """`total` kinds in proportion to `weights` (largest remainders), in a stable order."""
     whole = sum(weights.values())
@@ -65,7 +70,7 @@ def mix(
     `count`, oldest first); the same seed and `now` give the same specs."""
     due = round(count * due_share)
     kinds = _share(due, DUE_KINDS) + _share(count - due, QUIET_KINDS)
-    past = _share(round(count * past_share), PAST_KINDS)
+    past = _share(past_count(count, past_share), PAST_KINDS)
     return _built(kinds, random.Random(seed), now) + _built(past, random.Random(-seed), now)
 
 

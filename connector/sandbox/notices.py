@@ -69,17 +69,24 @@ def _time(ts: float) -> str:
 
 
 def rows(runs: Iterable[InstanceRun]) -> list[tuple[str, ...]]:
-    """(instance, ticket, channel, when, status) of each notice: sent, failed or deferred."""
+    """(instance, ticket, channel, when, status) of each notice: sent, failed or deferred; per
+    instance by time, ticket and channel (not in the order the sends happened to finish)."""
     out: list[tuple[str, ...]] = []
     for run in runs:
-        for r in run.notices:
-            out.append((run.name, r.ticket, r.channel, _time(r.due), r.status.value))
+        found = [(run.name, r.ticket, r.channel, _time(r.due), r.status.value) for r in run.notices]
         for change in run.changes:
             for n in change.notices:
                 if n.deferred:
-                    out.append((run.name, change.ticket, n.channel, _time(n.due.timestamp()),
-                                "deferred (outside office hours)"))  # fmt: skip
+                    found.append((run.name, change.ticket, n.channel, _time(n.due.timestamp()),
+                                  "deferred (outside office hours)"))  # fmt: skip
+        out += sorted(found, key=lambda row: (row[3], _natural(row[1]), row[2]))
     return out
+
+
+def _natural(ticket: str) -> tuple[str, int]:
+    """Tickets in number order: SUP-9 before SUP-10, 998 before 1001."""
+    prefix, _, number = ticket.rpartition("-")
+    return (prefix, int(number)) if number.isdigit() else (ticket, 0)
 
 
 def received(sink: Sink) -> list[tuple[str, ...]]:

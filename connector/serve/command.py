@@ -22,7 +22,7 @@ from connector.serve.settings import ServeSettings
     help="Where to listen (default: the config's serve.listen, 127.0.0.1:8080; port 0: any).",
 )
 def serve_command(config_path: str, instances: tuple[str, ...], address: str | None) -> None:
-    """Run as a service: cycles on a schedule and on signed webhooks; /metrics, /readyz.
+    """Run as a service: scheduled and webhook cycles; /healthz, /readyz, /metrics.
 
     Runs an incremental cycle every serve.interval (60s), a full sweep every run.full_sweep (1h),
     and a

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from adapters.secrets import SecretRef
 from rules.basics import Model
@@ -62,6 +62,13 @@ class ServeSettings(Model):
     webhooks: dict[str, WebhookSettings] = Field(
         default_factory=dict, description="Per instance name: its webhook's signing secret."
     )
+
+    @field_validator("listen")
+    @classmethod
+    def _port(cls, listen: str) -> str:
+        if int(listen.rpartition(":")[2]) > 65535:
+            raise ValueError(f"port {listen.rpartition(':')[2]} is above 65535 (0: any free port)")
+        return listen
 
     @model_validator(mode="after")
     def _https(self) -> ServeSettings:

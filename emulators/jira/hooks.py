@@ -73,7 +73,7 @@ def _create(site: JiraEmulator, data: object) -> Answer:
     query = filters.get(FILTER) if isinstance(filters, dict) else None
     if query:
         try:
-            jql.query({}, str(query), bounded=False, fields=site.fields)
+            jql.query({}, str(query), bounded=False, fields=site.fields, now=site.clock())
         except ValueError as exc:
             problems["filters"] = f"Invalid JQL: {exc}"
     if problems:

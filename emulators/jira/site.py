@@ -63,6 +63,7 @@ class Site:
         self.priorities = [{"id": str(i), "name": n} for i, n in enumerate(PRIORITY_NAMES, 1)]
         self.project_priorities: dict[str, list[str]] = {}
         self.project_types: dict[str, str] = {}
+        self.project_ids: dict[str, str] = {}  # key -> id: 10000, 10001, ... in creation order
         self.statuses = dict(STATUSES)
         self.issues: dict[str, Issue] = {}
         self.filters: dict[str, Json] = {}  # saved filters by id
@@ -151,6 +152,7 @@ class Site:
         every field so far."""
         self.screens[key] = {f["id"] for f in self.fields if f["id"] not in READ_ONLY}
         self.project_types[key] = kind
+        self.project_ids.setdefault(key, str(10000 + len(self.project_ids)))
         if priorities is not None:
             self.project_priorities[key] = list(priorities)
 
@@ -209,7 +211,7 @@ class Site:
             "issuetype": {"id": "10003", "name": "Task"},
             "components": [],
             "project": {
-                "id": "10000",
+                "id": self.project_ids[project],
                 "key": project,
                 "name": project,
                 "projectTypeKey": self.project_types[project],

@@ -147,6 +147,22 @@ def test_jira_admin_webhook_registers_lists_signs_and_deletes() -> None:
         assert jira_hooks.route(site, "POST", jira_hooks.BASE, body)[0] == 403
 
 
+def test_jira_admin_webhook_takes_a_filter_with_relative_dates() -> None:
+    """The example scope (`updated >= -7d`) is valid JQL: Jira registers the webhook, and the
+    filter is evaluated at each event as a search would be; a bad date is still refused."""
+    site = make_emulator("cloud", lambda: NOW)
+    body = {
+        "name": "connector",
+        "url": "https://escalate.example.com/webhooks/jira/prod",
+        "events": ["jira:issue_updated"],
+        "filters": {"issue-related-events-section": "project = SUP AND updated >= -7d"},
+    }
+    assert jira_hooks.route(site, "POST", jira_hooks.BASE, body)[0] == 201
+    bad = {**body, "filters": {"issue-related-events-section": "updated >= yesterday"}}
+    status, _, raw = jira_hooks.route(site, "POST", jira_hooks.BASE, bad)
+    assert status == 400 and "Date value" in json.loads(raw)["errors"]["filters"]
+
+
 def test_the_trigger_setup_sends_is_valid_for_the_published_document() -> None:
     """Create Trigger's request body, as `adapters.zendesk.hooks` builds it, against the
     official Support API document (the Webhooks API has no official one in specs/)."""

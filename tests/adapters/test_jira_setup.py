@@ -77,6 +77,18 @@ def test_the_filter_shows_escalated_tickets_soonest_due_first(make: Make) -> Non
         )
 
 
+@pytest.mark.parametrize("flavour", ["cloud", "dc"])
+def test_the_filter_is_shared_with_each_project_of_the_scope_once(make: Make, flavour: str) -> None:
+    h = make(flavour)
+    h.seed(1)
+    h.emulator.create_issue("NET")
+    h.adapter().queue(create=True)
+    (saved,) = h.emulator.filters.values()
+    ids = [share["project"]["id"] for share in saved["sharePermissions"]]
+    assert sorted(ids) == sorted(h.emulator.project_ids[k] for k in ("SUP", "NET"))
+    assert len(set(ids)) == 2
+
+
 def test_a_select_list_level_field_is_excluded_with_not_equals(make: Make) -> None:
     h = make("dc")
     h.emulator.fields = [f for f in h.emulator.fields if f["name"] != "Escalation level"]

@@ -79,6 +79,16 @@ def test_a_second_run_reads_no_history_of_tickets_not_updated_since(
     assert fetch(zd, None) == first
 
 
+def test_a_cache_opened_but_never_read_says_nothing(tmp_path: Path) -> None:
+    """doctor and backtest sign in (which opens the cache) but read no history through it:
+    no "kept 0, read 0" line on their stderr."""
+    cache = HistoryCache(tmp_path / "h.sqlite3", platform="zendesk", policy=ZD_POLICY)
+    with structlog.testing.capture_logs() as logs:
+        cache.open("https://x.zendesk.com user 1")
+        cache.close()
+    assert [e for e in logs if e["event"] == "history_cache"] == []
+
+
 def test_a_ticket_updated_since_is_read_again_and_its_new_comment_counts(
     zd: ZendeskHarness, tmp_path: Path
 ) -> None:

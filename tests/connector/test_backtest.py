@@ -4,6 +4,7 @@ are hand-checked in tests/rules/test_replay.py, and an A/B compare of two thresh
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,10 @@ import pytest
 
 import rules.backtest
 from connector.cli import main
+from connector.commands.backtest_output import _attainment
 from connector.progress import Progress
 from connector.runner import Runtime
+from rules.profile import sla_cells
 from tests.connector.test_cli import run
 from tests.connector.test_progress import Terminal
 
@@ -300,3 +303,15 @@ def test_the_progress_line_counts_replays_as_they_come_back_with_jobs(
     assert shown[-1] == "backtest: replayed 3/3 tickets (100%)"
     doc = json.loads(capsys.readouterr().out)
     assert doc["summary"]["tickets"] == 2
+
+
+def test_a_target_counted_by_its_breaches_only_says_so_in_the_text() -> None:
+    """next_response counts breaches, not mets: "2 breached (its met ones ...)", not "- (2
+    breached)", which read as if nothing had been measured."""
+    counts = Counter(met=3, breached=2)
+    assert _attainment("resolution", sla_cells(counts, "resolution")) == (
+        "resolution 60.0% (2 breached)"
+    )
+    assert _attainment("next_response", sla_cells(counts, "next_response")) == (
+        "next_response 2 breached (its met ones are not counted)"
+    )

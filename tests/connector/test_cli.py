@@ -438,7 +438,12 @@ def test_demo_explains_its_counts(capsys: pytest.CaptureFixture[str]) -> None:
     table the run's changes that moved no column, by kind."""
     code, out, err = run(capsys, "demo", "--tickets", "300", "--rows", "1")
     assert code == 0, err
+    assert out.startswith("Seeding 300 open tickets on each emulated platform (127.0.0.1), and 120")
+    # the hash printed is the demo's policy (the example plus its channels), and says so
+    assert "config.example.yaml with notices to local channels, on zendesk-prod," in out
     first = out.split("$ escalate ")[2]
+    assert "notice " not in first, "the run sent its notices: none is listed as if planned"
+    assert out.split("$ escalate ")[1].count(": now (level:L2#") > 1  # the plan lists them
     for name in ("zendesk-prod", "jira-cloud", "jira-dc"):
         summary, kinds = first.split(f"  {name} (")[1].splitlines()[:2]
         matched = int(summary.split("matched ")[1].split(",")[0])

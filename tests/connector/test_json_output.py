@@ -123,6 +123,24 @@ def test_doctor_json(p: Platforms) -> None:
     assert all(set(c) == {"name", "ok", "detail"} for c in jira["checks"])
 
 
+def test_doctor_fails_the_check_of_a_secret_it_cannot_read_and_checks_the_rest(
+    p: Platforms,
+) -> None:
+    """A new admin's first doctor, with one secret not set yet: that instance's check fails
+    (exit 1, as a notice channel's secret does), and the other instance is still checked."""
+    config = p.config()
+    (p.tmp / "zendesk.secret").unlink()
+    result = p.invoke("doctor", "-c", config, "--format", "json")
+    assert result.code == 1, result.err
+    doc = parse(result.out)
+    zendesk, jira = doc["instances"]["zendesk"], doc["instances"]["jira"]
+    [secret] = zendesk["checks"]
+    assert secret["name"] == "secret" and not secret["ok"] and "zendesk.secret" in secret["detail"]
+    assert jira["ok"] is True and len(jira["checks"]) > 3
+    assert doc["problems"] == 1 and "Traceback" not in result.err
+    assert p.invoke("run", "-c", config).code == 2  # a run still reads every secret first
+
+
 def test_setup_json_shows_the_plan_and_creates_only_with_yes(p: Platforms) -> None:
     del p.zendesk.fields[p.zendesk.field_id("SLA due")]
     config = p.config()

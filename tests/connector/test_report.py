@@ -104,6 +104,10 @@ def test_report_after_a_run_counts_escalations_rate_and_sla_from_audit_and_live(
     assert "data" not in org and "organization" not in org["by"]
     assert "messages" not in org["failed_writes"]
     assert "jira" not in shared.out and "zendesk" not in shared.out
+    assert shared.err.count("no ticket of organisation") == 0
+    typo = p.invoke("report", "-c", config, "--organization", "acmee", "--format", "json")
+    assert typo.code == 0 and json.loads(typo.out)["scope"]["tickets"] == 0
+    assert "warning: no ticket of organisation 'acmee' in the window" in typo.err
 
 
 def test_report_says_which_instance_it_could_not_read_and_exits_1(p: Platforms) -> None:

@@ -175,6 +175,17 @@ def test_loop_runs_every_interval_until_interrupted(f: Fleet) -> None:
     assert result.out.count("applied 1") == 2
 
 
+def test_loop_refuses_an_interval_of_zero(f: Fleet) -> None:
+    """--interval 0s would run back to back against the platforms: a usage error, nothing run."""
+    f.p1(1)
+    result = f.invoke("run", "-c", f.config(), "--loop", "--interval", "0s")
+    assert result.code == 2 and "--interval" in result.err and "more than 0" in result.err
+    assert "applied" not in result.out
+    alone = f.invoke("run", "-c", f.config(), "--interval", "5m")  # one run: no interval
+    assert alone.code == 2 and "--interval is for --loop" in alone.err
+    assert "applied" not in alone.out
+
+
 def test_a_run_skipped_for_the_lock_leaves_the_metrics_alone(f: Fleet) -> None:
     f.p1(1)
     config = f.config(metrics_file="m/{instance}.prom")

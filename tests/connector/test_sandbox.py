@@ -20,12 +20,15 @@ from adapters.package import Wiring
 from adapters.registry import platform
 from connector.cli import main
 from connector.config import load_config
+from connector.report import InstanceRun
 from connector.sandbox import INSTANCES, Sandbox, due, snapshot
 from connector.sandbox.box import CLIENT_ID, JIRA_EMAIL
 from connector.sandbox.cli import sandbox_group
 from connector.sandbox.config import example_path
 from connector.sandbox.mix import mix
+from connector.sandbox.notices import rows as notice_rows
 from emulators.server import EmulatorServer
+from notify.outbox import Result, Status
 from rules.engine import evaluate
 from rules.errors import ConfigError
 from rules.model import Ticket
@@ -319,6 +322,8 @@ def test_serve_prints_how_to_use_the_sandbox_and_no_secret(tmp_path: Path) -> No
         assert path.read_text() not in out
     assert out.count("curl -s") >= 3
     assert "http://127.0.0.1:" in out
+    # --tickets counts the open ones; the past month's solved ones come on top, and are said
+    assert out.startswith("Sandbox: 14 tickets per platform, 10 open and 4 solved over the past")
 
 
 def test_each_sandbox_has_its_own_state_directory(tmp_path: Path) -> None:
@@ -427,3 +432,18 @@ def test_serve_port_and_state_are_printed(tmp_path: Path) -> None:
     assert f"  zendesk-prod  http://127.0.0.1:{base}\n" in result.output
     assert f"  jira-dc       http://127.0.0.1:{base + 2}\n" in result.output
     assert f"State:        {tmp_path / 'state'}  (locks, journal, audit log" in result.output
+
+
+def test_the_demo_lists_notices_by_time_then_ticket_number() -> None:
+    """Not in the order concurrent sends happened to finish: SUP-9 before SUP-10."""
+    run = InstanceRun("jira-cloud", "jira")
+    for ticket, at in (("SUP-10", 60.0), ("SUP-9", 60.0), ("NET-2", 0.0), ("SUP-10", 0.0)):
+        run.notices.append(
+            Result("id", ticket, "team-chat", "level:L2#0.1", "trigger", Status.SENT, 1, "", at)
+        )
+    assert [(r[1], r[3][-9:]) for r in notice_rows([run])] == [
+        ("NET-2", "00:00 UTC"),
+        ("SUP-10", "00:00 UTC"),
+        ("SUP-9", "00:01 UTC"),
+        ("SUP-10", "00:01 UTC"),
+    ]

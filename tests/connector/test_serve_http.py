@@ -59,6 +59,8 @@ def test_serve_refuses_to_start_without_its_secrets_or_a_port(p: Platforms) -> N
     config = with_serve(p.config(), p.tmp)
     bad = p.invoke("serve", "-c", config, "--listen", "nowhere")
     assert bad.code == 2 and "Invalid value for --listen: expected HOST:PORT" in bad.err
+    high = p.invoke("serve", "-c", config, "--listen", "127.0.0.1:99999")
+    assert high.code == 2 and "--listen" in high.err and "Traceback" not in high.err
     with served(config, p.time) as s:
         taken = s.url.rsplit(":", 1)[1]
         busy = p.invoke("serve", "-c", config, "--listen", f"127.0.0.1:{taken}")
