@@ -25,6 +25,7 @@ from typing import Any, TextIO
 import click
 
 from connector.backtest_charts import bars, columns
+from connector.backtest_notices import notices_section
 from connector.backtest_script import SCRIPT
 from rules.backtest import TicketResult, Totals, delta, late
 from rules.plan import format_instant
@@ -50,6 +51,9 @@ dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-we
 dd{margin:0}.chart{display:block;margin:.5rem 0 1rem;max-width:100%;height:auto}
 .axis{fill:#555}.pager{display:flex;gap:.6rem;align-items:center;flex-wrap:wrap}
 .pager input{padding:.2rem .4rem}.empty{color:#666}
+table.notices .g{border-left:2px solid #999}table.notices th[colspan]{text-align:center}
+table.notices th[rowspan]{vertical-align:bottom}
+table.notices tr.total>*{border-top:2px solid #999;font-weight:600}
 """
 HEAD = ["ticket", "priority", "at (UTC)", "level", "rules", "what", "a poller acts"]
 DIFF_HEAD = [
@@ -64,8 +68,17 @@ DIFF_HEAD = [
 
 
 class HtmlOut:
-    def __init__(self, note: str, end: datetime, step: float, out: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        note: str,
+        end: datetime,
+        step: float,
+        out: TextIO | None = None,
+        channels: list[tuple[str, ...]] | None = None,
+    ) -> None:
+        """`channels`: each policy's notice channels (this one's, then --compare's)."""
         self.step, self.out, self.first = step, out, True
+        self.channels = channels or [()]
         self.differences: list[list[Any]] = []
         self.days: tuple[Counter[date], Counter[date]] = (Counter(), Counter())
         self.rules: dict[str, int] = {}
@@ -118,6 +131,8 @@ class HtmlOut:
         parts += _summary(ours, theirs, self.step)
         parts += _charts(ours, theirs, self.days)
         parts.append(_sla(ours, theirs))
+        both = [ours] if theirs is None else [ours, theirs]
+        parts += notices_section(both, [*self.channels, ()][: len(both)])
         if theirs is not None:
             parts += [
                 f"<h2>Tickets where they differ: {differ:,}</h2>",

@@ -80,6 +80,8 @@ class Totals:
     deferred: int = 0  # notices held for their channel's working hours
     deferred_sum: float = 0.0  # ... and for how long in all, seconds
     deferred_max: float = 0.0
+    #: per channel: notices deferred, their wait in all and the longest wait, seconds
+    waits: dict[str, list[float]] = field(default_factory=dict)
 
     def add(self, result: TicketResult, interval: float) -> None:
         self.tickets += 1
@@ -128,6 +130,10 @@ class Totals:
                 self.deferred += 1
                 self.deferred_sum += wait
                 self.deferred_max = max(self.deferred_max, wait)
+                count = self.waits.setdefault(n.channel, [0, 0.0, 0.0])
+                count[0] += 1
+                count[1] += wait
+                count[2] = max(count[2], wait)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -162,6 +168,21 @@ class Totals:
                     "mean": round(self.deferred_sum / self.deferred, 1) if self.deferred else None,
                     "max": round(self.deferred_max, 1) if self.deferred else None,
                 },
+                "channels": {
+                    name: self._channel(name, count)
+                    for name, count in sorted(self.by_channel.items())
+                },
+            },
+        }
+
+    def _channel(self, name: str, notices: int) -> dict[str, Any]:
+        deferred, total, top = self.waits.get(name, [0, 0.0, 0.0])
+        return {
+            "notices": notices,
+            "deferred": int(deferred),
+            "deferred_seconds": {
+                "mean": round(total / deferred, 1) if deferred else None,
+                "max": round(top, 1) if deferred else None,
             },
         }
 

@@ -20,6 +20,7 @@ from typing import Any
 import structlog
 
 from adapters.errors import AdapterError, NotFound, PermissionDenied
+from adapters.jira import search
 from adapters.jira.client import JiraClient
 from adapters.jira.lookups import Lookups
 from adapters.jira.mapping import parse_time
@@ -37,15 +38,41 @@ class Approvals:
     def __init__(self, lookups: Lookups) -> None:
         self.lookups, self.client = lookups, lookups.client
         self._members: dict[str, frozenset[str]] | None = None
+        #: Issue key -> (its `updated`, its approval field's changelog then), read in bulk with
+        #: a bulk re-read: good for a read of the issue that shows the same `updated`.
+        self._read: dict[str, tuple[object, list[Mapping[str, Any]]]] = {}
 
-    def record(self, key: str, value: str) -> Approval:
-        """Who set the approval field of issue `key` to `value`."""
+    def read_ahead(self, issues: Mapping[str, Mapping[str, Any]]) -> None:
+        """Cloud: the approval field's changelog of each of these issues (key -> issue JSON)
+        that holds a value, in one `changelog/bulkfetch` (by the field's id), for `record` to
+        take once instead of one `issue/{key}/changelog` read each."""
+        field = self.lookups.resolved.tracking.get("approved_by")
+        if field is None or not self.lookups.cloud:
+            return
+        held = {
+            str(raw["id"]): key
+            for key, raw in issues.items()
+            if (raw.get("fields") or {}).get(field.id) not in (None, "")
+        }
+        if held:
+            logs = search.changelogs(self.client, list(held), [field.id])
+            for iid, key in held.items():
+                updated = (issues[key].get("fields") or {}).get("updated")
+                self._read[key] = (updated, list(logs.get(iid, [])))
+
+    def record(self, key: str, value: str, updated: object = None) -> Approval:
+        """Who set the approval field of issue `key` (last `updated` then) to `value`."""
         field = self.lookups.resolved.tracking.get("approved_by")
         if field is None:
             return Approval("")
         cloud = self.lookups.cloud
+        ahead = self._read.pop(key, None)
+        entries = ahead[1] if ahead is not None and updated and ahead[0] == updated else None
         try:
-            entries = changelog(self.client, key) if cloud else expanded(self.client, key, field.id)
+            if entries is None:
+                entries = (
+                    changelog(self.client, key) if cloud else expanded(self.client, key, field.id)
+                )
         except NotFound:  # deleted since it was read: nothing approves it
             return Approval("")
         entry = last_setter(entries, field.id, field.name, value)

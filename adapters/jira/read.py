@@ -120,7 +120,9 @@ class Reader:
         value = ticket.tracking.approved_by
         if not value:
             return ticket
-        return replace(ticket, approval=self.approvals.record(str(issue["key"]), value))
+        updated = (issue.get("fields") or {}).get("updated")
+        record = self.approvals.record(str(issue["key"]), value, updated)
+        return replace(ticket, approval=record)
 
     def expanded_log(self, issue: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         """Data Center: the changelog the search expanded (counted when it was truncated)."""
@@ -159,6 +161,7 @@ class Reader:
         wanted = set(keys)
         out = {str(i["key"]): i for i in found if _is_issue(i) and str(i["key"]) in wanted}
         self._whole_changelogs(list(out.values()))
+        self.approvals.read_ahead(out)
         return out
 
     def fresh_fields(self) -> list[str]:

@@ -263,7 +263,8 @@ def _output(
         return JsonOut(*policies, window, step, source, sink)
     if fmt == "html":
         note = " ".join(x for x in (NOTHING_WRITTEN, describe(source)) if x)
-        return HtmlOut(note, window[1], step, sink)
+        channels = [tuple(p.channels) for p in policies if p is not None]
+        return HtmlOut(note, window[1], step, sink, channels)
     return TextOut(window, step, source, sink)
 
 

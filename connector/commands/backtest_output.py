@@ -179,6 +179,14 @@ def _summary(title: str, s: dict[str, Any], interval: float) -> list[str]:
             line += f"; deferred {notices['deferred']} (mean {human_duration(wait['mean'])},"
             line += f" max {human_duration(wait['max'])})"
         out.append(line)
+        if len(notices["by_channel"]) > 1:  # where they waited
+            out += [
+                f"    deferred on {name}: {c['deferred']} (mean"
+                f" {human_duration(c['deferred_seconds']['mean'])}, max"
+                f" {human_duration(c['deferred_seconds']['max'])})"
+                for name, c in notices.get("channels", {}).items()
+                if c["deferred"]
+            ]
     if late["mean"] is not None:
         out.append(
             f"  polling every {human_duration(interval)} acts {human_duration(late['mean'])}"

@@ -20,6 +20,7 @@ from rules.model import Ticket
 from rules.needs import needs
 from rules.plan import TicketChange
 from rules.policy import Policy
+from tests.adapters.approval_contract import LEE, MARIA, approval_policy
 from tests.adapters.jira_harness import JiraHarness, Make
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -150,3 +151,28 @@ def test_unannounced_writes_read_one_by_one(make: Make) -> None:
     results = {r.ticket: r for r in adapter.write(changes, again(h.policy()))}
     assert all(results[k].status is WriteStatus.APPLIED for k in keys)
     assert bulk_reads(h) == [] and len(single_reads(h)) == 2
+
+
+def test_cloud_reads_the_approvals_of_a_bulk_reread_in_one_request(make: Make) -> None:
+    """An issue whose approval field holds a value is verified on its re-read (who set it):
+    the approval field's changelogs come with the bulk re-read, one request for them all."""
+    h = make("cloud")
+    h.use_approvals(approval_policy())
+    keys = h.seed(3, priority="P1")
+    adapter = h.adapter()
+    assert set(write(h, adapter, plan(h, adapter))) == set(keys)  # each asks for approval
+    h.approve(keys[0], "approved", by=MARIA)
+    h.approve(keys[1], "ok", by=MARIA)
+    h.approve(keys[2], MARIA, by=LEE)  # typed by someone else: refused
+    adapter = h.adapter()
+    changes = plan(h, adapter)
+    read = len(h.emulator.log)
+    results = write(h, adapter, changes)
+    assert {k: r.status for k, r in results.items()} == dict.fromkeys(keys, WriteStatus.APPLIED)
+    assert h.view(keys[0]).tracking["level"] == h.view(keys[1]).tracking["level"] == "L2"
+    assert h.view(keys[2]).tracking["level"] is None  # refused, still waiting
+    sent = h.emulator.log[read:]
+    assert [r for r in sent if r.path.endswith("/changelog") and r.method == "GET"] == []
+    (bulk,) = [r for r in sent if r.path.endswith("/changelog/bulkfetch")]
+    assert sorted(bulk.body["issueIdsOrKeys"]) == sorted(h.emulator.issues[k].id for k in keys)
+    assert bulk.body["fieldIds"] == [h.emulator.field_id("Escalation approved by")]

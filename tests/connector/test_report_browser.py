@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.connector.platforms import NOW, Platforms, platforms
+from tests.connector.test_backtest_notices import with_channels
 from tests.connector.test_report import HOUR, history, with_sla
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -237,7 +238,50 @@ def test_the_backtest_page_puts_its_summary_first_and_pages_the_changes(
     assert rows.count() == 5 and rows.nth(0).locator("td").nth(0).text_content() == "P3-DST-39"
     assert rows.nth(0).locator("td").nth(3).text_content() == "L1 → L2"
     assert rows.nth(0).locator("td").nth(2).text_content() == "2026-04-01 10:00:00Z"
+    assert page.locator("h2", has_text="Notices").count() == 0  # no channel: no section
     page.screenshot(full_page=True, path=os.environ.get("ESCALATE_BACKTEST_SHOT"))
+    page.close()
+
+
+def test_the_backtest_page_counts_the_notices_per_channel_and_their_waits(
+    p: Platforms, browser: Browser, tmp_path: Path
+) -> None:
+    """The bundled sample: three tickets, each escalated to L2 and reminded three times, on
+    a chat channel with the office calendar (Berlin, Mon-Fri 08:00-18:00): five reminders
+    fall outside it and wait, 57 h (Friday 23:00 to Monday 08:00), 49 h (Saturday 07:00),
+    12 h (Monday 28 Dec 20:00 to Tuesday 08:00), 4 h (Tuesday 04:00) and 8 h (Wednesday
+    1 Apr 00:00 CEST): 26 h on average. The --compare policy's channel has no calendar."""
+    root = Path(__file__).resolve().parents[2]
+    ours = with_channels(tmp_path / "ours.yaml", calendar=True, oncall=True)
+    theirs = with_channels(tmp_path / "theirs.yaml", calendar=False, oncall=False)
+    target = tmp_path / "backtest.html"
+    result = p.invoke(
+        "backtest", "-c", ours, "--tickets", root / "connector/samples/backtest.json",
+        "--until", "2026-12-31T00:00:00Z", "--compare", theirs, "--format", "html",
+        "--out", target,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    page, problems, requests = open_page(browser, target)
+    assert problems == [] and requests == [target.as_uri()]
+    heading = page.locator("h2", has_text="Notices")
+    assert heading.count() == 1
+    sla = page.locator("h2", has_text="SLA attainment").bounding_box()
+    box = heading.bounding_box()
+    assert sla is not None and box is not None and sla["y"] < box["y"]  # after the summary
+    table = page.locator("table.notices")
+    head = table.locator("thead tr").nth(1).locator("th").all_text_contents()
+    assert head == 2 * ["notices", "deferred to working hours", "mean wait", "longest wait"]
+    rows = table.locator("tbody tr")
+    cells = [rows.nth(i).locator("th, td").all_text_contents() for i in range(rows.count())]
+    assert cells == [
+        ["l2-chat", "12", "5", "1 d 2 h", "2 d 9 h", "12", "0", "-", "-"],
+        ["oncall", "0", "0", "-", "-", "-", "-", "-", "-"],  # not in --compare's policy
+        ["all channels", "12", "5", "1 d 2 h", "2 d 9 h", "12", "0", "-", "-"],
+    ]
+    shot = page.locator("#notices").screenshot(
+        path=os.environ.get("ESCALATE_BACKTEST_NOTICES_SHOT")
+    )
+    assert len(shot) > 10_000
     page.close()
 
 
