@@ -164,6 +164,8 @@ def _render_sla(sla: dict[str, Any] | None) -> list[str]:
 def _render_target(target: dict[str, Any]) -> list[str]:
     """One SLA target: its figures, then how its clock was measured."""
     state = "fulfilled" if target["fulfilled"] else "paused" if target["paused"] else "running"
+    if target["fulfilled"] and target["breached"]:
+        state = "fulfilled late: BREACHED"  # met after its target: a breach, as report counts
     clock = target["clock"]
     return [
         f"  {target['target']}: {target['used']} of {target['goal']} used "
