@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from adapters.errors import AdapterError
+from adapters.http import sweeping
 from adapters.jira import search
 from adapters.jira.approvals import Approvals
 from adapters.jira.lookups import Lookups
@@ -77,18 +78,20 @@ class Reader:
         expand = "changelog" if history and not cloud else None
         pending: list[Json] = []
         size, jql = self.lookups.settings.page_size, jql or self.lookups.settings.jql
-        for page in search.search(self.client, jql, self.fields(history=history), size, expand):
-            if not history:
-                yield from (self.approved(issue, to_ticket(issue, ctx)) for issue in page)
-            elif not cloud:
-                yield from (self._with_history(i, ctx, wanted, now, None) for i in page)
-            else:
-                pending += page
-                if len(pending) >= search.BULK_CHANGELOG_ISSUES:
-                    yield from self._bulk_history(pending, ctx, wanted, now)
-                    pending = []
-        if pending:
-            yield from self._bulk_history(pending, ctx, wanted, now)
+        pages = search.search(self.client, jql, self.fields(history=history), size, expand)
+        with sweeping():
+            for page in pages:
+                if not history:
+                    yield from (self.approved(issue, to_ticket(issue, ctx)) for issue in page)
+                elif not cloud:
+                    yield from (self._with_history(i, ctx, wanted, now, None) for i in page)
+                else:
+                    pending += page
+                    if len(pending) >= search.BULK_CHANGELOG_ISSUES:
+                        yield from self._bulk_history(pending, ctx, wanted, now)
+                        pending = []
+            if pending:
+                yield from self._bulk_history(pending, ctx, wanted, now)
 
     def _bulk_history(
         self, issues: list[Json], ctx: Context, wanted: Needs, now: datetime

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 import structlog
 
 from adapters.errors import AdapterError, NotFound
+from adapters.http import sweeping
 from adapters.outcomes import Fresh
 from adapters.zendesk.approvals import Approvals
 from adapters.zendesk.client import SHOW_MANY, chunks
@@ -71,9 +72,10 @@ class Reader:
 
     def fetch(self, wanted: Needs, now: datetime) -> Iterator[Ticket]:
         """Every ticket in scope, each once; a page that fails raises (act on nothing)."""
-        self.lookups.prepare()
-        for raws in self.pages():
-            yield from self.tickets(raws, wanted, now)
+        with sweeping():
+            self.lookups.prepare()
+            for raws in self.pages():
+                yield from self.tickets(raws, wanted, now)
         self.prune()
 
     def learn_people(self, raws: Sequence[Mapping[str, Any]], people: frozenset[str]) -> None:

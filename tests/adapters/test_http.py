@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime
 
 import pytest
@@ -27,6 +28,7 @@ from adapters.http import (
     mount,
     rate_limit,
     retry_after,
+    sweeping,
     timeout_error,
 )
 from tests.adapters.fakes import FakeTime as _FakeTime
@@ -258,6 +260,33 @@ def test_answers_parse_with_orjson_and_what_it_refuses_as_before() -> None:
     responses.add(responses.GET, url, body=b"<html>login</html>")
     with pytest.raises(requests.JSONDecodeError):
         session.get(url).json()
+
+
+@responses.activate
+def test_a_sweeps_pages_are_frozen_until_the_last_sweep_ends() -> None:
+    """Pages parsed during a sweep are out of the cycle collector's walks (frozen), the same
+    values as outside one; the collector is as it was after each parse; the last sweep to end
+    gives everything back to the collector."""
+    url = "https://acme.atlassian.net/rest/api/3/search/jql"
+    session = requests.Session()
+    mount(session, None, RequestStats())
+    responses.add(responses.GET, url, json={"issues": [{"key": "SUP-1", "fields": {}}]})
+    gc.unfreeze()
+    outside = session.get(url).json()
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    assert any(o is outside for o in gc.get_objects())  # walked by the collector
+    with sweeping():
+        with sweeping():
+            page = session.get(url).json()
+            assert page == outside and gc.isenabled()
+            assert gc.is_tracked(page) and not any(o is page for o in gc.get_objects())
+        assert not any(o is page for o in gc.get_objects())  # another sweep still reads
+        gc.disable()
+        session.get(url).json()
+        assert not gc.isenabled()  # a parse does not enable what was disabled
+        gc.enable()
+    assert gc.get_freeze_count() == 0
+    assert any(o is page for o in gc.get_objects())
 
 
 @responses.activate
