@@ -159,10 +159,9 @@ class Ticket:
     approval: Approval | None = None
 
     def __post_init__(self) -> None:
-        for name in ("created_at", "updated_at"):
-            value = getattr(self, name)
-            if value.tzinfo is None:
-                raise ValueError(f"ticket {self.id}: {name} must be timezone-aware")
+        if self.created_at.tzinfo is None or self.updated_at.tzinfo is None:
+            name = "created_at" if self.created_at.tzinfo is None else "updated_at"
+            raise ValueError(f"ticket {self.id}: {name} must be timezone-aware")
 
 
 def utc(value: datetime) -> datetime:

@@ -182,7 +182,7 @@ def to_ticket(
         "created_at": created,
         "updated_at": updated,
         "status_since": parse_time(f.get("statuscategorychangedate")),
-        "tracking": _tracking({n: text_of(f.get(fd.id)) for n, fd in ctx.tracking.items()}),
+        "tracking": _tracking(f, ctx.tracking),
     }
     if histories is not None:
         events = history(issue, histories, ctx, initial=initial, texts=texts)
@@ -190,9 +190,14 @@ def to_ticket(
     return Ticket(**values)  # type: ignore[arg-type]
 
 
-def _tracking(raw: dict[str, str | None]) -> Tracking:
-    """Parsed, except on a ticket never escalated (most of a sweep), which shares one value."""
-    return Tracking.parse(raw) if any(raw.values()) else NOT_ESCALATED
+def _tracking(f: Mapping[str, Any], fields: Mapping[str, Field]) -> Tracking:
+    """Parsed, except on a ticket never escalated (most of a sweep: its tracking fields are
+    all null), which shares one value."""
+    raw = {name: f.get(fd.id) for name, fd in fields.items()}
+    if all(value is None for value in raw.values()):
+        return NOT_ESCALATED
+    texts = {name: text_of(value) for name, value in raw.items()}
+    return Tracking.parse(texts) if any(texts.values()) else NOT_ESCALATED
 
 
 def history(
@@ -275,7 +280,8 @@ def _read_text(events: list[Event], bodies: Mapping[int, Any]) -> None:
     ]
     if read:
         i = max(read)[1]
-        events[i] = replace(events[i], text=body_text(bodies[i]))
+        e = events[i]  # a comment (`history`): built anew, several times faster than `replace`
+        events[i] = Event(e.at, e.kind, e.actor, e.value, e.public, body_text(bodies[i]))
 
 
 def _change(

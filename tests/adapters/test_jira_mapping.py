@@ -12,6 +12,7 @@ from adapters.errors import Rejected, SetupError
 from adapters.jira.fields import Catalog, Field, from_jira, text_of, to_jira
 from adapters.jira.mapping import Context, People, is_public, parse_time, to_ticket
 from rules.model import Actor, EventKind, StatusCategory
+from rules.tracking import Tracking
 from tests.adapters.contract import contract_policy
 
 CF = "com.atlassian.jira.plugin.system.customfieldtypes:"
@@ -73,6 +74,17 @@ def test_an_issue_maps_to_a_neutral_ticket() -> None:
     assert t.tracking.level == "L2" and t.tracking.count == 3
     assert t.tracking.sla_due == datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
     assert t.history is None
+
+
+def test_tracking_fields_all_null_or_empty_read_as_never_escalated() -> None:
+    """A never-escalated issue (its tracking fields null) shares the one empty value; an empty
+    text or list reads the same; a zero is a value (parsed as before)."""
+    empty = {"customfield_1": None, "customfield_2": None, "customfield_3": None}
+    assert to_ticket(issue(**empty), ctx()).tracking == Tracking.parse({})
+    blank = empty | {"customfield_1": "", "customfield_3": []}
+    assert to_ticket(issue(**blank), ctx()).tracking == Tracking.parse({})
+    zero = to_ticket(issue(**empty | {"customfield_2": 0.0}), ctx()).tracking
+    assert zero == Tracking.parse({"count": "0"}) and zero.count == 0
 
 
 def test_done_category_and_missing_values_degrade_quietly() -> None:
