@@ -30,11 +30,20 @@ def summarise(events: Sequence[Event]) -> Summary:
     The first public comment, when the customer wrote it, is the ticket's description: it is
     answered by the first response, so it neither counts as a reply nor starts next_response.
     """
+    return _summarise(sorted(events, key=_at))
+
+
+def _at(event: Event) -> datetime:
+    return event.at
+
+
+def _summarise(ordered: Sequence[Event]) -> Summary:
+    """`summarise` of events already in time order (ties in the order given)."""
     first_response = last_agent = awaiting = last_activity = status_since = None
     replies = reopens = 0
     last_customer_text: str | None = None
     was_done = seen_comment = False
-    for event in sorted(events, key=lambda e: e.at):
+    for event in ordered:
         if event.actor is not Actor.CONNECTOR and event.actor is not Actor.SYSTEM:
             last_activity = event.at
         if event.kind is EventKind.STATUS:
@@ -112,9 +121,10 @@ def with_history(ticket: Ticket, events: Sequence[Event]) -> Ticket:
 def history_fields(events: Sequence[Event], status_since: datetime | None) -> dict[str, Any]:
     """The `Ticket` fields `with_history` sets, for an adapter that builds the ticket with its
     history at once (one construction, not two)."""
-    s = summarise(events)
+    ordered = tuple(sorted(events, key=_at))  # sorted once, for both
+    s = _summarise(ordered)
     return {
-        "history": tuple(sorted(events, key=lambda e: e.at)),
+        "history": ordered,
         "status_since": s.status_since or status_since,
         "first_response_at": s.first_response_at,
         "last_agent_reply_at": s.last_agent_reply_at,
