@@ -10,7 +10,9 @@ with the history the policy needs, no history cache, then `rules.engine.evaluate
 every answer the emulator gave, byte for byte. The sweep is then replayed `--repeat` times
 from that recording by a transport that only looks the answers up, so the CPU measured
 (`time.process_time`) is the connector's alone (requests, our session, JSON parsing, mapping
-to `Ticket`, evaluation), not the emulator's. Reported: the median CPU per ticket in µs.
+to `Ticket`, evaluation), not the emulator's. Reported: the median CPU per ticket in µs. The
+configuration is loaded once per replay, before the sweeps are measured: loading it (YAML, the
+policy, its templates) is a cost per run, not per ticket, reported apart ("config ms").
 
 With `--against DIR` (another checkout, say `git worktree add ../old <commit>`), each repeat
 runs a child process per checkout, alternating old and new, each seeding the same sandbox
@@ -72,8 +74,14 @@ def replay(root: Path, keep: Path, repeat: int) -> dict[str, Any]:
     meta = json.loads((keep / "sweep.json").read_text())
     with (keep / "answers.pickle").open("rb") as got:
         answers = pickle.load(got)
-    cpu, read = [], []
-    args = keep / "escalate.yaml", meta["instance"], meta["at"]
+    from connector.config import load_config  # noqa: PLC0415
+
+    cpu, read, config = [], [], []
+    for _ in range(repeat):  # once per run, not per ticket: measured apart
+        start = time.process_time()
+        loaded = load_config(keep / "escalate.yaml")
+        config.append(time.process_time() - start)
+    args = loaded, meta["instance"], meta["at"]
     sweep(*args, Replay(answers))  # warm-up
     for _ in range(repeat):
         start = time.process_time()
@@ -85,19 +93,19 @@ def replay(root: Path, keep: Path, repeat: int) -> dict[str, Any]:
     import rules  # noqa: PLC0415
 
     assert Path(rules.__file__).parents[1] == root.resolve(), "the other checkout's code"
-    return meta | {"cpu": cpu, "read": read}
+    return meta | {"cpu": cpu, "read": read, "config": config}
 
 
-def sweep(config_path: Path, instance: str, at: float, under: Any, *, rules: bool = True) -> int:
+def sweep(config: Any, instance: str, at: float, under: Any, *, rules: bool = True) -> int:
     """One full sweep, fetch and (with `rules`) evaluation, over `under`: the number of
-    tickets."""
+    tickets. `config`: the loaded configuration, or the path of its file."""
     from connector.config import load_config  # noqa: PLC0415
     from connector.sandbox.catalog import instant  # noqa: PLC0415
     from connector.sandbox.connection import connect  # noqa: PLC0415
     from rules.engine import evaluate  # noqa: PLC0415
     from rules.needs import needs  # noqa: PLC0415
 
-    config = load_config(config_path)
+    config = load_config(config) if isinstance(config, Path) else config
     now, policy = instant(at), config.policy
     adapter = connect(config, instance, under, lambda: at)
     try:
@@ -228,7 +236,7 @@ def main() -> None:
         head += f" {'new ' + what:>10}" + (
             f" {'old ' + what:>10} {'new/old':>7}" if args.against else ""
         )
-    print(head + "   (CPU µs per ticket, medians)")
+    print(head + f" {'config ms':>9}   (CPU µs per ticket, medians; config: per run)")
     for platform in args.platforms:
         runs: dict[str, list[dict[str, Any]]] = {"new": [], "old": []}
         for _ in range(args.repeat):  # alternating, so that both see the same machine
@@ -244,7 +252,8 @@ def main() -> None:
                 old = [per_ticket(r, what) for r in runs["old"]]
                 ratios = [n / o for n, o in zip(new, old, strict=True)]
                 line += f" {statistics.median(old):>10.0f} {statistics.median(ratios):>7.2f}"
-        print(line, flush=True)
+        loads = [statistics.median(r["config"]) * 1e3 for r in runs["new"]]
+        print(line + f" {statistics.median(loads):>9.0f}", flush=True)
 
 
 if __name__ == "__main__":
