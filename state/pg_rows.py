@@ -5,16 +5,22 @@ its pool and its lock): the journal, the history cache, the notices, the due ind
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import psycopg
+from psycopg_pool import ConnectionPool
 
 from state.errors import StoreError
 from state.protocol import AuditRow, DueMark, DueRow, HistoryRow, NoticeRow, OwedRow
 from state.sqlite import NOTICE_COLUMNS, due_row, notice_row, owed_row
 
-if TYPE_CHECKING:
-    from state.postgres import PostgresStore
+
+class Pooled(Protocol):
+    """What the tables need of their store (`state.postgres.PostgresStore`)."""
+
+    where: str
+
+    def pool(self) -> ConnectionPool: ...
 
 
 def pg_error(where: str, exc: Exception) -> StoreError:
@@ -28,7 +34,7 @@ class Rows:
     kind = ""
     tables: tuple[str, ...] = ()  # emptied when the identity changes
 
-    def __init__(self, store: PostgresStore, instance: str) -> None:
+    def __init__(self, store: Pooled, instance: str) -> None:
         self.store, self.instance = store, instance
         self.where = f"{store.where} ({self.kind}, instance {instance})"
 
@@ -311,7 +317,7 @@ class PgAudit:
     """The audit log's lines in `escalate_audit`, for `escalate report` on any host (and the
     `escalate_runs` view: a row per run and instance, with its outcome and counts)."""
 
-    def __init__(self, store: PostgresStore) -> None:
+    def __init__(self, store: Pooled) -> None:
         self.store = store
         self.where = f"{store.where} (audit)"
 
