@@ -19,12 +19,10 @@ Clock and sleeper are injected, so tests never sleep.
 
 from __future__ import annotations
 
-import gc
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import parsedate_to_datetime
@@ -57,6 +55,7 @@ from adapters.errors import (
     TransientError,
 )
 from adapters.secrets import mask
+from adapters.sweeping import loads
 
 T = TypeVar("T")
 Clock = Callable[[], float]
@@ -149,42 +148,6 @@ class Budget:
         self._sent.append(now)
 
 
-_sweeps = [0]  # sweeps under way (`sweeping`), in any thread
-_sweeps_lock = threading.Lock()
-
-
-@contextmanager
-def sweeping() -> Iterator[None]:
-    """While a sweep reads: each page parsed is frozen (`gc.freeze`), so that the cycle
-    collector never walks its objects again. orjson's objects hold no cycles (freed by their
-    reference counts as before); walking them, and the start-up's, on each collection was a
-    fifth of a Jira read (BENCHMARKS.md, "Full sweeps"). The last sweep to end unfreezes, so
-    that what was frozen is collected as usual after it."""
-    with _sweeps_lock:
-        _sweeps[0] += 1
-    try:
-        yield
-    finally:
-        with _sweeps_lock:
-            _sweeps[0] -= 1
-            if not _sweeps[0]:
-                gc.unfreeze()
-
-
-def _loads(content: bytes) -> Any:
-    """orjson's parse; during a sweep without collections, its objects then frozen."""
-    if not _sweeps[0]:
-        return orjson.loads(content)
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return orjson.loads(content)
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
-
-
 class JsonResponse(requests.Response):
     """An answer whose `json()` parses with orjson, several times faster than the standard
     library on search pages (BENCHMARKS.md, "Full sweeps"). Whatever orjson refuses that the
@@ -194,7 +157,7 @@ class JsonResponse(requests.Response):
     def json(self, **kwargs: Any) -> Any:
         if not kwargs:
             try:
-                return _loads(self.content)
+                return loads(self.content)
             except orjson.JSONDecodeError:
                 pass
         return super().json(**kwargs)

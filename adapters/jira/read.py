@@ -17,12 +17,12 @@ from datetime import datetime
 from typing import Any
 
 from adapters.errors import AdapterError
-from adapters.http import sweeping
 from adapters.jira import search
 from adapters.jira.approvals import Approvals
 from adapters.jira.lookups import Lookups
 from adapters.jira.mapping import Context, comments_truncated, to_ticket, with_comments
 from adapters.outcomes import Fresh
+from adapters.sweeping import sweeping
 from rules.model import Ticket
 from rules.needs import Needs, needs
 

@@ -31,8 +31,8 @@ from typing import Any, TypeVar
 import structlog
 
 from adapters.errors import AdapterError, NotFound
-from adapters.http import sweeping
 from adapters.outcomes import Fresh
+from adapters.sweeping import sweeping
 from adapters.zendesk.approvals import Approvals
 from adapters.zendesk.client import SHOW_MANY, chunks
 from adapters.zendesk.lookups import Lookups

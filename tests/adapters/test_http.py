@@ -28,9 +28,9 @@ from adapters.http import (
     mount,
     rate_limit,
     retry_after,
-    sweeping,
     timeout_error,
 )
+from adapters.sweeping import sweeping
 from tests.adapters.fakes import FakeTime as _FakeTime
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC).timestamp()
