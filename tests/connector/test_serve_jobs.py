@@ -140,7 +140,8 @@ def test_no_more_than_jobs_cycles_at_once_the_rest_start_as_they_end(p: Platform
     assert isinstance(waiter, Wakes)
     wake = s.step()
     assert gated.began("zendesk").wait(WAIT) and gated.began("jira").wait(WAIT)
-    assert [c[0] for c in gated.calls] == ["zendesk", "jira"]  # the configuration's order
+    started = {c[0] for c in gated.calls}
+    assert started == {"zendesk", "jira"}  # the first two in the configuration's order
     assert wake == time.now + s.shared.config.serve.interval  # nothing can start: wait
     s.step()
     assert len(gated.calls) == 2  # zendesk-b waits its turn
