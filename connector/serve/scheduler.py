@@ -175,9 +175,10 @@ class Scheduler:
         taken = hints.take(name, now, debounce)
         if taken is not None and taken.overflow:
             return Hint("overflow", taken.tickets, full=True), taken
-        if taken is not None:
-            return Hint("webhook", taken.tickets), taken
-        if now >= self.next_tick.get(name, 0.0):
+        ticked = now >= self.next_tick.get(name, 0.0)
+        if taken is not None:  # it searches for what changed when the interval has come too
+            return Hint("webhook", taken.tickets, search=ticked), taken
+        if ticked:
             return Hint("tick"), None
         return None, None
 
@@ -185,7 +186,8 @@ class Scheduler:
         config, rt, telemetry = self.shared.config, self.runtime, self.shared.telemetry
         started = rt.clock()
         serve = config.serve
-        self.next_tick[name] = started + serve.interval
+        if hint.search or hint.full:  # a cycle only webhooks prompted leaves the interval's
+            self.next_tick[name] = started + serve.interval
         if hint.full:
             self.next_full[name] = started + config.run.full_sweep
         run = self._cycle(config, name, hint)
