@@ -23,7 +23,8 @@ from connector.serve.scheduler import Scheduler, Waiter
 from connector.serve.shared import Shared
 from tests.adapters.fakes import FakeTime
 from tests.connector.platforms import NOW, Platforms, platforms
-from tests.connector.serving import with_serve
+from tests.connector.serving import jira_delivery, served, with_serve, zendesk_delivery
+from tests.connector.test_run import jira_level
 
 WAIT = 10.0  # seconds before a test gives up on a thread (a hang, not a timing)
 
@@ -207,3 +208,26 @@ def test_stop_lets_the_cycles_in_flight_end_then_run_returns(p: Platforms) -> No
         "returned",
     ]
     assert len(gated.calls) == 2  # nothing started after stop
+
+
+def test_real_cycles_side_by_side_write_both_instances(p: Platforms) -> None:
+    """The service (`served`: the real app and cycles, the emulated platforms) with
+    `run.jobs: 2`: the start's sweeps and the webhooks' cycles of both instances run on their
+    own threads, and each writes its ticket once."""
+    config = with_serve(p.config(jobs=2), p.tmp, debounce="1s", interval="1h")
+    with served(config, p.time) as s:
+        s.step()
+        s.service.scheduler.settle()
+        tid, key = p.p1(1)[0], p.p1(1, "jira")[0]
+        assert s.post("/webhooks/zendesk/zendesk", zendesk_delivery(tid, p.time.now)).ok
+        assert s.post("/webhooks/jira/jira", jira_delivery(key, p.time.now)).ok
+        p.time.now += 1
+        s.step()
+        s.service.scheduler.settle()
+        assert p.zendesk.field_value(int(tid), "Escalation level") == "L2"
+        assert jira_level(p, key) == "L2"
+        for name in ("zendesk", "jira"):
+            cycles = s.metric(
+                "escalation_serve_cycles_total", instance=name, reason="webhook", outcome="ok"
+            )
+            assert cycles == 1
