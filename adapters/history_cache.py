@@ -40,7 +40,8 @@ from rules.model import Event
 from rules.policy import Policy
 from rules.ticketio import events_from_json, events_to_json
 from state import HistoryRows, StoreError
-from state.sqlite import SqliteHistory, state_file
+from state.sqlite import SqliteHistory
+from state.sqlite_file import state_file
 
 FORMAT = "2"  # 2: Zendesk group and assignee events by name, not id
 MARGIN_SECONDS = 60.0

@@ -50,7 +50,8 @@ import structlog
 
 from adapters.results import WriteResult
 from state import OwedRow, OwedRows, StoreError
-from state.sqlite import SqliteOwed, state_file
+from state.sqlite import SqliteOwed
+from state.sqlite_file import state_file
 
 MAX_AGE_SECONDS = 24 * 3600.0
 log = structlog.get_logger(__name__)

@@ -125,11 +125,15 @@ def _demo(
         say(_notices(sink, [r for step in ("run", "second run") for r in steps[step]], rows))
         if kept:
             say(f"Report of the past 30 days (escalate report --format html): {report}")
-        say(
-            f"Audit log of these runs: {config.audit_log}"
-            if directory_kept(where)
-            else "Try it yourself: escalate sandbox serve  (then plan/run/doctor against it)"
-        )
+        if directory_kept(where):
+            say(f"Audit log of these runs: {config.audit_log}")
+            say(
+                f"The emulated platforms stopped with the demo: `escalate sandbox serve --dir"
+                f" {where}` brings them back (new tickets, new ports) before plan/run/doctor"
+                f" -c {box.config_path}"
+            )
+        else:
+            say("Try it yourself: escalate sandbox serve  (then plan/run/doctor against it)")
     return max(exit_code(runs) for runs in steps.values())
 
 

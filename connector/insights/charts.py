@@ -67,7 +67,7 @@ def hbars(
             + _link(bar, href)
             + f'<text x="{name_w + w + 6:.1f}" y="{y + 15}">{_e(_value(value, percent))}</text>'
         )
-    return _svg(label, width, height, out)
+    return _titled(label, width, height, out)
 
 
 def columns(
@@ -101,7 +101,7 @@ def columns(
         top = nice(max(v for v in line if v is not None) or 0.01, percent=True)
         out += frame.right_axis(line_axis, top)
         out += frame.polyline(line, top, LINE, label=line_axis)
-    return _svg(label, width, height, out)
+    return _titled(label, width, height, out)
 
 
 def lines(
@@ -134,7 +134,7 @@ def lines(
             f'fill="{colour}"/><text x="{frame.right + 28}" y="{y + 9}">'
             f"{_e(_short(name, 22))}</text></g>"
         )
-    return _svg(label, width, height, out)
+    return _titled(label, width, height, out)
 
 
 class _Frame:
@@ -240,6 +240,11 @@ def _four(point: Point) -> tuple[str, float, str, str | None]:
 
 def _link(mark: str, href: str | None) -> str:
     return f'<a href="{_e(href)}">{mark}</a>' if href else mark
+
+
+def _titled(label: str, width: int, height: int, out: list[str]) -> str:
+    """The chart under its title, shown (the SVG's own title is for screen readers)."""
+    return f'<p class="chart-title">{_e(label)}</p>' + _svg(label, width, height, out)
 
 
 def _empty(label: str) -> str:

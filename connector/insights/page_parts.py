@@ -14,7 +14,8 @@ table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:
 vertical-align:top}th{background:#eef3fb;text-align:left}.n{text-align:right}
 .note{color:#555}.definition{background:#f6f6f0;border-left:4px solid #c0504d;padding:6px 10px}
 dl{display:grid;grid-template-columns:max-content auto;gap:4px 16px}dt{font-weight:bold}
-.empty{color:#777;font-style:italic}svg.chart{display:block;margin:10px 0}
+.empty{color:#777;font-style:italic}svg.chart{display:block;margin:4px 0 10px}
+.chart-title{font-weight:bold;margin:14px 0 0}
 .axis-title{font-size:11px;fill:#444}tr:target{background:#fff6d5}
 details{display:inline}summary{cursor:pointer;color:#2a55a0}
 a.t{margin-right:8px;white-space:nowrap;display:inline-block}

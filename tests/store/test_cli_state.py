@@ -14,7 +14,8 @@ from connector.cli import main
 from rules.policy import load_policy
 from state.migrations import latest
 from state.postgres import PostgresStore, shown
-from state.sqlite import FileLock, SqliteStore
+from state.sqlite import SqliteStore
+from state.sqlite_file import FileLock
 from tests.store.pg import Server
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.yaml"
