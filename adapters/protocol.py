@@ -80,17 +80,23 @@ class Incremental(Protocol):
         self,
         needs: Needs,
         now: datetime,
-        since: datetime,
+        since: datetime | None,
         due: Mapping[str, str],
         gone: set[str],
     ) -> Iterator[Ticket]:
         """The tickets in scope updated at or after `since` (as the platform's search finds
         them: it may see an update late, which the caller's overlap covers), and those of `due`
-        (ticket id -> the `updated_at` it was last read with, `rules.tracking.format_time`)
-        still in scope; each once, with the history `needs` asks for. Ids of `due` that are gone
-        or out of scope are added to `gone`; one the platform cannot place yet (changed since,
-        and not yet searchable) is neither yielded nor gone. Read-only; all pages or an
-        AdapterError."""
+        (ticket id -> the `updated_at` it was last read with, `rules.tracking.format_time`;
+        "" for a hint) still in scope; each once, with the history `needs` asks for. Ids of
+        `due` that are gone or out of scope are added to `gone`; one the platform cannot place
+        yet (changed since, and not yet searchable) is neither yielded nor gone. `since` None:
+        no search for what changed, `due` only. Read-only; all pages or an AdapterError."""
+        ...
+
+    def places_by_id(self) -> bool:
+        """Whether every ticket of `due` is placed (yielded or gone) by its read by id alone,
+        whatever its stamp, so `fetch_changed(since=None)` leaves none of them unread. No
+        request."""
         ...
 
 

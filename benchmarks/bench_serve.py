@@ -18,9 +18,11 @@ Goal (issue 18): under 5 s from delivery to written change.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -186,6 +188,7 @@ def measure(platform: str, count: int, events: int, latency: float) -> dict[str,
         picked = candidates(box, platform, events)
         log = box.emulators[instance].log  # type: ignore[union-attr]
         late, sent, skipped = [], [], 0
+        kinds: collections.Counter[str] = collections.Counter()  # the last event's requests
         try:
             for ticket in picked:
                 if len(late) >= events:
@@ -203,6 +206,7 @@ def measure(platform: str, count: int, events: int, latency: float) -> dict[str,
                     continue
                 late.append(time.perf_counter() - t0)
                 sent.append(len(log) - before)
+                kinds = collections.Counter(_kind(call) for call in log[before:])
                 outbox.drain()
         except TimeoutError:  # the service's last lines: its temporary directory goes
             print((box.directory / "serve.err").read_text()[-6000:], file=sys.stderr)
@@ -218,8 +222,15 @@ def measure(platform: str, count: int, events: int, latency: float) -> dict[str,
         "lateness_median_s": round(statistics.median(late), 2),
         "lateness_max_s": round(max(late), 2),
         "requests_per_event_median": statistics.median(sent),
+        "last_event_requests": dict(kinds.most_common()),
         "exit": code,
     }
+
+
+def _kind(call: object) -> str:
+    """A request as `METHOD /path`, ids as N (Zendesk's log: tuples; Jira's: calls)."""
+    text = " ".join(call) if isinstance(call, tuple) else f"{call.method} {call.path}"  # type: ignore[attr-defined]
+    return re.sub(r"\d+", "N", text.split("?")[0])
 
 
 def main() -> None:

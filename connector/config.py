@@ -47,8 +47,8 @@ class RunSettings(Model):
         default=1,
         ge=1,
         le=64,
-        description="Instances worked on at once by `run` and `plan` (1: one after the other);"
-        " `--jobs` overrides it.",
+        description="Instances worked on at once by `run`, `plan` and `serve` (1: one after the"
+        " other); `--jobs` overrides it for `run` and `plan`.",
     )
     state_dir: str | None = Field(
         default=None,

@@ -12,7 +12,10 @@ A run then reads either
 - **incremental**: the tickets in scope updated since the high-water mark minus `index_lag`
   (the platform's search sees an update late, and its clock may differ from ours), plus the
   tickets whose next instant has come, read by id in bulk (`adapters.protocol.Incremental`),
-  plus any hinted (a webhook's tickets, `escalate serve`); or
+  plus any hinted (a webhook's tickets, `escalate serve`); a cycle that webhooks prompted
+  (`search=False`) skips the search for what changed when the adapter places every ticket read
+  by id (`Incremental.places_by_id`: on Zendesk, a scope of statuses alone), and then leaves
+  the high-water mark where it was, so the next run that searches covers the same window; or
 - **full**: the whole scope, as without `incremental`, rebuilding the index from scratch, when
   `run --full` asks, when there is no index yet, when the policy or the instance's settings
   changed (another hash), when the last full sweep is `full_sweep` old (the reconcile that
@@ -85,6 +88,8 @@ class Reads:
     gone: set[str] = field(default_factory=set)
     stamps: dict[str, str] = field(default_factory=dict)
     kept: list[DueRow] = field(default_factory=list)
+    #: Whether this run searches for what changed since the mark (a full sweep reads it all).
+    search: bool = True
 
     def tickets(self, adapter: Adapter, policy: Policy, now: datetime) -> Iterator[Ticket]:
         """The tickets this run reads, each noted for the index. `policy`: the one in effect
@@ -105,7 +110,9 @@ class Reads:
             found = adapter.fetch(wanted, now)
         else:
             assert self.since is not None and isinstance(adapter, Incremental)
-            found = adapter.fetch_changed(wanted, now, self.since, self.due, self.gone)
+            self.search = self.search or not adapter.places_by_id()
+            since = self.since if self.search else None
+            found = adapter.fetch_changed(wanted, now, since, self.due, self.gone)
         for ticket in found:
             self.stamps[ticket.id] = format_time(ticket.updated_at)
             yield ticket
@@ -123,7 +130,10 @@ class Reads:
     def commit(self) -> None:
         """Write the rows and the new mark (one transaction), then forget the gone tickets."""
         swept = self.started if self.mode == FULL else self.mark.swept_at if self.mark else 0.0
-        mark = DueMark(high_water=self.started, swept_at=swept, policy=self.hash)
+        high = self.started
+        if self.mode == INCREMENTAL and not self.search and self.mark is not None:
+            high = self.mark.high_water  # nothing searched: the next search covers it all
+        mark = DueMark(high_water=high, swept_at=swept, policy=self.hash)
         self.rows.put(self.kept, mark, sweep=self.mode == FULL)
         self.rows.drop(sorted(self.gone - set(self.stamps)))
 
@@ -132,6 +142,11 @@ class Reads:
         if self.mode == FULL:
             return f"full sweep: {self.why}"
         since = self.since.strftime("%Y-%m-%dT%H:%M:%SZ") if self.since else "?"
+        if not self.search:
+            return (
+                f"incremental: {len(self.due)} due or hinted by id (no search for what changed"
+                f" since {since}: a cycle webhooks prompted; the interval's cycle searches)"
+            )
         return (
             f"incremental: updated since {since} ({self.why}), {len(self.due)} due or hinted by id"
         )
@@ -145,10 +160,11 @@ def choose(
     *,
     full: bool = False,
     hint: frozenset[str] = frozenset(),
+    search: bool = True,
 ) -> Reads:
     """The read for this run: full or incremental, and why (reads the index's mark; writes
     nothing). The due rows are read with the tickets (`Reads.tickets`), as of the evaluation's
-    `now`."""
+    `now`. `search=False`: no search for what changed where the adapter can do without."""
     settings, digest = config.run, settings_hash(config, name)
     rows.open(f"due {name}")
     mark = rows.mark()
@@ -167,4 +183,5 @@ def choose(
         reads.since = datetime.fromtimestamp(mark.high_water - settings.index_lag, tz=UTC)
         reads.why = f"last run minus index_lag {format_duration(settings.index_lag)}"
         reads.due = dict.fromkeys(hint, "")  # changed since, whatever the index says
+        reads.search = search
     return reads

@@ -22,6 +22,7 @@ def run_incremental(
     *,
     audit: AuditLog,
     full: bool = False,
+    search: bool = True,
     options: Options | None = None,
 ) -> InstanceRun:
     """One run of one instance that reads what changed or came due, under the instance's lock
@@ -31,6 +32,9 @@ def run_incremental(
       its webhooks marked since the last run; deduplicate them first). On Zendesk a hinted
       ticket is read by id at once when the scope names only statuses (it can be checked
       here); otherwise, and for a ticket out of scope, the search decides (within `index_lag`).
+    - `search`: False for a cycle that only webhooks prompted: where the hinted and due tickets
+      can all be placed by id (Zendesk: a scope of statuses alone), no search for what changed
+      is sent and the high-water mark stays (the next run that searches covers the window).
     - `full`: a full sweep now (as `run --full`). A full sweep also happens on its own when the
       index is missing or stale, the policy or instance settings changed, or the last one is
       `run.full_sweep` old; `InstanceRun.read_mode` ("full" or "incremental") and `read_why`
@@ -46,5 +50,5 @@ def run_incremental(
     base = options or Options(
         max_changes=config.run.max_changes, concurrency=config.run.concurrency
     )
-    chosen = replace(base, incremental=True, full=full, hint=frozenset(hint))
+    chosen = replace(base, incremental=True, full=full, hint=frozenset(hint), search=search)
     return run_instance(config, instance_name, runtime, audit, chosen)

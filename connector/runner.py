@@ -86,10 +86,13 @@ class Options:
     max_changes: int = 0  # 0: no storm guard
     concurrency: int = 4
     #: Read what changed or came due (`connector.incremental`); `full` forces a full sweep
-    #: that rebuilds the due index; `hint`: tickets to read now whatever the index says.
+    #: that rebuilds the due index; `hint`: tickets to read now whatever the index says;
+    #: `search` False: no search for what changed where the adapter can do without
+    #: (`connector.due`: a cycle webhooks prompted).
     incremental: bool = False
     full: bool = False
     hint: frozenset[str] = frozenset()
+    search: bool = True
 
 
 #: Adapters are built one at a time: the first build of a platform imports its client library,
@@ -317,6 +320,7 @@ def run_instance(
                 runtime.clock(),
                 full=options.full,
                 hint=options.hint,
+                search=options.search,
             )
         if not options.dry_run:
             _send_owed(adapter, run, audit)

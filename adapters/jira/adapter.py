@@ -85,11 +85,14 @@ class JiraAdapter:
         self,
         needs: Needs,
         now: datetime,
-        since: datetime,
+        since: datetime | None,
         due: Mapping[str, str],
         gone: set[str],
     ) -> Iterator[Ticket]:
         return changed.fetch_changed(self.reader, needs, now, since, due, gone)
+
+    def places_by_id(self) -> bool:
+        return False  # a key search goes through the search index, which may lag
 
     def past(self, window: Window) -> Iterator[Ticket]:
         return past.read_past(self.reader, window)

@@ -41,16 +41,17 @@ def fetch_changed(
     reader: Reader,
     wanted: Needs,
     now: datetime,
-    since: datetime,
+    since: datetime | None,
     due: Mapping[str, str],
     gone: set[str],
 ) -> Iterator[Ticket]:
     scope = reader.lookups.settings.jql
     seen: set[str] = set()
-    stamp = minute(since, reader.lookups.time_zone())
-    for ticket in reader.fetch(wanted, now, jql=narrowed(scope, f'updated >= "{stamp}"')):
-        seen.add(ticket.id)
-        yield ticket
+    if since is not None:
+        stamp = minute(since, reader.lookups.time_zone())
+        for ticket in reader.fetch(wanted, now, jql=narrowed(scope, f'updated >= "{stamp}"')):
+            seen.add(ticket.id)
+            yield ticket
     keys = [k for k in due if k not in seen]
     for start in range(0, len(keys), KEYS_PER_SEARCH):
         yield from _by_keys(reader, wanted, now, scope, keys[start : start + KEYS_PER_SEARCH], gone)

@@ -103,11 +103,14 @@ class ZendeskAdapter:
         self,
         needs: Needs,
         now: datetime,
-        since: datetime,
+        since: datetime | None,
         due: Mapping[str, str],
         gone: set[str],
     ) -> Iterator[Ticket]:
         return changed.fetch_changed(self.reader, needs, now, since, due, gone)
+
+    def places_by_id(self) -> bool:
+        return self.reader.settings.statuses_in_scope() is not None
 
     def past(self, window: Window) -> Iterator[Ticket]:
         return past.read_past(self.reader, window)

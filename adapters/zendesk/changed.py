@@ -13,6 +13,8 @@ by id.
   one `show_many` does not return is gone. When the scope says nothing but which statuses (the
   default `status<solved`), a ticket is placed in or out of it here instead, whatever its
   stamp: one out of it is gone, and a hint (a webhook's ticket, stamp "") in it is read at once.
+- `since` None (a cycle that webhooks prompted, `connector.due`): no search, only `due` by id.
+  Complete for `due` only when the scope is statuses alone (`places_by_id`).
 """
 
 from __future__ import annotations
@@ -40,16 +42,17 @@ def fetch_changed(
     reader: Reader,
     wanted: Needs,
     now: datetime,
-    since: datetime,
+    since: datetime | None,
     due: Mapping[str, str],
     gone: set[str],
 ) -> Iterator[Ticket]:
     reader.lookups.prepare()
     seen: set[str] = set()
-    query = f"{reader.settings.scope} updated>={instant(since)}"
-    for raws in reader.pages(query):
-        seen.update(str(raw.get("id")) for raw in raws)
-        yield from reader.tickets(raws, wanted, now)
+    if since is not None:
+        query = f"{reader.settings.scope} updated>={instant(since)}"
+        for raws in reader.pages(query):
+            seen.update(str(raw.get("id")) for raw in raws)
+            yield from reader.tickets(raws, wanted, now)
     statuses = reader.settings.statuses_in_scope()
     ids = [int(t) for t in due if t not in seen and t.isdigit()]
     gone.update(t for t in due if t not in seen and not t.isdigit())

@@ -2,7 +2,8 @@
 
     webhooks ─► verify ─► hints (debounced, deduplicated, bounded) ─┐
     every `interval` ─► tick ──────────────────────────────────────┼─► scheduler ─► Cycle
-    every `run.full_sweep` ─► full sweep ──────────────────────────┘     (one instance at a time)
+    every `run.full_sweep` ─► full sweep ──────────────────────────┘  (up to `run.jobs` instances
+                                                                      at once, one cycle each)
 
 Modules: `settings` (the config's `serve:` section), `cycle` (the seam a cycle runs through),
 `hints` (the queue webhooks fill), `scheduler` (what runs when, on an injected clock),

@@ -24,12 +24,15 @@ Reason = Literal["tick", "webhook", "full_sweep", "overflow", "reload", "start"]
 
 @dataclass(frozen=True, slots=True)
 class Hint:
-    """The tickets webhooks named since the instance's last cycle, and whether this cycle must
-    be a full sweep (scheduled, at start, after a reload, or because hints overflowed)."""
+    """The tickets webhooks named since the instance's last cycle, whether this cycle must
+    be a full sweep (scheduled, at start, after a reload, or because hints overflowed), and
+    whether it searches for what changed (False: only webhooks prompted it, not the interval;
+    see `connector.due`)."""
 
     reason: Reason
     tickets: frozenset[str] = frozenset()
     full: bool = False
+    search: bool = True
 
 
 class Cycle(Protocol):
@@ -54,4 +57,6 @@ def incremental(
     config: Config, instance: str, runtime: Runtime, audit: AuditLog, hint: Hint
 ) -> InstanceRun:
     """An incremental run: the hinted tickets, what changed or came due; a sweep when full."""
-    return run_incremental(config, instance, runtime, hint.tickets, audit=audit, full=hint.full)
+    return run_incremental(
+        config, instance, runtime, hint.tickets, audit=audit, full=hint.full, search=hint.search
+    )

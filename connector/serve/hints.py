@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -73,10 +73,15 @@ class Hints:
                 for name, p in self._pending.items()
             }
 
-    def next_due(self, debounce: float) -> float | None:
-        """When the earliest waiting burst is due, if any is waiting."""
+    def next_due(self, debounce: float, among: Collection[str] | None = None) -> float | None:
+        """When the earliest waiting burst is due, if any is waiting (for the instances
+        `among`, when given)."""
         with self._lock:
-            times = [p.since for p in self._pending.values() if p.since is not None]
+            times = [
+                p.since
+                for name, p in self._pending.items()
+                if p.since is not None and (among is None or name in among)
+            ]
         return min(times) + debounce if times else None
 
     def take(self, instance: str, now: float, debounce: float) -> Taken | None:

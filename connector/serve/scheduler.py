@@ -1,10 +1,13 @@
 """What runs when: per instance, a cycle every `interval`, a full sweep every `run.full_sweep` (and
-first of all), and a cycle `debounce` after webhooks named its tickets. One cycle at a time, in
-the configuration's order; hints that come during a cycle wait for the next.
+first of all), and a cycle `debounce` after webhooks named its tickets. Cycles of different
+instances run side by side, up to `run.jobs` at once (each on its own thread, started in the
+configuration's order; `run.jobs: 1`: one after the other, on the scheduler's thread); an
+instance has one cycle at a time, and hints that come during its cycle wait for the next.
 
-The clock and the wait are injected: tests call `step()` on a fake clock, the service loops in
-`run()`. `stop()` (SIGTERM) lets the cycle in flight finish its write batch in flight (the
-runtime's `stop` flag: nothing more is read or started), then `run()` returns.
+The clock and the wait are injected: tests call `step()` on a fake clock (then `settle()` to
+wait for the cycles it started), the service loops in `run()`. `stop()` (SIGTERM) lets the
+cycles in flight finish their write batch in flight (the runtime's `stop` flag: nothing more is
+read or started), then `run()` returns once they have.
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ class Scheduler:
         self.next_full: dict[str, float] = {}
         self.forced: dict[str, Reason] = {name: "start" for name in shared.names()}
         self._lock = threading.Lock()
+        self._busy: dict[str, threading.Thread] = {}  # instance -> its cycle in flight
+        self._failed: list[BaseException] = []  # what a cycle's thread raised (a bug)
 
     def stop(self) -> None:
         self.shared.stopping.set()
@@ -74,32 +79,90 @@ class Scheduler:
         self.waiter.wake()
 
     def run(self) -> None:
-        while not self.shared.stopping.is_set():
-            wake = self.step()
-            delay = wake - self.runtime.clock()
-            if delay > 0 and not self.shared.stopping.is_set():
-                self.waiter.wait(delay)
+        try:
+            while not self.shared.stopping.is_set():
+                wake = self.step()
+                delay = wake - self.runtime.clock()
+                if delay > 0 and not self.shared.stopping.is_set():
+                    self.waiter.wait(delay)
+        finally:
+            self.settle()
 
     def step(self) -> float:
-        """Run every cycle due now; when the next one is due."""
+        """Start every cycle due now (up to `run.jobs` in flight); when the next one is due."""
+        self._raise_failed()
+        jobs = self.shared.config.run.jobs
         for name in self.shared.names():
             if self.shared.stopping.is_set():
                 break
+            with self._lock:
+                if name in self._busy:
+                    continue
+                if jobs > 1 and len(self._busy) >= jobs:
+                    break
             hint, taken = self._due(name, self.runtime.clock())
-            if hint is not None:
+            if hint is None:
+                continue
+            if jobs <= 1:
                 self._run(name, hint, taken)
+            else:
+                self._start(name, hint, taken)
         return self.next_wake()
 
+    def settle(self) -> None:
+        """Wait for the cycles in flight to end (raises what one of their threads raised)."""
+        while True:
+            with self._lock:
+                threads = list(self._busy.values())
+            if not threads:
+                break
+            for thread in threads:
+                thread.join()
+        self._raise_failed()
+
     def next_wake(self) -> float:
-        names = self.shared.names()
+        """When a cycle is next due among the instances that can start one (an instance with a
+        cycle in flight, or all when `run.jobs` are in flight, wait for a cycle to end, which
+        wakes the waiter)."""
+        config, now = self.shared.config, self.runtime.clock()
+        with self._lock:
+            busy = set(self._busy)
+        names = [n for n in self.shared.names() if n not in busy]
+        idle = now + config.serve.interval
+        if config.run.jobs > 1 and len(busy) >= config.run.jobs:
+            return idle
         if self.shared.stopping.is_set() or any(n in self.forced for n in names):
-            return self.runtime.clock()
+            return now
         times = [self.next_tick.get(n, 0.0) for n in names]
         times += [self.next_full.get(n, 0.0) for n in names]
-        hinted = self.shared.hints.next_due(self.shared.config.serve.debounce)
+        hinted = self.shared.hints.next_due(config.serve.debounce, names)
         if hinted is not None:
             times.append(hinted)
-        return min(times, default=self.runtime.clock() + self.shared.config.serve.interval)
+        return min(times, default=idle)
+
+    def _start(self, name: str, hint: Hint, taken: Taken | None) -> None:
+        def work() -> None:
+            try:
+                self._run(name, hint, taken)
+            except BaseException as exc:  # a bug: the service stops, as it would with jobs 1
+                with self._lock:
+                    self._failed.append(exc)
+            finally:
+                with self._lock:
+                    del self._busy[name]
+                self.waiter.wake()
+
+        thread = threading.Thread(target=work, name=f"cycle-{name}", daemon=True)
+        with self._lock:
+            self._busy[name] = thread
+        thread.start()
+
+    def _raise_failed(self) -> None:
+        with self._lock:
+            failed = self._failed[:1]
+            self._failed.clear()
+        if failed:
+            raise failed[0]
 
     def _due(self, name: str, now: float) -> tuple[Hint | None, Taken | None]:
         hints, debounce = self.shared.hints, self.shared.config.serve.debounce
@@ -112,9 +175,10 @@ class Scheduler:
         taken = hints.take(name, now, debounce)
         if taken is not None and taken.overflow:
             return Hint("overflow", taken.tickets, full=True), taken
-        if taken is not None:
-            return Hint("webhook", taken.tickets), taken
-        if now >= self.next_tick.get(name, 0.0):
+        ticked = now >= self.next_tick.get(name, 0.0)
+        if taken is not None:  # it searches for what changed when the interval has come too
+            return Hint("webhook", taken.tickets, search=ticked), taken
+        if ticked:
             return Hint("tick"), None
         return None, None
 
@@ -122,7 +186,8 @@ class Scheduler:
         config, rt, telemetry = self.shared.config, self.runtime, self.shared.telemetry
         started = rt.clock()
         serve = config.serve
-        self.next_tick[name] = started + serve.interval
+        if hint.search or hint.full:  # a cycle only webhooks prompted leaves the interval's
+            self.next_tick[name] = started + serve.interval
         if hint.full:
             self.next_full[name] = started + config.run.full_sweep
         run = self._cycle(config, name, hint)

@@ -248,11 +248,18 @@ class World:
         return replace(Options(concurrency=1, incremental=True), **kw)
 
     def run(
-        self, *, full: bool = False, hint: frozenset[str] = frozenset(), incremental: bool = True
+        self,
+        *,
+        full: bool = False,
+        hint: frozenset[str] = frozenset(),
+        incremental: bool = True,
+        search: bool = True,
     ) -> InstanceRun:
         """A real run (writes), incremental unless `full` (or the index says otherwise);
-        `incremental=False`: as without `run.incremental` (no index read or written)."""
-        return self._run(self.options(full=full, hint=hint, incremental=incremental))
+        `incremental=False`: as without `run.incremental` (no index read or written);
+        `search=False`: as a cycle only webhooks prompted (`connector.due`)."""
+        options = self.options(full=full, hint=hint, incremental=incremental, search=search)
+        return self._run(options)
 
     def plan(self, *, incremental: bool, as_configured: bool = False) -> dict[str, TicketChange]:
         """What a dry run would change, read incrementally (the index as the last run left

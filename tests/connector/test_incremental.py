@@ -15,6 +15,7 @@ import responses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from state import DueMark
 from state.postgres import PostgresStore
 from tests.connector.incremental_world import World
 from tests.store.pg import Server
@@ -60,7 +61,10 @@ def test_an_incremental_run_plans_what_a_full_run_plans(
     flavour: str, seed: int, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """Random histories; after each stretch the two plans (dry runs) are compared, then a
-    real run writes: incremental, now and then a full sweep.
+    real run writes: incremental, now and then a full sweep. Before the comparison, now and
+    then, a cycle as webhooks prompt it (`search=False`: random tickets hinted, no search for
+    what changed where the scope allows) writes what it read: it must not make the next
+    incremental run miss what it did not search for.
 
     "zendesk-lagging": Zendesk's search sees a change 2 minutes late. A full run then plans
     nothing for a ticket changed in the last 2 minutes (it cannot see it); an incremental run
@@ -77,6 +81,10 @@ def test_an_incremental_run_plans_what_a_full_run_plans(
         world.run(full=True)
         for _ in range(10):
             act(world, rng, tickets)
+            if rng.random() < 0.5:
+                hinted = rng.sample(tickets, k=rng.randint(0, min(2, len(tickets))))
+                world.run(hint=frozenset(hinted), search=False)
+                world.wait(rng.choice([0, 5, 60]))
             incremental, full = world.plan(incremental=True), world.plan(incremental=False)
             if not lag:
                 assert incremental == full
@@ -339,13 +347,16 @@ def test_a_due_ticket_deleted_or_solved_meanwhile_leaves_the_index(
     assert solved not in {r[0] for r in rows.dump()}
 
 
+@pytest.mark.parametrize("search", [True, False])
 @pytest.mark.parametrize("scope", ["type:ticket status<solved", 'status<solved group:"Support L1"'])
 def test_a_hinted_ticket_is_read_at_once_where_its_scope_can_be_checked(
-    scope: str, rsps: responses.RequestsMock, tmp_path: Path
+    scope: str, search: bool, rsps: responses.RequestsMock, tmp_path: Path
 ) -> None:
     """`run_incremental` with a webhook's hint (what `escalate serve` calls), on a Zendesk
     search 5 minutes late: with a scope of statuses only, the hinted ticket is read by id and
-    escalated at once; with a scope that also names a group, it waits for the search."""
+    escalated at once; with a scope that also names a group, it waits for the search.
+    `search=False` (a cycle only webhooks prompted): with statuses alone no search is sent and
+    the high-water mark stays; with a group the search is sent all the same."""
     from connector.audit import AuditLog  # noqa: PLC0415
     from connector.incremental import run_incremental  # noqa: PLC0415
 
@@ -356,13 +367,29 @@ def test_a_hinted_ticket_is_read_at_once_where_its_scope_can_be_checked(
     world.wait(60)
     world.set_priority(tid, "P1")
     world.wait(5)
+    before, marked = len(world.requests()), _mark(world)
     audit = AuditLog(None, "serve", world.time.clock)
-    run = run_incremental(world.config, world.name, world.runtime, {tid}, audit=audit)
+    run = run_incremental(
+        world.config, world.name, world.runtime, {tid}, audit=audit, search=search
+    )
     audit.close()
+    sent, after = world.requests()[before:], _mark(world)
     world.runtime.close_store()
     assert run.read_mode == "incremental" and run.fatal is None
+    searched = any("search" in r for r in sent)
+    assert searched == (search or "group" in scope), sent
+    assert (after.high_water == marked.high_water) == (not searched)
+    assert after.swept_at == marked.swept_at
     if "group" in scope:
         assert world.level(tid) is None
         world.wait(300)
         world.run()
     assert world.level(tid) == "L2"
+
+
+def _mark(world: World) -> DueMark:
+    rows = world.runtime.state(world.config).due(world.name)
+    rows.open(f"due {world.name}")
+    mark = rows.mark()
+    assert mark is not None
+    return mark

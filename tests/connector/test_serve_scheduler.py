@@ -147,3 +147,23 @@ def test_hinted_tickets_whose_cycle_found_the_lock_held_are_tried_again(p: Platf
     s.step()
     assert rec.take() == [("zendesk", "webhook", frozenset({"7"}), False)]
     assert s.shared.hints.waiting() == {}
+
+
+def test_a_cycle_only_webhooks_prompted_leaves_the_search_to_the_interval(p: Platforms) -> None:
+    s, rec, time = scheduler(p, interval="60s", debounce="0s")
+    s.step()
+    rec.take()
+    time.now += 10
+    s.shared.hints.mark("zendesk", "7", time.now)
+    s.step()
+    assert [(n, h.reason, h.search) for n, h in rec.calls] == [("zendesk", "webhook", False)]
+    rec.calls.clear()
+    assert s.next_tick["zendesk"] == NOW + 60  # the interval's cycle is not put off
+    time.now = NOW + 60
+    s.shared.hints.mark("zendesk", "8", time.now)
+    s.step()  # the interval has come too: the webhook's cycle searches, and is the tick
+    assert [(n, h.reason, h.search) for n, h in rec.calls] == [
+        ("zendesk", "webhook", True),
+        ("jira", "tick", True),
+    ]
+    assert s.next_tick["zendesk"] == NOW + 120

@@ -196,3 +196,22 @@ def test_a_burst_of_1000_deliveries_for_10_tickets_reads_at_most_10_times(
     for tid in tickets:
         assert p.zendesk.field_value(int(tid), "Escalation level") == "L2"
     assert s.metric("escalation_serve_hint_lateness_seconds_count", instance="zendesk") == 1
+
+
+def test_a_webhook_cycle_reads_its_ticket_by_id_without_a_search(p: Platforms, s: Served) -> None:
+    """The Zendesk scope names statuses only: the webhook's cycle (the interval has not come)
+    reads the named ticket by id and sends no "updated since" search; Jira's key search
+    goes through the search index, so its cycle searches all the same."""
+    tid, key = p.p1(1)[0], p.p1(1, "jira")[0]
+    zendesk_before, jira_before = len(p.zendesk.log), len(p.jira.log)
+    assert s.post(ZD, zendesk_delivery(tid, p.time.now)).status_code == 202
+    assert s.post(JIRA, jira_delivery(key, p.time.now)).status_code == 202
+    p.time.now += 1
+    s.step()
+    assert p.zendesk.field_value(int(tid), "Escalation level") == "L2"
+    assert jira_level(p, key) == "L2"
+    zendesk = [path for _, path in p.zendesk.log[zendesk_before:]]
+    assert not any("/search" in path for path in zendesk), zendesk
+    assert any("/tickets/show_many" in path for path in zendesk), zendesk
+    jira = [c.path for c in p.jira.log[jira_before:]]
+    assert any("/search" in path for path in jira), jira
