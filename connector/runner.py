@@ -311,21 +311,11 @@ def run_instance(
         return replace(result, status=WriteStatus.SKIPPED, message=why)
 
     def body(adapter: Adapter, run: InstanceRun) -> None:
-        reads = None
-        if options.incremental:  # chosen before anything is sent: `started` is the next mark
-            reads = choose(
-                config,
-                name,
-                runtime.state(config).due(name),
-                runtime.clock(),
-                full=options.full,
-                hint=options.hint,
-                search=options.search,
-            )
+        reads = _reads(config, name, runtime, options)
         if not options.dry_run:
             _send_owed(adapter, run, audit)
-        store, sending = runtime.state(config), not options.dry_run
-        outbox = open_outbox(config, name, store, runtime.clock, sending=sending)
+        sending = not options.dry_run
+        outbox = open_outbox(config, name, runtime.state(config), runtime.clock, sending=sending)
         landed = Landed(outbox if sending else None)
         policy[0] = _plan(
             adapter,
@@ -354,6 +344,22 @@ def run_instance(
             after_writes(outbox, adapter, policy[0], run, audit, run.seen if full else None)
 
     return _locked(config, name, runtime, audit, body)
+
+
+def _reads(config: Config, name: str, runtime: Runtime, options: Options) -> Reads | None:
+    """With `run.incremental`: what this run reads (chosen before anything is sent, so that
+    its start is the next high-water mark); None: the whole scope, as without the index."""
+    if not options.incremental:
+        return None
+    return choose(
+        config,
+        name,
+        runtime.state(config).due(name),
+        runtime.clock(),
+        full=options.full,
+        hint=options.hint,
+        search=options.search,
+    )
 
 
 def _storm(run: InstanceRun, max_changes: int) -> bool:
