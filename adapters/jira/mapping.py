@@ -233,23 +233,7 @@ def history(
                 text=body_text(description) if description and texts else None,
             )
         )
-    first: dict[EventKind, tuple[datetime, Event]] = {}  # each field's earliest change
-    for entry in histories:
-        at = parse_time(entry.get("created"))
-        if at is None:
-            continue
-        actor = ctx.people.actor(entry.get("author"), reporter)
-        for item in entry.get("items") or ():
-            event = _change(item, at, actor, ctx)
-            if event is not None:
-                events.append(event)
-                known = "fromString" in item and (
-                    event.kind is not EventKind.STATUS or item.get("from")
-                )
-                if initial and known and (event.kind not in first or at < first[event.kind][0]):
-                    before = _change(item, at, Actor.SYSTEM, ctx, "from")
-                    assert before is not None  # the same field as `event`
-                    first[event.kind] = (at, before)
+    first = _field_changes(events, histories, ctx, reporter, initial)
     if created is not None:  # first: a real change at creation sorts after them
         events[1:1] = [replace(e, at=created) for _, e in first.values()]
     for comment in comments(issue):
@@ -270,6 +254,36 @@ def history(
     if bodies:
         _read_text(events, bodies)
     return events
+
+
+def _field_changes(
+    events: list[Event],
+    histories: Iterable[Mapping[str, Any]],
+    ctx: Context,
+    reporter: str | None,
+    initial: bool,
+) -> dict[EventKind, tuple[datetime, Event]]:
+    """Append the changelog's field changes to `events`; with `initial`, each changed field's
+    earliest change's "from" value (what it held at creation), by field."""
+    first: dict[EventKind, tuple[datetime, Event]] = {}
+    for entry in histories:
+        at = parse_time(entry.get("created"))
+        if at is None:
+            continue
+        actor = ctx.people.actor(entry.get("author"), reporter)
+        for item in entry.get("items") or ():
+            event = _change(item, at, actor, ctx)
+            if event is None:
+                continue
+            events.append(event)
+            known = "fromString" in item and (
+                event.kind is not EventKind.STATUS or item.get("from")
+            )
+            if initial and known and (event.kind not in first or at < first[event.kind][0]):
+                before = _change(item, at, Actor.SYSTEM, ctx, "from")
+                assert before is not None  # the same field as `event`
+                first[event.kind] = (at, before)
+    return first
 
 
 def _read_text(events: list[Event], bodies: Mapping[int, Any]) -> None:
