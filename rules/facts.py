@@ -95,11 +95,15 @@ class Facts:
 
     __slots__ = (
         "_activity",
+        "_all",
         "_sla",
+        "_soonest",
+        "_spans",
         "_targets",
         "_timeline",
         "done",
         "level_index",
+        "memo",
         "now",
         "now_ts",
         "policy",
@@ -121,6 +125,13 @@ class Facts:
         self._targets: dict[str, TargetStatus | None] = {}
         self._timeline: list[tuple[float, str, StatusCategory]] | None = None
         self._activity: float | None = None
+        # Each SLA target of a policy shares its pause statuses: measured once per ticket.
+        self._spans: dict[frozenset[str], tuple[tuple[float, float], ...]] = {}
+        self._all: dict[str, TargetStatus] | None = None
+        self._soonest: float | object | None = _UNSET
+        #: Values other modules derive from these facts alone, kept for the ticket's evaluation
+        #: (the template variables that do not depend on the rule, say): read, never changed.
+        self.memo: dict[str, object] = {}
 
     @property
     def level(self) -> str:
@@ -155,6 +166,12 @@ class Facts:
 
     def spans_where(self, statuses: frozenset[str]) -> tuple[tuple[float, float], ...]:
         """The [start, end) spans, up to now, during which the status was in `statuses`."""
+        spans = self._spans.get(statuses)
+        if spans is None:
+            spans = self._spans[statuses] = self._spans_where(statuses)
+        return spans
+
+    def _spans_where(self, statuses: frozenset[str]) -> tuple[tuple[float, float], ...]:
         spans: list[tuple[float, float]] = []
         line = self.timeline
         for i, (start, raw, category) in enumerate(line):
@@ -174,16 +191,23 @@ class Facts:
 
     @property
     def targets(self) -> dict[str, TargetStatus]:
-        """Every target of the ticket's SLA policy that has started, in policy order."""
-        sla = self.sla
-        if sla is None:
-            return {}
-        return {name: t for name in sla.targets if (t := self.target(name)) is not None}
+        """Every target of the ticket's SLA policy that has started, in policy order (one
+        dict per Facts, measured on first use: read it, never change it)."""
+        if self._all is None:
+            sla = self.sla
+            self._all = (
+                {name: t for name in sla.targets if (t := self.target(name)) is not None}
+                if sla is not None
+                else {}
+            )
+        return self._all
 
     @property
     def soonest_due(self) -> float | None:
-        dues = [t.due for t in self.targets.values() if t.running and t.due is not None]
-        return min(dues) if dues else None
+        if self._soonest is _UNSET:
+            dues = [t.due for t in self.targets.values() if t.running and t.due is not None]
+            self._soonest = min(dues) if dues else None
+        return self._soonest  # type: ignore[return-value]
 
     @property
     def activity_ts(self) -> float:
