@@ -140,7 +140,7 @@ def _priority(spec: RankSpec, scope: Scope, path: Path) -> Node:
     by_rank = {r: n for n, r in names.items()}
     return RankTrigger(
         "priority",
-        lambda f: f.priority_rank,
+        "priority_rank",
         allowed,
         lambda r: by_rank.get(r, "none"),
         wanted,
@@ -151,7 +151,7 @@ def _level(spec: RankSpec, scope: Scope, path: Path) -> Node:
     names = scope.levels
     allowed, wanted = _ranks(spec, names, "level", scope, path, invert=False)
     by_rank = {r: n for n, r in names.items()}
-    return RankTrigger("level", lambda f: f.level_index, allowed, lambda r: by_rank[r], wanted)
+    return RankTrigger("level", "level_index", allowed, lambda r: by_rank[r], wanted)
 
 
 def matcher(spec: MatchSpec) -> Matcher:

@@ -56,7 +56,7 @@ def evaluate_ticket(
             break
         combined = change if combined is None else combine(combined, change)
         current = apply_change(policy, current, change, now)
-        facts = Facts(policy, current, now)
+        facts = facts.follow(current)
     combined = _track_sla_due(facts, ticket, combined)
     if combined is not None:
         combined = replace(combined, about=profile(before), tags_read=ticket.tags)
@@ -67,7 +67,7 @@ def _step(facts: Facts, fired: list[str]) -> TicketChange | None:
     """One round; a rule that fired in an earlier round of this run does not fire again."""
     state, rearmed = current_state(facts)
     firings: list[Firing] = []
-    for rule in facts.policy.rules:
+    for rule in facts.policy.gates.candidates(facts):  # the others cannot fire: rules.gates
         if rule.name not in fired and rule_status(rule, facts, state) == "fired":
             firings.append(Firing(rule, Reason(rule.name, reason_text(rule.when, facts))))
     fired.extend(f.rule.name for f in firings)

@@ -133,6 +133,31 @@ class Facts:
         #: (the template variables that do not depend on the rule, say): read, never changed.
         self.memo: dict[str, object] = {}
 
+    def follow(self, ticket: Ticket) -> Facts:
+        """The facts of `ticket`, this ticket with a change applied at the same instant
+        (rules.apply: owner, priority, tags, fields, tracking). What depends only on the
+        status history is carried over when that is untouched, and the SLA clocks too when
+        the same SLA policy applies and their start and stop times are untouched: measuring
+        them again would give the same values."""
+        new = Facts(self.policy, ticket, self.now)
+        old = self.ticket
+        if not (
+            ticket.history is old.history
+            and ticket.status == old.status
+            and ticket.status_category is old.status_category
+            and ticket.status_since == old.status_since
+            and ticket.created_at == old.created_at
+        ):
+            return new
+        new._timeline, new._spans = self._timeline, dict(self._spans)
+        if (
+            ticket.first_response_at == old.first_response_at
+            and ticket.awaiting_reply_since == old.awaiting_reply_since
+            and new.sla is self.sla
+        ):
+            new._targets, new._all, new._soonest = dict(self._targets), self._all, self._soonest
+        return new
+
     @property
     def level(self) -> str:
         return self.policy.levels[self.level_index].name

@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import time
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,6 +19,7 @@ from rules.channels import ChannelModel
 from rules.clock import AlwaysOn, BusinessCalendar, Calendar, HolidaySource
 from rules.conditions import Scope, compile_condition
 from rules.facts import Facts, TargetStatus
+from rules.gates import Gates
 from rules.loader import Located, Path, Problems, load_yaml, unknown_name, validate
 from rules.platforms import DEFAULT_PRIORITIES
 from rules.schema import (
@@ -139,6 +141,11 @@ class Policy:
     @property
     def defaults(self) -> DefaultsModel:
         return self.model.defaults
+
+    @cached_property
+    def gates(self) -> Gates:
+        """The rules a ticket's level, priority and solved state leave open (rules.gates)."""
+        return Gates(self.rules)
 
 
 def load_policy(text: str, source: str = "<policy>") -> Policy:

@@ -22,7 +22,10 @@ _OPEN, _CLOSE = "\x1e", "\x1f"
 
 def _mark(value: Any) -> str:
     """Jinja `finalize`: wrap every printed value so it stays data after rendering."""
-    return f"{_OPEN}{clean(str(value))}{_CLOSE}"
+    text = str(value)
+    if not text.isprintable():  # printable text has no control character: nothing to clean
+        text = clean(text)
+    return f"{_OPEN}{text}{_CLOSE}"
 
 
 def _split(text: str) -> Rendered:
@@ -37,8 +40,29 @@ def _split(text: str) -> Rendered:
     return Rendered(tuple(parts))
 
 
+#: What `getattr` finds on a plain dict (its methods and object's): never one of its keys.
+_DICT_NAMES = frozenset(dir(dict))
+
+
+class _Environment(ImmutableSandboxedEnvironment):
+    """The sandbox, with `ticket.title` on the context's plain dicts looked up directly.
+
+    The sandbox's `getattr` tries the attribute first and, on AttributeError, the key: on a
+    plain dict the attribute exists only for the names in `_DICT_NAMES`, so for every other
+    name the answer is the key, found without raising (half the cost of a render). Any other
+    case (a missing key, a dict method, another type) goes to the sandbox as before."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_NAMES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
 def environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+    env = _Environment(
         undefined=StrictUndefined,
         autoescape=False,
         finalize=_mark,

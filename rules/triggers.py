@@ -285,16 +285,22 @@ class FieldTrigger(Leaf):
 
 @dataclass(frozen=True, slots=True)
 class RankTrigger(Leaf):
-    """priority or level membership, as the set of allowed ranks."""
+    """priority or level membership, as the set of allowed ranks. `reads`: the `Facts`
+    attribute holding the rank (`priority_rank`, `level_index`), and nothing else: the rules a
+    ticket's ranks rule out are known before its triggers run (`rules.gates`)."""
 
     label: str
-    get: Callable[[Facts], int]
+    reads: str
     allowed: frozenset[int]
     name_of: Callable[[int], str]
     wanted: str
 
+    def get(self, f: Facts) -> int:
+        rank: int = getattr(f, self.reads)
+        return rank
+
     def test(self, f: Facts) -> bool:
-        return self.get(f) in self.allowed
+        return getattr(f, self.reads) in self.allowed
 
     def describe(self, f: Facts) -> str:
         return f"{self.label} is {self.name_of(self.get(f))} (wants {self.wanted})"
