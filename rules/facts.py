@@ -200,7 +200,7 @@ class Facts:
         spans: list[tuple[float, float]] = []
         line = self.timeline
         for i, (start, raw, category) in enumerate(line):
-            if raw.lower() in statuses or category.value in statuses:
+            if category in statuses or raw.lower() in statuses:  # a StrEnum: its value
                 end = line[i + 1][0] if i + 1 < len(line) else self.now_ts
                 if end > start:
                     spans.append((start, min(end, self.now_ts)))

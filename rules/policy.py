@@ -71,7 +71,7 @@ class TargetSpec:
         # Paused while the status is a pausing one now (not merely until now: at the very
         # instant a pause ends, which a backtest evaluates, the clock runs again).
         _, raw, category = f.timeline[-1]  # the same timeline the pause spans come from
-        now_pausing = raw.lower() in self.pause or category.value in self.pause
+        now_pausing = category in self.pause or raw.lower() in self.pause  # StrEnum: its value
         paused = self.pausable and now_pausing and not fulfilled
         return TargetStatus(
             self.name,

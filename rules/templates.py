@@ -8,6 +8,7 @@ failed run. Ticket text only ever enters as data (see rules.markup), never as te
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,16 +29,14 @@ def _mark(value: Any) -> str:
     return f"{_OPEN}{text}{_CLOSE}"
 
 
+_MARKS = re.compile(f"[{_OPEN}{_CLOSE}]")
+
+
 def _split(text: str) -> Rendered:
-    head, *rest = text.split(_OPEN)
-    parts: list[tuple[bool, str]] = [(False, head)] if head else []
-    for chunk in rest:
-        data, _, literal = chunk.partition(_CLOSE)
-        if data:
-            parts.append((True, data))
-        if literal:
-            parts.append((False, literal))
-    return Rendered(tuple(parts))
+    """Template text and the values `_mark` wrapped: they alternate, text first (the template's
+    own text holds no marks, `clean` drops them, and neither does a value)."""
+    pieces = _MARKS.split(text)
+    return Rendered(tuple((i % 2 == 1, p) for i, p in enumerate(pieces) if p))
 
 
 #: What `getattr` finds on a plain dict (its methods and object's): never one of its keys.
