@@ -7,6 +7,7 @@ that matches nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -213,6 +214,24 @@ class Facts:
             spec = sla.targets.get(name) if sla is not None else None
             self._targets[name] = spec.measure(self, sla) if spec and sla else None
         return self._targets[name]
+
+    def may_reach(self, name: str, needed: Callable[[float], float]) -> bool:
+        """False if the target `name` is absent, not started or fulfilled, or has provably
+        used less than `needed(goal)`: a clock counts at most the seconds that passed since it
+        started (business time is a part of them, pauses take more away), so a target whose
+        clock started less than that long ago need not be measured. True: measure it (one
+        second of margin for the rounding of sums of timestamps)."""
+        if name in self._targets:
+            return self._targets[name] is not None
+        sla = self.sla
+        spec = sla.targets.get(name) if sla is not None else None
+        if spec is None:
+            return False
+        window = spec.window(self)
+        if window is None or window[2]:
+            return False
+        start, end, _ = window
+        return max(end - start, 0.0) + 1.0 >= needed(spec.goal)
 
     @property
     def targets(self) -> dict[str, TargetStatus]:

@@ -49,8 +49,9 @@ class TargetSpec:
     pausable: bool
     pause: frozenset[str]
 
-    def measure(self, f: Facts, sla: SlaPolicy) -> TargetStatus | None:
-        """The target's clock at f.now, or None if it has not started (next response)."""
+    def window(self, f: Facts) -> tuple[float, float, bool] | None:
+        """When the target's clock started and stops (f.now if it runs), and whether it is
+        fulfilled; None if it has not started (next response)."""
         t = f.ticket
         end = f.now_ts
         fulfilled = False
@@ -66,6 +67,14 @@ class TargetSpec:
             start = t.created_at.timestamp()
             if t.status_category.done:
                 end, fulfilled = min(end, f.status_since_ts), True
+        return start, end, fulfilled
+
+    def measure(self, f: Facts, sla: SlaPolicy) -> TargetStatus | None:
+        """The target's clock at f.now, or None if it has not started (next response)."""
+        window = self.window(f)
+        if window is None:
+            return None
+        start, end, fulfilled = window
         paused_spans = f.spans_where(self.pause) if self.pausable else ()
         used = self.calendar.elapsed_ts(start, end, paused_spans)
         # Paused while the status is a pausing one now (not merely until now: at the very

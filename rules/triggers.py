@@ -121,13 +121,18 @@ class SlaTrigger(Leaf):
 
     def _needed(self, t: TargetStatus) -> float:
         """How much of the target must be used for this trigger to hold."""
+        return self._of_goal(t.goal)
+
+    def _of_goal(self, goal: float) -> float:
         if self.used is not None:
-            return t.goal * self.used / 100.0
+            return goal * self.used / 100.0
         if self.remaining is not None:
-            return t.goal - self.remaining
-        return t.goal
+            return goal - self.remaining
+        return goal
 
     def test(self, f: Facts) -> bool:
+        if self.target != "any" and not f.may_reach(self.target, self._of_goal):
+            return False  # not started, fulfilled, or too recent to hold: no need to measure
         for t in self._statuses(f):  # noqa: SIM110 (a plain loop is faster than any() + genexpr)
             if t.used >= self._needed(t):
                 return True
@@ -197,8 +202,12 @@ class ClockTrigger(Leaf):
         return f.clock(self.mode, self.calendar).elapsed_ts(since, f.now_ts)
 
     def test(self, f: Facts) -> bool:
-        elapsed = self._elapsed(f)
-        return elapsed is not None and elapsed >= self.over
+        since = self._since(f)
+        if since is None:
+            return False
+        if self.over > 0 and f.now_ts - since + 1.0 < self.over:
+            return False  # less time passed than it wants: business time is a part of it
+        return f.clock(self.mode, self.calendar).elapsed_ts(since, f.now_ts) >= self.over
 
     def describe(self, f: Facts) -> str:
         elapsed = self._elapsed(f)

@@ -1,7 +1,8 @@
 """The engine's shortcuts change no result: on a seeded sandbox of every platform, as the real
 adapters read it, `evaluate` (and `evaluate_due`) equal the plain loop they replaced (every rule
 tested, the facts measured afresh after each change), templates render as the stock sandbox
-renders them, and each ticket's memoised SLA clocks equal clocks measured one by one."""
+renders them, each ticket's memoised SLA clocks equal clocks measured one by one, and clock
+triggers that answer without measuring answer what the measured clock says."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from rules.plan import Outcome, Reason, TicketChange, combine
 from rules.policy import Policy, load_policy
 from rules.profile import profile
 from rules.templates import _mark, environment, plural, sample_context
+from rules.triggers import ClockTrigger, SlaTrigger
 
 Read = dict[str, list[Ticket]]  # each instance's tickets, as the real adapter reads them
 NOW = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)  # a Wednesday morning in Berlin
@@ -265,3 +267,40 @@ def test_gates_leave_out_only_rules_their_leading_ranks_rule_out() -> None:
         (1, 1, True): ["review"],  # solved: only a rule naming a solved status
         (0, 4, True): [],
     }
+
+
+SLA_TRIGGERS = [
+    SlaTrigger(target, used, remaining)
+    for target in ("resolution", "first_response", "next_response", "any")
+    for used, remaining in [(1.0, None), (50.0, None), (80.0, None), (None, None), (None, 1800.0)]
+]
+CLOCK_TRIGGERS = [
+    ClockTrigger(kind, over, mode)
+    for kind in ("age", "idle", "in_status", "at_level")
+    for over in (0.0, 60.0, 3600.0, 4 * 3600.0, 3 * 86400.0)
+    for mode in ("business", "calendar")
+]
+
+
+def test_triggers_that_skip_measuring_agree_with_the_measured_clocks(
+    read: Read, policy: Policy
+) -> None:
+    """A clock trigger that answers from the time passed alone (too little for it to hold)
+    answers what the measured clock says."""
+    held = skipped = 0
+    for tickets in read.values():
+        for ticket in tickets:
+            for sla in SLA_TRIGGERS:
+                facts = Facts(policy, ticket, NOW)
+                got = sla.test(facts)
+                skipped += sla.target != "any" and sla.target not in facts._targets
+                measured = Facts(policy, ticket, NOW)  # every target measured, then tested
+                rows = [t for t in measured.targets.values() if not t.fulfilled]
+                rows = rows if sla.target == "any" else [t for t in rows if t.target == sla.target]
+                assert got == any(t.used >= sla._needed(t) for t in rows)
+                held += got
+            for clock in CLOCK_TRIGGERS:
+                facts = Facts(policy, ticket, NOW)
+                elapsed = clock._elapsed(facts)
+                assert clock.test(facts) == (elapsed is not None and elapsed >= clock.over)
+    assert held > 500 and skipped > 1000
