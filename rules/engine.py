@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from rules.apply import apply_change
 from rules.facts import Facts, ts_to_dt
 from rules.merge import Firing, bookkeeping_change, escalation_target, merge
 from rules.model import Ticket
-from rules.plan import Diff, Outcome, Reason, TicketChange, combine, with_tracking
+from rules.plan import Diff, Outcome, Reason, TicketChange, combine
 from rules.policy import Policy, Rule
 from rules.profile import profile
 from rules.tracking import State, format_time
@@ -57,8 +58,8 @@ def evaluate_ticket(
         combined = change if combined is None else combine(combined, change)
         current = apply_change(policy, current, change, now)
         facts = facts.follow(current)
-    combined = _track_sla_due(facts, ticket, combined)
-    if combined is not None:
+    combined = _track_sla_due(facts, ticket, combined, profile(before) if combined else None)
+    if combined is not None and combined.about is None:  # a bookkeeping change of its own
         combined = replace(combined, about=profile(before), tags_read=ticket.tags)
     return Outcome(ticket.id, ticket.instance, combined, tuple(dict.fromkeys(fired)))
 
@@ -75,9 +76,10 @@ def _step(facts: Facts, fired: list[str]) -> TicketChange | None:
 
 
 def _track_sla_due(
-    final: Facts, original: Ticket, change: TicketChange | None
+    final: Facts, original: Ticket, change: TicketChange | None, about: dict[str, Any] | None
 ) -> TicketChange | None:
-    """Keep `sla_due` current: in every change, and on its own for open escalated tickets."""
+    """Keep `sla_due` current: in every change, and on its own for open escalated tickets.
+    A change gets `about` (its ticket's profile) and the tags read in the same copy."""
     if change is None and (original.tracking.level is None or final.done):
         return None
     due = final.soonest_due
@@ -85,8 +87,11 @@ def _track_sla_due(
     sla_due = original.tracking.sla_due
     old = format_time(sla_due) if sla_due else None
     diff = Diff(old, new) if new != old else None
-    if change is not None:
-        return with_tracking(change, "sla_due", diff)
+    if change is not None:  # `with_tracking`, and the profile, in one copy
+        tracking = {k: v for k, v in change.tracking.items() if k != "sla_due"}
+        if diff is not None:
+            tracking["sla_due"] = diff
+        return replace(change, tracking=tracking, about=about, tags_read=original.tags)
     if diff is None or original.tracking.level is None:
         return None
     state, _ = current_state(final)  # a reopened ticket keeps its new cycle

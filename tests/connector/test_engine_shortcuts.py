@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from jinja2 import StrictUndefined, Template, TemplateError
@@ -19,15 +20,16 @@ from connector.sandbox import Sandbox
 from rules.apply import apply_change
 from rules.context import template_context
 from rules.due import evaluate_due, next_instant
-from rules.engine import _track_sla_due, current_state, evaluate, reason_text, rule_status
-from rules.facts import Facts, TargetStatus
+from rules.engine import current_state, evaluate, reason_text, rule_status
+from rules.facts import Facts, TargetStatus, ts_to_dt
 from rules.gates import Gates
-from rules.merge import Firing, merge
+from rules.merge import Firing, bookkeeping_change, merge
 from rules.model import Ticket
-from rules.plan import Outcome, Reason, TicketChange, combine
+from rules.plan import Diff, Outcome, Reason, TicketChange, combine, with_tracking
 from rules.policy import Policy, load_policy
 from rules.profile import profile
 from rules.templates import _mark, environment, plural, sample_context
+from rules.tracking import format_time
 from rules.triggers import ClockTrigger, SlaTrigger
 
 Read = dict[str, list[Ticket]]  # each instance's tickets, as the real adapter reads them
@@ -72,10 +74,29 @@ def plain_outcome(policy: Policy, ticket: Ticket, now: datetime) -> Outcome:
         combined = change if combined is None else combine(combined, change)
         current = apply_change(policy, current, change, now)
         facts = Facts(policy, current, now)
-    combined = _track_sla_due(facts, ticket, combined)
+    combined = plain_sla_due(facts, ticket, combined)
     if combined is not None:
         combined = replace(combined, about=profile(before), tags_read=ticket.tags)
     return Outcome(ticket.id, ticket.instance, combined, tuple(dict.fromkeys(fired)))
+
+
+def plain_sla_due(
+    final: Facts, original: Ticket, change: TicketChange | None
+) -> TicketChange | None:
+    """`sla_due` kept current as it was: in every change, and alone for escalated tickets."""
+    if change is None and (original.tracking.level is None or final.done):
+        return None
+    due = final.soonest_due
+    new = format_time(ts_to_dt(due)) if due is not None else None
+    sla_due = original.tracking.sla_due
+    old = format_time(sla_due) if sla_due else None
+    diff = Diff(old, new) if new != old else None
+    if change is not None:
+        return with_tracking(change, "sla_due", diff)
+    if diff is None or original.tracking.level is None:
+        return None
+    state, _ = current_state(final)
+    return bookkeeping_change(final, state, diff)
 
 
 def full(outcome: Outcome) -> tuple[Any, ...]:
@@ -304,3 +325,14 @@ def test_triggers_that_skip_measuring_agree_with_the_measured_clocks(
                 elapsed = clock._elapsed(facts)
                 assert clock.test(facts) == (elapsed is not None and elapsed >= clock.over)
     assert held > 500 and skipped > 1000
+
+
+def test_times_are_formatted_as_strftime_formats_them() -> None:
+    for value in [
+        NOW,
+        datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC),
+        datetime(1000, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, 30, tzinfo=ZoneInfo("Europe/Berlin")),
+    ]:
+        assert format_time(value) == value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
