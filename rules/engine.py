@@ -68,8 +68,12 @@ def _step(facts: Facts, fired: list[str]) -> TicketChange | None:
     """One round; a rule that fired in an earlier round of this run does not fire again."""
     state, rearmed = current_state(facts)
     firings: list[Firing] = []
-    for rule in facts.policy.gates.candidates(facts):  # the others cannot fire: rules.gates
-        if rule.name not in fired and rule_status(rule, facts, state) == "fired":
+    for rule, rest in facts.policy.gates.candidates(facts):  # the others cannot fire: rules.gates
+        if (
+            rule.name not in fired
+            and (rest is None or rest.test(facts))  # `when`, its leading rank tests passed
+            and matched_status(rule, facts, state) == "fired"
+        ):
             firings.append(Firing(rule, Reason(rule.name, reason_text(rule.when, facts))))
     fired.extend(f.rule.name for f in firings)
     return merge(facts, state, rearmed, firings)
@@ -128,6 +132,12 @@ def rule_status(rule: Rule, f: Facts, state: State) -> str:
         return "not for solved tickets"
     if not rule.when.test(f):
         return "not matched"
+    return matched_status(rule, f, state)
+
+
+def matched_status(rule: Rule, f: Facts, state: State) -> str:
+    """The status of an enabled rule whose `when` holds for the ticket."""
+    model = rule.model
     if rule.unless is not None and rule.unless.test(f):
         return "guarded"
     escalate = model.then.escalate

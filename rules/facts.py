@@ -22,6 +22,13 @@ ALWAYS = AlwaysOn()
 _UNSET = object()
 
 
+class Unknown:
+    """What the policy's `gates` answer when a ticket's ranks alone do not decide."""
+
+
+UNKNOWN = Unknown()
+
+
 class TargetStatus:
     """One SLA target's clock for one ticket at `now`; the deadline is computed on first use."""
 
@@ -166,8 +173,11 @@ class Facts:
     @property
     def sla(self) -> SlaPolicy | None:
         if self._sla is _UNSET:
-            self._sla = next(
-                (c for c in self.policy.slas if c.match is None or c.match.test(self)), None
+            known = self.policy.gates.sla(self)  # by the ticket's ranks, if they decide it
+            self._sla = (
+                next((c for c in self.policy.slas if c.match is None or c.match.test(self)), None)
+                if known is UNKNOWN
+                else known
             )
         return self._sla  # type: ignore[return-value]
 

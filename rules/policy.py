@@ -153,8 +153,8 @@ class Policy:
 
     @cached_property
     def gates(self) -> Gates:
-        """The rules a ticket's level, priority and solved state leave open (rules.gates)."""
-        return Gates(self.rules)
+        """What a ticket's level, priority and solved state decide (rules.gates)."""
+        return Gates(self.rules, self.slas)
 
 
 def load_policy(text: str, source: str = "<policy>") -> Policy:

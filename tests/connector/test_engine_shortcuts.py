@@ -21,7 +21,7 @@ from rules.apply import apply_change
 from rules.context import template_context
 from rules.due import evaluate_due, next_instant
 from rules.engine import current_state, evaluate, reason_text, rule_status
-from rules.facts import Facts, TargetStatus, ts_to_dt
+from rules.facts import UNKNOWN, Facts, TargetStatus, ts_to_dt
 from rules.gates import Gates
 from rules.merge import Firing, bookkeeping_change, merge
 from rules.model import Ticket
@@ -276,9 +276,9 @@ templates: {n: "note"}
 
 def test_gates_leave_out_only_rules_their_leading_ranks_rule_out() -> None:
     policy = load_policy(GATED)
-    gates = Gates(policy.rules)
+    gates = Gates(policy.rules, policy.slas)
     names = {
-        key: [r.name for r in gates._open(*key)]
+        key: [r.name for r, _ in gates.open(*key)]
         for key in [(0, 1, False), (0, 2, False), (1, 1, False), (1, 1, True), (0, 4, True)]
     }
     assert names == {
@@ -288,6 +288,10 @@ def test_gates_leave_out_only_rules_their_leading_ranks_rule_out() -> None:
         (1, 1, True): ["review"],  # solved: only a rule naming a solved status
         (0, 4, True): [],
     }
+
+    rests = {rule.name: rest for rule, rest in gates.open(0, 1, False)}
+    assert isinstance(rests["leading"], ClockTrigger)  # level and priority passed: the age left
+    assert rests["trailing"] is policy.rules[1].when  # nothing leads: all of it
 
 
 SLA_TRIGGERS = [
@@ -336,3 +340,23 @@ def test_times_are_formatted_as_strftime_formats_them() -> None:
         datetime(2026, 3, 29, 1, 30, tzinfo=ZoneInfo("Europe/Berlin")),
     ]:
         assert format_time(value) == value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+SLAS = """
+version: 1
+priorities: [P1, P2, P3]
+levels: [{name: L1}, {name: L2}]
+sla:
+  - {name: p1, match: {priority: P1}, targets: {resolution: 1h}}
+  - {name: vip, match: {priority: P2, label: {eq: vip}}, targets: {resolution: 2h}}
+  - {name: rest, targets: {resolution: 8h}}
+rules: []
+"""
+
+
+def test_the_ranks_decide_the_sla_policy_only_when_its_matches_test_nothing_else() -> None:
+    policy = load_policy(SLAS)
+    gates = Gates(policy.rules, policy.slas)
+    assert gates._first_sla(0, 1) is policy.slas[0]
+    assert gates._first_sla(0, 2) is UNKNOWN  # the label decides: the match is tested
+    assert gates._first_sla(0, 3) is UNKNOWN  # vip comes before rest: its match is tested
