@@ -10,7 +10,8 @@ with the history the policy needs, no history cache, then `rules.engine.evaluate
 every answer the emulator gave, byte for byte. The sweep is then replayed `--repeat` times
 from that recording by a transport that only looks the answers up, so the CPU measured
 (`time.process_time`) is the connector's alone (requests, our session, JSON parsing, mapping
-to `Ticket`, evaluation), not the emulator's. Reported: the median CPU per ticket in µs. The
+to `Ticket`, evaluation), not the emulator's. Reported: the median CPU per ticket in µs, of the
+read (fetch alone), the sweep and their difference ("evaluate": the rules engine's part). The
 configuration is loaded once per replay, before the sweeps are measured: loading it (YAML, the
 policy, its templates) is a cost per run, not per ticket, reported apart ("config ms").
 
@@ -205,6 +206,11 @@ def profile(platform: str, args: argparse.Namespace) -> None:
 
 
 def per_ticket(result: dict[str, Any], what: str) -> float:
+    """The median CPU µs per ticket of `what`: read, cpu (the sweep) or evaluate (each
+    measured sweep minus the read measured after it: the rules engine's part)."""
+    if what == "evaluate":
+        parts = [c - r for c, r in zip(result["cpu"], result["read"], strict=True)]
+        return statistics.median(parts) / result["tickets"] * 1e6
     return statistics.median(result[what]) / result["tickets"] * 1e6
 
 
@@ -232,7 +238,7 @@ def main() -> None:
             profile(platform, args)
         return
     head = f"{'platform':<11} {'tickets':>7} {'requests':>8}"
-    for what in ("read", "sweep"):
+    for what in ("read", "sweep", "eval"):  # eval: the sweep minus the read
         head += f" {'new ' + what:>10}" + (
             f" {'old ' + what:>10} {'new/old':>7}" if args.against else ""
         )
@@ -245,7 +251,7 @@ def main() -> None:
             runs["new"].append(spawn(ROOT, platform, args))
         got = runs["new"][-1]
         line = f"{platform:<11} {got['tickets']:>7} {got['requests']:>8}"
-        for what in ("read", "cpu"):
+        for what in ("read", "cpu", "evaluate"):
             new = [per_ticket(r, what) for r in runs["new"]]
             line += f" {statistics.median(new):>10.0f}"
             if args.against:
