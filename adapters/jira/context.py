@@ -15,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from adapters.jira.fields import Field
 from rules.mapping import priority, status_category
-from rules.model import Actor, Approval, StatusCategory
+from rules.model import Actor, Approval, EventKind, StatusCategory
 from rules.policy import Policy
 from rules.tracking import parse_time as parse_instant
 
@@ -29,6 +30,12 @@ CATEGORY_HINTS = {
     "new": StatusCategory.NEW,
     "indeterminate": StatusCategory.OPEN,
     "done": StatusCategory.SOLVED,
+}
+#: The changelog's fields (besides the policy's group field) whose changes are history events.
+HISTORY_FIELDS = {
+    "status": EventKind.STATUS,
+    "assignee": EventKind.ASSIGNEE,
+    "priority": EventKind.PRIORITY,
 }
 
 
@@ -113,6 +120,17 @@ class Context:
     _priorities: dict[str | None, tuple[str | None, int | None]] = field(
         default_factory=dict, compare=False, repr=False
     )
+
+    @cached_property
+    def history_kinds(self) -> dict[str, EventKind]:
+        """Changelog field id (or name) -> the kind of event its changes make."""
+        group = {} if self.group is None else dict.fromkeys(self.group_ids, EventKind.GROUP)
+        return HISTORY_FIELDS | group
+
+    @property
+    def group_ids(self) -> tuple[str, ...]:
+        """How the changelog names the group field: its id, or its name."""
+        return () if self.group is None else (self.group.id, self.group.name)
 
     def category(self, name: str, key: str | None) -> StatusCategory:
         found = self._categories.get((name, key))

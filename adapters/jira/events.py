@@ -18,12 +18,6 @@ from adapters.jira.context import Context, parse_time, user_id
 from adapters.jira.markup import body_text
 from rules.model import Actor, Event, EventKind
 
-HISTORY_FIELDS = {
-    "status": EventKind.STATUS,
-    "assignee": EventKind.ASSIGNEE,
-    "priority": EventKind.PRIORITY,
-}
-
 
 def history(
     issue: Mapping[str, Any],
@@ -116,25 +110,28 @@ def _field_changes(
     initial: bool,
 ) -> dict[EventKind, tuple[datetime, Event]]:
     """Append the changelog's field changes to `events`; with `initial`, each changed field's
-    earliest change's "from" value (what it held at creation), by field."""
+    earliest change's "from" value (what it held at creation), by field. An entry's time and
+    author are read only when one of its items is a field of the history (on Data Center the
+    changelog holds every field's changes, ours included)."""
     first: dict[EventKind, tuple[datetime, Event]] = {}
+    kinds = ctx.history_kinds
     for entry in histories:
-        at = parse_time(entry.get("created"))
-        if at is None:
-            continue
-        actor = ctx.people.actor(entry.get("author"), reporter)
+        at: datetime | None = None
+        actor = Actor.SYSTEM
         for item in entry.get("items") or ():
-            event = _change(item, at, actor, ctx)
-            if event is None:
+            kind = kinds.get(str(item.get("fieldId") or item.get("field") or ""))
+            if kind is None:
                 continue
+            if at is None:
+                at = parse_time(entry.get("created"))
+                if at is None:
+                    break
+                actor = ctx.people.actor(entry.get("author"), reporter)
+            event = _change(item, kind, at, actor, ctx)
             events.append(event)
-            known = "fromString" in item and (
-                event.kind is not EventKind.STATUS or item.get("from")
-            )
-            if initial and known and (event.kind not in first or at < first[event.kind][0]):
-                before = _change(item, at, Actor.SYSTEM, ctx, "from")
-                assert before is not None  # the same field as `event`
-                first[event.kind] = (at, before)
+            known = "fromString" in item and (kind is not EventKind.STATUS or item.get("from"))
+            if initial and known and (kind not in first or at < first[kind][0]):
+                first[kind] = (at, _change(item, kind, at, Actor.SYSTEM, ctx, "from"))
     return first
 
 
@@ -151,22 +148,22 @@ def _read_text(events: list[Event], bodies: Mapping[int, Any]) -> None:
 
 
 def _change(
-    item: Mapping[str, Any], at: datetime, actor: Actor, ctx: Context, side: str = "to"
-) -> Event | None:
-    """The event of one changelog item: the value it set (`side` "to"), or replaced ("from")."""
-    fid = str(item.get("fieldId") or item.get("field") or "")
-    value = item.get(f"{side}String")
-    if ctx.group is not None and fid in (ctx.group.id, ctx.group.name):
-        return Event(at=at, kind=EventKind.GROUP, actor=actor, value=value)
-    kind = HISTORY_FIELDS.get(fid)
-    if kind is None:
-        return None
+    item: Mapping[str, Any],
+    kind: EventKind,
+    at: datetime,
+    actor: Actor,
+    ctx: Context,
+    side: str = "to",
+) -> Event:
+    """The event of one changelog item of a history field (`kind`): the value it set (`side`
+    "to"), or the one it replaced ("from")."""
+    value = item.get("toString" if side == "to" else "fromString")
     category = None
     if kind is EventKind.STATUS:
         name = str(value or "")
         key = ctx.statuses.get(str(item.get(side) or "")) or ctx.statuses.get(name)
         category = ctx.category(name, key)
-    return Event(at=at, kind=kind, actor=actor, value=value, category=category)
+    return Event(at, kind, actor, value, True, None, category)
 
 
 def comments(issue: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -111,10 +111,12 @@ def ticket_values(issue: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
 def _tracking(f: Mapping[str, Any], fields: Mapping[str, Field]) -> Tracking:
     """Parsed, except on a ticket never escalated (most of a sweep: its tracking fields are
     all null), which shares one value."""
-    raw = {name: f.get(fd.id) for name, fd in fields.items()}
-    if all(value is None for value in raw.values()):
+    for fd in fields.values():
+        if f.get(fd.id) is not None:
+            break
+    else:
         return NOT_ESCALATED
-    texts = {name: text_of(value) for name, value in raw.items()}
+    texts = {name: text_of(f.get(fd.id)) for name, fd in fields.items()}
     return Tracking.parse(texts) if any(texts.values()) else NOT_ESCALATED
 
 
