@@ -17,6 +17,7 @@ from connector.config import load_config
 from rules.errors import ConfigError
 from tests.connector.platforms import Platforms, platforms
 from tests.connector.serving import (
+    JIRA_APP_KEY,
     JIRA_APP_SECRET,
     JIRA_PATH,
     Served,
@@ -175,3 +176,31 @@ def test_the_verification_mode_is_checked_with_the_config(
     config.write_text(yaml.safe_dump(doc, sort_keys=False))
     with pytest.raises(ConfigError, match=message):
         load_config(config)
+
+
+def test_setup_leaves_an_apps_webhook_to_the_app_and_doctor_reports_the_mode(
+    p: Platforms,
+) -> None:
+    public = "http://127.0.0.1:9"  # setup and doctor only name it
+    config = with_app_jwt(with_serve(p.config(), p.tmp, public_url=public), p.tmp)
+    made = p.invoke("setup", "-c", config, "--yes")
+    assert made.code == 0, made.out + made.err
+    assert [h["endpoint"] for h in p.zendesk.webhooks.values()] == [
+        f"{public}/webhooks/zendesk/zendesk"
+    ]
+    assert p.jira.webhooks == {}  # no admin webhook: the app registers its own
+    checked = p.invoke("doctor", "-c", config)
+    assert checked.code == 0, checked.out + checked.err
+    secret_file = p.tmp / "jira-app.secret"
+    assert (
+        f"ok   webhook verification: connect-jwt (HS256, issuer {JIRA_APP_KEY!r},"
+        f" secret from file {secret_file})" in checked.out
+    ), checked.out
+    assert "ok   webhook: registered by the app" in checked.out
+    assert "ok   webhook verification: signature (secret from file" in checked.out  # Zendesk's
+    assert JIRA_APP_SECRET not in checked.out + checked.err + made.out + made.err
+    secret_file.unlink()
+    broken = p.invoke("doctor", "-c", config)
+    assert broken.code == 1
+    assert "FAIL webhook verification: connect-jwt" in broken.out
+    assert "the secret cannot be read" in broken.out
