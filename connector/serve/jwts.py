@@ -109,7 +109,7 @@ def verify(
     try:
         claims = jwt.decode(found, secret, algorithms=ALGORITHMS, options=OPTIONS)
     except jwt.InvalidTokenError as exc:  # signature, algorithm, format, a missing claim
-        return Refused("forged", f"the token is refused: {exc}")
+        return Refused("forged", f"the token is refused: {str(exc)[:200]}")
     refused = _issuer(claims, issuer) or _times(claims, now, max_age)
     return refused or _qsh(mode, claims, request) or found
 
