@@ -20,7 +20,7 @@ from typing import Any
 
 from adapters.jira.fields import Field
 from rules.mapping import priority, status_category
-from rules.model import Actor, Approval, EventKind, StatusCategory
+from rules.model import Actor, Approval, EventKind, Person, StatusCategory
 from rules.policy import Policy
 from rules.tracking import parse_time as parse_instant
 
@@ -54,10 +54,12 @@ def user_id(user: object) -> str | None:
     """accountId on Cloud, the username (name, else key) on Data Center."""
     if not isinstance(user, dict):  # JSON objects are dicts: no ABC check per user
         return None
-    for key in ("accountId", "name", "key"):
-        if user.get(key):
-            return str(user[key])
-    return None
+    return _uid(user)
+
+
+def _uid(user: dict[str, Any]) -> str | None:
+    uid = user.get("accountId") or user.get("name") or user.get("key")
+    return str(uid) if uid else None
 
 
 @dataclass(frozen=True)
@@ -86,8 +88,7 @@ class People:
         return uid
 
     def actor(self, user: object, reporter: str | None) -> Actor:
-        uid = user_id(user)
-        if uid is None or not isinstance(user, dict):
+        if not isinstance(user, dict) or (uid := _uid(user)) is None:
             return Actor.SYSTEM
         if self.myself is not None and uid == self.myself:
             return Actor.CONNECTOR
@@ -120,6 +121,10 @@ class Context:
     _priorities: dict[str | None, tuple[str | None, int | None]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    #: The requesters met, one `Person` each (a sweep meets each customer many times).
+    _persons: dict[tuple[str, object, object], Person] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @cached_property
     def history_kinds(self) -> dict[str, EventKind]:
@@ -131,6 +136,21 @@ class Context:
     def group_ids(self) -> tuple[str, ...]:
         """How the changelog names the group field: its id, or its name."""
         return () if self.group is None else (self.group.id, self.group.name)
+
+    def person(self, user: object) -> Person | None:
+        """The requester a reporter (a user's JSON) is."""
+        if not isinstance(user, dict) or (uid := _uid(user)) is None:
+            return None
+        name, email = user.get("displayName"), user.get("emailAddress")
+        key = (uid, name, email)
+        try:
+            found = self._persons.get(key)
+        except TypeError:  # not JSON's strings: not kept
+            return Person(id=uid, name=name, email=str(email) if email else None)
+        if found is None:
+            found = Person(id=uid, name=name, email=str(email) if email else None)
+            self._persons[key] = found
+        return found
 
     def category(self, name: str, key: str | None) -> StatusCategory:
         found = self._categories.get((name, key))

@@ -9,7 +9,7 @@ comment counts as public).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -59,14 +59,9 @@ def talk(issue: Mapping[str, Any], ctx: Context, *, texts: bool = True) -> Talk:
         description = f.get("description")
         if description and not texts:
             bodies[0] = description
-        events.append(
-            Event(
-                at=created,
-                kind=EventKind.COMMENT,
-                actor=ctx.people.actor(f.get("reporter"), reporter),
-                text=body_text(description) if description and texts else None,
-            )
-        )
+        text = body_text(description) if description and texts else None
+        actor = ctx.people.actor(f.get("reporter"), reporter)
+        events.append(Event(created, EventKind.COMMENT, actor, None, True, text))
     opened = len(events)
     for comment in comments(issue):
         at = parse_time(comment.get("created"))
@@ -74,15 +69,9 @@ def talk(issue: Mapping[str, Any], ctx: Context, *, texts: bool = True) -> Talk:
             continue
         if not texts:
             bodies[len(events)] = comment.get("body")
-        events.append(
-            Event(
-                at=at,
-                kind=EventKind.COMMENT,
-                actor=ctx.people.actor(comment.get("author"), reporter),
-                public=is_public(comment),
-                text=body_text(comment.get("body")) if texts else None,
-            )
-        )
+        actor = ctx.people.actor(comment.get("author"), reporter)
+        text = body_text(comment.get("body")) if texts else None
+        events.append(Event(at, EventKind.COMMENT, actor, None, is_public(comment), text))
     if bodies:
         _read_text(events, bodies)
     return Talk(reporter, events[:opened], events[opened:])
@@ -166,9 +155,11 @@ def _change(
     return Event(at, kind, actor, value, True, None, category)
 
 
-def comments(issue: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    block = (issue.get("fields") or {}).get("comment") or {}
-    return list(block.get("comments") or ()) if isinstance(block, Mapping) else []
+def comments(issue: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+    """The comments the issue's `comment` field lists (not a copy)."""
+    block = (issue.get("fields") or {}).get("comment")
+    listed = block.get("comments") if isinstance(block, dict) else None
+    return listed if isinstance(listed, list) else ()
 
 
 def with_comments(issue: Mapping[str, Any], comments: list[Mapping[str, Any]]) -> dict[str, Any]:
@@ -179,8 +170,8 @@ def with_comments(issue: Mapping[str, Any], comments: list[Mapping[str, Any]]) -
 
 
 def comments_truncated(issue: Mapping[str, Any]) -> bool:
-    block = (issue.get("fields") or {}).get("comment") or {}
-    if not isinstance(block, Mapping):
+    block = (issue.get("fields") or {}).get("comment")
+    if not isinstance(block, dict):  # JSON objects are dicts: no ABC check per issue
         return False
     return int(block.get("total") or 0) > len(block.get("comments") or ())
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.jira.context import PLATFORM, Context, parse_time, user_id
+from adapters.jira.context import PLATFORM, Context, parse_time
 from adapters.jira.events import Talk, combined, history, talk
 from adapters.jira.fields import Field, from_jira, text_of
 from rules.history import history_fields
-from rules.model import Event, Person, Ticket
+from rules.model import Event, Ticket
 from rules.tracking import Tracking
 
 NOT_ESCALATED = Tracking.parse({})
@@ -97,8 +97,8 @@ def ticket_values(issue: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
         "type": (f.get("issuetype") or {}).get("name"),
         "group": text_of(f.get(ctx.group.id)) if ctx.group else None,
         "assignee": ctx.people.label(f.get("assignee")),
-        "requester": _person(reporter),
-        "tags": frozenset(str(t) for t in f.get("labels") or ()),
+        "requester": ctx.person(reporter),
+        "tags": frozenset(map(str, f.get("labels") or ())),
         "components": tuple(str(c.get("name")) for c in f.get("components") or ()),
         "custom": {name: from_jira(f.get(fd.id)) for name, fd in ctx.custom.items()},
         "created_at": created,
@@ -118,11 +118,3 @@ def _tracking(f: Mapping[str, Any], fields: Mapping[str, Field]) -> Tracking:
         return NOT_ESCALATED
     texts = {name: text_of(f.get(fd.id)) for name, fd in fields.items()}
     return Tracking.parse(texts) if any(texts.values()) else NOT_ESCALATED
-
-
-def _person(user: object) -> Person | None:
-    uid = user_id(user)
-    if uid is None or not isinstance(user, dict):
-        return None
-    email = user.get("emailAddress")
-    return Person(id=uid, name=user.get("displayName"), email=str(email) if email else None)
