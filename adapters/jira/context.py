@@ -19,7 +19,7 @@ from functools import cached_property
 from typing import Any
 
 from adapters.jira.fields import Field
-from rules.mapping import priority, status_category
+from rules.mapping import Priorities, status_category
 from rules.model import Actor, Approval, EventKind, Person, StatusCategory
 from rules.policy import Policy
 from rules.tracking import parse_time as parse_instant
@@ -118,9 +118,6 @@ class Context:
     _categories: dict[tuple[str, str | None], StatusCategory] = field(
         default_factory=dict, compare=False, repr=False
     )
-    _priorities: dict[str | None, tuple[str | None, int | None]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
     #: The requesters met, one `Person` each (a sweep meets each customer many times).
     _persons: dict[tuple[str, object, object], Person] = field(
         default_factory=dict, compare=False, repr=False
@@ -159,8 +156,7 @@ class Context:
             found = self._categories[name, key] = status_category(self.policy, PLATFORM, name, hint)
         return found
 
-    def priority(self, raw: str | None) -> tuple[str | None, int | None]:
-        found = self._priorities.get(raw)
-        if found is None:
-            found = self._priorities[raw] = priority(self.policy, PLATFORM, raw)
-        return found
+    @cached_property
+    def priority(self) -> Priorities:
+        """A platform priority's (neutral name, rank): `rules.mapping.priority`, remembered."""
+        return Priorities(self.policy, PLATFORM)
