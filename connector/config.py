@@ -204,17 +204,30 @@ def load_config(path: str | Path) -> Config:
     state = check(StateSettings, doc, ("state",), problems) if "state" in doc.data else None
     serve = check(ServeSettings, doc, ("serve",), problems) if "serve" in doc.data else None
     if serve is not None:
-        for name in serve.webhooks:
-            if name not in instances and name not in names:
-                known = ", ".join(names) or "none configured"
-                message = f"unknown instance {name!r} (expected one of: {known})"
-                problems.add(("serve", "webhooks", name), message)
+        _check_webhooks(serve, instances, names, problems)
     problems.raise_if_any()
     assert run is not None
     base = Path(path).resolve().parent
     state = _anchored(state, base) if state else StateSettings()
     serve = _anchored_serve(serve, base) if serve else ServeSettings()
     return Config(str(path), policy, instances, run, state, serve)
+
+
+def _check_webhooks(
+    serve: ServeSettings,
+    instances: dict[str, InstanceSettings],
+    names: list[str],
+    problems: Problems,
+) -> None:
+    """Each `serve.webhooks` entry names an instance; a JWT mode only a Jira one."""
+    for name, hook in serve.webhooks.items():
+        if name not in instances and name not in names:
+            known = ", ".join(names) or "none configured"
+            message = f"unknown instance {name!r} (expected one of: {known})"
+            problems.add(("serve", "webhooks", name), message)
+        elif hook.verify != "signature" and instances[name].platform != "jira":
+            message = f"verify: {hook.verify} is for Jira Cloud instances only"
+            problems.add(("serve", "webhooks", name, "verify"), message)
 
 
 def _anchored_serve(serve: ServeSettings, base: Path) -> ServeSettings:

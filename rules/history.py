@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from rules.model import Actor, Event, EventKind, StatusCategory, Ticket
@@ -33,8 +34,7 @@ def summarise(events: Sequence[Event]) -> Summary:
     return _summarise(sorted(events, key=_at))
 
 
-def _at(event: Event) -> datetime:
-    return event.at
+_at: Callable[[Event], datetime] = attrgetter("at")
 
 
 def _summarise(ordered: Sequence[Event]) -> Summary:
@@ -65,15 +65,15 @@ def _summarise(ordered: Sequence[Event]) -> Summary:
             awaiting = awaiting or event.at
         if event.kind is EventKind.COMMENT and event.public:
             seen_comment = True
-    return Summary(
-        first_response_at=first_response,
-        last_agent_reply_at=last_agent,
-        awaiting_reply_since=awaiting,
-        customer_replies=replies,
-        reopens=reopens,
-        last_customer_comment=last_customer_text,
-        last_activity_at=last_activity,
-        status_since=status_since,
+    return Summary(  # in the order of its fields (positional: a sweep makes one a ticket)
+        first_response,
+        last_agent,
+        awaiting,
+        replies,
+        reopens,
+        last_customer_text,
+        last_activity,
+        status_since,
     )
 
 

@@ -39,6 +39,20 @@ def priority(policy: Policy, platform: str, raw: str | None) -> tuple[str | None
     return None, None
 
 
+class Priorities:
+    """`priority` of each raw value met on one platform, remembered (a sweep meets few)."""
+
+    def __init__(self, policy: Policy, platform: str) -> None:
+        self.policy, self.platform = policy, platform
+        self._seen: dict[str | None, tuple[str | None, int | None]] = {}
+
+    def __call__(self, raw: str | None) -> tuple[str | None, int | None]:
+        found = self._seen.get(raw)
+        if found is None:
+            found = self._seen[raw] = priority(self.policy, self.platform, raw)
+        return found
+
+
 def platform_priority(policy: Policy, platform: str, neutral: str) -> str:
     """The platform's name for a neutral priority (the first that maps to it)."""
     mapping = policy.platforms.get(platform)

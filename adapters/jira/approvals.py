@@ -22,8 +22,8 @@ import structlog
 from adapters.errors import AdapterError, NotFound, PermissionDenied
 from adapters.jira import search
 from adapters.jira.client import JiraClient
+from adapters.jira.context import parse_time
 from adapters.jira.lookups import Lookups
-from adapters.jira.mapping import parse_time
 from rules.approval import approver_groups, display
 from rules.model import Approval
 

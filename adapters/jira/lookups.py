@@ -15,6 +15,7 @@ from adapters.errors import NotFound, Rejected, SetupError
 from adapters.jira import search
 from adapters.jira.body import ProjectMeta
 from adapters.jira.client import Flavour, JiraClient
+from adapters.jira.context import Context, People
 from adapters.jira.fields import (
     CREATED,
     Catalog,
@@ -25,7 +26,6 @@ from adapters.jira.fields import (
     screen_problems,
     setup_error,
 )
-from adapters.jira.mapping import Context, People
 from adapters.jira.settings import Settings
 from adapters.results import FieldStatus
 from rules.needs import needs

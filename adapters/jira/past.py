@@ -24,15 +24,10 @@ from typing import Any
 
 from adapters.errors import SetupError
 from adapters.jira import search
+from adapters.jira.context import Context, parse_time, user_id
+from adapters.jira.events import comments_truncated, with_comments
 from adapters.jira.jql import TOKEN, split, split_order
-from adapters.jira.mapping import (
-    Context,
-    comments_truncated,
-    parse_time,
-    to_ticket,
-    user_id,
-    with_comments,
-)
+from adapters.jira.mapping import to_ticket
 from adapters.jira.read import Reader
 from adapters.past import Window, status_terms
 from rules.history import with_history

@@ -19,8 +19,10 @@ from typing import Any
 from adapters.errors import AdapterError
 from adapters.jira import search
 from adapters.jira.approvals import Approvals
+from adapters.jira.context import Context
+from adapters.jira.events import comments_truncated, with_comments
 from adapters.jira.lookups import Lookups
-from adapters.jira.mapping import Context, comments_truncated, to_ticket, with_comments
+from adapters.jira.mapping import Staged, finish, stage, to_ticket
 from adapters.outcomes import Fresh
 from adapters.sweeping import sweeping
 from rules.model import Ticket
@@ -76,7 +78,7 @@ class Reader:
         ctx = self.lookups.context(history=history)
         cloud = self.lookups.cloud
         expand = "changelog" if history and not cloud else None
-        pending: list[Json] = []
+        pending: list[Staged] = []
         size, jql = self.lookups.settings.page_size, jql or self.lookups.settings.jql
         pages = search.search(self.client, jql, self.fields(history=history), size, expand)
         with sweeping():
@@ -85,21 +87,19 @@ class Reader:
                     yield from (self.approved(issue, to_ticket(issue, ctx)) for issue in page)
                 elif not cloud:
                     yield from (self._with_history(i, ctx, wanted, now, None) for i in page)
-                else:
-                    pending += page
+                else:  # mapped now, so that the page is freed: `Staged`
+                    pending += [stage(self._whole(i, ctx, wanted, now), ctx) for i in page]
                     if len(pending) >= search.BULK_CHANGELOG_ISSUES:
-                        yield from self._bulk_history(pending, ctx, wanted, now)
+                        yield from self._bulk_history(pending, ctx)
                         pending = []
             if pending:
-                yield from self._bulk_history(pending, ctx, wanted, now)
+                yield from self._bulk_history(pending, ctx)
 
-    def _bulk_history(
-        self, issues: list[Json], ctx: Context, wanted: Needs, now: datetime
-    ) -> Iterator[Ticket]:
-        ids = [str(i["id"]) for i in issues]
-        logs = search.changelogs(self.client, ids, self.history_ids())
-        for issue in issues:
-            yield self._with_history(issue, ctx, wanted, now, logs.get(str(issue["id"]), []))
+    def _bulk_history(self, staged: list[Staged], ctx: Context) -> Iterator[Ticket]:
+        logs = search.changelogs(self.client, [s.id for s in staged], self.history_ids())
+        for s in staged:
+            ticket = finish(s, logs.get(s.id, []), ctx)
+            yield self._approved(s.key, s.updated, ticket)
 
     def _with_history(
         self,
@@ -111,21 +111,27 @@ class Reader:
     ) -> Ticket:
         if log is None:  # Data Center: the search expanded the changelog
             log = self.expanded_log(issue)
+        issue = self._whole(issue, ctx, wanted, now)
+        return self.approved(issue, to_ticket(issue, ctx, log, texts=False))
+
+    def _whole(self, issue: Json, ctx: Context, wanted: Needs, now: datetime) -> Json:
+        """The issue with all its comments where its search result cut them short and the
+        policy would look at its events (else counted as approximate)."""
         if comments_truncated(issue):
             if wanted.wants_events(to_ticket(issue, ctx), now):
-                issue = with_comments(issue, search.issue_comments(self.client, issue["key"]))
-            else:
-                self.count("comments truncated")
-        return self.approved(issue, to_ticket(issue, ctx, log, texts=False))
+                return with_comments(issue, search.issue_comments(self.client, issue["key"]))
+            self.count("comments truncated")
+        return issue
 
     def approved(self, issue: Mapping[str, Any], ticket: Ticket) -> Ticket:
         """The ticket, with who set its approval field when it holds a value (its changelog)."""
+        return self._approved(str(issue["key"]), (issue.get("fields") or {}).get("updated"), ticket)
+
+    def _approved(self, key: str, updated: object, ticket: Ticket) -> Ticket:
         value = ticket.tracking.approved_by
         if not value:
             return ticket
-        updated = (issue.get("fields") or {}).get("updated")
-        record = self.approvals.record(str(issue["key"]), value, updated)
-        return replace(ticket, approval=record)
+        return replace(ticket, approval=self.approvals.record(key, value, updated))
 
     def expanded_log(self, issue: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         """Data Center: the changelog the search expanded (counted when it was truncated)."""

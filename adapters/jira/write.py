@@ -36,8 +36,9 @@ from adapters.jira import search
 from adapters.jira.ahead import ReadAhead
 from adapters.jira.body import Edit, EditContext, build
 from adapters.jira.client import ErrorHook
+from adapters.jira.context import parse_time, user_id
+from adapters.jira.events import comments, comments_truncated
 from adapters.jira.lookups import Lookups
-from adapters.jira.mapping import comments, comments_truncated, parse_time, user_id
 from adapters.jira.markup import body_text
 from adapters.jira.permissions import need
 from adapters.jira.read import Reader

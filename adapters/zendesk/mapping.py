@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from rules.history import history_fields
-from rules.mapping import priority, status_category
+from rules.mapping import Priorities, status_category
 from rules.model import (
     Actor,
     Approval,
@@ -79,9 +80,6 @@ class Context:
     custom: Mapping[str, int] = field(default_factory=dict)  # policy field name -> field id
     #: What the policy's mappings made of each status and priority met (a sweep meets few).
     _categories: dict[str, StatusCategory] = field(default_factory=dict, compare=False, repr=False)
-    _priorities: dict[str | None, tuple[str | None, int | None]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
 
     def category(self, status: str) -> StatusCategory:
         found = self._categories.get(status)
@@ -89,11 +87,10 @@ class Context:
             found = self._categories[status] = status_category(self.policy, PLATFORM, status)
         return found
 
-    def priority(self, raw: str | None) -> tuple[str | None, int | None]:
-        found = self._priorities.get(raw)
-        if found is None:
-            found = self._priorities[raw] = priority(self.policy, PLATFORM, raw)
-        return found
+    @cached_property
+    def priority(self) -> Priorities:
+        """A platform priority's (neutral name, rank): `rules.mapping.priority`, remembered."""
+        return Priorities(self.policy, PLATFORM)
 
 
 def parse_time(value: object) -> datetime | None:

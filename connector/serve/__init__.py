@@ -7,6 +7,7 @@
 
 Modules: `settings` (the config's `serve:` section), `cycle` (the seam a cycle runs through),
 `hints` (the queue webhooks fill), `scheduler` (what runs when, on an injected clock),
-`signatures` (Zendesk and Jira webhook signatures), `app` (the Starlette routes: webhooks,
+`signatures` (Zendesk and Jira webhook signatures), `jwts` (the JWT of a Jira Cloud app's
+webhooks: Connect or OAuth 2.0), `app` (the Starlette routes: webhooks,
 /metrics, /healthz, /readyz), `service` (uvicorn, signals and the threads), `command` (the CLI).
 """

@@ -8,7 +8,8 @@
 
 A delivery is checked in this order, and the first failure answers: the instance exists and is
 served, on that platform (404); a signing secret is configured (401); the signature (401); the
-signed time is recent (401, a replay); the delivery was not seen before (200, dropped); the body
+signed time is recent (401, a replay), or for a Jira Cloud app's webhooks its JWT (jwts: 401);
+the delivery was not seen before (200, dropped); the body
 names a ticket (400). Only then is the ticket marked (202). Nothing a delivery says is acted on
 directly: it only makes a cycle look at the ticket sooner, and the cycle reads the ticket itself.
 """
@@ -16,7 +17,7 @@ directly: it only makes a cycle look at the ticket sooner, and the cycle reads t
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 import anyio
 import structlog
@@ -27,7 +28,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from adapters.secrets import register
-from connector.serve import signatures
+from connector.serve import jwts, signatures
+from connector.serve.jwts import Refused
+from connector.serve.settings import WebhookSettings
 from connector.serve.shared import Shared
 from rules.errors import ConfigError
 
@@ -109,9 +112,9 @@ async def _webhook(shared: Shared, request: Request) -> Response:
         return refuse(401, "forged", "the signing secret cannot be read", str(exc))
     register(secret)
     now = shared.clock()
-    checked = _check(platform, secret, request.headers, body, now, config.serve.max_age)
-    if isinstance(checked, str):
-        return refuse(401, checked, REFUSED[checked])
+    checked = _check(platform, hook, secret, request, body, now, config.serve.max_age)
+    if isinstance(checked, Refused):
+        return refuse(401, checked.result, REFUSED[checked.result], checked.why)
     delivery, ticket = checked
     if not shared.hints.first_time(f"{instance}\0{delivery}"):
         telemetry.labels(platform, instance, "duplicate").inc()
@@ -132,27 +135,60 @@ REFUSED = {
 }
 
 
+Checked = Refused | tuple[str, str | None]
+
+
 def _check(
-    platform: str, secret: str, headers: Mapping[str, str], body: bytes, now: float, age: float
-) -> str | tuple[str, str | None]:
-    """The delivery's signature and signed time, as the platform sends them: "forged" or
-    "stale" (REFUSED), or the delivery's id (to drop a repeat) and the ticket it names."""
+    platform: str,
+    hook: WebhookSettings,
+    secret: str,
+    request: Request,
+    body: bytes,
+    now: float,
+    age: float,
+) -> Checked:
+    """The delivery's signature (or token) and signed time, as the platform sends them: why it
+    is refused, or the delivery's id (to drop a repeat) and the ticket it names."""
+    headers = request.headers
     payload = signatures.parse(body)
     if platform == "zendesk":
         stamp = headers.get("x-zendesk-webhook-signature-timestamp")
         signature = headers.get("x-zendesk-webhook-signature")
         if not signatures.zendesk_valid(secret, stamp, body, signature):
-            return "forged"
+            return Refused("forged", REFUSED["forged"])
         if stamp is None or not signatures.zendesk_fresh(stamp, now, age):
-            return "stale"
+            return Refused("stale", REFUSED["stale"])
         delivery = headers.get("x-zendesk-webhook-invocation-id") or signature or ""
         return delivery, _zendesk_ticket(payload)
+    if hook.verify != "signature":
+        return _check_jwt(hook.verify, hook, secret, request, payload, now, age)
     signature = headers.get("x-hub-signature")
     if not signatures.jira_valid(secret, body, signature):
-        return "forged"
+        return Refused("forged", REFUSED["forged"])
     if not signatures.jira_fresh(payload, now, age):
-        return "stale"
+        return Refused("stale", REFUSED["stale"])
     return headers.get("x-atlassian-webhook-identifier") or signature or "", _jira_ticket(payload)
+
+
+def _check_jwt(
+    mode: jwts.Mode,
+    hook: WebhookSettings,
+    secret: str,
+    request: Request,
+    payload: object,
+    now: float,
+    age: float,
+) -> Checked:
+    """A Jira Cloud delivery to an app: its JWT, checked against the request as received
+    (the body is not covered by the token; the dedup key is the delivery's id, else the
+    token)."""
+    assert hook.issuer is not None  # the settings require it with a JWT mode
+    seen = jwts.Request(request.method, request.url.path, request.url.query, request.headers)
+    verified = jwts.verify(mode, secret, hook.issuer, seen, now, age)
+    if isinstance(verified, Refused):
+        return verified
+    delivery = request.headers.get("x-atlassian-webhook-identifier") or verified
+    return delivery, _jira_ticket(payload)
 
 
 async def _body(request: Request) -> bytes | None:

@@ -5,6 +5,8 @@ Where the signing secret goes: a Zendesk webhook's is made by Zendesk and read b
 webhook's is the configured one, or (a `{file: ...}` that does not exist yet) a new random
 one. A secret setup learns or makes is written to the configured file (mode 0600); one the
 config reads from an environment variable is never printed: setup says where to find it.
+An instance verified by an app's JWT (`verify: connect-jwt | oauth-jwt`) gets no admin webhook:
+the app registers its own, which the connector's account cannot see; doctor says so.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def plans(config: Config, adapters: Mapping[str, Adapter]) -> dict[str, Plan]:
     for name, adapter in adapters.items():
         hook = config.serve.webhooks.get(name)
         url = config.serve.webhook_url(adapter.platform, name)
-        if hook is None:
+        if hook is None or hook.verify != "signature":  # an app's: the app registers it
             continue
         plan = Plan(name, adapter.platform)
         if url is None:
@@ -102,15 +104,29 @@ def _keep(name: str, ref: SecretRef, secret: str, platform: str) -> int:
 
 
 def checks(config: Config, name: str, adapter: Adapter) -> list[Check]:
-    """Doctor's webhook lines for the instance (none when serve does not name it)."""
+    """Doctor's webhook lines for the instance (none when serve does not name it): how its
+    deliveries are verified (never the secret), then the webhook itself where the connector's
+    account can see it (an admin webhook; an app's is the app's own)."""
     hook = config.serve.webhooks.get(name)
     url = config.serve.webhook_url(adapter.platform, name)
     if hook is None:
         return []
+    readable = configured(hook.secret) is not None
+    mode = Check(
+        "webhook verification",
+        readable,
+        hook.describe() + ("" if readable else ": the secret cannot be read"),
+    )
+    if hook.verify != "signature":
+        note = "registered by the app (its descriptor or its own token): not checked here"
+        return [mode, Check("webhook", True, note)]
     if url is None:
         return [
-            Check("webhook", False, "serve.public_url is not set: the webhook's address is unknown")
+            mode,
+            Check(
+                "webhook", False, "serve.public_url is not set: the webhook's address is unknown"
+            ),
         ]
     if not isinstance(adapter, Webhooks):
-        return [Check("webhook", False, f"{adapter.platform} has no webhook to check")]
-    return adapter.webhook_check(url, configured(hook.secret))
+        return [mode, Check("webhook", False, f"{adapter.platform} has no webhook to check")]
+    return [mode, *adapter.webhook_check(url, configured(hook.secret))]

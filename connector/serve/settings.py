@@ -27,6 +27,36 @@ class WebhookSettings(Model):
         description="Deliveries without a valid signature are refused (401); there is no"
         " other choice.",
     )
+    verify: Literal["signature", "connect-jwt", "oauth-jwt"] = Field(
+        default="signature",
+        description="How deliveries prove they come from the platform. signature: the"
+        " platform's signature header (Zendesk; Jira admin webhooks' X-Hub-Signature)."
+        " connect-jwt: Jira Cloud webhooks of a Connect app (Authorization: JWT, HS256 with"
+        " the installation's sharedSecret as `secret`, qsh checked). oauth-jwt: an OAuth 2.0"
+        " app's dynamic webhooks (Authorization: Bearer, HS256 with the app's client secret).",
+    )
+    issuer: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="With a JWT mode (required there, refused elsewhere): the token's `iss`,"
+        " the installation's clientKey (connect-jwt) or the app's client id (oauth-jwt).",
+    )
+
+    @model_validator(mode="after")
+    def _issuer(self) -> WebhookSettings:
+        if self.verify != "signature" and self.issuer is None:
+            raise ValueError(f"verify: {self.verify} needs `issuer` (the token's iss)")
+        if self.verify == "signature" and self.issuer is not None:
+            raise ValueError("`issuer` is for verify: connect-jwt or oauth-jwt only")
+        return self
+
+    def describe(self) -> str:
+        """The mode, for doctor and logs (never the secret, only where it is read from)."""
+        where = self.secret.describe()
+        if self.verify == "signature":
+            return f"signature (secret from {where})"
+        return f"{self.verify} (HS256, issuer {self.issuer!r}, secret from {where})"
 
 
 class ServeSettings(Model):

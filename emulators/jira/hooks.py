@@ -12,7 +12,7 @@
   issue, gets a POST: `{"timestamp": ms, "webhookEvent", "issue_event_type_name", "user",
   "issue": {id, self, key, fields}}` (and `comment`), with `X-Atlassian-Webhook-Identifier`
   (unique per delivery) and, when it has a secret, `X-Hub-Signature: sha256=<hex HMAC-SHA256
-  of the body>`.
+  of the body>`. Webhooks of installed apps (`apps`) carry a JWT instead.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import re
 from typing import TYPE_CHECKING
 
 from emulators.http import Answer
-from emulators.jira import jql
+from emulators.jira import apps, jql
 from emulators.jira.wire import Issue, Json, answer
 from emulators.outbox import Delivery
 
@@ -47,11 +47,12 @@ def route(site: JiraEmulator, method: str, path: str, data: object) -> Answer:
     if m is None:
         return answer(404, {"errorMessages": ["Not found"]})
     wid = m.group(1)
+    admin = {k: h for k, h in site.webhooks.items() if h.get("app") is None}  # not apps'
     if wid is None and method == "GET":
-        return answer(200, [_shown(site, h) for h in site.webhooks.values()])
+        return answer(200, [_shown(site, h) for h in admin.values()])
     if wid is None and method == "POST":
         return _create(site, data)
-    hook = site.webhooks.get(wid or "")
+    hook = admin.get(wid or "")
     if hook is None:
         return answer(404, {"errorMessages": [f"Webhook {wid} does not exist."]})
     if method == "GET":
@@ -95,6 +96,29 @@ def _create(site: JiraEmulator, data: object) -> Answer:
     return answer(201, _shown(site, site.webhooks[wid]))
 
 
+def register_app(
+    site: JiraEmulator, app: apps.App, url: str, events: list[str], jql_filter: str = ""
+) -> str:
+    """An installed app's webhook (`apps`; Connect: `url` relative to its baseUrl, OAuth 2.0:
+    absolute), delivered with a JWT and not listed among the admin webhooks."""
+    if not events or not set(events) <= EVENTS:
+        raise ValueError(f"unknown or no events: {events!r}")
+    site.next_webhook += 1
+    wid = str(site.next_webhook)
+    site.webhooks[wid] = {
+        "id": wid,
+        "name": f"{app.kind} app {app.key}",
+        "url": app.base_url.rstrip("/") + url if app.kind == "connect" else url,
+        "events": list(events),
+        "filters": {FILTER: jql_filter},
+        "excludeBody": False,
+        "enabled": True,
+        "secret": "",
+        "app": app,
+    }
+    return wid
+
+
 def _shown(site: JiraEmulator, hook: Json) -> Json:
     shown = {k: v for k, v in hook.items() if k not in ("id", "secret")}
     user = site.users[hook["lastUpdatedUser"]]
@@ -121,8 +145,9 @@ def _deliver(
     site: JiraEmulator, hook: Json, issue: Issue, event: str, by: str, comment: Json | None
 ) -> None:
     assert site.outbox is not None
+    now = site.clock()
     payload: Json = {
-        "timestamp": int(site.clock() * 1000),
+        "timestamp": int(now * 1000),
         "webhookEvent": event,
         "issue_event_type_name": TYPE_NAMES.get(event, event),
         "user": site.users[by],
@@ -145,7 +170,9 @@ def _deliver(
         "X-Atlassian-Webhook-Identifier": f"{site.next_delivery}",
         "X-Atlassian-Webhook-Flow": "Primary",
     }
-    if hook["secret"]:
+    if hook.get("app") is not None:  # an app's webhook (`apps`): a JWT instead
+        headers["Authorization"] = apps.authorization(hook["app"], "POST", hook["url"], now)
+    elif hook["secret"]:
         mac = hmac.new(hook["secret"].encode(), body, hashlib.sha256).hexdigest()
         headers["X-Hub-Signature"] = f"sha256={mac}"
     site.outbox.put(Delivery(str(hook["url"]), "POST", headers, body))

@@ -9,11 +9,13 @@ import hmac
 import json
 from typing import Any
 
+import jwt
 import requests
 
 from adapters.setup import fill
 from adapters.zendesk import hooks as connector_hooks
 from emulators.http import Request
+from emulators.jira import apps as jira_apps
 from emulators.jira import hooks as jira_hooks
 from emulators.outbox import Delivery
 from emulators.zendesk import ZendeskEmulator
@@ -145,6 +147,36 @@ def test_jira_admin_webhook_registers_lists_signs_and_deletes() -> None:
         )
         site.permissions.discard("ADMINISTER")
         assert jira_hooks.route(site, "POST", jira_hooks.BASE, body)[0] == 403
+
+
+def test_jira_app_webhooks_carry_a_jwt_as_atlassian_documents_and_are_not_listed() -> None:
+    """A Connect app's webhook: `Authorization: JWT`, HS256 with the sharedSecret, iss the
+    clientKey, exp three minutes on, qsh of POST&<path relative to the baseUrl>&<sorted
+    query>; an OAuth 2.0 app's: `Authorization: Bearer`. Neither is an admin webhook."""
+    site = make_emulator("cloud", lambda: NOW)
+    box = Collect()
+    site.outbox = box  # type: ignore[assignment]
+    secret = "shared-" + "ab" * 30
+    connect = jira_apps.App("connect", "jira:client-key", secret, "https://app.example.com/base/")
+    oauth = jira_apps.App("oauth", "client-id-1", secret)
+    jira_hooks.register_app(site, connect, "/hook/?z=1&a=b c", ["jira:issue_updated"], "")
+    jira_hooks.register_app(site, oauth, "https://o.example.com/x", ["jira:issue_updated"])
+    assert json.loads(jira_hooks.route(site, "GET", jira_hooks.BASE, None)[2]) == []
+    site.edit(site.create_issue("SUP"), priority="High")
+    first, second = box.items
+    assert first.url == "https://app.example.com/base/hook/?z=1&a=b c"
+    scheme, token = first.headers["Authorization"].split(" ")
+    claims = jwt.decode(token, secret, algorithms=["HS256"], options={"verify_exp": False})
+    qsh = hashlib.sha256(b"POST&/hook&a=b%20c&z=1").hexdigest()
+    assert (scheme, claims) == (
+        "JWT",
+        {"iss": "jira:client-key", "iat": int(NOW), "exp": int(NOW) + 180, "qsh": qsh},
+    )
+    assert jwt.get_unverified_header(token)["alg"] == "HS256"
+    assert "X-Hub-Signature" not in first.headers
+    scheme, token = second.headers["Authorization"].split(" ")
+    claims = jwt.decode(token, secret, algorithms=["HS256"], options={"verify_exp": False})
+    assert (scheme, claims["iss"], "qsh" in claims) == ("Bearer", "client-id-1", False)
 
 
 def test_jira_admin_webhook_takes_a_filter_with_relative_dates() -> None:

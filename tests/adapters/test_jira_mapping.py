@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from adapters.errors import Rejected, SetupError
+from adapters.jira.context import Context, People, parse_time
+from adapters.jira.events import is_public
 from adapters.jira.fields import Catalog, Field, from_jira, text_of, to_jira
-from adapters.jira.mapping import Context, People, is_public, parse_time, to_ticket
+from adapters.jira.mapping import finish, stage, to_ticket
 from rules.model import Actor, EventKind, StatusCategory
 from rules.tracking import Tracking
 from tests.adapters.contract import contract_policy
@@ -193,6 +195,34 @@ def test_history_marks_who_did_what() -> None:
         "Still broken",
     ]
     assert replace(swept, history=None) == replace(t, history=None)
+
+
+def test_a_staged_issue_finishes_as_the_issue_mapped_at_once() -> None:
+    """A Cloud sweep maps each issue as its page comes and adds its changelog later (`stage`,
+    `finish`): the ticket is the one `to_ticket` makes of the whole, events in the same order
+    (ties too: a comment and a change at the description's instant), the same text read."""
+    at = "2026-03-02T07:00:00.000+0000"  # the creation instant of `issue()`
+    said = [
+        {"id": "1", "author": CUSTOMER, "body": "Also this", "created": at},
+        {"id": "2", "author": AGENT, "body": "On it", "created": "2026-03-02T08:10:00.000+0000"},
+        {"id": "3", "author": CUSTOMER, "body": "Thanks", "created": at},
+    ]
+    raw = issue(description="It burns", comment={"comments": said, "total": 3})
+    log = [
+        {"author": AGENT, "created": at, "items": [{"fieldId": "status", "to": "1"}]},
+        {"author": ME, "created": at, "items": [{"fieldId": "priority", "toString": "High"}]},
+    ]
+    c = ctx(people=People("me"), statuses={"1": "new"})
+    whole = to_ticket(raw, c, log, texts=False)
+    assert finish(stage(raw, c), log, c) == whole
+    assert whole.history is not None and whole.last_customer_comment == "Thanks"
+    assert [e.kind for e in whole.history if e.at == whole.created_at][:3] == [
+        EventKind.COMMENT,  # the opening message
+        EventKind.STATUS,
+        EventKind.PRIORITY,
+    ]
+    bare = issue(comment={"comments": [], "total": 0}, created=None)
+    assert finish(stage(bare, c), log, c) == to_ticket(bare, c, log, texts=False)
 
 
 def test_history_starts_with_what_each_changed_field_held_at_creation() -> None:

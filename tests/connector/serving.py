@@ -1,6 +1,7 @@
 """`escalate serve` in process for tests: the real Starlette app on a real uvicorn server
 (127.0.0.1, an ephemeral port), the scheduler stepped by the test on the fake clock, and
-deliveries signed here, independently of `connector.serve.signatures`."""
+deliveries signed here, independently of `connector.serve.signatures` and `.jwts` (tokens made
+with PyJWT's encoder, their qsh hashed from a canonical request written out by hand)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import jwt
 import requests
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
@@ -77,6 +79,44 @@ def jira_delivery(
         "X-Hub-Signature": f"sha256={mac}",
         "X-Atlassian-Webhook-Identifier": identifier,
     }
+
+
+JIRA_APP_SECRET = "connect-shared-secret-" + "5f1e" * 12  # the installation's sharedSecret
+JIRA_APP_KEY = "jira:6b3c1d2e-7f80-4a91-b2c3-d4e5f6a7b8c9"  # its clientKey (the token's iss)
+JIRA_PATH = "/webhooks/jira/jira"
+
+
+def with_app_jwt(config: Path, tmp: Path, mode: str = "connect-jwt") -> Path:
+    """A `with_serve` config whose Jira instance's deliveries are verified by an app's JWT."""
+    (tmp / "jira-app.secret").write_text(JIRA_APP_SECRET + "\n")
+    doc = yaml.safe_load(config.read_text())
+    hook = {"secret": {"file": "jira-app.secret"}, "verify": mode, "issuer": JIRA_APP_KEY}
+    doc["serve"]["webhooks"]["jira"] = hook
+    config.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return config
+
+
+def app_token(at: float, *, qsh: str | None = "POST&/webhooks/jira/jira&", **kw: Any) -> str:
+    """A token as Jira signs an app's delivery at `at`: `qsh` the canonical request (hashed
+    here), or a literal (`context-qsh`) when it has no "&"; `kw` overrides claims, `secret`
+    and `alg`."""
+    claims: dict[str, Any] = {"iss": JIRA_APP_KEY, "iat": int(at), "exp": int(at) + 180}
+    if qsh is not None:
+        claims["qsh"] = hashlib.sha256(qsh.encode()).hexdigest() if "&" in qsh else qsh
+    secret, alg = kw.pop("secret", JIRA_APP_SECRET), kw.pop("alg", "HS256")
+    claims.update(kw)
+    return jwt.encode({k: v for k, v in claims.items() if v is not None}, secret, algorithm=alg)
+
+
+def jira_app_delivery(
+    key: str, token: str | None, *, scheme: str = "JWT", identifier: str = "1"
+) -> tuple[bytes, dict[str, str]]:
+    """A Jira Cloud app's delivery: the body unsigned, the token in `Authorization`."""
+    payload = {"webhookEvent": "jira:issue_updated", "issue": {"id": "10001", "key": key}}
+    headers = {"Content-Type": "application/json", "X-Atlassian-Webhook-Identifier": identifier}
+    if token is not None:
+        headers["Authorization"] = f"{scheme} {token}"
+    return json.dumps(payload).encode(), headers
 
 
 @dataclass
