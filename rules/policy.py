@@ -11,7 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import time
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -110,6 +110,12 @@ class Level:
     model: LevelModel
 
 
+@lru_cache(maxsize=4096)
+def _key(name: str, level: str | None) -> str:
+    """`rule_key`, hashed once per rule and level (a sweep asks for it per matching ticket)."""
+    return rule_key(name, level)
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     name: str
@@ -124,7 +130,7 @@ class Rule:
         return self.model.then
 
     def key(self, level: str) -> str:
-        return rule_key(self.name, level if self.model.repeat.per == "level" else None)
+        return _key(self.name, level if self.model.repeat.per == "level" else None)
 
 
 @dataclass(frozen=True)
