@@ -228,9 +228,10 @@ class Facts:
     def may_reach(self, name: str, needed: Callable[[float], float]) -> bool:
         """False if the target `name` is absent, not started or fulfilled, or has provably
         used less than `needed(goal)`: a clock counts at most the seconds that passed since it
-        started (business time is a part of them, pauses take more away), so a target whose
-        clock started less than that long ago need not be measured. True: measure it (one
-        second of margin for the rounding of sums of timestamps)."""
+        started (business time is a part of them), and at most its calendar's time over them
+        (pauses take more away), so a target with less than that need not be measured (nor
+        its status history read). True: measure it (one second of margin for the rounding of
+        sums of timestamps)."""
         if name in self._targets:
             return self._targets[name] is not None
         sla = self.sla
@@ -241,7 +242,10 @@ class Facts:
         if window is None or window[2]:
             return False
         start, end, _ = window
-        return max(end - start, 0.0) + 1.0 >= needed(spec.goal)
+        wanted = needed(spec.goal) - 1.0
+        if max(end - start, 0.0) < wanted:
+            return False
+        return spec.calendar.elapsed_ts(start, end) >= wanted
 
     @property
     def targets(self) -> dict[str, TargetStatus]:
