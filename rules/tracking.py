@@ -18,6 +18,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 
 STATE_LIMIT = 255
 TRACKING_FIELDS = (
@@ -39,6 +40,7 @@ def rule_key(rule_name: str, level: str | None = None) -> str:
     return f"{digest}@{level}" if level else digest
 
 
+@lru_cache(maxsize=256)  # a sweep writes the same minute (its own) into every change
 def _b36(value: int) -> str:
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     if value <= 0:
@@ -67,6 +69,13 @@ class Fired:
     last: datetime
 
 
+def fired_after(fired: tuple[Fired, ...], key: str, at: datetime) -> tuple[Fired, ...]:
+    """The firing records once `key` fires (again) at `at`: counted, and moved to the end."""
+    old = next((f for f in fired if f.key == key), None)
+    entry = Fired(key, (old.count if old else 0) + 1, at)
+    return (*(f for f in fired if f.key != key), entry)
+
+
 @dataclass(frozen=True, slots=True)
 class State:
     cycle: int = 0
@@ -92,10 +101,7 @@ class State:
         return None
 
     def with_fired(self, key: str, at: datetime) -> State:
-        old = self.fired_for(key)
-        entry = Fired(key, (old.count if old else 0) + 1, at)
-        rest = tuple(f for f in self.fired if f.key != key)
-        return replace(self, fired=(*rest, entry))
+        return replace(self, fired=fired_after(self.fired, key, at))
 
     def encode(self) -> str:
         """Serialise; the oldest firing records are dropped if the text would exceed the limit."""
@@ -127,6 +133,9 @@ class State:
 
     def without_request(self) -> State:
         """No approval pending any more."""
+        asked = self.awaiting, self.asked_at, self.asked_by, self.reminded_at, self.timeout_noted
+        if asked == (None, None, None, None, False):
+            return self  # none was: the same state
         return replace(
             self,
             awaiting=None,

@@ -29,7 +29,7 @@ from rules.plan import Diff, Outcome, Reason, TicketChange, combine, with_tracki
 from rules.policy import Policy, load_policy
 from rules.profile import profile
 from rules.templates import _mark, environment, plural, sample_context
-from rules.tracking import format_time
+from rules.tracking import Fired, State, fired_after, format_time
 from rules.triggers import ClockTrigger, SlaTrigger
 
 Read = dict[str, list[Ticket]]  # each instance's tickets, as the real adapter reads them
@@ -360,3 +360,21 @@ def test_the_ranks_decide_the_sla_policy_only_when_its_matches_test_nothing_else
     assert gates._first_sla(0, 1) is policy.slas[0]
     assert gates._first_sla(0, 2) is UNKNOWN  # the label decides: the match is tested
     assert gates._first_sla(0, 3) is UNKNOWN  # vip comes before rest: its match is tested
+
+
+def test_firing_records_and_cleared_requests_as_before() -> None:
+    at = NOW
+    old = (Fired("a", 2, at), Fired("b", 1, at))
+    assert fired_after(old, "a", at) == (Fired("b", 1, at), Fired("a", 3, at))
+    assert fired_after(old, "c", at) == (*old, Fired("c", 1, at))
+    asked = State(awaiting="L3", asked_at=at, asked_by="abc", reminded_at=at, timeout_noted=True)
+    for state in (State(fired=old), asked, replace(asked, awaiting=None), State(awaiting="")):
+        cleared = replace(
+            state,
+            awaiting=None,
+            asked_at=None,
+            asked_by=None,
+            reminded_at=None,
+            timeout_noted=False,
+        )
+        assert state.without_request() == cleared
