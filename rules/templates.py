@@ -93,6 +93,9 @@ class Templates:
             except TemplateSyntaxError as exc:
                 problems.add(("templates", name), f"line {exc.lineno}: {exc.message}")
                 continue
+            # Jinja's globals as one plain dict, not a chain of two: each render copies them
+            # into its context, a quarter of the render's cost. Nothing adds globals later.
+            template.globals = dict(template.globals)
             for case, context in sample_contexts():
                 try:
                     template.render(context)

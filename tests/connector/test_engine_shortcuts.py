@@ -28,7 +28,7 @@ from rules.model import Ticket
 from rules.plan import Diff, Outcome, Reason, TicketChange, combine, with_tracking
 from rules.policy import Policy, load_policy
 from rules.profile import profile
-from rules.templates import _mark, environment, plural, sample_context
+from rules.templates import _mark, _split, environment, plural, sample_context
 from rules.tracking import Fired, State, fired_after, format_time
 from rules.triggers import ClockTrigger, SlaTrigger
 
@@ -216,9 +216,10 @@ def test_templates_render_as_the_stock_sandbox(read: Read, policy: Policy) -> No
             facts = Facts(policy, ticket, NOW)
             for rule in policy.rules:
                 context = template_context(facts, facts.level_index, None, rule, None, ["why"])
-                for source in sources.values():
+                for name, source in sources.items():
                     ours, theirs = render_both(source, context)
                     assert ours == theirs
+                    assert policy.templates.render(name, context) == _split(theirs)
                     rendered += 1
     assert rendered > 1000
 
