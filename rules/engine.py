@@ -75,6 +75,8 @@ def _step(facts: Facts, fired: list[str]) -> TicketChange | None:
             and matched_status(rule, facts, state) == "fired"
         ):
             firings.append(Firing(rule, Reason(rule.name, reason_text(rule.when, facts))))
+    if not firings and state.awaiting is None and not facts.ticket.tracking.approved_by:
+        return None  # what `merge` answers at once (rules.escalation.decide)
     fired.extend(f.rule.name for f in firings)
     return merge(facts, state, rearmed, firings)
 

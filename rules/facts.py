@@ -262,8 +262,18 @@ class Facts:
 
     @property
     def soonest_due(self) -> float | None:
+        """The earliest deadline of a running target (one not started or fulfilled is not
+        measured for it: it has none)."""
         if self._soonest is _UNSET:
-            dues = [t.due for t in self.targets.values() if t.running and t.due is not None]
+            sla, dues = self.sla, []
+            for name, spec in sla.targets.items() if sla is not None else ():
+                if name not in self._targets:
+                    window = spec.window(self)
+                    if window is None or window[2]:
+                        continue
+                t = self.target(name)
+                if t is not None and t.running and t.due is not None:
+                    dues.append(t.due)
             self._soonest = min(dues) if dues else None
         return self._soonest  # type: ignore[return-value]
 
