@@ -253,7 +253,8 @@ def parse_time(text: str | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def format_time(value: datetime) -> str:
+@lru_cache(maxsize=1024)  # a run formats its own instant in every change, and the same
+def format_time(value: datetime) -> str:  # times again for each diff and template
     """The form written to `escalated_at` and `sla_due`: ISO 8601 UTC to the second, with Z."""
     v = value.astimezone(UTC)
     if v.year < 1000:  # strftime's %Y does not pad: what it always wrote
