@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from rules.frozen import fast_init
+
 STATE_LIMIT = 255
 TRACKING_FIELDS = (
     "level",
@@ -67,6 +69,7 @@ class Fired:
     last: datetime
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class State:
     cycle: int = 0
@@ -170,6 +173,7 @@ class State:
         )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Tracking:
     """The parsed escalation-tracking fields of one ticket."""
