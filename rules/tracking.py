@@ -18,6 +18,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from rules.frozen import fast_init
 
@@ -56,10 +57,12 @@ def _to_minutes(at: datetime) -> str:
     return _b36(int(at.timestamp() // 60))
 
 
+@lru_cache(maxsize=4096)  # the runs' minutes: many tickets were written in the same one
 def _from_minutes(text: str) -> datetime:
     return datetime.fromtimestamp(int(text, 36) * 60, tz=UTC)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Fired:
     """A rule's firing record: how often and when last, in the current cycle."""
