@@ -8,9 +8,11 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
+from rules.frozen import fast_init
 from rules.model import Actor, Event, EventKind, StatusCategory, Ticket
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Summary:
     """What the engine needs from a history, computed once by the adapter or the file reader."""

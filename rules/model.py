@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from types import MappingProxyType
 
+from rules.frozen import fast_init
 from rules.tracking import Tracking
 
 
@@ -48,6 +49,7 @@ class EventKind(StrEnum):
     FIELD = "field"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Event:
     """One entry of a ticket's history: a field change or a comment.
@@ -115,6 +117,7 @@ class Approval:
 _EMPTY: Mapping[str, object] = MappingProxyType({})
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Ticket:
     """A Zendesk ticket or a Jira issue, as the engine sees it.

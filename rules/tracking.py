@@ -20,6 +20,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 
+from rules.frozen import fast_init
+
 STATE_LIMIT = 255
 TRACKING_FIELDS = (
     "level",
@@ -56,10 +58,12 @@ def _to_minutes(at: datetime) -> str:
     return _b36(int(at.timestamp() // 60))
 
 
+@lru_cache(maxsize=4096)  # the runs' minutes: many tickets were written in the same one
 def _from_minutes(text: str) -> datetime:
     return datetime.fromtimestamp(int(text, 36) * 60, tz=UTC)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Fired:
     """A rule's firing record: how often and when last, in the current cycle."""
@@ -76,6 +80,7 @@ def fired_after(fired: tuple[Fired, ...], key: str, at: datetime) -> tuple[Fired
     return (*(f for f in fired if f.key != key), entry)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class State:
     cycle: int = 0
@@ -179,6 +184,7 @@ class State:
         )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Tracking:
     """The parsed escalation-tracking fields of one ticket."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from adapters.jira.context import Context, parse_time, user_id
 from adapters.jira.markup import body_text
+from rules.frozen import fast_init
 from rules.model import Actor, Event, EventKind
 
 
@@ -38,6 +39,7 @@ def history(
     return combined(talk(issue, ctx, texts=texts), histories, ctx, initial=initial)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Talk:
     """An issue's opening message (none when its creation time is unknown) and its comments,

@@ -14,6 +14,7 @@ from typing import Any
 from adapters.jira.context import PLATFORM, Context, parse_time
 from adapters.jira.events import Talk, combined, history, talk
 from adapters.jira.fields import Field, from_jira, text_of
+from rules.frozen import fast_init
 from rules.history import history_fields
 from rules.model import Event, Ticket
 from rules.tracking import Tracking
@@ -43,6 +44,7 @@ def with_events(values: dict[str, Any], events: list[Event]) -> Ticket:
     return Ticket(**(values | history_fields(events, values["status_since"])))
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Staged:
     """An issue of a Jira Cloud sweep mapped as its search page came (`stage`), but for its
