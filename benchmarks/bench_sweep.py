@@ -13,7 +13,10 @@ from that recording by a transport that only looks the answers up, so the CPU me
 to `Ticket`, evaluation), not the emulator's. Reported: the median CPU per ticket in µs, of the
 read (fetch alone), the sweep and their difference ("evaluate": the rules engine's part). The
 configuration is loaded once per replay, before the sweeps are measured: loading it (YAML, the
-policy, its templates) is a cost per run, not per ticket, reported apart ("config ms").
+policy, its templates) is a cost per run, not per ticket, reported apart ("config ms"). Each
+measured sweep and read starts from a full collection (not measured): without it, where the
+collector's periodic full collections fall (in the sweep, or in the read after it) moved the
+"eval" difference by up to 15 µs per ticket from one checkout to the other.
 
 With `--against DIR` (another checkout, say `git worktree add ../old <commit>`), each repeat
 runs a child process per checkout, alternating old and new, each seeding the same sandbox
@@ -25,6 +28,7 @@ JSON parsing, mapping, evaluation, HTTP (requests, urllib3, our transport), the 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import pickle
 import statistics
@@ -85,9 +89,11 @@ def replay(root: Path, keep: Path, repeat: int) -> dict[str, Any]:
     args = loaded, meta["instance"], meta["at"]
     sweep(*args, Replay(answers))  # warm-up
     for _ in range(repeat):
+        gc.collect()  # each from a clean collector: not paying for the last one's garbage
         start = time.process_time()
         assert sweep(*args, Replay(answers)) == meta["tickets"]
         cpu.append(time.process_time() - start)
+        gc.collect()
         start = time.process_time()
         assert sweep(*args, Replay(answers), rules=False) == meta["tickets"]
         read.append(time.process_time() - start)
