@@ -8,7 +8,6 @@ failed run. Ticket text only ever enters as data (see rules.markup), never as te
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Mapping
 from itertools import cycle
 from operator import itemgetter
@@ -31,13 +30,10 @@ def _mark(value: Any) -> str:
     return f"{_OPEN}{text}{_CLOSE}"
 
 
-_MARKS = re.compile(f"[{_OPEN}{_CLOSE}]")
-
-
 def _split(text: str) -> Rendered:
     """Template text and the values `_mark` wrapped: they alternate, text first (the template's
     own text holds no marks, `clean` drops them, and neither does a value)."""
-    pieces = zip(cycle((False, True)), _MARKS.split(text), strict=False)
+    pieces = zip(cycle((False, True)), text.replace(_CLOSE, _OPEN).split(_OPEN), strict=False)
     return Rendered(tuple(filter(itemgetter(1), pieces)))  # empty pieces left out
 
 
