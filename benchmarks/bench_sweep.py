@@ -10,9 +10,13 @@ with the history the policy needs, no history cache, then `rules.engine.evaluate
 every answer the emulator gave, byte for byte. The sweep is then replayed `--repeat` times
 from that recording by a transport that only looks the answers up, so the CPU measured
 (`time.process_time`) is the connector's alone (requests, our session, JSON parsing, mapping
-to `Ticket`, evaluation), not the emulator's. Reported: the median CPU per ticket in µs. The
+to `Ticket`, evaluation), not the emulator's. Reported: the median CPU per ticket in µs, of the
+read (fetch alone), the sweep and their difference ("evaluate": the rules engine's part). The
 configuration is loaded once per replay, before the sweeps are measured: loading it (YAML, the
-policy, its templates) is a cost per run, not per ticket, reported apart ("config ms").
+policy, its templates) is a cost per run, not per ticket, reported apart ("config ms"). Each
+measured sweep and read starts from a full collection (not measured): without it, where the
+collector's periodic full collections fall (in the sweep, or in the read after it) moved the
+"eval" difference by up to 15 µs per ticket from one checkout to the other.
 
 With `--against DIR` (another checkout, say `git worktree add ../old <commit>`), each repeat
 runs a child process per checkout, alternating old and new, each seeding the same sandbox
@@ -24,6 +28,7 @@ JSON parsing, mapping, evaluation, HTTP (requests, urllib3, our transport), the 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import pickle
 import statistics
@@ -84,9 +89,11 @@ def replay(root: Path, keep: Path, repeat: int) -> dict[str, Any]:
     args = loaded, meta["instance"], meta["at"]
     sweep(*args, Replay(answers))  # warm-up
     for _ in range(repeat):
+        gc.collect()  # each from a clean collector: not paying for the last one's garbage
         start = time.process_time()
         assert sweep(*args, Replay(answers)) == meta["tickets"]
         cpu.append(time.process_time() - start)
+        gc.collect()
         start = time.process_time()
         assert sweep(*args, Replay(answers), rules=False) == meta["tickets"]
         read.append(time.process_time() - start)
@@ -205,6 +212,11 @@ def profile(platform: str, args: argparse.Namespace) -> None:
 
 
 def per_ticket(result: dict[str, Any], what: str) -> float:
+    """The median CPU µs per ticket of `what`: read, cpu (the sweep) or evaluate (each
+    measured sweep minus the read measured after it: the rules engine's part)."""
+    if what == "evaluate":
+        parts = [c - r for c, r in zip(result["cpu"], result["read"], strict=True)]
+        return statistics.median(parts) / result["tickets"] * 1e6
     return statistics.median(result[what]) / result["tickets"] * 1e6
 
 
@@ -232,7 +244,7 @@ def main() -> None:
             profile(platform, args)
         return
     head = f"{'platform':<11} {'tickets':>7} {'requests':>8}"
-    for what in ("read", "sweep"):
+    for what in ("read", "sweep", "eval"):  # eval: the sweep minus the read
         head += f" {'new ' + what:>10}" + (
             f" {'old ' + what:>10} {'new/old':>7}" if args.against else ""
         )
@@ -245,7 +257,7 @@ def main() -> None:
             runs["new"].append(spawn(ROOT, platform, args))
         got = runs["new"][-1]
         line = f"{platform:<11} {got['tickets']:>7} {got['requests']:>8}"
-        for what in ("read", "cpu"):
+        for what in ("read", "cpu", "evaluate"):
             new = [per_ticket(r, what) for r in runs["new"]]
             line += f" {statistics.median(new):>10.0f}"
             if args.against:

@@ -89,7 +89,8 @@ def _status(spec: list[str], scope: Scope, path: Path) -> Node:
     wanted = frozenset(s.lower() for s in spec)
     return Predicate(
         "status",
-        lambda f: f.ticket.status.lower() in wanted or f.ticket.status_category.value in wanted,
+        # a category is a StrEnum: `in` a set of strings tests its value
+        lambda f: f.ticket.status_category in wanted or f.ticket.status.lower() in wanted,
         lambda f: (
             f"is {f.ticket.status} ({f.ticket.status_category.value}) "
             f"(wants one of {', '.join(sorted(wanted))})"
@@ -140,7 +141,7 @@ def _priority(spec: RankSpec, scope: Scope, path: Path) -> Node:
     by_rank = {r: n for n, r in names.items()}
     return RankTrigger(
         "priority",
-        lambda f: f.priority_rank,
+        "priority_rank",
         allowed,
         lambda r: by_rank.get(r, "none"),
         wanted,
@@ -151,7 +152,7 @@ def _level(spec: RankSpec, scope: Scope, path: Path) -> Node:
     names = scope.levels
     allowed, wanted = _ranks(spec, names, "level", scope, path, invert=False)
     by_rank = {r: n for n, r in names.items()}
-    return RankTrigger("level", lambda f: f.level_index, allowed, lambda r: by_rank[r], wanted)
+    return RankTrigger("level", "level_index", allowed, lambda r: by_rank[r], wanted)
 
 
 def matcher(spec: MatchSpec) -> Matcher:
@@ -271,7 +272,9 @@ def _flag(label: str, get: Callable[[Facts], object]) -> Callable[[bool, Scope, 
 
 def _customer_request(spec: CustomerRequestSpec, scope: Scope, path: Path) -> Node:
     field_name = spec.field
-    phrases = [re.compile(rf"\b{re.escape(p)}\b", re.IGNORECASE) for p in spec.phrases]
+    # One pattern for all the phrases: it matches where any one of them would.
+    either = "|".join(rf"(?:\b{re.escape(p)}\b)" for p in spec.phrases)
+    phrases = re.compile(either, re.IGNORECASE) if spec.phrases else None
 
     def by_field(f: Facts) -> bool:
         if field_name is None:
@@ -281,7 +284,7 @@ def _customer_request(spec: CustomerRequestSpec, scope: Scope, path: Path) -> No
 
     def by_phrase(f: Facts) -> bool:
         text = f.ticket.last_customer_comment or ""
-        return any(p.search(text) for p in phrases)
+        return phrases is not None and phrases.search(text) is not None
 
     return Predicate(
         "escalation requested by the customer",

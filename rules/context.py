@@ -22,12 +22,13 @@ def template_context(
 ) -> dict[str, Any]:
     """Variables for one rule's template; `awaiting` is a level still waiting for approval."""
     t = f.ticket
+    ticket, sla = _shared_vars(f)
     return {
-        "ticket": _ticket_vars(f),
+        "ticket": ticket,
         "level": _level_vars(f, awaiting or f.policy.levels[target], owner, awaiting),
         "rule": {"name": rule.name, "description": rule.model.description},
         "reasons": reasons,
-        "sla": _sla_vars(f),
+        "sla": sla,
         "escalation": {
             "count": t.tracking.count,
             "escalated_at": format_time(t.tracking.escalated_at)
@@ -38,6 +39,15 @@ def template_context(
         "notify": list(rule.actions.notify),
         "now": format_time(f.now),
     }
+
+
+def _shared_vars(f: Facts) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`ticket` and `sla`, built once per ticket's facts and shared by its templates (which
+    cannot change them: the sandbox is immutable)."""
+    shared = f.memo.get("template")
+    if shared is None:
+        shared = f.memo["template"] = (_ticket_vars(f), _sla_vars(f))
+    return shared  # type: ignore[return-value]
 
 
 def _ticket_vars(f: Facts) -> dict[str, Any]:

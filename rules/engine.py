@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from rules.apply import apply_change
 from rules.facts import Facts, ts_to_dt
 from rules.merge import Firing, bookkeeping_change, escalation_target, merge
 from rules.model import Ticket
-from rules.plan import Diff, Outcome, Reason, TicketChange, combine, with_tracking
+from rules.plan import Diff, Outcome, Reason, TicketChange, combine
 from rules.policy import Policy, Rule
 from rules.profile import profile
 from rules.tracking import State, format_time
@@ -56,9 +57,9 @@ def evaluate_ticket(
             break
         combined = change if combined is None else combine(combined, change)
         current = apply_change(policy, current, change, now)
-        facts = Facts(policy, current, now)
-    combined = _track_sla_due(facts, ticket, combined)
-    if combined is not None:
+        facts = facts.follow(current)
+    combined = _track_sla_due(facts, ticket, combined, profile(before) if combined else None)
+    if combined is not None and combined.about is None:  # a bookkeeping change of its own
         combined = replace(combined, about=profile(before), tags_read=ticket.tags)
     return Outcome(ticket.id, ticket.instance, combined, tuple(dict.fromkeys(fired)))
 
@@ -67,17 +68,24 @@ def _step(facts: Facts, fired: list[str]) -> TicketChange | None:
     """One round; a rule that fired in an earlier round of this run does not fire again."""
     state, rearmed = current_state(facts)
     firings: list[Firing] = []
-    for rule in facts.policy.rules:
-        if rule.name not in fired and rule_status(rule, facts, state) == "fired":
+    for rule, rest in facts.policy.gates.candidates(facts):  # the others cannot fire: rules.gates
+        if (
+            rule.name not in fired
+            and (rest is None or rest.test(facts))  # `when`, its leading rank tests passed
+            and matched_status(rule, facts, state) == "fired"
+        ):
             firings.append(Firing(rule, Reason(rule.name, reason_text(rule.when, facts))))
+    if not firings and state.awaiting is None and not facts.ticket.tracking.approved_by:
+        return None  # what `merge` answers at once (rules.escalation.decide)
     fired.extend(f.rule.name for f in firings)
     return merge(facts, state, rearmed, firings)
 
 
 def _track_sla_due(
-    final: Facts, original: Ticket, change: TicketChange | None
+    final: Facts, original: Ticket, change: TicketChange | None, about: dict[str, Any] | None
 ) -> TicketChange | None:
-    """Keep `sla_due` current: in every change, and on its own for open escalated tickets."""
+    """Keep `sla_due` current: in every change, and on its own for open escalated tickets.
+    A change gets `about` (its ticket's profile) and the tags read in the same copy."""
     if change is None and (original.tracking.level is None or final.done):
         return None
     due = final.soonest_due
@@ -85,8 +93,11 @@ def _track_sla_due(
     sla_due = original.tracking.sla_due
     old = format_time(sla_due) if sla_due else None
     diff = Diff(old, new) if new != old else None
-    if change is not None:
-        return with_tracking(change, "sla_due", diff)
+    if change is not None:  # `with_tracking`, and the profile, in one copy
+        tracking = {k: v for k, v in change.tracking.items() if k != "sla_due"}
+        if diff is not None:
+            tracking["sla_due"] = diff
+        return replace(change, tracking=tracking, about=about, tags_read=original.tags)
     if diff is None or original.tracking.level is None:
         return None
     state, _ = current_state(final)  # a reopened ticket keeps its new cycle
@@ -123,6 +134,12 @@ def rule_status(rule: Rule, f: Facts, state: State) -> str:
         return "not for solved tickets"
     if not rule.when.test(f):
         return "not matched"
+    return matched_status(rule, f, state)
+
+
+def matched_status(rule: Rule, f: Facts, state: State) -> str:
+    """The status of an enabled rule whose `when` holds for the ticket."""
+    model = rule.model
     if rule.unless is not None and rule.unless.test(f):
         return "guarded"
     escalate = model.then.escalate

@@ -7,6 +7,7 @@ that matches nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,13 @@ if TYPE_CHECKING:
 
 ALWAYS = AlwaysOn()
 _UNSET = object()
+
+
+class Unknown:
+    """What the policy's `gates` answer when a ticket's ranks alone do not decide."""
+
+
+UNKNOWN = Unknown()
 
 
 class TargetStatus:
@@ -95,11 +103,15 @@ class Facts:
 
     __slots__ = (
         "_activity",
+        "_all",
         "_sla",
+        "_soonest",
+        "_spans",
         "_targets",
         "_timeline",
         "done",
         "level_index",
+        "memo",
         "now",
         "now_ts",
         "policy",
@@ -121,6 +133,38 @@ class Facts:
         self._targets: dict[str, TargetStatus | None] = {}
         self._timeline: list[tuple[float, str, StatusCategory]] | None = None
         self._activity: float | None = None
+        # Each SLA target of a policy shares its pause statuses: measured once per ticket.
+        self._spans: dict[frozenset[str], tuple[tuple[float, float], ...]] = {}
+        self._all: dict[str, TargetStatus] | None = None
+        self._soonest: float | object | None = _UNSET
+        #: Values other modules derive from these facts alone, kept for the ticket's evaluation
+        #: (the template variables that do not depend on the rule, say): read, never changed.
+        self.memo: dict[str, object] = {}
+
+    def follow(self, ticket: Ticket) -> Facts:
+        """The facts of `ticket`, this ticket with a change applied at the same instant
+        (rules.apply: owner, priority, tags, fields, tracking). What depends only on the
+        status history is carried over when that is untouched, and the SLA clocks too when
+        the same SLA policy applies and their start and stop times are untouched: measuring
+        them again would give the same values."""
+        new = Facts(self.policy, ticket, self.now)
+        old = self.ticket
+        if not (
+            ticket.history is old.history
+            and ticket.status == old.status
+            and ticket.status_category is old.status_category
+            and ticket.status_since == old.status_since
+            and ticket.created_at == old.created_at
+        ):
+            return new
+        new._timeline, new._spans = self._timeline, dict(self._spans)
+        if (
+            ticket.first_response_at == old.first_response_at
+            and ticket.awaiting_reply_since == old.awaiting_reply_since
+            and new.sla is self.sla
+        ):
+            new._targets, new._all, new._soonest = dict(self._targets), self._all, self._soonest
+        return new
 
     @property
     def level(self) -> str:
@@ -129,8 +173,11 @@ class Facts:
     @property
     def sla(self) -> SlaPolicy | None:
         if self._sla is _UNSET:
-            self._sla = next(
-                (c for c in self.policy.slas if c.match is None or c.match.test(self)), None
+            known = self.policy.gates.sla(self)  # by the ticket's ranks, if they decide it
+            self._sla = (
+                next((c for c in self.policy.slas if c.match is None or c.match.test(self)), None)
+                if known is UNKNOWN
+                else known
             )
         return self._sla  # type: ignore[return-value]
 
@@ -155,10 +202,16 @@ class Facts:
 
     def spans_where(self, statuses: frozenset[str]) -> tuple[tuple[float, float], ...]:
         """The [start, end) spans, up to now, during which the status was in `statuses`."""
+        spans = self._spans.get(statuses)
+        if spans is None:
+            spans = self._spans[statuses] = self._spans_where(statuses)
+        return spans
+
+    def _spans_where(self, statuses: frozenset[str]) -> tuple[tuple[float, float], ...]:
         spans: list[tuple[float, float]] = []
         line = self.timeline
         for i, (start, raw, category) in enumerate(line):
-            if raw.lower() in statuses or category.value in statuses:
+            if category in statuses or raw.lower() in statuses:  # a StrEnum: its value
                 end = line[i + 1][0] if i + 1 < len(line) else self.now_ts
                 if end > start:
                     spans.append((start, min(end, self.now_ts)))
@@ -172,18 +225,57 @@ class Facts:
             self._targets[name] = spec.measure(self, sla) if spec and sla else None
         return self._targets[name]
 
+    def may_reach(self, name: str, needed: Callable[[float], float]) -> bool:
+        """False if the target `name` is absent, not started or fulfilled, or has provably
+        used less than `needed(goal)`: a clock counts at most the seconds that passed since it
+        started (business time is a part of them), and at most its calendar's time over them
+        (pauses take more away), so a target with less than that need not be measured (nor
+        its status history read). True: measure it (one second of margin for the rounding of
+        sums of timestamps)."""
+        if name in self._targets:
+            return self._targets[name] is not None
+        sla = self.sla
+        spec = sla.targets.get(name) if sla is not None else None
+        if spec is None:
+            return False
+        window = spec.window(self)
+        if window is None or window[2]:
+            return False
+        start, end, _ = window
+        wanted = needed(spec.goal) - 1.0
+        if max(end - start, 0.0) < wanted:
+            return False
+        return spec.calendar.elapsed_ts(start, end) >= wanted
+
     @property
     def targets(self) -> dict[str, TargetStatus]:
-        """Every target of the ticket's SLA policy that has started, in policy order."""
-        sla = self.sla
-        if sla is None:
-            return {}
-        return {name: t for name in sla.targets if (t := self.target(name)) is not None}
+        """Every target of the ticket's SLA policy that has started, in policy order (one
+        dict per Facts, measured on first use: read it, never change it)."""
+        if self._all is None:
+            sla = self.sla
+            self._all = (
+                {name: t for name in sla.targets if (t := self.target(name)) is not None}
+                if sla is not None
+                else {}
+            )
+        return self._all
 
     @property
     def soonest_due(self) -> float | None:
-        dues = [t.due for t in self.targets.values() if t.running and t.due is not None]
-        return min(dues) if dues else None
+        """The earliest deadline of a running target (one not started or fulfilled is not
+        measured for it: it has none)."""
+        if self._soonest is _UNSET:
+            sla, dues = self.sla, []
+            for name, spec in sla.targets.items() if sla is not None else ():
+                if name not in self._targets:
+                    window = spec.window(self)
+                    if window is None or window[2]:
+                        continue
+                t = self.target(name)
+                if t is not None and t.running and t.due is not None:
+                    dues.append(t.due)
+            self._soonest = min(dues) if dues else None
+        return self._soonest  # type: ignore[return-value]
 
     @property
     def activity_ts(self) -> float:

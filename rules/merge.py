@@ -35,7 +35,7 @@ from rules.notices import Notice
 from rules.plan import Diff, Reason, TicketChange
 from rules.policy import Level, Policy, Rule
 from rules.schema import OwnerBase
-from rules.tracking import State, format_time, rule_key
+from rules.tracking import State, fired_after, format_time, rule_key
 from rules.units import format_duration
 
 # The merge steps, and the level decision (rules.escalation) that callers import from here.
@@ -212,14 +212,15 @@ def _touches_tracking(f: Facts, d: Decision, outcome: str | None) -> bool:
 
 def advance_state(f: Facts, state: State, d: Decision) -> State:
     """The `state` field after the change: what fired now, and what the ticket looked like."""
-    new = state
-    for fi in d.firings:
-        new = new.with_fired(fi.rule.key(f.level), f.now)
+    fired = state.fired
+    for fi in d.firings:  # `with_fired` each, and the rest below, in one copy
+        fired = fired_after(fired, fi.rule.key(f.level), f.now)
     new = replace(
-        new,
+        state,
+        fired=fired,
         written_at=f.now,
         activity_at=ts_to_dt(f.activity_ts),
-        reopens_seen=max(f.ticket.reopens, new.reopens_seen),
+        reopens_seen=max(f.ticket.reopens, state.reopens_seen),
         solved_seen=f.ticket.status_category.done,
     )
     return _advance_request(f, new, d.move, d.moved)

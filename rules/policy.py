@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import time
+from functools import cached_property, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,6 +19,7 @@ from rules.channels import ChannelModel
 from rules.clock import AlwaysOn, BusinessCalendar, Calendar, HolidaySource
 from rules.conditions import Scope, compile_condition
 from rules.facts import Facts, TargetStatus
+from rules.gates import Gates
 from rules.loader import Located, Path, Problems, load_yaml, unknown_name, validate
 from rules.platforms import DEFAULT_PRIORITIES
 from rules.schema import (
@@ -47,8 +49,9 @@ class TargetSpec:
     pausable: bool
     pause: frozenset[str]
 
-    def measure(self, f: Facts, sla: SlaPolicy) -> TargetStatus | None:
-        """The target's clock at f.now, or None if it has not started (next response)."""
+    def window(self, f: Facts) -> tuple[float, float, bool] | None:
+        """When the target's clock started and stops (f.now if it runs), and whether it is
+        fulfilled; None if it has not started (next response)."""
         t = f.ticket
         end = f.now_ts
         fulfilled = False
@@ -64,12 +67,20 @@ class TargetSpec:
             start = t.created_at.timestamp()
             if t.status_category.done:
                 end, fulfilled = min(end, f.status_since_ts), True
+        return start, end, fulfilled
+
+    def measure(self, f: Facts, sla: SlaPolicy) -> TargetStatus | None:
+        """The target's clock at f.now, or None if it has not started (next response)."""
+        window = self.window(f)
+        if window is None:
+            return None
+        start, end, fulfilled = window
         paused_spans = f.spans_where(self.pause) if self.pausable else ()
         used = self.calendar.elapsed_ts(start, end, paused_spans)
         # Paused while the status is a pausing one now (not merely until now: at the very
         # instant a pause ends, which a backtest evaluates, the clock runs again).
         _, raw, category = f.timeline[-1]  # the same timeline the pause spans come from
-        now_pausing = raw.lower() in self.pause or category.value in self.pause
+        now_pausing = category in self.pause or raw.lower() in self.pause  # StrEnum: its value
         paused = self.pausable and now_pausing and not fulfilled
         return TargetStatus(
             self.name,
@@ -99,6 +110,12 @@ class Level:
     model: LevelModel
 
 
+@lru_cache(maxsize=4096)
+def _key(name: str, level: str | None) -> str:
+    """`rule_key`, hashed once per rule and level (a sweep asks for it per matching ticket)."""
+    return rule_key(name, level)
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     name: str
@@ -113,7 +130,7 @@ class Rule:
         return self.model.then
 
     def key(self, level: str) -> str:
-        return rule_key(self.name, level if self.model.repeat.per == "level" else None)
+        return _key(self.name, level if self.model.repeat.per == "level" else None)
 
 
 @dataclass(frozen=True)
@@ -139,6 +156,11 @@ class Policy:
     @property
     def defaults(self) -> DefaultsModel:
         return self.model.defaults
+
+    @cached_property
+    def gates(self) -> Gates:
+        """What a ticket's level, priority and solved state decide (rules.gates)."""
+        return Gates(self.rules, self.slas)
 
 
 def load_policy(text: str, source: str = "<policy>") -> Policy:

@@ -121,14 +121,22 @@ class SlaTrigger(Leaf):
 
     def _needed(self, t: TargetStatus) -> float:
         """How much of the target must be used for this trigger to hold."""
+        return self._of_goal(t.goal)
+
+    def _of_goal(self, goal: float) -> float:
         if self.used is not None:
-            return t.goal * self.used / 100.0
+            return goal * self.used / 100.0
         if self.remaining is not None:
-            return t.goal - self.remaining
-        return t.goal
+            return goal - self.remaining
+        return goal
 
     def test(self, f: Facts) -> bool:
-        return any(t.used >= self._needed(t) for t in self._statuses(f))
+        if self.target != "any" and not f.may_reach(self.target, self._of_goal):
+            return False  # not started, fulfilled, or too recent to hold: no need to measure
+        for t in self._statuses(f):  # noqa: SIM110 (a plain loop is faster than any() + genexpr)
+            if t.used >= self._needed(t):
+                return True
+        return False
 
     def describe(self, f: Facts) -> str:
         rows = self._statuses(f)
@@ -178,7 +186,7 @@ class ClockTrigger(Leaf):
         if self.kind == "in_status":
             t = f.ticket
             if self.statuses and not (
-                t.status.lower() in self.statuses or t.status_category.value in self.statuses
+                t.status_category in self.statuses or t.status.lower() in self.statuses
             ):
                 return None
             return f.status_since_ts
@@ -194,8 +202,12 @@ class ClockTrigger(Leaf):
         return f.clock(self.mode, self.calendar).elapsed_ts(since, f.now_ts)
 
     def test(self, f: Facts) -> bool:
-        elapsed = self._elapsed(f)
-        return elapsed is not None and elapsed >= self.over
+        since = self._since(f)
+        if since is None:
+            return False
+        if self.over > 0 and f.now_ts - since + 1.0 < self.over:
+            return False  # less time passed than it wants: business time is a part of it
+        return f.clock(self.mode, self.calendar).elapsed_ts(since, f.now_ts) >= self.over
 
     def describe(self, f: Facts) -> str:
         elapsed = self._elapsed(f)
@@ -285,16 +297,22 @@ class FieldTrigger(Leaf):
 
 @dataclass(frozen=True, slots=True)
 class RankTrigger(Leaf):
-    """priority or level membership, as the set of allowed ranks."""
+    """priority or level membership, as the set of allowed ranks. `reads`: the `Facts`
+    attribute holding the rank (`priority_rank`, `level_index`), and nothing else: the rules a
+    ticket's ranks rule out are known before its triggers run (`rules.gates`)."""
 
     label: str
-    get: Callable[[Facts], int]
+    reads: str
     allowed: frozenset[int]
     name_of: Callable[[int], str]
     wanted: str
 
+    def get(self, f: Facts) -> int:
+        rank: int = getattr(f, self.reads)
+        return rank
+
     def test(self, f: Facts) -> bool:
-        return self.get(f) in self.allowed
+        return getattr(f, self.reads) in self.allowed
 
     def describe(self, f: Facts) -> str:
         return f"{self.label} is {self.name_of(self.get(f))} (wants {self.wanted})"
