@@ -19,6 +19,9 @@ from adapters.jira.markup import body_text
 from rules.frozen import fast_init
 from rules.model import Actor, Event, EventKind
 
+# Enum members as module names (`adapters.jira.context` says why).
+_COMMENT, _STATUS, _SYSTEM = EventKind.COMMENT, EventKind.STATUS, Actor.SYSTEM
+
 
 def history(
     issue: Mapping[str, Any],
@@ -63,7 +66,7 @@ def talk(issue: Mapping[str, Any], ctx: Context, *, texts: bool = True) -> Talk:
             bodies[0] = description
         text = body_text(description) if description and texts else None
         actor = ctx.people.actor(f.get("reporter"), reporter)
-        events.append(Event(created, EventKind.COMMENT, actor, None, True, text))
+        events.append(Event(created, _COMMENT, actor, None, True, text))
     opened = len(events)
     for comment in comments(issue):
         at = parse_time(comment.get("created"))
@@ -73,7 +76,7 @@ def talk(issue: Mapping[str, Any], ctx: Context, *, texts: bool = True) -> Talk:
             bodies[len(events)] = comment.get("body")
         actor = ctx.people.actor(comment.get("author"), reporter)
         text = body_text(comment.get("body")) if texts else None
-        events.append(Event(at, EventKind.COMMENT, actor, None, is_public(comment), text))
+        events.append(Event(at, _COMMENT, actor, None, is_public(comment), text))
     if bodies:
         _read_text(events, bodies)
     return Talk(reporter, events[:opened], events[opened:])
@@ -108,7 +111,7 @@ def _field_changes(
     kinds = ctx.history_kinds
     for entry in histories:
         at: datetime | None = None
-        actor = Actor.SYSTEM
+        actor = _SYSTEM
         for item in entry.get("items") or ():
             kind = kinds.get(str(item.get("fieldId") or item.get("field") or ""))
             if kind is None:
@@ -120,9 +123,9 @@ def _field_changes(
                 actor = ctx.people.actor(entry.get("author"), reporter)
             event = _change(item, kind, at, actor, ctx)
             events.append(event)
-            known = "fromString" in item and (kind is not EventKind.STATUS or item.get("from"))
+            known = "fromString" in item and (kind is not _STATUS or item.get("from"))
             if initial and known and (kind not in first or at < first[kind][0]):
-                first[kind] = (at, _change(item, kind, at, Actor.SYSTEM, ctx, "from"))
+                first[kind] = (at, _change(item, kind, at, _SYSTEM, ctx, "from"))
     return first
 
 
@@ -150,7 +153,7 @@ def _change(
     "to"), or the one it replaced ("from")."""
     value = item.get("toString" if side == "to" else "fromString")
     category = None
-    if kind is EventKind.STATUS:
+    if kind is _STATUS:
         name = str(value or "")
         key = ctx.statuses.get(str(item.get(side) or "")) or ctx.statuses.get(name)
         category = ctx.category(name, key)
