@@ -10,17 +10,20 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from rules.frozen import fast_init
 from rules.markup import Rendered
 from rules.notices import Notice
 from rules.tracking import format_time, parse_time
 
 
+@fast_init  # a sweep builds these per diff, change and ticket: rules.frozen, the same __init__
 @dataclass(frozen=True, slots=True)
 class Diff:
     old: object
     new: object
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Reason:
     rule: str
@@ -30,6 +33,7 @@ class Reason:
         return f"{self.rule}: {self.text}" if self.rule else self.text
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TicketChange:
     """Everything one run writes to one ticket, merged from every rule that fired."""
@@ -238,6 +242,7 @@ def with_tracking(change: TicketChange, name: str, diff: Diff | None) -> TicketC
     return replace(change, tracking=tracking)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """The result of evaluating one ticket: a change, or None, and which rules fired."""

@@ -6,6 +6,7 @@ triggers that answer without measuring answer what the measured clock says."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -379,3 +380,38 @@ def test_firing_records_and_cleared_requests_as_before() -> None:
             timeout_noted=False,
         )
         assert state.without_request() == cleared
+
+
+@pytest.mark.parametrize(
+    ("cls", "args", "kwargs"),
+    [
+        (Diff, ("a", None), {}),
+        (Reason, ("rule", "why"), {}),
+        (Outcome, ("1", "zendesk-prod", None), {}),
+        (Outcome, ("2", "jira-dc", None, ("r",), "odd", NOW), {}),
+        (
+            TicketChange,
+            (),
+            {"instance": "i", "ticket": "1", "platform": "jira", "url": "u"}
+            | {"ticket_updated_at": NOW, "level_from": "L1", "level_to": "L2"}
+            | {"tracking": {"level": Diff(None, "L2")}, "tags_read": frozenset({"x"})},
+        ),
+    ],
+)
+def test_outcomes_built_as_the_dataclass_builds_them(
+    cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    plain = object.__new__(cls)
+    cls.__dataclass_init__(plain, *args, **kwargs)  # the dataclass's own, kept by fast_init
+    fast = cls(*args, **kwargs)
+    names = [f.name for f in dataclasses.fields(cls)]
+    assert [getattr(fast, n) for n in names] == [getattr(plain, n) for n in names]
+    assert fast == plain
+    assert TicketChange(**TICKET).fields is not TicketChange(**TICKET).fields  # a dict each
+
+
+TICKET: dict[str, Any] = {"instance": "i", "ticket": "1", "platform": "jira", "url": "u"} | {
+    "ticket_updated_at": NOW,
+    "level_from": "L1",
+    "level_to": "L1",
+}
