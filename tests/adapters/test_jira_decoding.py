@@ -31,12 +31,19 @@ def adf(text: str) -> dict[str, Any]:
     return ADF | {"content": [paragraph]}
 
 
+def extras(user: dict[str, Any]) -> dict[str, Any]:
+    """A user as Jira sends it: with its link, avatars, time zone and state."""
+    avatars = {"48x48": "https://avatar.example/48.png", "16x16": "https://avatar.example/16.png"}
+    link = f"https://acme.atlassian.net/rest/api/3/user?accountId={user['accountId']}"
+    return user | {"self": link, "avatarUrls": avatars, "timeZone": "UTC", "active": True}
+
+
 def comment(n: int, author: dict[str, Any], body: Any, at: str, **more: Any) -> dict[str, Any]:
     return {
         "self": f"https://acme.atlassian.net/rest/api/3/issue/1/comment/{n}",
         "id": str(n),
-        "author": author,
-        "updateAuthor": author,
+        "author": extras(author),
+        "updateAuthor": extras(author),
         "body": body,
         "created": f"2026-03-02T{at}:00.000+0000",
         "updated": f"2026-03-02T{at}:00.000+0000",
@@ -54,8 +61,12 @@ def page() -> dict[str, Any]:
     ]
     first = issue(comment={"comments": said, "total": 5, "maxResults": 5, "startAt": 0})
     first["fields"]["description"] = adf("The printer is on fire")
+    logged = [entry | {"author": extras(entry["author"])} for entry in LOG]
+    first["changelog"] = {"startAt": 0, "maxResults": 1, "total": 1, "histories": logged}
+    first["fields"] |= {"assignee": extras(AGENT), "reporter": extras(CUSTOMER)}
     second = issue(comment={"comments": [], "total": 0}, labels=[], description=None)
     second |= {"key": "SUP-2", "id": "10002", "self": "https://acme/rest/api/3/issue/10002"}
+    del second["fields"]["customfield_3"]  # a field may be left out (not on that screen)
     return {"issues": [first | {"expand": "renderedFields"}, second], "isLast": True}
 
 
@@ -67,8 +78,14 @@ def test_decoded_pages_map_to_the_same_tickets(texts: bool) -> None:
     c = ctx()
     for lean, full in zip(decoded["issues"], whole["issues"], strict=True):
         assert to_ticket(lean, c, LOG, texts=texts) == to_ticket(full, c, LOG, texts=texts)
+        lean_log = (lean.get("changelog") or {}).get("histories")  # Data Center's, expanded
+        full_log = (full.get("changelog") or {}).get("histories")
+        if full_log is not None:
+            ours, theirs = to_ticket(lean, c, lean_log), to_ticket(full, c, full_log)
+            assert ours == theirs and ours.history and len(ours.history) == 7
     said = decoded["issues"][0]["fields"]["comment"]["comments"]
     assert isinstance(said[0]["body"], msgspec.Raw) and "updateAuthor" not in said[0]
+    assert said[0]["author"] == CUSTOMER  # who it is, not its links, avatars or time zone
     assert decoded["isLast"] is True and decoded["issues"][1]["key"] == "SUP-2"
 
 
