@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -36,14 +36,15 @@ def sweeping() -> Iterator[None]:
                 gc.unfreeze()
 
 
-def loads(content: bytes) -> Any:
-    """orjson's parse; during a sweep without collections, its objects then frozen."""
+def loads(content: bytes, parse: Callable[[bytes], Any] = orjson.loads) -> Any:
+    """orjson's parse (or `parse`'s); during a sweep without collections, its objects then
+    frozen."""
     if not _sweeps[0]:
-        return orjson.loads(content)
+        return parse(content)
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return orjson.loads(content)
+        return parse(content)
     finally:
         gc.freeze()
         if enabled:

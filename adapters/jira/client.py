@@ -206,9 +206,11 @@ class JiraClient:
         may_repeat: bool = True,
         on_error: ErrorHook | None = None,
         session: requests.Session | None = None,
+        decode: Callable[[bytes], Any] | None = None,
     ) -> Any:
         """The decoded JSON answer (None for 204). `path` starts with /rest/. `session`: the
-        client's own, given only while connecting (before the client is published)."""
+        client's own, given only while connecting (before the client is published). `decode`:
+        how to decode the answer, if not whole (`adapters.jira.decoding`)."""
         session = session or self.jira._session
         url = self.base + path
         what = f"{method} {path}"
@@ -244,7 +246,7 @@ class JiraClient:
         if not response.content:
             return None
         try:
-            return response.json()
+            return decode(response.content) if decode is not None else response.json()
         except ValueError:
             raise Rejected(
                 f"{what} answered {response.status_code} with something other than JSON"

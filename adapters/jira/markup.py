@@ -13,6 +13,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import msgspec
+import orjson
+
 from rules.markup import ESCAPERS, Rendered, clean
 
 _PARAGRAPH = re.compile(r"\n[ \t]*\n+")
@@ -69,5 +72,8 @@ def adf_text(node: Any) -> str:
 
 
 def body_text(body: Any) -> str:
-    """A comment body as text, whichever API returned it."""
+    """A comment body as text, whichever API returned it (and kept raw by a sweep's decoding,
+    `adapters.jira.decoding`)."""
+    if isinstance(body, msgspec.Raw):
+        body = orjson.loads(memoryview(body))
     return adf_text(body) if isinstance(body, dict) else str(body or "")

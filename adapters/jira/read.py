@@ -20,6 +20,7 @@ from adapters.errors import AdapterError
 from adapters.jira import search
 from adapters.jira.approvals import Approvals
 from adapters.jira.context import Context
+from adapters.jira.decoding import page_decoder
 from adapters.jira.events import comments_truncated, with_comments
 from adapters.jira.lookups import Lookups
 from adapters.jira.mapping import Staged, finish, stage, to_ticket
@@ -80,7 +81,9 @@ class Reader:
         expand = "changelog" if history and not cloud else None
         pending: list[Staged] = []
         size, jql = self.lookups.settings.page_size, jql or self.lookups.settings.jql
-        pages = search.search(self.client, jql, self.fields(history=history), size, expand)
+        fields = self.fields(history=history)
+        decode = page_decoder(fields)
+        pages = search.search(self.client, jql, fields, size, expand, decode=decode)
         with sweeping():
             for page in pages:
                 if not history:

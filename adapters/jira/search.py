@@ -23,6 +23,7 @@ from typing import Any
 
 from adapters.errors import AdapterError
 from adapters.jira.client import Flavour, JiraClient
+from adapters.jira.decoding import Decode
 from adapters.jira.jql import ordered, quoted
 
 MAX_PAGES = 10_000
@@ -39,18 +40,25 @@ def search(
     expand: str | None = None,
     *,
     grows: bool = False,
+    decode: Decode | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     """Pages of issues, each issue once; raises on any failure or inconsistency. With `grows`
     (a backtest's window, in key order: new issues come last, none leaves), a Data Center
-    total that grows while paging is followed instead of refused."""
+    total that grows while paging is followed instead of refused. `decode`: how to decode each
+    page, if not whole (a sweep's: `adapters.jira.decoding`)."""
     if client.flavour is Flavour.CLOUD:
-        yield from _search_cloud(client, ordered(jql), fields, page_size, expand)
+        yield from _search_cloud(client, ordered(jql), fields, page_size, expand, decode)
     else:
-        yield from _search_dc(client, ordered(jql), fields, page_size, expand, grows)
+        yield from _search_dc(client, ordered(jql), fields, page_size, expand, grows, decode=decode)
 
 
 def _search_cloud(
-    client: JiraClient, jql: str, fields: Sequence[str], size: int, expand: str | None
+    client: JiraClient,
+    jql: str,
+    fields: Sequence[str],
+    size: int,
+    expand: str | None,
+    decode: Decode | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     path = f"{client.api}/search/jql"
     token: str | None = None
@@ -62,7 +70,7 @@ def _search_cloud(
             body["expand"] = expand
         if token is not None:
             body["nextPageToken"] = token
-        page = _page(client.post(path, body), f"POST {path}")
+        page = _page(client.post(path, body, decode=decode), f"POST {path}")
         yield _fresh(page["issues"], seen)
         token = page.get("nextPageToken")
         if not token:
@@ -88,6 +96,7 @@ def _search_dc(
     expand: str | None,
     grows: bool = False,
     extra: Mapping[str, str] | None = None,
+    decode: Decode | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     path = f"{client.api}/search"
     start, total = 0, -1
@@ -102,7 +111,7 @@ def _search_dc(
         }
         if expand:
             params["expand"] = expand
-        page = _page(client.get(path, params), f"GET {path}", "total")
+        page = _page(client.get(path, params, decode=decode), f"GET {path}", "total")
         issues = page["issues"]
         reported = int(page["total"])
         if total < 0 or (grows and reported > total):
