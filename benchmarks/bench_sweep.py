@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_sweep.py                      # this checkout, 3 repeats
     .venv/bin/python benchmarks/bench_sweep.py --against ../old     # old checkout vs this one
+    .venv/bin/python benchmarks/bench_sweep.py --against ../old --same-data  # ... on one sandbox
     .venv/bin/python benchmarks/bench_sweep.py --profile jira-cloud # where the CPU goes
 
 For each platform a sandbox (`connector.sandbox`: seeded Zendesk, Jira Cloud, Jira DC; the
@@ -21,7 +22,9 @@ collector's periodic full collections fall (in the sweep, or in the read after i
 With `--against DIR` (another checkout, say `git worktree add ../old <commit>`), each repeat
 runs a child process per checkout, alternating old and new, each seeding the same sandbox
 (same seed) and replaying its own recording; the table shows both medians and the median of
-the per-repeat ratios new/old. `--profile PLATFORM` prints cProfile's split of one replay:
+the per-repeat ratios new/old. With `--same-data` the other checkout reads this checkout's
+sandbox, served over HTTP, instead of its own (`same_data.py`: the sandbox grows with the
+project, so per ticket of each one's own is per ticket of different data). `--profile PLATFORM` prints cProfile's split of one replay:
 JSON parsing, mapping, evaluation, HTTP (requests, urllib3, our transport), the rest.
 """
 
@@ -36,12 +39,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from same_data import Served, point, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 PLATFORMS = ("zendesk", "jira-cloud", "jira-dc")
@@ -180,13 +187,34 @@ def split(samples: Path) -> dict[str, float]:
     return {g: round(100 * c / total, 1) for g, c in counts.items()}
 
 
-def spawn(root: Path, platform: str, args: argparse.Namespace) -> dict[str, Any]:
-    """Seed and record with `root`'s code in one child, replay in another."""
+def spawn(
+    root: Path, platform: str, args: argparse.Namespace, served: Served | None = None, at: float = 0
+) -> dict[str, Any]:
+    """Seed and record with `root`'s code in one child, replay in another. With `served`
+    (`--same-data`), the recording is then made again on the served sandbox, at `at`."""
     with tempfile.TemporaryDirectory() as tmp:
         keep = Path(tmp)
         run(root, "--record", keep, "--platforms", platform, *_seeding(args))
+        if served is not None:
+            point(keep, served)
+            run(root, "--rerecord", keep, "--at", at)
         out = run(root, "--replay", keep, "--repeat", "3")
     return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def rerecord(root: Path, keep: Path, at: float) -> None:
+    """In this process, with `root`'s code: record the sweep of `keep`'s instance again, over
+    HTTP on the platform its configuration now names (`same_data.point`)."""
+    sys.path.insert(0, str(root))
+    from requests.adapters import HTTPAdapter  # noqa: PLC0415
+
+    meta = json.loads((keep / "sweep.json").read_text())
+    recorder = Recorder(HTTPAdapter())
+    count = sweep(keep / "escalate.yaml", meta["instance"], at, recorder)
+    with (keep / "answers.pickle").open("wb") as out:
+        pickle.dump(recorder.answers, out)
+    meta |= {"at": at, "tickets": count, "requests": len(recorder.answers)}
+    (keep / "sweep.json").write_text(json.dumps(meta))
 
 
 def run(root: Path, *args: object) -> str:
@@ -229,12 +257,20 @@ def main() -> None:
     parser.add_argument("--against", type=Path, help="another checkout to compare with")
     parser.add_argument("--profile", action="store_true", help="py-spy split of the CPU")
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--same-data", action="store_true", help="--against reads this checkout's sandbox"
+    )
     parser.add_argument("--record", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--rerecord", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--at", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--replay", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.record is not None:
         (platform,) = args.platforms
         child(args.root, platform, args.tickets, args.seed, args.record)
+        return
+    if args.rerecord is not None:
+        rerecord(args.root, args.rerecord, args.at)
         return
     if args.replay is not None:
         print(json.dumps(replay(args.root, args.replay, args.repeat)))
@@ -250,22 +286,40 @@ def main() -> None:
         )
     print(head + f" {'config ms':>9}   (CPU µs per ticket, medians; config: per run)")
     for platform in args.platforms:
-        runs: dict[str, list[dict[str, Any]]] = {"new": [], "old": []}
-        for _ in range(args.repeat):  # alternating, so that both see the same machine
-            if args.against:
-                runs["old"].append(spawn(args.against.resolve(), platform, args))
-            runs["new"].append(spawn(ROOT, platform, args))
-        got = runs["new"][-1]
-        line = f"{platform:<11} {got['tickets']:>7} {got['requests']:>8}"
-        for what in ("read", "cpu", "evaluate"):
-            new = [per_ticket(r, what) for r in runs["new"]]
-            line += f" {statistics.median(new):>10.0f}"
-            if args.against:
-                old = [per_ticket(r, what) for r in runs["old"]]
-                ratios = [n / o for n, o in zip(new, old, strict=True)]
-                line += f" {statistics.median(old):>10.0f} {statistics.median(ratios):>7.2f}"
-        loads = [statistics.median(r["config"]) * 1e3 for r in runs["new"]]
-        print(line + f" {statistics.median(loads):>9.0f}", flush=True)
+        with ExitStack() as stack:
+            served = None
+            if args.against and args.same_data:
+                where = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+                served = stack.enter_context(serve(ROOT, platform, args.tickets, args.seed, where))
+            runs = measure(platform, args, served)
+        print(row(platform, runs, args), flush=True)
+
+
+def measure(
+    platform: str, args: argparse.Namespace, served: Served | None
+) -> dict[str, list[dict[str, Any]]]:
+    """`--repeat` runs of each checkout, alternating, so that both see the same machine."""
+    runs: dict[str, list[dict[str, Any]]] = {"new": [], "old": []}
+    for _ in range(args.repeat):
+        runs["new"].append(spawn(ROOT, platform, args))
+        if args.against:
+            at = runs["new"][-1]["at"]
+            runs["old"].append(spawn(args.against.resolve(), platform, args, served, at))
+    return runs
+
+
+def row(platform: str, runs: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> str:
+    got = runs["new"][-1]
+    line = f"{platform:<11} {got['tickets']:>7} {got['requests']:>8}"
+    for what in ("read", "cpu", "evaluate"):
+        new = [per_ticket(r, what) for r in runs["new"]]
+        line += f" {statistics.median(new):>10.0f}"
+        if args.against:
+            old = [per_ticket(r, what) for r in runs["old"]]
+            ratios = [n / o for n, o in zip(new, old, strict=True)]
+            line += f" {statistics.median(old):>10.0f} {statistics.median(ratios):>7.2f}"
+    loads = [statistics.median(r["config"]) * 1e3 for r in runs["new"]]
+    return line + f" {statistics.median(loads):>9.0f}"
 
 
 if __name__ == "__main__":
