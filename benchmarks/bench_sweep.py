@@ -24,8 +24,9 @@ runs a child process per checkout, alternating old and new, each seeding the sam
 (same seed) and replaying its own recording; the table shows both medians and the median of
 the per-repeat ratios new/old. With `--same-data` the other checkout reads this checkout's
 sandbox, served over HTTP, instead of its own (`same_data.py`: the sandbox grows with the
-project, so per ticket of each one's own is per ticket of different data). `--profile PLATFORM` prints cProfile's split of one replay:
-JSON parsing, mapping, evaluation, HTTP (requests, urllib3, our transport), the rest.
+project, so per ticket of each one's own is per ticket of different data). `--profile PLATFORM`
+prints cProfile's split of one replay: JSON parsing, mapping, evaluation, HTTP (requests,
+urllib3, our transport), the rest.
 """
 
 from __future__ import annotations
