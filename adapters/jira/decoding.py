@@ -87,8 +87,10 @@ def page_decoder(fields: Sequence[str]) -> Decode:
 
     def decode(content: bytes) -> Any:
         try:
-            return loads(content, decoder.decode)
+            page = loads(content, decoder.decode)
         except msgspec.DecodeError:  # not the shape expected (or not JSON): parsed whole
             return loads(content)
+        # Not a search result at all: parsed whole, so that the error names what it holds.
+        return page if "issues" in page else loads(content)
 
     return decode

@@ -94,5 +94,7 @@ def test_another_shape_is_parsed_whole() -> None:
     odd["issues"][0]["fields"]["comment"] = ["not", "an", "object"]
     body = orjson.dumps(odd)
     assert page_decoder(FIELDS)(body) == orjson.loads(body)
+    foreign = orjson.dumps({"errorMessages": ["maintenance"]})  # a 200 that is no search result
+    assert page_decoder(FIELDS)(foreign) == {"errorMessages": ["maintenance"]}
     with pytest.raises(ValueError):  # not JSON: what the client turns into "not JSON"
         page_decoder(FIELDS)(b"<html>login</html>")
