@@ -38,9 +38,8 @@ def fast_init(cls: type[T]) -> type[T]:
         raise TypeError(f"{cls.__name__}: fast_init sets every field from its parameter")
     names: dict[str, Any] = {"FACTORY": FACTORY}
     signature, body = [], []
-    for f in sorted(
-        params, key=lambda f: f.kw_only is True
-    ):  # keyword-only last, as in dataclasses
+    ordered = sorted(params, key=lambda f: f.kw_only is True)  # keyword-only last, as dataclasses
+    for f in ordered:
         n = f.name
         names[f"set_{n}"] = cls.__dict__[n].__set__  # the slot's member descriptor
         if f.kw_only and "*" not in signature:
