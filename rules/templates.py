@@ -58,8 +58,11 @@ class _Environment(ImmutableSandboxedEnvironment):
         return super().getattr(obj, attribute)
 
 
-def environment() -> ImmutableSandboxedEnvironment:
-    env = _Environment(
+def environment(
+    kind: type[ImmutableSandboxedEnvironment] = _Environment,
+) -> ImmutableSandboxedEnvironment:
+    """The templates' sandbox (`kind`: Jinja's own class, for the tests comparing with it)."""
+    env = kind(
         undefined=StrictUndefined,
         autoescape=False,
         finalize=_mark,

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from jinja2 import StrictUndefined, Template, TemplateError
+from jinja2 import Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from connector.sandbox import Sandbox
@@ -29,7 +29,7 @@ from rules.model import Ticket
 from rules.plan import Diff, Outcome, Reason, TicketChange, combine, with_tracking
 from rules.policy import Policy, load_policy
 from rules.profile import profile
-from rules.templates import _mark, _split, environment, plural, sample_context
+from rules.templates import _mark, _split, environment, sample_context
 from rules.tracking import Fired, State, fired_after, format_time
 from rules.triggers import ClockTrigger, SlaTrigger
 
@@ -178,17 +178,8 @@ def test_facts_after_a_change_equal_fresh_facts(read: Read, policy: Policy) -> N
 
 def stock(env: ImmutableSandboxedEnvironment) -> ImmutableSandboxedEnvironment:
     """The sandbox as jinja ships it, configured as ours."""
-    plain = ImmutableSandboxedEnvironment(
-        undefined=StrictUndefined,
-        autoescape=False,
-        finalize=_mark,
-        keep_trailing_newline=False,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    plain.filters["plural"] = plural
     assert type(env) is not ImmutableSandboxedEnvironment  # ours is the faster subclass
-    return plain
+    return environment(ImmutableSandboxedEnvironment)
 
 
 OURS = environment()
