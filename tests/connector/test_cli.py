@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import socket
-from datetime import date
+import time
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 import yaml
 
 from connector.cli import main
+from connector.runner import Runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = str(ROOT / "config.example.yaml")
@@ -435,8 +437,15 @@ def test_demo_runs_plan_run_and_a_second_run_that_changes_nothing(
 def test_demo_explains_its_counts(capsys: pytest.CaptureFixture[str]) -> None:
     """ "29 matched, 30 to change" then "28 of 300 tickets moved": each difference said. Under
     each summary the changes by kind (one no rule matched: an approval that landed); over each
-    table the run's changes that moved no column, by kind."""
-    code, out, err = run(capsys, "demo", "--tickets", "300", "--rows", "1")
+    table the run's changes that moved no column, by kind. The demo runs on a clock moved to a
+    Tuesday morning in Berlin, so that its chat notices are due at once (in the evening the plan
+    defers them to office hours instead, which the JSON test below allows for)."""
+    shift = datetime(2026, 12, 8, 9, 30, tzinfo=UTC).timestamp() - time.time()
+    with pytest.raises(SystemExit) as info:
+        args = ["demo", "--tickets", "300", "--rows", "1"]
+        main(args, runtime=Runtime(clock=lambda: time.time() + shift))
+    code = info.value.code
+    out, err = capsys.readouterr()
     assert code == 0, err
     assert out.startswith("Seeding 300 open tickets on each emulated platform (127.0.0.1), and 120")
     # the hash printed is the demo's policy (the example plus its channels), and says so
