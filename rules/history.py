@@ -9,7 +9,19 @@ from operator import attrgetter
 from typing import Any
 
 from rules.frozen import fast_init
-from rules.model import Actor, Event, EventKind, StatusCategory, Ticket
+from rules.model import (
+    AGENT,
+    COMMENT,
+    CONNECTOR,
+    CUSTOMER,
+    STATUS,
+    SYSTEM,
+    Actor,
+    Event,
+    EventKind,
+    StatusCategory,
+    Ticket,
+)
 
 
 @fast_init
@@ -37,10 +49,6 @@ def summarise(events: Sequence[Event]) -> Summary:
 
 
 _at: Callable[[Event], datetime] = attrgetter("at")
-# Enum members as module names: `Actor.AGENT` is looked up on the enum's class each time, about
-# four times the cost of a global in Python 3.11, and a sweep does it several times per event.
-_AGENT, _CUSTOMER, _CONNECTOR, _SYSTEM = Actor.AGENT, Actor.CUSTOMER, Actor.CONNECTOR, Actor.SYSTEM
-_STATUS, _COMMENT = EventKind.STATUS, EventKind.COMMENT
 _DONE = frozenset({StatusCategory.SOLVED, StatusCategory.CLOSED})
 _ACKNOWLEDGING = (EventKind.ASSIGNEE, EventKind.STATUS, EventKind.COMMENT)
 
@@ -53,22 +61,22 @@ def _summarise(ordered: Sequence[Event]) -> Summary:
     was_done = seen_comment = False
     for event in ordered:
         actor, kind = event.actor, event.kind
-        if actor is not _CONNECTOR and actor is not _SYSTEM:
+        if actor is not CONNECTOR and actor is not SYSTEM:
             last_activity = event.at
-        if kind is _STATUS:
+        if kind is STATUS:
             status_since = event.at
             done = event.category in _DONE
             if was_done and not done:
                 reopens += 1
             was_done = done
             continue
-        if kind is not _COMMENT or not event.public:
+        if kind is not COMMENT or not event.public:
             continue
-        if actor is _AGENT:
+        if actor is AGENT:
             first_response = first_response or event.at
             last_agent = event.at
             replies, awaiting = 0, None
-        elif actor is _CUSTOMER:
+        elif actor is CUSTOMER:
             last_customer_text = event.text
             if seen_comment:  # else the ticket's description, answered by the first response
                 replies += 1
@@ -96,7 +104,7 @@ def status_timeline(ticket: Ticket) -> list[tuple[float, str, StatusCategory]]:
     if ticket.history is not None:
         spans = [(created, "new", StatusCategory.NEW)]
         for event in sorted(ticket.history, key=_at):
-            if event.kind is _STATUS and event.category is not None:
+            if event.kind is STATUS and event.category is not None:
                 spans.append((event.at.timestamp(), event.value or "", event.category))
         if spans[-1][2] is not ticket.status_category or len(spans) == 1:
             since = ticket.status_since.timestamp() if ticket.status_since else spans[-1][0]
@@ -112,7 +120,7 @@ def acknowledged_since(ticket: Ticket, since: datetime) -> bool:
     """True if a human changed the assignee or status, or an agent replied, after `since`."""
     if ticket.history is not None:
         return any(
-            e.at > since and e.actor is _AGENT and e.kind in _ACKNOWLEDGING for e in ticket.history
+            e.at > since and e.actor is AGENT and e.kind in _ACKNOWLEDGING for e in ticket.history
         )
     marks = (ticket.last_ack_at, ticket.last_agent_reply_at)
     return any(m is not None and m > since for m in marks)

@@ -49,6 +49,13 @@ class EventKind(StrEnum):
     FIELD = "field"
 
 
+# The members hot loops compare with, as module names: `Actor.AGENT` is looked up on the enum's
+# class each time, about four times the cost of a global in Python 3.11 (`from rules.model
+# import AGENT` binds a global), and a sweep does it several times per event.
+AGENT, CUSTOMER, CONNECTOR, SYSTEM = Actor.AGENT, Actor.CUSTOMER, Actor.CONNECTOR, Actor.SYSTEM
+STATUS, COMMENT = EventKind.STATUS, EventKind.COMMENT
+
+
 @fast_init
 @dataclass(frozen=True, slots=True)
 class Event:

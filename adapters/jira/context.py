@@ -20,7 +20,17 @@ from typing import Any
 
 from adapters.jira.fields import Field
 from rules.mapping import Priorities, status_category
-from rules.model import Actor, Approval, EventKind, Person, StatusCategory
+from rules.model import (
+    AGENT,
+    CONNECTOR,
+    CUSTOMER,
+    SYSTEM,
+    Actor,
+    Approval,
+    EventKind,
+    Person,
+    StatusCategory,
+)
 from rules.policy import Policy
 from rules.tracking import parse_time as parse_instant
 
@@ -31,9 +41,6 @@ CATEGORY_HINTS = {
     "indeterminate": StatusCategory.OPEN,
     "done": StatusCategory.SOLVED,
 }
-# Enum members as module names: looked up on their class they cost about four times a global
-# (Python 3.11), and the mapping asks for them several times per ticket.
-_AGENT, _CUSTOMER, _CONNECTOR, _SYSTEM = Actor.AGENT, Actor.CUSTOMER, Actor.CONNECTOR, Actor.SYSTEM
 #: The changelog's fields (besides the policy's group field) whose changes are history events.
 HISTORY_FIELDS = {
     "status": EventKind.STATUS,
@@ -92,15 +99,15 @@ class People:
 
     def actor(self, user: object, reporter: str | None) -> Actor:
         if not isinstance(user, dict) or (uid := _uid(user)) is None:
-            return _SYSTEM
+            return SYSTEM
         if self.myself is not None and uid == self.myself:
-            return _CONNECTOR
+            return CONNECTOR
         kind = user.get("accountType")
         if kind == "app":
-            return _SYSTEM
+            return SYSTEM
         if kind == "customer" or uid == reporter:
-            return _CUSTOMER
-        return _AGENT
+            return CUSTOMER
+        return AGENT
 
 
 @dataclass(frozen=True)

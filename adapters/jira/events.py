@@ -17,10 +17,7 @@ from typing import Any
 from adapters.jira.context import Context, parse_time, user_id
 from adapters.jira.markup import body_text
 from rules.frozen import fast_init
-from rules.model import Actor, Event, EventKind
-
-# Enum members as module names (`adapters.jira.context` says why).
-_COMMENT, _STATUS, _SYSTEM = EventKind.COMMENT, EventKind.STATUS, Actor.SYSTEM
+from rules.model import COMMENT, STATUS, SYSTEM, Actor, Event, EventKind
 
 
 def history(
@@ -66,7 +63,7 @@ def talk(issue: Mapping[str, Any], ctx: Context, *, texts: bool = True) -> Talk:
             bodies[0] = description
         text = body_text(description) if description and texts else None
         actor = ctx.people.actor(f.get("reporter"), reporter)
-        events.append(Event(created, _COMMENT, actor, None, True, text))
+        events.append(Event(created, COMMENT, actor, None, True, text))
     opened = len(events)
     for comment in comments(issue):
         at = parse_time(comment.get("created"))
@@ -76,7 +73,7 @@ def talk(issue: Mapping[str, Any], ctx: Context, *, texts: bool = True) -> Talk:
             bodies[len(events)] = comment.get("body")
         actor = ctx.people.actor(comment.get("author"), reporter)
         text = body_text(comment.get("body")) if texts else None
-        events.append(Event(at, _COMMENT, actor, None, is_public(comment), text))
+        events.append(Event(at, COMMENT, actor, None, is_public(comment), text))
     if bodies:
         _read_text(events, bodies)
     return Talk(reporter, events[:opened], events[opened:])
@@ -111,7 +108,7 @@ def _field_changes(
     kinds = ctx.history_kinds
     for entry in histories:
         at: datetime | None = None
-        actor = _SYSTEM
+        actor = SYSTEM
         for item in entry.get("items") or ():
             kind = kinds.get(str(item.get("fieldId") or item.get("field") or ""))
             if kind is None:
@@ -123,9 +120,9 @@ def _field_changes(
                 actor = ctx.people.actor(entry.get("author"), reporter)
             event = _change(item, kind, at, actor, ctx)
             events.append(event)
-            known = "fromString" in item and (kind is not _STATUS or item.get("from"))
+            known = "fromString" in item and (kind is not STATUS or item.get("from"))
             if initial and known and (kind not in first or at < first[kind][0]):
-                first[kind] = (at, _change(item, kind, at, _SYSTEM, ctx, "from"))
+                first[kind] = (at, _change(item, kind, at, SYSTEM, ctx, "from"))
     return first
 
 
@@ -153,7 +150,7 @@ def _change(
     "to"), or the one it replaced ("from")."""
     value = item.get("toString" if side == "to" else "fromString")
     category = None
-    if kind is _STATUS:
+    if kind is STATUS:
         name = str(value or "")
         key = ctx.statuses.get(str(item.get(side) or "")) or ctx.statuses.get(name)
         category = ctx.category(name, key)
